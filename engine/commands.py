@@ -1,0 +1,185 @@
+"""Commands: what the outside world asks of the engine.
+
+Commands are frozen msgspec Structs in one tagged union (``tag_field="command"``), so the API,
+the simulator and tests build the same values. The engine checks every command against its
+policies and state (see ``errors.py``); decoding at the edges checks only the wire format.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from .instants import Instant
+from .policies import Channel, Policies, Typology
+
+__all__ = [
+    "Abandon",
+    "Accept",
+    "AddAdvisor",
+    "AdvisorState",
+    "AwaitPrincipal",
+    "Close",
+    "Command",
+    "Decline",
+    "PrincipalAnswered",
+    "RecordResponse",
+    "RemoveAdvisor",
+    "SetAdvisorState",
+    "SetPolicies",
+    "Submit",
+    "Transfer",
+    "TransferOut",
+    "UpdateAdvisor",
+]
+
+AdvisorState = Literal["offline", "available", "not_ready", "wrap_up"]
+
+
+class _Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command"):
+    pass
+
+
+class SetPolicies(_Command, tag="policies.set"):
+    """Put policies in force; ``config_digest`` names the configuration they came from."""
+
+    policies: Policies
+    config_digest: str = ""
+
+
+class AddAdvisor(_Command, tag="advisor.add"):
+    """Add an advisor to the roster, logged out."""
+
+    advisor_id: str
+    name: str = ""
+    skills: dict[str, int] = {}
+    languages: tuple[str, ...] = ()
+    capacity: dict[Channel, int] = {}
+
+
+class UpdateAdvisor(_Command, tag="advisor.update"):
+    """Change an advisor's skills, languages or capacity; ``None`` keeps the current value."""
+
+    advisor_id: str
+    name: str | None = None
+    skills: dict[str, int] | None = None
+    languages: tuple[str, ...] | None = None
+    capacity: dict[Channel, int] | None = None
+
+
+class RemoveAdvisor(_Command, tag="advisor.remove"):
+    """Remove a logged-out advisor from the roster."""
+
+    advisor_id: str
+
+
+class SetAdvisorState(_Command, tag="advisor.set_state"):
+    """Log in (``available`` from ``offline``), log out (``offline``), pause or resume.
+
+    ``wrap_up`` is set by the engine after work is closed and cannot be asked for.
+    """
+
+    advisor_id: str
+    state: AdvisorState
+    reason: str = ""
+
+
+class Submit(_Command, tag="interaction.submit"):
+    """A new interaction. The same ``(source, external_id)`` twice creates nothing."""
+
+    channel: Channel
+    source: str
+    external_id: str
+    received_at: Instant | None = None
+    """When it reached the contact center; the command's instant when absent."""
+    motive: str | None = None
+    language: str | None = None
+    skills: dict[str, int] = {}
+    """Skills required in addition to the motive's, with their minimum level."""
+    priority: int | None = None
+    typology: Typology | None = None
+    personal_digest: str = ""
+    """Salted digest of the personal data kept outside the journal."""
+
+
+class Accept(_Command, tag="offer.accept"):
+    advisor_id: str
+    offer_id: int
+
+
+class Decline(_Command, tag="offer.decline"):
+    advisor_id: str
+    offer_id: int
+    reason: str = ""
+
+
+class RecordResponse(_Command, tag="interaction.respond"):
+    """The first answer to a message or complaint: it stops the SLA clock."""
+
+    advisor_id: str
+    interaction_id: int
+
+
+class Transfer(_Command, tag="interaction.transfer"):
+    """Send held work back to a queue, keeping its context, place and SLA clock."""
+
+    advisor_id: str
+    interaction_id: int
+    channel: Channel | None = None
+    motive: str | None = None
+    skills: dict[str, int] | None = None
+    note: str = ""
+
+
+class TransferOut(_Command, tag="interaction.transfer_out"):
+    """Hand held work to an external competent party; this ends it here."""
+
+    advisor_id: str
+    interaction_id: int
+    party: str
+
+
+class AwaitPrincipal(_Command, tag="interaction.await_principal"):
+    """Held work now waits for the principal's input; the advisor is freed."""
+
+    advisor_id: str
+    interaction_id: int
+
+
+class PrincipalAnswered(_Command, tag="interaction.principal_answered"):
+    """The principal answered: the interaction goes back to its queue."""
+
+    interaction_id: int
+
+
+class Abandon(_Command, tag="interaction.abandon"):
+    """The customer left before being served (a caller hung up)."""
+
+    interaction_id: int
+
+
+class Close(_Command, tag="interaction.close"):
+    """Close an interaction; ``advisor_id`` when an advisor closes its own work."""
+
+    interaction_id: int
+    advisor_id: str | None = None
+
+
+Command = (
+    SetPolicies
+    | AddAdvisor
+    | UpdateAdvisor
+    | RemoveAdvisor
+    | SetAdvisorState
+    | Submit
+    | Accept
+    | Decline
+    | RecordResponse
+    | Transfer
+    | TransferOut
+    | AwaitPrincipal
+    | PrincipalAnswered
+    | Abandon
+    | Close
+)

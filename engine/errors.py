@@ -1,0 +1,89 @@
+"""Errors raised by the engine.
+
+Like h11, the engine tells apart "you called me wrong" from "the state refuses this"::
+
+    EngineError
+    ├── InvalidCommand        the command itself is malformed: an unknown channel, a priority
+    │   │                     out of range, an instant earlier than the engine's clock
+    │   └── ClockWentBackwards
+    └── Refused               the command is well formed but the current state refuses it
+        ├── UnknownInteraction / UnknownAdvisor / UnknownOffer
+        ├── IllegalTransition  the interaction's or advisor's status does not allow it
+        ├── NotYourWork        an advisor acted on work it does not hold
+        └── ChannelClosed      reason ``closed``: the channel is outside its opening hours
+
+Every error carries ``reason``, a short stable code for programs, and a message for people.
+A refused command leaves the engine's state untouched.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChannelClosed",
+    "ClockWentBackwards",
+    "EngineError",
+    "IllegalTransition",
+    "InvalidCommand",
+    "NotYourWork",
+    "Refused",
+    "UnknownAdvisor",
+    "UnknownInteraction",
+    "UnknownOffer",
+]
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises."""
+
+    reason: str = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidCommand(EngineError):
+    """The command is malformed, whatever the state: fix the caller."""
+
+    reason = "invalid"
+
+
+class ClockWentBackwards(InvalidCommand):
+    """An instant earlier than one the engine has already seen."""
+
+    reason = "clock_went_backwards"
+
+
+class Refused(EngineError):
+    """The command is well formed, but the current state refuses it."""
+
+    reason = "refused"
+
+
+class UnknownInteraction(Refused):
+    reason = "unknown_interaction"
+
+
+class UnknownAdvisor(Refused):
+    reason = "unknown_advisor"
+
+
+class UnknownOffer(Refused):
+    reason = "unknown_offer"
+
+
+class IllegalTransition(Refused):
+    reason = "illegal_transition"
+
+
+class NotYourWork(Refused):
+    reason = "not_your_work"
+
+
+class ChannelClosed(Refused):
+    reason = "closed"

@@ -1,0 +1,198 @@
+"""The policies the engine applies: calendar, channels and their SLA rules, skills, routing.
+
+Policies are data. ``config.toml`` seeds them at the first start through a ``SetPolicies``
+command; after that they live in the journal (``policies.set`` events), so replaying a journal
+never depends on the configuration file as it is today. Every struct here is frozen and refuses
+unknown fields, because the same types decode the configuration file.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = [
+    "CHANNELS",
+    "WEEKDAYS",
+    "BusinessHours",
+    "BusinessHoursSla",
+    "CalendarPolicy",
+    "Channel",
+    "ChannelPolicy",
+    "ElapsedSla",
+    "MixingPolicy",
+    "MotivePolicy",
+    "Policies",
+    "RelaxationStep",
+    "RoutingPolicy",
+    "Sla",
+    "SkillPolicy",
+    "Typology",
+    "Weekday",
+    "WorkingDaysSla",
+]
+
+Channel = Literal["voice", "written", "social"]
+CHANNELS: tuple[Channel, ...] = ("voice", "written", "social")
+
+Typology = Literal["transfer", "simple", "complex"]
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Index i is ``date.weekday() == i``."""
+
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
+SkillLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class _Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class BusinessHours(_Policy):
+    """When a service is open: the same hours on each open day, closed on public holidays.
+
+    ``closes`` itself is outside the hours: with the defaults, 20:00:00 is closed.
+    """
+
+    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
+    opens: time = time(7, 0)
+    closes: time = time(20, 0)
+    closed_on_holidays: bool = True
+
+
+class CalendarPolicy(_Policy):
+    """The business calendar: time zone, opening hours, working days and public holidays.
+
+    Public holidays come from the ``holidays`` package for ``country`` (and ``subdivision``),
+    then ``extra_holidays`` are added and ``removed_holidays`` taken away (some employers work
+    on Whit Monday). Working days (*jours ouvrés*) are ``working_days`` less public holidays.
+    """
+
+    timezone: str = "Europe/Paris"
+    country: str = "FR"
+    subdivision: str | None = None
+    hours: BusinessHours = BusinessHours()
+    working_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    extra_holidays: tuple[date, ...] = ()
+    removed_holidays: tuple[date, ...] = ()
+
+
+class ElapsedSla(_Policy, tag="elapsed", tag_field="kind"):
+    """The deadline is a fixed elapsed time after reception (voice: 180 s)."""
+
+    seconds: PositiveInt = 180
+
+
+class BusinessHoursSla(_Policy, tag="business_hours", tag_field="kind"):
+    """The deadline depends on whether reception falls within business hours (social: 2 h / 4 h).
+
+    Both durations are elapsed time, whatever the wall clock does across a daylight-saving change.
+    """
+
+    within_s: PositiveInt = 2 * 3600
+    outside_s: PositiveInt = 4 * 3600
+
+
+class WorkingDaysSla(_Policy, tag="working_days", tag_field="kind"):
+    """The deadline is ``due_at`` local time on the N-th working day after the day of reception.
+
+    The day of reception never counts, whatever the hour (written: 3 working days, 20:00).
+    """
+
+    days: PositiveInt = 3
+    due_at: time = time(20, 0)
+
+
+Sla = ElapsedSla | BusinessHoursSla | WorkingDaysSla
+
+
+class RelaxationStep(_Policy):
+    """After ``after_s`` seconds of waiting, widen who may take an interaction.
+
+    ``level_drop`` lowers each required skill level (never below 1), counted from the original
+    requirement; ``fallback`` replaces each skill by its skill's fallback group, at level 1.
+    The interaction keeps its place in the queue: only who may take it changes.
+    """
+
+    after_s: PositiveInt
+    level_drop: NonNegativeInt = 0
+    fallback: bool = False
+
+
+class ChannelPolicy(_Policy):
+    """How one channel is served: its sources, SLA clock, targets, offers and relaxation."""
+
+    sources: tuple[str, ...]
+    sla: Sla
+    target_share: Fraction = 0.8
+    """Share of interactions that must meet the SLA (a placeholder until the contract's figure)."""
+    penalty_eur: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """Penalty per missed SLA, in euros; also weighs cross-channel routing decisions."""
+    warning_fraction: Fraction = 0.8
+    """A warning fires when this share of the time from reception to deadline has elapsed."""
+    offer_timeout_s: PositiveInt = 20
+    wrap_up_s: NonNegativeInt = 0
+    hours: BusinessHours | None = None
+    """Opening hours of this channel; the calendar's hours when absent."""
+    refuse_when_closed: bool = False
+    """Refuse new interactions outside opening hours (the phone line), with reason ``closed``."""
+    pause_on_principal: tuple[Typology, ...] = ()
+    """Typologies whose SLA clock pauses while waiting for the principal."""
+    relaxation: tuple[RelaxationStep, ...] = ()
+    default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 0
+
+
+class SkillPolicy(_Policy):
+    """One skill; ``fallback`` names the broader skill group accepted after relaxation."""
+
+    label: str = ""
+    fallback: str | None = None
+
+
+class MotivePolicy(_Policy):
+    """A motive (reason for contact) and the skill, at a minimum level, that serves it."""
+
+    skill: str
+    level: SkillLevel = 1
+    label: str = ""
+
+
+class MixingPolicy(_Policy):
+    """How an advisor mixes channels.
+
+    A channel listed in ``exclusive`` takes the whole advisor (by default a call): it is offered
+    only to an advisor holding nothing, and while held nothing else is offered. Other channels run
+    side by side up to each channel's capacity and ``max_concurrent`` in all.
+    """
+
+    exclusive: tuple[Channel, ...] = ("voice",)
+    max_concurrent: PositiveInt | None = None
+
+
+class RoutingPolicy(_Policy):
+    """Routing options."""
+
+    strategy: str = "deadline"
+    """Named strategy: ``deadline`` (penalty-weighted urgency across channels) or ``fifo``."""
+    max_missed_offers: PositiveInt = 2
+    """Consecutive offers left to time out before the advisor is set ``not_ready``."""
+    reoffer_after_s: NonNegativeInt = 30
+    """A declined or missed interaction is not offered to the same advisor before this delay."""
+    mixing: MixingPolicy = MixingPolicy()
+
+
+class Policies(_Policy):
+    """Everything the engine applies, as one journaled value."""
+
+    calendar: CalendarPolicy = CalendarPolicy()
+    channels: dict[Channel, ChannelPolicy] = {}
+    skills: dict[str, SkillPolicy] = {}
+    motives: dict[str, MotivePolicy] = {}
+    languages: tuple[str, ...] = ("fr",)
+    default_language: str = "fr"
+    routing: RoutingPolicy = RoutingPolicy()
