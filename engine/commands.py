@@ -41,14 +41,14 @@ class _Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command"):
     pass
 
 
-class SetPolicies(_Command, tag="policies.set"):
+class SetPolicies(_Command, frozen=True, tag="policies.set"):
     """Put policies in force; ``config_digest`` names the configuration they came from."""
 
     policies: Policies
     config_digest: str = ""
 
 
-class AddAdvisor(_Command, tag="advisor.add"):
+class AddAdvisor(_Command, frozen=True, tag="advisor.add"):
     """Add an advisor to the roster, logged out."""
 
     advisor_id: str
@@ -58,7 +58,7 @@ class AddAdvisor(_Command, tag="advisor.add"):
     capacity: dict[Channel, int] = {}
 
 
-class UpdateAdvisor(_Command, tag="advisor.update"):
+class UpdateAdvisor(_Command, frozen=True, tag="advisor.update"):
     """Change an advisor's skills, languages or capacity; ``None`` keeps the current value."""
 
     advisor_id: str
@@ -68,13 +68,13 @@ class UpdateAdvisor(_Command, tag="advisor.update"):
     capacity: dict[Channel, int] | None = None
 
 
-class RemoveAdvisor(_Command, tag="advisor.remove"):
+class RemoveAdvisor(_Command, frozen=True, tag="advisor.remove"):
     """Remove a logged-out advisor from the roster."""
 
     advisor_id: str
 
 
-class SetAdvisorState(_Command, tag="advisor.set_state"):
+class SetAdvisorState(_Command, frozen=True, tag="advisor.set_state"):
     """Log in (``available`` from ``offline``), log out (``offline``), pause or resume.
 
     ``wrap_up`` is set by the engine after work is closed and cannot be asked for.
@@ -85,7 +85,7 @@ class SetAdvisorState(_Command, tag="advisor.set_state"):
     reason: str = ""
 
 
-class Submit(_Command, tag="interaction.submit"):
+class Submit(_Command, frozen=True, tag="interaction.submit"):
     """A new interaction. The same ``(source, external_id)`` twice creates nothing."""
 
     channel: Channel
@@ -103,25 +103,25 @@ class Submit(_Command, tag="interaction.submit"):
     """Salted digest of the personal data kept outside the journal."""
 
 
-class Accept(_Command, tag="offer.accept"):
+class Accept(_Command, frozen=True, tag="offer.accept"):
     advisor_id: str
     offer_id: int
 
 
-class Decline(_Command, tag="offer.decline"):
+class Decline(_Command, frozen=True, tag="offer.decline"):
     advisor_id: str
     offer_id: int
     reason: str = ""
 
 
-class RecordResponse(_Command, tag="interaction.respond"):
+class RecordResponse(_Command, frozen=True, tag="interaction.respond"):
     """The first answer to a message or complaint: it stops the SLA clock."""
 
     advisor_id: str
     interaction_id: int
 
 
-class Transfer(_Command, tag="interaction.transfer"):
+class Transfer(_Command, frozen=True, tag="interaction.transfer"):
     """Send held work back to a queue, keeping its context, place and SLA clock."""
 
     advisor_id: str
@@ -132,7 +132,7 @@ class Transfer(_Command, tag="interaction.transfer"):
     note: str = ""
 
 
-class TransferOut(_Command, tag="interaction.transfer_out"):
+class TransferOut(_Command, frozen=True, tag="interaction.transfer_out"):
     """Hand held work to an external competent party; this ends it here."""
 
     advisor_id: str
@@ -140,26 +140,26 @@ class TransferOut(_Command, tag="interaction.transfer_out"):
     party: str
 
 
-class AwaitPrincipal(_Command, tag="interaction.await_principal"):
+class AwaitPrincipal(_Command, frozen=True, tag="interaction.await_principal"):
     """Held work now waits for the principal's input; the advisor is freed."""
 
     advisor_id: str
     interaction_id: int
 
 
-class PrincipalAnswered(_Command, tag="interaction.principal_answered"):
+class PrincipalAnswered(_Command, frozen=True, tag="interaction.principal_answered"):
     """The principal answered: the interaction goes back to its queue."""
 
     interaction_id: int
 
 
-class Abandon(_Command, tag="interaction.abandon"):
+class Abandon(_Command, frozen=True, tag="interaction.abandon"):
     """The customer left before being served (a caller hung up)."""
 
     interaction_id: int
 
 
-class Close(_Command, tag="interaction.close"):
+class Close(_Command, frozen=True, tag="interaction.close"):
     """Close an interaction; ``advisor_id`` when an advisor closes its own work."""
 
     interaction_id: int

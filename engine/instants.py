@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 
 __all__ = [
+    "DAY",
+    "HOUR",
     "MICROSECOND",
     "MINUTE",
     "SECOND",
-    "HOUR",
-    "DAY",
     "Instant",
     "NaiveDatetimeError",
     "from_datetime",

@@ -27,8 +27,8 @@ __all__ = [
     "Policies",
     "RelaxationStep",
     "RoutingPolicy",
-    "Sla",
     "SkillPolicy",
+    "Sla",
     "Typology",
     "Weekday",
     "WorkingDaysSla",
@@ -53,7 +53,7 @@ class _Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     pass
 
 
-class BusinessHours(_Policy):
+class BusinessHours(_Policy, frozen=True):
     """When a service is open: the same hours on each open day, closed on public holidays.
 
     ``closes`` itself is outside the hours: with the defaults, 20:00:00 is closed.
@@ -65,7 +65,7 @@ class BusinessHours(_Policy):
     closed_on_holidays: bool = True
 
 
-class CalendarPolicy(_Policy):
+class CalendarPolicy(_Policy, frozen=True):
     """The business calendar: time zone, opening hours, working days and public holidays.
 
     Public holidays come from the ``holidays`` package for ``country`` (and ``subdivision``),
@@ -82,13 +82,13 @@ class CalendarPolicy(_Policy):
     removed_holidays: tuple[date, ...] = ()
 
 
-class ElapsedSla(_Policy, tag="elapsed", tag_field="kind"):
+class ElapsedSla(_Policy, frozen=True, tag="elapsed", tag_field="kind"):
     """The deadline is a fixed elapsed time after reception (voice: 180 s)."""
 
     seconds: PositiveInt = 180
 
 
-class BusinessHoursSla(_Policy, tag="business_hours", tag_field="kind"):
+class BusinessHoursSla(_Policy, frozen=True, tag="business_hours", tag_field="kind"):
     """The deadline depends on whether reception falls within business hours (social: 2 h / 4 h).
 
     Both durations are elapsed time, whatever the wall clock does across a daylight-saving change.
@@ -98,7 +98,7 @@ class BusinessHoursSla(_Policy, tag="business_hours", tag_field="kind"):
     outside_s: PositiveInt = 4 * 3600
 
 
-class WorkingDaysSla(_Policy, tag="working_days", tag_field="kind"):
+class WorkingDaysSla(_Policy, frozen=True, tag="working_days", tag_field="kind"):
     """The deadline is ``due_at`` local time on the N-th working day after the day of reception.
 
     The day of reception never counts, whatever the hour (written: 3 working days, 20:00).
@@ -111,7 +111,7 @@ class WorkingDaysSla(_Policy, tag="working_days", tag_field="kind"):
 Sla = ElapsedSla | BusinessHoursSla | WorkingDaysSla
 
 
-class RelaxationStep(_Policy):
+class RelaxationStep(_Policy, frozen=True):
     """After ``after_s`` seconds of waiting, widen who may take an interaction.
 
     ``level_drop`` lowers each required skill level (never below 1), counted from the original
@@ -124,7 +124,7 @@ class RelaxationStep(_Policy):
     fallback: bool = False
 
 
-class ChannelPolicy(_Policy):
+class ChannelPolicy(_Policy, frozen=True):
     """How one channel is served: its sources, SLA clock, targets, offers and relaxation."""
 
     sources: tuple[str, ...]
@@ -147,14 +147,14 @@ class ChannelPolicy(_Policy):
     default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 0
 
 
-class SkillPolicy(_Policy):
+class SkillPolicy(_Policy, frozen=True):
     """One skill; ``fallback`` names the broader skill group accepted after relaxation."""
 
     label: str = ""
     fallback: str | None = None
 
 
-class MotivePolicy(_Policy):
+class MotivePolicy(_Policy, frozen=True):
     """A motive (reason for contact) and the skill, at a minimum level, that serves it."""
 
     skill: str
@@ -162,7 +162,7 @@ class MotivePolicy(_Policy):
     label: str = ""
 
 
-class MixingPolicy(_Policy):
+class MixingPolicy(_Policy, frozen=True):
     """How an advisor mixes channels.
 
     A channel listed in ``exclusive`` takes the whole advisor (by default a call): it is offered
@@ -174,7 +174,7 @@ class MixingPolicy(_Policy):
     max_concurrent: PositiveInt | None = None
 
 
-class RoutingPolicy(_Policy):
+class RoutingPolicy(_Policy, frozen=True):
     """Routing options."""
 
     strategy: str = "deadline"
@@ -186,7 +186,7 @@ class RoutingPolicy(_Policy):
     mixing: MixingPolicy = MixingPolicy()
 
 
-class Policies(_Policy):
+class Policies(_Policy, frozen=True):
     """Everything the engine applies, as one journaled value."""
 
     calendar: CalendarPolicy = CalendarPolicy()

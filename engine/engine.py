@@ -1,0 +1,299 @@
+"""The engine: a pure, deterministic state machine that routes contact-center work.
+
+- ``Engine.handle(command, now) -> list[Event]`` checks a command against the policies and the
+  state (raising an ``EngineError`` that explains itself when it is refused, with the state
+  untouched), applies what it means, runs routing, and returns every event that happened.
+- ``Engine.advance(now) -> list[Event]`` fires the timers that are due: SLA warnings and
+  breaches, offer time-outs, skill relaxation steps, ends of wrap-up.
+- ``Engine.next_timer() -> Instant | None`` says when the next timer is due, so a live runtime
+  sleeps exactly that long and a simulator jumps straight there.
+- ``Engine.apply(event)`` records one event; replaying a journal rebuilds the same state.
+
+The engine never reads a clock. The caller passes ``now`` (an instant that never goes back) and
+calls ``advance(now)`` before ``handle(command, now)``, so that timers due earlier fire first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .advisors import Advisor, is_eligible
+from .commands import Command, Submit
+from .errors import ClockWentBackwards
+from .events import Event, OfferMade
+from .handlers import COMMAND_HANDLERS, fire_timer, timer_applies
+from .instants import SECOND, Instant
+from .interactions import Interaction
+from .policies import CHANNELS, Channel
+from .queues import Entry, Signature, SubQueue
+from .routing import Strategy, strategy_named
+from .state import State
+from .timers import TimerKind
+
+__all__ = ["Engine", "Submission"]
+
+
+class Submission:
+    """The answer to a ``Submit``: the interaction, and whether this call created it."""
+
+    __slots__ = ("created", "events", "interaction")
+
+    def __init__(self, interaction: Interaction, created: bool, events: list[Event]) -> None:
+        self.interaction = interaction
+        self.created = created
+        self.events = events
+
+
+class Engine:
+    """The routing core. One instance per routing domain, driven by one caller at a time."""
+
+    def __init__(self, strategy: Strategy | None = None) -> None:
+        """Start empty; ``strategy`` overrides the one the policies name (the simulator's knob)."""
+        self.state = State()
+        self.now: Instant = 0
+        self._strategy_override = strategy
+        # Per advisor: (layout version, profile version, sub-queues it may serve per channel).
+        self._served: dict[str, tuple[int, int, dict[Channel, list[SubQueue]]]] = {}
+        self._eligible: dict[tuple[str, Signature], bool] = {}
+        self._eligible_version = -1
+
+    # -- the four entry points ------------------------------------------------------------------
+
+    def handle(self, command: Command, now: Instant) -> list[Event]:
+        """Apply one command at ``now`` and return the events that happened."""
+        self._check_clock(now)
+        planned = COMMAND_HANDLERS[type(command)](self.state, command, now)
+        self.now = now
+        out: list[Event] = []
+        apply = self.state.apply
+        for event in planned:
+            apply(event)
+            out.append(event)
+        self._route(now, out)
+        return out
+
+    def submit(self, command: Submit, now: Instant) -> Submission:
+        """Submit an interaction; the same ``(source, external_id)`` returns the existing one."""
+        events = self.handle(command, now)
+        interaction_id = self.state.by_external[(command.source, command.external_id)]
+        return Submission(self.state.interactions[interaction_id], bool(events), events)
+
+    def advance(self, now: Instant) -> list[Event]:
+        """Fire every timer due at or before ``now`` and return the events that happened."""
+        self._check_clock(now)
+        self.now = now
+        out: list[Event] = []
+        state = self.state
+        timers = state.timers
+        while (timer := timers.peek()) is not None and timer[0] <= now:
+            timers.pop()
+            if not timer_applies(state, timer):
+                continue
+            if timer[2] is TimerKind.REOFFER:
+                state.pending_interactions[timer[3]] = None  # type: ignore[index]
+            for event in fire_timer(state, timer, now):
+                state.apply(event)
+                out.append(event)
+        self._route(now, out)
+        return out
+
+    def next_timer(self) -> Instant | None:
+        """Return when the next timer that still applies is due, or ``None``."""
+        state = self.state
+        timers = state.timers
+        while (timer := timers.peek()) is not None:
+            if timer_applies(state, timer):
+                return timer[0]
+            timers.pop()
+        return None
+
+    def apply(self, event: Event) -> None:
+        """Record one event from a journal (replay): no routing, no decision."""
+        self.state.apply(event)
+        self.state.pending_advisors.clear()
+        self.state.pending_interactions.clear()
+        self.now = max(self.now, event.at)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def strategy(self) -> Strategy:
+        if self._strategy_override is not None:
+            return self._strategy_override
+        return strategy_named(self.state.policies.routing.strategy)
+
+    def interaction(self, interaction_id: int) -> Interaction | None:
+        return self.state.interactions.get(interaction_id)
+
+    def advisor(self, advisor_id: str) -> Advisor | None:
+        return self.state.advisors.get(advisor_id)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the whole state as plain comparable values (replay tests compare these)."""
+        state = self.state
+        live_timers = sorted(
+            (t[0], int(t[2]), t[3], t[4]) for t in state.timers._heap if timer_applies(state, t)
+        )
+        return {
+            "policies": state.policies,
+            "config_digest": state.config_digest,
+            "advisors": dict(sorted(state.advisors.items())),
+            "interactions": dict(sorted(state.interactions.items())),
+            "by_external": dict(sorted(state.by_external.items())),
+            "offers": dict(sorted(state.offers.items())),
+            "ended_offers": dict(sorted(state.ended_offers.items())),
+            "queues": {c: state.queues.ordered(c) for c in CHANNELS},
+            "ready": {c: sorted(state.ready[c]) for c in CHANNELS},
+            "timers": sorted(set(live_timers)),
+            "next_interaction_id": state.next_interaction_id,
+            "next_offer_id": state.next_offer_id,
+        }
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _check_clock(self, now: Instant) -> None:
+        if now < self.now:
+            raise ClockWentBackwards(
+                f"instant {now} is earlier than {self.now}, already seen: time never goes back"
+            )
+
+    def _route(self, now: Instant, out: list[Event]) -> None:
+        """Offer work until no waiting interaction fits an advisor who may take it."""
+        state = self.state
+        pending_advisors = state.pending_advisors
+        pending_interactions = state.pending_interactions
+        while pending_advisors or pending_interactions:
+            if pending_advisors:
+                advisor_id = next(iter(pending_advisors))
+                del pending_advisors[advisor_id]
+                self._fill(advisor_id, now, out)
+            else:
+                interaction_id = next(iter(pending_interactions))
+                del pending_interactions[interaction_id]
+                self._place(interaction_id, now, out)
+
+    def _is_eligible(self, advisor: Advisor, signature: Signature) -> bool:
+        if self._eligible_version != self.state.profile_version:
+            self._eligible.clear()
+            self._eligible_version = self.state.profile_version
+        key = (advisor.id, signature)
+        known = self._eligible.get(key)
+        if known is None:
+            known = self._eligible[key] = is_eligible(advisor, signature)
+        return known
+
+    def _served_subqueues(self, advisor: Advisor) -> dict[Channel, list[SubQueue]]:
+        queues = self.state.queues
+        versions = (queues.layout_version, self.state.profile_version)
+        cached = self._served.get(advisor.id)
+        if cached is not None and cached[:2] == versions:
+            return cached[2]
+        served = {
+            channel: [
+                subqueue
+                for signature, subqueue in queues.subqueues(channel).items()
+                if is_eligible(advisor, signature)
+            ]
+            for channel in CHANNELS
+        }
+        self._served[advisor.id] = (*versions, served)
+        return served
+
+    def _place(self, interaction_id: int, now: Instant, out: list[Event]) -> None:
+        """Offer a waiting interaction to the best advisor waiting for work, if any."""
+        state = self.state
+        interaction = state.interactions.get(interaction_id)
+        if interaction is None or interaction.status != "queued":
+            return
+        ready = state.ready[interaction.channel]
+        if not ready:
+            return
+        score_of = self.strategy.advisor_score
+        best: tuple[float, int, str] | None = None
+        candidates = 0
+        excluded = interaction.excluded
+        for advisor_id in ready:
+            advisor = state.advisors[advisor_id]
+            if not self._is_eligible(advisor, interaction.signature):
+                continue
+            if excluded and excluded.get(advisor_id, now) > now:
+                continue
+            candidates += 1
+            score = score_of(advisor, interaction.need, now)
+            rank = (-score, advisor.idle_since, advisor_id)
+            if best is None or rank < (-best[0], best[1], best[2]):
+                best = (score, advisor.idle_since, advisor_id)
+        if best is not None:
+            self._offer(interaction, best[2], "idle_advisor", candidates, best[0], now, out)
+
+    def _fill(self, advisor_id: str, now: Instant, out: list[Event]) -> None:
+        """Offer a freed advisor the most urgent work it may take, while it has room."""
+        state = self.state
+        advisor = state.advisors.get(advisor_id)
+        if advisor is None:
+            return
+        strategy = self.strategy
+        channels = state.policies.channels
+        interactions = state.interactions
+        queues = state.queues
+        while True:
+            best: tuple[float, int, Interaction] | None = None
+            candidates = 0
+            for channel, subqueues in self._served_subqueues(advisor).items():
+                if advisor_id not in state.ready[channel] or not queues.waiting(channel):
+                    continue
+                head: Entry | None = None
+                for subqueue in subqueues:
+                    entry = queues.head(subqueue)
+                    if entry is None:
+                        continue
+                    excluded = interactions[entry[4]].excluded
+                    if excluded and excluded.get(advisor_id, now) > now:
+                        entry = queues.first_where(
+                            subqueue, lambda i: _not_excluded(interactions[i], advisor_id, now)
+                        )
+                        if entry is None:
+                            continue
+                    candidates += 1
+                    if head is None or entry < head:
+                        head = entry
+                if head is None:
+                    continue
+                interaction = interactions[head[4]]
+                score = strategy.work_score(interaction, channels[channel], now)
+                if best is None or (-score, interaction.id) < (-best[0], best[1]):
+                    best = (score, interaction.id, interaction)
+            if best is None:
+                return
+            self._offer(best[2], advisor_id, "freed_advisor", candidates, best[0], now, out)
+
+    def _offer(
+        self,
+        interaction: Interaction,
+        advisor_id: str,
+        rule: str,
+        candidates: int,
+        score: float,
+        now: Instant,
+        out: list[Event],
+    ) -> None:
+        state = self.state
+        timeout = state.policies.channels[interaction.channel].offer_timeout_s
+        event = OfferMade(
+            at=now,
+            offer_id=state.next_offer_id,
+            interaction_id=interaction.id,
+            advisor_id=advisor_id,
+            expires_at=now + timeout * SECOND,
+            rule=rule,
+            strategy=self.strategy.name,
+            step=interaction.relax_step,
+            candidates=candidates,
+            score=score,
+        )
+        state.apply(event)
+        out.append(event)
+
+
+def _not_excluded(interaction: Interaction, advisor_id: str, now: Instant) -> bool:
+    return interaction.excluded.get(advisor_id, now) <= now

@@ -1,0 +1,241 @@
+"""Events: everything that happened, in one tagged union.
+
+The journal, the API's event stream, the audit trail and the reports all speak this one
+vocabulary. Each event is a frozen msgspec Struct with an explicit tag (``tag_field="type"``),
+so renaming a class never changes the wire format; a field added later always gets a default.
+``at`` is the instant the engine recorded the event; timer events also carry ``due``, the
+instant the timer was due, which differs from ``at`` when a daemon was down when it fell due.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .commands import AdvisorState
+from .instants import Instant
+from .policies import Channel, Policies, Typology
+
+__all__ = [
+    "AdvisorAdded",
+    "AdvisorRemoved",
+    "AdvisorStateChanged",
+    "AdvisorUpdated",
+    "Event",
+    "InteractionAbandoned",
+    "InteractionArrived",
+    "InteractionClosed",
+    "InteractionRelaxed",
+    "InteractionResponded",
+    "InteractionTransferred",
+    "InteractionTransferredOut",
+    "OfferAccepted",
+    "OfferDeclined",
+    "OfferExpired",
+    "OfferMade",
+    "OfferRevoked",
+    "PoliciesSet",
+    "PrincipalAnswered",
+    "PrincipalAwaited",
+    "SlaBreached",
+    "SlaWarning",
+]
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    at: Instant
+
+
+class PoliciesSet(_Event, frozen=True, tag="policies.set"):
+    policies: Policies
+    config_digest: str = ""
+
+
+class AdvisorAdded(_Event, frozen=True, tag="advisor.added"):
+    advisor_id: str
+    name: str
+    skills: dict[str, int]
+    languages: tuple[str, ...]
+    capacity: dict[Channel, int]
+
+
+class AdvisorUpdated(_Event, frozen=True, tag="advisor.updated"):
+    """The advisor's whole profile after the change."""
+
+    advisor_id: str
+    name: str
+    skills: dict[str, int]
+    languages: tuple[str, ...]
+    capacity: dict[Channel, int]
+
+
+class AdvisorRemoved(_Event, frozen=True, tag="advisor.removed"):
+    advisor_id: str
+
+
+class AdvisorStateChanged(_Event, frozen=True, tag="advisor.state_changed"):
+    """``until`` is the end of a wrap-up; ``due`` is set when a timer made the change."""
+
+    advisor_id: str
+    state: AdvisorState
+    reason: str = ""
+    until: Instant | None = None
+    due: Instant | None = None
+
+
+class InteractionArrived(_Event, frozen=True, tag="interaction.arrived"):
+    interaction_id: int
+    channel: Channel
+    source: str
+    external_id: str
+    motive: str | None
+    language: str
+    skills: dict[str, int]
+    """The full requirement: the motive's skill and any extra skills, with minimum levels."""
+    priority: int
+    typology: Typology | None
+    received_at: Instant
+    deadline: Instant
+    warning_at: Instant
+    personal_digest: str = ""
+
+
+class InteractionRelaxed(_Event, frozen=True, tag="interaction.relaxed"):
+    """A relaxation step widened who may take the interaction; ``skills`` is the new need."""
+
+    interaction_id: int
+    step: int
+    skills: dict[str, int]
+    due: Instant
+
+
+class OfferMade(_Event, frozen=True, tag="offer.made"):
+    """Why this advisor got this interaction.
+
+    ``rule`` names the decision (``idle_advisor``: the interaction found the best waiting
+    advisor; ``freed_advisor``: an advisor took the most urgent work it may serve), ``step`` the
+    relaxation step in force (0 is the original requirement), ``candidates`` how many were
+    compared, and ``score`` the winner's score under the strategy named in ``strategy``.
+    """
+
+    offer_id: int
+    interaction_id: int
+    advisor_id: str
+    expires_at: Instant
+    rule: str
+    strategy: str
+    step: int
+    candidates: int
+    score: float
+
+
+class OfferAccepted(_Event, frozen=True, tag="offer.accepted"):
+    offer_id: int
+    interaction_id: int
+    advisor_id: str
+
+
+class OfferDeclined(_Event, frozen=True, tag="offer.declined"):
+    offer_id: int
+    interaction_id: int
+    advisor_id: str
+    reason: str = ""
+
+
+class OfferExpired(_Event, frozen=True, tag="offer.expired"):
+    offer_id: int
+    interaction_id: int
+    advisor_id: str
+    due: Instant
+
+
+class OfferRevoked(_Event, frozen=True, tag="offer.revoked"):
+    """An offer withdrawn because its advisor paused or logged out."""
+
+    offer_id: int
+    interaction_id: int
+    advisor_id: str
+    reason: str
+
+
+class InteractionResponded(_Event, frozen=True, tag="interaction.responded"):
+    """The first response (a call picked up, a first answer sent): the SLA clock stops."""
+
+    interaction_id: int
+    advisor_id: str
+    within_sla: bool
+
+
+class InteractionTransferred(_Event, frozen=True, tag="interaction.transferred"):
+    """Back to a queue with its context kept; its place and SLA clock are unchanged."""
+
+    interaction_id: int
+    advisor_id: str
+    channel: Channel
+    motive: str | None
+    skills: dict[str, int]
+    note: str = ""
+
+
+class InteractionTransferredOut(_Event, frozen=True, tag="interaction.transferred_out"):
+    interaction_id: int
+    advisor_id: str
+    party: str
+
+
+class PrincipalAwaited(_Event, frozen=True, tag="interaction.principal_awaited"):
+    interaction_id: int
+    advisor_id: str
+    pauses_clock: bool
+
+
+class PrincipalAnswered(_Event, frozen=True, tag="interaction.principal_answered"):
+    """The principal answered; ``deadline`` and ``warning_at`` are those now in force."""
+
+    interaction_id: int
+    deadline: Instant
+    warning_at: Instant
+
+
+class InteractionAbandoned(_Event, frozen=True, tag="interaction.abandoned"):
+    interaction_id: int
+
+
+class InteractionClosed(_Event, frozen=True, tag="interaction.closed"):
+    interaction_id: int
+    advisor_id: str | None = None
+
+
+class SlaWarning(_Event, frozen=True, tag="sla.warning"):
+    interaction_id: int
+    deadline: Instant
+    due: Instant
+
+
+class SlaBreached(_Event, frozen=True, tag="sla.breached"):
+    interaction_id: int
+    due: Instant
+
+
+Event = (
+    PoliciesSet
+    | AdvisorAdded
+    | AdvisorUpdated
+    | AdvisorRemoved
+    | AdvisorStateChanged
+    | InteractionArrived
+    | InteractionRelaxed
+    | OfferMade
+    | OfferAccepted
+    | OfferDeclined
+    | OfferExpired
+    | OfferRevoked
+    | InteractionResponded
+    | InteractionTransferred
+    | InteractionTransferredOut
+    | PrincipalAwaited
+    | PrincipalAnswered
+    | InteractionAbandoned
+    | InteractionClosed
+    | SlaWarning
+    | SlaBreached
+)

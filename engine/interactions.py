@@ -1,0 +1,70 @@
+"""Interactions: calls, written complaints and social messages, as the engine holds them."""
+
+from __future__ import annotations
+
+import msgspec
+
+from .instants import Instant
+from .policies import Channel, Typology
+from .queues import Signature
+from .states import InteractionStatus
+
+__all__ = ["Interaction", "Offer", "signature_of"]
+
+
+def signature_of(language: str, skills: dict[str, int]) -> Signature:
+    """Return the requirement signature that names an interaction's sub-queue."""
+    return (language, tuple(sorted(skills.items())))
+
+
+class Interaction(msgspec.Struct, kw_only=True):
+    """One piece of work and everything the engine knows of it.
+
+    ``skills`` is the requirement as submitted (the motive's skill and any extra ones);
+    ``need`` is the requirement in force, after relaxation steps and transfers. ``deadline`` is
+    the SLA deadline in force (a pause for the principal moves it later).
+    """
+
+    id: int
+    channel: Channel
+    source: str
+    external_id: str
+    motive: str | None
+    language: str
+    skills: dict[str, int]
+    need: dict[str, int]
+    signature: Signature
+    priority: int
+    typology: Typology | None
+    received_at: Instant
+    deadline: Instant
+    warning_at: Instant
+    status: InteractionStatus = "queued"
+    advisor_id: str | None = None
+    offer_id: int | None = None
+    responded_at: Instant | None = None
+    within_sla: bool | None = None
+    relax_step: int = 0
+    relax_from: Instant = 0
+    """When the current requirement started waiting: relaxation steps count from here."""
+    warned: bool = False
+    breached: bool = False
+    paused_at: Instant | None = None
+    excluded: dict[str, Instant] = {}
+    """Advisors who declined or missed it, and from when it may be offered to them again."""
+    transfers: int = 0
+    requeued_at: Instant | None = None
+    waited_after_transfer: int = 0
+    """Microseconds waited in queue after transfers, recorded apart from the SLA clock."""
+    ended_at: Instant | None = None
+    personal_digest: str = ""
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True):
+    """A pending offer: one interaction reserved for one advisor until ``expires_at``."""
+
+    id: int
+    interaction_id: int
+    advisor_id: str
+    made_at: Instant
+    expires_at: Instant

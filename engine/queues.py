@@ -1,0 +1,132 @@
+"""Per-channel priority queues, split into sub-queues by skill requirement.
+
+Each waiting interaction has a fixed key: priority (higher first), then deadline, then arrival
+order. The key never changes while it waits, so the order never has to be recomputed. A channel's
+queue is a set of sub-queues, one per requirement signature (language and required skills); each
+sub-queue is a heap. A freed advisor compares only the heads of the sub-queues it is eligible for,
+never the whole queue. Removal from the middle (an abandon, a transfer, an offer) is O(1): the
+entry is forgotten in an index and dropped lazily when it reaches a head.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from itertools import count
+
+from .instants import Instant
+from .policies import CHANNELS, Channel
+
+__all__ = ["Entry", "Queues", "Signature", "SubQueue", "queue_key"]
+
+Signature = tuple[str, tuple[tuple[str, int], ...]]
+"""``(language, ((skill, minimum level), ...))`` with skills sorted by name."""
+
+Entry = tuple[int, Instant, int, int, int]
+"""``(-priority, deadline, arrival order, token, interaction id)``: heap order is queue order."""
+
+
+def queue_key(priority: int, deadline: Instant, arrival: int) -> tuple[int, Instant, int]:
+    """Return the fixed ordering key of a waiting interaction (smaller is served first)."""
+    return (-priority, deadline, arrival)
+
+
+class SubQueue:
+    """The waiting interactions of one channel that share one requirement signature."""
+
+    __slots__ = ("channel", "heap", "signature")
+
+    def __init__(self, channel: Channel, signature: Signature) -> None:
+        self.channel = channel
+        self.signature = signature
+        self.heap: list[Entry] = []
+
+
+class Queues:
+    """Every channel's sub-queues, with an index of what is waiting where."""
+
+    def __init__(self) -> None:
+        self._subqueues: dict[Channel, dict[Signature, SubQueue]] = {c: {} for c in CHANNELS}
+        # interaction id -> (token of its live entry, its sub-queue); absent when not waiting.
+        self._live: dict[int, tuple[int, SubQueue]] = {}
+        self._waiting: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
+        self._tokens = count()
+        self.layout_version = 0
+        """Grows when a sub-queue is created, so cached lists of sub-queues know to refresh."""
+
+    def push(
+        self,
+        interaction_id: int,
+        channel: Channel,
+        signature: Signature,
+        key: tuple[int, Instant, int],
+    ) -> None:
+        """Put an interaction in the sub-queue of its signature, at the place its key gives."""
+        self.remove(interaction_id)
+        subqueue = self._subqueues[channel].get(signature)
+        if subqueue is None:
+            subqueue = self._subqueues[channel][signature] = SubQueue(channel, signature)
+            self.layout_version += 1
+        token = next(self._tokens)
+        heapq.heappush(subqueue.heap, (key[0], key[1], key[2], token, interaction_id))
+        self._live[interaction_id] = (token, subqueue)
+        self._waiting[channel] += 1
+
+    def remove(self, interaction_id: int) -> None:
+        """Take an interaction out of its queue, wherever it stands; no-op when not waiting."""
+        live = self._live.pop(interaction_id, None)
+        if live is not None:
+            self._waiting[live[1].channel] -= 1
+
+    def __contains__(self, interaction_id: int) -> bool:
+        return interaction_id in self._live
+
+    def waiting(self, channel: Channel) -> int:
+        """Return how many interactions wait in a channel."""
+        return self._waiting[channel]
+
+    def subqueues(self, channel: Channel) -> dict[Signature, SubQueue]:
+        return self._subqueues[channel]
+
+    def head(self, subqueue: SubQueue) -> Entry | None:
+        """Return the first live entry of a sub-queue, dropping stale entries on the way."""
+        heap = subqueue.heap
+        live = self._live
+        while heap:
+            entry = heap[0]
+            current = live.get(entry[4])
+            if current is not None and current[0] == entry[3]:
+                return entry
+            heapq.heappop(heap)
+        return None
+
+    def first_where(
+        self, subqueue: SubQueue, allowed: Callable[[int], bool], limit: int = 32
+    ) -> Entry | None:
+        """Return the first live entry whose interaction ``allowed`` accepts.
+
+        The head is tried first; past it only the ``limit`` first entries are looked at, which
+        bounds the cost when the head is refused (an advisor who just declined it).
+        """
+        head = self.head(subqueue)
+        if head is None or allowed(head[4]):
+            return head
+        live = self._live
+        for entry in heapq.nsmallest(limit, subqueue.heap):
+            current = live.get(entry[4])
+            if current is not None and current[0] == entry[3] and allowed(entry[4]):
+                return entry
+        return None
+
+    def ordered(self, channel: Channel) -> list[int]:
+        """Return the ids waiting in a channel in queue order (for inspection and tests)."""
+        entries = [
+            entry
+            for subqueue in self._subqueues[channel].values()
+            for entry in subqueue.heap
+            if (current := self._live.get(entry[4])) is not None and current[0] == entry[3]
+        ]
+        return [entry[4] for entry in sorted(entries)]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._live)

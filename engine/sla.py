@@ -1,0 +1,73 @@
+"""SLA arithmetic turns a reception instant and a channel's SLA rule into a deadline.
+
+Three rules, one per kind of :data:`~.policies.Sla`:
+
+- :class:`~.policies.ElapsedSla` (voice): a fixed elapsed time after reception;
+- :class:`~.policies.BusinessHoursSla` (social): one elapsed time if received within opening
+  hours, another if not; elapsed, so a night across a daylight-saving change does not stretch
+  or shrink it, even though the wall clock shows one hour more or less;
+- :class:`~.policies.WorkingDaysSla` (written): a local wall time on the N-th working day after
+  the local day of reception, which itself never counts.
+
+While a complaint waits for the principal its clock pauses: :func:`extend_for_pause` moves the
+deadline later by the working time the pause covered. Everything here is a pure function of
+instants and a :class:`~.calendar.BusinessCalendar`.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from .calendar import BusinessCalendar
+from .instants import SECOND, Instant
+from .policies import BusinessHours, BusinessHoursSla, ElapsedSla, Sla, WorkingDaysSla
+
+__all__ = ["deadline", "extend_for_pause", "warning_at"]
+
+
+def deadline(
+    sla: Sla,
+    received: Instant,
+    calendar: BusinessCalendar,
+    hours: BusinessHours | None = None,
+) -> Instant:
+    """Return the instant by which an interaction received at ``received`` must be answered.
+
+    ``hours`` are the channel's opening hours for a business-hours SLA (the calendar's when
+    absent).
+    """
+    match sla:
+        case ElapsedSla(seconds=seconds):
+            return received + seconds * SECOND
+        case BusinessHoursSla(within_s=within_s, outside_s=outside_s):
+            within = calendar.is_open(received, hours)
+            return received + (within_s if within else outside_s) * SECOND
+        case WorkingDaysSla(days=days, due_at=due_at):
+            # The local day of reception, not the UTC one: 00:30 in Paris is already tomorrow.
+            due_day = calendar.add_working_days(calendar.local_date(received), days)
+            return calendar.at_local(due_day, due_at)
+        case _:
+            assert_never(sla)
+
+
+def warning_at(received: Instant, deadline: Instant, fraction: float) -> Instant:
+    """Return the instant at which ``fraction`` of the time from reception to deadline is gone."""
+    return received + round(fraction * (deadline - received))
+
+
+def extend_for_pause(
+    deadline: Instant,
+    paused_from: Instant,
+    paused_until: Instant,
+    calendar: BusinessCalendar,
+) -> Instant:
+    """Return the deadline moved later by the working time a pause of the clock covered.
+
+    The covered working time is added along working time from the old deadline, so a pause of
+    one full working day moves a Friday 20:00 deadline to Monday 20:00. A pause that covered no
+    working time (a weekend, a public holiday) leaves the deadline where it was.
+    """
+    covered = calendar.working_time_between(paused_from, paused_until)
+    if covered == 0:
+        return deadline
+    return calendar.add_working_time(deadline, covered)

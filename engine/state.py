@@ -1,0 +1,367 @@
+"""The engine's state, and ``apply``: the only place it changes.
+
+``State.apply(event)`` is deterministic and makes no decision: it records what an event says
+happened, keeps the queues, loads and indexes consistent, and sets the timers that follow from
+the new state. Decisions (which advisor, which work, what is refused) are the engine's; their
+results reach the state only as events. Replaying a journal is therefore ``apply`` in a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .advisors import Advisor, can_take
+from .calendar import BusinessCalendar
+from .events import (
+    AdvisorAdded,
+    AdvisorRemoved,
+    AdvisorStateChanged,
+    AdvisorUpdated,
+    Event,
+    InteractionAbandoned,
+    InteractionArrived,
+    InteractionClosed,
+    InteractionRelaxed,
+    InteractionResponded,
+    InteractionTransferred,
+    InteractionTransferredOut,
+    OfferAccepted,
+    OfferDeclined,
+    OfferExpired,
+    OfferMade,
+    OfferRevoked,
+    PoliciesSet,
+    PrincipalAnswered,
+    PrincipalAwaited,
+    SlaBreached,
+    SlaWarning,
+)
+from .instants import SECOND, Instant
+from .interactions import Interaction, Offer, signature_of
+from .policies import CHANNELS, Channel, Policies
+from .queues import Queues, queue_key
+from .timers import TimerKind, Timers
+
+__all__ = ["State"]
+
+
+class State:
+    """Advisors, interactions, offers, queues and timers, changed only by ``apply``."""
+
+    def __init__(self) -> None:
+        self.policies = Policies()
+        self.config_digest = ""
+        self.calendar = BusinessCalendar(self.policies.calendar)
+        self.advisors: dict[str, Advisor] = {}
+        self.interactions: dict[int, Interaction] = {}
+        self.by_external: dict[tuple[str, str], int] = {}
+        self.offers: dict[int, Offer] = {}
+        self.ended_offers: dict[int, tuple[str, Instant]] = {}
+        """Offer id -> (how it ended, when), so a late accept is told why it is refused."""
+        self.queues = Queues()
+        self.timers = Timers()
+        self.ready: dict[Channel, dict[str, None]] = {c: {} for c in CHANNELS}
+        """Per channel, the advisors who may be offered one more interaction of it now."""
+        self.next_interaction_id = 1
+        self.next_offer_id = 1
+        self.last_at: Instant = 0
+        self.profile_version = 0
+        """Grows when policies or a profile change, so eligibility caches know to refresh."""
+        # What the engine's routing pass must look at next; not part of the state proper.
+        self.pending_advisors: dict[str, None] = {}
+        self.pending_interactions: dict[int, None] = {}
+        self._appliers: dict[type[Any], Callable[[Any], None]] = {
+            PoliciesSet: self._policies_set,
+            AdvisorAdded: self._advisor_added,
+            AdvisorUpdated: self._advisor_updated,
+            AdvisorRemoved: self._advisor_removed,
+            AdvisorStateChanged: self._advisor_state_changed,
+            InteractionArrived: self._arrived,
+            InteractionRelaxed: self._relaxed,
+            OfferMade: self._offer_made,
+            OfferAccepted: self._offer_accepted,
+            OfferDeclined: self._offer_returned,
+            OfferExpired: self._offer_returned,
+            OfferRevoked: self._offer_returned,
+            InteractionResponded: self._responded,
+            InteractionTransferred: self._transferred,
+            InteractionTransferredOut: self._transferred_out,
+            PrincipalAwaited: self._principal_awaited,
+            PrincipalAnswered: self._principal_answered,
+            InteractionAbandoned: self._abandoned,
+            InteractionClosed: self._closed,
+            SlaWarning: self._sla_warning,
+            SlaBreached: self._sla_breached,
+        }
+
+    def apply(self, event: Event) -> None:
+        """Record one event."""
+        self._appliers[type(event)](event)
+        self.last_at = event.at
+
+    # -- advisors --------------------------------------------------------------------------
+
+    def refresh(self, advisor: Advisor) -> None:
+        """Bring the ready index up to date after an advisor's state, load or profile changed."""
+        mixing = self.policies.routing.mixing
+        became_ready = False
+        for channel in CHANNELS:
+            ready = self.ready[channel]
+            if can_take(advisor, channel, mixing):
+                if advisor.id not in ready:
+                    ready[advisor.id] = None
+                    became_ready = True
+            else:
+                ready.pop(advisor.id, None)
+        if became_ready:
+            self.pending_advisors[advisor.id] = None
+
+    def _release(self, interaction: Interaction, at: Instant) -> None:
+        """Free the advisor slot an interaction held (offered or assigned)."""
+        advisor = self.advisors[interaction.advisor_id]  # type: ignore[index]
+        advisor.load[interaction.channel] -= 1
+        del advisor.holding[interaction.id]
+        if not advisor.holding:
+            advisor.idle_since = at
+        interaction.advisor_id = None
+        self.refresh(advisor)
+
+    def _policies_set(self, event: PoliciesSet) -> None:
+        if event.policies.calendar != self.policies.calendar:
+            self.calendar = BusinessCalendar(event.policies.calendar)
+        self.policies = event.policies
+        self.config_digest = event.config_digest
+        self.profile_version += 1
+        for advisor in self.advisors.values():
+            self.refresh(advisor)
+
+    def _advisor_added(self, event: AdvisorAdded) -> None:
+        self.advisors[event.advisor_id] = Advisor(
+            id=event.advisor_id,
+            name=event.name,
+            skills=dict(event.skills),
+            languages=event.languages,
+            capacity=dict(event.capacity),
+            idle_since=event.at,
+        )
+
+    def _advisor_updated(self, event: AdvisorUpdated) -> None:
+        advisor = self.advisors[event.advisor_id]
+        advisor.name = event.name
+        advisor.skills = dict(event.skills)
+        advisor.languages = event.languages
+        advisor.capacity = dict(event.capacity)
+        self.profile_version += 1
+        self.refresh(advisor)
+        # New skills may open sub-queues it could not serve before: let it look again.
+        if any(advisor.id in ready for ready in self.ready.values()):
+            self.pending_advisors[advisor.id] = None
+
+    def _advisor_removed(self, event: AdvisorRemoved) -> None:
+        del self.advisors[event.advisor_id]
+        for ready in self.ready.values():
+            ready.pop(event.advisor_id, None)
+
+    def _advisor_state_changed(self, event: AdvisorStateChanged) -> None:
+        advisor = self.advisors[event.advisor_id]
+        previous = advisor.state
+        advisor.state = event.state
+        advisor.reason = event.reason
+        advisor.wrap_until = event.until
+        if event.state == "wrap_up" and event.until is not None:
+            self.timers.set(event.until, TimerKind.WRAP_UP_END, advisor.id)
+        if event.state == "available":
+            advisor.missed = 0
+            if previous == "offline" or not advisor.holding:
+                advisor.idle_since = event.at
+        self.refresh(advisor)
+
+    # -- interactions ----------------------------------------------------------------------
+
+    def _enqueue(self, interaction: Interaction) -> None:
+        self.queues.push(
+            interaction.id,
+            interaction.channel,
+            interaction.signature,
+            queue_key(interaction.priority, interaction.deadline, interaction.id),
+        )
+        self.pending_interactions[interaction.id] = None
+
+    def _set_relaxation_timer(self, interaction: Interaction) -> None:
+        steps = self.policies.channels[interaction.channel].relaxation
+        step = interaction.relax_step
+        if step < len(steps):
+            due = interaction.relax_from + steps[step].after_s * SECOND
+            self.timers.set(due, TimerKind.RELAXATION, interaction.id, step + 1)
+
+    def _set_sla_timers(self, interaction: Interaction) -> None:
+        if not interaction.warned:
+            self.timers.set(interaction.warning_at, TimerKind.SLA_WARNING, interaction.id)
+        self.timers.set(interaction.deadline, TimerKind.SLA_BREACH, interaction.id)
+
+    def _arrived(self, event: InteractionArrived) -> None:
+        interaction = Interaction(
+            id=event.interaction_id,
+            channel=event.channel,
+            source=event.source,
+            external_id=event.external_id,
+            motive=event.motive,
+            language=event.language,
+            skills=dict(event.skills),
+            need=dict(event.skills),
+            signature=signature_of(event.language, event.skills),
+            priority=event.priority,
+            typology=event.typology,
+            received_at=event.received_at,
+            deadline=event.deadline,
+            warning_at=event.warning_at,
+            relax_from=event.at,
+            personal_digest=event.personal_digest,
+        )
+        self.interactions[interaction.id] = interaction
+        self.by_external[(event.source, event.external_id)] = interaction.id
+        self.next_interaction_id = max(self.next_interaction_id, interaction.id + 1)
+        self._enqueue(interaction)
+        self._set_sla_timers(interaction)
+        self._set_relaxation_timer(interaction)
+
+    def _relaxed(self, event: InteractionRelaxed) -> None:
+        interaction = self.interactions[event.interaction_id]
+        interaction.relax_step = event.step
+        interaction.need = dict(event.skills)
+        interaction.signature = signature_of(interaction.language, interaction.need)
+        if interaction.status == "queued":
+            self._enqueue(interaction)
+        self._set_relaxation_timer(interaction)
+
+    def _offer_made(self, event: OfferMade) -> None:
+        interaction = self.interactions[event.interaction_id]
+        self.queues.remove(interaction.id)
+        interaction.status = "offered"
+        interaction.advisor_id = event.advisor_id
+        interaction.offer_id = event.offer_id
+        advisor = self.advisors[event.advisor_id]
+        advisor.load[interaction.channel] += 1
+        advisor.holding[interaction.id] = None
+        self.offers[event.offer_id] = Offer(
+            id=event.offer_id,
+            interaction_id=interaction.id,
+            advisor_id=event.advisor_id,
+            made_at=event.at,
+            expires_at=event.expires_at,
+        )
+        self.next_offer_id = max(self.next_offer_id, event.offer_id + 1)
+        self.timers.set(event.expires_at, TimerKind.OFFER_EXPIRY, event.offer_id)
+        self.refresh(advisor)
+
+    def _offer_accepted(self, event: OfferAccepted) -> None:
+        del self.offers[event.offer_id]
+        self.ended_offers[event.offer_id] = ("accepted", event.at)
+        interaction = self.interactions[event.interaction_id]
+        interaction.status = "assigned"
+        interaction.offer_id = None
+        interaction.excluded = {}
+        if interaction.requeued_at is not None:
+            interaction.waited_after_transfer += event.at - interaction.requeued_at
+            interaction.requeued_at = None
+        self.advisors[event.advisor_id].missed = 0
+
+    def _offer_returned(self, event: OfferDeclined | OfferExpired | OfferRevoked) -> None:
+        """A declined, missed or withdrawn offer: the interaction goes back to its place."""
+        del self.offers[event.offer_id]
+        outcome = {OfferDeclined: "declined", OfferExpired: "expired"}.get(type(event), "revoked")
+        self.ended_offers[event.offer_id] = (outcome, event.at)
+        interaction = self.interactions[event.interaction_id]
+        advisor = self.advisors[event.advisor_id]
+        if isinstance(event, OfferExpired):
+            advisor.missed += 1
+        interaction.status = "queued"
+        interaction.offer_id = None
+        self._release(interaction, event.at)
+        if not isinstance(event, OfferRevoked):
+            again = event.at + self.policies.routing.reoffer_after_s * SECOND
+            interaction.excluded = {**interaction.excluded, advisor.id: again}
+            self.timers.set(again, TimerKind.REOFFER, interaction.id)
+        self._enqueue(interaction)
+
+    def _responded(self, event: InteractionResponded) -> None:
+        interaction = self.interactions[event.interaction_id]
+        interaction.responded_at = event.at
+        interaction.within_sla = event.within_sla
+
+    def _transferred(self, event: InteractionTransferred) -> None:
+        interaction = self.interactions[event.interaction_id]
+        self._release(interaction, event.at)
+        interaction.status = "queued"
+        interaction.channel = event.channel
+        interaction.motive = event.motive
+        interaction.skills = dict(event.skills)
+        interaction.need = dict(event.skills)
+        interaction.signature = signature_of(interaction.language, interaction.need)
+        interaction.relax_step = 0
+        interaction.relax_from = event.at
+        interaction.transfers += 1
+        interaction.requeued_at = event.at
+        self._enqueue(interaction)
+        self._set_relaxation_timer(interaction)
+
+    def _transferred_out(self, event: InteractionTransferredOut) -> None:
+        interaction = self.interactions[event.interaction_id]
+        self._release(interaction, event.at)
+        interaction.status = "transferred_out"
+        interaction.ended_at = event.at
+
+    def _principal_awaited(self, event: PrincipalAwaited) -> None:
+        interaction = self.interactions[event.interaction_id]
+        self._release(interaction, event.at)
+        interaction.status = "waiting_principal"
+        if event.pauses_clock:
+            interaction.paused_at = event.at
+
+    def _principal_answered(self, event: PrincipalAnswered) -> None:
+        interaction = self.interactions[event.interaction_id]
+        interaction.status = "queued"
+        was_paused = interaction.paused_at is not None
+        interaction.paused_at = None
+        interaction.deadline = event.deadline
+        interaction.warning_at = event.warning_at
+        interaction.relax_step = 0
+        interaction.relax_from = event.at
+        interaction.requeued_at = event.at
+        self._enqueue(interaction)
+        self._set_relaxation_timer(interaction)
+        # Timers that came due during the pause were dropped; set them again for the deadline
+        # now in force (a timer that already fired is not fired twice: see warned, breached).
+        if was_paused and interaction.responded_at is None:
+            self._set_sla_timers(interaction)
+
+    def _abandoned(self, event: InteractionAbandoned) -> None:
+        interaction = self.interactions[event.interaction_id]
+        if interaction.status == "offered":
+            self._end_offer(interaction, "abandoned", event.at)
+        self.queues.remove(interaction.id)
+        interaction.status = "abandoned"
+        interaction.ended_at = event.at
+
+    def _closed(self, event: InteractionClosed) -> None:
+        interaction = self.interactions[event.interaction_id]
+        if interaction.status == "assigned":
+            self._release(interaction, event.at)
+        self.queues.remove(interaction.id)
+        interaction.status = "closed"
+        interaction.ended_at = event.at
+
+    def _end_offer(self, interaction: Interaction, outcome: str, at: Instant) -> None:
+        offer_id = interaction.offer_id
+        assert offer_id is not None
+        del self.offers[offer_id]
+        self.ended_offers[offer_id] = (outcome, at)
+        interaction.offer_id = None
+        self._release(interaction, at)
+
+    def _sla_warning(self, event: SlaWarning) -> None:
+        self.interactions[event.interaction_id].warned = True
+
+    def _sla_breached(self, event: SlaBreached) -> None:
+        self.interactions[event.interaction_id].breached = True

@@ -1,0 +1,53 @@
+"""The engine's timers: one heap of ``(due, sequence, kind, subject, mark)``.
+
+Timers are derived state: the engine pushes them while it applies events, so replaying a journal
+pushes the same timers again. A timer is never cancelled in place; when it comes due the engine
+checks it against the state (is the offer still pending? is this still the deadline in force?)
+and drops it silently when it no longer applies. ``mark`` carries what that check compares.
+"""
+
+from __future__ import annotations
+
+import heapq
+from enum import IntEnum
+from itertools import count
+
+from .instants import Instant
+
+__all__ = ["Timer", "TimerKind", "Timers"]
+
+
+class TimerKind(IntEnum):
+    """What a timer does when it fires; the value breaks ties between timers due together."""
+
+    OFFER_EXPIRY = 0
+    WRAP_UP_END = 1
+    SLA_BREACH = 2
+    SLA_WARNING = 3
+    RELAXATION = 4
+    REOFFER = 5
+
+
+Timer = tuple[Instant, int, TimerKind, int | str, int]
+
+
+class Timers:
+    """A heap of timers, in due order, ties broken by the order they were set."""
+
+    __slots__ = ("_heap", "_sequence")
+
+    def __init__(self) -> None:
+        self._heap: list[Timer] = []
+        self._sequence = count()
+
+    def set(self, due: Instant, kind: TimerKind, subject: int | str, mark: int = 0) -> None:
+        heapq.heappush(self._heap, (due, next(self._sequence), kind, subject, mark))
+
+    def peek(self) -> Timer | None:
+        return self._heap[0] if self._heap else None
+
+    def pop(self) -> Timer:
+        return heapq.heappop(self._heap)
+
+    def __len__(self) -> int:
+        return len(self._heap)

@@ -1,0 +1,279 @@
+"""Tests of the business calendar: opening hours, public holidays, working days and time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiguillage.engine.calendar import BusinessCalendar
+from aiguillage.engine.instants import DAY, HOUR, MICROSECOND, MINUTE, from_datetime, to_datetime
+from aiguillage.engine.policies import BusinessHours, CalendarPolicy
+
+CALENDAR = BusinessCalendar(CalendarPolicy())
+
+
+def at(text: str) -> int:
+    """Return the instant of an ISO 8601 date-time with its offset."""
+    return from_datetime(datetime.fromisoformat(text))
+
+
+def local(instant: int) -> datetime:
+    return to_datetime(instant, CALENDAR.zone)
+
+
+# -- opening hours (defaults: Mon-Sat 07:00-20:00 Europe/Paris, closed on holidays) -----------
+
+
+def test_default_calendar_is_in_europe_paris() -> None:
+    assert CALENDAR.zone.key == "Europe/Paris"
+
+
+def test_open_on_a_weekday_within_hours() -> None:
+    assert CALENDAR.is_open(at("2026-06-16T10:00:00+02:00"))  # Tuesday
+
+
+def test_open_at_opening_time_exactly() -> None:
+    assert CALENDAR.is_open(at("2026-06-16T07:00:00+02:00"))
+
+
+def test_closed_just_before_opening_time() -> None:
+    assert not CALENDAR.is_open(at("2026-06-16T06:59:00+02:00"))
+
+
+def test_closed_at_closing_time_exactly() -> None:
+    assert not CALENDAR.is_open(at("2026-06-16T20:00:00+02:00"))
+
+
+def test_open_one_microsecond_before_closing_time() -> None:
+    assert CALENDAR.is_open(at("2026-06-16T19:59:59.999999+02:00"))
+
+
+def test_open_on_saturday() -> None:
+    assert CALENDAR.is_open(at("2026-06-13T10:00:00+02:00"))
+
+
+def test_closed_on_sunday() -> None:
+    assert not CALENDAR.is_open(at("2026-06-14T10:00:00+02:00"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-07-14T10:00:00+02:00",  # Bastille Day, a Tuesday
+        "2026-05-01T10:00:00+02:00",  # Labour Day, a Friday
+        "2026-12-25T10:00:00+01:00",  # Christmas, a Friday
+    ],
+)
+def test_closed_on_a_public_holiday(text: str) -> None:
+    assert not CALENDAR.is_open(at(text))
+
+
+def test_open_on_a_public_holiday_when_hours_stay_open_on_holidays() -> None:
+    hours = BusinessHours(closed_on_holidays=False)
+    assert CALENDAR.is_open(at("2026-07-14T10:00:00+02:00"), hours)
+
+
+def test_given_hours_replace_the_calendar_hours() -> None:
+    office = BusinessHours(days=("mon", "tue", "wed", "thu", "fri"), opens=time(9), closes=time(17))
+    assert not CALENDAR.is_open(at("2026-06-13T10:00:00+02:00"), office)  # Saturday
+    assert not CALENDAR.is_open(at("2026-06-16T08:00:00+02:00"), office)
+
+
+def test_opening_hours_follow_local_time_in_summer() -> None:
+    assert CALENDAR.is_open(at("2026-07-07T05:30:00Z"))  # 07:30 in Paris (+02:00)
+
+
+def test_opening_hours_follow_local_time_in_winter() -> None:
+    assert not CALENDAR.is_open(at("2026-01-06T05:30:00Z"))  # 06:30 in Paris (+01:00)
+
+
+# -- public holidays and working days ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [date(2026, 4, 6), date(2027, 3, 29)])
+def test_easter_monday_is_a_public_holiday(day: date) -> None:
+    assert CALENDAR.is_holiday(day)
+    assert not CALENDAR.is_working_day(day)
+
+
+def test_whit_monday_is_a_public_holiday_by_default() -> None:
+    assert not CALENDAR.is_working_day(date(2026, 5, 25))
+
+
+def test_whit_monday_is_a_working_day_when_removed_from_holidays() -> None:
+    calendar = BusinessCalendar(CalendarPolicy(removed_holidays=(date(2026, 5, 25),)))
+    assert not calendar.is_holiday(date(2026, 5, 25))
+    assert calendar.is_working_day(date(2026, 5, 25))
+
+
+def test_an_extra_holiday_is_not_a_working_day() -> None:
+    calendar = BusinessCalendar(CalendarPolicy(extra_holidays=(date(2026, 6, 17),)))
+    assert calendar.is_holiday(date(2026, 6, 17))
+    assert not calendar.is_working_day(date(2026, 6, 17))
+    assert not calendar.is_open(at("2026-06-17T10:00:00+02:00"))
+
+
+def test_good_friday_is_a_working_day_in_most_of_france() -> None:
+    assert CALENDAR.is_working_day(date(2026, 4, 3))
+
+
+def test_a_subdivision_adds_its_own_holidays() -> None:
+    moselle = BusinessCalendar(CalendarPolicy(subdivision="57"))
+    assert moselle.is_holiday(date(2026, 4, 3))  # Good Friday in Alsace-Moselle
+
+
+def test_new_years_eve_is_a_working_day_and_new_years_day_is_not() -> None:
+    assert CALENDAR.is_working_day(date(2026, 12, 31))
+    assert not CALENDAR.is_working_day(date(2027, 1, 1))
+
+
+@pytest.mark.parametrize("day", [date(2026, 6, 13), date(2026, 6, 14)])
+def test_weekend_days_are_not_working_days(day: date) -> None:
+    assert not CALENDAR.is_working_day(day)
+
+
+def test_an_unknown_country_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match=r"calendar\.country 'XX'"):
+        BusinessCalendar(CalendarPolicy(country="XX"))
+
+
+def test_an_unknown_time_zone_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match=r"calendar\.timezone 'Europe/Atlantis'"):
+        BusinessCalendar(CalendarPolicy(timezone="Europe/Atlantis"))
+
+
+def test_add_working_days_skips_christmas_and_the_weekend() -> None:
+    assert CALENDAR.add_working_days(date(2026, 12, 24), 3) == date(2026, 12, 30)
+
+
+def test_add_working_days_crosses_the_year_end() -> None:
+    assert CALENDAR.add_working_days(date(2026, 12, 30), 3) == date(2027, 1, 5)
+
+
+def test_add_working_days_never_counts_the_start_day() -> None:
+    assert CALENDAR.add_working_days(date(2026, 6, 15), 1) == date(2026, 6, 16)  # Mon -> Tue
+
+
+def test_add_working_days_refuses_zero_days() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        CALENDAR.add_working_days(date(2026, 6, 15), 0)
+
+
+def test_a_calendar_without_working_days_refuses_to_count_them() -> None:
+    calendar = BusinessCalendar(CalendarPolicy(working_days=()))
+    with pytest.raises(ValueError, match="working_days is empty"):
+        calendar.add_working_days(date(2026, 6, 15), 1)
+
+
+# -- local time -------------------------------------------------------------------------------
+
+
+def test_local_date_is_the_date_in_the_calendar_zone() -> None:
+    assert CALENDAR.local_date(at("2026-03-26T23:30:00Z")) == date(2026, 3, 27)
+
+
+def test_at_local_gives_the_instant_of_a_wall_time() -> None:
+    assert CALENDAR.at_local(date(2026, 12, 30), time(20)) == at("2026-12-30T20:00:00+01:00")
+
+
+def test_at_local_in_the_spring_gap_is_shifted_by_the_gap() -> None:
+    instant = CALENDAR.at_local(date(2026, 3, 29), time(2, 30))
+    assert instant == at("2026-03-29T03:30:00+02:00")
+
+
+def test_at_local_in_the_autumn_overlap_is_the_first_occurrence() -> None:
+    instant = CALENDAR.at_local(date(2026, 10, 25), time(2, 30))
+    assert instant == at("2026-10-25T02:30:00+02:00")
+
+
+# -- working time -----------------------------------------------------------------------------
+
+
+def test_working_time_of_a_pause_from_friday_evening_to_tuesday_morning() -> None:
+    start, end = at("2026-06-12T18:00:00+02:00"), at("2026-06-16T09:00:00+02:00")
+    assert CALENDAR.working_time_between(start, end) == (6 + 24 + 9) * HOUR
+
+
+def test_working_time_is_zero_over_a_weekend() -> None:
+    start, end = at("2026-06-13T00:00:00+02:00"), at("2026-06-15T00:00:00+02:00")
+    assert CALENDAR.working_time_between(start, end) == 0
+
+
+def test_working_time_is_zero_when_the_end_is_not_after_the_start() -> None:
+    instant = at("2026-06-16T10:00:00+02:00")
+    assert CALENDAR.working_time_between(instant, instant - HOUR) == 0
+
+
+@pytest.mark.parametrize(
+    ("day", "length"),
+    [(date(2026, 3, 29), 23 * HOUR), (date(2026, 10, 25), 25 * HOUR)],
+)
+def test_a_working_day_of_a_clock_change_counts_its_real_length(day: date, length: int) -> None:
+    every_day = BusinessCalendar(
+        CalendarPolicy(working_days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    )
+    start = every_day.at_local(day, time(0))
+    end = every_day.at_local(day + timedelta(days=1), time(0))
+    assert every_day.working_time_between(start, end) == length
+
+
+def test_add_working_time_skips_the_weekend() -> None:
+    friday = at("2026-06-12T20:00:00+02:00")
+    assert CALENDAR.add_working_time(friday, 24 * HOUR) == at("2026-06-15T20:00:00+02:00")
+
+
+def test_add_working_time_from_a_non_working_day_starts_at_the_next_working_midnight() -> None:
+    saturday = at("2026-06-13T10:00:00+02:00")
+    assert CALENDAR.add_working_time(saturday, 2 * HOUR) == at("2026-06-15T02:00:00+02:00")
+
+
+def test_add_working_time_that_ends_with_the_day_returns_that_midnight() -> None:
+    friday = at("2026-06-12T20:00:00+02:00")
+    assert CALENDAR.add_working_time(friday, 4 * HOUR) == at("2026-06-13T00:00:00+02:00")
+
+
+def test_add_zero_working_time_moves_nothing() -> None:
+    saturday = at("2026-06-13T10:00:00+02:00")
+    assert CALENDAR.add_working_time(saturday, 0) == saturday
+
+
+def test_add_working_time_refuses_a_negative_duration() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        CALENDAR.add_working_time(at("2026-06-16T10:00:00+02:00"), -MINUTE)
+
+
+# -- invariants -------------------------------------------------------------------------------
+
+INSTANTS = st.integers(
+    min_value=at("2024-01-01T00:00:00+01:00"), max_value=at("2030-12-31T23:59:59.999999+01:00")
+)
+DURATIONS = st.integers(min_value=0, max_value=30 * DAY)
+
+
+@settings(deadline=None)
+@given(instant=INSTANTS, duration=DURATIONS)
+def test_working_time_between_undoes_add_working_time(instant: int, duration: int) -> None:
+    later = CALENDAR.add_working_time(instant, duration)
+    assert CALENDAR.working_time_between(instant, later) == duration
+
+
+@settings(deadline=None)
+@given(instant=INSTANTS, duration=st.integers(min_value=1, max_value=30 * DAY))
+def test_add_working_time_returns_the_earliest_such_instant(instant: int, duration: int) -> None:
+    later = CALENDAR.add_working_time(instant, duration)
+    assert CALENDAR.working_time_between(instant, later - MICROSECOND) == duration - MICROSECOND
+
+
+@settings(deadline=None)
+@given(instant=INSTANTS)
+def test_is_open_matches_the_local_wall_clock(instant: int) -> None:
+    wall = local(instant)
+    expected = (
+        wall.weekday() < 6
+        and time(7) <= wall.time() < time(20)
+        and not CALENDAR.is_holiday(wall.date())
+    )
+    assert CALENDAR.is_open(instant) == expected

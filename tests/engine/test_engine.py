@@ -1,0 +1,475 @@
+"""The engine's behaviour, one rule per test, on small hand-built situations."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import pytest
+
+from aiguillage.engine.commands import (
+    Abandon,
+    Accept,
+    AwaitPrincipal,
+    Close,
+    Decline,
+    PrincipalAnswered,
+    RecordResponse,
+    SetAdvisorState,
+    SetPolicies,
+    Submit,
+    Transfer,
+    TransferOut,
+    UpdateAdvisor,
+)
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.errors import (
+    ChannelClosed,
+    ClockWentBackwards,
+    IllegalTransition,
+    InvalidCommand,
+    NotYourWork,
+    Refused,
+    UnknownInteraction,
+)
+from aiguillage.engine.events import (
+    AdvisorStateChanged,
+    InteractionArrived,
+    InteractionRelaxed,
+    InteractionResponded,
+    OfferExpired,
+    OfferMade,
+    OfferRevoked,
+    SlaBreached,
+    SlaWarning,
+)
+from aiguillage.engine.instants import SECOND
+from aiguillage.engine.policies import RelaxationStep
+from aiguillage.engine.timers import TimerKind
+
+from .conftest import TUESDAY_10H, JournaledEngine, add_advisor, at, make_policies, replayed
+
+E = TypeVar("E")
+T0 = TUESDAY_10H
+
+
+def only(events: list[Any], kind: type[E]) -> list[E]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def submit(engine: Engine, external_id: str, now: int = T0, **fields: Any) -> list[Any]:
+    fields.setdefault("channel", "voice")
+    fields.setdefault(
+        "source", {"voice": "phone", "written": "email", "social": "x"}[fields["channel"]]
+    )
+    return engine.handle(Submit(external_id=external_id, **fields), now)
+
+
+def offer_of(events: list[Any]) -> OfferMade:
+    (offer,) = only(events, OfferMade)
+    return offer
+
+
+# -- intake ---------------------------------------------------------------------------------
+
+
+def test_an_interaction_is_offered_to_an_idle_eligible_advisor_with_the_reason(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "A1", T0)
+    offer = offer_of(submit(engine, "c1"))
+    assert (offer.advisor_id, offer.rule, offer.candidates, offer.step) == (
+        "A1",
+        "idle_advisor",
+        1,
+        0,
+    )
+    assert offer.strategy == "deadline"
+    assert offer.expires_at == T0 + 15 * SECOND
+
+
+def test_submitting_the_same_source_and_external_id_twice_creates_nothing(engine: Engine) -> None:
+    first = engine.submit(Submit(channel="voice", source="phone", external_id="c1", priority=4), T0)
+    before = engine.snapshot()
+    again = engine.submit(
+        Submit(channel="voice", source="phone", external_id="c1", priority=9), T0 + SECOND
+    )
+    assert (first.created, again.created, again.events) == (True, False, [])
+    assert again.interaction.id == first.interaction.id
+    assert again.interaction.priority == 4
+    assert engine.snapshot() == before
+
+
+def test_a_call_outside_opening_hours_is_refused_with_reason_closed(engine: Engine) -> None:
+    sunday = at("2026-12-06T10:00:00+01:00")
+    before = engine.snapshot()
+    with pytest.raises(ChannelClosed) as refused:
+        submit(engine, "c1", now=sunday)
+    assert refused.value.reason == "closed"
+    assert engine.snapshot() == before
+
+
+def test_a_social_message_outside_opening_hours_is_accepted(engine: Engine) -> None:
+    sunday = at("2026-12-06T10:00:00+01:00")
+    (arrived,) = only(submit(engine, "s1", now=sunday, channel="social"), InteractionArrived)
+    assert arrived.deadline == sunday + 4 * 3600 * SECOND
+
+
+@pytest.mark.parametrize(
+    ("fields", "phrase"),
+    [
+        ({"channel": "voice", "source": "email"}, "does not feed channel voice"),
+        ({"channel": "voice", "source": "phone", "priority": 10}, "priority 10 is out of range"),
+        ({"channel": "voice", "source": "phone", "language": "de"}, "unknown language 'de'"),
+        ({"channel": "voice", "source": "phone", "motive": "weather"}, "unknown motive 'weather'"),
+        ({"channel": "voice", "source": "phone", "typology": "simple"}, "written complaints only"),
+        ({"channel": "voice", "source": "phone", "skills": {"juggling": 2}}, "unknown skill"),
+    ],
+)
+def test_a_malformed_submission_is_invalid_and_says_why(
+    engine: Engine, fields: dict[str, Any], phrase: str
+) -> None:
+    before = engine.snapshot()
+    with pytest.raises(InvalidCommand, match=phrase):
+        engine.handle(Submit(external_id="x1", **fields), T0)
+    assert engine.snapshot() == before
+
+
+def test_an_unconfigured_channel_is_invalid() -> None:
+    with pytest.raises(InvalidCommand, match="not configured"):
+        Engine().handle(Submit(channel="voice", source="phone", external_id="c1"), T0)
+
+
+def test_time_never_goes_back(engine: Engine) -> None:
+    with pytest.raises(ClockWentBackwards):
+        engine.advance(T0 - 1)
+
+
+# -- queue order and matching ---------------------------------------------------------------
+
+
+def test_queue_serves_higher_priority_then_earlier_deadline_then_arrival(engine: Engine) -> None:
+    submit(engine, "late-low", channel="written", priority=0)
+    submit(engine, "high", channel="written", priority=5)
+    submit(engine, "old-mail", channel="written", received_at=T0 - 24 * 3600 * SECOND)
+    submit(engine, "low-2", channel="written")
+    assert engine.state.queues.ordered("written") == [2, 3, 1, 4]
+    add_advisor(engine, "A1", T0, capacity={"written": 1})
+    served = []
+    for _ in range(4):
+        offer = next(iter(engine.state.offers.values()))
+        engine.handle(Accept(advisor_id="A1", offer_id=offer.id), T0)
+        engine.handle(Close(advisor_id="A1", interaction_id=offer.interaction_id), T0)
+        served.append(offer.interaction_id)
+    assert served == [2, 3, 1, 4]
+
+
+def test_an_advisor_without_the_skill_level_or_language_is_not_offered(engine: Engine) -> None:
+    add_advisor(engine, "novice", T0, skills={"general": 5, "refunds": 2})
+    add_advisor(engine, "anglophone", T0, skills={"refunds": 5}, languages=("en",))
+    events = submit(engine, "c1", motive="refunds")
+    assert only(events, OfferMade) == []
+    add_advisor(engine, "expert", T0, skills={"refunds": 3})
+    assert engine.state.interactions[1].advisor_id == "expert"
+
+
+def test_the_best_skill_level_wins_then_the_longest_idle(engine: Engine) -> None:
+    add_advisor(engine, "good", T0, skills={"refunds": 3})
+    add_advisor(engine, "best-later", T0 + 2 * SECOND, skills={"refunds": 5})
+    add_advisor(engine, "best-first", T0 + 2 * SECOND, skills={"refunds": 5})
+    engine.handle(SetAdvisorState(advisor_id="best-first", state="not_ready"), T0 + 3 * SECOND)
+    engine.handle(SetAdvisorState(advisor_id="best-first", state="available"), T0 + 3 * SECOND)
+    offer = offer_of(submit(engine, "c1", now=T0 + 4 * SECOND, motive="refunds"))
+    assert (offer.advisor_id, offer.score, offer.candidates) == ("best-later", 5.0, 3)
+
+
+def test_a_call_takes_the_whole_advisor_and_digital_work_runs_side_by_side(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, capacity={"voice": 1, "written": 2, "social": 2})
+    for n in range(3):
+        submit(engine, f"s{n}", channel="social")
+    submit(engine, "m1", channel="written")
+    submit(engine, "c1")
+    advisor = engine.state.advisors["A1"]
+    assert advisor.load == {"voice": 0, "written": 1, "social": 2}
+    assert engine.state.interactions[5].status == "queued"
+
+
+def test_a_call_is_offered_only_to_an_advisor_holding_nothing(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    submit(engine, "s1", channel="social")
+    assert engine.state.advisors["A1"].load == {"voice": 1, "written": 0, "social": 0}
+
+
+def test_relaxation_lowers_the_level_after_the_wait_and_keeps_the_place() -> None:
+    engine = Engine()
+    steps = (RelaxationStep(after_s=60, level_drop=1), RelaxationStep(after_s=120, fallback=True))
+    engine.handle(SetPolicies(policies=make_policies(voice_relaxation=steps)), T0)
+    submit(engine, "c1", motive="refunds")
+    submit(engine, "c2", motive="refunds")
+    add_advisor(engine, "level2", T0 + 10 * SECOND, skills={"refunds": 2})
+    add_advisor(engine, "generalist", T0 + 10 * SECOND, skills={"general": 1})
+    events = engine.advance(T0 + 60 * SECOND)
+    relaxed = only(events, InteractionRelaxed)
+    assert [(r.interaction_id, r.skills) for r in relaxed] == [
+        (1, {"refunds": 2}),
+        (2, {"refunds": 2}),
+    ]
+    first = offer_of(events)
+    assert (first.interaction_id, first.advisor_id, first.step) == (1, "level2", 1)
+    engine.handle(Accept(advisor_id="level2", offer_id=first.offer_id), T0 + 60 * SECOND)
+    events = engine.advance(T0 + 120 * SECOND)
+    assert only(events, InteractionRelaxed)[0].skills == {"general": 1}
+    offer = offer_of(events)
+    assert (offer.interaction_id, offer.advisor_id, offer.step) == (2, "generalist", 2)
+
+
+def test_a_freed_advisor_takes_the_most_urgent_work_weighted_by_penalty(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, capacity={"voice": 1, "social": 1})
+    submit(engine, "c0")
+    submit(engine, "s1", channel="social", received_at=T0 - 3600 * SECOND)  # 50 % of 2 h, x20
+    submit(engine, "c1", now=T0 + 10 * SECOND)
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + 10 * SECOND)
+    events = engine.handle(Close(advisor_id="A1", interaction_id=1), T0 + 100 * SECOND)
+    # The call has spent 90 of its 180 s (x10 = 5.0); the message ~50 % of 2 h (x20 ~ 10).
+    offer = offer_of(events)
+    assert (offer.interaction_id, offer.rule, offer.candidates) == (2, "freed_advisor", 2)
+    assert offer.score == pytest.approx(20 * (3700 / 7200))
+
+
+def test_fifo_strategy_takes_the_longest_waiting_work() -> None:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies(strategy="fifo")), T0)
+    add_advisor(engine, "A1", T0, capacity={"voice": 1, "written": 1})
+    submit(engine, "c0")
+    submit(engine, "m1", channel="written", received_at=T0 - 60 * SECOND)
+    submit(engine, "c1", now=T0 + 1)
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + 1)
+    engine.handle(Close(advisor_id="A1", interaction_id=1), T0 + 2)
+    assert engine.state.interactions[2].status == "offered"
+
+
+# -- offers -------------------------------------------------------------------------------------
+
+
+def test_a_declined_offer_returns_to_its_place_and_skips_that_advisor_for_a_while(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    events = engine.handle(Decline(advisor_id="A1", offer_id=1, reason="busy"), T0 + SECOND)
+    assert only(events, OfferMade) == []
+    assert engine.state.queues.ordered("voice") == [1]
+    assert engine.next_timer() == T0 + SECOND + 30 * SECOND
+    offer = offer_of(engine.advance(T0 + 31 * SECOND))
+    assert offer.advisor_id == "A1"
+
+
+def test_a_declined_offer_goes_to_another_advisor_at_once(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    add_advisor(engine, "A2", T0)
+    events = engine.handle(Decline(advisor_id="A1", offer_id=1), T0 + SECOND)
+    assert offer_of(events).advisor_id == "A2"
+
+
+def test_accepting_an_expired_offer_is_refused_and_changes_nothing(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    before = engine.snapshot()
+    with pytest.raises(IllegalTransition) as refused:
+        engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + 15 * SECOND)
+    assert refused.value.reason == "offer_expired"
+    assert engine.snapshot() == before
+    (expired,) = only(engine.advance(T0 + 15 * SECOND), OfferExpired)
+    assert expired.due == T0 + 15 * SECOND
+    with pytest.raises(IllegalTransition, match="no longer pending: it was expired"):
+        engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + 16 * SECOND)
+
+
+def test_an_advisor_accepts_only_its_own_offer(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    add_advisor(engine, "A2", T0, capacity={"written": 1})
+    submit(engine, "c1")
+    with pytest.raises(NotYourWork):
+        engine.handle(Accept(advisor_id="A2", offer_id=1), T0)
+
+
+def test_repeated_missed_offers_put_the_advisor_not_ready(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    engine.advance(T0 + 15 * SECOND)
+    engine.advance(T0 + 45 * SECOND)  # re-offered after the 30 s pause
+    events = engine.advance(T0 + 60 * SECOND)
+    (change,) = only(events, AdvisorStateChanged)
+    assert (change.state, change.reason) == ("not_ready", "missed_offers")
+    assert engine.state.queues.ordered("voice") == [1]
+
+
+def test_logging_out_revokes_pending_offers_and_the_work_is_queued_again(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    events = engine.handle(SetAdvisorState(advisor_id="A1", state="offline"), T0 + SECOND)
+    assert [type(e) for e in events] == [OfferRevoked, AdvisorStateChanged]
+    assert engine.state.queues.ordered("voice") == [1]
+    with pytest.raises(IllegalTransition):
+        engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + SECOND)
+
+
+def test_logging_out_while_holding_work_is_refused(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    with pytest.raises(Refused, match="close or transfer"):
+        engine.handle(SetAdvisorState(advisor_id="A1", state="offline"), T0)
+
+
+def test_a_roster_change_is_an_event_and_routing_sees_it(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, skills={"general": 1})
+    submit(engine, "c1", motive="fines")
+    events = engine.handle(UpdateAdvisor(advisor_id="A1", skills={"fines": 4}), T0 + SECOND)
+    assert offer_of(events).advisor_id == "A1"
+
+
+# -- lifecycle and SLA clocks -------------------------------------------------------------------
+
+
+def test_picking_up_a_call_is_its_first_response(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    events = engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + 12 * SECOND)
+    (responded,) = only(events, InteractionResponded)
+    assert responded.within_sla
+    assert engine.next_timer() is None
+
+
+def test_sla_warning_and_breach_fire_with_their_due_instants(engine: Engine) -> None:
+    submit(engine, "c1")
+    late = T0 + 3600 * SECOND  # the runtime was down past both timers
+    events = engine.advance(late)
+    warning, breach = only(events, SlaWarning)[0], only(events, SlaBreached)[0]
+    assert (warning.due, warning.at) == (T0 + 144 * SECOND, late)
+    assert (breach.due, breach.at) == (T0 + 180 * SECOND, late)
+
+
+def test_the_first_answer_stops_the_clock_and_a_transfer_never_restarts_it(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, capacity={"written": 1})
+    submit(engine, "m1", channel="written", motive="refunds")
+    add_advisor(engine, "A2", T0, skills={"refunds": 3}, capacity={"written": 1})
+    engine.handle(Accept(advisor_id="A2", offer_id=1), T0)
+    engine.handle(RecordResponse(advisor_id="A2", interaction_id=1), T0 + SECOND)
+    with pytest.raises(IllegalTransition, match="already had its first response"):
+        engine.handle(RecordResponse(advisor_id="A2", interaction_id=1), T0 + SECOND)
+    engine.handle(
+        Transfer(advisor_id="A2", interaction_id=1, skills={"general": 1}), T0 + 2 * SECOND
+    )
+    offer = next(iter(engine.state.offers.values()))
+    engine.handle(Accept(advisor_id=offer.advisor_id, offer_id=offer.id), T0 + 7 * SECOND)
+    interaction = engine.state.interactions[1]
+    assert interaction.responded_at == T0 + SECOND
+    assert interaction.within_sla
+    assert (interaction.transfers, interaction.waited_after_transfer) == (1, 5 * SECOND)
+    assert engine.next_timer() is None
+
+
+def test_a_transfer_out_ends_the_interaction_and_counts_as_the_handling(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written", typology="transfer")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    events = engine.handle(TransferOut(advisor_id="A1", interaction_id=1, party="RATP"), T0 + 1)
+    assert only(events, InteractionResponded)[0].within_sla
+    assert engine.state.interactions[1].status == "transferred_out"
+    assert engine.state.advisors["A1"].holding == {}
+
+
+def test_waiting_for_the_principal_pauses_a_complex_complaint_by_working_time(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written", typology="complex")
+    deadline = engine.state.interactions[1].deadline
+    assert deadline == at("2026-12-04T20:00:00+01:00")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
+    assert engine.state.advisors["A1"].holding == {}
+    assert only(engine.advance(at("2026-12-05T12:00:00+01:00")), SlaBreached) == []
+    # Paused Tuesday 10:00 to Saturday 12:00: 14 + 24 + 24 + 24 = 86 working hours. From
+    # Friday 20:00 they run 4 h on Friday, 24 h on Monday, Tuesday and Wednesday, 10 h on
+    # Thursday: the weekend counts nothing.
+    engine.handle(PrincipalAnswered(interaction_id=1), at("2026-12-05T12:00:00+01:00"))
+    assert engine.state.interactions[1].deadline == at("2026-12-10T10:00:00+01:00")
+    new_deadline = engine.state.interactions[1].deadline
+    assert (new_deadline, TimerKind.SLA_BREACH, 1, 0) in engine.snapshot()["timers"]
+
+
+def test_a_simple_complaint_keeps_its_clock_running_while_waiting(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written", typology="simple")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
+    events = engine.advance(at("2026-12-05T12:00:00+01:00"))
+    assert only(events, SlaBreached)[0].due == at("2026-12-04T20:00:00+01:00")
+
+
+def test_a_caller_who_hangs_up_during_the_offer_frees_the_advisor(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    engine.handle(Abandon(interaction_id=1), T0 + SECOND)
+    assert engine.state.interactions[1].status == "abandoned"
+    assert engine.state.advisors["A1"].holding == {}
+    assert engine.next_timer() is None
+
+
+def test_abandoning_a_call_already_picked_up_is_refused(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    with pytest.raises(IllegalTransition, match="close it"):
+        engine.handle(Abandon(interaction_id=1), T0)
+
+
+def test_closing_what_is_closed_is_refused(engine: Engine) -> None:
+    submit(engine, "c1")
+    engine.handle(Close(interaction_id=1), T0)
+    before = engine.snapshot()
+    with pytest.raises(IllegalTransition, match="is closed: it cannot be closed"):
+        engine.handle(Close(interaction_id=1), T0)
+    assert engine.snapshot() == before
+
+
+def test_an_unknown_interaction_is_refused(engine: Engine) -> None:
+    with pytest.raises(UnknownInteraction):
+        engine.handle(Close(interaction_id=99), T0)
+
+
+def test_wrap_up_follows_a_call_and_ends_by_timer() -> None:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies(wrap_up_s=30)), T0)
+    add_advisor(engine, "A1", T0)
+    submit(engine, "c1")
+    submit(engine, "c2")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    events = engine.handle(Close(advisor_id="A1", interaction_id=1), T0 + 60 * SECOND)
+    assert only(events, AdvisorStateChanged)[0].state == "wrap_up"
+    assert only(events, OfferMade) == []
+    events = engine.advance(T0 + 90 * SECOND)
+    assert only(events, AdvisorStateChanged)[0].due == T0 + 90 * SECOND
+    assert offer_of(events).interaction_id == 2
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+
+def test_replaying_the_events_rebuilds_the_same_state(engine: JournaledEngine) -> None:
+    engine.handle(SetPolicies(policies=make_policies(wrap_up_s=5)), T0)
+    add_advisor(engine, "A1", T0)
+    add_advisor(engine, "A2", T0, capacity={"written": 1})
+    submit(engine, "c1")
+    submit(engine, "c2")
+    submit(engine, "m1", channel="written", typology="complex")
+    engine.handle(Decline(advisor_id="A2", offer_id=2), T0)
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0 + SECOND)
+    engine.handle(Close(advisor_id="A1", interaction_id=1), T0 + 2 * SECOND)
+    engine.advance(T0 + 3600 * SECOND)
+    replica = replayed(engine.journal)
+    assert replica.snapshot() == engine.snapshot()
+    assert replica.next_timer() == engine.next_timer()

@@ -1,0 +1,229 @@
+"""Tests of SLA deadlines: voice, social and written rules, warnings and pauses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import holidays
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiguillage.engine.calendar import BusinessCalendar
+from aiguillage.engine.instants import HOUR, MINUTE, SECOND, from_datetime, to_datetime
+from aiguillage.engine.policies import (
+    BusinessHours,
+    BusinessHoursSla,
+    CalendarPolicy,
+    ElapsedSla,
+    WorkingDaysSla,
+)
+from aiguillage.engine.sla import deadline, extend_for_pause, warning_at
+
+CALENDAR = BusinessCalendar(CalendarPolicy())
+VOICE = ElapsedSla()
+SOCIAL = BusinessHoursSla()
+WRITTEN = WorkingDaysSla()
+
+
+def at(text: str) -> int:
+    """Return the instant of an ISO 8601 date-time with its offset."""
+    return from_datetime(datetime.fromisoformat(text))
+
+
+def local(instant: int) -> datetime:
+    return to_datetime(instant, CALENDAR.zone)
+
+
+# -- the default rules ------------------------------------------------------------------------
+
+
+def test_default_voice_sla_is_180_elapsed_seconds() -> None:
+    assert VOICE.seconds == 180
+
+
+def test_default_social_sla_is_two_hours_within_and_four_hours_outside() -> None:
+    assert (SOCIAL.within_s, SOCIAL.outside_s) == (2 * 3600, 4 * 3600)
+
+
+def test_default_written_sla_is_three_working_days_at_20h() -> None:
+    assert (WRITTEN.days, WRITTEN.due_at) == (3, time(20, 0))
+
+
+# -- voice ------------------------------------------------------------------------------------
+
+
+def test_voice_deadline_is_180_seconds_after_reception() -> None:
+    received = at("2026-06-16T10:00:00+02:00")
+    assert deadline(VOICE, received, CALENDAR) == received + 180 * SECOND
+
+
+# -- social -----------------------------------------------------------------------------------
+
+
+def test_social_received_within_hours_is_due_two_hours_later() -> None:
+    received = at("2026-06-16T10:00:00+02:00")  # Tuesday
+    assert deadline(SOCIAL, received, CALENDAR) == received + 2 * HOUR
+
+
+def test_social_received_at_opening_time_is_within_hours() -> None:
+    received = at("2026-06-16T07:00:00+02:00")
+    assert deadline(SOCIAL, received, CALENDAR) == received + 2 * HOUR
+
+
+def test_social_received_at_closing_time_is_outside_hours() -> None:
+    received = at("2026-06-16T20:00:00+02:00")
+    assert deadline(SOCIAL, received, CALENDAR) == received + 4 * HOUR
+
+
+def test_social_received_on_a_public_holiday_is_outside_hours() -> None:
+    received = at("2026-07-14T10:00:00+02:00")
+    assert deadline(SOCIAL, received, CALENDAR) == received + 4 * HOUR
+
+
+def test_social_follows_the_channel_hours_when_given() -> None:
+    round_the_clock = BusinessHours(
+        days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"), opens=time(0), closes=time.max
+    )
+    received = at("2026-06-14T23:00:00+02:00")  # Sunday night
+    assert deadline(SOCIAL, received, CALENDAR, round_the_clock) == received + 2 * HOUR
+
+
+def test_social_deadline_before_the_spring_change_is_four_elapsed_hours() -> None:
+    due = deadline(SOCIAL, at("2026-03-28T21:00:00+01:00"), CALENDAR)
+    assert due == at("2026-03-29T01:00:00+01:00")
+    assert local(due).utcoffset() == timedelta(hours=1)
+
+
+def test_social_deadline_across_the_spring_change_shows_five_hours_on_the_wall_clock() -> None:
+    due = deadline(SOCIAL, at("2026-03-28T23:30:00+01:00"), CALENDAR)
+    assert due == at("2026-03-29T04:30:00+02:00")
+    assert local(due).isoformat() == "2026-03-29T04:30:00+02:00"
+
+
+def test_social_deadline_across_the_autumn_change_shows_three_hours_on_the_wall_clock() -> None:
+    due = deadline(SOCIAL, at("2026-10-24T23:30:00+02:00"), CALENDAR)
+    assert due == at("2026-10-25T02:30:00+01:00")
+    assert local(due).isoformat() == "2026-10-25T02:30:00+01:00"
+
+
+# -- written ----------------------------------------------------------------------------------
+
+
+def test_written_deadline_of_the_specification_example() -> None:
+    # Thursday 24 December 19:00; Christmas Friday and the weekend do not count.
+    due = deadline(WRITTEN, at("2026-12-24T19:00:00+01:00"), CALENDAR)
+    assert local(due).isoformat() == "2026-12-30T20:00:00+01:00"
+
+
+def test_written_deadline_crosses_the_year_end_skipping_new_years_day() -> None:
+    # Wednesday 30 December: Thu 31 (1), Fri 1 January is a holiday, Mon 4 (2), Tue 5 (3).
+    due = deadline(WRITTEN, at("2026-12-30T10:00:00+01:00"), CALENDAR)
+    assert local(due).isoformat() == "2027-01-05T20:00:00+01:00"
+
+
+def test_written_reception_day_never_counts_even_just_after_midnight() -> None:
+    due = deadline(WRITTEN, at("2026-06-15T00:00:01+02:00"), CALENDAR)  # Monday
+    assert local(due).isoformat() == "2026-06-18T20:00:00+02:00"  # Thursday
+
+
+def test_written_deadline_counts_from_the_local_reception_day_not_the_utc_one() -> None:
+    # 23:30 UTC on Thursday 26 March is already Friday 27 March 00:30 in Paris.
+    due = deadline(WRITTEN, at("2026-03-26T23:30:00Z"), CALENDAR)
+    assert local(due).isoformat() == "2026-04-01T20:00:00+02:00"
+
+
+def test_written_deadline_after_the_spring_change_is_20h_summer_time() -> None:
+    due = deadline(WRITTEN, at("2026-03-26T10:00:00+01:00"), CALENDAR)  # Thursday
+    assert due == at("2026-03-31T20:00:00+02:00")
+
+
+def test_written_deadline_after_the_autumn_change_is_20h_winter_time() -> None:
+    due = deadline(WRITTEN, at("2026-10-22T10:00:00+02:00"), CALENDAR)  # Thursday
+    assert due == at("2026-10-27T20:00:00+01:00")
+
+
+# -- warnings ---------------------------------------------------------------------------------
+
+
+def test_warning_fires_at_the_given_share_of_the_time_to_deadline() -> None:
+    received = at("2026-06-16T10:00:00+02:00")
+    assert warning_at(received, received + 4 * HOUR, 0.8) == received + 3 * HOUR + 12 * MINUTE
+
+
+def test_warning_at_the_full_share_is_the_deadline() -> None:
+    received = at("2026-06-16T10:00:00+02:00")
+    assert warning_at(received, received + 180 * SECOND, 1.0) == received + 180 * SECOND
+
+
+# -- pauses while waiting for the principal ---------------------------------------------------
+
+
+def test_a_pause_of_one_working_day_moves_a_wednesday_deadline_to_thursday() -> None:
+    pause = at("2026-06-15T00:00:00+02:00"), at("2026-06-16T00:00:00+02:00")  # all of Monday
+    due = extend_for_pause(at("2026-06-17T20:00:00+02:00"), *pause, CALENDAR)
+    assert due == at("2026-06-18T20:00:00+02:00")
+
+
+def test_a_pause_of_one_working_day_moves_a_friday_deadline_to_monday() -> None:
+    pause = at("2026-06-15T00:00:00+02:00"), at("2026-06-16T00:00:00+02:00")
+    due = extend_for_pause(at("2026-06-19T20:00:00+02:00"), *pause, CALENDAR)
+    assert due == at("2026-06-22T20:00:00+02:00")
+
+
+def test_a_pause_over_a_long_weekend_adds_its_working_hours_only() -> None:
+    # Friday 18:00 to Tuesday 09:00 covers 6 h + 24 h + 9 h = 39 h of working time.
+    pause = at("2026-06-12T18:00:00+02:00"), at("2026-06-16T09:00:00+02:00")
+    due = extend_for_pause(at("2026-06-17T20:00:00+02:00"), *pause, CALENDAR)
+    assert due == at("2026-06-19T11:00:00+02:00")  # Wed 4 h + Thu 24 h + Fri 11 h
+
+
+def test_a_pause_over_a_weekend_leaves_the_deadline_unchanged() -> None:
+    pause = at("2026-06-13T09:00:00+02:00"), at("2026-06-14T18:00:00+02:00")
+    original = at("2026-06-17T20:00:00+02:00")
+    assert extend_for_pause(original, *pause, CALENDAR) == original
+
+
+def test_a_pause_on_a_public_holiday_leaves_the_deadline_unchanged() -> None:
+    pause = at("2026-07-14T08:00:00+02:00"), at("2026-07-14T18:00:00+02:00")
+    original = at("2026-07-16T20:00:00+02:00")
+    assert extend_for_pause(original, *pause, CALENDAR) == original
+
+
+# -- invariants -------------------------------------------------------------------------------
+
+RECEPTIONS = st.integers(
+    min_value=at("2024-01-01T00:00:00+01:00"), max_value=at("2030-12-31T23:59:59.999999+01:00")
+)
+FRENCH_HOLIDAYS = holidays.country_holidays("FR", years=range(2024, 2032))
+
+
+def french_working_days_after(first: date, last: date) -> int:
+    """Count Monday-to-Friday non-holidays in ``(first, last]``, without the calendar."""
+    days = (first + timedelta(days=n) for n in range(1, (last - first).days + 1))
+    return sum(1 for day in days if day.weekday() < 5 and day not in FRENCH_HOLIDAYS)
+
+
+@settings(deadline=None)
+@given(received=RECEPTIONS)
+def test_written_deadline_is_20h_local_on_a_working_day(received: int) -> None:
+    due = local(deadline(WRITTEN, received, CALENDAR))
+    assert due.time() == time(20, 0)
+    assert due.weekday() < 5
+    assert due.date() not in FRENCH_HOLIDAYS
+
+
+@settings(deadline=None)
+@given(received=RECEPTIONS)
+def test_written_deadline_is_the_third_working_day_after_local_reception(received: int) -> None:
+    reception_day = local(received).date()
+    due_day = local(deadline(WRITTEN, received, CALENDAR)).date()
+    assert due_day > reception_day
+    assert french_working_days_after(reception_day, due_day) == 3
+    assert french_working_days_after(reception_day, due_day - timedelta(days=1)) == 2
+
+
+@settings(deadline=None)
+@given(received=RECEPTIONS)
+def test_social_deadline_is_two_hours_when_open_and_four_hours_otherwise(received: int) -> None:
+    expected = 2 * HOUR if CALENDAR.is_open(received) else 4 * HOUR
+    assert deadline(SOCIAL, received, CALENDAR) - received == expected
