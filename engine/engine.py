@@ -108,7 +108,11 @@ class Engine:
         return None
 
     def apply(self, event: Event) -> None:
-        """Record one event from a journal (replay): no routing, no decision."""
+        """Record one event from a journal (replay): no routing, no decision.
+
+        After a replay, call ``advance(now)`` before anything else, as always: a re-offer
+        timer that came due after the last event, and left no event, is then used again.
+        """
         self.state.apply(event)
         self.state.pending_advisors.clear()
         self.state.pending_interactions.clear()
@@ -132,7 +136,9 @@ class Engine:
         """Return the whole state as plain comparable values (replay tests compare these)."""
         state = self.state
         live_timers = sorted(
-            (t[0], int(t[2]), t[3], t[4]) for t in state.timers._heap if timer_applies(state, t)
+            (t[0], int(t[2]), t[3], t[4])
+            for t in state.timers
+            if timer_applies(state, t)
         )
         return {
             "policies": state.policies,

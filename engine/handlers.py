@@ -183,6 +183,13 @@ def _add_advisor(state: State, command: AddAdvisor, now: Instant) -> list[Event]
 def _update_advisor(state: State, command: UpdateAdvisor, now: Instant) -> list[Event]:
     advisor = _advisor(state, command.advisor_id)
     _check_profile(state.policies, command.skills, command.languages, command.capacity)
+    for channel, slots in (command.capacity or {}).items():
+        if slots < advisor.load[channel]:
+            raise Refused(
+                f"advisor {advisor.id!r} holds {advisor.load[channel]} {channel} interactions: "
+                f"finish or transfer them before lowering its capacity to {slots}",
+                reason="holds_work",
+            )
     return [
         AdvisorUpdated(
             at=now,

@@ -9,6 +9,7 @@ and drops it silently when it no longer applies. ``mark`` carries what that chec
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from enum import IntEnum
 from itertools import count
 
@@ -51,3 +52,7 @@ class Timers:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+    def __iter__(self) -> Iterator[Timer]:
+        """Iterate over every timer set, in no particular order."""
+        return iter(self._heap)

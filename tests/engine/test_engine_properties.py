@@ -1,0 +1,319 @@
+"""Invariants of the engine under any sequence of commands and any passage of time.
+
+A hypothesis state machine drives one engine with random commands (many of them refused) and
+random jumps of the clock, and checks after every step: no interaction lost or held in two
+places, none held by two advisors, no advisor over capacity or working while offline, the queue
+order respected by every decision, no eligible work left waiting beside a free advisor, a refused
+command changes nothing, time never goes back, and replaying the events rebuilds the state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import event as note_event
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from aiguillage.engine.advisors import is_eligible
+from aiguillage.engine.commands import (
+    Abandon,
+    Accept,
+    AddAdvisor,
+    AwaitPrincipal,
+    Close,
+    Command,
+    Decline,
+    PrincipalAnswered,
+    RecordResponse,
+    SetAdvisorState,
+    SetPolicies,
+    Submit,
+    Transfer,
+    TransferOut,
+    UpdateAdvisor,
+)
+from aiguillage.engine.errors import EngineError
+from aiguillage.engine.events import Event, OfferMade
+from aiguillage.engine.instants import SECOND
+from aiguillage.engine.policies import CHANNELS, RelaxationStep
+from aiguillage.engine.queues import queue_key
+
+from .conftest import TUESDAY_10H, JournaledEngine, make_policies, replayed
+
+SOURCES = {"voice": "phone", "written": "email", "social": "x"}
+SKILL_SETS = st.dictionaries(
+    st.sampled_from(["general", "refunds", "fines"]), st.integers(1, 5), max_size=3
+)
+CAPACITIES = st.fixed_dictionaries(
+    {"voice": st.integers(0, 1), "written": st.integers(0, 2), "social": st.integers(0, 3)}
+)
+
+
+class EngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = JournaledEngine()
+        self.now = TUESDAY_10H
+        self.step_events: list[Event] = []
+        self.external = 0
+        steps = (
+            RelaxationStep(after_s=40, level_drop=1),
+            RelaxationStep(after_s=90, fallback=True),
+        )
+        self.run(SetPolicies(policies=make_policies(voice_relaxation=steps, wrap_up_s=10)))
+
+    # -- driving ------------------------------------------------------------------------------
+
+    def run(self, command: Command) -> None:
+        """Fire due timers, then handle the command; a refusal must leave no trace."""
+        self.step_events = self.engine.advance(self.now)
+        before = self.engine.snapshot()
+        try:
+            self.step_events += self.engine.handle(command, self.now)
+        except EngineError:
+            assert self.engine.snapshot() == before, f"refused {command!r} changed the state"
+
+    def pick(self, data: st.DataObject, pool: list[Any]) -> Any:
+        return data.draw(st.sampled_from(pool)) if pool else None
+
+    @property
+    def advisor_ids(self) -> list[str]:
+        return sorted(self.engine.state.advisors)
+
+    def interactions_in(self, *statuses: str) -> list[int]:
+        return sorted(i.id for i in self.engine.state.interactions.values() if i.status in statuses)
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    @initialize(
+        team=st.lists(st.tuples(SKILL_SETS, st.booleans(), CAPACITIES), min_size=1, max_size=4)
+    )
+    def staff_the_floor(self, team: list[tuple[dict[str, int], bool, dict[str, int]]]) -> None:
+        for skills, english, capacity in team:
+            self.add_advisor(skills, english, capacity)
+            self.run(SetAdvisorState(advisor_id=self.advisor_ids[-1], state="available"))
+
+    @rule(seconds=st.integers(0, 400))
+    def time_passes(self, seconds: int) -> None:
+        self.now += seconds * SECOND
+        self.step_events = self.engine.advance(self.now)
+
+    @precondition(lambda self: len(self.engine.state.advisors) < 6)
+    @rule(skills=SKILL_SETS, english=st.booleans(), capacity=CAPACITIES)
+    def add_advisor(self, skills: dict[str, int], english: bool, capacity: dict[str, int]) -> None:
+        advisor_id = f"A{len(self.engine.state.advisors) + 1}"
+        languages = ("fr", "en") if english else ("fr",)
+        self.run(
+            AddAdvisor(advisor_id=advisor_id, skills=skills, languages=languages, capacity=capacity)
+        )  # type: ignore[arg-type]
+
+    @rule(
+        data=st.data(),
+        state=st.sampled_from(["available", "available", "not_ready", "offline", "wrap_up"]),
+    )
+    def set_state(self, data: st.DataObject, state: Any) -> None:
+        if advisor_id := self.pick(data, self.advisor_ids):
+            self.run(SetAdvisorState(advisor_id=advisor_id, state=state))
+
+    @rule(data=st.data(), skills=SKILL_SETS, capacity=st.none() | CAPACITIES)
+    def update_advisor(self, data: st.DataObject, skills: dict[str, int], capacity: Any) -> None:
+        if advisor_id := self.pick(data, self.advisor_ids):
+            self.run(UpdateAdvisor(advisor_id=advisor_id, skills=skills, capacity=capacity))
+
+    @rule(
+        burst=st.lists(
+            st.tuples(
+                st.sampled_from(CHANNELS),
+                st.none() | st.sampled_from(["refunds", "fines"]),
+                st.sampled_from(["fr", "fr", "en"]),
+                st.integers(0, 9),
+                st.sampled_from(["simple", "complex", "transfer"]),
+                st.integers(0, 7200),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def submit(self, burst: list[tuple[Any, str | None, str, int, Any, int, bool]]) -> None:
+        for channel, motive, language, priority, typology, age, duplicate in burst:
+            if not (duplicate and self.external):
+                self.external += 1
+            self.run(
+                Submit(
+                    channel=channel,
+                    source=SOURCES[channel],
+                    external_id=f"{channel}-{self.external}",
+                    motive=motive,
+                    language=language,
+                    priority=priority,
+                    typology=typology if channel == "written" else None,
+                    received_at=self.now - age * SECOND if channel != "voice" else None,
+                )
+            )
+
+    @precondition(lambda self: self.engine.state.offers)
+    @rule(data=st.data(), accept=st.sampled_from([True, True, True, False]))
+    def answer_offer(self, data: st.DataObject, accept: bool) -> None:
+        offer = self.pick(data, sorted(self.engine.state.offers.values(), key=lambda o: o.id))
+        if offer is not None:
+            kind = Accept if accept else Decline
+            self.run(kind(advisor_id=offer.advisor_id, offer_id=offer.id))
+
+    @precondition(lambda self: self.interactions_in("assigned"))
+    @rule(
+        data=st.data(),
+        action=st.sampled_from(
+            ["respond", "respond", "close", "close", "transfer", "out", "principal"]
+        ),
+    )
+    def work(self, data: st.DataObject, action: str) -> None:
+        interaction_id = self.pick(data, self.interactions_in("assigned"))
+        if interaction_id is None:
+            return
+        advisor_id = self.engine.state.interactions[interaction_id].advisor_id
+        assert advisor_id is not None
+        if data.draw(st.booleans()):  # sometimes the wrong advisor tries
+            advisor_id = self.pick(data, self.advisor_ids)
+        command: Command = {
+            "respond": RecordResponse(advisor_id=advisor_id, interaction_id=interaction_id),
+            "transfer": Transfer(
+                advisor_id=advisor_id,
+                interaction_id=interaction_id,
+                channel=data.draw(st.sampled_from(CHANNELS)),
+                skills=data.draw(SKILL_SETS),
+            ),
+            "out": TransferOut(advisor_id=advisor_id, interaction_id=interaction_id, party="RATP"),
+            "principal": AwaitPrincipal(advisor_id=advisor_id, interaction_id=interaction_id),
+            "close": Close(advisor_id=advisor_id, interaction_id=interaction_id),
+        }[action]
+        self.run(command)
+
+    @precondition(lambda self: self.interactions_in("waiting_principal"))
+    @rule(data=st.data())
+    def principal_answers(self, data: st.DataObject) -> None:
+        if (
+            interaction_id := self.pick(data, self.interactions_in("waiting_principal"))
+        ) is not None:
+            self.run(PrincipalAnswered(interaction_id=interaction_id))
+
+    @rule(data=st.data(), close=st.booleans())
+    def customer_or_supervisor_ends(self, data: st.DataObject, close: bool) -> None:
+        pool = sorted(self.engine.state.interactions)
+        if (interaction_id := self.pick(data, pool)) is not None:
+            self.run(
+                Close(interaction_id=interaction_id)
+                if close
+                else Abandon(interaction_id=interaction_id)
+            )
+
+    # -- invariants -----------------------------------------------------------------------------
+
+    @invariant()
+    def every_interaction_is_in_exactly_one_place(self) -> None:
+        state = self.engine.state
+        held: dict[int, str] = {}
+        for advisor in state.advisors.values():
+            for interaction_id in advisor.holding:
+                assert interaction_id not in held, f"{interaction_id} held by two advisors"
+                held[interaction_id] = advisor.id
+        queued = set(state.queues)
+        offered = {offer.interaction_id: offer for offer in state.offers.values()}
+        assert len(offered) == len(state.offers), "two offers for one interaction"
+        for interaction in state.interactions.values():
+            where = (
+                interaction.id in queued,
+                interaction.id in offered,
+                interaction.id in held,
+            )
+            expected = {
+                "queued": (True, False, False),
+                "offered": (False, True, True),
+                "assigned": (False, False, True),
+            }.get(interaction.status, (False, False, False))
+            assert where == expected, (
+                f"{interaction.status} interaction {interaction.id} is at {where}"
+            )
+            if interaction.id in held:
+                assert interaction.advisor_id == held[interaction.id]
+
+    @invariant()
+    def no_advisor_over_capacity_or_working_while_away(self) -> None:
+        state = self.engine.state
+        for advisor in state.advisors.values():
+            channels = [state.interactions[i].channel for i in advisor.holding]
+            for channel in CHANNELS:
+                assert advisor.load[channel] == channels.count(channel)
+                assert advisor.load[channel] <= advisor.capacity.get(channel, 0)
+            if "voice" in channels:
+                assert len(channels) == 1, f"{advisor.id} holds a call and more: {channels}"
+            if advisor.state == "offline":
+                assert not advisor.holding
+            if advisor.state != "available":
+                assert not any(state.interactions[i].status == "offered" for i in advisor.holding)
+
+    @invariant()
+    def no_free_advisor_beside_eligible_waiting_work(self) -> None:
+        state = self.engine.state
+        for channel in CHANNELS:
+            for advisor_id in state.ready[channel]:
+                advisor = state.advisors[advisor_id]
+                for interaction_id in state.queues.ordered(channel):
+                    interaction = state.interactions[interaction_id]
+                    if interaction.excluded.get(advisor_id, 0) > self.now:
+                        continue
+                    assert not is_eligible(advisor, interaction.signature), (
+                        f"{advisor_id} is free while {interaction_id} waits for it"
+                    )
+
+    @invariant()
+    def decisions_respect_the_queue_order(self) -> None:
+        state = self.engine.state
+        for event in self.step_events:
+            if not isinstance(event, OfferMade) or event.rule != "freed_advisor":
+                continue
+            taken = state.interactions[event.interaction_id]
+            advisor = state.advisors.get(event.advisor_id)
+            if advisor is None:
+                continue
+            taken_key = queue_key(taken.priority, taken.deadline, taken.id)
+            for waiting_id in state.queues.ordered(taken.channel):
+                waiting = state.interactions[waiting_id]
+                if queue_key(waiting.priority, waiting.deadline, waiting.id) < taken_key:
+                    assert (
+                        not is_eligible(advisor, waiting.signature)
+                        or waiting.excluded.get(advisor.id, 0) > event.at
+                    ), f"{event.advisor_id} took {taken.id} before {waiting_id}"
+
+    @invariant()
+    def time_never_goes_back(self) -> None:
+        instants = [event.at for event in self.engine.journal]
+        assert instants == sorted(instants)
+
+    def teardown(self) -> None:
+        kinds = {type(e).__name__ for e in self.engine.journal}
+        for kind in ("OfferAccepted", "InteractionTransferred", "PrincipalAnswered", "SlaBreached"):
+            note_event(f"reached {kind}: {kind in kinds}")
+        replica = replayed(self.engine.journal)
+        # Time that passed after the last event left no trace, and timers may be due since the
+        # last command: both catch up to now and must do the same.
+        assert replica.advance(self.now) == self.engine.advance(self.now)
+        assert replica.snapshot() == self.engine.snapshot()
+        assert replica.next_timer() == self.engine.next_timer()
+
+
+EngineMachine.TestCase.settings = settings(
+    max_examples=300,
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestEngineInvariants = EngineMachine.TestCase
