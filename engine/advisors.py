@@ -9,7 +9,7 @@ from .instants import Instant
 from .policies import CHANNELS, Channel, MixingPolicy
 from .queues import Signature
 
-__all__ = ["Advisor", "can_take", "is_eligible", "skill_score"]
+__all__ = ["Advisor", "is_eligible", "open_channels", "skill_score"]
 
 
 class Advisor(msgspec.Struct, kw_only=True):
@@ -31,20 +31,29 @@ class Advisor(msgspec.Struct, kw_only=True):
     """Consecutive offers left to time out."""
 
 
-def can_take(advisor: Advisor, channel: Channel, mixing: MixingPolicy) -> bool:
-    """Return whether an advisor may be offered one more interaction of a channel now."""
+def open_channels(advisor: Advisor, mixing: MixingPolicy) -> tuple[Channel, ...]:
+    """Return the channels in which an advisor may be offered one more interaction now.
+
+    Only an available advisor takes work, each channel up to its capacity. Holding anything
+    closes the exclusive channels (a call takes the whole advisor); holding exclusive work, or
+    ``max_concurrent`` interactions in all, closes every channel.
+    """
     if advisor.state != "available":
-        return False
+        return ()
     load = advisor.load
-    if load[channel] >= advisor.capacity.get(channel, 0):
-        return False
-    total = len(advisor.holding)
-    if total == 0:
-        return True
+    capacity = advisor.capacity
+    held = len(advisor.holding)
     exclusive = mixing.exclusive
-    if channel in exclusive or any(load[c] for c in exclusive):
-        return False
-    return mixing.max_concurrent is None or total < mixing.max_concurrent
+    if held and (
+        any(load[c] for c in exclusive)
+        or (mixing.max_concurrent is not None and held >= mixing.max_concurrent)
+    ):
+        return ()
+    return tuple(
+        channel
+        for channel in CHANNELS
+        if load[channel] < capacity.get(channel, 0) and not (held and channel in exclusive)
+    )
 
 
 def is_eligible(advisor: Advisor, signature: Signature) -> bool:

@@ -15,7 +15,7 @@ calls ``advance(now)`` before ``handle(command, now)``, so that timers due earli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .advisors import Advisor, is_eligible
 from .commands import Command, Submit
@@ -31,6 +31,16 @@ from .state import State
 from .timers import TimerKind
 
 __all__ = ["Engine", "Submission"]
+
+
+class _Pool(NamedTuple):
+    """The advisors eligible for one requirement signature, whatever their state now."""
+
+    ids: frozenset[str]
+    scores: dict[str, float]
+    """Their scores when the strategy's advisor score is static, else empty."""
+    ranked: list[tuple[str, float]]
+    """``scores`` from best to worst, ties by id."""
 
 
 class Submission:
@@ -54,8 +64,8 @@ class Engine:
         self._strategy_override = strategy
         # Per advisor: (layout version, profile version, sub-queues it may serve per channel).
         self._served: dict[str, tuple[int, int, dict[Channel, list[SubQueue]]]] = {}
-        self._eligible: dict[tuple[str, Signature], bool] = {}
-        self._eligible_version = -1
+        self._pools: dict[Signature, _Pool] = {}
+        self._pools_version = -1
 
     # -- the four entry points ------------------------------------------------------------------
 
@@ -136,9 +146,7 @@ class Engine:
         """Return the whole state as plain comparable values (replay tests compare these)."""
         state = self.state
         live_timers = sorted(
-            (t[0], int(t[2]), t[3], t[4])
-            for t in state.timers
-            if timer_applies(state, t)
+            (t[0], int(t[2]), t[3], t[4]) for t in state.timers if timer_applies(state, t)
         )
         return {
             "policies": state.policies,
@@ -178,31 +186,40 @@ class Engine:
                 del pending_interactions[interaction_id]
                 self._place(interaction_id, now, out)
 
-    def _is_eligible(self, advisor: Advisor, signature: Signature) -> bool:
-        if self._eligible_version != self.state.profile_version:
-            self._eligible.clear()
-            self._eligible_version = self.state.profile_version
-        key = (advisor.id, signature)
-        known = self._eligible.get(key)
-        if known is None:
-            known = self._eligible[key] = is_eligible(advisor, signature)
-        return known
+    def _pool(self, signature: Signature) -> _Pool:
+        """Return the advisors of the roster eligible for a requirement, ranked once."""
+        version = self.state.profile_version
+        if self._pools_version != version:
+            self._pools.clear()
+            self._pools_version = version
+        pool = self._pools.get(signature)
+        if pool is None:
+            strategy = self.strategy
+            need = dict(signature[1])
+            eligible = [a for a in self.state.advisors.values() if is_eligible(a, signature)]
+            scores = (
+                {a.id: strategy.advisor_score(a, need, self.now) for a in eligible}
+                if strategy.static_advisor_score
+                else {}
+            )
+            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+            pool = self._pools[signature] = _Pool(frozenset(a.id for a in eligible), scores, ranked)
+        return pool
 
     def _served_subqueues(self, advisor: Advisor) -> dict[Channel, list[SubQueue]]:
-        queues = self.state.queues
-        versions = (queues.layout_version, self.state.profile_version)
+        """Return, per channel, the sub-queues an advisor is eligible for (cached)."""
+        created = self.state.queues.created
+        version = self.state.profile_version
         cached = self._served.get(advisor.id)
-        if cached is not None and cached[:2] == versions:
-            return cached[2]
-        served = {
-            channel: [
-                subqueue
-                for signature, subqueue in queues.subqueues(channel).items()
-                if is_eligible(advisor, signature)
-            ]
-            for channel in CHANNELS
-        }
-        self._served[advisor.id] = (*versions, served)
+        if cached is None or cached[0] != version:
+            cached = (version, 0, {channel: [] for channel in CHANNELS})
+        _, seen, served = cached
+        if seen < len(created):
+            for subqueue in created[seen:]:
+                if is_eligible(advisor, subqueue.signature):
+                    served[subqueue.channel].append(subqueue)
+            cached = (version, len(created), served)
+        self._served[advisor.id] = cached
         return served
 
     def _place(self, interaction_id: int, now: Instant, out: list[Event]) -> None:
@@ -214,23 +231,40 @@ class Engine:
         ready = state.ready[interaction.channel]
         if not ready:
             return
-        score_of = self.strategy.advisor_score
-        best: tuple[float, int, str] | None = None
-        candidates = 0
+        pool = self._pool(interaction.signature)
+        if not pool.ids:
+            return
         excluded = interaction.excluded
-        for advisor_id in ready:
-            advisor = state.advisors[advisor_id]
-            if not self._is_eligible(advisor, interaction.signature):
-                continue
-            if excluded and excluded.get(advisor_id, now) > now:
-                continue
-            candidates += 1
-            score = score_of(advisor, interaction.need, now)
-            rank = (-score, advisor.idle_since, advisor_id)
-            if best is None or rank < (-best[0], best[1], best[2]):
-                best = (score, advisor.idle_since, advisor_id)
-        if best is not None:
-            self._offer(interaction, best[2], "idle_advisor", candidates, best[0], now, out)
+        advisors = state.advisors
+        best_id: str | None = None
+        best = (0.0, 0)
+        if pool.ranked and len(pool.ranked) < 4 * len(ready):
+            # Few eligible advisors, or many waiting: walk the ranking and stop after the
+            # top tier of those ready (ties on score go to the longest idle).
+            for advisor_id, score in pool.ranked:
+                if best_id is not None and score < best[0]:
+                    break
+                if advisor_id not in ready or (excluded and excluded.get(advisor_id, now) > now):
+                    continue
+                idle = advisors[advisor_id].idle_since
+                if best_id is None or idle < best[1]:
+                    best_id, best = advisor_id, (score, idle)
+        else:
+            score_of = self.strategy.advisor_score
+            need = interaction.need
+            for advisor_id in ready:
+                if advisor_id not in pool.ids:
+                    continue
+                if excluded and excluded.get(advisor_id, now) > now:
+                    continue
+                advisor = advisors[advisor_id]
+                score = pool.scores[advisor_id] if pool.scores else score_of(advisor, need, now)
+                rank = (-score, advisor.idle_since, advisor_id)
+                if best_id is None or rank < (-best[0], best[1], best_id):
+                    best_id, best = advisor_id, (score, advisor.idle_since)
+        if best_id is not None:
+            candidates = len(ready.keys() & pool.ids)
+            self._offer(interaction, best_id, "idle_advisor", candidates, best[0], now, out)
 
     def _fill(self, advisor_id: str, now: Instant, out: list[Event]) -> None:
         """Offer a freed advisor the most urgent work it may take, while it has room."""

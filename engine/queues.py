@@ -51,8 +51,9 @@ class Queues:
         self._live: dict[int, tuple[int, SubQueue]] = {}
         self._waiting: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
         self._tokens = count()
-        self.layout_version = 0
-        """Grows when a sub-queue is created, so cached lists of sub-queues know to refresh."""
+        self.created: list[SubQueue] = []
+        """Every sub-queue, in the order created (they are never removed): a cache of which
+        ones an advisor serves needs only look at those created since it last looked."""
 
     def push(
         self,
@@ -66,7 +67,7 @@ class Queues:
         subqueue = self._subqueues[channel].get(signature)
         if subqueue is None:
             subqueue = self._subqueues[channel][signature] = SubQueue(channel, signature)
-            self.layout_version += 1
+            self.created.append(subqueue)
         token = next(self._tokens)
         heapq.heappush(subqueue.heap, (key[0], key[1], key[2], token, interaction_id))
         self._live[interaction_id] = (token, subqueue)

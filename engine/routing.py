@@ -41,6 +41,9 @@ class Strategy:
     name: str
     advisor_score: AdvisorScore
     work_score: WorkScore
+    static_advisor_score: bool = True
+    """The advisor score depends only on the advisor's profile and the need, not on ``now``
+    nor the advisor's state, so the engine may rank a requirement's advisors once."""
 
 
 def best_skill(advisor: Advisor, needs: dict[str, int], now: Instant) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .advisors import Advisor, can_take
+from .advisors import Advisor, open_channels
 from .calendar import BusinessCalendar
 from .events import (
     AdvisorAdded,
@@ -104,18 +104,18 @@ class State:
 
     def refresh(self, advisor: Advisor) -> None:
         """Bring the ready index up to date after an advisor's state, load or profile changed."""
-        mixing = self.policies.routing.mixing
+        advisor_id = advisor.id
+        open_now = open_channels(advisor, self.policies.routing.mixing)
         became_ready = False
-        for channel in CHANNELS:
-            ready = self.ready[channel]
-            if can_take(advisor, channel, mixing):
-                if advisor.id not in ready:
-                    ready[advisor.id] = None
+        for channel, ready in self.ready.items():
+            if channel in open_now:
+                if advisor_id not in ready:
+                    ready[advisor_id] = None
                     became_ready = True
-            else:
-                ready.pop(advisor.id, None)
+            elif advisor_id in ready:
+                del ready[advisor_id]
         if became_ready:
-            self.pending_advisors[advisor.id] = None
+            self.pending_advisors[advisor_id] = None
 
     def _release(self, interaction: Interaction, at: Instant) -> None:
         """Free the advisor slot an interaction held (offered or assigned)."""
@@ -145,6 +145,7 @@ class State:
             capacity=dict(event.capacity),
             idle_since=event.at,
         )
+        self.profile_version += 1
 
     def _advisor_updated(self, event: AdvisorUpdated) -> None:
         advisor = self.advisors[event.advisor_id]
@@ -160,6 +161,7 @@ class State:
 
     def _advisor_removed(self, event: AdvisorRemoved) -> None:
         del self.advisors[event.advisor_id]
+        self.profile_version += 1
         for ready in self.ready.values():
             ready.pop(event.advisor_id, None)
 

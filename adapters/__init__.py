@@ -1,0 +1,1 @@
+"""Everything that touches the world: configuration, CLI, daemon, journals, channel adapters."""

@@ -1,0 +1,119 @@
+"""The ``aiguillage`` command line: one entry point, one subcommand per task.
+
+``app`` is the root Typer application. A subcommand is a function decorated with
+``@app.command()`` in this module, or a Typer application in a sibling module mounted here with
+``app.add_typer(other_app, name="...")``. ``main()`` is the console-script entry point.
+
+Expected failures (a configuration that does not check out, a file that cannot be read) print
+what is wrong on stderr and exit with status 1, never with a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from aiguillage.engine.policies import CHANNELS, BusinessHoursSla, ElapsedSla, Sla, WorkingDaysSla
+
+from .config import ConfigError, LoadedConfig, default_config_path, load_config
+
+__all__ = ["app", "describe_sla", "main"]
+
+app = typer.Typer(
+    name="aiguillage",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Route a contact center's calls, written complaints and social-media messages."""
+    # A callback keeps each command a subcommand (``aiguillage check-config``), even while the
+    # application has a single one.
+
+
+@app.command("check-config")
+def check_config(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The configuration file; by default ./config.toml, else the reference shipped.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check a configuration file and summarise it; list every problem with its line."""
+    path = path if path is not None else default_config_path()
+    try:
+        loaded = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        count = len(exc.problems)
+        typer.echo(f"{count} problem{'s' if count > 1 else ''} in {path}", err=True)
+        raise typer.Exit(1) from None
+    _print_summary(loaded)
+
+
+def _print_summary(loaded: LoadedConfig) -> None:
+    settings = loaded.settings
+    console = Console(highlight=False)
+    console.print(
+        f"{loaded.source}: {settings.deployment.name} (domain {settings.deployment.domain})",
+        markup=False,
+    )
+    table = Table("channel", "sources", "SLA", "target", "advisors")
+    for channel in CHANNELS:
+        policy = settings.channels[channel]
+        staffed = sum(1 for advisor in settings.advisors if advisor.capacity.get(channel, 0) > 0)
+        table.add_row(
+            channel,
+            escape(", ".join(policy.sources)),
+            describe_sla(policy.sla),
+            f"{policy.target_share:.0%}",
+            str(staffed),
+        )
+    console.print(table)
+    console.print(f"skills: {', '.join(settings.skills)}", markup=False)
+    console.print(
+        f"{len(settings.advisors)} advisors · languages {', '.join(settings.deployment.languages)}"
+        f" · calendar {settings.calendar.timezone} ({settings.calendar.country})",
+        markup=False,
+    )
+    console.print(f"digest sha256:{loaded.digest}", markup=False)
+    console.print("[bold green]OK[/]")
+
+
+def describe_sla(sla: Sla) -> str:
+    """Return an SLA rule in a few words, as the contract states it."""
+    if isinstance(sla, ElapsedSla):
+        return f"{_duration(sla.seconds)} after reception"
+    if isinstance(sla, BusinessHoursSla):
+        return (
+            f"{_duration(sla.within_s)} within business hours, {_duration(sla.outside_s)} outside"
+        )
+    assert isinstance(sla, WorkingDaysSla)
+    return f"{sla.days} working days, by {sla.due_at:%H:%M}"
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 600:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def main() -> None:
+    """Run the command line (the ``aiguillage`` console script)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
