@@ -18,17 +18,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aiguillage.engine.policies import CHANNELS, BusinessHoursSla, ElapsedSla, Sla, WorkingDaysSla
+from aiguillage.engine.policies import CHANNELS
 
+from .cli_demo import demo
+from .cli_sla import describe_sla, sla_app
 from .config import ConfigError, LoadedConfig, default_config_path, load_config
 
-__all__ = ["app", "describe_sla", "main"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="aiguillage",
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(sla_app, name="sla")
+app.command("demo")(demo)
 
 
 @app.callback()
@@ -88,26 +92,6 @@ def _print_summary(loaded: LoadedConfig) -> None:
     )
     console.print(f"digest sha256:{loaded.digest}", markup=False)
     console.print("[bold green]OK[/]")
-
-
-def describe_sla(sla: Sla) -> str:
-    """Return an SLA rule in a few words, as the contract states it."""
-    if isinstance(sla, ElapsedSla):
-        return f"{_duration(sla.seconds)} after reception"
-    if isinstance(sla, BusinessHoursSla):
-        return (
-            f"{_duration(sla.within_s)} within business hours, {_duration(sla.outside_s)} outside"
-        )
-    assert isinstance(sla, WorkingDaysSla)
-    return f"{sla.days} working days, by {sla.due_at:%H:%M}"
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0 and seconds >= 600:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
 
 
 def main() -> None:

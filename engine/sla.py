@@ -51,8 +51,12 @@ def deadline(
 
 
 def warning_at(received: Instant, deadline: Instant, fraction: float) -> Instant:
-    """Return the instant at which ``fraction`` of the time from reception to deadline is gone."""
-    return received + round(fraction * (deadline - received))
+    """Return the instant at which ``fraction`` of the time from reception to deadline is gone.
+
+    Rounded to the whole second: a fraction such as 0.67 of 180 s warns at 121 s, not at
+    120.6 s, so the instant reads cleanly in logs and reports.
+    """
+    return received + round(fraction * (deadline - received) / SECOND) * SECOND
 
 
 def extend_for_pause(

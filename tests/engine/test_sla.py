@@ -150,6 +150,11 @@ def test_warning_fires_at_the_given_share_of_the_time_to_deadline() -> None:
     assert warning_at(received, received + 4 * HOUR, 0.8) == received + 3 * HOUR + 12 * MINUTE
 
 
+def test_warning_is_rounded_to_the_whole_second() -> None:
+    received = at("2026-12-01T10:00:00+01:00")
+    assert warning_at(received, received + 180 * SECOND, 0.67) == received + 121 * SECOND
+
+
 def test_warning_at_the_full_share_is_the_deadline() -> None:
     received = at("2026-06-16T10:00:00+02:00")
     assert warning_at(received, received + 180 * SECOND, 1.0) == received + 180 * SECOND

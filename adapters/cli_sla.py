@@ -1,0 +1,109 @@
+"""``aiguillage sla``: the contract's clock arithmetic, for integrators and planners to check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+
+from aiguillage.engine import sla
+from aiguillage.engine.calendar import BusinessCalendar
+from aiguillage.engine.policies import BusinessHoursSla, Channel, ElapsedSla, Sla, WorkingDaysSla
+
+from .config import ConfigError, default_config_path, load_config
+from .datetimes import DatetimeError, format_instant, parse_instant
+
+__all__ = ["describe_sla", "sla_app"]
+
+sla_app = typer.Typer(no_args_is_help=True, add_completion=False, help="SLA deadlines.")
+
+
+class Deadline(msgspec.Struct, frozen=True):
+    """The answer of ``sla deadline --json``."""
+
+    channel: Channel
+    received_at: str
+    deadline: str
+    warning_at: str
+    rule: str
+    timezone: str
+    within_business_hours: bool
+
+
+def describe_sla(sla: Sla) -> str:
+    """Return an SLA rule in a few words, as the contract states it."""
+    if isinstance(sla, ElapsedSla):
+        return f"{_duration(sla.seconds)} after reception"
+    if isinstance(sla, BusinessHoursSla):
+        return (
+            f"{_duration(sla.within_s)} within business hours, {_duration(sla.outside_s)} outside"
+        )
+    assert isinstance(sla, WorkingDaysSla)
+    return f"{sla.days} working days, by {sla.due_at:%H:%M}"
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 120:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def _instant(text: str) -> int:
+    try:
+        return parse_instant(text)
+    except DatetimeError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@sla_app.command("deadline")
+def deadline(
+    channel: Annotated[Channel, typer.Option(help="The channel whose SLA applies.")],
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at",
+            help="When the interaction was received: ISO-8601 with a UTC offset "
+            "(2026-12-24T19:00:00+01:00, or Z for UTC).",
+        ),
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Configuration file; ./config.toml, else the reference.", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print the SLA deadline of an interaction received at an instant, in local time."""
+    received = _instant(at)
+    path = config if config is not None else default_config_path()
+    try:
+        settings = load_config(path).settings
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    policy = settings.channels[channel]
+    calendar = BusinessCalendar(settings.calendar)
+    due = sla.deadline(policy.sla, received, calendar, policy.hours)
+    answer = Deadline(
+        channel=channel,
+        received_at=format_instant(received, calendar.zone),
+        deadline=format_instant(due, calendar.zone),
+        warning_at=format_instant(
+            sla.warning_at(received, due, policy.warning_fraction), calendar.zone
+        ),
+        rule=describe_sla(policy.sla),
+        timezone=settings.calendar.timezone,
+        within_business_hours=calendar.is_open(received, policy.hours),
+    )
+    if as_json:
+        typer.echo(msgspec.json.encode(answer).decode())
+        return
+    width = max(len(field) for field in answer.__struct_fields__)
+    for field in answer.__struct_fields__:
+        typer.echo(f"{field.replace('_', ' '):<{width}}  {getattr(answer, field)}")

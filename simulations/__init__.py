@@ -1,0 +1,1 @@
+"""Planners' tools: the engine driven in virtual time, workloads, staffing, results as data."""

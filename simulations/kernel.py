@@ -1,0 +1,161 @@
+"""A discrete-event kernel that drives the real engine in virtual time.
+
+The kernel keeps a heap of scheduled commands ``(instant, sequence, command)`` (the sequence
+breaks ties in the order they were scheduled, as in SimPy) and asks the engine when its next
+timer is due; it jumps to whichever comes first, fires the engine's timers, then hands over the
+command. It never reads the wall clock and draws every random number from the generator it is
+given, so the same seed gives the same run on any day.
+
+Simulated people follow a ``Behaviour``: advisors accept an offer after a short delay, answer and
+close after drawn handling times; callers hang up when their patience runs out. Their commands go
+through ``Engine.handle`` like any runtime's would: what planners test is what the daemon does.
+A command the engine refuses (a caller hanging up after being picked up) is counted, not fatal.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from aiguillage.engine.commands import (
+    Abandon,
+    Accept,
+    Close,
+    Command,
+    RecordResponse,
+)
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.errors import EngineError
+from aiguillage.engine.events import Event, InteractionArrived, OfferAccepted, OfferMade
+from aiguillage.engine.instants import SECOND, Instant
+from aiguillage.engine.policies import Channel
+
+__all__ = ["Behaviour", "HandlingTime", "Simulation"]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingTime:
+    """A lognormal handling time, given by its mean and standard deviation in seconds."""
+
+    mean_s: float
+    sd_s: float
+
+    def draw(self, rng: random.Random) -> float:
+        variance = math.log1p((self.sd_s / self.mean_s) ** 2)
+        return rng.lognormvariate(math.log(self.mean_s) - variance / 2, math.sqrt(variance))
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """How simulated advisors and customers act."""
+
+    handling: dict[Channel, HandlingTime] = field(
+        default_factory=lambda: {
+            "voice": HandlingTime(300, 150),
+            "written": HandlingTime(900, 450),
+            "social": HandlingTime(360, 180),
+        }
+    )
+    answer_delay_s: float = 4.0
+    """Mean time an advisor takes to accept an offer (exponential)."""
+    first_response_share: float = 0.7
+    """For messages and complaints, the share of the handling time spent before answering."""
+    patience_s: float | None = None
+    """Mean patience of callers (exponential); ``None``: callers never hang up."""
+
+
+class Simulation:
+    """The engine, a clock that only moves forward, and a heap of commands to come."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        rng: random.Random,
+        behaviour: Behaviour | None = None,
+        observers: Iterable[Callable[[Event], None]] = (),
+    ) -> None:
+        self.engine = engine
+        self.rng = rng
+        self.behaviour = behaviour or Behaviour()
+        self.now: Instant = engine.now
+        self.refused = 0
+        """Commands the engine refused: simulated people acting on work that moved on."""
+        self._observers = list(observers)
+        self._heap: list[tuple[Instant, int, Command]] = []
+        self._sequence = 0
+
+    def schedule(self, at: Instant, command: Command) -> None:
+        """Hand a command to the engine at an instant (never before the clock)."""
+        heapq.heappush(self._heap, (max(at, self.now), self._sequence, command))
+        self._sequence += 1
+
+    def run(self, until: Instant) -> None:
+        """Run until ``until``: timers and commands due at or before it, in order."""
+        engine = self.engine
+        heap = self._heap
+        while True:
+            timer = engine.next_timer()
+            command_at = heap[0][0] if heap else None
+            if command_at is None and timer is None:
+                break
+            step = min(t for t in (timer, command_at) if t is not None)
+            if step > until:
+                break
+            self.now = step
+            if timer is not None and timer <= step:
+                self._observe(engine.advance(step))
+            if command_at is not None and command_at <= step:
+                _, _, command = heapq.heappop(heap)
+                if isinstance(command, Abandon) and not self._still_waiting(command):
+                    continue
+                try:
+                    self._observe(engine.handle(command, step))
+                except EngineError:
+                    self.refused += 1
+        self.now = max(self.now, until)
+
+    def _still_waiting(self, hang_up: Abandon) -> bool:
+        interaction = self.engine.state.interactions.get(hang_up.interaction_id)
+        return interaction is not None and interaction.status in ("queued", "offered")
+
+    def _observe(self, events: list[Event]) -> None:
+        for event in events:
+            for observer in self._observers:
+                observer(event)
+            if isinstance(event, OfferMade):
+                self._answer_offer(event)
+            elif isinstance(event, OfferAccepted):
+                self._work(event)
+            elif isinstance(event, InteractionArrived):
+                self._maybe_hang_up(event)
+
+    def _answer_offer(self, offer: OfferMade) -> None:
+        delay = self.rng.expovariate(1 / self.behaviour.answer_delay_s)
+        self.schedule(
+            offer.at + round(delay * SECOND),
+            Accept(advisor_id=offer.advisor_id, offer_id=offer.offer_id),
+        )
+
+    def _work(self, accepted: OfferAccepted) -> None:
+        interaction = self.engine.state.interactions[accepted.interaction_id]
+        handling = self.behaviour.handling[interaction.channel].draw(self.rng)
+        end = accepted.at + round(handling * SECOND)
+        if interaction.responded_at is None:
+            answer = accepted.at + round(handling * self.behaviour.first_response_share * SECOND)
+            self.schedule(
+                answer,
+                RecordResponse(advisor_id=accepted.advisor_id, interaction_id=interaction.id),
+            )
+        self.schedule(end, Close(advisor_id=accepted.advisor_id, interaction_id=interaction.id))
+
+    def _maybe_hang_up(self, arrived: InteractionArrived) -> None:
+        patience = self.behaviour.patience_s
+        if patience is None or arrived.channel != "voice":
+            return
+        wait = self.rng.expovariate(1 / patience)
+        self.schedule(
+            arrived.at + round(wait * SECOND), Abandon(interaction_id=arrived.interaction_id)
+        )
