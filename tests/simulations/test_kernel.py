@@ -1,0 +1,101 @@
+"""The virtual-time kernel drives the real engine: same seed, same run; time only forward."""
+
+from __future__ import annotations
+
+import random
+
+from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies, Submit
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.events import (
+    Event,
+    InteractionAbandoned,
+    InteractionClosed,
+    InteractionResponded,
+)
+from aiguillage.engine.instants import HOUR, SECOND
+from aiguillage.simulations.kernel import Behaviour, HandlingTime, Simulation
+from aiguillage.simulations.workload import Mix, Stream, arrivals
+from tests.engine.conftest import TUESDAY_10H, make_policies
+
+
+def staffed_engine(advisors: int) -> Engine:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies()), TUESDAY_10H)
+    for n in range(advisors):
+        engine.handle(
+            AddAdvisor(
+                advisor_id=f"A{n}",
+                skills={"general": 3, "refunds": 3, "fines": 3},
+                capacity={"voice": 1, "written": 2, "social": 3},
+            ),
+            TUESDAY_10H,
+        )
+        engine.handle(SetAdvisorState(advisor_id=f"A{n}", state="available"), TUESDAY_10H)
+    return engine
+
+
+def run(seed: int, advisors: int = 3, behaviour: Behaviour | None = None) -> list[Event]:
+    engine = staffed_engine(advisors)
+    log: list[Event] = []
+    simulation = Simulation(engine, random.Random(seed), behaviour, observers=[log.append])
+    streams = [
+        Stream("voice", "phone", 30),
+        Stream("social", "x", 20),
+        Stream("written", "email", 5),
+    ]
+    mix = Mix(motives={"refunds": 1, "fines": 1})
+    end = TUESDAY_10H + 2 * HOUR
+    for at, command in arrivals(streams, mix, TUESDAY_10H, end, random.Random(seed + 1)):
+        simulation.schedule(at, command)
+    simulation.run(end)
+    return log
+
+
+def test_the_same_seed_gives_the_same_run_event_for_event() -> None:
+    assert run(5) == run(5)
+
+
+def test_another_seed_gives_another_run() -> None:
+    assert run(5) != run(6)
+
+
+def test_the_clock_only_moves_forward() -> None:
+    instants = [event.at for event in run(3)]
+    assert instants == sorted(instants)
+
+
+def test_simulated_advisors_answer_and_close_what_they_take() -> None:
+    log = run(3, advisors=6)
+    responded = {e.interaction_id for e in log if isinstance(e, InteractionResponded)}
+    closed = {e.interaction_id for e in log if isinstance(e, InteractionClosed)}
+    assert len(closed) > 50
+    assert closed <= responded
+
+
+def test_callers_hang_up_when_their_patience_runs_out() -> None:
+    engine = staffed_engine(0)
+    log: list[Event] = []
+    patient = Behaviour(patience_s=60)
+    simulation = Simulation(engine, random.Random(1), patient, observers=[log.append])
+    for n in range(20):
+        simulation.schedule(
+            TUESDAY_10H + n * SECOND, Submit(channel="voice", source="phone", external_id=f"c{n}")
+        )
+    simulation.run(TUESDAY_10H + HOUR)
+    assert sum(isinstance(e, InteractionAbandoned) for e in log) == 20
+    assert simulation.refused == 0
+
+
+def test_a_hang_up_after_pick_up_is_not_sent() -> None:
+    log = run(4, advisors=8, behaviour=Behaviour(patience_s=30))
+    abandoned = {e.interaction_id for e in log if isinstance(e, InteractionAbandoned)}
+    responded = {e.interaction_id for e in log if isinstance(e, InteractionResponded)}
+    assert not abandoned & responded
+
+
+def test_lognormal_handling_times_have_the_configured_mean() -> None:
+    rng = random.Random(9)
+    draws = [HandlingTime(300, 150).draw(rng) for _ in range(40_000)]
+    mean = sum(draws) / len(draws)
+    # Standard error of the mean: 150 / sqrt(40,000) = 0.75 s; four of them is 3 s.
+    assert abs(mean - 300) < 3
