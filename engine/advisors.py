@@ -43,17 +43,15 @@ def open_channels(advisor: Advisor, mixing: MixingPolicy) -> tuple[Channel, ...]
     load = advisor.load
     capacity = advisor.capacity
     held = len(advisor.holding)
+    if not held:
+        return tuple([c for c in CHANNELS if load[c] < capacity.get(c, 0)])
     exclusive = mixing.exclusive
-    if held and (
-        any(load[c] for c in exclusive)
-        or (mixing.max_concurrent is not None and held >= mixing.max_concurrent)
-    ):
+    for channel in exclusive:
+        if load[channel]:
+            return ()
+    if mixing.max_concurrent is not None and held >= mixing.max_concurrent:
         return ()
-    return tuple(
-        channel
-        for channel in CHANNELS
-        if load[channel] < capacity.get(channel, 0) and not (held and channel in exclusive)
-    )
+    return tuple([c for c in CHANNELS if c not in exclusive and load[c] < capacity.get(c, 0)])
 
 
 def is_eligible(advisor: Advisor, signature: Signature) -> bool:

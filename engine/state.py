@@ -63,6 +63,8 @@ class State:
         self.timers = Timers()
         self.ready: dict[Channel, dict[str, None]] = {c: {} for c in CHANNELS}
         """Per channel, the advisors who may be offered one more interaction of it now."""
+        self._open: dict[str, tuple[Channel, ...]] = {}
+        """Per advisor, the channels it was last found open to: ``ready`` as rows."""
         self.next_interaction_id = 1
         self.next_offer_id = 1
         self.last_at: Instant = 0
@@ -106,6 +108,9 @@ class State:
         """Bring the ready index up to date after an advisor's state, load or profile changed."""
         advisor_id = advisor.id
         open_now = open_channels(advisor, self.policies.routing.mixing)
+        if self._open.get(advisor_id) == open_now:
+            return
+        self._open[advisor_id] = open_now
         became_ready = False
         for channel, ready in self.ready.items():
             if channel in open_now:
@@ -162,6 +167,7 @@ class State:
     def _advisor_removed(self, event: AdvisorRemoved) -> None:
         del self.advisors[event.advisor_id]
         self.profile_version += 1
+        self._open.pop(event.advisor_id, None)
         for ready in self.ready.values():
             ready.pop(event.advisor_id, None)
 
