@@ -23,7 +23,7 @@ def test_reference_checks_ok() -> None:
 
 def test_summary_shows_each_channel_sla() -> None:
     result = runner.invoke(app, ["check-config", str(REFERENCE)], env={"COLUMNS": "200"})
-    assert "180 s after reception" in result.stdout
+    assert "3 min after reception" in result.stdout
     assert "3 working days, by 20:00" in result.stdout
     assert "2 h within business hours, 4 h outside" in result.stdout
 
