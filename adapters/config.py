@@ -12,6 +12,9 @@ Loading checks the file in three passes, and a user sees every problem a pass fi
 3. meaning: references between skills, motives, advisors and channels, the calendar, the order
    of relaxation steps, and that every channel has someone to serve it.
 
+Passes 1 and 2, which translate the errors of ``tomllib`` and msgspec, are in
+``config_errors``; it finds each key's line with ``toml_locations``.
+
 Exceptions::
 
     ConfigError     the file cannot be used; ``problems`` lists each ``Problem`` found
@@ -19,20 +22,16 @@ Exceptions::
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import re
-import tomllib
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time
+from collections.abc import Iterator
+from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 import msgspec
-import msgspec.inspect as mi
 
 from aiguillage.engine.commands import AddAdvisor, Command, SetPolicies
 from aiguillage.engine.policies import (
@@ -46,9 +45,21 @@ from aiguillage.engine.policies import (
     RoutingPolicy,
     SkillPolicy,
 )
+from aiguillage.engine.routing import STRATEGIES
+
+from .config_errors import (
+    ConfigError,
+    KeyProblem,
+    Problem,
+    decode_sections,
+    did_you_mean,
+    listing,
+    located,
+    parse_toml,
+)
+from .toml_locations import Key
 
 __all__ = [
-    "ROUTING_STRATEGIES",
     "AdvisorSeed",
     "ConfigError",
     "Deployment",
@@ -60,9 +71,6 @@ __all__ = [
     "load_config_bytes",
     "validate_config",
 ]
-
-ROUTING_STRATEGIES = ("deadline", "fifo")
-"""The strategy names ``engine/routing.py`` knows."""
 
 DomainId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 AdvisorId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -153,29 +161,6 @@ class LoadedConfig(msgspec.Struct, frozen=True):
         return self.settings.seed_commands(config_digest=self.digest)
 
 
-class Problem(msgspec.Struct, frozen=True):
-    """One thing wrong with a configuration file: where, what, and what to do about it."""
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        what = f"{self.key}: {self.message}" if self.key else self.message
-        return f"{where}: {what} — fix: {self.fix}"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; ``problems`` says everything that is wrong."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems = problems
-
-
 def default_config_path() -> Path:
     """Return ``./config.toml`` when it exists, else the reference configuration shipped."""
     local = Path("config.toml")
@@ -204,14 +189,11 @@ def load_config(path: Path) -> LoadedConfig:
 def load_config_bytes(data: bytes, source: str) -> LoadedConfig:
     """Check configuration bytes; ``source`` names them in problems (usually the path)."""
     digest = hashlib.sha256(data).hexdigest()
-    raw, lines = _parse(data, source)
-    settings, problems = _decode(raw, lines, source)
+    raw, lines = parse_toml(data, source)
+    settings, found = decode_sections(raw, Settings)
     if settings is None:
-        raise ConfigError(problems)
-    problems = [
-        Problem(source, lines.line_of(key), _dotted(key), message, fix)
-        for key, message, fix in _semantic_problems(settings)
-    ]
+        raise ConfigError(located(source, lines, found))
+    problems = located(source, lines, _semantic_problems(settings))
     if problems:
         problems.sort(key=lambda problem: (problem.line is None, problem.line or 0))
         raise ConfigError(problems)
@@ -227,449 +209,10 @@ def validate_config(path: Path) -> list[Problem]:
     return []
 
 
-# --- pass 1: TOML syntax, and where each key is written -------------------------------------
-
-Key = tuple[str | int, ...]
-
-_TOML_POSITION = re.compile(
-    r"^(?P<message>.*?) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$"
-)
-_SYNTAX_FIXES = (
-    ("Invalid value", 'quote strings ("fr"), write times as 20:00:00 and lists as [ ]'),
-    ("Cannot overwrite", "each key may be set only once; remove or merge the duplicate"),
-    ("Cannot declare", "each table may be declared only once; merge the duplicate tables"),
-    ("Expected '='", "write one `key = value` per line"),
-    ("Expected newline", "put each `key = value` on its own line, and quote text values"),
-    ("Unclosed", "close the bracket or brace opened here"),
-    ("Unterminated", "close the string opened here with the same quote"),
-    ("Illegal character", "remove the control character; a TOML file is plain UTF-8 text"),
-)
-
-
-def _parse(data: bytes, source: str) -> tuple[dict[str, Any], _KeyLines]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            [
-                Problem(
-                    source,
-                    line,
-                    "",
-                    f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
-                    "give a TOML file saved as UTF-8 text",
-                )
-            ]
-        ) from None
-    if not text.strip():
-        fix = "start from the reference config.toml shipped with aiguillage"
-        raise ConfigError([Problem(source, None, "", "the file is empty", fix)])
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_problem(str(exc), text, source)]) from None
-    except RecursionError:
-        fix = "flatten the nested arrays or tables"
-        raise ConfigError(
-            [Problem(source, None, "", "values are nested too deeply", fix)]
-        ) from None
-    return raw, _KeyLines(text)
-
-
-def _syntax_problem(error: str, text: str, source: str) -> Problem:
-    match = _TOML_POSITION.match(error)
-    message, line = error, None
-    if match:
-        message = match["message"]
-        if match["line"]:
-            line = int(match["line"])
-            message = f"{message} (column {match['column']})"
-        else:
-            line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            message = f"{message} (at the end of the file)"
-    fix = next((fix for start, fix in _SYNTAX_FIXES if error.startswith(start)), None)
-    fix = fix or "correct the TOML syntax of this line (https://toml.io/en/v1.0.0)"
-    return Problem(source, line, "", f"TOML syntax error: {message}", fix)
-
-
-_KEY_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
-
-
-class _KeyLines:
-    """Where each key path is written in a TOML text, best effort, for pointing at problems.
-
-    Table headers, arrays of tables (counted by index), ``key = value`` lines and dotted keys
-    are tracked; values spanning lines are skipped. A key not found points at its table.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._lines: dict[Key, int] = {}
-        self._scan(text)
-
-    def line_of(self, key: Key) -> int | None:
-        for end in range(len(key), 0, -1):
-            line = self._lines.get(key[:end])
-            if line is not None:
-                return line
-        return None
-
-    def _scan(self, text: str) -> None:
-        table: Key = ()
-        arrays: dict[Key, int] = {}  # array-of-tables path -> elements seen so far
-        open_brackets = 0
-        closing_quotes: str | None = None
-        for number, line in enumerate(text.splitlines(), start=1):
-            if closing_quotes is not None:
-                if closing_quotes in line:
-                    closing_quotes = None
-                continue
-            if open_brackets > 0:
-                open_brackets += _bracket_balance(line)
-                continue
-            stripped = line.strip()
-            if stripped.startswith("[["):
-                table = self._header(stripped[2:], arrays, number, new_element=True)
-            elif stripped.startswith("["):
-                table = self._header(stripped[1:], arrays, number, new_element=False)
-            elif stripped and not stripped.startswith("#"):
-                parsed = _parse_key(stripped)
-                if parsed is None or not parsed[1].startswith("="):
-                    continue
-                parts, value = parsed
-                self._record(table + tuple(parts), number)
-                value = value[1:].strip()
-                quotes = value[:3]
-                if quotes in ('"""', "'''") and value.count(quotes) == 1:
-                    closing_quotes = quotes
-                else:
-                    open_brackets = _bracket_balance(value)
-
-    def _header(self, text: str, arrays: dict[Key, int], number: int, *, new_element: bool) -> Key:
-        parsed = _parse_key(text)
-        if parsed is None:
-            return ()
-        path: Key = ()
-        for part in parsed[0][:-1]:
-            path += (part,)
-            if path in arrays:
-                path += (arrays[path] - 1,)
-        path += (parsed[0][-1],)
-        if new_element:
-            index = arrays.get(path, 0)
-            arrays[path] = index + 1
-            path += (index,)
-        self._record(path, number)
-        return path
-
-    def _record(self, path: Key, number: int) -> None:
-        for end in range(1, len(path)):
-            self._lines.setdefault(path[:end], number)
-        self._lines[path] = number
-
-
-def _parse_key(text: str) -> tuple[list[str], str] | None:
-    """Split a (dotted) key off the start of a line; return its parts and the rest."""
-    parts: list[str] = []
-    position = 0
-    while True:
-        match = _KEY_PART.match(text, position)
-        if match is None or match.end() == position:
-            return None
-        parts.append(next(group for group in match.groups() if group is not None))
-        position = match.end()
-        if not text.startswith(".", position):
-            return parts, text[position:]
-        position += 1
-
-
-def _bracket_balance(text: str) -> int:
-    """Return how many ``[`` and ``{`` a line leaves open, ignoring strings and comments."""
-    balance = 0
-    quote: str | None = None
-    escaped = False
-    for char in text:
-        if quote is not None:
-            if escaped:
-                escaped = False
-            elif char == "\\" and quote == '"':
-                escaped = True
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            break
-        elif char in "[{":
-            balance += 1
-        elif char in "]}":
-            balance -= 1
-    return balance
-
-
-def _dotted(key: Key) -> str:
-    text = ""
-    for part in key:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            bare = re.fullmatch(r"[A-Za-z0-9_-]+", part)
-            text += ("." if text else "") + (part if bare else f'"{part}"')
-    return text
-
-
-# --- pass 2: types and constraints ----------------------------------------------------------
-
-_ANY_KEY = "[...]"
-_AT = re.compile(r"(?s)(?P<core>.*?)(?: - at (?P<at_key>`key` in )?`\$(?P<path>[^`]*)`)?")
-_SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|(\[\.\.\.\])")
-_NOUNS = {
-    "int": ("a whole number", "180"),
-    "float": ("a number", "0.8"),
-    "str": ("a string in double quotes", '"fr"'),
-    "bool": ("true or false", "true"),
-    "array": ("a list in square brackets", '["fr", "en"]'),
-    "object": ("a table", "[section] or { key = value }"),
-    "time": ("a local time, without quotes", "20:00:00"),
-    "date": ("a date, without quotes", "2027-01-04"),
-}
-_PATTERN_FIXES = {
-    "deployment.domain": "use lowercase letters, digits, '-' and '_', starting with a letter "
-    'or a digit, such as "idfm-overflow"',
-    "advisors[].id": "use letters, digits, '.', '-' and '_' only, such as \"claire.martin\"",
-}
-_SETTINGS_INFO = mi.type_info(Settings)
-
-
-def _convert(raw: Any, type_: Any) -> Any:
-    return msgspec.convert(raw, type_, builtin_types=(datetime, date, time), str_keys=True)
-
-
-def _decode(
-    raw: dict[str, Any], lines: _KeyLines, source: str
-) -> tuple[Settings | None, list[Problem]]:
-    """Decode section by section (and advisor by advisor) to report one problem for each."""
-    problems: list[Problem] = []
-
-    def problem(key: Key, message: str, fix: str) -> None:
-        problems.append(Problem(source, lines.line_of(key), _dotted(key), message, fix))
-
-    fields = {field.encode_name: field for field in msgspec.structs.fields(Settings)}
-    for name in raw:
-        if name not in fields:
-            problem((name,), *_unknown_field(raw, (), name))
-    for name, field in fields.items():
-        if name not in raw:
-            if field.required:
-                problem((), *_missing_field(raw, (), name))
-            continue
-        value = raw[name]
-        if get_origin(field.type) is tuple and isinstance(value, list):
-            parts: Iterator[tuple[Key, Any, Any]] = (
-                ((name, index), item, get_args(field.type)[0]) for index, item in enumerate(value)
-            )
-        else:
-            parts = iter([((name,), value, field.type)])
-        for prefix, part, type_ in parts:
-            try:
-                _convert(part, type_)
-            except msgspec.ValidationError as exc:
-                problem(*_explain(raw, prefix, part, type_, str(exc)))
-    if not problems:
-        try:
-            return _convert(raw, Settings), []
-        except msgspec.ValidationError as exc:  # every section passed: a safety net only
-            problem(*_explain(raw, (), raw, Settings, str(exc)))
-    return None, problems
-
-
-def _explain(raw: Any, prefix: Key, part: Any, type_: Any, error: str) -> tuple[Key, str, str]:
-    """Turn a msgspec error inside ``part`` (found at ``prefix``) into key, message and fix."""
-    match = _AT.fullmatch(error)
-    assert match is not None  # the pattern matches any text
-    core = match["core"]
-    segments: list[str | int] = []
-    for name, index, any_key in _SEGMENT.findall(match["path"] or ""):
-        segments.append(name or (int(index) if index else any_key))
-    path = prefix + _resolve_any_keys(part, type_, segments, error)
-    if match["at_key"]:
-        info = _type_at(raw, path)
-        allowed = _literals(info.key_type) if isinstance(info, mi.DictType) else ()
-        container = _value_at(raw, path)
-        bad = [k for k in container if k not in allowed] if isinstance(container, dict) else []
-        key = (*path, bad[0]) if bad else path
-        fix = f"use one of {_listing(allowed)} as the key"
-        return key, core, fix + (_did_you_mean(bad[0], allowed) if bad else "")
-    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", core)
-    if unknown:
-        return (*path, unknown[1]), *_unknown_field(raw, path, unknown[1])
-    missing = re.fullmatch(r"Object missing required field `(.+)`", core)
-    if missing:
-        return path, *_missing_field(raw, path, missing[1])
-    return path, core, _value_fix(raw, path, core)
-
-
-def _resolve_any_keys(part: Any, type_: Any, segments: list[str | int], error: str) -> Key:
-    """Name the dict keys msgspec reports as ``[...]``, by replaying with one key at a time."""
-    resolved: Key = ()
-    for segment in segments:
-        if segment != _ANY_KEY:
-            resolved += (segment,)
-            continue
-        container = _value_at(part, resolved)
-        if not isinstance(container, dict):
-            break
-        for key in container:
-            trial = _keep_only(part, resolved, key)
-            try:
-                _convert(trial, type_)
-            except msgspec.ValidationError as exc:
-                if str(exc) == error:
-                    part, resolved = trial, (*resolved, key)
-                    break
-        else:
-            break
-    return resolved
-
-
-def _keep_only(raw: Any, path: Key, key: str) -> Any:
-    if not path:
-        return {key: raw[key]}
-    inner = _keep_only(raw[path[0]], path[1:], key)
-    if isinstance(raw, dict):
-        return {**raw, path[0]: inner}
-    return [inner if index == path[0] else item for index, item in enumerate(raw)]
-
-
-def _value_at(raw: Any, path: Key) -> Any:
-    for part in path:
-        in_table = isinstance(raw, dict) and isinstance(part, str) and part in raw
-        in_list = isinstance(raw, list) and isinstance(part, int) and part < len(raw)
-        if not (in_table or in_list):
-            return None
-        raw = raw[part]
-    return raw
-
-
-def _type_at(raw: Any, path: Key) -> mi.Type | None:
-    """Return the schema at a key path, choosing tagged-union members by the raw tag."""
-    info: mi.Type | None = _SETTINGS_INFO
-    for end, part in enumerate(path):
-        info = _unwrap(info, _value_at(raw, path[:end]))
-        if isinstance(info, mi.StructType):
-            info = next((f.type for f in info.fields if f.encode_name == part), None)
-        elif isinstance(info, mi.DictType):
-            info = info.value_type
-        elif isinstance(info, mi.ListType | mi.VarTupleType):
-            info = info.item_type
-        else:
-            return None
-    return _unwrap(info, _value_at(raw, path))
-
-
-def _unwrap(info: mi.Type | None, raw: Any) -> mi.Type | None:
-    while True:
-        if isinstance(info, mi.Metadata):
-            info = info.type
-        elif isinstance(info, mi.UnionType):
-            members = [t for t in info.types if not isinstance(t, mi.NoneType)]
-            tagged = [t for t in members if isinstance(t, mi.StructType) and t.tag_field]
-            chosen = [t for t in tagged if isinstance(raw, dict) and raw.get(t.tag_field) == t.tag]
-            if chosen or len(members) == 1:
-                info = (chosen or members)[0]
-            else:
-                return info
-        else:
-            return info
-
-
-def _tags(info: mi.Type | None) -> tuple[str, list[str]] | None:
-    """Return the tag field and tags of a tagged union of structs, else None."""
-    if not isinstance(info, mi.UnionType):
-        return None
-    tagged = [t for t in info.types if isinstance(t, mi.StructType) and t.tag_field]
-    if not tagged or tagged[0].tag_field is None:
-        return None
-    return tagged[0].tag_field, [str(t.tag) for t in tagged]
-
-
-def _accepted_keys(info: mi.Type | None) -> list[str]:
-    if isinstance(info, mi.StructType):
-        tag = [info.tag_field] if info.tag_field else []
-        return tag + [field.encode_name for field in info.fields]
-    if isinstance(info, mi.DictType):
-        return list(_literals(info.key_type))
-    tags = _tags(info)
-    return [tags[0]] if tags else []
-
-
-def _literals(info: mi.Type) -> tuple[str, ...]:
-    return tuple(map(str, info.values)) if isinstance(info, mi.LiteralType) else ()
-
-
-def _unknown_field(raw: Any, table: Key, name: str) -> tuple[str, str]:
-    accepted = _accepted_keys(_type_at(raw, table))
-    fix = f"remove it or correct its spelling; accepted keys here: {', '.join(accepted)}"
-    return f"unknown key `{name}`", fix + _did_you_mean(name, accepted)
-
-
-def _missing_field(raw: Any, table: Key, name: str) -> tuple[str, str]:
-    info = _type_at(raw, table)
-    in_array = any(isinstance(part, int) for part in table)
-    where = _dotted(table) if in_array else f"[{_dotted(table)}]" if table else "the file"
-    tags = _tags(info)
-    if tags and tags[0] == name:
-        value = " or ".join(f'`{name} = "{tag}"`' for tag in tags[1])
-        return f"missing required key `{name}`", f"add {value} to {where}"
-    field = next((f.type for f in getattr(info, "fields", ()) if f.encode_name == name), None)
-    if not isinstance(_unwrap(field, None), mi.StructType | mi.DictType):
-        return f"missing required key `{name}`", f"add `{name} = …` to {where}"
-    if in_array:
-        return f"missing required key `{name}`", f"add `{name} = {{ … }}` to {where}"
-    table_name = _dotted((*table, name))
-    return f"missing table [{table_name}]", f"add a [{table_name}] table, as in the reference"
-
-
-def _value_fix(raw: Any, path: Key, core: str) -> str:
-    info = _type_at(raw, path)
-    if core.startswith("Invalid enum value") and isinstance(info, mi.LiteralType):
-        bad = _value_at(raw, path)
-        return f"use one of {_listing(_literals(info))}" + _did_you_mean(str(bad), _literals(info))
-    parent_tags = _tags(_type_at(raw, path[:-1])) if path else None
-    if core.startswith("Invalid value") and parent_tags and parent_tags[0] == path[-1]:
-        return f"use one of {_listing(parent_tags[1])}"
-    if "RFC3339 encoded time" in core:
-        return "write a local time without quotes, such as 20:00:00"
-    if "RFC3339 encoded date" in core:
-        return "write a date without quotes, such as 2027-05-17"
-    expected = re.match(r"Expected `([a-z]+)[^`]*`(.*)", core)
-    if expected is None:
-        return "compare this value with the reference config.toml"
-    noun, example = _NOUNS.get(expected[1], (f"a value of type {expected[1]}", ""))
-    constraint = expected[2]
-    if constraint.startswith(", got") or not constraint:
-        return f"write {noun}, such as {example}" if example else f"write {noun}"
-    if "matching regex" in constraint:
-        generic = re.sub(r"\[\d+\]", "[]", _dotted(path))
-        return _PATTERN_FIXES.get(generic, f"write a string{constraint}")
-    return f"write {noun}{constraint}"
-
-
-def _listing(values: Sequence[str]) -> str:
-    return ", ".join(f'"{value}"' for value in values)
-
-
-def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, candidates, n=1)
-    return f" (did you mean `{close[0]}`?)" if close else ""
-
-
 # --- pass 3: meaning ------------------------------------------------------------------------
 
-SemanticProblem = tuple[Key, str, str]
 
-
-def _semantic_problems(settings: Settings) -> list[SemanticProblem]:
+def _semantic_problems(settings: Settings) -> list[KeyProblem]:
     return [
         *_channel_problems(settings),
         *_skill_problems(settings),
@@ -679,7 +222,7 @@ def _semantic_problems(settings: Settings) -> list[SemanticProblem]:
     ]
 
 
-def _channel_problems(settings: Settings) -> Iterator[SemanticProblem]:
+def _channel_problems(settings: Settings) -> Iterator[KeyProblem]:
     routed: dict[str, Channel] = {}
     for channel in CHANNELS:
         policy = settings.channels.get(channel)
@@ -719,7 +262,7 @@ def _channel_problems(settings: Settings) -> Iterator[SemanticProblem]:
             )
 
 
-def _skill_problems(settings: Settings) -> Iterator[SemanticProblem]:
+def _skill_problems(settings: Settings) -> Iterator[KeyProblem]:
     skills = settings.skills
     for name, skill in skills.items():
         if skill.fallback is not None and skill.fallback not in skills:
@@ -727,7 +270,7 @@ def _skill_problems(settings: Settings) -> Iterator[SemanticProblem]:
                 ("skills", name, "fallback"),
                 f"fallback `{skill.fallback}` is not a defined skill",
                 f"define [skills.{skill.fallback}] or use a defined skill"
-                + _did_you_mean(skill.fallback, list(skills)),
+                + did_you_mean(skill.fallback, list(skills)),
             )
     reported: set[str] = set()
     for name in skills:
@@ -748,11 +291,11 @@ def _skill_problems(settings: Settings) -> Iterator[SemanticProblem]:
                 ("motives", name, "skill"),
                 f"skill `{motive.skill}` is not defined",
                 f"define [skills.{motive.skill}] or name a defined skill"
-                + _did_you_mean(motive.skill, list(skills)),
+                + did_you_mean(motive.skill, list(skills)),
             )
 
 
-def _advisor_problems(settings: Settings) -> Iterator[SemanticProblem]:
+def _advisor_problems(settings: Settings) -> Iterator[KeyProblem]:
     languages = settings.deployment.languages
     first_with_id: dict[str, int] = {}
     for index, advisor in enumerate(settings.advisors):
@@ -770,7 +313,7 @@ def _advisor_problems(settings: Settings) -> Iterator[SemanticProblem]:
                     ("advisors", index, "skills", skill),
                     f"skill `{skill}` is not defined",
                     f"define [skills.{skill}] or correct the name"
-                    + _did_you_mean(skill, list(settings.skills)),
+                    + did_you_mean(skill, list(settings.skills)),
                 )
         for language in advisor.languages:
             if language not in languages:
@@ -782,7 +325,7 @@ def _advisor_problems(settings: Settings) -> Iterator[SemanticProblem]:
                 )
 
 
-def _calendar_problems(settings: Settings) -> Iterator[SemanticProblem]:
+def _calendar_problems(settings: Settings) -> Iterator[KeyProblem]:
     calendar: CalendarPolicy = settings.calendar
     try:
         ZoneInfo(calendar.timezone)
@@ -791,7 +334,7 @@ def _calendar_problems(settings: Settings) -> Iterator[SemanticProblem]:
             ("calendar", "timezone"),
             f"unknown time zone `{calendar.timezone}`",
             'give an IANA time zone such as "Europe/Paris"'
-            + _did_you_mean(calendar.timezone, sorted(available_timezones())),
+            + did_you_mean(calendar.timezone, sorted(available_timezones())),
         )
     supported = holidays.list_supported_countries()
     if calendar.country not in supported:
@@ -812,7 +355,7 @@ def _calendar_problems(settings: Settings) -> Iterator[SemanticProblem]:
     yield from _hours_problems(("calendar", "hours"), calendar.hours)
 
 
-def _hours_problems(key: Key, hours: BusinessHours) -> Iterator[SemanticProblem]:
+def _hours_problems(key: Key, hours: BusinessHours) -> Iterator[KeyProblem]:
     if hours.opens >= hours.closes:
         yield (
             (*key, "opens"),
@@ -821,7 +364,7 @@ def _hours_problems(key: Key, hours: BusinessHours) -> Iterator[SemanticProblem]
         )
 
 
-def _routing_problems(settings: Settings) -> Iterator[SemanticProblem]:
+def _routing_problems(settings: Settings) -> Iterator[KeyProblem]:
     deployment = settings.deployment
     if deployment.default_language not in deployment.languages:
         yield (
@@ -830,10 +373,10 @@ def _routing_problems(settings: Settings) -> Iterator[SemanticProblem]:
             f"deployment.languages ({', '.join(deployment.languages)})",
             f'add "{deployment.default_language}" to deployment.languages or pick one of them',
         )
-    if settings.routing.strategy not in ROUTING_STRATEGIES:
+    if settings.routing.strategy not in STRATEGIES:
+        known = sorted(STRATEGIES)
         yield (
             ("routing", "strategy"),
             f"unknown routing strategy `{settings.routing.strategy}`",
-            f"use one of {_listing(ROUTING_STRATEGIES)}"
-            + _did_you_mean(settings.routing.strategy, ROUTING_STRATEGIES),
+            f"use one of {listing(known)}" + did_you_mean(settings.routing.strategy, known),
         )
