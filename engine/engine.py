@@ -71,7 +71,8 @@ class Engine:
 
     def handle(self, command: Command, now: Instant) -> list[Event]:
         """Apply one command at ``now`` and return the events that happened."""
-        self._check_clock(now)
+        if now < self.now:
+            self._check_clock(now)
         planned = COMMAND_HANDLERS[type(command)](self.state, command, now)
         self.now = now
         out: list[Event] = []
@@ -264,6 +265,12 @@ class Engine:
                     best_id, best = advisor_id, (score, advisor.idle_since)
         if best_id is not None:
             candidates = len(ready.keys() & pool.ids)
+            if excluded:
+                candidates -= sum(
+                    1
+                    for a, until in excluded.items()
+                    if until > now and a in ready and a in pool.ids
+                )
             self._offer(interaction, best_id, "idle_advisor", candidates, best[0], now, out)
 
     def _fill(self, advisor_id: str, now: Instant, out: list[Event]) -> None:

@@ -290,9 +290,10 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
             known = ", ".join(policies.motives) or "none configured"
             raise InvalidCommand(f"unknown motive {command.motive!r}; known: {known}")
         needs[motive.skill] = motive.level
-    _check_profile(policies, command.skills, None, None)
-    for skill, level in command.skills.items():
-        needs[skill] = max(level, needs.get(skill, 0))
+    if command.skills:
+        _check_profile(policies, command.skills, None, None)
+        for skill, level in command.skills.items():
+            needs[skill] = max(level, needs.get(skill, 0))
     if channel.refuse_when_closed and not state.calendar.is_open(received, channel.hours):
         local = to_datetime(received, state.calendar.zone).isoformat()
         raise ChannelClosed(f"the {command.channel} channel is closed at {local}")

@@ -1,5 +1,8 @@
 """The engine's state, and ``apply``: the only place it changes.
 
+Dictionaries taken from events (skills, capacities) are shared with the event, never copied:
+the state replaces them and never changes them in place.
+
 ``State.apply(event)`` is deterministic and makes no decision: it records what an event says
 happened, keeps the queues, loads and indexes consistent, and sets the timers that follow from
 the new state. Decisions (which advisor, which work, what is refused) are the engine's; their
@@ -145,9 +148,9 @@ class State:
         self.advisors[event.advisor_id] = Advisor(
             id=event.advisor_id,
             name=event.name,
-            skills=dict(event.skills),
+            skills=event.skills,
             languages=event.languages,
-            capacity=dict(event.capacity),
+            capacity=event.capacity,
             idle_since=event.at,
         )
         self.profile_version += 1
@@ -155,9 +158,9 @@ class State:
     def _advisor_updated(self, event: AdvisorUpdated) -> None:
         advisor = self.advisors[event.advisor_id]
         advisor.name = event.name
-        advisor.skills = dict(event.skills)
+        advisor.skills = event.skills
         advisor.languages = event.languages
-        advisor.capacity = dict(event.capacity)
+        advisor.capacity = event.capacity
         self.profile_version += 1
         self.refresh(advisor)
         # New skills may open sub-queues it could not serve before: let it look again.
@@ -216,8 +219,8 @@ class State:
             external_id=event.external_id,
             motive=event.motive,
             language=event.language,
-            skills=dict(event.skills),
-            need=dict(event.skills),
+            skills=event.skills,
+            need=event.skills,
             signature=signature_of(event.language, event.skills),
             priority=event.priority,
             typology=event.typology,
@@ -229,7 +232,8 @@ class State:
         )
         self.interactions[interaction.id] = interaction
         self.by_external[(event.source, event.external_id)] = interaction.id
-        self.next_interaction_id = max(self.next_interaction_id, interaction.id + 1)
+        if interaction.id >= self.next_interaction_id:
+            self.next_interaction_id = interaction.id + 1
         self._enqueue(interaction)
         self._set_sla_timers(interaction)
         self._set_relaxation_timer(interaction)
@@ -237,7 +241,7 @@ class State:
     def _relaxed(self, event: InteractionRelaxed) -> None:
         interaction = self.interactions[event.interaction_id]
         interaction.relax_step = event.step
-        interaction.need = dict(event.skills)
+        interaction.need = event.skills
         interaction.signature = signature_of(interaction.language, interaction.need)
         if interaction.status == "queued":
             self._enqueue(interaction)
@@ -259,7 +263,8 @@ class State:
             made_at=event.at,
             expires_at=event.expires_at,
         )
-        self.next_offer_id = max(self.next_offer_id, event.offer_id + 1)
+        if event.offer_id >= self.next_offer_id:
+            self.next_offer_id = event.offer_id + 1
         self.timers.set(event.expires_at, TimerKind.OFFER_EXPIRY, event.offer_id)
         self.refresh(advisor)
 
@@ -304,8 +309,8 @@ class State:
         interaction.status = "queued"
         interaction.channel = event.channel
         interaction.motive = event.motive
-        interaction.skills = dict(event.skills)
-        interaction.need = dict(event.skills)
+        interaction.skills = event.skills
+        interaction.need = event.skills
         interaction.signature = signature_of(interaction.language, interaction.need)
         interaction.relax_step = 0
         interaction.relax_from = event.at

@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from enum import IntEnum
-from itertools import count
 
 from .instants import Instant
 
@@ -39,10 +38,11 @@ class Timers:
 
     def __init__(self) -> None:
         self._heap: list[Timer] = []
-        self._sequence = count()
+        self._sequence = 0
 
     def set(self, due: Instant, kind: TimerKind, subject: int | str, mark: int = 0) -> None:
-        heapq.heappush(self._heap, (due, next(self._sequence), kind, subject, mark))
+        self._sequence += 1
+        heapq.heappush(self._heap, (due, self._sequence, kind, subject, mark))
 
     def peek(self) -> Timer | None:
         return self._heap[0] if self._heap else None
