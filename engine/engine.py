@@ -39,8 +39,8 @@ class _Pool(NamedTuple):
     ids: frozenset[str]
     scores: dict[str, float]
     """Their scores when the strategy's advisor score is static, else empty."""
-    ranked: list[tuple[str, float]]
-    """``scores`` from best to worst, ties by id."""
+    tiers: list[tuple[float, frozenset[str]]]
+    """``scores`` grouped by score, best first."""
 
 
 class Submission:
@@ -203,8 +203,13 @@ class Engine:
                 if strategy.static_advisor_score
                 else {}
             )
-            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-            pool = self._pools[signature] = _Pool(frozenset(a.id for a in eligible), scores, ranked)
+            by_score: dict[float, set[str]] = {}
+            for advisor_id, score in scores.items():
+                by_score.setdefault(score, set()).add(advisor_id)
+            tiers = [
+                (score, frozenset(ids)) for score, ids in sorted(by_score.items(), reverse=True)
+            ]
+            pool = self._pools[signature] = _Pool(frozenset(a.id for a in eligible), scores, tiers)
         return pool
 
     def _served_subqueues(self, advisor: Advisor) -> dict[Channel, list[SubQueue]]:
@@ -233,45 +238,33 @@ class Engine:
         if not ready:
             return
         pool = self._pool(interaction.signature)
-        if not pool.ids:
-            return
+        # Who is both waiting for work and eligible: a set intersection, in C.
+        candidates = ready.keys() & pool.ids
         excluded = interaction.excluded
+        if excluded and candidates:
+            candidates = {a for a in candidates if excluded.get(a, now) <= now}
+        if not candidates:
+            return
         advisors = state.advisors
-        best_id: str | None = None
-        best = (0.0, 0)
-        if pool.ranked and len(pool.ranked) < 4 * len(ready):
-            # Few eligible advisors, or many waiting: walk the ranking and stop after the
-            # top tier of those ready (ties on score go to the longest idle).
-            for advisor_id, score in pool.ranked:
-                if best_id is not None and score < best[0]:
+        if pool.tiers and len(candidates) > 8:
+            # Many candidates and a static score: the best tier that has one, then the longest
+            # idle within it (intersections run in C; a tier is all advisors of one score).
+            for best_score, tier in pool.tiers:
+                hits = tier & candidates
+                if hits:
+                    _, best_id = min((advisors[a].idle_since, a) for a in hits)
                     break
-                if advisor_id not in ready or (excluded and excluded.get(advisor_id, now) > now):
-                    continue
-                idle = advisors[advisor_id].idle_since
-                if best_id is None or idle < best[1]:
-                    best_id, best = advisor_id, (score, idle)
         else:
             score_of = self.strategy.advisor_score
             need = interaction.need
-            for advisor_id in ready:
-                if advisor_id not in pool.ids:
-                    continue
-                if excluded and excluded.get(advisor_id, now) > now:
-                    continue
+            ranked = []
+            for advisor_id in candidates:
                 advisor = advisors[advisor_id]
                 score = pool.scores[advisor_id] if pool.scores else score_of(advisor, need, now)
-                rank = (-score, advisor.idle_since, advisor_id)
-                if best_id is None or rank < (-best[0], best[1], best_id):
-                    best_id, best = advisor_id, (score, advisor.idle_since)
-        if best_id is not None:
-            candidates = len(ready.keys() & pool.ids)
-            if excluded:
-                candidates -= sum(
-                    1
-                    for a, until in excluded.items()
-                    if until > now and a in ready and a in pool.ids
-                )
-            self._offer(interaction, best_id, "idle_advisor", candidates, best[0], now, out)
+                ranked.append((-score, advisor.idle_since, advisor_id))
+            negative, _, best_id = min(ranked)
+            best_score = -negative
+        self._offer(interaction, best_id, "idle_advisor", len(candidates), best_score, now, out)
 
     def _fill(self, advisor_id: str, now: Instant, out: list[Event]) -> None:
         """Offer a freed advisor the most urgent work it may take, while it has room."""

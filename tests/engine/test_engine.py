@@ -474,3 +474,100 @@ def test_replaying_the_events_rebuilds_the_same_state(engine: JournaledEngine) -
     assert replica.advance(engine.now) == engine.advance(engine.now)
     assert replica.snapshot() == engine.snapshot()
     assert replica.next_timer() == engine.next_timer()
+
+
+# -- the idle_advisor decision ----------------------------------------------------------------
+
+# The engine takes shortcuts that depend on how many advisors are eligible, ready or logged out
+# (walking its ranking of eligible advisors, or scanning those ready): each rule of the decision
+# is checked with no one else around, beside many strong advisors logged out, and beside many
+# weaker advisors ready.
+OTHERS = pytest.mark.parametrize("others", ["none", "strong-away", "weaker-ready"])
+
+
+def add_others(
+    engine: Engine, others: str, now: int, strong: dict[str, int], weaker: dict[str, int]
+) -> None:
+    """Add ten logged-out advisors with ``strong`` skills, or twenty ready with ``weaker`` ones."""
+    if others == "strong-away":
+        for n in range(10):
+            add_advisor(engine, f"away-{n:02}", now, skills=strong, available=False)
+    elif others == "weaker-ready":
+        for n in range(20):
+            add_advisor(engine, f"weaker-{n:02}", now, skills=weaker)
+
+
+@OTHERS
+def test_idle_advisor_goes_to_the_highest_summed_skill_score(engine: Engine, others: str) -> None:
+    add_others(engine, others, T0, {"fines": 5, "general": 5}, {"fines": 2, "general": 1})
+    # Scores on the skills needed (fines and general): 6, 3 (refunds is not needed), then 8.
+    add_advisor(engine, "one-high", T0, skills={"fines": 5, "general": 1})
+    add_advisor(engine, "unneeded", T0 + SECOND, skills={"fines": 2, "general": 1, "refunds": 5})
+    add_advisor(engine, "all-round", T0 + 2 * SECOND, skills={"fines": 4, "general": 4})
+    offer = offer_of(submit(engine, "c1", T0 + 3 * SECOND, motive="fines", skills={"general": 1}))
+    assert (offer.advisor_id, offer.score) == ("all-round", 8.0)
+
+
+@OTHERS
+def test_idle_advisor_tie_on_score_goes_to_the_longest_idle(engine: Engine, others: str) -> None:
+    add_others(engine, others, T0, {"refunds": 5}, {"refunds": 3})
+    add_advisor(engine, "b-first", T0, skills={"refunds": 4})
+    add_advisor(engine, "a-later", T0 + SECOND, skills={"refunds": 4})
+    offer = offer_of(submit(engine, "c1", T0 + 2 * SECOND, motive="refunds"))
+    assert offer.advisor_id == "b-first"
+
+
+@OTHERS
+def test_idle_advisor_tie_on_score_and_idle_time_goes_to_the_smallest_id(
+    engine: Engine, others: str
+) -> None:
+    add_others(engine, others, T0, {"refunds": 5}, {"refunds": 3})
+    add_advisor(engine, "b", T0, skills={"refunds": 4})
+    add_advisor(engine, "a", T0, skills={"refunds": 4})
+    offer = offer_of(submit(engine, "c1", T0 + SECOND, motive="refunds"))
+    assert offer.advisor_id == "a"
+
+
+@OTHERS
+def test_idle_advisor_skips_the_best_advisor_who_just_declined(engine: Engine, others: str) -> None:
+    add_others(engine, others, T0, {"refunds": 5}, {"refunds": 3})
+    add_advisor(engine, "best", T0, skills={"refunds": 5})
+    add_advisor(engine, "next", T0, skills={"refunds": 4})
+    first = offer_of(submit(engine, "c1", T0, motive="refunds"))
+    assert first.advisor_id == "best"
+    events = engine.handle(Decline(advisor_id="best", offer_id=first.offer_id), T0 + SECOND)
+    offer = offer_of(events)
+    assert (offer.advisor_id, offer.score) == ("next", 4.0)
+
+
+def test_idle_advisor_candidates_counts_the_idle_eligible_advisors(engine: Engine) -> None:
+    add_advisor(engine, "busy", T0, skills={"refunds": 5}, capacity={"voice": 1, "written": 1})
+    submit(engine, "m1", channel="written")  # offered to "busy": no call while it holds it
+    voice_only = {"voice": 1}
+    add_advisor(engine, "away", T0, skills={"refunds": 5}, capacity=voice_only, available=False)
+    add_advisor(engine, "english", T0, skills={"refunds": 5}, languages=("en",))
+    add_advisor(engine, "novice", T0, skills={"refunds": 2}, capacity=voice_only)
+    for name in ("e1", "e2", "e3"):
+        add_advisor(engine, name, T0, skills={"refunds": 3}, capacity=voice_only)
+    offer = offer_of(submit(engine, "c1", T0 + SECOND, motive="refunds"))
+    assert (offer.rule, offer.candidates) == ("idle_advisor", 3)
+
+
+def test_idle_advisor_candidates_leaves_out_an_advisor_who_just_declined(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "best", T0, skills={"refunds": 5})
+    add_advisor(engine, "next", T0, skills={"refunds": 3})
+    first = offer_of(submit(engine, "c1", T0, motive="refunds"))
+    events = engine.handle(Decline(advisor_id="best", offer_id=first.offer_id), T0 + SECOND)
+    assert offer_of(events).candidates == 1
+
+
+def test_a_strategy_given_to_the_engine_is_named_in_the_offer() -> None:
+    from aiguillage.engine.routing import STRATEGIES
+
+    engine = Engine(strategy=STRATEGIES["fifo"])
+    engine.handle(SetPolicies(policies=make_policies(strategy="deadline")), T0)
+    add_advisor(engine, "A1", T0)
+    offer = offer_of(submit(engine, "c1"))
+    assert offer.strategy == "fifo"

@@ -1,0 +1,284 @@
+"""Tests of the wire vocabulary: the ``Event`` and ``Command`` unions and their tags.
+
+The tags are the wire format of the journal and the API. They are pinned here by hand, so
+renaming a tag (or giving one class another's tag) breaks a test, while renaming a class does not
+change what is written. The pinned lists hold distinct tags, so a duplicate breaks them too (and
+msgspec refuses to build a decoder for a union with a duplicate tag).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, get_args
+
+import msgspec
+import pytest
+
+from aiguillage.engine import commands, events
+from aiguillage.engine.commands import Command
+from aiguillage.engine.events import Event
+
+from .conftest import TUESDAY_10H, make_policies
+
+T0 = TUESDAY_10H
+POLICIES = make_policies()
+
+EVENT_SAMPLES: dict[str, Any] = {
+    "policies.set": events.PoliciesSet(at=T0, policies=POLICIES, config_digest="sha256:ab12"),
+    "advisor.added": events.AdvisorAdded(
+        at=T0,
+        advisor_id="A1",
+        name="Camille",
+        skills={"refunds": 3},
+        languages=("fr", "en"),
+        capacity={"voice": 1, "written": 2},
+    ),
+    "advisor.updated": events.AdvisorUpdated(
+        at=T0,
+        advisor_id="A1",
+        name="Camille",
+        skills={"fines": 2},
+        languages=("fr",),
+        capacity={"social": 3},
+    ),
+    "advisor.removed": events.AdvisorRemoved(at=T0, advisor_id="A1"),
+    "advisor.state_changed": events.AdvisorStateChanged(
+        at=T0 + 5, advisor_id="A1", state="wrap_up", reason="after call", until=T0 + 9, due=T0
+    ),
+    "interaction.arrived": events.InteractionArrived(
+        at=T0,
+        interaction_id=1,
+        channel="written",
+        source="email",
+        external_id="m-1",
+        motive="refunds",
+        language="fr",
+        skills={"refunds": 3},
+        priority=2,
+        typology="complex",
+        received_at=T0 - 10,
+        deadline=T0 + 1000,
+        warning_at=T0 + 800,
+        personal_digest="salted",
+    ),
+    "interaction.relaxed": events.InteractionRelaxed(
+        at=T0, interaction_id=1, step=2, skills={"general": 1}, due=T0 - 1
+    ),
+    "offer.made": events.OfferMade(
+        at=T0,
+        offer_id=3,
+        interaction_id=1,
+        advisor_id="A1",
+        expires_at=T0 + 15,
+        rule="idle_advisor",
+        strategy="deadline",
+        step=1,
+        candidates=4,
+        score=8.333333333333334,
+    ),
+    "offer.accepted": events.OfferAccepted(at=T0, offer_id=3, interaction_id=1, advisor_id="A1"),
+    "offer.declined": events.OfferDeclined(
+        at=T0, offer_id=3, interaction_id=1, advisor_id="A1", reason="busy"
+    ),
+    "offer.expired": events.OfferExpired(
+        at=T0, offer_id=3, interaction_id=1, advisor_id="A1", due=T0 - 2
+    ),
+    "offer.revoked": events.OfferRevoked(
+        at=T0, offer_id=3, interaction_id=1, advisor_id="A1", reason="advisor went offline"
+    ),
+    "interaction.responded": events.InteractionResponded(
+        at=T0, interaction_id=1, advisor_id="A1", within_sla=False
+    ),
+    "interaction.transferred": events.InteractionTransferred(
+        at=T0,
+        interaction_id=1,
+        advisor_id="A1",
+        channel="social",
+        motive=None,
+        skills={"fines": 2},
+        note="for the fines team",
+    ),
+    "interaction.transferred_out": events.InteractionTransferredOut(
+        at=T0, interaction_id=1, advisor_id="A1", party="RATP"
+    ),
+    "interaction.principal_awaited": events.PrincipalAwaited(
+        at=T0, interaction_id=1, advisor_id="A1", pauses_clock=True
+    ),
+    "interaction.principal_answered": events.PrincipalAnswered(
+        at=T0, interaction_id=1, deadline=T0 + 2000, warning_at=T0 + 1600
+    ),
+    "interaction.abandoned": events.InteractionAbandoned(at=T0, interaction_id=1),
+    "interaction.closed": events.InteractionClosed(at=T0, interaction_id=1, advisor_id="A1"),
+    "sla.warning": events.SlaWarning(at=T0, interaction_id=1, deadline=T0 + 100, due=T0 - 3),
+    "sla.breached": events.SlaBreached(at=T0, interaction_id=1, due=T0 - 4),
+}
+
+COMMAND_SAMPLES: dict[str, Any] = {
+    "policies.set": commands.SetPolicies(policies=POLICIES, config_digest="sha256:ab12"),
+    "advisor.add": commands.AddAdvisor(
+        advisor_id="A1",
+        name="Camille",
+        skills={"refunds": 3},
+        languages=("fr",),
+        capacity={"voice": 1},
+    ),
+    "advisor.update": commands.UpdateAdvisor(advisor_id="A1", skills={"fines": 2}),
+    "advisor.remove": commands.RemoveAdvisor(advisor_id="A1"),
+    "advisor.set_state": commands.SetAdvisorState(
+        advisor_id="A1", state="not_ready", reason="lunch"
+    ),
+    "interaction.submit": commands.Submit(
+        channel="written",
+        source="webform",
+        external_id="f-9",
+        received_at=T0 - 60,
+        motive="refunds",
+        language="en",
+        skills={"general": 2},
+        priority=3,
+        typology="simple",
+        personal_digest="salted",
+    ),
+    "offer.accept": commands.Accept(advisor_id="A1", offer_id=3),
+    "offer.decline": commands.Decline(advisor_id="A1", offer_id=3, reason="busy"),
+    "interaction.respond": commands.RecordResponse(advisor_id="A1", interaction_id=1),
+    "interaction.transfer": commands.Transfer(
+        advisor_id="A1", interaction_id=1, channel="voice", skills={"general": 1}, note="call back"
+    ),
+    "interaction.transfer_out": commands.TransferOut(
+        advisor_id="A1", interaction_id=1, party="SNCF"
+    ),
+    "interaction.await_principal": commands.AwaitPrincipal(advisor_id="A1", interaction_id=1),
+    "interaction.principal_answered": commands.PrincipalAnswered(interaction_id=1),
+    "interaction.abandon": commands.Abandon(interaction_id=1),
+    "interaction.close": commands.Close(interaction_id=1, advisor_id=None),
+}
+
+EVENT_JSON = msgspec.json.Decoder(Event)
+EVENT_MSGPACK = msgspec.msgpack.Decoder(Event)
+COMMAND_JSON = msgspec.json.Decoder(Command)
+COMMAND_MSGPACK = msgspec.msgpack.Decoder(Command)
+
+
+def tag_of(struct_type: type[msgspec.Struct]) -> str:
+    return str(struct_type.__struct_config__.tag)
+
+
+def tag_field_of(struct_type: type[msgspec.Struct]) -> str:
+    return str(struct_type.__struct_config__.tag_field)
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+def test_the_event_tags_are_pinned() -> None:
+    assert sorted(tag_of(t) for t in get_args(Event)) == [
+        "advisor.added",
+        "advisor.removed",
+        "advisor.state_changed",
+        "advisor.updated",
+        "interaction.abandoned",
+        "interaction.arrived",
+        "interaction.closed",
+        "interaction.principal_answered",
+        "interaction.principal_awaited",
+        "interaction.relaxed",
+        "interaction.responded",
+        "interaction.transferred",
+        "interaction.transferred_out",
+        "offer.accepted",
+        "offer.declined",
+        "offer.expired",
+        "offer.made",
+        "offer.revoked",
+        "policies.set",
+        "sla.breached",
+        "sla.warning",
+    ]
+
+
+def test_every_event_type_carries_its_tag_under_type() -> None:
+    assert {tag_field_of(t) for t in get_args(Event)} == {"type"}
+
+
+def test_every_event_type_has_a_sample_here() -> None:
+    assert {type(sample) for sample in EVENT_SAMPLES.values()} == set(get_args(Event))
+
+
+@pytest.mark.parametrize("tag", sorted(EVENT_SAMPLES))
+def test_an_event_is_written_with_its_tag(tag: str) -> None:
+    assert json.loads(msgspec.json.encode(EVENT_SAMPLES[tag]))["type"] == tag
+
+
+@pytest.mark.parametrize("tag", sorted(EVENT_SAMPLES))
+def test_an_event_round_trips_through_json_as_the_event_union(tag: str) -> None:
+    sample = EVENT_SAMPLES[tag]
+    decoded = EVENT_JSON.decode(msgspec.json.encode(sample))
+    assert (type(decoded), decoded) == (type(sample), sample)
+
+
+@pytest.mark.parametrize("tag", sorted(EVENT_SAMPLES))
+def test_an_event_round_trips_through_msgpack_as_the_event_union(tag: str) -> None:
+    sample = EVENT_SAMPLES[tag]
+    decoded = EVENT_MSGPACK.decode(msgspec.msgpack.encode(sample))
+    assert (type(decoded), decoded) == (type(sample), sample)
+
+
+def test_an_unknown_event_type_is_refused_at_the_tag_field() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"'offer\.lost' - at `\$\.type`"):
+        EVENT_JSON.decode(b'{"type": "offer.lost", "at": 0}')
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def test_the_command_tags_are_pinned() -> None:
+    assert sorted(tag_of(t) for t in get_args(Command)) == [
+        "advisor.add",
+        "advisor.remove",
+        "advisor.set_state",
+        "advisor.update",
+        "interaction.abandon",
+        "interaction.await_principal",
+        "interaction.close",
+        "interaction.principal_answered",
+        "interaction.respond",
+        "interaction.submit",
+        "interaction.transfer",
+        "interaction.transfer_out",
+        "offer.accept",
+        "offer.decline",
+        "policies.set",
+    ]
+
+
+def test_every_command_type_carries_its_tag_under_command() -> None:
+    assert {tag_field_of(t) for t in get_args(Command)} == {"command"}
+
+
+def test_every_command_type_has_a_sample_here() -> None:
+    assert {type(sample) for sample in COMMAND_SAMPLES.values()} == set(get_args(Command))
+
+
+@pytest.mark.parametrize("tag", sorted(COMMAND_SAMPLES))
+def test_a_command_is_written_with_its_tag(tag: str) -> None:
+    assert json.loads(msgspec.json.encode(COMMAND_SAMPLES[tag]))["command"] == tag
+
+
+@pytest.mark.parametrize("tag", sorted(COMMAND_SAMPLES))
+def test_a_command_round_trips_through_json_as_the_command_union(tag: str) -> None:
+    sample = COMMAND_SAMPLES[tag]
+    decoded = COMMAND_JSON.decode(msgspec.json.encode(sample))
+    assert (type(decoded), decoded) == (type(sample), sample)
+
+
+@pytest.mark.parametrize("tag", sorted(COMMAND_SAMPLES))
+def test_a_command_round_trips_through_msgpack_as_the_command_union(tag: str) -> None:
+    sample = COMMAND_SAMPLES[tag]
+    decoded = COMMAND_MSGPACK.decode(msgspec.msgpack.encode(sample))
+    assert (type(decoded), decoded) == (type(sample), sample)
+
+
+def test_a_command_without_its_tag_is_refused() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"missing required field `command`"):
+        COMMAND_JSON.decode(b'{"interaction_id": 1}')
