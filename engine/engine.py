@@ -36,11 +36,11 @@ __all__ = ["Engine", "Submission"]
 class _Pool(NamedTuple):
     """The advisors eligible for one requirement signature, whatever their state now."""
 
-    ids: frozenset[str]
-    scores: dict[str, float]
-    """Their scores when the strategy's advisor score is static, else empty."""
-    tiers: list[tuple[float, frozenset[str]]]
-    """``scores`` grouped by score, best first."""
+    mask: int
+    """Their bits, as in ``State.ready``."""
+    tiers: list[tuple[float, int]]
+    """When the strategy's advisor score is static: the same bits grouped by score, best
+    first; else empty, and scores are computed at each decision."""
 
 
 class Submission:
@@ -158,7 +158,7 @@ class Engine:
             "offers": dict(sorted(state.offers.items())),
             "ended_offers": dict(sorted(state.ended_offers.items())),
             "queues": {c: state.queues.ordered(c) for c in CHANNELS},
-            "ready": {c: sorted(state.ready[c]) for c in CHANNELS},
+            "ready": {c: sorted(state.ready_advisors(c)) for c in CHANNELS},
             "timers": sorted(set(live_timers)),
             "next_interaction_id": state.next_interaction_id,
             "next_offer_id": state.next_offer_id,
@@ -173,19 +173,24 @@ class Engine:
             )
 
     def _route(self, now: Instant, out: list[Event]) -> None:
-        """Offer work until no waiting interaction fits an advisor who may take it."""
+        """Offer work until no waiting interaction fits an advisor who may take it.
+
+        Freed advisors first (each takes the most urgent work it may serve), then new or
+        returned interactions (each looks for an idle advisor). Offers only ever take capacity,
+        so neither list grows while it is worked through.
+        """
         state = self.state
-        pending_advisors = state.pending_advisors
-        pending_interactions = state.pending_interactions
-        while pending_advisors or pending_interactions:
-            if pending_advisors:
-                advisor_id = next(iter(pending_advisors))
-                del pending_advisors[advisor_id]
-                self._fill(advisor_id, now, out)
+        while state.pending_advisors or state.pending_interactions:
+            if state.pending_advisors:
+                advisors = list(state.pending_advisors)
+                state.pending_advisors.clear()
+                for advisor_id in advisors:
+                    self._fill(advisor_id, now, out)
             else:
-                interaction_id = next(iter(pending_interactions))
-                del pending_interactions[interaction_id]
-                self._place(interaction_id, now, out)
+                interactions = list(state.pending_interactions)
+                state.pending_interactions.clear()
+                for interaction_id in interactions:
+                    self._place(interaction_id, now, out)
 
     def _pool(self, signature: Signature) -> _Pool:
         """Return the advisors of the roster eligible for a requirement, ranked once."""
@@ -197,19 +202,15 @@ class Engine:
         if pool is None:
             strategy = self.strategy
             need = dict(signature[1])
+            index = self.state.index
             eligible = [a for a in self.state.advisors.values() if is_eligible(a, signature)]
-            scores = (
-                {a.id: strategy.advisor_score(a, need, self.now) for a in eligible}
-                if strategy.static_advisor_score
-                else {}
-            )
-            by_score: dict[float, set[str]] = {}
-            for advisor_id, score in scores.items():
-                by_score.setdefault(score, set()).add(advisor_id)
-            tiers = [
-                (score, frozenset(ids)) for score, ids in sorted(by_score.items(), reverse=True)
-            ]
-            pool = self._pools[signature] = _Pool(frozenset(a.id for a in eligible), scores, tiers)
+            mask = sum(1 << index[a.id] for a in eligible)
+            tiers: dict[float, int] = {}
+            if strategy.static_advisor_score:
+                for advisor in eligible:
+                    score = strategy.advisor_score(advisor, need, self.now)
+                    tiers[score] = tiers.get(score, 0) | 1 << index[advisor.id]
+            pool = self._pools[signature] = _Pool(mask, sorted(tiers.items(), reverse=True))
         return pool
 
     def _served_subqueues(self, advisor: Advisor) -> dict[Channel, list[SubQueue]]:
@@ -238,33 +239,33 @@ class Engine:
         if not ready:
             return
         pool = self._pool(interaction.signature)
-        # Who is both waiting for work and eligible: a set intersection, in C.
-        candidates = ready.keys() & pool.ids
+        candidates = ready & pool.mask  # waiting for work and eligible, in one AND
         excluded = interaction.excluded
-        if excluded and candidates:
-            candidates = {a for a in candidates if excluded.get(a, now) <= now}
+        if candidates and excluded:
+            for advisor_id, until in excluded.items():
+                if until > now and advisor_id in state.index:
+                    candidates &= ~(1 << state.index[advisor_id])
         if not candidates:
             return
         advisors = state.advisors
-        if pool.tiers and len(candidates) > 8:
-            # Many candidates and a static score: the best tier that has one, then the longest
-            # idle within it (intersections run in C; a tier is all advisors of one score).
-            for best_score, tier in pool.tiers:
+        if pool.tiers:
+            # A static score: the best tier with a candidate, then its longest idle.
+            for score, tier in pool.tiers:
                 hits = tier & candidates
                 if hits:
-                    _, best_id = min((advisors[a].idle_since, a) for a in hits)
+                    best_score = score
+                    _, best_id = min((advisors[a].idle_since, a) for a in state.members(hits))
                     break
         else:
             score_of = self.strategy.advisor_score
             need = interaction.need
-            ranked = []
-            for advisor_id in candidates:
-                advisor = advisors[advisor_id]
-                score = pool.scores[advisor_id] if pool.scores else score_of(advisor, need, now)
-                ranked.append((-score, advisor.idle_since, advisor_id))
-            negative, _, best_id = min(ranked)
+            negative, _, best_id = min(
+                (-score_of(advisors[a], need, now), advisors[a].idle_since, a)
+                for a in state.members(candidates)
+            )
             best_score = -negative
-        self._offer(interaction, best_id, "idle_advisor", len(candidates), best_score, now, out)
+        count = candidates.bit_count()
+        self._offer(interaction, best_id, "idle_advisor", count, best_score, now, out)
 
     def _fill(self, advisor_id: str, now: Instant, out: list[Event]) -> None:
         """Offer a freed advisor the most urgent work it may take, while it has room."""
@@ -276,17 +277,25 @@ class Engine:
         channels = state.policies.channels
         interactions = state.interactions
         queues = state.queues
+        bit = 1 << state.index[advisor_id]
+        live = queues.live
         while True:
             best: tuple[float, int, Interaction] | None = None
             candidates = 0
             for channel, subqueues in self._served_subqueues(advisor).items():
-                if advisor_id not in state.ready[channel] or not queues.waiting(channel):
+                if not state.ready[channel] & bit or not queues.waiting(channel):
                     continue
                 head: Entry | None = None
                 for subqueue in subqueues:
-                    entry = queues.head(subqueue)
-                    if entry is None:
+                    if not subqueue.heap:
                         continue
+                    entry: Entry | None = subqueue.heap[0]
+                    current = live.get(entry[4])  # type: ignore[index]
+                    if current is None or current[0] != entry[3]:  # type: ignore[index]
+                        entry = queues.head(subqueue)  # a stale head: drop it, look again
+                        if entry is None:
+                            continue
+                    assert entry is not None
                     excluded = interactions[entry[4]].excluded
                     if excluded and excluded.get(advisor_id, now) > now:
                         entry = queues.first_where(

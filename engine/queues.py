@@ -47,8 +47,9 @@ class Queues:
 
     def __init__(self) -> None:
         self._subqueues: dict[Channel, dict[Signature, SubQueue]] = {c: {} for c in CHANNELS}
-        # interaction id -> (token of its live entry, its sub-queue); absent when not waiting.
-        self._live: dict[int, tuple[int, SubQueue]] = {}
+        self.live: dict[int, tuple[int, SubQueue]] = {}
+        """Interaction id -> (token of its live entry, its sub-queue); absent when not waiting.
+        An entry in a heap whose token is not the live one is stale."""
         self._waiting: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
         self._tokens = count()
         self.created: list[SubQueue] = []
@@ -70,17 +71,17 @@ class Queues:
             self.created.append(subqueue)
         token = next(self._tokens)
         heapq.heappush(subqueue.heap, (key[0], key[1], key[2], token, interaction_id))
-        self._live[interaction_id] = (token, subqueue)
+        self.live[interaction_id] = (token, subqueue)
         self._waiting[channel] += 1
 
     def remove(self, interaction_id: int) -> None:
         """Take an interaction out of its queue, wherever it stands; no-op when not waiting."""
-        live = self._live.pop(interaction_id, None)
+        live = self.live.pop(interaction_id, None)
         if live is not None:
             self._waiting[live[1].channel] -= 1
 
     def __contains__(self, interaction_id: int) -> bool:
-        return interaction_id in self._live
+        return interaction_id in self.live
 
     def waiting(self, channel: Channel) -> int:
         """Return how many interactions wait in a channel."""
@@ -92,7 +93,7 @@ class Queues:
     def head(self, subqueue: SubQueue) -> Entry | None:
         """Return the first live entry of a sub-queue, dropping stale entries on the way."""
         heap = subqueue.heap
-        live = self._live
+        live = self.live
         while heap:
             entry = heap[0]
             current = live.get(entry[4])
@@ -112,7 +113,7 @@ class Queues:
         head = self.head(subqueue)
         if head is None or allowed(head[4]):
             return head
-        live = self._live
+        live = self.live
         for entry in heapq.nsmallest(limit, subqueue.heap):
             current = live.get(entry[4])
             if current is not None and current[0] == entry[3] and allowed(entry[4]):
@@ -125,9 +126,9 @@ class Queues:
             entry
             for subqueue in self._subqueues[channel].values()
             for entry in subqueue.heap
-            if (current := self._live.get(entry[4])) is not None and current[0] == entry[3]
+            if (current := self.live.get(entry[4])) is not None and current[0] == entry[3]
         ]
         return [entry[4] for entry in sorted(entries)]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._live)
+        return iter(self.live)

@@ -64,8 +64,12 @@ class State:
         """Offer id -> (how it ended, when), so a late accept is told why it is refused."""
         self.queues = Queues()
         self.timers = Timers()
-        self.ready: dict[Channel, dict[str, None]] = {c: {} for c in CHANNELS}
-        """Per channel, the advisors who may be offered one more interaction of it now."""
+        self.index: dict[str, int] = {}
+        """Each advisor's bit in the ready masks, given in the order advisors were added."""
+        self._ids: list[str | None] = []
+        self.ready: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
+        """Per channel, a bit mask of the advisors who may be offered one more interaction of it
+        now. Masks make "waiting for work and eligible" one integer AND, whatever the roster."""
         self._open: dict[str, tuple[Channel, ...]] = {}
         """Per advisor, the channels it was last found open to: ``ready`` as rows."""
         self.next_interaction_id = 1
@@ -108,22 +112,40 @@ class State:
     # -- advisors --------------------------------------------------------------------------
 
     def refresh(self, advisor: Advisor) -> None:
-        """Bring the ready index up to date after an advisor's state, load or profile changed."""
+        """Bring the ready masks up to date after an advisor's state, load or profile changed."""
         advisor_id = advisor.id
         open_now = open_channels(advisor, self.policies.routing.mixing)
         if self._open.get(advisor_id) == open_now:
             return
         self._open[advisor_id] = open_now
+        bit = 1 << self.index[advisor_id]
+        ready = self.ready
         became_ready = False
-        for channel, ready in self.ready.items():
+        for channel in CHANNELS:
+            mask = ready[channel]
             if channel in open_now:
-                if advisor_id not in ready:
-                    ready[advisor_id] = None
+                if not mask & bit:
+                    ready[channel] = mask | bit
                     became_ready = True
-            elif advisor_id in ready:
-                del ready[advisor_id]
+            elif mask & bit:
+                ready[channel] = mask ^ bit
         if became_ready:
             self.pending_advisors[advisor_id] = None
+
+    def members(self, mask: int) -> list[str]:
+        """Return the ids of the advisors whose bits are set in a mask, in roster order."""
+        ids = self._ids
+        found = []
+        bits = bin(mask)[:1:-1]  # least significant bit first
+        position = bits.find("1")
+        while position >= 0:
+            found.append(ids[position])
+            position = bits.find("1", position + 1)
+        return found  # type: ignore[return-value]
+
+    def ready_advisors(self, channel: Channel) -> list[str]:
+        """Return the advisors who may be offered one more interaction of a channel now."""
+        return self.members(self.ready[channel])
 
     def _release(self, interaction: Interaction, at: Instant) -> None:
         """Free the advisor slot an interaction held (offered or assigned)."""
@@ -153,6 +175,8 @@ class State:
             capacity=event.capacity,
             idle_since=event.at,
         )
+        self.index[event.advisor_id] = len(self._ids)
+        self._ids.append(event.advisor_id)
         self.profile_version += 1
 
     def _advisor_updated(self, event: AdvisorUpdated) -> None:
@@ -164,15 +188,18 @@ class State:
         self.profile_version += 1
         self.refresh(advisor)
         # New skills may open sub-queues it could not serve before: let it look again.
-        if any(advisor.id in ready for ready in self.ready.values()):
+        if self._open.get(advisor.id):
             self.pending_advisors[advisor.id] = None
 
     def _advisor_removed(self, event: AdvisorRemoved) -> None:
         del self.advisors[event.advisor_id]
         self.profile_version += 1
         self._open.pop(event.advisor_id, None)
-        for ready in self.ready.values():
-            ready.pop(event.advisor_id, None)
+        # The slot stays taken, so no other advisor ever inherits this one's bit.
+        position = self.index.pop(event.advisor_id)
+        self._ids[position] = None
+        for channel, mask in self.ready.items():
+            self.ready[channel] = mask & ~(1 << position)
 
     def _advisor_state_changed(self, event: AdvisorStateChanged) -> None:
         advisor = self.advisors[event.advisor_id]

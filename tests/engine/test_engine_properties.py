@@ -264,7 +264,7 @@ class EngineMachine(RuleBasedStateMachine):
     def no_free_advisor_beside_eligible_waiting_work(self) -> None:
         state = self.engine.state
         for channel in CHANNELS:
-            for advisor_id in state.ready[channel]:
+            for advisor_id in state.ready_advisors(channel):
                 advisor = state.advisors[advisor_id]
                 for interaction_id in state.queues.ordered(channel):
                     interaction = state.interactions[interaction_id]
