@@ -22,7 +22,8 @@ from aiguillage.engine.policies import CHANNELS
 
 from .cli_demo import demo
 from .cli_sla import describe_sla, sla_app
-from .config import ConfigError, LoadedConfig, default_config_path, load_config
+from .cli_support import load_or_exit
+from .config import LoadedConfig
 
 __all__ = ["app", "main"]
 
@@ -53,16 +54,7 @@ def check_config(
     ] = None,
 ) -> None:
     """Check a configuration file and summarise it; list every problem with its line."""
-    path = path if path is not None else default_config_path()
-    try:
-        loaded = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        count = len(exc.problems)
-        typer.echo(f"{count} problem{'s' if count > 1 else ''} in {path}", err=True)
-        raise typer.Exit(1) from None
-    _print_summary(loaded)
+    _print_summary(load_or_exit(path))
 
 
 def _print_summary(loaded: LoadedConfig) -> None:

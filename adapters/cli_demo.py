@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,34 +23,19 @@ from aiguillage.engine.events import Event, OfferMade
 from aiguillage.engine.instants import HOUR, from_datetime, to_datetime
 from aiguillage.simulations.kernel import Simulation
 from aiguillage.simulations.results import Tally
-from aiguillage.simulations.workload import Mix, Stream, arrivals
+from aiguillage.simulations.workload import REFERENCE_YEARLY_VOLUMES, Mix, Stream, arrivals
 
 from .cli_sla import describe_sla
-from .config import ConfigError, LoadedConfig, default_config_path, load_config
+from .cli_support import ConfigOption, load_or_exit
+from .config import LoadedConfig
 
 __all__ = ["demo"]
 
-# The tender's yearly volumes (V1, W1, S1) split across sources; the split is an assumption.
-YEARLY: list[tuple[str, str, int]] = [
-    ("voice", "phone", 40_000),
-    ("written", "email", 25_000),
-    ("written", "webform", 20_000),
-    ("social", "x", 42_000),
-    ("social", "facebook", 36_000),
-    ("social", "instagram", 24_000),
-    ("social", "linkedin", 12_000),
-    ("social", "youtube", 6_000),
-]
 VOICE_OPEN_HOURS_PER_YEAR = 309 * 13  # Monday to Saturday less holidays, 07:00 to 20:00
 
 
 def demo(
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="Configuration file; ./config.toml, else the reference.", show_default=False
-        ),
-    ] = None,
+    config: ConfigOption = None,
     hours: Annotated[float, typer.Option(min=0.5, max=13, help="Hours to run from opening.")] = 5.0,
     busy: Annotated[
         float, typer.Option(min=0.1, max=50, help="Traffic as a multiple of an average day.")
@@ -60,13 +44,7 @@ def demo(
     decisions: Annotated[int, typer.Option(min=0, help="Routing decisions to print.")] = 12,
 ) -> None:
     """Run a morning of a deployment in virtual time and show the routing at work."""
-    path = config if config is not None else default_config_path()
-    try:
-        loaded = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(1) from None
+    loaded = load_or_exit(config)
     console = Console(highlight=False)
     tally, shown = _run(loaded, hours, busy, seed, decisions)
     calendar = BusinessCalendar(loaded.settings.calendar)
@@ -144,12 +122,12 @@ def _run(
     voice = settings.channels["voice"]
     streams = [
         Stream(
-            channel,  # type: ignore[arg-type]
+            channel,
             source,
             busy * volume / (VOICE_OPEN_HOURS_PER_YEAR if channel == "voice" else 8760),
             open_at=(lambda at: calendar.is_open(at, voice.hours)) if channel == "voice" else None,
         )
-        for channel, source, volume in YEARLY
+        for channel, source, volume in REFERENCE_YEARLY_VOLUMES
     ]
     mix = Mix(
         motives=dict.fromkeys(settings.motives, 1.0),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -12,7 +11,7 @@ from aiguillage.engine import sla
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.policies import BusinessHoursSla, Channel, ElapsedSla, Sla, WorkingDaysSla
 
-from .config import ConfigError, default_config_path, load_config
+from .cli_support import ConfigOption, load_or_exit
 from .datetimes import DatetimeError, format_instant, parse_instant
 
 __all__ = ["describe_sla", "sla_app"]
@@ -70,23 +69,12 @@ def deadline(
             "(2026-12-24T19:00:00+01:00, or Z for UTC).",
         ),
     ],
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="Configuration file; ./config.toml, else the reference.", show_default=False
-        ),
-    ] = None,
+    config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the SLA deadline of an interaction received at an instant, in local time."""
     received = _instant(at)
-    path = config if config is not None else default_config_path()
-    try:
-        settings = load_config(path).settings
-    except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(1) from None
+    settings = load_or_exit(config).settings
     policy = settings.channels[channel]
     calendar = BusinessCalendar(settings.calendar)
     due = sla.deadline(policy.sla, received, calendar, policy.hours)

@@ -41,19 +41,10 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event, OfferMade
 from aiguillage.engine.instants import MICROSECOND, SECOND, Instant, from_datetime
 from aiguillage.engine.policies import Channel, Policies
+from aiguillage.simulations.workload import REFERENCE_YEARLY_VOLUMES
 
 ROOT = Path(__file__).resolve().parents[1]
 START = from_datetime(__import__("datetime").datetime.fromisoformat("2027-01-05T09:00:00+01:00"))
-MIX: list[tuple[Channel, str, int]] = [
-    ("voice", "phone", 40_000),
-    ("written", "email", 25_000),
-    ("written", "webform", 20_000),
-    ("social", "x", 40_000),
-    ("social", "facebook", 40_000),
-    ("social", "instagram", 25_000),
-    ("social", "linkedin", 10_000),
-    ("social", "youtube", 5_000),
-]
 
 
 def roster(policies: Policies, count: int, rng: random.Random) -> list[AddAdvisor]:
@@ -90,8 +81,8 @@ class Arrivals:
     def __init__(self, policies: Policies, rng: random.Random) -> None:
         self.rng = rng
         self.motives = sorted(policies.motives)
-        self.sources = [(c, s) for c, s, _ in MIX]
-        self.weights = [w for _, _, w in MIX]
+        self.sources = [(c, s) for c, s, _ in REFERENCE_YEARLY_VOLUMES]
+        self.weights = [w for _, _, w in REFERENCE_YEARLY_VOLUMES]
         self.count = 0
 
     def next(self) -> Submit:
@@ -213,6 +204,8 @@ def run(lifecycles: int, seed: int, advisors: int, backlog: int) -> None:
     print(f"(a) lifecycles per second: {done / wall:,.0f}  ({done} in {wall:.2f} s)")
 
     def summary(samples: list[int]) -> str:
+        if not samples:
+            return "none in this run"
         median = statistics.median(samples) / 1000
         return f"median {median:.1f} µs, p99 {percentile(samples, 0.99):.1f} µs ({len(samples)})"
 

@@ -16,9 +16,22 @@ from aiguillage.engine.commands import Submit
 from aiguillage.engine.instants import HOUR, Instant
 from aiguillage.engine.policies import Channel, Typology
 
-__all__ = ["Mix", "Stream", "arrivals"]
+__all__ = ["REFERENCE_YEARLY_VOLUMES", "Mix", "Stream", "arrivals"]
 
 T = TypeVar("T")
+
+REFERENCE_YEARLY_VOLUMES: list[tuple[Channel, str, int]] = [
+    ("voice", "phone", 40_000),
+    ("written", "email", 25_000),
+    ("written", "webform", 20_000),
+    ("social", "x", 42_000),
+    ("social", "facebook", 36_000),
+    ("social", "instagram", 24_000),
+    ("social", "linkedin", 12_000),
+    ("social", "youtube", 6_000),
+]
+"""The tender's yearly volumes (V1, W1, S1: 40,000 calls, 45,000 complaints, 120,000 social
+messages), split across sources; the split between sources is an assumption."""
 
 
 @dataclass(frozen=True, slots=True)
