@@ -12,7 +12,7 @@ from .queues import Signature
 __all__ = ["Advisor", "is_eligible", "open_channels", "skill_score"]
 
 
-class Advisor(msgspec.Struct, kw_only=True):
+class Advisor(msgspec.Struct, kw_only=True, gc=False):
     """One advisor. ``load`` counts pending offers and held work per channel."""
 
     id: str

@@ -37,7 +37,7 @@ __all__ = [
 AdvisorState = Literal["offline", "available", "not_ready", "wrap_up"]
 
 
-class _Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command"):
+class _Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="command", gc=False):
     pass
 
 

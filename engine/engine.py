@@ -100,7 +100,7 @@ class Engine:
             timers.pop()
             if not timer_applies(state, timer):
                 continue
-            if timer[2] is TimerKind.REOFFER:
+            if timer[2] == TimerKind.REOFFER:
                 state.pending_interactions[timer[3]] = None  # type: ignore[index]
             for event in fire_timer(state, timer, now):
                 state.apply(event)

@@ -535,22 +535,22 @@ def relaxed_need(state: State, interaction: Interaction, step: int) -> dict[str,
 def timer_applies(state: State, timer: Timer) -> bool:
     """Return whether a due timer still means something, given the state now."""
     due, _, kind, subject, mark = timer
-    if kind is TimerKind.OFFER_EXPIRY:
+    if kind == TimerKind.OFFER_EXPIRY:
         offer = state.offers.get(subject)  # type: ignore[arg-type]
         return offer is not None and offer.expires_at == due
-    if kind is TimerKind.WRAP_UP_END:
+    if kind == TimerKind.WRAP_UP_END:
         advisor = state.advisors.get(subject)  # type: ignore[arg-type]
         return advisor is not None and advisor.state == "wrap_up" and advisor.wrap_until == due
     interaction = state.interactions.get(subject)  # type: ignore[arg-type]
     if interaction is None or interaction.ended_at is not None:
         return False
-    if kind is TimerKind.SLA_WARNING or kind is TimerKind.SLA_BREACH:
+    if kind == TimerKind.SLA_WARNING or kind == TimerKind.SLA_BREACH:
         if interaction.responded_at is not None or interaction.paused_at is not None:
             return False
-        if kind is TimerKind.SLA_WARNING:
+        if kind == TimerKind.SLA_WARNING:
             return not interaction.warned and interaction.warning_at == due
         return not interaction.breached and interaction.deadline == due
-    if kind is TimerKind.RELAXATION:
+    if kind == TimerKind.RELAXATION:
         steps = state.policies.channels[interaction.channel].relaxation
         return (
             interaction.status in ("queued", "offered")
@@ -567,7 +567,7 @@ def fire_timer(state: State, timer: Timer, now: Instant) -> list[Event]:
     A ``REOFFER`` timer causes no event: the engine's routing pass looks at its interaction again.
     """
     due, _, kind, subject, mark = timer
-    if kind is TimerKind.OFFER_EXPIRY:
+    if kind == TimerKind.OFFER_EXPIRY:
         offer = state.offers[subject]  # type: ignore[index]
         advisor = state.advisors[offer.advisor_id]
         events: list[Event] = [
@@ -591,18 +591,18 @@ def fire_timer(state: State, timer: Timer, now: Instant) -> list[Event]:
                 )
             )
         return events
-    if kind is TimerKind.WRAP_UP_END:
+    if kind == TimerKind.WRAP_UP_END:
         return [AdvisorStateChanged(at=now, advisor_id=str(subject), state="available", due=due)]
     interaction = state.interactions[subject]  # type: ignore[index]
-    if kind is TimerKind.SLA_WARNING:
+    if kind == TimerKind.SLA_WARNING:
         return [
             SlaWarning(
                 at=now, interaction_id=interaction.id, deadline=interaction.deadline, due=due
             )
         ]
-    if kind is TimerKind.SLA_BREACH:
+    if kind == TimerKind.SLA_BREACH:
         return [SlaBreached(at=now, interaction_id=interaction.id, due=due)]
-    if kind is TimerKind.RELAXATION:
+    if kind == TimerKind.RELAXATION:
         return [
             InteractionRelaxed(
                 at=now,

@@ -17,7 +17,7 @@ def signature_of(language: str, skills: dict[str, int]) -> Signature:
     return (language, tuple(sorted(skills.items())))
 
 
-class Interaction(msgspec.Struct, kw_only=True):
+class Interaction(msgspec.Struct, kw_only=True, gc=False):
     """One piece of work and everything the engine knows of it.
 
     ``skills`` is the requirement as submitted (the motive's skill and any extra ones);
@@ -60,7 +60,7 @@ class Interaction(msgspec.Struct, kw_only=True):
     personal_digest: str = ""
 
 
-class Offer(msgspec.Struct, frozen=True, kw_only=True):
+class Offer(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A pending offer: one interaction reserved for one advisor until ``expires_at``."""
 
     id: int

@@ -28,7 +28,8 @@ class TimerKind(IntEnum):
     REOFFER = 5
 
 
-Timer = tuple[Instant, int, TimerKind, int | str, int]
+Timer = tuple[Instant, int, int, int | str, int]
+"""``(due, sequence, kind, subject, mark)``; ``kind`` is a ``TimerKind`` value."""
 
 
 class Timers:
@@ -42,7 +43,9 @@ class Timers:
 
     def set(self, due: Instant, kind: TimerKind, subject: int | str, mark: int = 0) -> None:
         self._sequence += 1
-        heapq.heappush(self._heap, (due, self._sequence, kind, subject, mark))
+        # The kind is stored as a plain int: a tuple of plain ints and strings is one the
+        # garbage collector stops tracking, and a heap holds hundreds of thousands of them.
+        heapq.heappush(self._heap, (due, self._sequence, kind.value, subject, mark))
 
     def peek(self) -> Timer | None:
         return self._heap[0] if self._heap else None
