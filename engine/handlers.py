@@ -66,8 +66,9 @@ from .events import PrincipalAwaited as PrincipalAwaitedEvent
 from .instants import SECOND, Instant, to_datetime
 from .interactions import Interaction, Offer
 from .policies import CHANNELS, Channel, ChannelPolicy, Policies
+from .routing import STRATEGIES
 from .state import State
-from .states import Action, advisor_may, interaction_next
+from .states import OPEN_STATUSES, Action, advisor_may, interaction_next
 from .timers import Timer, TimerKind
 
 __all__ = ["COMMAND_HANDLERS", "fire_timer", "relaxed_need", "timer_applies"]
@@ -158,7 +159,25 @@ def _check_profile(
 
 
 def _set_policies(state: State, command: SetPolicies, now: Instant) -> list[Event]:
-    return [PoliciesSet(at=now, policies=command.policies, config_digest=command.config_digest)]
+    policies = command.policies
+    if policies.routing.strategy not in STRATEGIES:
+        known = ", ".join(sorted(STRATEGIES))
+        raise InvalidCommand(
+            f"unknown routing strategy {policies.routing.strategy!r}; known: {known}"
+        )
+    if policies.default_language not in policies.languages:
+        raise InvalidCommand(
+            f"default language {policies.default_language!r} is not among {policies.languages}"
+        )
+    in_use = {i.channel for i in state.interactions.values() if i.status in OPEN_STATUSES}
+    dropped = sorted(in_use - set(policies.channels))
+    if dropped:
+        raise Refused(
+            f"channel(s) {', '.join(dropped)} still have open interactions: keep them configured "
+            "until that work is closed",
+            reason="channel_in_use",
+        )
+    return [PoliciesSet(at=now, policies=policies, config_digest=command.config_digest)]
 
 
 def _add_advisor(state: State, command: AddAdvisor, now: Instant) -> list[Event]:

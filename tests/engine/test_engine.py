@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import msgspec
 import pytest
 
 from aiguillage.engine.commands import (
@@ -571,3 +572,21 @@ def test_a_strategy_given_to_the_engine_is_named_in_the_offer() -> None:
     add_advisor(engine, "A1", T0)
     offer = offer_of(submit(engine, "c1"))
     assert offer.strategy == "fifo"
+
+
+def test_policies_naming_an_unknown_strategy_are_invalid(engine: Engine) -> None:
+    policies = make_policies(strategy="coin-toss")
+    with pytest.raises(InvalidCommand, match="unknown routing strategy 'coin-toss'"):
+        engine.handle(SetPolicies(policies=policies), T0)
+
+
+def test_policies_dropping_a_channel_with_open_work_are_refused(engine: Engine) -> None:
+    submit(engine, "s1", channel="social")
+    policies = make_policies()
+    without_social = msgspec.structs.replace(
+        policies, channels={c: p for c, p in policies.channels.items() if c != "social"}
+    )
+    before = engine.snapshot()
+    with pytest.raises(Refused, match="social still have open interactions"):
+        engine.handle(SetPolicies(policies=without_social), T0)
+    assert engine.snapshot() == before
