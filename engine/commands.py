@@ -59,7 +59,10 @@ class AddAdvisor(_Command, frozen=True, tag="advisor.add"):
 
 
 class UpdateAdvisor(_Command, frozen=True, tag="advisor.update"):
-    """Change an advisor's skills, languages or capacity; ``None`` keeps the current value."""
+    """Change an advisor's skills, languages or capacity; ``None`` keeps the current value.
+
+    A value replaces the whole map: a capacity that leaves out a channel gives it none.
+    """
 
     advisor_id: str
     name: str | None = None

@@ -19,13 +19,14 @@ from typing import Any, NamedTuple
 
 from .advisors import Advisor, is_eligible
 from .commands import Command, Submit
+from .due import fire_timer, timer_applies
 from .errors import ClockWentBackwards
 from .events import Event, OfferMade
-from .handlers import COMMAND_HANDLERS, fire_timer, timer_applies
+from .handlers import COMMAND_HANDLERS
 from .instants import SECOND, Instant
 from .interactions import Interaction
 from .policies import CHANNELS, Channel
-from .queues import Entry, Signature, SubQueue
+from .queues import Entry, Signature, SubQueue, queue_key
 from .routing import Strategy, strategy_named
 from .state import State
 from .timers import TimerKind
@@ -187,10 +188,39 @@ class Engine:
                 for advisor_id in advisors:
                     self._fill(advisor_id, now, out)
             else:
-                interactions = list(state.pending_interactions)
+                interactions = self._serving_order(state.pending_interactions, now)
                 state.pending_interactions.clear()
                 for interaction_id in interactions:
                     self._place(interaction_id, now, out)
+
+    def _serving_order(self, pending: dict[int, None], now: Instant) -> list[int]:
+        """Return waiting interactions in the order a freed advisor would take them.
+
+        Several interactions can come back at once (the offers of an advisor who paused, a
+        batch of time-outs); idle advisors must then get them in queue order within a channel,
+        and across channels by the strategy's work score, as ``_fill`` takes them.
+        """
+        interactions = self.state.interactions
+        waiting = [interactions[i] for i in pending if interactions[i].status == "queued"]
+        if len(waiting) < 2:
+            return [i.id for i in waiting]
+        by_channel: dict[Channel, list[Interaction]] = {}
+        for interaction in sorted(
+            waiting, key=lambda i: queue_key(i.priority, i.deadline, i.id), reverse=True
+        ):
+            by_channel.setdefault(interaction.channel, []).append(interaction)
+        channels = self.state.policies.channels
+        score = self.strategy.work_score
+        order = []
+        while by_channel:
+            channel = max(
+                by_channel,
+                key=lambda c: (score(by_channel[c][-1], channels[c], now), -by_channel[c][-1].id),
+            )
+            order.append(by_channel[channel].pop().id)
+            if not by_channel[channel]:
+                del by_channel[channel]
+        return order
 
     def _pool(self, signature: Signature) -> _Pool:
         """Return the advisors of the roster eligible for a requirement, ranked once."""

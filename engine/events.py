@@ -111,10 +111,12 @@ class InteractionRelaxed(_Event, frozen=True, tag="interaction.relaxed"):
 class OfferMade(_Event, frozen=True, tag="offer.made"):
     """Why this advisor got this interaction.
 
-    ``rule`` names the decision (``idle_advisor``: the interaction found the best waiting
-    advisor; ``freed_advisor``: an advisor took the most urgent work it may serve), ``step`` the
-    relaxation step in force (0 is the original requirement), ``candidates`` how many were
-    compared, and ``score`` the winner's score under the strategy named in ``strategy``.
+    ``rule`` names the decision: ``idle_advisor``, the interaction found the best of the
+    advisors waiting for work (``candidates``: how many of them were eligible and free to take
+    it; ``score``: the winner's advisor score); ``freed_advisor``, an advisor took the most
+    urgent work it may serve (``candidates``: how many queue heads it compared; ``score``: the
+    winner's work score). ``strategy`` names the strategy that scored, ``step`` the relaxation
+    step in force (0 is the requirement as submitted).
     """
 
     offer_id: int

@@ -34,12 +34,14 @@ def queue_key(priority: int, deadline: Instant, arrival: int) -> tuple[int, Inst
 class SubQueue:
     """The waiting interactions of one channel that share one requirement signature."""
 
-    __slots__ = ("channel", "heap", "signature")
+    __slots__ = ("channel", "heap", "signature", "stale")
 
     def __init__(self, channel: Channel, signature: Signature) -> None:
         self.channel = channel
         self.signature = signature
         self.heap: list[Entry] = []
+        self.stale = 0
+        """Entries in ``heap`` that no longer stand for a waiting interaction."""
 
 
 class Queues:
@@ -77,8 +79,25 @@ class Queues:
     def remove(self, interaction_id: int) -> None:
         """Take an interaction out of its queue, wherever it stands; no-op when not waiting."""
         live = self.live.pop(interaction_id, None)
-        if live is not None:
-            self._waiting[live[1].channel] -= 1
+        if live is None:
+            return
+        subqueue = live[1]
+        self._waiting[subqueue.channel] -= 1
+        subqueue.stale += 1
+        # Lazy removal leaves the entry in the heap; a sub-queue nobody serves would keep
+        # them forever, so once they are the majority the heap is rebuilt without them.
+        if subqueue.stale > 32 and 2 * subqueue.stale > len(subqueue.heap):
+            self._compact(subqueue)
+
+    def _compact(self, subqueue: SubQueue) -> None:
+        live = self.live
+        subqueue.heap = [
+            entry
+            for entry in subqueue.heap
+            if (current := live.get(entry[4])) is not None and current[0] == entry[3]
+        ]
+        heapq.heapify(subqueue.heap)
+        subqueue.stale = 0
 
     def __contains__(self, interaction_id: int) -> bool:
         return interaction_id in self.live
@@ -100,6 +119,7 @@ class Queues:
             if current is not None and current[0] == entry[3]:
                 return entry
             heapq.heappop(heap)
+            subqueue.stale -= 1
         return None
 
     def first_where(
@@ -107,17 +127,27 @@ class Queues:
     ) -> Entry | None:
         """Return the first live entry whose interaction ``allowed`` accepts.
 
-        The head is tried first; past it only the ``limit`` first entries are looked at, which
-        bounds the cost when the head is refused (an advisor who just declined it).
+        The head is tried first. Past it, the heap is walked in queue order from its root
+        (a frontier of the smallest entries not yet seen), reading at most ``limit`` entries:
+        O(limit log limit) whatever the length of the queue, when the first ones are refused
+        (an advisor who just declined them).
         """
         head = self.head(subqueue)
         if head is None or allowed(head[4]):
             return head
+        heap = subqueue.heap
         live = self.live
-        for entry in heapq.nsmallest(limit, subqueue.heap):
+        frontier = [(heap[0], 0)]
+        for _ in range(limit):
+            if not frontier:
+                break
+            entry, position = heapq.heappop(frontier)
             current = live.get(entry[4])
             if current is not None and current[0] == entry[3] and allowed(entry[4]):
                 return entry
+            for child in (2 * position + 1, 2 * position + 2):
+                if child < len(heap):
+                    heapq.heappush(frontier, (heap[child], child))
         return None
 
     def ordered(self, channel: Channel) -> list[int]:

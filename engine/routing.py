@@ -6,7 +6,7 @@ Two decisions are made, and a strategy names a function for each:
   ``advisor_score`` (ties: the longest idle, then the smallest id);
 - an advisor freed while work waits takes, among the heads of the queues it may serve (the
   best head of each channel, by the queue's fixed order), the one with the highest
-  ``work_score`` (ties: the earliest arrival).
+  ``work_score`` (ties: the earliest arrival, that is the smallest interaction id).
 
 Strategies never touch the engine's state; the engine calls them and journals the winner's
 score in the ``offer.made`` event, so a supervisor can read why a decision was made.

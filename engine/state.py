@@ -44,6 +44,7 @@ from .instants import SECOND, Instant
 from .interactions import Interaction, Offer, signature_of
 from .policies import CHANNELS, Channel, Policies
 from .queues import Queues, queue_key
+from .states import Action, interaction_next
 from .timers import TimerKind, Timers
 
 __all__ = ["State"]
@@ -74,10 +75,11 @@ class State:
         """Per advisor, the channels it was last found open to: ``ready`` as rows."""
         self.next_interaction_id = 1
         self.next_offer_id = 1
-        self.last_at: Instant = 0
         self.profile_version = 0
         """Grows when policies or a profile change, so eligibility caches know to refresh."""
-        # What the engine's routing pass must look at next; not part of the state proper.
+        # Routing hints: what the engine's routing pass must look at next (advisors with new
+        # room, interactions newly waiting). Not part of the state proper: replay clears them
+        # and snapshots leave them out.
         self.pending_advisors: dict[str, None] = {}
         self.pending_interactions: dict[int, None] = {}
         self._appliers: dict[type[Any], Callable[[Any], None]] = {
@@ -107,7 +109,6 @@ class State:
     def apply(self, event: Event) -> None:
         """Record one event."""
         self._appliers[type(event)](event)
-        self.last_at = event.at
 
     # -- advisors --------------------------------------------------------------------------
 
@@ -277,7 +278,7 @@ class State:
     def _offer_made(self, event: OfferMade) -> None:
         interaction = self.interactions[event.interaction_id]
         self.queues.remove(interaction.id)
-        interaction.status = "offered"
+        _move(interaction, "offer")
         interaction.advisor_id = event.advisor_id
         interaction.offer_id = event.offer_id
         advisor = self.advisors[event.advisor_id]
@@ -299,7 +300,7 @@ class State:
         del self.offers[event.offer_id]
         self.ended_offers[event.offer_id] = ("accepted", event.at)
         interaction = self.interactions[event.interaction_id]
-        interaction.status = "assigned"
+        _move(interaction, "accept")
         interaction.offer_id = None
         interaction.excluded = {}
         if interaction.requeued_at is not None:
@@ -310,13 +311,12 @@ class State:
     def _offer_returned(self, event: OfferDeclined | OfferExpired | OfferRevoked) -> None:
         """A declined, missed or withdrawn offer: the interaction goes back to its place."""
         del self.offers[event.offer_id]
-        outcome = {OfferDeclined: "declined", OfferExpired: "expired"}.get(type(event), "revoked")
-        self.ended_offers[event.offer_id] = (outcome, event.at)
+        self.ended_offers[event.offer_id] = (_OUTCOMES[type(event)], event.at)
         interaction = self.interactions[event.interaction_id]
         advisor = self.advisors[event.advisor_id]
         if isinstance(event, OfferExpired):
             advisor.missed += 1
-        interaction.status = "queued"
+        _move(interaction, _RETURNS[type(event)])
         interaction.offer_id = None
         self._release(interaction, event.at)
         if not isinstance(event, OfferRevoked):
@@ -330,47 +330,47 @@ class State:
         interaction.responded_at = event.at
         interaction.within_sla = event.within_sla
 
+    def _requeue(self, interaction: Interaction, at: Instant) -> None:
+        """Put work back in its queue with its submitted requirement, relaxation restarted."""
+        interaction.need = interaction.skills
+        interaction.signature = signature_of(interaction.language, interaction.need)
+        interaction.relax_step = 0
+        interaction.relax_from = at
+        self._enqueue(interaction)
+        self._set_relaxation_timer(interaction)
+
     def _transferred(self, event: InteractionTransferred) -> None:
         interaction = self.interactions[event.interaction_id]
         self._release(interaction, event.at)
-        interaction.status = "queued"
+        _move(interaction, "transfer")
         interaction.channel = event.channel
         interaction.motive = event.motive
         interaction.skills = event.skills
-        interaction.need = event.skills
-        interaction.signature = signature_of(interaction.language, interaction.need)
-        interaction.relax_step = 0
-        interaction.relax_from = event.at
         interaction.transfers += 1
         interaction.requeued_at = event.at
-        self._enqueue(interaction)
-        self._set_relaxation_timer(interaction)
+        self._requeue(interaction, event.at)
 
     def _transferred_out(self, event: InteractionTransferredOut) -> None:
         interaction = self.interactions[event.interaction_id]
         self._release(interaction, event.at)
-        interaction.status = "transferred_out"
+        _move(interaction, "transfer_out")
         interaction.ended_at = event.at
 
     def _principal_awaited(self, event: PrincipalAwaited) -> None:
         interaction = self.interactions[event.interaction_id]
         self._release(interaction, event.at)
-        interaction.status = "waiting_principal"
+        _move(interaction, "await_principal")
         if event.pauses_clock:
             interaction.paused_at = event.at
 
     def _principal_answered(self, event: PrincipalAnswered) -> None:
         interaction = self.interactions[event.interaction_id]
-        interaction.status = "queued"
+        _move(interaction, "principal_answered")
         was_paused = interaction.paused_at is not None
         interaction.paused_at = None
         interaction.deadline = event.deadline
         interaction.warning_at = event.warning_at
-        interaction.relax_step = 0
-        interaction.relax_from = event.at
-        interaction.requeued_at = event.at
-        self._enqueue(interaction)
-        self._set_relaxation_timer(interaction)
+        self._requeue(interaction, event.at)
         # Timers that came due during the pause were dropped; set them again for the deadline
         # now in force (a timer that already fired is not fired twice: see warned, breached).
         if was_paused and interaction.responded_at is None:
@@ -381,7 +381,7 @@ class State:
         if interaction.status == "offered":
             self._end_offer(interaction, "abandoned", event.at)
         self.queues.remove(interaction.id)
-        interaction.status = "abandoned"
+        _move(interaction, "abandon")
         interaction.ended_at = event.at
 
     def _closed(self, event: InteractionClosed) -> None:
@@ -389,7 +389,7 @@ class State:
         if interaction.status == "assigned":
             self._release(interaction, event.at)
         self.queues.remove(interaction.id)
-        interaction.status = "closed"
+        _move(interaction, "close")
         interaction.ended_at = event.at
 
     def _end_offer(self, interaction: Interaction, outcome: str, at: Instant) -> None:
@@ -405,3 +405,22 @@ class State:
 
     def _sla_breached(self, event: SlaBreached) -> None:
         self.interactions[event.interaction_id].breached = True
+
+
+_RETURNS: dict[type[Any], Action] = {
+    OfferDeclined: "decline",
+    OfferExpired: "expire",
+    OfferRevoked: "revoke",
+}
+_OUTCOMES: dict[type[Any], str] = {
+    OfferDeclined: "declined",
+    OfferExpired: "expired",
+    OfferRevoked: "revoked",
+}
+
+
+def _move(interaction: Interaction, action: Action) -> None:
+    """Change an interaction's status as the transition table says (the engine checked it)."""
+    status = interaction_next(interaction.status, action)
+    assert status is not None, f"{interaction.status} cannot {action}: the engine should refuse"
+    interaction.status = status

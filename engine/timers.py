@@ -18,7 +18,7 @@ __all__ = ["Timer", "TimerKind", "Timers"]
 
 
 class TimerKind(IntEnum):
-    """What a timer does when it fires; the value breaks ties between timers due together."""
+    """What a timer does when it fires. Timers due together fire in the order they were set."""
 
     OFFER_EXPIRY = 0
     WRAP_UP_END = 1

@@ -35,6 +35,7 @@ from aiguillage.engine.errors import (
 from aiguillage.engine.events import (
     AdvisorStateChanged,
     InteractionArrived,
+    InteractionClosed,
     InteractionRelaxed,
     InteractionResponded,
     OfferExpired,
@@ -590,3 +591,97 @@ def test_policies_dropping_a_channel_with_open_work_are_refused(engine: Engine) 
     with pytest.raises(Refused, match="social still have open interactions"):
         engine.handle(SetPolicies(policies=without_social), T0)
     assert engine.snapshot() == before
+
+
+# -- found in review ----------------------------------------------------------------------------
+
+
+def test_lowering_capacity_below_held_work_is_refused_even_by_leaving_a_channel_out(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "A1", T0, capacity={"written": 2})
+    submit(engine, "m1", channel="written")
+    before = engine.snapshot()
+    with pytest.raises(Refused, match="holds 1 written interactions") as refused:
+        engine.handle(UpdateAdvisor(advisor_id="A1", capacity={"social": 3}), T0)
+    assert refused.value.reason == "holds_work"
+    assert engine.snapshot() == before
+
+
+def test_wrap_up_withdraws_the_offers_pending_for_the_advisor() -> None:
+    engine = Engine()
+    policies = make_policies()
+    written = msgspec.structs.replace(policies.channels["written"], wrap_up_s=60)
+    channels = {**policies.channels, "written": written}
+    engine.handle(SetPolicies(policies=msgspec.structs.replace(policies, channels=channels)), T0)
+    add_advisor(engine, "A1", T0, capacity={"written": 2})
+    submit(engine, "m1", channel="written")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    submit(engine, "m2", channel="written")  # offer 2, pending
+    events = engine.handle(Close(advisor_id="A1", interaction_id=1), T0 + SECOND)
+    assert [type(e) for e in events] == [InteractionClosed, OfferRevoked, AdvisorStateChanged]
+    assert engine.state.queues.ordered("written") == [2]
+    with pytest.raises(IllegalTransition, match="it was revoked"):
+        engine.handle(Accept(advisor_id="A1", offer_id=2), T0 + 2 * SECOND)
+
+
+def test_the_principals_answer_restores_the_submitted_requirement() -> None:
+    engine = Engine()
+    policies = make_policies()
+    steps = (RelaxationStep(after_s=60, fallback=True),)
+    written = msgspec.structs.replace(policies.channels["written"], relaxation=steps)
+    channels = {**policies.channels, "written": written}
+    engine.handle(SetPolicies(policies=msgspec.structs.replace(policies, channels=channels)), T0)
+    submit(engine, "m1", channel="written", motive="refunds", typology="complex")
+    engine.advance(T0 + 60 * SECOND)
+    assert engine.state.interactions[1].need == {"general": 1}
+    add_advisor(engine, "generalist", T0 + 61 * SECOND, skills={"general": 2})
+    engine.handle(Accept(advisor_id="generalist", offer_id=1), T0 + 61 * SECOND)
+    engine.handle(AwaitPrincipal(advisor_id="generalist", interaction_id=1), T0 + 62 * SECOND)
+    engine.handle(PrincipalAnswered(interaction_id=1), T0 + 3600 * SECOND)
+    interaction = engine.state.interactions[1]
+    assert (interaction.need, interaction.relax_step) == ({"refunds": 3}, 0)
+    assert interaction.status == "queued"
+
+
+def test_work_returned_at_once_goes_to_idle_advisors_in_priority_order(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, capacity={"social": 2})
+    submit(engine, "low", channel="social", priority=0)
+    submit(engine, "high", channel="social", priority=9)
+    add_advisor(engine, "A2", T0, capacity={"social": 1})
+    events = engine.handle(SetAdvisorState(advisor_id="A1", state="not_ready"), T0 + SECOND)
+    offer = offer_of(events)
+    assert (offer.interaction_id, offer.advisor_id) == (2, "A2")
+    assert engine.state.queues.ordered("social") == [1]
+
+
+def test_an_advisor_cannot_close_work_it_does_not_hold(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, capacity={"written": 1})
+    submit(engine, "m1", channel="written")
+    submit(engine, "m2", channel="written")
+    with pytest.raises(NotYourWork, match="held by nobody, not by 'A1'"):
+        engine.handle(Close(advisor_id="A1", interaction_id=2), T0)
+
+
+def test_policies_with_an_unknown_time_zone_are_invalid_and_change_nothing(
+    engine: Engine,
+) -> None:
+    policies = make_policies()
+    calendar = msgspec.structs.replace(policies.calendar, timezone="Europe/Atlantis")
+    before = engine.snapshot()
+    with pytest.raises(InvalidCommand, match="Europe/Atlantis"):
+        engine.handle(
+            SetPolicies(policies=msgspec.structs.replace(policies, calendar=calendar)), T0
+        )
+    assert engine.snapshot() == before
+
+
+def test_a_declined_offer_goes_back_ahead_of_later_arrivals(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0, capacity={"written": 1})
+    submit(engine, "m1", channel="written")
+    submit(engine, "m2", channel="written")
+    submit(engine, "m3", channel="written")
+    engine.handle(Decline(advisor_id="A1", offer_id=1), T0 + SECOND)
+    assert engine.state.queues.ordered("written") == [1, 3]
+    offer = next(iter(engine.state.offers.values()))
+    assert offer.interaction_id == 2  # A1 may not take 1 again yet: the next in line

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
@@ -52,6 +53,9 @@ SOURCES = {"voice": "phone", "written": "email", "social": "x"}
 SKILL_SETS = st.dictionaries(
     st.sampled_from(["general", "refunds", "fines"]), st.integers(1, 5), max_size=3
 )
+PARTIAL_CAPACITIES = st.dictionaries(
+    st.sampled_from(CHANNELS), st.integers(0, 3), max_size=3
+)  # an update may leave channels out: they get no capacity
 CAPACITIES = st.fixed_dictionaries(
     {"voice": st.integers(0, 1), "written": st.integers(0, 2), "social": st.integers(0, 3)}
 )
@@ -68,7 +72,16 @@ class EngineMachine(RuleBasedStateMachine):
             RelaxationStep(after_s=40, level_drop=1),
             RelaxationStep(after_s=90, fallback=True),
         )
-        self.run(SetPolicies(policies=make_policies(voice_relaxation=steps, wrap_up_s=10)))
+        policies = make_policies(voice_relaxation=steps, wrap_up_s=10)
+        # Relaxation and wrap-up on the digital channels too, where an advisor holds several.
+        channels = {
+            "voice": policies.channels["voice"],
+            "written": msgspec.structs.replace(
+                policies.channels["written"], relaxation=steps, wrap_up_s=10
+            ),
+            "social": msgspec.structs.replace(policies.channels["social"], wrap_up_s=5),
+        }
+        self.run(SetPolicies(policies=msgspec.structs.replace(policies, channels=channels)))
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -123,7 +136,7 @@ class EngineMachine(RuleBasedStateMachine):
         if advisor_id := self.pick(data, self.advisor_ids):
             self.run(SetAdvisorState(advisor_id=advisor_id, state=state))
 
-    @rule(data=st.data(), skills=SKILL_SETS, capacity=st.none() | CAPACITIES)
+    @rule(data=st.data(), skills=SKILL_SETS, capacity=st.none() | PARTIAL_CAPACITIES)
     def update_advisor(self, data: st.DataObject, skills: dict[str, int], capacity: Any) -> None:
         if advisor_id := self.pick(data, self.advisor_ids):
             self.run(UpdateAdvisor(advisor_id=advisor_id, skills=skills, capacity=capacity))
@@ -278,7 +291,7 @@ class EngineMachine(RuleBasedStateMachine):
     def decisions_respect_the_queue_order(self) -> None:
         state = self.engine.state
         for event in self.step_events:
-            if not isinstance(event, OfferMade) or event.rule != "freed_advisor":
+            if not isinstance(event, OfferMade):
                 continue
             taken = state.interactions[event.interaction_id]
             advisor = state.advisors.get(event.advisor_id)

@@ -263,3 +263,33 @@ def test_a_sub_queue_emptied_and_used_again_is_not_created_again() -> None:
     queues.push(2, "written", FRENCH, key(arrival=2))
     assert len(queues.created) == 1
     assert queues.created[0] is sub(queues)
+
+
+# -- bounded costs ------------------------------------------------------------------------------
+
+
+def test_first_where_reads_a_bounded_number_of_entries_however_long_the_queue() -> None:
+    queues = filled(*range(1, 100_001))
+    asked: list[int] = []
+
+    def refuse_all(interaction_id: int) -> bool:
+        asked.append(interaction_id)
+        return False
+
+    assert queues.first_where(sub(queues), refuse_all, limit=32) is None
+    assert len(asked) == 1 + 32  # the head, then at most the limit
+
+
+def test_first_where_walks_past_refused_entries_in_queue_order() -> None:
+    queues = filled(*range(1, 201))
+    found = queues.first_where(sub(queues), lambda i: i > 20, limit=32)
+    assert found is not None
+    assert found[4] == 21
+
+
+def test_removed_entries_do_not_pile_up_in_a_sub_queue_nobody_serves() -> None:
+    queues = filled(*range(1, 1_001))
+    for interaction_id in range(1, 1_001):
+        queues.remove(interaction_id)
+    assert len(sub(queues).heap) <= 64
+    assert queues.head(sub(queues)) is None
