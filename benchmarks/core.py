@@ -3,11 +3,11 @@
 Workload: the reference deployment's policies (config.toml) with a synthetic roster of 1,000
 advisors and a standing backlog of 10,000 waiting interactions across the three channels, in
 the reference mix of channels (40,000 calls, 45,000 complaints, 120,000 messages a year),
-motives and languages. Each lifecycle is what a runtime would send: an arrival (which keeps the
-backlog at 10,000), then for the oldest pending offer: accept, first response (picking up a call
-is its response), close; the close frees the advisor and the engine routes the next work to it.
-Virtual time advances 1 ms per lifecycle with ``advance`` called as a runtime would, so wrap-up
-ends, offer time-outs and SLA timers fire as they fall due.
+motives and languages. Each lifecycle is what a runtime would send: arrivals (as many as keep
+10,000 waiting), then for the oldest pending offer: accept, first response (picking up a call is
+its response), close; the close frees the advisor and the engine routes the next work to it.
+Virtual time advances 100 ms per lifecycle with ``advance`` called as a runtime would, so
+wrap-ups end, offers time out and SLA warnings and breaches fire as they fall due.
 
 Prints (a) complete lifecycles per second, and (b) the median and 99th percentile of one routing
 decision (the engine's choice that ends in an offer, timed inside ``handle``), both kinds: a
@@ -39,10 +39,11 @@ from aiguillage.engine.commands import (
 )
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event, OfferMade
-from aiguillage.engine.instants import MICROSECOND, SECOND, Instant, from_datetime
-from aiguillage.engine.policies import Channel, Policies
+from aiguillage.engine.instants import SECOND, Instant, from_datetime
+from aiguillage.engine.policies import CHANNELS, Channel, Policies
 from aiguillage.simulations.workload import REFERENCE_YEARLY_VOLUMES
 
+MILLISECOND = SECOND // 1000
 ROOT = Path(__file__).resolve().parents[1]
 START = from_datetime(__import__("datetime").datetime.fromisoformat("2027-01-05T09:00:00+01:00"))
 
@@ -149,14 +150,17 @@ def run(lifecycles: int, seed: int, advisors: int, backlog: int) -> None:
     decisions: dict[str, list[int]] = {}
     time_decisions(engine, decisions)
     # Draw the arrivals before the clock starts: the loop times the engine, not the dice.
-    upcoming = iter([arrivals.next() for _ in range(lifecycles * 2)])
+    drawn = [arrivals.next() for _ in range(lifecycles + lifecycles // 5)]
+    upcoming = iter(drawn)
+    queues = engine.state.queues
     done = 0
-    step = 1000 * MICROSECOND
+    step = 100 * MILLISECOND
     started = time.perf_counter()
     while done < lifecycles:
         now += step
         collect(engine.advance(now))
-        collect(engine.handle(next(upcoming), now))
+        while sum(queues.waiting(c) for c in CHANNELS) < backlog:
+            collect(engine.handle(next(upcoming, None) or arrivals.next(), now))
         while pending and pending[0].offer_id not in engine.state.offers:
             pending.popleft()  # expired or revoked meanwhile
         if not pending:
@@ -209,7 +213,7 @@ def run(lifecycles: int, seed: int, advisors: int, backlog: int) -> None:
         median = statistics.median(samples) / 1000
         return f"median {median:.1f} µs, p99 {percentile(samples, 0.99):.1f} µs ({len(samples)})"
 
-    waiting = sum(engine.state.queues.waiting(c) for c in ("voice", "written", "social"))
+    waiting = sum(engine.state.queues.waiting(c) for c in CHANNELS)
     print(f"(b) routing decision, freed advisor among queue heads: {summary(decisions['_fill'])}")
     print(f"    routing decision, arrival among idle advisors:   {summary(decisions['_place'])}")
     print(
