@@ -1,37 +1,35 @@
 """``aiguillage demo``: the engine at work on a configuration, in virtual time.
 
-A morning of the reference deployment: every advisor of the roster logs in at opening time,
-calls, complaints and social messages arrive at the reference volumes (times a busy-day factor),
-simulated advisors accept, answer and close. The demo prints the first routing decisions with
+A morning of the deployment, through the same simulator as ``aiguillage simulate``: the
+advisors of the morning shift log in at opening time, calls, complaints and social messages
+arrive at the configured volumes times a busy-day factor, simulated advisors accept, answer and
+close. The demo prints the first routing decisions with
 the reason the engine journaled for each, then what every channel achieved against its SLA.
 """
 
 from __future__ import annotations
 
-import random
-from datetime import datetime, time
+import dataclasses
+from datetime import datetime
 from typing import Annotated
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from aiguillage.engine.calendar import BusinessCalendar
-from aiguillage.engine.commands import SetAdvisorState
-from aiguillage.engine.engine import Engine
-from aiguillage.engine.events import Event, OfferMade
-from aiguillage.engine.instants import HOUR, from_datetime, to_datetime
-from aiguillage.simulations.kernel import Simulation
-from aiguillage.simulations.results import Tally
-from aiguillage.simulations.workload import REFERENCE_YEARLY_VOLUMES, Mix, Stream, arrivals
+from aiguillage.engine.events import Event, InteractionArrived, OfferMade
+from aiguillage.engine.instants import to_datetime
+from aiguillage.simulations.outcome import RunResult
+from aiguillage.simulations.run import simulate
 
+from .cli_simulate import deployment_of
 from .cli_sla import describe_sla
 from .cli_support import ConfigOption, load_or_exit
 from .config import LoadedConfig
 
 __all__ = ["demo"]
-
-VOICE_OPEN_HOURS_PER_YEAR = 309 * 13  # Monday to Saturday less holidays, 07:00 to 20:00
 
 
 def demo(
@@ -46,7 +44,7 @@ def demo(
     """Run a morning of a deployment in virtual time and show the routing at work."""
     loaded = load_or_exit(config)
     console = Console(highlight=False)
-    tally, shown = _run(loaded, hours, busy, seed, decisions)
+    result, shown = _run(loaded, hours, busy, seed, decisions)
     calendar = BusinessCalendar(loaded.settings.calendar)
     names = {advisor.id: advisor.name for advisor in loaded.settings.advisors}
     console.print(
@@ -68,75 +66,61 @@ def demo(
         "channel", "offered", "answered", "abandoned", "within SLA", "target",
         "mean wait", "p90 wait", "breaches", title="What each channel achieved",
     )  # fmt: skip
-    for channel, result in tally.channels.items():
-        policy = loaded.settings.channels[channel]
-        met = result.service_level >= policy.target_share
+    for channel in result.channels:
+        met = channel.service_level >= channel.target_share
         summary.add_row(
-            f"{channel} ({describe_sla(policy.sla)})",
-            str(result.offered),
-            str(result.answered),
-            str(result.abandoned),
-            f"[{'green' if met else 'red'}]{result.service_level:.1%}[/]",
-            f"{policy.target_share:.0%}",
-            _seconds(result.mean_wait_s),
-            _seconds(result.wait_percentile_s(0.9)),
-            str(result.breaches),
+            channel.channel,
+            str(channel.offered),
+            str(channel.answered),
+            str(channel.abandoned),
+            f"[{'green' if met else 'red'}]{channel.service_level:.1%}[/]",
+            f"{channel.target_share:.0%}",
+            _seconds(channel.mean_wait_s),
+            _seconds(channel.p90_wait_s),
+            str(channel.breaches),
         )
     console.print(summary)
+    for name, policy in loaded.settings.channels.items():
+        console.print(f"{name} SLA: {describe_sla(policy.sla)}", markup=False)
     console.print(
         "Within SLA counts answered in time over answered, abandoned and late; work still open "
         "and in time has no outcome yet. Each decision above is an offer.made event in the "
-        "journal, with the same reason."
+        "journal, with the same reason. For whole weeks and reports: aiguillage simulate."
     )
 
 
 def _run(
     loaded: LoadedConfig, hours: float, busy: float, seed: int, limit: int
-) -> tuple[Tally, list[tuple[OfferMade, str]]]:
-    settings = loaded.settings
-    calendar = BusinessCalendar(settings.calendar)
-    opening = settings.calendar.hours.opens
-    start = from_datetime(
-        datetime.combine(settings.deployment.start_date, opening, calendar.zone)
-        if opening != time(0)
-        else datetime.combine(settings.deployment.start_date, time(0), calendar.zone)
+) -> tuple[RunResult, list[tuple[OfferMade, str]]]:
+    deployment = deployment_of(loaded)
+    scenario = deployment.scenario
+    busier = msgspec.structs.replace(
+        scenario, volumes={source: round(v * busy) for source, v in scenario.volumes.items()}
     )
-    end = start + round(hours * HOUR)
-    engine = Engine()
-    for command in loaded.seed_commands():
-        engine.handle(command, start)
-    for advisor in settings.advisors:
-        engine.handle(SetAdvisorState(advisor_id=advisor.id, state="available"), start)
-
-    tally = Tally()
+    calendar = BusinessCalendar(loaded.settings.calendar)
+    opening = datetime.combine(
+        deployment.start, loaded.settings.calendar.hours.opens, calendar.zone
+    )
+    arrived: dict[int, str] = {}
     shown: list[tuple[OfferMade, str]] = []
 
     def remember(event: Event) -> None:
-        if isinstance(event, OfferMade) and len(shown) < limit:
-            interaction = engine.state.interactions[event.interaction_id]
-            what = f"#{interaction.id} {interaction.channel}/{interaction.source}"
-            shown.append((event, f"{what} {interaction.motive or ''} ({interaction.language})"))
+        if isinstance(event, InteractionArrived):
+            arrived[event.interaction_id] = (
+                f"#{event.interaction_id} {event.channel}/{event.source} "
+                f"{event.motive or ''} ({event.language})"
+            )
+        elif isinstance(event, OfferMade) and len(shown) < limit:
+            shown.append((event, arrived[event.interaction_id]))
 
-    rng = random.Random(seed)
-    simulation = Simulation(engine, rng, observers=[tally, remember])
-    voice = settings.channels["voice"]
-    streams = [
-        Stream(
-            channel,
-            source,
-            busy * volume / (VOICE_OPEN_HOURS_PER_YEAR if channel == "voice" else 8760),
-            open_at=(lambda at: calendar.is_open(at, voice.hours)) if channel == "voice" else None,
-        )
-        for channel, source, volume in REFERENCE_YEARLY_VOLUMES
-    ]
-    mix = Mix(
-        motives=dict.fromkeys(settings.motives, 1.0),
-        languages={"fr": 0.9, "en": 0.08, "es": 0.02},
+    result = simulate(
+        dataclasses.replace(deployment, scenario=busier),
+        days=hours / 24,
+        seed=seed,
+        start=opening,
+        observers=[remember],
     )
-    for at, command in arrivals(streams, mix, start, end, rng):
-        simulation.schedule(at, command)
-    simulation.run(end)
-    return tally, shown
+    return result, shown
 
 
 def _seconds(value: float) -> str:

@@ -46,6 +46,7 @@ from aiguillage.engine.policies import (
     SkillPolicy,
 )
 from aiguillage.engine.routing import STRATEGIES
+from aiguillage.simulations.scenario import Scenario
 
 from .config_errors import (
     ConfigError,
@@ -118,6 +119,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     motives: dict[str, MotivePolicy] = {}
     routing: RoutingPolicy = RoutingPolicy()
     advisors: tuple[AdvisorSeed, ...] = ()
+    simulation: Scenario = Scenario()
+    """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon ignores it."""
 
     def policies(self) -> Policies:
         """Return the policies the engine applies, as one value."""
@@ -219,7 +222,44 @@ def _semantic_problems(settings: Settings) -> list[KeyProblem]:
         *_advisor_problems(settings),
         *_calendar_problems(settings),
         *_routing_problems(settings),
+        *_simulation_problems(settings),
     ]
+
+
+def _simulation_problems(settings: Settings) -> Iterator[KeyProblem]:
+    """The ``[simulation]`` section names sources, motives, languages and teams that exist."""
+    simulation = settings.simulation
+    sources = [s for policy in settings.channels.values() for s in policy.sources]
+    for source in simulation.volumes:
+        if source not in sources:
+            yield (
+                ("simulation", "volumes", source),
+                f"source `{source}` feeds no channel",
+                "use a source listed in a channel's `sources`" + did_you_mean(source, sources),
+            )
+    for motive in simulation.motives:
+        if motive not in settings.motives:
+            yield (
+                ("simulation", "motives", motive),
+                f"motive `{motive}` is not defined",
+                f"define [motives.{motive}] or correct the name"
+                + did_you_mean(motive, list(settings.motives)),
+            )
+    for language in simulation.languages:
+        if language not in settings.deployment.languages:
+            yield (
+                ("simulation", "languages", language),
+                f"language `{language}` is not in deployment.languages",
+                f'add "{language}" to deployment.languages or drop its share',
+            )
+    for index, advisor in enumerate(settings.advisors):
+        if advisor.team is not None and simulation.teams and advisor.team not in simulation.teams:
+            yield (
+                ("advisors", index, "team"),
+                f"team `{advisor.team}` has no shift in [simulation.teams]",
+                f"add [simulation.teams.{advisor.team}] or correct the name"
+                + did_you_mean(advisor.team, list(simulation.teams)),
+            )
 
 
 def _channel_problems(settings: Settings) -> Iterator[KeyProblem]:

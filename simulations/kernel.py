@@ -19,33 +19,43 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.commands import (
     Abandon,
     Accept,
     Close,
     Command,
     RecordResponse,
+    SetAdvisorState,
+    TransferOut,
 )
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError
-from aiguillage.engine.events import Event, InteractionArrived, OfferAccepted, OfferMade
-from aiguillage.engine.instants import SECOND, Instant
-from aiguillage.engine.policies import Channel
+from aiguillage.engine.events import (
+    AdvisorStateChanged,
+    Event,
+    InteractionArrived,
+    InteractionClosed,
+    InteractionTransferred,
+    InteractionTransferredOut,
+    OfferAccepted,
+    OfferMade,
+    PrincipalAwaited,
+)
+from aiguillage.engine.instants import SECOND, Instant, from_datetime
+from aiguillage.engine.policies import WEEKDAYS, Channel, Typology
 
-__all__ = ["Behaviour", "HandlingTime", "Simulation"]
+from .scenario import HandlingTime, Team
+
+__all__ = ["Behaviour", "Simulation", "draw_handling"]
 
 
-@dataclass(frozen=True, slots=True)
-class HandlingTime:
-    """A lognormal handling time, given by its mean and standard deviation in seconds."""
-
-    mean_s: float
-    sd_s: float
-
-    def draw(self, rng: random.Random) -> float:
-        variance = math.log1p((self.sd_s / self.mean_s) ** 2)
-        return rng.lognormvariate(math.log(self.mean_s) - variance / 2, math.sqrt(variance))
+def draw_handling(model: HandlingTime, rng: random.Random) -> float:
+    """Draw a lognormal handling time with the model's mean and standard deviation, seconds."""
+    variance = math.log1p((model.sd_s / model.mean_s) ** 2)
+    return rng.lognormvariate(math.log(model.mean_s) - variance / 2, math.sqrt(variance))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +64,13 @@ class Behaviour:
 
     handling: dict[Channel, HandlingTime] = field(
         default_factory=lambda: {
-            "voice": HandlingTime(300, 150),
-            "written": HandlingTime(900, 450),
-            "social": HandlingTime(360, 180),
+            "voice": HandlingTime(mean_s=300, sd_s=150),
+            "written": HandlingTime(mean_s=900, sd_s=450),
+            "social": HandlingTime(mean_s=360, sd_s=180),
         }
     )
+    by_typology: dict[Typology, HandlingTime] = field(default_factory=dict)
+    """Handling times of written complaints by typology, where they differ from ``handling``."""
     answer_delay_s: float = 4.0
     """Mean time an advisor takes to accept an offer (exponential)."""
     first_response_share: float = 0.7
@@ -131,6 +143,14 @@ class Simulation:
                 self._work(event)
             elif isinstance(event, InteractionArrived):
                 self._maybe_hang_up(event)
+            elif isinstance(
+                event,
+                InteractionClosed
+                | InteractionTransferred
+                | InteractionTransferredOut
+                | PrincipalAwaited,
+            ) or (isinstance(event, AdvisorStateChanged) and event.reason == "end_of_shift"):
+                self._maybe_log_out(event.advisor_id, event.at)
 
     def _answer_offer(self, offer: OfferMade) -> None:
         delay = self.rng.expovariate(1 / self.behaviour.answer_delay_s)
@@ -141,8 +161,23 @@ class Simulation:
 
     def _work(self, accepted: OfferAccepted) -> None:
         interaction = self.engine.state.interactions[accepted.interaction_id]
-        handling = self.behaviour.handling[interaction.channel].draw(self.rng)
+        behaviour = self.behaviour
+        model = behaviour.handling[interaction.channel]
+        if interaction.typology is not None:
+            model = behaviour.by_typology.get(interaction.typology, model)
+        handling = draw_handling(model, self.rng)
         end = accepted.at + round(handling * SECOND)
+        if interaction.typology == "transfer":
+            # Handed to the competent party: the hand-over is the handling (W2).
+            self.schedule(
+                end,
+                TransferOut(
+                    advisor_id=accepted.advisor_id,
+                    interaction_id=interaction.id,
+                    party="competent party",
+                ),
+            )
+            return
         if interaction.responded_at is None:
             answer = accepted.at + round(handling * self.behaviour.first_response_share * SECOND)
             self.schedule(
@@ -150,6 +185,58 @@ class Simulation:
                 RecordResponse(advisor_id=accepted.advisor_id, interaction_id=interaction.id),
             )
         self.schedule(end, Close(advisor_id=accepted.advisor_id, interaction_id=interaction.id))
+
+    def staff(
+        self,
+        advisor_id: str,
+        team: Team | None,
+        start: Instant,
+        end: Instant,
+        calendar: BusinessCalendar,
+    ) -> None:
+        """Log an advisor in and out by its team's shifts between start and end.
+
+        With no team the advisor works the whole run. At the end of a shift an advisor takes no
+        new work (``not_ready``, reason ``end_of_shift``) and logs out once its work is done.
+        """
+        if team is None:
+            self.schedule(start, SetAdvisorState(advisor_id=advisor_id, state="available"))
+            return
+        day = calendar.local_date(start) - timedelta(days=1)
+        while True:
+            shift_start = from_datetime(datetime.combine(day, team.start, calendar.zone))
+            if shift_start >= end:
+                return
+            if WEEKDAYS[day.weekday()] in team.days:
+                shift_end = from_datetime(datetime.combine(day, team.end, calendar.zone))
+                if shift_end <= shift_start:  # a night shift ends the next day
+                    shift_end = from_datetime(
+                        datetime.combine(day + timedelta(days=1), team.end, calendar.zone)
+                    )
+                if shift_end > start:
+                    self.schedule(
+                        max(shift_start, start),
+                        SetAdvisorState(advisor_id=advisor_id, state="available"),
+                    )
+                    self.schedule(
+                        shift_end,
+                        SetAdvisorState(
+                            advisor_id=advisor_id, state="not_ready", reason="end_of_shift"
+                        ),
+                    )
+            day += timedelta(days=1)
+
+    def _maybe_log_out(self, advisor_id: str | None, at: Instant) -> None:
+        if advisor_id is None:
+            return
+        advisor = self.engine.state.advisors.get(advisor_id)
+        if (
+            advisor is not None
+            and advisor.state == "not_ready"
+            and advisor.reason == "end_of_shift"
+            and not advisor.holding
+        ):
+            self.schedule(at, SetAdvisorState(advisor_id=advisor_id, state="offline"))
 
     def _maybe_hang_up(self, arrived: InteractionArrived) -> None:
         patience = self.behaviour.patience_s

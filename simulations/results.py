@@ -1,31 +1,44 @@
-"""Results as data: per-channel tallies computed from the engine's events.
+"""Results as data: what a run achieved, per channel and per interval, from the engine's events.
 
-A ``Tally`` consumes events as they happen (it is an observer of the kernel) and never keeps the
-whole log, so a year of traffic costs a few counters. Reports, terminal tables and charts are
-rendered elsewhere (``adapters/``) from these flat records.
+A ``Tally`` is an observer of the kernel: it consumes events as they happen and keeps counters,
+per-interval rows and the advisors' busy and logged-in time, never the whole log, so a year of
+traffic costs little memory. ``Tally.result()`` returns a ``RunResult`` (``outcome.py``); tables,
+JSON and the HTML report are rendered elsewhere (``adapters/``) from that flat record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aiguillage.engine.calendar import BusinessCalendar
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
+    AdvisorStateChanged,
     Event,
     InteractionAbandoned,
     InteractionArrived,
+    InteractionClosed,
     InteractionResponded,
+    InteractionTransferred,
+    InteractionTransferredOut,
+    OfferDeclined,
+    OfferExpired,
     OfferMade,
+    OfferRevoked,
+    PrincipalAwaited,
     SlaBreached,
 )
-from aiguillage.engine.instants import SECOND, Instant
-from aiguillage.engine.policies import CHANNELS, Channel
+from aiguillage.engine.instants import MINUTE, SECOND, Instant, to_datetime
+from aiguillage.engine.policies import CHANNELS, Channel, Policies
+
+from .outcome import ChannelSummary, IntervalRow, RunResult
 
 __all__ = ["ChannelResult", "Tally"]
 
 
 @dataclass(slots=True)
 class ChannelResult:
-    """What happened on one channel."""
+    """What happened on one channel, as counters."""
 
     channel: Channel
     offered: int = 0
@@ -63,34 +76,256 @@ class ChannelResult:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-class Tally:
-    """Counts per channel, fed one event at a time."""
+@dataclass(slots=True)
+class _Bucket:
+    arrivals: int = 0
+    answered: int = 0
+    within: int = 0
+    abandoned: int = 0
+    breaches: int = 0
+    wait_s: float = 0.0
+    waiting: int = -1
+    busy_s: float = 0.0
+    logged_s: float = 0.0
 
-    def __init__(self) -> None:
+
+@dataclass(slots=True)
+class _Sample:
+    """An advisor as last seen: since when, logged in or not, busy and able channels."""
+
+    at: Instant
+    logged: bool
+    busy: tuple[Channel, ...]
+    able: tuple[Channel, ...]
+
+
+class Tally:
+    """Counters per channel and per interval, fed one event at a time.
+
+    Without an engine it counts interactions only; with one it also measures occupancy (busy
+    time over logged-in time, per channel among the advisors able to serve it) and the backlog
+    at the end of each interval.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        start: Instant = 0,
+        interval_minutes: int = 30,
+    ) -> None:
         self.channels: dict[Channel, ChannelResult] = {c: ChannelResult(c) for c in CHANNELS}
+        self._engine = engine
+        self._start = start
+        self._interval = interval_minutes * MINUTE
+        self._buckets: dict[Channel, list[_Bucket]] = {c: [] for c in CHANNELS}
+        self._overall: list[_Bucket] = []
         self._arrivals: dict[int, tuple[Channel, Instant]] = {}
         self._late: set[int] = set()
+        self._holder: dict[int, str] = {}
+        self._advisors: dict[str, _Sample] = {}
+        self._breach_days: dict[Channel, dict[str, int]] = {c: {} for c in CHANNELS}
+        self._last_bucket = -1
+
+    # -- feeding --------------------------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:
+        at = event.at
+        if self._engine is not None:
+            self._close_buckets_before(at)
         if isinstance(event, InteractionArrived):
             self._arrivals[event.interaction_id] = (event.channel, event.received_at)
             self.channels[event.channel].offered += 1
+            self._bucket(event.channel, at).arrivals += 1
             return
         if isinstance(event, InteractionResponded):
             channel, received = self._arrivals[event.interaction_id]
             result = self.channels[channel]
+            wait = (at - received) / SECOND
             result.answered += 1
             result.answered_within_sla += event.within_sla
-            result.waits_s.append((event.at - received) / SECOND)
+            result.waits_s.append(wait)
+            bucket = self._bucket(channel, at)
+            bucket.answered += 1
+            bucket.within += event.within_sla
+            bucket.wait_s += wait
             if event.interaction_id in self._late:
                 self._late.discard(event.interaction_id)
                 result.late_open -= 1
-        elif isinstance(event, InteractionAbandoned):
-            self.channels[self._arrivals[event.interaction_id][0]].abandoned += 1
-        elif isinstance(event, SlaBreached):
-            result = self.channels[self._arrivals[event.interaction_id][0]]
+            return
+        if isinstance(event, SlaBreached):
+            channel = self._arrivals[event.interaction_id][0]
+            result = self.channels[channel]
             result.breaches += 1
             result.late_open += 1
             self._late.add(event.interaction_id)
+            self._bucket(channel, at).breaches += 1
+            if self._engine is not None:
+                day = to_datetime(event.due, self._engine.state.calendar.zone).date().isoformat()
+                days = self._breach_days[channel]
+                days[day] = days.get(day, 0) + 1
+            return
+        if isinstance(event, InteractionAbandoned):
+            channel = self._arrivals[event.interaction_id][0]
+            self.channels[channel].abandoned += 1
+            self._bucket(channel, at).abandoned += 1
         elif isinstance(event, OfferMade):
             self.channels[self._arrivals[event.interaction_id][0]].offers += 1
+            self._holder[event.interaction_id] = event.advisor_id
+        if self._engine is not None:
+            self._follow_advisor(event)
+
+    def _follow_advisor(self, event: Event) -> None:
+        """Sample the advisor an event concerns, when its load or state may have changed."""
+        advisor_id: str | None = None
+        if isinstance(event, OfferMade | AdvisorStateChanged):
+            advisor_id = event.advisor_id
+        elif isinstance(
+            event,
+            OfferDeclined
+            | OfferExpired
+            | OfferRevoked
+            | InteractionClosed
+            | InteractionTransferred
+            | InteractionTransferredOut
+            | PrincipalAwaited
+            | InteractionAbandoned,
+        ):
+            advisor_id = self._holder.pop(event.interaction_id, None)
+        if advisor_id is not None:
+            self._sample(advisor_id, event.at)
+
+    def _sample(self, advisor_id: str, at: Instant) -> None:
+        assert self._engine is not None
+        previous = self._advisors.get(advisor_id)
+        if previous is not None:
+            self._spread(previous, at)
+        advisor = self._engine.state.advisors.get(advisor_id)
+        if advisor is None:
+            self._advisors.pop(advisor_id, None)
+            return
+        self._advisors[advisor_id] = _Sample(
+            at=at,
+            logged=advisor.state != "offline",
+            busy=tuple(c for c in CHANNELS if advisor.load[c]),
+            able=tuple(c for c in CHANNELS if advisor.capacity.get(c, 0) > 0),
+        )
+
+    def _spread(self, sample: _Sample, until: Instant) -> None:
+        """Add an advisor's busy and logged-in time from its last sample to ``until``."""
+        if not sample.logged:
+            return
+        at = max(sample.at, self._start)
+        while at < until:
+            index = (at - self._start) // self._interval
+            edge = min(until, self._start + (index + 1) * self._interval)
+            seconds = (edge - at) / SECOND
+            overall = self._nth(self._overall, index)
+            overall.logged_s += seconds
+            if sample.busy:
+                overall.busy_s += seconds
+            for channel in sample.able:
+                bucket = self._nth(self._buckets[channel], index)
+                bucket.logged_s += seconds
+                if channel in sample.busy:
+                    bucket.busy_s += seconds
+            at = edge
+
+    def _close_buckets_before(self, at: Instant) -> None:
+        """Record the backlog at the end of every interval that ended before ``at``."""
+        index = (at - self._start) // self._interval
+        if index <= self._last_bucket:
+            return
+        assert self._engine is not None
+        queues = self._engine.state.queues
+        for ended in range(max(self._last_bucket, 0), index):
+            for channel in CHANNELS:
+                self._nth(self._buckets[channel], ended).waiting = queues.waiting(channel)
+        self._last_bucket = index
+
+    def _bucket(self, channel: Channel, at: Instant) -> _Bucket:
+        return self._nth(self._buckets[channel], max(0, (at - self._start) // self._interval))
+
+    @staticmethod
+    def _nth(buckets: list[_Bucket], index: int) -> _Bucket:
+        while len(buckets) <= index:
+            buckets.append(_Bucket())
+        return buckets[index]
+
+    # -- the outcome ----------------------------------------------------------------------------
+
+    def result(
+        self,
+        *,
+        end: Instant,
+        policies: Policies,
+        deployment: str,
+        seed: int,
+        strategy: str,
+    ) -> RunResult:
+        """Close the books at ``end`` and return the run as data."""
+        assert self._engine is not None, "a result needs the engine the tally followed"
+        self._close_buckets_before(end)
+        for sample in list(self._advisors.values()):
+            self._spread(sample, end)
+        calendar: BusinessCalendar = self._engine.state.calendar
+        count = max(1, -(-(end - self._start) // self._interval))
+        summaries = []
+        series: dict[str, list[IntervalRow]] = {}
+        overall_busy = sum(b.busy_s for b in self._overall)
+        overall_logged = sum(b.logged_s for b in self._overall)
+        for channel in CHANNELS:
+            result = self.channels[channel]
+            policy = policies.channels.get(channel)
+            buckets = self._buckets[channel]
+            busy = sum(b.busy_s for b in buckets)
+            logged = sum(b.logged_s for b in buckets)
+            summaries.append(
+                ChannelSummary(
+                    channel=channel,
+                    offered=result.offered,
+                    answered=result.answered,
+                    abandoned=result.abandoned,
+                    answered_within_sla=result.answered_within_sla,
+                    still_open=result.offered - result.settled,
+                    service_level=result.service_level,
+                    target_share=policy.target_share if policy else 0.0,
+                    mean_wait_s=result.mean_wait_s,
+                    p90_wait_s=result.wait_percentile_s(0.9),
+                    breaches=result.breaches,
+                    penalties_eur=result.breaches * (policy.penalty_eur if policy else 0.0),
+                    occupancy=busy / logged if logged else 0.0,
+                )
+            )
+            rows = []
+            waiting = 0
+            for index in range(count):
+                bucket = buckets[index] if index < len(buckets) else _Bucket()
+                waiting = bucket.waiting if bucket.waiting >= 0 else waiting
+                start = self._start + index * self._interval
+                rows.append(
+                    IntervalRow(
+                        start=to_datetime(start, calendar.zone).isoformat(),
+                        arrivals=bucket.arrivals,
+                        answered=bucket.answered,
+                        answered_within_sla=bucket.within,
+                        abandoned=bucket.abandoned,
+                        breaches=bucket.breaches,
+                        waiting=waiting,
+                        mean_wait_s=bucket.wait_s / bucket.answered if bucket.answered else 0.0,
+                        occupancy=bucket.busy_s / bucket.logged_s if bucket.logged_s else 0.0,
+                    )
+                )
+            series[channel] = rows
+        return RunResult(
+            deployment=deployment,
+            start=to_datetime(self._start, calendar.zone).isoformat(),
+            end=to_datetime(end, calendar.zone).isoformat(),
+            timezone=calendar.policy.timezone,
+            seed=seed,
+            strategy=strategy,
+            interval_minutes=self._interval // MINUTE,
+            channels=summaries,
+            series=series,
+            occupancy=overall_busy / overall_logged if overall_logged else 0.0,
+            breaches_per_day={c: dict(sorted(d.items())) for c, d in self._breach_days.items()},
+        )

@@ -1,22 +1,33 @@
-"""Arrivals: interactions drawn as Poisson processes, one per channel and source.
+"""Arrivals: non-homogeneous Poisson processes, one per source, shaped by profiles.
 
-Every draw comes from the generator passed in. Shares of motives, languages and typologies are
-drawn per interaction. A source's rate may follow opening hours (calls come only while the line
-is open): arrivals outside are simply not generated.
+Each source has a yearly volume. Its rate in a given hour is that volume times the hour's
+weight (day of week times hour of day times month, from its channel's ``Profile``; zero while
+the channel is closed if it refuses work then, as the phone line does), divided by the sum of the
+weights over the 365 days from the start: a year at these rates brings the yearly volume. A
+surge multiplies a channel's rate over its window. The rate is constant within an hour, so
+arrivals are drawn as a Poisson count per hour placed uniformly in it, which is exact for a
+piecewise-constant rate.
+
+Every draw comes from the ``numpy.random.Generator`` passed in: same seed, same arrivals.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
+import numpy as np
+
+from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.commands import Submit
-from aiguillage.engine.instants import HOUR, Instant
+from aiguillage.engine.instants import HOUR, Instant, from_datetime, to_datetime
 from aiguillage.engine.policies import Channel, Typology
 
-__all__ = ["REFERENCE_YEARLY_VOLUMES", "Mix", "Stream", "arrivals"]
+from .scenario import Profile, Surge
+
+__all__ = ["REFERENCE_YEARLY_VOLUMES", "Mix", "Stream", "arrivals", "hourly_rates"]
 
 T = TypeVar("T")
 
@@ -38,60 +49,114 @@ messages), split across sources; the split between sources is an assumption."""
 class Mix:
     """Shares of motives, languages and (for written complaints) typologies."""
 
-    motives: dict[str, float] = field(default_factory=dict)
-    languages: dict[str, float] = field(default_factory=lambda: {"fr": 1.0})
-    typologies: dict[Typology, float] = field(
+    motives: Mapping[str, float] = field(default_factory=dict)
+    languages: Mapping[str, float] = field(default_factory=lambda: {"fr": 1.0})
+    typologies: Mapping[Typology, float] = field(
         default_factory=lambda: {"simple": 0.6, "complex": 0.25, "transfer": 0.15}
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Stream:
-    """One source's arrivals: a mean rate per hour, and when it may arrive."""
+    """One source's arrivals: a yearly volume shaped by a profile, and when it may arrive."""
 
     channel: Channel
     source: str
-    rate_per_hour: float
+    yearly: float
+    profile: Profile = field(default_factory=Profile)
     open_at: Callable[[Instant], bool] | None = None
 
 
-def _pick(rng: random.Random, shares: Mapping[T, float]) -> T | None:
-    if not shares:
-        return None
-    return rng.choices(list(shares), list(shares.values()))[0]
+def hourly_rates(
+    stream: Stream,
+    start: Instant,
+    hours: int,
+    calendar: BusinessCalendar,
+    surges: tuple[Surge, ...] = (),
+) -> np.ndarray:
+    """Return the stream's mean arrivals in each of ``hours`` hours from ``start``."""
+    span = max(hours, 365 * 24)
+    weights = np.empty(span)
+    profile = stream.profile
+    for hour in range(span):
+        instant = start + hour * HOUR
+        local = to_datetime(instant, calendar.zone)
+        weight = (
+            profile.weekday[local.weekday()]
+            * profile.hourly[local.hour]
+            * profile.monthly[local.month - 1]
+        )
+        if weight and stream.open_at is not None and not stream.open_at(instant):
+            weight = 0.0
+        weights[hour] = weight
+    total = weights[: 365 * 24].sum()
+    if total <= 0:
+        return np.zeros(hours)
+    rates: np.ndarray = weights[:hours] * (stream.yearly / total)
+    for surge in surges:
+        if surge.channel != stream.channel:
+            continue
+        begin = from_datetime(surge.start)
+        end = from_datetime(surge.start + timedelta(hours=surge.hours))
+        for hour in range(max(0, (begin - start) // HOUR), min(hours, -(-(end - start) // HOUR))):
+            low = max(begin, start + hour * HOUR)
+            high = min(end, start + (hour + 1) * HOUR)
+            if high > low:
+                rates[hour] *= 1 + (surge.factor - 1) * (high - low) / HOUR
+    return rates
+
+
+def _choose(rng: np.random.Generator, shares: Mapping[T, float], size: int) -> list[T | None]:
+    if not shares or size == 0:
+        return [None] * size
+    names = list(shares)
+    weights = np.array([shares[n] for n in names], dtype=float)
+    picks = rng.choice(len(names), size=size, p=weights / weights.sum())
+    return [names[i] for i in picks]
 
 
 def arrivals(
-    streams: list[Stream], mix: Mix, start: Instant, end: Instant, rng: random.Random
-) -> Iterator[tuple[Instant, Submit]]:
-    """Yield ``(instant, Submit)`` in time order for every stream between start and end."""
-    total = sum(stream.rate_per_hour for stream in streams)
-    if total <= 0:
-        return
-    weights = [stream.rate_per_hour for stream in streams]
-    now = start
-    count = 0
-    while True:
-        # The superposition of Poisson streams is Poisson at the summed rate; each arrival
-        # belongs to one stream with probability proportional to its rate.
-        now += round(rng.expovariate(total) * HOUR)
-        if now >= end:
-            return
-        stream = rng.choices(streams, weights)[0]
-        motive = _pick(rng, mix.motives)
-        language = _pick(rng, mix.languages)
-        typology = _pick(rng, mix.typologies) if stream.channel == "written" else None
-        if stream.open_at is not None and not stream.open_at(now):
-            continue
-        count += 1
-        yield (
-            now,
-            Submit(
-                channel=stream.channel,
-                source=stream.source,
-                external_id=f"sim-{count}",
-                motive=motive,
-                language=language,
-                typology=typology,
-            ),
+    streams: list[Stream],
+    mix: Mix,
+    start: Instant,
+    end: Instant,
+    rng: np.random.Generator,
+    calendar: BusinessCalendar,
+    surges: tuple[Surge, ...] = (),
+) -> list[tuple[Instant, Submit]]:
+    """Return ``(instant, Submit)`` in time order for every stream between start and end."""
+    hours = max(1, -(-(end - start) // HOUR))
+    instants: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    for index, stream in enumerate(streams):
+        counts = rng.poisson(hourly_rates(stream, start, hours, calendar, surges))
+        base = np.repeat(start + np.arange(hours, dtype=np.int64) * HOUR, counts)
+        offsets = rng.integers(0, HOUR, size=base.size, dtype=np.int64)
+        instants.append(base + offsets)
+        owners.append(np.full(base.size, index))
+    times = np.concatenate(instants) if instants else np.empty(0, dtype=np.int64)
+    who = np.concatenate(owners) if owners else np.empty(0, dtype=np.int64)
+    keep = times < end
+    times, who = times[keep], who[keep]
+    order = np.argsort(times, kind="stable")
+    times, who = times[order], who[order]
+    motives = _choose(rng, mix.motives, times.size)
+    languages = _choose(rng, mix.languages, times.size)
+    typologies = _choose(rng, mix.typologies, times.size)
+    drawn: list[tuple[Instant, Submit]] = []
+    for n, (instant, index) in enumerate(zip(times.tolist(), who.tolist(), strict=True)):
+        stream = streams[index]
+        drawn.append(
+            (
+                instant,
+                Submit(
+                    channel=stream.channel,
+                    source=stream.source,
+                    external_id=f"sim-{n + 1}",
+                    motive=motives[n],
+                    language=languages[n],
+                    typology=typologies[n] if stream.channel == "written" else None,
+                ),
+            )
         )
+    return drawn

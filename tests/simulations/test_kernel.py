@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+
 from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
@@ -13,7 +15,8 @@ from aiguillage.engine.events import (
     InteractionResponded,
 )
 from aiguillage.engine.instants import HOUR, SECOND
-from aiguillage.simulations.kernel import Behaviour, HandlingTime, Simulation
+from aiguillage.simulations.kernel import Behaviour, Simulation, draw_handling
+from aiguillage.simulations.scenario import HandlingTime
 from aiguillage.simulations.workload import Mix, Stream, arrivals
 from tests.engine.conftest import TUESDAY_10H, make_policies
 
@@ -38,14 +41,16 @@ def run(seed: int, advisors: int = 3, behaviour: Behaviour | None = None) -> lis
     engine = staffed_engine(advisors)
     log: list[Event] = []
     simulation = Simulation(engine, random.Random(seed), behaviour, observers=[log.append])
+    per_hour = 24 * 365  # a yearly volume of this many is one an hour, with a flat profile
     streams = [
-        Stream("voice", "phone", 30),
-        Stream("social", "x", 20),
-        Stream("written", "email", 5),
+        Stream("voice", "phone", 30 * per_hour),
+        Stream("social", "x", 20 * per_hour),
+        Stream("written", "email", 5 * per_hour),
     ]
     mix = Mix(motives={"refunds": 1, "fines": 1})
     end = TUESDAY_10H + 2 * HOUR
-    for at, command in arrivals(streams, mix, TUESDAY_10H, end, random.Random(seed + 1)):
+    traffic = np.random.default_rng(seed + 1)
+    for at, command in arrivals(streams, mix, TUESDAY_10H, end, traffic, engine.state.calendar):
         simulation.schedule(at, command)
     simulation.run(end)
     return log
@@ -95,7 +100,7 @@ def test_a_hang_up_after_pick_up_is_not_sent() -> None:
 
 def test_lognormal_handling_times_have_the_configured_mean() -> None:
     rng = random.Random(9)
-    draws = [HandlingTime(300, 150).draw(rng) for _ in range(40_000)]
+    draws = [draw_handling(HandlingTime(mean_s=300, sd_s=150), rng) for _ in range(40_000)]
     mean = sum(draws) / len(draws)
     # Standard error of the mean: 150 / sqrt(40,000) = 0.75 s; four of them is 3 s.
     assert abs(mean - 300) < 3

@@ -1,0 +1,86 @@
+"""The outcome of a simulation run, as plain data: what planners read and reports render.
+
+Flat, frozen msgspec Structs, so a run encodes to JSON as it is (``aiguillage simulate --json``)
+and the HTML report renders from the same values. Instants are ISO-8601 strings with their UTC
+offset, in the deployment's time zone; durations are seconds; shares are fractions (0.8 = 80 %).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from aiguillage.engine.policies import Channel
+
+__all__ = ["ChannelSummary", "Estimate", "IntervalRow", "ReplicatedRun", "RunResult"]
+
+
+class IntervalRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One channel over one interval (30 minutes by default)."""
+
+    start: str
+    arrivals: int
+    answered: int
+    answered_within_sla: int
+    abandoned: int
+    breaches: int
+    waiting: int
+    """Interactions waiting in the queue at the end of the interval (the backlog)."""
+    mean_wait_s: float
+    """Mean time to first response of those answered in the interval."""
+    occupancy: float
+    """Busy time on this channel over the logged-in time of advisors able to serve it."""
+
+
+class ChannelSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One channel over the whole run, against its contract target."""
+
+    channel: Channel
+    offered: int
+    answered: int
+    abandoned: int
+    answered_within_sla: int
+    still_open: int
+    """Still waiting for a first response at the end, deadline not yet passed: no outcome."""
+    service_level: float
+    """Answered within the SLA over those with an outcome (abandons count as missed)."""
+    target_share: float
+    mean_wait_s: float
+    p90_wait_s: float
+    breaches: int
+    penalties_eur: float
+    occupancy: float
+
+
+class RunResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One simulated run of a deployment."""
+
+    deployment: str
+    start: str
+    end: str
+    timezone: str
+    seed: int
+    strategy: str
+    interval_minutes: int
+    channels: list[ChannelSummary]
+    series: dict[str, list[IntervalRow]]
+    """Per channel, one row per interval from start to end."""
+    occupancy: float
+    """Busy time over logged-in time, all advisors, all channels."""
+    breaches_per_day: dict[str, dict[str, int]]
+    """Per channel, breaches per local date (``YYYY-MM-DD``), days without any left out."""
+
+
+class Estimate(msgspec.Struct, frozen=True, kw_only=True):
+    """A figure over replications: mean, and a 95 % confidence interval for it."""
+
+    mean: float
+    low: float
+    high: float
+
+
+class ReplicatedRun(msgspec.Struct, frozen=True, kw_only=True):
+    """Several runs of the same deployment with different seeds, and their estimates."""
+
+    runs: list[RunResult]
+    estimates: dict[str, dict[str, Estimate]]
+    """Per channel, per figure (``service_level``, ``mean_wait_s``, ``breaches``, …)."""
