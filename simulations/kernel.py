@@ -53,7 +53,11 @@ __all__ = ["Behaviour", "Simulation", "draw_handling"]
 
 
 def draw_handling(model: HandlingTime, rng: random.Random) -> float:
-    """Draw a lognormal handling time with the model's mean and standard deviation, seconds."""
+    """Draw a handling time from its model (lognormal or exponential), in seconds."""
+    if model.distribution == "exponential":
+        return rng.expovariate(1 / model.mean_s)
+    if model.sd_s == 0:
+        return model.mean_s
     variance = math.log1p((model.sd_s / model.mean_s) ** 2)
     return rng.lognormvariate(math.log(model.mean_s) - variance / 2, math.sqrt(variance))
 
@@ -153,7 +157,8 @@ class Simulation:
                 self._maybe_log_out(event.advisor_id, event.at)
 
     def _answer_offer(self, offer: OfferMade) -> None:
-        delay = self.rng.expovariate(1 / self.behaviour.answer_delay_s)
+        mean = self.behaviour.answer_delay_s
+        delay = self.rng.expovariate(1 / mean) if mean > 0 else 0.0
         self.schedule(
             offer.at + round(delay * SECOND),
             Accept(advisor_id=offer.advisor_id, offer_id=offer.offer_id),

@@ -8,7 +8,7 @@ they are normalised where they are used.
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -34,10 +34,12 @@ class Profile(_Data, frozen=True):
 
 
 class HandlingTime(_Data, frozen=True):
-    """A lognormal handling time, by its mean and standard deviation in seconds."""
+    """A handling time: lognormal by its mean and standard deviation in seconds, or exponential
+    by its mean (``sd_s`` is then the mean too, whatever is given)."""
 
     mean_s: Positive
-    sd_s: Annotated[float, msgspec.Meta(ge=0)]
+    sd_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    distribution: Literal["lognormal", "exponential"] = "lognormal"
 
 
 class Team(_Data, frozen=True):
