@@ -21,8 +21,9 @@ from rich.table import Table
 from aiguillage.engine.policies import CHANNELS
 
 from .cli_demo import demo
-from .cli_simulate import simulate_command
+from .cli_simulate import simulate_app
 from .cli_sla import describe_sla, sla_app
+from .cli_staff import staff_app
 from .cli_support import load_or_exit
 from .config import LoadedConfig
 
@@ -35,7 +36,8 @@ app = typer.Typer(
 )
 app.add_typer(sla_app, name="sla")
 app.command("demo")(demo)
-app.command("simulate")(simulate_command)
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(staff_app, name="staff")
 
 
 @app.callback()

@@ -3,7 +3,7 @@
 Runs the real engine (``simulations.run``) on the configured roster, shifts and traffic; with
 ``--replications`` several seeds run in parallel on the machine's cores and every figure gets a
 mean and a 95 % confidence interval. Prints a table per channel, or one JSON object with
-``--json``.
+``--json``, and writes the HTML report with ``--report``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -29,8 +30,9 @@ from aiguillage.simulations.run import Deployment, simulate
 from .cli_sla import describe_sla
 from .cli_support import ConfigOption, load_or_exit
 from .config import LoadedConfig
+from .report import LANGUAGES, render_html
 
-__all__ = ["deployment_of", "estimates", "simulate_command"]
+__all__ = ["deployment_of", "estimates", "simulate_app"]
 
 FIGURES = ("service_level", "mean_wait_s", "p90_wait_s", "breaches", "penalties_eur", "occupancy")
 
@@ -94,7 +96,12 @@ def _one(job: tuple[Deployment, float, int, str | None, date | None]) -> RunResu
     return simulate(deployment, days=days, seed=seed, strategy=strategy, start=start)
 
 
+simulate_app = typer.Typer(add_completion=False)
+
+
+@simulate_app.callback(invoke_without_command=True)
 def simulate_command(
+    context: typer.Context,
     config: ConfigOption = None,
     days: Annotated[
         float | None, typer.Option(min=0.01, help="Days to simulate (default: the config's).")
@@ -108,15 +115,26 @@ def simulate_command(
     strategy: Annotated[
         str | None, typer.Option(help=f"Routing strategy: {', '.join(sorted(STRATEGIES))}.")
     ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the HTML report to this file.")] = None,
+    language: Annotated[str, typer.Option(help="Report language: fr or en.")] = "fr",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
-    """Simulate the configured deployment in virtual time: service levels, waits, penalties."""
+    """Simulate the configured deployment in virtual time: service levels, waits, penalties.
+
+    `aiguillage simulate queue` runs one voice queue beside the Erlang formulas instead.
+    """
+    if context.invoked_subcommand is not None:
+        return
     loaded = load_or_exit(config)
     deployment = deployment_of(loaded)
     if strategy is not None and strategy not in STRATEGIES:
         raise typer.BadParameter(
             f"unknown strategy {strategy!r}; known: {', '.join(sorted(STRATEGIES))}",
             param_hint="--strategy",
+        )
+    if language not in LANGUAGES:
+        raise typer.BadParameter(
+            f"the report speaks {', '.join(LANGUAGES)}", param_hint="--language"
         )
     start, length = _period(from_, to, days, deployment)
     first_seed = deployment.scenario.seed if seed is None else seed
@@ -125,10 +143,14 @@ def simulate_command(
     outcome: RunResult | ReplicatedRun = (
         runs[0] if replications == 1 else ReplicatedRun(runs=runs, estimates=estimates(runs))
     )
+    if report is not None:
+        report.write_text(render_html(outcome, language=language), encoding="utf-8")
     if as_json:
         typer.echo(msgspec.json.encode(outcome).decode())
         return
     _print(outcome, loaded)
+    if report is not None:
+        typer.echo(f"report: {report.resolve()}")
 
 
 def _period(
@@ -231,3 +253,82 @@ def _format(value: float, form: str) -> str:
     if value >= 60:
         return f"{value / 60:.1f} min"
     return f"{value:.0f} s"
+
+
+class _QueueAnswer(msgspec.Struct, frozen=True):
+    """The answer of ``simulate queue --json``: measured figures, then the formula's."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float
+    asa_s: float
+    abandon_rate: float
+    occupancy: float
+    formula: dict[str, object]
+
+
+@simulate_app.command("queue")
+def queue_command(
+    rate_per_hour: Annotated[float, typer.Option(min=0.000001, help="Calls per hour.")],
+    aht: Annotated[float, typer.Option(min=0.001, help="Mean handling time, seconds.")],
+    agents: Annotated[int, typer.Option(min=1, help="Advisors, always available.")],
+    target: Annotated[float, typer.Option(min=0, help="Service-level target time, seconds.")],
+    arrivals: Annotated[int, typer.Option(min=1, help="Calls to simulate.")],
+    patience: Annotated[
+        float | None, typer.Option(min=0.001, help="Mean patience, seconds (Erlang A).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """One voice queue (Poisson arrivals, exponential handling) through the real engine."""
+    from aiguillage.simulations.erlang import UnstableQueue
+    from aiguillage.simulations.queue import run_queue
+
+    try:
+        run = run_queue(
+            rate_per_hour=rate_per_hour,
+            aht_s=aht,
+            agents=agents,
+            target_s=target,
+            arrivals=arrivals,
+            patience_s=patience,
+            seed=seed,
+        )
+    except UnstableQueue as exc:
+        typer.echo(f"error: {exc}; without --patience the queue would grow without end", err=True)
+        raise typer.Exit(1) from None
+    formula = run.formula
+    formula_figures: dict[str, object] = {
+        "model": "erlang_a" if patience is not None else "erlang_c",
+        "wait_probability": formula.wait_probability,
+        "service_level": formula.service_level,
+        "asa_s": formula.asa_s,
+        "occupancy": formula.occupancy,
+        "abandon_rate": formula.abandon_rate,
+    }
+    answer = _QueueAnswer(
+        offered=run.offered,
+        answered=run.answered,
+        abandoned=run.abandoned,
+        service_level=run.service_level,
+        asa_s=run.asa_s,
+        abandon_rate=run.abandon_rate,
+        occupancy=run.occupancy,
+        formula=formula_figures,
+    )
+    if as_json:
+        typer.echo(msgspec.json.encode(answer).decode())
+        return
+    table = Table("figure", "engine (measured)", f"{formula_figures['model']} (formula)")
+    table.add_row("service level", f"{run.service_level:.4f}", f"{formula.service_level:.4f}")
+    table.add_row("ASA, s", f"{run.asa_s:.2f}", f"{formula.asa_s:.2f}")
+    table.add_row("abandon rate", f"{run.abandon_rate:.4f}", _maybe(formula.abandon_rate))
+    table.add_row("occupancy", f"{run.occupancy:.4f}", f"{formula.occupancy:.4f}")
+    table.add_row("offered / answered / abandoned", f"{run.offered} / {run.answered} / "
+                  f"{run.abandoned}", "")  # fmt: skip
+    Console(highlight=False).print(table)
+
+
+def _maybe(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -1,0 +1,195 @@
+"""The words of the simulation report, per language, and how each writes numbers and dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+__all__ = ["DASH", "LANGUAGES", "Language"]
+
+_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "report": "Rapport de simulation",
+        "period": "Du {start} au {end} ({zone}) : {days}.",
+        "days": "{n} jours",
+        "one_day": "1 jour",
+        "moment": "{date} à {time}",
+        "one_run": "Graine {seed} · stratégie de routage « {strategy} » · "
+        "intervalles de {minutes} min",
+        "runs": "{count} réplications (graines {seeds}) · stratégie de routage « {strategy} » · "
+        "intervalles de {minutes} min",
+        "seed_range": "{first} à {last}",
+        "by_channel": "Par canal",
+        "ci_note": "Moyenne des {count} réplications ; entre crochets, l'intervalle de confiance "
+        "à 95 % de cette moyenne.",
+        "columns": "Canal|Entrantes|Répondues|Abandonnées|Niveau de service|Objectif|"
+        "Attente moyenne|Attente, 90e centile|Dépassements|Pénalités|Occupation",
+        "met": "objectif atteint",
+        "missed": "objectif manqué",
+        "overall": "Occupation des conseillers, tous canaux : {occupancy}. "
+        "Pénalités, tous canaux : {penalties}.",
+        "charts": "Graphiques",
+        "day_title": "Attente au fil de la journée",
+        "day_note": "Interactions en attente à la fin de chaque intervalle, moyenne par heure "
+        "de la journée sur toute la période.",
+        "week_title": "Attente au fil de la semaine",
+        "week_note": "La même moyenne, par jour de la semaine et heure.",
+        "sl_title": "Niveau de service par intervalle",
+        "sl_note": "Répondues dans le délai sur répondues ou abandonnées ({span}) ; "
+        "objectifs en pointillés.",
+        "occupancy_title": "Occupation par intervalle",
+        "occupancy_note": "Temps occupé sur temps connecté des conseillers du canal ({span}).",
+        "span_interval": "par intervalle de {minutes} min",
+        "span_hours": "regroupé par tranches de {hours} h",
+        "span_day": "regroupé par jour",
+        "span_week": "regroupé par semaine",
+        "breaches_title": "Dépassements de délai par jour",
+        "breaches_note": "Comptés le jour de l'échéance manquée.",
+        "breaches_mean": "Comptés le jour de l'échéance manquée ; moyenne des réplications.",
+        "axis_waiting": "en attente",
+        "axis_time": "heure",
+        "axis_weekday": "jour de la semaine",
+        "axis_date": "date",
+        "axis_sl": "niveau de service",
+        "axis_occupancy": "occupation",
+        "axis_breaches": "dépassements",
+        "target": "objectif",
+        "no_data": "Aucune donnée",
+        "definitions": "Niveau de service : interactions répondues dans le délai contractuel, "
+        "sur celles dont l'issue est connue (répondues, abandonnées, ou en retard et encore "
+        "ouvertes). Un abandon compte comme manqué ; ce qui reste ouvert et dans les temps à la "
+        "fin de la période n'a pas encore d'issue et n'est pas compté.|Attente : délai jusqu'à "
+        "la première réponse (l'accusé de réception ne compte pas) ; 90e centile : 90 % des "
+        "interactions répondues ont attendu moins.|Dépassements : échéances passées sans "
+        "réponse ; pénalités : dépassements \u00d7 pénalité unitaire du canal.|Occupation : temps "
+        "occupé sur temps connecté des conseillers pouvant servir le canal ; un intervalle sans "
+        "occupation (canal fermé) reste en blanc, un regroupement fait la moyenne des autres."
+        "|Une simulation en temps virtuel donne des estimations, pas des mesures. Heures locales "
+        "({zone}).",
+        "channel.voice": "Téléphone",
+        "channel.written": "Écrits",
+        "channel.social": "Réseaux sociaux",
+        "weekdays": "lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "weekdays_short": "lun. mar. mer. jeu. ven. sam. dim.",
+        "months": "janvier février mars avril mai juin juillet août septembre octobre novembre "
+        "décembre",
+        "months_short": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
+    },
+    "en": {
+        "report": "Simulation report",
+        "period": "From {start} to {end} ({zone}): {days}.",
+        "days": "{n} days",
+        "one_day": "1 day",
+        "moment": "{date}, {time}",
+        "one_run": "Seed {seed} · routing strategy “{strategy}” · {minutes}-minute intervals",
+        "runs": "{count} replications (seeds {seeds}) · routing strategy “{strategy}” · "
+        "{minutes}-minute intervals",
+        "seed_range": "{first} to {last}",
+        "by_channel": "By channel",
+        "ci_note": "Mean of the {count} replications; in brackets, the 95% confidence interval "
+        "of that mean.",
+        "columns": "Channel|Offered|Answered|Abandoned|Service level|Target|Mean wait|"
+        "90th percentile wait|Breaches|Penalties|Occupancy",
+        "met": "target met",
+        "missed": "target missed",
+        "overall": "Advisor occupancy, all channels: {occupancy}. "
+        "Penalties, all channels: {penalties}.",
+        "charts": "Charts",
+        "day_title": "Backlog through the day",
+        "day_note": "Interactions waiting at the end of each interval, averaged per time of day "
+        "over the whole run.",
+        "week_title": "Backlog through the week",
+        "week_note": "The same average, per day of the week and time of day.",
+        "sl_title": "Service level per interval",
+        "sl_note": "Answered within the SLA over answered or abandoned ({span}); targets dashed.",
+        "occupancy_title": "Occupancy per interval",
+        "occupancy_note": "Busy time over logged-in time of the channel's advisors ({span}).",
+        "span_interval": "per {minutes}-minute interval",
+        "span_hours": "grouped by {hours} hours",
+        "span_day": "grouped by day",
+        "span_week": "grouped by week",
+        "breaches_title": "SLA breaches per day",
+        "breaches_note": "Counted on the day of the missed deadline.",
+        "breaches_mean": "Counted on the day of the missed deadline; mean of the replications.",
+        "axis_waiting": "waiting",
+        "axis_time": "time of day",
+        "axis_weekday": "day of the week",
+        "axis_date": "date",
+        "axis_sl": "service level",
+        "axis_occupancy": "occupancy",
+        "axis_breaches": "breaches",
+        "target": "target",
+        "no_data": "No data",
+        "definitions": "Service level: interactions answered within the contractual time, over "
+        "those whose outcome is known (answered, abandoned, or late and still open). An abandon "
+        "counts as missed; work still open and in time at the end of the run has no outcome yet "
+        "and is not counted.|Wait: time to the first response (an acknowledgement of receipt "
+        "does not count); 90th percentile: 90% of the answered interactions waited less."
+        "|Breaches: deadlines passed without an answer; penalties: breaches \u00d7 the channel's "
+        "penalty per breach.|Occupancy: busy time over logged-in time of the advisors able to "
+        "serve the channel; an interval without any (channel closed) is left blank, and a group "
+        "is the mean of the others."
+        "|A simulation in virtual time gives estimates, not measurements. Local times "
+        "({zone}).",
+        "channel.voice": "Voice",
+        "channel.written": "Written",
+        "channel.social": "Social networks",
+        "weekdays": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+        "weekdays_short": "Mon Tue Wed Thu Fri Sat Sun",
+        "months": "January February March April May June July August September October "
+        "November December",
+        "months_short": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+    },
+}
+
+LANGUAGES = tuple(_WORDS)
+
+DASH = "\u2013"
+"""An en dash, between the bounds of an interval and of a period."""
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """The words of one language, and how it writes numbers, shares, money and dates."""
+
+    code: str
+
+    def __call__(self, key: str, **values: object) -> str:
+        return _WORDS[self.code][key].format(**values)
+
+    def names(self, key: str) -> list[str]:
+        return _WORDS[self.code][key].split()
+
+    def number(self, value: float, digits: int = 0) -> str:
+        text = f"{value:,.{digits}f}"
+        if self.code == "fr":  # 12 345,6: a narrow no-break space groups thousands
+            text = text.replace(",", "\u202f").replace(".", ",")
+        return text
+
+    def percent(self, share: float, digits: int = 1) -> str:
+        number = self.number(share * 100, digits)
+        return f"{number}\u00a0%" if self.code == "fr" else f"{number}%"
+
+    def euros(self, amount: float) -> str:
+        number = self.number(amount)
+        return f"{number}\u00a0€" if self.code == "fr" else f"€{number}"
+
+    def channel(self, name: str) -> str:
+        return _WORDS[self.code].get(f"channel.{name}", name)
+
+    def day(self, day: date) -> str:
+        return f"{self.names('weekdays_short')[day.weekday()]} {day.day}"
+
+    def day_month(self, day: date) -> str:
+        return f"{day.day} {self.names('months_short')[day.month - 1]}"
+
+    def month(self, day: date, *, year: bool) -> str:
+        name = self.names("months_short")[day.month - 1]
+        return f"{name} {day.year}" if year else name
+
+    def date(self, day: date) -> str:
+        weekday, month = self.names("weekdays")[day.weekday()], self.names("months")[day.month - 1]
+        return f"{weekday} {day.day} {month} {day.year}"
+
+    def moment(self, at: datetime) -> str:
+        return self("moment", date=self.date(at), time=f"{at:%H:%M}")
