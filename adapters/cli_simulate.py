@@ -8,6 +8,7 @@ mean and a 95 % confidence interval. Prints a table per channel, or one JSON obj
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -31,6 +32,7 @@ from .cli_sla import describe_sla
 from .cli_support import ConfigOption, load_or_exit
 from .config import LoadedConfig
 from .report import LANGUAGES, render_html
+from .staffing_csv import PlanError, read_plan
 
 __all__ = ["deployment_of", "estimates", "simulate_app"]
 
@@ -115,6 +117,10 @@ def simulate_command(
     strategy: Annotated[
         str | None, typer.Option(help=f"Routing strategy: {', '.join(sorted(STRATEGIES))}.")
     ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(help="A staffing plan CSV (from `staff plan`) to use instead of the roster."),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report to this file.")] = None,
     language: Annotated[str, typer.Option(help="Report language: fr or en.")] = "fr",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
@@ -127,6 +133,12 @@ def simulate_command(
         return
     loaded = load_or_exit(config)
     deployment = deployment_of(loaded)
+    if plan is not None:
+        try:
+            deployment = dataclasses.replace(deployment, plan=read_plan(plan))
+        except PlanError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     if strategy is not None and strategy not in STRATEGIES:
         raise typer.BadParameter(
             f"unknown strategy {strategy!r}; known: {', '.join(sorted(STRATEGIES))}",

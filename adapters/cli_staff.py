@@ -8,11 +8,16 @@ or a service level, to print the fewest agents reaching it. The arithmetic lives
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from aiguillage.simulations.erlang import (
     Staffing,
@@ -21,6 +26,8 @@ from aiguillage.simulations.erlang import (
     smallest_agents,
     staffing,
 )
+
+from .cli_support import ConfigOption, load_or_exit
 
 __all__ = ["staff_app"]
 
@@ -186,3 +193,75 @@ def _table(answer: ErlangAnswer, figures: Staffing, goal: float | None) -> list[
         rows.append(("abandon rate", f"{figures.abandon_rate:.2%}"))
     width = max(len(label) for label, _ in rows)
     return [f"{label:<{width}}  {value}" for label, value in rows]
+
+
+@staff_app.command("plan")
+def plan_command(
+    config: ConfigOption = None,
+    week: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the config's start).")
+    ] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the plan as CSV.")] = None,
+    shrinkage: Annotated[
+        float, typer.Option(min=0, max=0.95, help="Share of paid time not on the floor.")
+    ] = 0.3,
+    max_occupancy: Annotated[
+        float, typer.Option(min=0.05, max=1, help="Highest share of time kept busy.")
+    ] = 0.85,
+    check: Annotated[
+        bool, typer.Option(help="Simulate the week with the plan and print what it achieves.")
+    ] = True,
+) -> None:
+    """Advisors needed per half-hour and channel over a week, checked by simulation."""
+    from aiguillage.engine.calendar import BusinessCalendar
+    from aiguillage.engine.instants import from_datetime
+    from aiguillage.simulations.planning import plan_week
+    from aiguillage.simulations.run import simulate
+
+    from .cli_simulate import deployment_of
+    from .staffing_csv import plan_to_csv
+
+    loaded = load_or_exit(config)
+    deployment = deployment_of(loaded)
+    try:
+        first = deployment.start if week is None else date.fromisoformat(week)
+    except ValueError:
+        raise typer.BadParameter("a date is YYYY-MM-DD", param_hint="--week") from None
+    calendar = BusinessCalendar(loaded.settings.calendar)
+    start = from_datetime(datetime.combine(first, time(0), calendar.zone))
+    rows = plan_week(
+        deployment.policies,
+        deployment.scenario,
+        start,
+        shrinkage=shrinkage,
+        max_occupancy=max_occupancy,
+    )
+    if csv_file is not None:
+        csv_file.write_text(plan_to_csv(rows, calendar.zone), encoding="utf-8")
+    console = Console(highlight=False)
+    channels = list(rows[0].needs)
+    hours_per_row = deployment.scenario.interval_minutes / 60
+    table = Table("day", *(f"{c} peak" for c in channels), *(f"{c} h" for c in channels))
+    for day in range(7):
+        day_rows = rows[day * len(rows) // 7 : (day + 1) * len(rows) // 7]
+        label = f"{first + timedelta(days=day):%a %d %b}"
+        peaks = [str(max(r.needs[c] for r in day_rows)) for c in channels]
+        hours = [f"{sum(r.needs[c] for r in day_rows) * hours_per_row:.0f}" for c in channels]
+        table.add_row(label, *peaks, *hours)
+    console.print(
+        f"advisors needed per {deployment.scenario.interval_minutes} min, shrinkage "
+        f"{shrinkage:.0%}, occupancy at most {max_occupancy:.0%}: peak and advisor-hours per day"
+    )
+    console.print(table)
+    if csv_file is not None:
+        console.print(f"plan: {csv_file.resolve()}", markup=False)
+    if check:
+        planned = dataclasses.replace(deployment, plan=tuple(rows))
+        result = simulate(planned, days=7, start=first)
+        for summary in result.channels:
+            met = summary.service_level >= summary.target_share
+            console.print(
+                f"simulated with the plan: {summary.channel} service level "
+                f"[{'green' if met else 'red'}]{summary.service_level:.1%}[/] "
+                f"(target {summary.target_share:.0%}), {summary.breaches} breaches"
+            )

@@ -16,15 +16,16 @@ from datetime import date, datetime, time
 import numpy as np
 
 from aiguillage.engine.calendar import BusinessCalendar
-from aiguillage.engine.commands import AddAdvisor, SetPolicies
+from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event
 from aiguillage.engine.instants import DAY, Instant, from_datetime
-from aiguillage.engine.policies import BusinessHours, Policies
+from aiguillage.engine.policies import BusinessHours, Channel, Policies
 from aiguillage.engine.routing import strategy_named
 
 from .kernel import Behaviour, Simulation
 from .outcome import RunResult
+from .planning import PlanRow
 from .results import Tally
 from .scenario import Profile, Scenario
 from .workload import Mix, Stream, arrivals
@@ -42,6 +43,9 @@ class Deployment:
     scenario: Scenario
     start: date
     config_digest: str = ""
+    plan: tuple[PlanRow, ...] = ()
+    """A staffing plan; when given, it replaces the roster: per interval, that many generalist
+    advisors per channel (every skill at level 5, every language) are on duty."""
 
 
 def simulate(
@@ -74,7 +78,8 @@ def simulate(
     traffic_seed, behaviour_seed = np.random.SeedSequence(seed).spawn(2)
     engine = Engine(strategy=strategy_named(strategy_name))
     engine.handle(SetPolicies(policies=policies, config_digest=deployment.config_digest), begin)
-    for command, _ in deployment.roster:
+    roster = _plan_roster(deployment) if deployment.plan else deployment.roster
+    for command, _ in roster:
         engine.handle(command, begin)
 
     tally = Tally(engine, begin, scenario.interval_minutes)
@@ -87,9 +92,12 @@ def simulate(
     )
     rng = random.Random(int(behaviour_seed.generate_state(1)[0]))
     simulation = Simulation(engine, rng, behaviour, observers=[tally, *observers])
-    for command, team in deployment.roster:
-        shift = scenario.teams.get(team) if team is not None else None
-        simulation.staff(command.advisor_id, shift, begin, end, calendar)
+    if deployment.plan:
+        _follow_plan(simulation, deployment.plan, begin, end)
+    else:
+        for command, team in deployment.roster:
+            shift = scenario.teams.get(team) if team is not None else None
+            simulation.staff(command.advisor_id, shift, begin, end, calendar)
 
     streams = []
     for channel, policy in policies.channels.items():
@@ -124,3 +132,54 @@ def _opening(calendar: BusinessCalendar, hours: BusinessHours | None) -> Callabl
         return calendar.is_open(at, hours)
 
     return is_open
+
+
+def _plan_roster(deployment: Deployment) -> tuple[tuple[AddAdvisor, str | None], ...]:
+    """Generalist advisors, one channel each, as many as the plan ever needs per channel."""
+    policies = deployment.policies
+    skills = dict.fromkeys(policies.skills, 5)
+    peak: dict[Channel, int] = {}
+    for row in deployment.plan:
+        for channel, needed in row.needs.items():
+            peak[channel] = max(peak.get(channel, 0), needed)
+    usual = {"voice": 1, "written": 2, "social": 3}
+    return tuple(
+        (
+            AddAdvisor(
+                advisor_id=f"plan-{channel}-{n + 1}",
+                skills=skills,
+                languages=policies.languages,
+                capacity={channel: usual.get(channel, 1)},
+            ),
+            None,
+        )
+        for channel, count in peak.items()
+        for n in range(count)
+    )
+
+
+def _follow_plan(
+    simulation: Simulation, plan: tuple[PlanRow, ...], begin: Instant, end: Instant
+) -> None:
+    """Put on duty, interval by interval, as many of each channel's advisors as planned."""
+    on_duty: dict[Channel, int] = {}
+    for row in plan:
+        if row.start >= end:
+            break
+        at = max(row.start, begin)
+        for channel, needed in row.needs.items():
+            current = on_duty.get(channel, 0)
+            for n in range(current, needed):
+                simulation.schedule(
+                    at, SetAdvisorState(advisor_id=f"plan-{channel}-{n + 1}", state="available")
+                )
+            for n in range(needed, current):
+                simulation.schedule(
+                    at,
+                    SetAdvisorState(
+                        advisor_id=f"plan-{channel}-{n + 1}",
+                        state="not_ready",
+                        reason="end_of_shift",
+                    ),
+                )
+            on_duty[channel] = needed

@@ -1,0 +1,157 @@
+"""Staffing plans: how many advisors each channel needs per interval over a week.
+
+- Voice: Erlang C (Erlang A when callers have a patience) at the channel's target, per interval,
+  on the interval's arrival rate: the fewest advisors answering ``target_share`` of calls within
+  the SLA time, raised to keep occupancy under ``max_occupancy``.
+- Deadline channels (social, written): work may wait until its deadline, so an interval needs
+  the lowest steady staffing that finishes, by each deadline ahead, everything due by then: the
+  backlog carried from before plus what arrives. Each advisor works ``capacity`` interactions at
+  once (the channel's usual capacity) for ``max_occupancy`` of the interval.
+
+Every figure is then divided by ``1 - shrinkage`` (breaks, training, absence). The plan is data;
+``adapters/`` writes it as CSV, and ``simulate --plan`` runs it to check what it achieves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aiguillage.engine.calendar import BusinessCalendar
+from aiguillage.engine.instants import MINUTE, SECOND, Instant
+from aiguillage.engine.policies import Channel, ElapsedSla, Policies
+from aiguillage.engine.sla import deadline
+
+from .erlang import smallest_agents
+from .scenario import Profile, Scenario
+from .workload import Stream, hourly_rates
+
+__all__ = ["PlanRow", "plan_week"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """Advisors needed on each channel during one interval from ``start``."""
+
+    start: Instant
+    needs: dict[Channel, int]
+
+
+def plan_week(
+    policies: Policies,
+    scenario: Scenario,
+    start: Instant,
+    *,
+    days: int = 7,
+    shrinkage: float = 0.3,
+    max_occupancy: float = 0.85,
+    capacity: dict[Channel, int] | None = None,
+) -> list[PlanRow]:
+    """Return the advisors needed per interval and channel for ``days`` days from ``start``."""
+    if not 0 <= shrinkage < 1 or not 0 < max_occupancy <= 1:
+        raise ValueError("shrinkage is in [0, 1) and max_occupancy in (0, 1]")
+    capacity = capacity or {"voice": 1, "written": 2, "social": 3}
+    calendar = BusinessCalendar(policies.calendar)
+    step = scenario.interval_minutes * MINUTE
+    count = days * 24 * 60 // scenario.interval_minutes
+    hours = -(-count * step // (60 * MINUTE))
+    columns: dict[Channel, list[int]] = {}
+    for channel, policy in policies.channels.items():
+        rates = [0.0] * hours
+        for source in policy.sources:
+            volume = scenario.volumes.get(source, 0)
+            if volume:
+                open_at = (
+                    (lambda at, h=policy.hours: calendar.is_open(at, h))
+                    if policy.refuse_when_closed
+                    else None
+                )
+                stream = Stream(
+                    channel, source, volume, scenario.profiles.get(channel, Profile()), open_at
+                )
+                for hour, rate in enumerate(hourly_rates(stream, start, hours, calendar)):
+                    rates[hour] += float(rate)
+        per_interval = [
+            rates[(i * step) // (60 * MINUTE)] * step / (60 * MINUTE) for i in range(count)
+        ]
+        aht = scenario.handling[channel].mean_s
+        if isinstance(policy.sla, ElapsedSla) and channel == "voice":
+            needed = [
+                _erlang(arrivals, step, aht, policy.sla.seconds, policy.target_share, scenario,
+                        max_occupancy)
+                for arrivals in per_interval
+            ]  # fmt: skip
+        else:
+            starts = [start + i * step for i in range(count)]
+            due = [deadline(policy.sla, at + step // 2, calendar, policy.hours) for at in starts]
+            needed = _deadline_staffing(
+                per_interval, starts, due, step, aht, capacity.get(channel, 1) * max_occupancy
+            )
+        columns[channel] = [math.ceil(n / (1 - shrinkage)) if n else 0 for n in needed]
+    return [
+        PlanRow(start=start + i * step, needs={c: column[i] for c, column in columns.items()})
+        for i in range(count)
+    ]
+
+
+def _erlang(
+    arrivals: float,
+    step: Instant,
+    aht_s: float,
+    target_s: int,
+    share: float,
+    scenario: Scenario,
+    max_occupancy: float,
+) -> int:
+    if arrivals <= 0:
+        return 0
+    rate_per_s = arrivals / (step / SECOND)
+    staffed = smallest_agents(
+        min(share, 0.999999),
+        rate_per_s=rate_per_s,
+        aht_s=aht_s,
+        target_s=target_s,
+        patience_s=scenario.patience_s,
+    ).agents
+    return max(staffed, math.ceil(rate_per_s * aht_s / max_occupancy))
+
+
+def _deadline_staffing(
+    arrivals: list[float],
+    starts: list[Instant],
+    due: list[Instant],
+    step: Instant,
+    aht_s: float,
+    concurrency: float,
+) -> list[int]:
+    """Return, per interval, the fewest advisors meeting every deadline from there on.
+
+    Work is counted in advisor-seconds. At each interval, for every deadline ahead, the work
+    due by then (the backlog, and the forecast arrivals due by then) is divided by the time
+    left until it; the largest such rate is the steady staffing the interval needs. What that
+    staffing cannot finish in the interval is carried as backlog, earliest deadline first.
+    """
+    seconds = step / SECOND
+    work = [a * aht_s / concurrency for a in arrivals]
+    backlog: list[tuple[Instant, float]] = []  # (deadline, advisor-seconds), earliest first
+    plan = []
+    for i, start in enumerate(starts):
+        backlog.append((due[i], work[i]))
+        backlog.sort()
+        ahead = sorted([*backlog, *((due[j], work[j]) for j in range(i + 1, len(starts)))])
+        rate = 0.0
+        cumulative = 0.0
+        for deadline_at, amount in ahead:
+            cumulative += amount
+            rate = max(rate, cumulative / max(seconds, (deadline_at - start) / SECOND))
+        staff = math.ceil(rate * (1 - 1e-9))
+        plan.append(staff)
+        capacity = staff * seconds
+        kept: list[tuple[Instant, float]] = []
+        for deadline_at, amount in backlog:
+            done = min(capacity, amount)
+            capacity -= done
+            if amount - done > 1e-9:
+                kept.append((deadline_at, amount - done))
+        backlog = kept
+    return plan

@@ -1,0 +1,50 @@
+"""``aiguillage staff plan`` writes a plan that ``simulate --plan`` runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from aiguillage.adapters.cli import app
+from aiguillage.adapters.config import default_config_path
+
+runner = CliRunner()
+CONFIG = ["--config", str(default_config_path())]
+
+
+def test_the_plan_is_written_and_checked_by_simulation(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    result = runner.invoke(
+        app, ["staff", "plan", *CONFIG, "--csv", str(plan)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    lines = plan.read_text().splitlines()
+    assert lines[0] == "start,voice,written,social"
+    assert len(lines) == 1 + 7 * 48
+    assert "simulated with the plan: voice service level" in result.stdout
+
+
+def test_simulate_runs_a_plan_instead_of_the_roster(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    made = runner.invoke(app, ["staff", "plan", *CONFIG, "--csv", str(plan), "--no-check"])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["simulate", *CONFIG, "--days", "1", "--plan", str(plan), "--json"])
+    assert result.exit_code == 0, result.output
+    channels = json.loads(result.stdout)["channels"]
+    assert all(c["offered"] > 0 for c in channels)
+
+
+def test_a_broken_plan_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text("start,voice\n2027-01-04T07:00:00,2\n")
+    result = runner.invoke(app, ["simulate", *CONFIG, "--plan", str(plan)])
+    assert result.exit_code == 1
+    assert "has no UTC offset" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_malformed_week_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["staff", "plan", *CONFIG, "--week", "next monday"])
+    assert result.exit_code == 2
