@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.commands import (
@@ -101,6 +102,17 @@ class Simulation:
         """Commands the engine refused: simulated people acting on work that moved on."""
         self._observers = list(observers)
         self._heap: list[tuple[Instant, int, Command]] = []
+        # What simulated people do when they see an event, by the event's type.
+        self._reactions: dict[type[Any], Callable[[Any], None]] = {
+            OfferMade: self._answer_offer,
+            OfferAccepted: self._work,
+            InteractionArrived: self._maybe_hang_up,
+            InteractionClosed: self._released,
+            InteractionTransferred: self._released,
+            InteractionTransferredOut: self._released,
+            PrincipalAwaited: self._released,
+            AdvisorStateChanged: self._released,
+        }
         self._sequence = 0
 
     def schedule(self, at: Instant, command: Command) -> None:
@@ -138,23 +150,20 @@ class Simulation:
         return interaction is not None and interaction.status in ("queued", "offered")
 
     def _observe(self, events: list[Event]) -> None:
+        reactions = self._reactions
+        observers = self._observers
         for event in events:
-            for observer in self._observers:
+            for observer in observers:
                 observer(event)
-            if isinstance(event, OfferMade):
-                self._answer_offer(event)
-            elif isinstance(event, OfferAccepted):
-                self._work(event)
-            elif isinstance(event, InteractionArrived):
-                self._maybe_hang_up(event)
-            elif isinstance(
-                event,
-                InteractionClosed
-                | InteractionTransferred
-                | InteractionTransferredOut
-                | PrincipalAwaited,
-            ) or (isinstance(event, AdvisorStateChanged) and event.reason == "end_of_shift"):
-                self._maybe_log_out(event.advisor_id, event.at)
+            react = reactions.get(type(event))
+            if react is not None:
+                react(event)
+
+    def _released(self, event: Event) -> None:
+        advisor_id = getattr(event, "advisor_id", None)
+        if isinstance(event, AdvisorStateChanged) and event.reason != "end_of_shift":
+            return
+        self._maybe_log_out(advisor_id, event.at)
 
     def _answer_offer(self, offer: OfferMade) -> None:
         mean = self.behaviour.answer_delay_s

@@ -8,7 +8,9 @@ JSON and the HTML report are rendered elsewhere (``adapters/``) from that flat r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.engine import Engine
@@ -125,74 +127,95 @@ class Tally:
         self._advisors: dict[str, _Sample] = {}
         self._breach_days: dict[Channel, dict[str, int]] = {c: {} for c in CHANNELS}
         self._last_bucket = -1
+        self._next_edge = start
+        self._handlers: dict[type[Any], Callable[[Any], None]] = {
+            InteractionArrived: self._arrived,
+            InteractionResponded: self._responded,
+            SlaBreached: self._breached,
+            InteractionAbandoned: self._abandoned,
+            OfferMade: self._offered,
+            OfferDeclined: self._released,
+            OfferExpired: self._released,
+            OfferRevoked: self._released,
+            InteractionClosed: self._released,
+            InteractionTransferred: self._released,
+            InteractionTransferredOut: self._released,
+            PrincipalAwaited: self._released,
+            AdvisorStateChanged: self._state_changed,
+        }
 
     # -- feeding --------------------------------------------------------------------------------
 
     def __call__(self, event: Event) -> None:
-        at = event.at
-        if self._engine is not None:
-            self._close_buckets_before(at)
-        if isinstance(event, InteractionArrived):
-            self._arrivals[event.interaction_id] = (event.channel, event.received_at)
-            self.channels[event.channel].offered += 1
-            self._bucket(event.channel, at).arrivals += 1
-            return
-        if isinstance(event, InteractionResponded):
-            channel, received = self._arrivals[event.interaction_id]
-            result = self.channels[channel]
-            wait = (at - received) / SECOND
-            result.answered += 1
-            result.answered_within_sla += event.within_sla
-            result.waits_s.append(wait)
-            bucket = self._bucket(channel, at)
-            bucket.answered += 1
-            bucket.within += event.within_sla
-            bucket.wait_s += wait
-            if event.interaction_id in self._late:
-                self._late.discard(event.interaction_id)
-                result.late_open -= 1
-            return
-        if isinstance(event, SlaBreached):
-            channel = self._arrivals[event.interaction_id][0]
-            result = self.channels[channel]
-            result.breaches += 1
-            result.late_open += 1
-            self._late.add(event.interaction_id)
-            self._bucket(channel, at).breaches += 1
-            if self._engine is not None:
-                day = to_datetime(event.due, self._engine.state.calendar.zone).date().isoformat()
-                days = self._breach_days[channel]
-                days[day] = days.get(day, 0) + 1
-            return
-        if isinstance(event, InteractionAbandoned):
-            channel = self._arrivals[event.interaction_id][0]
-            self.channels[channel].abandoned += 1
-            self._bucket(channel, at).abandoned += 1
-        elif isinstance(event, OfferMade):
-            self.channels[self._arrivals[event.interaction_id][0]].offers += 1
-            self._holder[event.interaction_id] = event.advisor_id
-        if self._engine is not None:
-            self._follow_advisor(event)
+        if event.at >= self._next_edge and self._engine is not None:
+            self._close_buckets_before(event.at)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
 
-    def _follow_advisor(self, event: Event) -> None:
-        """Sample the advisor an event concerns, when its load or state may have changed."""
-        advisor_id: str | None = None
-        if isinstance(event, OfferMade | AdvisorStateChanged):
-            advisor_id = event.advisor_id
-        elif isinstance(
-            event,
-            OfferDeclined
-            | OfferExpired
-            | OfferRevoked
-            | InteractionClosed
-            | InteractionTransferred
-            | InteractionTransferredOut
-            | PrincipalAwaited
-            | InteractionAbandoned,
-        ):
-            advisor_id = self._holder.pop(event.interaction_id, None)
-        if advisor_id is not None:
+    def _arrived(self, event: InteractionArrived) -> None:
+        self._arrivals[event.interaction_id] = (event.channel, event.received_at)
+        self.channels[event.channel].offered += 1
+        self._bucket(event.channel, event.at).arrivals += 1
+
+    def _responded(self, event: InteractionResponded) -> None:
+        channel, received = self._arrivals[event.interaction_id]
+        result = self.channels[channel]
+        wait = (event.at - received) / SECOND
+        result.answered += 1
+        result.answered_within_sla += event.within_sla
+        result.waits_s.append(wait)
+        bucket = self._bucket(channel, event.at)
+        bucket.answered += 1
+        bucket.within += event.within_sla
+        bucket.wait_s += wait
+        if event.interaction_id in self._late:
+            self._late.discard(event.interaction_id)
+            result.late_open -= 1
+
+    def _breached(self, event: SlaBreached) -> None:
+        channel = self._arrivals[event.interaction_id][0]
+        result = self.channels[channel]
+        result.breaches += 1
+        result.late_open += 1
+        self._late.add(event.interaction_id)
+        self._bucket(channel, event.at).breaches += 1
+        if self._engine is not None:
+            day = to_datetime(event.due, self._engine.state.calendar.zone).date().isoformat()
+            days = self._breach_days[channel]
+            days[day] = days.get(day, 0) + 1
+
+    def _abandoned(self, event: InteractionAbandoned) -> None:
+        channel = self._arrivals[event.interaction_id][0]
+        self.channels[channel].abandoned += 1
+        self._bucket(channel, event.at).abandoned += 1
+        self._released(event)
+
+    def _offered(self, event: OfferMade) -> None:
+        self.channels[self._arrivals[event.interaction_id][0]].offers += 1
+        self._holder[event.interaction_id] = event.advisor_id
+        if self._engine is not None:
+            self._sample(event.advisor_id, event.at)
+
+    def _released(
+        self,
+        event: OfferDeclined
+        | OfferExpired
+        | OfferRevoked
+        | InteractionClosed
+        | InteractionTransferred
+        | InteractionTransferredOut
+        | PrincipalAwaited
+        | InteractionAbandoned,
+    ) -> None:
+        """Sample the advisor who held the interaction: its load just went down."""
+        advisor_id = self._holder.pop(event.interaction_id, None)
+        if advisor_id is not None and self._engine is not None:
             self._sample(advisor_id, event.at)
+
+    def _state_changed(self, event: AdvisorStateChanged) -> None:
+        if self._engine is not None:
+            self._sample(event.advisor_id, event.at)
 
     def _sample(self, advisor_id: str, at: Instant) -> None:
         assert self._engine is not None
@@ -241,6 +264,7 @@ class Tally:
             for channel in CHANNELS:
                 self._nth(self._buckets[channel], ended).waiting = queues.waiting(channel)
         self._last_bucket = index
+        self._next_edge = self._start + (index + 1) * self._interval
 
     def _bucket(self, channel: Channel, at: Instant) -> _Bucket:
         return self._nth(self._buckets[channel], max(0, (at - self._start) // self._interval))
