@@ -9,7 +9,6 @@ mean and a 95 % confidence interval. Prints a table per channel, or one JSON obj
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -25,7 +24,8 @@ from rich.table import Table
 
 from aiguillage.engine.commands import AddAdvisor
 from aiguillage.engine.routing import STRATEGIES
-from aiguillage.simulations.outcome import Estimate, ReplicatedRun, RunResult
+from aiguillage.simulations.outcome import ReplicatedRun, RunResult
+from aiguillage.simulations.results import estimates
 from aiguillage.simulations.run import Deployment, simulate
 
 from .cli_sla import describe_sla
@@ -34,9 +34,7 @@ from .config import LoadedConfig
 from .report import LANGUAGES, render_html
 from .staffing_csv import PlanError, read_plan
 
-__all__ = ["deployment_of", "estimates", "simulate_app"]
-
-FIGURES = ("service_level", "mean_wait_s", "p90_wait_s", "breaches", "penalties_eur", "occupancy")
+__all__ = ["deployment_of", "simulate_app"]
 
 
 def deployment_of(loaded: LoadedConfig) -> Deployment:
@@ -63,34 +61,6 @@ def deployment_of(loaded: LoadedConfig) -> Deployment:
         start=settings.deployment.start_date,
         config_digest=loaded.digest,
     )
-
-
-# Student's t quantiles at 97.5 % for 1 to 30 degrees of freedom; 1.96 beyond.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-def estimates(runs: list[RunResult]) -> dict[str, dict[str, Estimate]]:
-    """Return, per channel and figure, the mean over runs and its 95 % confidence interval."""
-    out: dict[str, dict[str, Estimate]] = {}
-    n = len(runs)
-    quantile = _T975[n - 2] if 2 <= n <= 31 else 1.96
-    for index, summary in enumerate(runs[0].channels):
-        figures: dict[str, Estimate] = {}
-        for figure in FIGURES:
-            values = [float(getattr(run.channels[index], figure)) for run in runs]
-            mean = sum(values) / n
-            if n > 1:
-                variance = sum((v - mean) ** 2 for v in values) / (n - 1)
-                half = quantile * math.sqrt(variance / n)
-            else:
-                half = 0.0
-            figures[figure] = Estimate(mean=mean, low=mean - half, high=mean + half)
-        out[summary.channel] = figures
-    return out
 
 
 def _one(job: tuple[Deployment, float, int, str | None, date | None]) -> RunResult:

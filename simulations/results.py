@@ -8,6 +8,7 @@ JSON and the HTML report are rendered elsewhere (``adapters/``) from that flat r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +34,9 @@ from aiguillage.engine.events import (
 from aiguillage.engine.instants import MINUTE, SECOND, Instant, to_datetime
 from aiguillage.engine.policies import CHANNELS, Channel, Policies
 
-from .outcome import ChannelSummary, IntervalRow, RunResult
+from .outcome import ChannelSummary, Estimate, IntervalRow, RunResult
 
-__all__ = ["ChannelResult", "Tally"]
+__all__ = ["FIGURES", "ChannelResult", "Tally", "estimates", "mean_interval"]
 
 
 @dataclass(slots=True)
@@ -353,3 +354,37 @@ class Tally:
             occupancy=overall_busy / overall_logged if overall_logged else 0.0,
             breaches_per_day={c: dict(sorted(d.items())) for c, d in self._breach_days.items()},
         )
+
+
+FIGURES = ("service_level", "mean_wait_s", "p90_wait_s", "breaches", "penalties_eur", "occupancy")
+"""The per-channel figures that replications estimate."""
+
+# Student's t quantiles at 97.5 % for 1 to 30 degrees of freedom; 1.96 beyond.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def mean_interval(values: list[float]) -> Estimate:
+    """Return the mean of independent replications and its 95 % confidence interval (Student)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return Estimate(mean=mean, low=mean, high=mean)
+    quantile = _T975[n - 2] if n <= 31 else 1.96
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    half = quantile * math.sqrt(variance / n)
+    return Estimate(mean=mean, low=mean - half, high=mean + half)
+
+
+def estimates(runs: list[RunResult]) -> dict[str, dict[str, Estimate]]:
+    """Return, per channel and figure, the mean over runs and its 95 % confidence interval."""
+    return {
+        summary.channel: {
+            figure: mean_interval([float(getattr(run.channels[index], figure)) for run in runs])
+            for figure in FIGURES
+        }
+        for index, summary in enumerate(runs[0].channels)
+    }

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+
+import pytest
+
 from aiguillage.engine.events import (
     InteractionAbandoned,
     InteractionArrived,
@@ -9,7 +14,9 @@ from aiguillage.engine.events import (
     SlaBreached,
 )
 from aiguillage.engine.instants import SECOND
-from aiguillage.simulations.results import Tally
+from aiguillage.simulations.outcome import Estimate
+from aiguillage.simulations.queue import run_queue
+from aiguillage.simulations.results import Tally, mean_interval
 
 T = 1_800_000_000_000_000
 
@@ -64,3 +71,37 @@ def test_work_answered_after_its_breach_is_no_longer_late_and_open() -> None:
     voice = tally.channels["voice"]
     assert (voice.late_open, voice.settled, voice.service_level) == (0, 1, 0.0)
     assert voice.wait_percentile_s(0.9) == 200.0
+
+
+def test_the_interval_of_three_replications_uses_students_t() -> None:
+    estimate = mean_interval([0.8, 0.9, 1.0])
+    # mean 0.9, standard deviation 0.1, t(0.975, 2 degrees of freedom) = 4.303.
+    half = 4.303 * 0.1 / math.sqrt(3)
+    assert estimate.mean == pytest.approx(0.9)
+    assert (estimate.low, estimate.high) == (pytest.approx(0.9 - half), pytest.approx(0.9 + half))
+
+
+def test_one_replication_has_no_spread() -> None:
+    assert mean_interval([0.7]) == Estimate(mean=0.7, low=0.7, high=0.7)
+
+
+def test_intervals_of_replications_cover_the_true_value_as_often_as_they_claim() -> None:
+    # 40 independent runs of an M/M/c queue (occupancy 0.57), whose service level Erlang C
+    # gives exactly, in 8 groups of 5 replications: each group's 95 % interval should contain
+    # the true value. Eight intervals of 95 % all miss but two or fewer with probability 0.6 %
+    # (binomial), so at least 6 of 8 must cover it.
+    truth = 0.0
+    covered = 0
+    for group in range(8):
+        runs = [
+            run_queue(
+                rate_per_hour=120, aht_s=240, agents=14, target_s=20, arrivals=2_000, seed=seed
+            )
+            for seed in range(5 * group, 5 * group + 5)
+        ]
+        truth = runs[0].formula.service_level
+        estimate = mean_interval([run.service_level for run in runs])
+        covered += estimate.low <= truth <= estimate.high
+        spread = statistics.stdev(run.service_level for run in runs)
+        assert estimate.high - estimate.mean == pytest.approx(2.776 * spread / math.sqrt(5))
+    assert covered >= 6, f"{covered} of 8 intervals contain {truth}"
