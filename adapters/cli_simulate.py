@@ -23,6 +23,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aiguillage.engine.commands import AddAdvisor
+from aiguillage.engine.events import Event
+from aiguillage.engine.instants import DAY
 from aiguillage.engine.routing import STRATEGIES
 from aiguillage.simulations.outcome import ReplicatedRun, RunResult
 from aiguillage.simulations.results import estimates
@@ -92,7 +94,10 @@ def simulate_command(
         typer.Option(help="A staffing plan CSV (from `staff plan`) to use instead of the roster."),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report to this file.")] = None,
-    language: Annotated[str, typer.Option(help="Report language: fr or en.")] = "fr",
+    language: Annotated[
+        str | None,
+        typer.Option(help="Report language, fr or en (default: simulation.report_language)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Simulate the configured deployment in virtual time: service levels, waits, penalties.
@@ -114,6 +119,7 @@ def simulate_command(
             f"unknown strategy {strategy!r}; known: {', '.join(sorted(STRATEGIES))}",
             param_hint="--strategy",
         )
+    language = language or deployment.scenario.report_language
     if language not in LANGUAGES:
         raise typer.BadParameter(
             f"the report speaks {', '.join(LANGUAGES)}", param_hint="--language"
@@ -159,13 +165,32 @@ def _run_all(
     show = not quiet and sys.stderr.isatty()
     workers = min(len(jobs), os.cpu_count() or 1)
     with Progress(console=Console(stderr=True), disable=not show, transient=True) as progress:
-        task = progress.add_task("simulating", total=len(jobs))
         if workers == 1:
+            # In process: the bar follows the virtual days of each run.
+            task = progress.add_task("simulating", total=sum(job[1] for job in jobs))
             results = []
-            for job in jobs:
-                results.append(_one(job))
-                progress.advance(task)
+            for deployment, days, seed, strategy, start in jobs:
+                edge = [0]
+
+                def follow(event: Event, edge: list[int] = edge) -> None:
+                    if event.at >= edge[0]:
+                        first = edge[0] == 0
+                        edge[0] = event.at + DAY
+                        if not first:
+                            progress.advance(task)
+
+                results.append(
+                    simulate(
+                        deployment,
+                        days=days,
+                        seed=seed,
+                        strategy=strategy,
+                        start=start,
+                        observers=[follow] if show else [],
+                    )
+                )
             return results
+        task = progress.add_task("simulating", total=len(jobs))
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = []
             for result in pool.map(_one, jobs):

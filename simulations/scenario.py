@@ -90,3 +90,5 @@ class Scenario(_Data, frozen=True):
     teams: dict[str, Team] = {}
     """Shifts by team name; advisors of no listed team work every open hour."""
     surges: tuple[Surge, ...] = ()
+    report_language: Literal["fr", "en"] = "fr"
+    """Language of the HTML report (French by default: the first users are French)."""
