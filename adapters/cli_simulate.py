@@ -132,7 +132,11 @@ def simulate_command(
         runs[0] if replications == 1 else ReplicatedRun(runs=runs, estimates=estimates(runs))
     )
     if report is not None:
-        report.write_text(render_html(outcome, language=language), encoding="utf-8")
+        try:
+            report.write_text(render_html(outcome, language=language), encoding="utf-8")
+        except OSError as exc:
+            typer.echo(f"error: cannot write the report {report}: {exc.strerror}", err=True)
+            raise typer.Exit(1) from None
     if as_json:
         typer.echo(msgspec.json.encode(outcome).decode())
         return

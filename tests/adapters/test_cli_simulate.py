@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -66,3 +67,19 @@ def test_the_plain_output_is_a_table_per_channel() -> None:
     assert result.exit_code == 0, result.output
     for word in ("voice", "written", "social", "within SLA", "penalties", "occupancy"):
         assert word in result.stdout
+
+
+def test_the_report_is_written_where_asked(tmp_path: Path) -> None:
+    report = tmp_path / "week.html"
+    result = runner.invoke(app, ["simulate", *CONFIG, "--days", "1", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert str(report) in result.stdout.replace("\n", "")
+
+
+def test_a_report_that_cannot_be_written_is_an_error_without_traceback(tmp_path: Path) -> None:
+    report = tmp_path / "missing" / "week.html"
+    result = runner.invoke(app, ["simulate", *CONFIG, "--days", "1", "--report", str(report)])
+    assert result.exit_code == 1
+    assert "cannot write the report" in result.output
+    assert "Traceback" not in result.output
