@@ -222,17 +222,17 @@ def _print(outcome: RunResult | ReplicatedRun, loaded: LoadedConfig) -> None:
             if isinstance(outcome, RunResult):
                 return _format(value, form)
             estimate = outcome.estimates[outcome.runs[0].channels[index].channel][figure]
-            return (
-                f"{_format(estimate.mean, form)} "
-                f"[{_format(estimate.low, form)} - {_format(estimate.high, form)}]"
-            )
+            # Every figure here is at least 0, and shares at most 1: the interval says so too.
+            low = max(0.0, estimate.low)
+            high = min(1.0, estimate.high) if form == "share" else estimate.high
+            return f"{_format(estimate.mean, form)} [{_format(low, form)} - {_format(high, form)}]"
 
         met = summary.service_level >= summary.target_share
         table.add_row(
             summary.channel,
-            str(summary.offered),
-            str(summary.answered),
-            str(summary.abandoned),
+            show("offered", "count", summary.offered),
+            show("answered", "count", summary.answered),
+            show("abandoned", "count", summary.abandoned),
             f"[{'green' if met else 'red'}]"
             + show("service_level", "share", summary.service_level)
             + "[/]",

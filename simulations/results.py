@@ -356,7 +356,17 @@ class Tally:
         )
 
 
-FIGURES = ("service_level", "mean_wait_s", "p90_wait_s", "breaches", "penalties_eur", "occupancy")
+FIGURES = (
+    "offered",
+    "answered",
+    "abandoned",
+    "service_level",
+    "mean_wait_s",
+    "p90_wait_s",
+    "breaches",
+    "penalties_eur",
+    "occupancy",
+)
 """The per-channel figures that replications estimate."""
 
 # Student's t quantiles at 97.5 % for 1 to 30 degrees of freedom; 1.96 beyond.
