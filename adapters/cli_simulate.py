@@ -84,7 +84,7 @@ def simulate_command(
         str | None, typer.Option("--from", help="First day, YYYY-MM-DD (local).")
     ] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, included.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default: the config's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the config's).")] = None,
     replications: Annotated[int, typer.Option(min=1, max=1000, help="Runs with seeds S, S+1…")] = 1,
     strategy: Annotated[
         str | None, typer.Option(help=f"Routing strategy: {', '.join(sorted(STRATEGIES))}.")
@@ -222,12 +222,15 @@ def _print(outcome: RunResult | ReplicatedRun, loaded: LoadedConfig) -> None:
             if isinstance(outcome, RunResult):
                 return _format(value, form)
             estimate = outcome.estimates[outcome.runs[0].channels[index].channel][figure]
-            # Every figure here is at least 0, and shares at most 1: the interval says so too.
-            low = max(0.0, estimate.low)
-            high = min(1.0, estimate.high) if form == "share" else estimate.high
+            low, high = estimate.low, estimate.high
             return f"{_format(estimate.mean, form)} [{_format(low, form)} - {_format(high, form)}]"
 
-        met = summary.service_level >= summary.target_share
+        level = (
+            summary.service_level
+            if isinstance(outcome, RunResult)
+            else outcome.estimates[summary.channel]["service_level"].mean
+        )
+        met = level >= summary.target_share
         table.add_row(
             summary.channel,
             show("offered", "count", summary.offered),
@@ -289,7 +292,7 @@ def queue_command(
     patience: Annotated[
         float | None, typer.Option(min=0.001, help="Mean patience, seconds (Erlang A).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random draws.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """One voice queue (Poisson arrivals, exponential handling) through the real engine."""

@@ -94,6 +94,8 @@ def run_queue(
     """Run ``arrivals`` calls through the engine and return the measured figures."""
     if rate_per_hour <= 0 or aht_s <= 0 or agents < 1 or arrivals < 1 or target_s < 0:
         raise ValueError("rate, handling time, agents and arrivals must be positive")
+    if seed < 0:
+        raise ValueError("the seed must be zero or more")
     formula = staffing(
         rate_per_s=rate_per_hour / 3600,
         aht_s=aht_s,

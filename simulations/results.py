@@ -1,9 +1,10 @@
 """Results as data: what a run achieved, per channel and per interval, from the engine's events.
 
 A ``Tally`` is an observer of the kernel: it consumes events as they happen and keeps counters,
-per-interval rows and the advisors' busy and logged-in time, never the whole log, so a year of
-traffic costs little memory. ``Tally.result()`` returns a ``RunResult`` (``outcome.py``); tables,
-JSON and the HTML report are rendered elsewhere (``adapters/``) from that flat record.
+per-interval rows, the advisors' busy and logged-in time, and per interaction only its channel,
+arrival and wait (for the percentiles), not the events themselves. ``Tally.result()`` returns
+a ``RunResult`` (``outcome.py``); tables, JSON and the HTML report are rendered elsewhere
+(``adapters/``) from that flat record.
 """
 
 from __future__ import annotations
@@ -189,6 +190,9 @@ class Tally:
     def _abandoned(self, event: InteractionAbandoned) -> None:
         channel = self._arrivals[event.interaction_id][0]
         self.channels[channel].abandoned += 1
+        if event.interaction_id in self._late:  # late, then gone: counted once, as abandoned
+            self._late.discard(event.interaction_id)
+            self.channels[channel].late_open -= 1
         self._bucket(channel, event.at).abandoned += 1
         self._released(event)
 
@@ -390,11 +394,21 @@ def mean_interval(values: list[float]) -> Estimate:
 
 
 def estimates(runs: list[RunResult]) -> dict[str, dict[str, Estimate]]:
-    """Return, per channel and figure, the mean over runs and its 95 % confidence interval."""
-    return {
-        summary.channel: {
-            figure: mean_interval([float(getattr(run.channels[index], figure)) for run in runs])
-            for figure in FIGURES
-        }
-        for index, summary in enumerate(runs[0].channels)
-    }
+    """Return, per channel and figure, the mean over runs and its 95 % confidence interval.
+
+    Every figure is at least 0 and shares at most 1, so the intervals are cut there.
+    """
+    out: dict[str, dict[str, Estimate]] = {}
+    for index, summary in enumerate(runs[0].channels):
+        figures = {}
+        for figure in FIGURES:
+            raw = mean_interval([float(getattr(run.channels[index], figure)) for run in runs])
+            top = 1.0 if figure in _SHARES else math.inf
+            figures[figure] = Estimate(
+                mean=raw.mean, low=max(0.0, raw.low), high=min(top, raw.high)
+            )
+        out[summary.channel] = figures
+    return out
+
+
+_SHARES = frozenset({"service_level", "occupancy"})

@@ -63,7 +63,7 @@ class Scenario(_Data, frozen=True):
     """Traffic, behaviour and staffing of a simulated deployment."""
 
     days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 7
-    seed: int = 1
+    seed: Annotated[int, msgspec.Meta(ge=0)] = 1
     interval_minutes: Annotated[int, msgspec.Meta(ge=5, le=1440)] = 30
     volumes: dict[str, Annotated[int, msgspec.Meta(ge=0)]] = {}
     """Interactions a year, per source (``phone``, ``email``, ``x``…)."""
@@ -88,7 +88,7 @@ class Scenario(_Data, frozen=True):
         default_factory=lambda: {"simple": 0.6, "complex": 0.25, "transfer": 0.15}
     )
     teams: dict[str, Team] = {}
-    """Shifts by team name; advisors of no listed team work every open hour."""
+    """Shifts by team name; advisors of no team work the whole run, day and night."""
     surges: tuple[Surge, ...] = ()
     report_language: Literal["fr", "en"] = "fr"
     """Language of the HTML report (French by default: the first users are French)."""

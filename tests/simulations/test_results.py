@@ -105,3 +105,12 @@ def test_intervals_of_replications_cover_the_true_value_as_often_as_they_claim()
         spread = statistics.stdev(run.service_level for run in runs)
         assert estimate.high - estimate.mean == pytest.approx(2.776 * spread / math.sqrt(5))
     assert covered >= 6, f"{covered} of 8 intervals contain {truth}"
+
+
+def test_a_caller_who_hangs_up_after_the_breach_is_counted_once() -> None:
+    tally = Tally()
+    tally(arrived(1))
+    tally(SlaBreached(at=T + 180 * SECOND, interaction_id=1, due=T + 180 * SECOND))
+    tally(InteractionAbandoned(at=T + 200 * SECOND, interaction_id=1))
+    voice = tally.channels["voice"]
+    assert (voice.abandoned, voice.late_open, voice.settled) == (1, 0, 1)
