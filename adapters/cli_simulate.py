@@ -12,9 +12,10 @@ import dataclasses
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import msgspec
 import typer
@@ -24,7 +25,7 @@ from rich.table import Table
 
 from aiguillage.engine.commands import AddAdvisor
 from aiguillage.engine.events import Event
-from aiguillage.engine.instants import DAY
+from aiguillage.engine.instants import DAY, MINUTE, from_datetime
 from aiguillage.engine.routing import STRATEGIES
 from aiguillage.simulations.outcome import ReplicatedRun, RunResult
 from aiguillage.simulations.results import estimates
@@ -33,6 +34,7 @@ from aiguillage.simulations.run import Deployment, simulate
 from .cli_sla import describe_sla
 from .cli_support import ConfigOption, load_or_exit
 from .config import LoadedConfig
+from .datetimes import format_instant
 from .report import LANGUAGES, render_html
 from .staffing_csv import PlanError, read_plan
 
@@ -125,6 +127,8 @@ def simulate_command(
             f"the report speaks {', '.join(LANGUAGES)}", param_hint="--language"
         )
     start, length = _period(from_, to, days, deployment)
+    if deployment.plan:
+        _check_plan(deployment, start, length)
     first_seed = deployment.scenario.seed if seed is None else seed
     jobs = [(deployment, length, first_seed + n, strategy, start) for n in range(replications)]
     runs = _run_all(jobs, quiet=as_json)
@@ -161,6 +165,32 @@ def _period(
     if end < begin:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
     return begin, float((end - begin).days + 1)
+
+
+def _check_plan(deployment: Deployment, start: date | None, days: float) -> None:
+    """Refuse a plan that leaves a channel with traffic unstaffed or does not cover the run."""
+    plan = deployment.plan
+    channels = deployment.policies.channels
+    for channel, policy in channels.items():
+        busy = any(deployment.scenario.volumes.get(source, 0) for source in policy.sources)
+        if busy and channel not in plan[0].needs:
+            _fail(f"the plan has no `{channel}` column, but {channel} has traffic: add the column")
+    zone = ZoneInfo(deployment.policies.calendar.timezone)
+    begin = from_datetime(datetime.combine(start or deployment.start, time(0), zone))
+    end = begin + round(days * DAY)
+    step = deployment.scenario.interval_minutes * MINUTE
+    covered_from, covered_to = plan[0].start, plan[-1].start + step
+    if begin < covered_from or end > covered_to:
+        _fail(
+            f"the plan covers {format_instant(covered_from, zone)} to "
+            f"{format_instant(covered_to, zone)}, the run {format_instant(begin, zone)} to "
+            f"{format_instant(end, zone)}: choose the run with --from/--to or --days"
+        )
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
 
 
 def _run_all(

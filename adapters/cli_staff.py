@@ -215,7 +215,7 @@ def plan_command(
     """Advisors needed per half-hour and channel over a week, checked by simulation."""
     from aiguillage.engine.calendar import BusinessCalendar
     from aiguillage.engine.instants import from_datetime
-    from aiguillage.simulations.planning import plan_week
+    from aiguillage.simulations.planning import plan_week, scheduled
     from aiguillage.simulations.run import simulate
 
     from .cli_simulate import deployment_of
@@ -229,28 +229,34 @@ def plan_command(
         raise typer.BadParameter("a date is YYYY-MM-DD", param_hint="--week") from None
     calendar = BusinessCalendar(loaded.settings.calendar)
     start = from_datetime(datetime.combine(first, time(0), calendar.zone))
-    rows = plan_week(
-        deployment.policies,
-        deployment.scenario,
-        start,
-        shrinkage=shrinkage,
-        max_occupancy=max_occupancy,
-    )
+    rows = plan_week(deployment.policies, deployment.scenario, start, max_occupancy=max_occupancy)
     if csv_file is not None:
         csv_file.write_text(plan_to_csv(rows, calendar.zone), encoding="utf-8")
     console = Console(highlight=False)
     channels = list(rows[0].needs)
     hours_per_row = deployment.scenario.interval_minutes / 60
-    table = Table("day", *(f"{c} peak" for c in channels), *(f"{c} h" for c in channels))
+    table = Table(
+        "day", *(f"{c} peak" for c in channels), *(f"{c} hours to schedule" for c in channels)
+    )
     for day in range(7):
-        day_rows = rows[day * len(rows) // 7 : (day + 1) * len(rows) // 7]
+        day_start = from_datetime(
+            datetime.combine(first + timedelta(days=day), time(0), calendar.zone)
+        )
+        day_end = from_datetime(
+            datetime.combine(first + timedelta(days=day + 1), time(0), calendar.zone)
+        )
+        day_rows = [r for r in rows if day_start <= r.start < day_end]
         label = f"{first + timedelta(days=day):%a %d %b}"
         peaks = [str(max(r.needs[c] for r in day_rows)) for c in channels]
-        hours = [f"{sum(r.needs[c] for r in day_rows) * hours_per_row:.0f}" for c in channels]
+        hours = [
+            f"{sum(scheduled(r.needs[c], shrinkage) for r in day_rows) * hours_per_row:.0f}"
+            for c in channels
+        ]
         table.add_row(label, *peaks, *hours)
     console.print(
-        f"advisors needed per {deployment.scenario.interval_minutes} min, shrinkage "
-        f"{shrinkage:.0%}, occupancy at most {max_occupancy:.0%}: peak and advisor-hours per day"
+        f"advisors needed on the floor per {deployment.scenario.interval_minutes} min (occupancy "
+        f"at most {max_occupancy:.0%}): the peak of each day, and the advisor-hours to schedule "
+        f"with {shrinkage:.0%} shrinkage"
     )
     console.print(table)
     if csv_file is not None:

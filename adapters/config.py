@@ -237,6 +237,14 @@ def _simulation_problems(settings: Settings) -> Iterator[KeyProblem]:
                 f"source `{source}` feeds no channel",
                 "use a source listed in a channel's `sources`" + did_you_mean(source, sources),
             )
+    for channel, policy in settings.channels.items():
+        busy = any(simulation.volumes.get(source, 0) for source in policy.sources)
+        if busy and channel not in simulation.handling:
+            yield (
+                ("simulation", "handling"),
+                f"channel `{channel}` has traffic but no handling time",
+                f"add [simulation.handling.{channel}] with mean_s and sd_s",
+            )
     for motive in simulation.motives:
         if motive not in settings.motives:
             yield (

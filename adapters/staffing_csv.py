@@ -1,7 +1,8 @@
-"""Staffing plans as CSV: one row per interval, ``start`` then advisors per channel.
+"""Staffing plans as CSV: one row per interval, ``start`` then advisors on the floor per channel.
 
 ``start`` is ISO-8601 with its UTC offset (a naive time is refused, as everywhere at the edges);
-each other column is a channel with a whole number of advisors. ``aiguillage staff plan`` writes
+each other column is a channel with a whole number of advisors on the floor (after shrinkage:
+the advisors to schedule are more). ``aiguillage staff plan`` writes
 this format and ``aiguillage simulate --plan`` reads it; a spreadsheet can edit it in between.
 """
 

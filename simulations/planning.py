@@ -8,8 +8,9 @@
   backlog carried from before plus what arrives. Each advisor works ``capacity`` interactions at
   once (the channel's usual capacity) for ``max_occupancy`` of the interval.
 
-Every figure is then divided by ``1 - shrinkage`` (breaks, training, absence). The plan is data;
-``adapters/`` writes it as CSV, and ``simulate --plan`` runs it to check what it achieves.
+The plan counts advisors on the floor; ``scheduled`` turns that into advisors to schedule, given
+the shrinkage (breaks, training, absence). The plan is data; ``adapters/`` writes it as CSV, and
+``simulate --plan`` runs it, on the floor, to check what it achieves.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .erlang import smallest_agents
 from .scenario import Profile, Scenario
 from .workload import Stream, hourly_rates
 
-__all__ = ["PlanRow", "plan_week"]
+__all__ = ["PlanRow", "handling_mean_s", "plan_week", "scheduled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +44,12 @@ def plan_week(
     start: Instant,
     *,
     days: int = 7,
-    shrinkage: float = 0.3,
     max_occupancy: float = 0.85,
     capacity: dict[Channel, int] | None = None,
 ) -> list[PlanRow]:
-    """Return the advisors needed per interval and channel for ``days`` days from ``start``."""
-    if not 0 <= shrinkage < 1 or not 0 < max_occupancy <= 1:
-        raise ValueError("shrinkage is in [0, 1) and max_occupancy in (0, 1]")
+    """Return the advisors needed on the floor per interval and channel, ``days`` from start."""
+    if not 0 < max_occupancy <= 1:
+        raise ValueError("max_occupancy is in (0, 1]")
     capacity = capacity or {"voice": 1, "written": 2, "social": 3}
     calendar = BusinessCalendar(policies.calendar)
     step = scenario.interval_minutes * MINUTE
@@ -74,7 +74,7 @@ def plan_week(
         per_interval = [
             rates[(i * step) // (60 * MINUTE)] * step / (60 * MINUTE) for i in range(count)
         ]
-        aht = scenario.handling[channel].mean_s
+        aht = handling_mean_s(scenario, channel) + policy.wrap_up_s
         if isinstance(policy.sla, ElapsedSla) and channel == "voice":
             needed = [
                 _erlang(arrivals, step, aht, policy.sla.seconds, policy.target_share, scenario,
@@ -87,11 +87,35 @@ def plan_week(
             needed = _deadline_staffing(
                 per_interval, starts, due, step, aht, capacity.get(channel, 1) * max_occupancy
             )
-        columns[channel] = [math.ceil(n / (1 - shrinkage)) if n else 0 for n in needed]
+        columns[channel] = needed
     return [
         PlanRow(start=start + i * step, needs={c: column[i] for c, column in columns.items()})
         for i in range(count)
     ]
+
+
+def scheduled(on_floor: int, shrinkage: float) -> int:
+    """Return how many advisors to schedule so that ``on_floor`` are there after shrinkage."""
+    if not 0 <= shrinkage < 1:
+        raise ValueError("shrinkage is in [0, 1)")
+    return math.ceil(on_floor / (1 - shrinkage) - 1e-9) if on_floor else 0
+
+
+def handling_mean_s(scenario: Scenario, channel: Channel) -> float:
+    """Return the mean handling time of a channel, written complaints weighted by typology."""
+    base = scenario.handling[channel]
+    if channel != "written" or not scenario.written_typologies:
+        return base.mean_s
+    total = sum(scenario.typologies.values())
+    if total <= 0:
+        return base.mean_s
+    return (
+        sum(
+            share * scenario.written_typologies.get(typology, base).mean_s
+            for typology, share in scenario.typologies.items()
+        )
+        / total
+    )
 
 
 def _erlang(

@@ -48,3 +48,24 @@ def test_a_broken_plan_is_reported_without_a_traceback(tmp_path: Path) -> None:
 def test_a_malformed_week_is_a_usage_error() -> None:
     result = runner.invoke(app, ["staff", "plan", *CONFIG, "--week", "next monday"])
     assert result.exit_code == 2
+
+
+def test_a_plan_missing_a_busy_channel_is_refused(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    runner.invoke(app, ["staff", "plan", *CONFIG, "--csv", str(plan), "--no-check"])
+    lines = plan.read_text().splitlines()
+    plan.write_text("\n".join(",".join(line.split(",")[:2]) for line in lines) + "\n")
+    result = runner.invoke(app, ["simulate", *CONFIG, "--plan", str(plan)])
+    assert result.exit_code == 1
+    assert "no `written` column" in result.output
+
+
+def test_a_plan_that_does_not_cover_the_run_is_refused(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    runner.invoke(app, ["staff", "plan", *CONFIG, "--csv", str(plan), "--no-check"])
+    result = runner.invoke(
+        app,
+        ["simulate", *CONFIG, "--plan", str(plan), "--from", "2027-01-11", "--to", "2027-01-11"],
+    )
+    assert result.exit_code == 1
+    assert "the plan covers 2027-01-04T00:00:00+01:00 to 2027-01-11T00:00:00+01:00" in result.output

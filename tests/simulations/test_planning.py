@@ -13,7 +13,13 @@ from aiguillage.adapters.config import default_config_path, load_config
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import MINUTE, from_datetime
 from aiguillage.simulations.erlang import smallest_agents
-from aiguillage.simulations.planning import PlanRow, _deadline_staffing, plan_week
+from aiguillage.simulations.planning import (
+    PlanRow,
+    _deadline_staffing,
+    handling_mean_s,
+    plan_week,
+    scheduled,
+)
 from aiguillage.simulations.run import Deployment, simulate
 from aiguillage.simulations.workload import Stream, hourly_rates
 
@@ -83,7 +89,7 @@ def test_messages_are_staffed_at_night_since_they_arrive_then(plan: list[PlanRow
 
 
 def test_voice_is_erlang_at_the_target_before_shrinkage(reference: Deployment) -> None:
-    rows = plan_week(reference.policies, reference.scenario, MONDAY, shrinkage=0.0)
+    rows = plan_week(reference.policies, reference.scenario, MONDAY)
     ten = rows[20]  # Monday 10:00-10:30
     scenario = reference.scenario
     calendar = BusinessCalendar(reference.policies.calendar)
@@ -95,19 +101,28 @@ def test_voice_is_erlang_at_the_target_before_shrinkage(reference: Deployment) -
         calendar.is_open,
     )
     rate = hourly_rates(stream, MONDAY, 24, calendar)[10] / 3600
+    aht = 300 + reference.policies.channels["voice"].wrap_up_s  # talk, then after-call work
     expected = smallest_agents(
-        0.8, rate_per_s=rate, aht_s=300, target_s=180, patience_s=scenario.patience_s
+        0.8, rate_per_s=rate, aht_s=aht, target_s=180, patience_s=scenario.patience_s
     ).agents
-    expected = max(expected, math.ceil(rate * 300 / 0.85))
+    expected = max(expected, math.ceil(rate * aht / 0.85))
     assert ten.needs["voice"] == expected
 
 
-def test_shrinkage_raises_every_figure(reference: Deployment) -> None:
-    lean = plan_week(reference.policies, reference.scenario, MONDAY, shrinkage=0.0)
-    real = plan_week(reference.policies, reference.scenario, MONDAY, shrinkage=0.3)
-    for a, b in zip(lean, real, strict=True):
-        for channel in a.needs:
-            assert b.needs[channel] == math.ceil(a.needs[channel] / 0.7)
+def test_shrinkage_turns_advisors_on_the_floor_into_advisors_to_schedule() -> None:
+    assert [scheduled(n, 0.3) for n in (0, 1, 2, 7, 10)] == [0, 2, 3, 10, 15]
+    assert scheduled(7, 0.0) == 7
+
+
+def test_written_work_weighs_each_typology_by_its_share(reference: Deployment) -> None:
+    scenario = reference.scenario
+    shares = scenario.typologies
+    expected = sum(
+        shares[t] * scenario.written_typologies.get(t, scenario.handling["written"]).mean_s
+        for t in shares
+    ) / sum(shares.values())
+    assert handling_mean_s(scenario, "written") == pytest.approx(expected)
+    assert handling_mean_s(scenario, "written") > scenario.handling["written"].mean_s
 
 
 def test_a_planned_week_meets_the_targets_in_simulation(
