@@ -1,12 +1,13 @@
 """Arrivals: non-homogeneous Poisson processes, one per source, shaped by profiles.
 
 Each source has a yearly volume. Its rate in a given hour is that volume times the hour's
-weight (day of week times hour of day times month, from its channel's ``Profile``; zero while
-the channel is closed if it refuses work then, as the phone line does), divided by the sum of the
-weights over the 365 days from the start: a year at these rates brings the yearly volume. A
-surge multiplies a channel's rate over its window. The rate is constant within an hour, so
-arrivals are drawn as a Poisson count per hour placed uniformly in it, which is exact for a
-piecewise-constant rate.
+weight (day of week times hour of day times month, from its channel's ``Profile``, times the
+share of the hour the channel is open if it refuses work while closed, as the phone line does,
+checked in 5-minute slots), divided by the sum of the weights over the 365 days from the start:
+a year at these rates brings the yearly volume. A surge multiplies a channel's rate over its
+window, in proportion to the part of each hour it covers. The rate is constant within an hour,
+so arrivals are drawn as a Poisson count per hour placed uniformly in its open part, which is
+exact for a piecewise-constant rate.
 
 Every draw comes from the ``numpy.random.Generator`` passed in: same seed, same arrivals.
 """
@@ -67,6 +68,12 @@ class Stream:
     open_at: Callable[[Instant], bool] | None = None
 
 
+SLOTS = 12
+"""An hour is checked against opening hours in twelve 5-minute slots: a line opening at 07:30
+gets calls from 07:30, and none is drawn into its last closed minutes."""
+SLOT = HOUR // SLOTS
+
+
 def hourly_rates(
     stream: Stream,
     start: Instant,
@@ -75,9 +82,22 @@ def hourly_rates(
     surges: tuple[Surge, ...] = (),
 ) -> np.ndarray:
     """Return the stream's mean arrivals in each of ``hours`` hours from ``start``."""
+    return _shape(stream, start, hours, calendar, surges)[0]
+
+
+def _shape(
+    stream: Stream,
+    start: Instant,
+    hours: int,
+    calendar: BusinessCalendar,
+    surges: tuple[Surge, ...],
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the mean arrivals per hour, and which 5-minute slots of each hour are open."""
     span = max(hours, 365 * 24)
     weights = np.empty(span)
     profile = stream.profile
+    open_at = stream.open_at
+    slots = np.ones((span, SLOTS), dtype=bool) if open_at is not None else None
     for hour in range(span):
         instant = start + hour * HOUR
         local = to_datetime(instant, calendar.zone)
@@ -86,12 +106,14 @@ def hourly_rates(
             * profile.hourly[local.hour]
             * profile.monthly[local.month - 1]
         )
-        if weight and stream.open_at is not None and not stream.open_at(instant):
-            weight = 0.0
+        if weight and open_at is not None and slots is not None:
+            row = [open_at(instant + k * SLOT) for k in range(SLOTS)]
+            slots[hour] = row
+            weight *= sum(row) / SLOTS
         weights[hour] = weight
     total = weights[: 365 * 24].sum()
     if total <= 0:
-        return np.zeros(hours)
+        return np.zeros(hours), None
     rates: np.ndarray = weights[:hours] * (stream.yearly / total)
     for surge in surges:
         if surge.channel != stream.channel:
@@ -103,7 +125,7 @@ def hourly_rates(
             high = min(end, start + (hour + 1) * HOUR)
             if high > low:
                 rates[hour] *= 1 + (surge.factor - 1) * (high - low) / HOUR
-    return rates
+    return rates, None if slots is None else slots[:hours]
 
 
 def _choose(rng: np.random.Generator, shares: Mapping[T, float], size: int) -> list[T | None]:
@@ -129,9 +151,17 @@ def arrivals(
     instants: list[np.ndarray] = []
     owners: list[np.ndarray] = []
     for index, stream in enumerate(streams):
-        counts = rng.poisson(hourly_rates(stream, start, hours, calendar, surges))
-        base = np.repeat(start + np.arange(hours, dtype=np.int64) * HOUR, counts)
+        rates, slots = _shape(stream, start, hours, calendar, surges)
+        counts = rng.poisson(rates)
+        hour_of = np.repeat(np.arange(hours), counts)
+        base = start + hour_of.astype(np.int64) * HOUR
         offsets = rng.integers(0, HOUR, size=base.size, dtype=np.int64)
+        if slots is not None:
+            # Within a partly open hour, arrivals fall only in its open slots, uniformly.
+            partial: np.ndarray = np.logical_not(slots.all(axis=1))
+            for n in np.flatnonzero(partial[hour_of]).tolist():
+                opened = np.flatnonzero(slots[hour_of[n]])
+                offsets[n] = int(rng.choice(opened)) * SLOT + int(rng.integers(0, SLOT))
         instants.append(base + offsets)
         owners.append(np.full(base.size, index))
     times = np.concatenate(instants) if instants else np.empty(0, dtype=np.int64)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, time
 
 import numpy as np
 
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import DAY, HOUR, from_datetime, to_datetime
-from aiguillage.engine.policies import CalendarPolicy
+from aiguillage.engine.policies import BusinessHours, CalendarPolicy
 from aiguillage.simulations.scenario import Profile, Surge
 from aiguillage.simulations.workload import Mix, Stream, arrivals, hourly_rates
 
@@ -89,3 +89,16 @@ def test_the_same_seed_draws_the_same_arrivals() -> None:
     stream = Stream("social", "x", 30 * PER_HOUR)
     assert draw([stream], days=1, seed=8) == draw([stream], days=1, seed=8)
     assert draw([stream], days=1, seed=8) != draw([stream], days=1, seed=9)
+
+
+def test_a_line_opening_at_half_past_gets_calls_from_half_past_only() -> None:
+    hours = BusinessHours(opens=time(7, 30), closes=time(19, 30))
+
+    def open_at(at: int) -> bool:
+        return CALENDAR.is_open(at, hours)
+
+    drawn = draw([Stream("voice", "phone", 200 * PER_HOUR, open_at=open_at)], days=6)
+    assert drawn
+    assert all(open_at(at) for at, _ in drawn)
+    first_half_hours = [at for at, _ in drawn if to_datetime(at, CALENDAR.zone).hour == 7]
+    assert first_half_hours  # 07:30 to 08:00 gets its share
