@@ -27,7 +27,11 @@ from .erlang import smallest_agents
 from .scenario import Profile, Scenario
 from .workload import Stream, hourly_rates
 
-__all__ = ["PlanRow", "handling_mean_s", "plan_week", "scheduled"]
+__all__ = ["PLAN_CAPACITY", "PlanRow", "handling_mean_s", "plan_week", "scheduled"]
+
+PLAN_CAPACITY: dict[Channel, int] = {"voice": 1, "written": 2, "social": 3}
+"""Interactions a planned advisor holds at once, per channel: one call, two complaints, three
+messages. Plans count generalists dedicated to one channel; ``simulate --plan`` staffs them so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ def plan_week(
     """Return the advisors needed on the floor per interval and channel, ``days`` from start."""
     if not 0 < max_occupancy <= 1:
         raise ValueError("max_occupancy is in (0, 1]")
-    capacity = capacity or {"voice": 1, "written": 2, "social": 3}
+    capacity = capacity or PLAN_CAPACITY
     calendar = BusinessCalendar(policies.calendar)
     step = scenario.interval_minutes * MINUTE
     count = days * 24 * 60 // scenario.interval_minutes

@@ -25,7 +25,7 @@ from aiguillage.engine.routing import strategy_named
 
 from .kernel import Behaviour, Simulation
 from .outcome import RunResult
-from .planning import PlanRow
+from .planning import PLAN_CAPACITY, PlanRow
 from .results import Tally
 from .scenario import Profile, Scenario
 from .workload import Mix, Stream, arrivals
@@ -142,14 +142,13 @@ def _plan_roster(deployment: Deployment) -> tuple[tuple[AddAdvisor, str | None],
     for row in deployment.plan:
         for channel, needed in row.needs.items():
             peak[channel] = max(peak.get(channel, 0), needed)
-    usual = {"voice": 1, "written": 2, "social": 3}
     return tuple(
         (
             AddAdvisor(
                 advisor_id=f"plan-{channel}-{n + 1}",
                 skills=skills,
                 languages=policies.languages,
-                capacity={channel: usual.get(channel, 1)},
+                capacity={channel: PLAN_CAPACITY.get(channel, 1)},
             ),
             None,
         )
