@@ -1,8 +1,8 @@
 """The core stays pure: nothing in engine/ imports I/O, a clock, randomness or the outer layers.
 
-STYLE.md draws the line; this test walks every module of ``engine/`` and fails when an import
-crosses it. An allow-list, not a deny-list: a new dependency of the core must be added here on
-purpose, with the reviewer's eyes on it.
+The core never does I/O, reads the clock or draws randomness; this test walks every module of
+``engine/`` and fails when an import crosses that line. An allow-list, not a deny-list: a new
+dependency of the core must be added here on purpose, with the reviewer's eyes on it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ ALLOWED = {
     "typing",
     "zoneinfo",
 }
-# Named in STYLE.md: the core must never import these, whatever the allow-list says.
+# The core must never import these, whatever the allow-list says.
 FORBIDDEN = {
     "aiguillage.adapters",
     "aiguillage.simulations",
@@ -83,10 +83,10 @@ def test_engine_module_imports_only_pure_modules(path: Path) -> None:
     for line, module in imported_modules(path):
         top = module.split(".")[0]
         assert top not in FORBIDDEN, (
-            f"engine/{path.name}:{line} imports {module}, which STYLE.md rules out of the core"
+            f"engine/{path.name}:{line} imports {module}: the core does no I/O, clock or randomness"
         )
         assert module not in FORBIDDEN, (
-            f"engine/{path.name}:{line} imports {module}, which STYLE.md rules out of the core"
+            f"engine/{path.name}:{line} imports {module}: the core does no I/O, clock or randomness"
         )
         assert top in ALLOWED, (
             f"engine/{path.name}:{line} imports {module}, not on the core's allow-list"
