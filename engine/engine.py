@@ -63,6 +63,7 @@ class Engine:
         self.state = State()
         self.now: Instant = 0
         self._strategy_override = strategy
+        self._named: Strategy | None = None
         # Per advisor: (layout version, profile version, sub-queues it may serve per channel).
         self._served: dict[str, tuple[int, int, dict[Channel, list[SubQueue]]]] = {}
         self._pools: dict[Signature, _Pool] = {}
@@ -81,7 +82,8 @@ class Engine:
         for event in planned:
             apply(event)
             out.append(event)
-        self._route(now, out)
+        if self.state.pending_advisors or self.state.pending_interactions:
+            self._route(now, out)
         return out
 
     def submit(self, command: Submit, now: Instant) -> Submission:
@@ -134,9 +136,13 @@ class Engine:
 
     @property
     def strategy(self) -> Strategy:
+        """The strategy in force: the one given to the engine, else the one the policies name."""
         if self._strategy_override is not None:
             return self._strategy_override
-        return strategy_named(self.state.policies.routing.strategy)
+        name = self.state.policies.routing.strategy
+        if self._named is None or self._named.name != name:
+            self._named = strategy_named(name)
+        return self._named
 
     def interaction(self, interaction_id: int) -> Interaction | None:
         return self.state.interactions.get(interaction_id)
