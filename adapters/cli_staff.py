@@ -1,9 +1,10 @@
-"""``aiguillage staff``: how many advisors a queue of calls needs (Erlang C, or A with patience).
+"""``aiguillage staff``: how many advisors are needed, for one queue or a whole week.
 
 ``staff erlang`` takes a demand (calls per hour, average handling time, target answer time, and
 optionally the callers' mean patience) and either a number of agents, to print what they achieve,
-or a service level, to print the fewest agents reaching it. The arithmetic lives in
-``aiguillage.simulations.erlang``; this module parses, checks and renders.
+or a service level, to print the fewest agents reaching it. ``staff plan`` plans a week of the
+configured deployment per half-hour and checks the plan by simulation. The arithmetic lives in
+``aiguillage.simulations`` (``erlang``, ``planning``); this module parses, checks and renders.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ staff_app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 @staff_app.callback()
 def _staff() -> None:
-    """Staffing: how many advisors a queue of calls needs."""
-    # A callback keeps ``erlang`` a subcommand (``aiguillage staff erlang``) while it is alone.
+    """Staffing: advisors for a queue of calls (erlang), or per half-hour over a week (plan)."""
 
 
 class ErlangAnswer(msgspec.Struct, frozen=True):
