@@ -203,11 +203,17 @@ def plan_command(
     ] = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the plan as CSV.")] = None,
     shrinkage: Annotated[
-        float, typer.Option(min=0, max=0.95, help="Share of paid time not on the floor.")
-    ] = 0.3,
+        float | None,
+        typer.Option(
+            min=0, max=0.95, help="Share of paid time not on the floor (simulation.shrinkage)."
+        ),
+    ] = None,
     max_occupancy: Annotated[
-        float, typer.Option(min=0.05, max=1, help="Highest share of time kept busy.")
-    ] = 0.85,
+        float | None,
+        typer.Option(
+            min=0.05, max=1, help="Highest share of time kept busy (simulation.max_occupancy)."
+        ),
+    ] = None,
     check: Annotated[
         bool, typer.Option(help="Simulate the week with the plan and print what it achieves.")
     ] = True,
@@ -223,6 +229,8 @@ def plan_command(
 
     loaded = load_or_exit(config)
     deployment = deployment_of(loaded)
+    shrinkage = deployment.scenario.shrinkage if shrinkage is None else shrinkage
+    max_occupancy = deployment.scenario.max_occupancy if max_occupancy is None else max_occupancy
     try:
         first = deployment.start if week is None else date.fromisoformat(week)
     except ValueError:

@@ -90,5 +90,9 @@ class Scenario(_Data, frozen=True):
     teams: dict[str, Team] = {}
     """Shifts by team name; advisors of no team work the whole run, day and night."""
     surges: tuple[Surge, ...] = ()
+    shrinkage: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.3
+    """Share of paid time advisors are not on the floor (breaks, training, absence): plans."""
+    max_occupancy: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.85
+    """Highest share of their time plans keep advisors busy."""
     report_language: Literal["fr", "en"] = "fr"
     """Language of the HTML report (French by default: the first users are French)."""
