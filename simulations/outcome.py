@@ -28,7 +28,8 @@ class IntervalRow(msgspec.Struct, frozen=True, kw_only=True):
     mean_wait_s: float
     """Mean time to first response of those answered in the interval."""
     occupancy: float
-    """Busy time on this channel over the logged-in time of advisors able to serve it."""
+    """Busy time on this channel (wrap-up included) over the logged-in time of advisors able to
+    serve it."""
 
 
 class ChannelSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -127,6 +127,7 @@ class Tally:
         self._late: set[int] = set()
         self._holder: dict[int, str] = {}
         self._advisors: dict[str, _Sample] = {}
+        self._last_channel: dict[str, Channel] = {}
         self._breach_days: dict[Channel, dict[str, int]] = {c: {} for c in CHANNELS}
         self._last_bucket = -1
         self._next_edge = start
@@ -216,6 +217,9 @@ class Tally:
         """Sample the advisor who held the interaction: its load just went down."""
         advisor_id = self._holder.pop(event.interaction_id, None)
         if advisor_id is not None and self._engine is not None:
+            interaction = self._engine.state.interactions.get(event.interaction_id)
+            if interaction is not None:
+                self._last_channel[advisor_id] = interaction.channel
             self._sample(advisor_id, event.at)
 
     def _state_changed(self, event: AdvisorStateChanged) -> None:
@@ -231,10 +235,12 @@ class Tally:
         if advisor is None:
             self._advisors.pop(advisor_id, None)
             return
+        # After-call work is work: wrap-up counts as busy on the channel it follows.
+        wrapping = self._last_channel.get(advisor_id) if advisor.state == "wrap_up" else None
         self._advisors[advisor_id] = _Sample(
             at=at,
             logged=advisor.state != "offline",
-            busy=tuple(c for c in CHANNELS if advisor.load[c]),
+            busy=tuple(c for c in CHANNELS if advisor.load[c] or c == wrapping),
             able=tuple(c for c in CHANNELS if advisor.capacity.get(c, 0) > 0),
         )
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
 
 import pytest
 
+from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies, Submit
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
     InteractionAbandoned,
     InteractionArrived,
@@ -14,9 +17,12 @@ from aiguillage.engine.events import (
     SlaBreached,
 )
 from aiguillage.engine.instants import SECOND
+from aiguillage.simulations.kernel import Behaviour, Simulation
 from aiguillage.simulations.outcome import Estimate
 from aiguillage.simulations.queue import run_queue
 from aiguillage.simulations.results import Tally, mean_interval
+from aiguillage.simulations.scenario import HandlingTime
+from tests.engine.conftest import TUESDAY_10H, make_policies
 
 T = 1_800_000_000_000_000
 
@@ -114,3 +120,24 @@ def test_a_caller_who_hangs_up_after_the_breach_is_counted_once() -> None:
     tally(InteractionAbandoned(at=T + 200 * SECOND, interaction_id=1))
     voice = tally.channels["voice"]
     assert (voice.abandoned, voice.late_open, voice.settled) == (1, 0, 1)
+
+
+def test_occupancy_counts_after_call_work_as_busy() -> None:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies(wrap_up_s=30)), TUESDAY_10H)
+    engine.handle(AddAdvisor(advisor_id="A1", capacity={"voice": 1}), TUESDAY_10H)
+    tally = Tally(engine, TUESDAY_10H, interval_minutes=60)
+    fixed = Behaviour(
+        handling={"voice": HandlingTime(mean_s=300, sd_s=0)}, answer_delay_s=0, patience_s=None
+    )
+    simulation = Simulation(engine, random.Random(1), fixed, observers=[tally])
+    simulation.schedule(TUESDAY_10H, SetAdvisorState(advisor_id="A1", state="available"))
+    simulation.schedule(TUESDAY_10H, Submit(channel="voice", source="phone", external_id="c1"))
+    end = TUESDAY_10H + 3600 * SECOND
+    simulation.run(end)
+    result = tally.result(
+        end=end, policies=engine.state.policies, deployment="test", seed=1, strategy="deadline"
+    )
+    voice = next(c for c in result.channels if c.channel == "voice")
+    # 300 s on the call, then 30 s of wrap-up, in an hour logged in.
+    assert voice.occupancy == pytest.approx(330 / 3600)
