@@ -325,20 +325,21 @@ class Engine:
                 for subqueue in subqueues:
                     if not subqueue.heap:
                         continue
-                    entry: Entry | None = subqueue.heap[0]
-                    current = live.get(entry[4])  # type: ignore[index]
-                    if current is None or current[0] != entry[3]:  # type: ignore[index]
-                        entry = queues.head(subqueue)  # a stale head: drop it, look again
-                        if entry is None:
+                    entry = subqueue.heap[0]
+                    current = live.get(entry[4])
+                    if current is None or current[0] != entry[3]:
+                        fresh = queues.head(subqueue)  # a stale head: drop it, look again
+                        if fresh is None:
                             continue
-                    assert entry is not None
+                        entry = fresh
                     excluded = interactions[entry[4]].excluded
                     if excluded and excluded.get(advisor_id, now) > now:
-                        entry = queues.first_where(
+                        allowed = queues.first_where(
                             subqueue, lambda i: _not_excluded(interactions[i], advisor_id, now)
                         )
-                        if entry is None:
+                        if allowed is None:
                             continue
+                        entry = allowed
                     candidates += 1
                     if head is None or entry < head:
                         head = entry

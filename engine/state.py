@@ -136,13 +136,15 @@ class State:
     def members(self, mask: int) -> list[str]:
         """Return the ids of the advisors whose bits are set in a mask, in roster order."""
         ids = self._ids
-        found = []
+        found: list[str] = []
         bits = bin(mask)[:1:-1]  # least significant bit first
         position = bits.find("1")
         while position >= 0:
-            found.append(ids[position])
+            advisor_id = ids[position]
+            if advisor_id is not None:  # a removed advisor's bit is always cleared; be sure
+                found.append(advisor_id)
             position = bits.find("1", position + 1)
-        return found  # type: ignore[return-value]
+        return found
 
     def ready_advisors(self, channel: Channel) -> list[str]:
         """Return the advisors who may be offered one more interaction of a channel now."""
