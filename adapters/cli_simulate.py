@@ -14,7 +14,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -114,8 +114,7 @@ def simulate_command(
         try:
             deployment = dataclasses.replace(deployment, plan=read_plan(plan))
         except PlanError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            _fail(str(exc))
     if strategy is not None and strategy not in STRATEGIES:
         raise typer.BadParameter(
             f"unknown strategy {strategy!r}; known: {', '.join(sorted(STRATEGIES))}",
@@ -139,8 +138,7 @@ def simulate_command(
         try:
             report.write_text(render_html(outcome, language=language), encoding="utf-8")
         except OSError as exc:
-            typer.echo(f"error: cannot write the report {report}: {exc.strerror}", err=True)
-            raise typer.Exit(1) from None
+            _fail(f"cannot write the report {report}: {exc.strerror}")
     if as_json:
         typer.echo(msgspec.json.encode(outcome).decode())
         return
@@ -188,9 +186,10 @@ def _check_plan(deployment: Deployment, start: date | None, days: float) -> None
         )
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
+    """Print an expected failure on stderr and exit 1, without a traceback."""
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(1) from None
 
 
 def _run_all(
@@ -340,8 +339,7 @@ def queue_command(
             seed=seed,
         )
     except UnstableQueue as exc:
-        typer.echo(f"error: {exc}; without --patience the queue would grow without end", err=True)
-        raise typer.Exit(1) from None
+        _fail(f"{exc}; without --patience the queue would grow without end")
     formula = run.formula
     formula_figures: dict[str, object] = {
         "model": "erlang_a" if patience is not None else "erlang_c",
