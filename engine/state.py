@@ -11,10 +11,11 @@ results reach the state only as events. Replaying a journal is therefore ``apply
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .advisors import Advisor, open_channels
+from .advisors import Advisor
 from .calendar import BusinessCalendar
 from .events import (
     AdvisorAdded,
@@ -42,8 +43,9 @@ from .events import (
 )
 from .instants import SECOND, Instant
 from .interactions import Interaction, Offer, signature_of
-from .policies import CHANNELS, Channel, Policies
+from .policies import Channel, Policies
 from .queues import Queues, queue_key
+from .ready import ReadyMasks
 from .states import Action, interaction_next
 from .timers import TimerKind, Timers
 
@@ -63,16 +65,16 @@ class State:
         self.offers: dict[int, Offer] = {}
         self.ended_offers: dict[int, tuple[str, Instant]] = {}
         """Offer id -> (how it ended, when), so a late accept is told why it is refused."""
+        self.ended_order: deque[tuple[Instant, int]] = deque()
+        """``ended_offers`` as ``(when, offer id)``, oldest first: forgetting purges from here."""
         self.queues = Queues()
         self.timers = Timers()
-        self.index: dict[str, int] = {}
-        """Each advisor's bit in the ready masks, given in the order advisors were added."""
-        self._ids: list[str | None] = []
-        self.ready: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
+        self.bits = ReadyMasks()
+        self.index = self.bits.index
+        """Each advisor's bit in the ready masks (the masks' own table, read by routing)."""
+        self.ready = self.bits.masks
         """Per channel, a bit mask of the advisors who may be offered one more interaction of it
-        now. Masks make "waiting for work and eligible" one integer AND, whatever the roster."""
-        self._open: dict[str, tuple[Channel, ...]] = {}
-        """Per advisor, the channels it was last found open to: ``ready`` as rows."""
+        now (the masks' own table, changed in place, read by routing)."""
         self.next_interaction_id = 1
         self.next_offer_id = 1
         self.profile_version = 0
@@ -114,41 +116,16 @@ class State:
 
     def refresh(self, advisor: Advisor) -> None:
         """Bring the ready masks up to date after an advisor's state, load or profile changed."""
-        advisor_id = advisor.id
-        open_now = open_channels(advisor, self.policies.routing.mixing)
-        if self._open.get(advisor_id) == open_now:
-            return
-        self._open[advisor_id] = open_now
-        bit = 1 << self.index[advisor_id]
-        ready = self.ready
-        became_ready = False
-        for channel in CHANNELS:
-            mask = ready[channel]
-            if channel in open_now:
-                if not mask & bit:
-                    ready[channel] = mask | bit
-                    became_ready = True
-            elif mask & bit:
-                ready[channel] = mask ^ bit
-        if became_ready:
-            self.pending_advisors[advisor_id] = None
+        if self.bits.refresh(advisor, self.policies.routing.mixing):
+            self.pending_advisors[advisor.id] = None
 
     def members(self, mask: int) -> list[str]:
         """Return the ids of the advisors whose bits are set in a mask, in roster order."""
-        ids = self._ids
-        found: list[str] = []
-        bits = bin(mask)[:1:-1]  # least significant bit first
-        position = bits.find("1")
-        while position >= 0:
-            advisor_id = ids[position]
-            if advisor_id is not None:  # a removed advisor's bit is always cleared; be sure
-                found.append(advisor_id)
-            position = bits.find("1", position + 1)
-        return found
+        return self.bits.members(mask)
 
     def ready_advisors(self, channel: Channel) -> list[str]:
         """Return the advisors who may be offered one more interaction of a channel now."""
-        return self.members(self.ready[channel])
+        return self.bits.members(self.ready[channel])
 
     def _release(self, interaction: Interaction, at: Instant) -> None:
         """Free the advisor slot an interaction held (offered or assigned)."""
@@ -178,8 +155,7 @@ class State:
             capacity=event.capacity,
             idle_since=event.at,
         )
-        self.index[event.advisor_id] = len(self._ids)
-        self._ids.append(event.advisor_id)
+        self.bits.seat(event.advisor_id)
         self.profile_version += 1
 
     def _advisor_updated(self, event: AdvisorUpdated) -> None:
@@ -191,18 +167,13 @@ class State:
         self.profile_version += 1
         self.refresh(advisor)
         # New skills may open sub-queues it could not serve before: let it look again.
-        if self._open.get(advisor.id):
+        if self.bits.open_to(advisor.id):
             self.pending_advisors[advisor.id] = None
 
     def _advisor_removed(self, event: AdvisorRemoved) -> None:
         del self.advisors[event.advisor_id]
         self.profile_version += 1
-        self._open.pop(event.advisor_id, None)
-        # The slot stays taken, so no other advisor ever inherits this one's bit.
-        position = self.index.pop(event.advisor_id)
-        self._ids[position] = None
-        for channel, mask in self.ready.items():
-            self.ready[channel] = mask & ~(1 << position)
+        self.bits.unseat(event.advisor_id)
 
     def _advisor_state_changed(self, event: AdvisorStateChanged) -> None:
         advisor = self.advisors[event.advisor_id]
