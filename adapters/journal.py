@@ -1,0 +1,310 @@
+"""The journal: every event, durable before anything leaves the daemon, in a hash chain.
+
+The runtime appends each batch of events and waits until the batch is durable before it answers
+anyone (write-ahead, fail-stop); recovery is the latest snapshot image and the records after it.
+Each record's hash covers the previous record's hash, its sequence number and its body, so
+changing, removing or reordering a past event breaks the chain at that point, and ``verify``
+names where. Personal data never enters the journal (see ``personal``): an event carries only a
+salted digest of it, so erasing a customer's data leaves the chain verifiable.
+
+One protocol, ``Journal``, and what every store shares: the event codec, the chain hash, the
+record types, the chain walk and the exception tree. The stores are ``sqlite_journal`` (one
+file, embedded) and Redis (later, on the same protocol)::
+
+    JournalError                the journal cannot do what was asked
+    ├── JournalUnavailable      the store cannot be read or written now (I/O error, disk full,
+    │                           busy past the busy timeout): answer 503, reopen, rebuild
+    ├── JournalLocked           another daemon holds this journal; the message names it
+    ├── JournalFormatError      an event, snapshot or journal format this version cannot read
+    └── JournalCorrupt          the chain is broken where recovery has to read it
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from aiguillage.engine.events import Event
+from aiguillage.engine.instants import Instant
+
+__all__ = [
+    "EVENT_FORMAT",
+    "GENESIS",
+    "ChainBreak",
+    "ChainWalker",
+    "InteractionView",
+    "Journal",
+    "JournalCorrupt",
+    "JournalError",
+    "JournalFormatError",
+    "JournalLocked",
+    "JournalUnavailable",
+    "Record",
+    "Recovery",
+    "Verification",
+    "chain_hash",
+    "columns",
+    "decode_event",
+    "encode_event",
+    "event_type",
+    "interaction_of",
+    "read_record",
+]
+
+EVENT_FORMAT = 1
+"""The layout of an event body: msgspec JSON of the ``Event`` union, tagged by ``type``."""
+
+GENESIS = "0" * 64
+"""The hash before the first record: the chain of an empty journal ends here."""
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+
+
+class JournalError(Exception):
+    """The journal cannot do what was asked."""
+
+
+class JournalUnavailable(JournalError):
+    """The store cannot be read or written now; the runtime answers 503 and reopens later."""
+
+
+class JournalLocked(JournalError):
+    """Another daemon holds this journal, and one journal has one writer."""
+
+
+class JournalFormatError(JournalError):
+    """A format (event, snapshot or journal) that this version of Aiguillage cannot read."""
+
+
+class JournalCorrupt(JournalError):
+    """The chain is broken in the part recovery reads: replaying it would rebuild a lie."""
+
+
+def encode_event(event: Event) -> bytes:
+    """Return the journal body of an event (format ``EVENT_FORMAT``)."""
+    return _ENCODER.encode(event)
+
+
+def decode_event(body: bytes) -> Event:
+    """Return the event of a journal body; raise ``msgspec.DecodeError`` if it is not one."""
+    return _DECODER.decode(body)
+
+
+def event_type(event: Event) -> str:
+    """Return the wire tag of an event (``interaction.arrived``…), not its class name."""
+    return str(event.__struct_config__.tag)
+
+
+def interaction_of(event: Event) -> int | None:
+    """Return the id of the interaction an event is about, or None (advisor, policy events)."""
+    interaction_id: int | None = getattr(event, "interaction_id", None)
+    return interaction_id
+
+
+def columns(event: Event) -> tuple[Instant, str, int | None]:
+    """Return what a store keeps beside the body to query by: at, type, interaction id."""
+    return event.at, event_type(event), interaction_of(event)
+
+
+def read_record(seq: int, format: int, body: bytes, stored_hash: str) -> Record:
+    """Return a stored record without walking the chain; ``ChainBreak`` if unreadable."""
+    if format != EVENT_FORMAT:
+        raise ChainBreak(
+            seq,
+            f"event {seq}: format {format} is unknown to this version (reads {EVENT_FORMAT})",
+            unknown_format=True,
+        )
+    try:
+        return Record(seq, decode_event(body), stored_hash)
+    except msgspec.DecodeError as exc:
+        raise ChainBreak(seq, f"event {seq}: its body is not an event ({exc})") from None
+
+
+def chain_hash(previous: str, seq: int, body: bytes) -> str:
+    """Return the hex SHA-256 of a record, chained to the hash of the record before it.
+
+    The previous hash (64 hex digits) and the decimal seq each end with a newline before the
+    body, so no two different (previous, seq, body) triples frame to the same bytes.
+    """
+    digest = hashlib.sha256(f"{previous}\n{seq}\n".encode("ascii"))
+    digest.update(body)
+    return digest.hexdigest()
+
+
+class Record(msgspec.Struct, frozen=True):
+    """One journaled event: ``seq`` counts 1, 2, 3… without gaps in its journal."""
+
+    seq: int
+    event: Event
+    hash: str
+
+
+class Recovery(msgspec.Struct):
+    """What a daemon rebuilds from: the latest sound snapshot, then every record after it.
+
+    ``image`` is the engine's own snapshot bytes (opaque here), taken after record
+    ``image_seq`` (0 and None when there is none). ``notes`` says why a snapshot was passed
+    over, for the log.
+    """
+
+    image: bytes | None
+    image_seq: int
+    records: list[Record]
+    last_seq: int
+    last_hash: str
+    notes: list[str] = []
+
+
+class InteractionView(msgspec.Struct, frozen=True):
+    """How the API shows an interaction, kept after it leaves the engine's live state.
+
+    The runtime upserts one for each interaction a batch touched, in the batch's transaction,
+    so an old interaction can still be read and its (source, external_id) still recognised
+    when a client retries. ``body`` is the API's JSON, opaque to the journal.
+    """
+
+    id: int
+    source: str
+    external_id: str
+    received_at: Instant
+    body: bytes
+
+
+class Verification(msgspec.Struct):
+    """The result of walking the whole chain.
+
+    ``checked`` counts the records found sound before the first break (all of them when
+    ``ok``); ``reason`` says what is wrong at ``first_break``. ``last_hash`` is where the sound
+    chain ends: compared with a hash written down elsewhere, it also reveals a journal whose
+    latest records were cut off, which no walk of the file alone can see.
+    """
+
+    ok: bool
+    checked: int
+    first_break: int | None
+    reason: str
+    last_hash: str = GENESIS
+
+
+class ChainBreak(Exception):
+    """A record that does not follow from the one before it (internal to the chain walk)."""
+
+    def __init__(self, seq: int, reason: str, *, unknown_format: bool = False) -> None:
+        super().__init__(reason)
+        self.seq = seq
+        self.reason = reason
+        self.unknown_format = unknown_format
+
+    def error(self, where: str) -> JournalError:
+        """Return the error a recovery raises for this break, saying what to do."""
+        if self.unknown_format:
+            return JournalFormatError(
+                f"{where}: {self.reason}; run the version of Aiguillage that wrote this journal "
+                "(or a newer one), or restore a backup written by this version"
+            )
+        return JournalCorrupt(
+            f"{where}: {self.reason}; it cannot be replayed as it is: restore the latest "
+            "backup, and run `aiguillage replay --verify` on this file to see what changed"
+        )
+
+
+class ChainWalker:
+    """Follow a chain record by record, from the genesis or from a known (seq, hash).
+
+    ``check`` reads a stored record and raises ``ChainBreak`` if it does not follow;
+    ``accept`` moves on past it. The walk holds one hash, not the records, so a year of events
+    is checked in constant memory, whichever store reads them.
+    """
+
+    def __init__(self, seq: int = 0, previous: str = GENESIS) -> None:
+        self.seq = seq
+        self.previous = previous
+        self.checked = 0
+
+    def check(self, seq: int, format: int, body: bytes, stored_hash: str) -> Event:
+        """Return the event of the next record, or raise ``ChainBreak`` naming its fault."""
+        expected = self.seq + 1
+        if seq != expected:
+            missing = (
+                f"event {expected}" if seq == expected + 1 else f"events {expected} to {seq - 1}"
+            )
+            raise ChainBreak(
+                expected, f"{missing} missing: the sequence jumps from {self.seq} to {seq}"
+            )
+        if chain_hash(self.previous, seq, body) != stored_hash:
+            culprit = "" if seq == 1 else f" or event {seq - 1}"
+            raise ChainBreak(
+                seq,
+                f"event {seq}: its hash does not match its content "
+                f"(it{culprit} changed after it was written)",
+            )
+        return read_record(seq, format, body, stored_hash).event
+
+    def accept(self, seq: int, stored_hash: str) -> None:
+        """Move past a record that ``check`` found sound."""
+        self.seq = seq
+        self.previous = stored_hash
+        self.checked += 1
+
+    def verification(self, broken: ChainBreak | None = None) -> Verification:
+        """Return the result of the walk so far: intact, or broken where ``broken`` says."""
+        if broken is not None:
+            return Verification(False, self.checked, broken.seq, broken.reason, self.previous)
+        return Verification(
+            True,
+            self.checked,
+            None,
+            f"{self.checked} events checked: the chain is intact",
+            self.previous,
+        )
+
+
+class Journal(Protocol):
+    """Where the runtime writes events before it lets anything out, and rebuilds from.
+
+    Every method may raise ``JournalUnavailable``; the runtime then stops acknowledging,
+    closes the journal, and opens a new one when the store is back.
+    """
+
+    description: str
+    """Where the journal lives, for logs and errors (``sqlite:///var/lib/…/journal.sqlite``)."""
+
+    async def open(self) -> Recovery:
+        """Take the writer's lock, create what is missing, and return what to rebuild from."""
+        ...
+
+    async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
+        """Write a batch in one transaction, durable on return (group commit); the last seq."""
+        ...
+
+    async def save_snapshot(self, seq: int, image: bytes) -> None:
+        """Keep the engine's image after record ``seq``; only the last two are kept."""
+        ...
+
+    async def records_after(self, seq: int, limit: int) -> list[Record]:
+        """Return up to ``limit`` records after ``seq``, in order."""
+        ...
+
+    async def view(self, interaction_id: int) -> bytes | None:
+        """Return the latest view body of an interaction, or None if none was written."""
+        ...
+
+    async def find_external(self, source: str, external_id: str, since: Instant) -> int | None:
+        """Return the id of the interaction with that key received at or after ``since``."""
+        ...
+
+    async def recent_keys(self, since: Instant) -> list[tuple[str, str, int]]:
+        """Return (source, external_id, id) of the interactions received at or after ``since``."""
+        ...
+
+    async def verify(self) -> Verification:
+        """Walk the whole chain and report the first break."""
+        ...
+
+    async def close(self) -> None:
+        """Release the store and the writer's lock; safe after any failure, and twice."""
+        ...
