@@ -105,8 +105,9 @@ _INSERT_EVENT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
 _UPSERT_VIEW = """INSERT INTO interactions VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE
     SET source = excluded.source, external_id = excluded.external_id,
     received_at = excluded.received_at, body = excluded.body"""
-_RECORDS = "SELECT seq, format, body, hash FROM events"
-_CHUNK = """SELECT seq, at, type, interaction_id, format, body, hash FROM events
+# CAST: a body rewritten in SQL (replace() returns TEXT) still reads as bytes, and fails its hash.
+_RECORDS = "SELECT seq, format, CAST(body AS BLOB), hash FROM events"
+_CHUNK = """SELECT seq, at, type, interaction_id, format, CAST(body AS BLOB), hash FROM events
     WHERE seq > ? ORDER BY seq LIMIT ?"""
 
 

@@ -251,6 +251,16 @@ async def test_a_changed_body_is_named_by_verify_and_refused_by_recovery(
         await SQLiteJournal(path).open()
 
 
+async def test_a_body_rewritten_as_text_in_sql_is_named_not_a_crash(
+    journal: SQLiteJournal, raw: sqlite3.Connection, path: Path
+) -> None:
+    await journal.append(batch(1, 3), [])
+    raw.execute("UPDATE events SET body = replace(body, 'post-2', 'post-9') WHERE seq = 2")
+    assert raw.execute("SELECT typeof(body) FROM events WHERE seq = 2").fetchone() == ("text",)
+    assert verify_file(path).first_break == 2
+    assert (await journal.verify()).first_break == 2
+
+
 async def test_a_rewritten_hash_breaks_the_chain_at_the_next_event(
     journal: SQLiteJournal, raw: sqlite3.Connection, path: Path
 ) -> None:
