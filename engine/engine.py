@@ -8,6 +8,8 @@
 - ``Engine.next_timer() -> Instant | None`` says when the next timer is due, so a live runtime
   sleeps exactly that long and a simulator jumps straight there.
 - ``Engine.apply(event)`` records one event; replaying a journal rebuilds the same state.
+- ``Engine.image() -> bytes`` and ``Engine.from_image(data)`` save and restore the state
+  (see ``snapshots.py``), so a restart replays only the journal's tail.
 
 The engine never reads a clock. The caller passes ``now`` (an instant that never goes back) and
 calls ``advance(now)`` before ``handle(command, now)``, so that timers due earlier fire first.
@@ -28,6 +30,7 @@ from .interactions import Interaction
 from .policies import CHANNELS, Channel
 from .queues import Entry, Signature, SubQueue, queue_key
 from .routing import Strategy, strategy_named
+from .snapshots import dump_state, read_image
 from .state import State
 from .timers import TimerKind
 
@@ -64,8 +67,10 @@ class Engine:
         self.now: Instant = 0
         self._strategy_override = strategy
         self._named: Strategy | None = None
-        # Per advisor: (layout version, profile version, sub-queues it may serve per channel).
-        self._served: dict[str, tuple[int, int, dict[Channel, list[SubQueue]]]] = {}
+        # Per advisor: (sub-queues looked at, those it may serve per channel), for the profiles
+        # of _served_version; cleared when a profile changes, advisors who left with the rest.
+        self._served: dict[str, tuple[int, dict[Channel, list[SubQueue]]]] = {}
+        self._served_version = -1
         self._pools: dict[Signature, _Pool] = {}
         self._pools_version = -1
 
@@ -131,6 +136,25 @@ class Engine:
         self.state.pending_advisors.clear()
         self.state.pending_interactions.clear()
         self.now = max(self.now, event.at)
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def image(self) -> bytes:
+        """Return the state and the latest instant seen as versioned bytes (a snapshot)."""
+        return dump_state(self.state, self.now)
+
+    @classmethod
+    def from_image(cls, data: bytes, strategy: Strategy | None = None) -> Engine:
+        """Return an engine restored from ``image()`` bytes, then fed the journal's tail.
+
+        Raises ``SnapshotFormatError`` when the bytes are in a format this code does not read
+        or are damaged; the state is then rebuilt by replaying the journal from its start.
+        """
+        state, now = read_image(data)
+        engine = cls(strategy)
+        engine.state = state
+        engine.now = now
+        return engine
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -253,16 +277,16 @@ class Engine:
         """Return, per channel, the sub-queues an advisor is eligible for (cached)."""
         created = self.state.queues.created
         version = self.state.profile_version
+        if self._served_version != version:
+            self._served.clear()
+            self._served_version = version
         cached = self._served.get(advisor.id)
-        if cached is None or cached[0] != version:
-            cached = (version, 0, {channel: [] for channel in CHANNELS})
-        _, seen, served = cached
+        seen, served = (0, {c: [] for c in CHANNELS}) if cached is None else cached
         if seen < len(created):
             for subqueue in created[seen:]:
                 if is_eligible(advisor, subqueue.signature):
                     served[subqueue.channel].append(subqueue)
-            cached = (version, len(created), served)
-        self._served[advisor.id] = cached
+            self._served[advisor.id] = (len(created), served)
         return served
 
     def _place(self, interaction_id: int, now: Instant, out: list[Event]) -> None:

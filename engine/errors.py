@@ -6,11 +6,13 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     ├── InvalidCommand        the command itself is malformed: an unknown channel, a priority
     │   │                     out of range, an instant earlier than the engine's clock
     │   └── ClockWentBackwards
-    └── Refused               the command is well formed but the current state refuses it
-        ├── UnknownInteraction / UnknownAdvisor / UnknownOffer
-        ├── IllegalTransition  the interaction's or advisor's status does not allow it
-        ├── NotYourWork        an advisor acted on work it does not hold
-        └── ChannelClosed      reason ``closed``: the channel is outside its opening hours
+    ├── Refused               the command is well formed but the current state refuses it
+    │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer
+    │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
+    │   ├── NotYourWork        an advisor acted on work it does not hold
+    │   └── ChannelClosed      reason ``closed``: the channel is outside its opening hours
+    └── SnapshotFormatError   a snapshot this code cannot read (another format, damaged bytes):
+                              the state is rebuilt from the journal instead
 
 Every error carries ``reason``, a short stable code for programs, and a message for people.
 A refused command leaves the engine's state untouched.
@@ -26,6 +28,7 @@ __all__ = [
     "InvalidCommand",
     "NotYourWork",
     "Refused",
+    "SnapshotFormatError",
     "UnknownAdvisor",
     "UnknownInteraction",
     "UnknownOffer",
@@ -87,3 +90,13 @@ class NotYourWork(Refused):
 
 class ChannelClosed(Refused):
     reason = "closed"
+
+
+class SnapshotFormatError(EngineError):
+    """A snapshot of the state that this code cannot read: rebuild from the journal instead.
+
+    ``reason`` is ``snapshot_format`` when the snapshot is in a format this code does not read,
+    ``snapshot_unreadable`` when its bytes are damaged or are not a snapshot at all.
+    """
+
+    reason = "snapshot_format"

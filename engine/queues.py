@@ -128,9 +128,11 @@ class Queues:
         """Return the first live entry whose interaction ``allowed`` accepts.
 
         The head is tried first. Past it, the heap is walked in queue order from its root
-        (a frontier of the smallest entries not yet seen), reading at most ``limit`` entries:
+        (a frontier of the smallest entries not yet seen), reading at most ``limit`` live entries:
         O(limit log limit) whatever the length of the queue, when the first ones are refused
-        (an advisor who just declined them).
+        (an advisor who just declined them). Stale entries are passed over uncounted (compaction
+        keeps them few), so the answer depends on what waits, never on how the heap was built:
+        a queue rebuilt from a snapshot or a replay decides as the original would.
         """
         head = self.head(subqueue)
         if head is None or allowed(head[4]):
@@ -138,13 +140,14 @@ class Queues:
         heap = subqueue.heap
         live = self.live
         frontier = [(heap[0], 0)]
-        for _ in range(limit):
-            if not frontier:
-                break
+        read = 0
+        while frontier and read < limit:
             entry, position = heapq.heappop(frontier)
             current = live.get(entry[4])
-            if current is not None and current[0] == entry[3] and allowed(entry[4]):
-                return entry
+            if current is not None and current[0] == entry[3]:
+                if allowed(entry[4]):
+                    return entry
+                read += 1
             for child in (2 * position + 1, 2 * position + 2):
                 if child < len(heap):
                     heapq.heappush(frontier, (heap[child], child))

@@ -47,6 +47,22 @@ class Timers:
         # garbage collector stops tracking, and a heap holds hundreds of thousands of them.
         heapq.heappush(self._heap, (due, self._sequence, kind.value, subject, mark))
 
+    @property
+    def sequence(self) -> int:
+        """How many timers were ever set: the next one is numbered one more."""
+        return self._sequence
+
+    @classmethod
+    def restored(cls, entries: list[Timer], sequence: int) -> Timers:
+        """Return timers as a snapshot kept them: the entries and the count of timers set."""
+        timers = cls()
+        timers._heap = list(entries)
+        # Entries never tie (each has its own sequence), so a heap saved in heap order
+        # comes back unchanged: restored timers fire exactly as the saved ones would have.
+        heapq.heapify(timers._heap)
+        timers._sequence = sequence
+        return timers
+
     def peek(self) -> Timer | None:
         return self._heap[0] if self._heap else None
 

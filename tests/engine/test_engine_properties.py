@@ -5,13 +5,20 @@ random jumps of the clock, and checks after every step: no interaction lost or h
 places, none held by two advisors, no advisor over capacity or working while offline, the queue
 order respected by every decision, no eligible work left waiting beside a free advisor, a refused
 command changes nothing, time never goes back, and replaying the events rebuilds the state.
+
+Snapshots are checked twice: every state round-trips through an image, and at random points a
+twin engine is restored from one and then driven beside the original, which it must follow
+decision for decision, image for image. A field an image forgets shows there, sooner or later:
+as a different snapshot, a different image, or a different decision.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
@@ -34,6 +41,7 @@ from aiguillage.engine.commands import (
     Decline,
     PrincipalAnswered,
     RecordResponse,
+    RemoveAdvisor,
     SetAdvisorState,
     SetPolicies,
     Submit,
@@ -41,6 +49,7 @@ from aiguillage.engine.commands import (
     TransferOut,
     UpdateAdvisor,
 )
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError
 from aiguillage.engine.events import Event, OfferMade
 from aiguillage.engine.instants import SECOND
@@ -68,6 +77,9 @@ class EngineMachine(RuleBasedStateMachine):
         self.now = TUESDAY_10H
         self.step_events: list[Event] = []
         self.external = 0
+        self.hired = 0
+        self.twin: Engine | None = None
+        """An engine restored from an image of this one, then driven beside it."""
         steps = (
             RelaxationStep(after_s=40, level_drop=1),
             RelaxationStep(after_s=90, fallback=True),
@@ -87,12 +99,25 @@ class EngineMachine(RuleBasedStateMachine):
 
     def run(self, command: Command) -> None:
         """Fire due timers, then handle the command; a refusal must leave no trace."""
-        self.step_events = self.engine.advance(self.now)
+        self.step_events = self.advance()
         before = self.engine.snapshot()
         try:
-            self.step_events += self.engine.handle(command, self.now)
-        except EngineError:
+            handled = self.engine.handle(command, self.now)
+        except EngineError as error:
             assert self.engine.snapshot() == before, f"refused {command!r} changed the state"
+            if self.twin is not None:
+                with pytest.raises(type(error), match=re.escape(error.message)):
+                    self.twin.handle(command, self.now)
+            return
+        self.step_events += handled
+        if self.twin is not None:
+            assert self.twin.handle(command, self.now) == handled, "the twin decided otherwise"
+
+    def advance(self) -> list[Event]:
+        events = self.engine.advance(self.now)
+        if self.twin is not None:
+            assert self.twin.advance(self.now) == events, "the twin's timers fired otherwise"
+        return events
 
     def pick(self, data: st.DataObject, pool: list[Any]) -> Any:
         return data.draw(st.sampled_from(pool)) if pool else None
@@ -112,21 +137,33 @@ class EngineMachine(RuleBasedStateMachine):
     def staff_the_floor(self, team: list[tuple[dict[str, int], bool, dict[str, int]]]) -> None:
         for skills, english, capacity in team:
             self.add_advisor(skills, english, capacity)
-            self.run(SetAdvisorState(advisor_id=self.advisor_ids[-1], state="available"))
+            self.run(SetAdvisorState(advisor_id=f"A{self.hired}", state="available"))
 
     @rule(seconds=st.integers(0, 400))
     def time_passes(self, seconds: int) -> None:
         self.now += seconds * SECOND
-        self.step_events = self.engine.advance(self.now)
+        self.step_events = self.advance()
+
+    @rule()
+    def restart_from_a_snapshot(self) -> None:
+        self.twin = Engine.from_image(self.engine.image())
 
     @precondition(lambda self: len(self.engine.state.advisors) < 6)
     @rule(skills=SKILL_SETS, english=st.booleans(), capacity=CAPACITIES)
     def add_advisor(self, skills: dict[str, int], english: bool, capacity: dict[str, int]) -> None:
-        advisor_id = f"A{len(self.engine.state.advisors) + 1}"
+        self.hired += 1
+        advisor_id = f"A{self.hired}"
         languages = ("fr", "en") if english else ("fr",)
         self.run(
             AddAdvisor(advisor_id=advisor_id, skills=skills, languages=languages, capacity=capacity)
         )  # type: ignore[arg-type]
+
+    @rule(data=st.data())
+    def remove_advisor(self, data: st.DataObject) -> None:
+        """Log an advisor out and remove it (refused while it holds work): its bit stays taken."""
+        if advisor_id := self.pick(data, self.advisor_ids):
+            self.run(SetAdvisorState(advisor_id=advisor_id, state="offline"))
+            self.run(RemoveAdvisor(advisor_id=advisor_id))
 
     @rule(
         data=st.data(),
@@ -307,6 +344,18 @@ class EngineMachine(RuleBasedStateMachine):
                     ), f"{event.advisor_id} took {taken.id} before {waiting_id}"
 
     @invariant()
+    def an_image_restores_the_same_state(self) -> None:
+        restored = Engine.from_image(self.engine.image())
+        assert restored.snapshot() == self.engine.snapshot()
+        assert restored.now == self.engine.now
+
+    @invariant()
+    def the_twin_keeps_step(self) -> None:
+        if self.twin is not None:
+            assert self.twin.snapshot() == self.engine.snapshot()
+            assert self.twin.image() == self.engine.image(), "the twin's state drifted"
+
+    @invariant()
     def time_never_goes_back(self) -> None:
         instants = [event.at for event in self.engine.journal]
         assert instants == sorted(instants)
@@ -315,12 +364,15 @@ class EngineMachine(RuleBasedStateMachine):
         kinds = {type(e).__name__ for e in self.engine.journal}
         for kind in ("OfferAccepted", "InteractionTransferred", "PrincipalAnswered", "SlaBreached"):
             note_event(f"reached {kind}: {kind in kinds}")
+        note_event(f"restored a twin: {self.twin is not None}")
         replica = replayed(self.engine.journal)
         # Time that passed after the last event left no trace, and timers may be due since the
         # last command: both catch up to now and must do the same.
-        assert replica.advance(self.now) == self.engine.advance(self.now)
+        assert replica.advance(self.now) == self.advance()
         assert replica.snapshot() == self.engine.snapshot()
         assert replica.next_timer() == self.engine.next_timer()
+        if self.twin is not None:
+            assert self.twin.next_timer() == self.engine.next_timer()
 
 
 EngineMachine.TestCase.settings = settings(

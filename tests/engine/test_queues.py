@@ -204,6 +204,19 @@ def test_first_where_looks_no_further_than_its_limit() -> None:
     assert queues.first_where(sub(queues), lambda i: i == 10, limit=3) is None
 
 
+def test_first_where_counts_only_waiting_entries_against_its_limit() -> None:
+    # Stale entries between the refused head and the allowed one: a queue rebuilt with only
+    # the waiting work (from a snapshot) must find the same entry as the original.
+    queues = filled(*range(1, 13))
+    for removed in range(2, 12):
+        queues.remove(removed)
+    rebuilt = filled(1, 12)
+    for walked in (queues, rebuilt):
+        entry = walked.first_where(sub(walked), lambda i: i != 1, limit=2)
+        assert entry is not None
+        assert entry[4] == 12
+
+
 def test_first_where_on_an_empty_sub_queue_returns_none() -> None:
     queues = filled(1)
     queues.remove(1)

@@ -1,0 +1,165 @@
+"""Snapshots: the engine's state as versioned bytes, so a restart replays only a short tail.
+
+An image holds the state proper, what no event left in the journal can be recomputed from
+cheaply: the policies, the roster, every interaction and offer, the timers as they stand, the
+counters. What is derived from those (the queues, the ready masks, the indexes) is rebuilt on
+restore, so an image never holds two copies of one fact that could disagree. Routing hints are
+left out, as after a replay: the engine's next ``advance`` or ``handle`` works from the state.
+
+The image is a msgspec Struct encoded as MessagePack, each field under its name, so a field
+added later with a default still reads older images of the same format. ``format`` changes only
+when an image of the old format can no longer be read as the new one; an image in a format this
+code does not read is refused with ``SnapshotFormatError``, and the state is then rebuilt by
+replaying the journal from its start, which every version can do.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .advisors import Advisor
+from .calendar import BusinessCalendar
+from .errors import SnapshotFormatError
+from .instants import Instant
+from .interactions import Interaction, Offer
+from .policies import Policies
+from .queues import queue_key
+from .state import State
+from .timers import Timer, Timers
+
+__all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
+
+SNAPSHOT_FORMAT = 1
+"""The image format this code writes and the only one it reads."""
+
+
+class _Header(msgspec.Struct):
+    """The one field every format shares: read first, so a foreign image is told apart early."""
+
+    format: int
+
+
+class _Image(msgspec.Struct, kw_only=True):
+    format: int
+    now: Instant
+    """The latest instant the engine had seen: a restored engine refuses anything earlier."""
+    policies: Policies
+    config_digest: str
+    roster: list[Advisor | None]
+    """Advisors in the order of their bits, ``None`` where one was removed, so that every
+    advisor keeps its bit and nobody inherits a removed one's."""
+    interactions: list[Interaction]
+    by_external: list[tuple[str, str, int]]
+    """``(source, external_id, interaction id)``."""
+    offers: list[Offer]
+    ended_offers: list[tuple[int, str, Instant]]
+    """``(offer id, how it ended, when)`` in the order they ended: forgetting purges the oldest."""
+    timers: list[Timer]
+    timer_sequence: int
+    next_interaction_id: int
+    next_offer_id: int
+    profile_version: int
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_HEADER = msgspec.msgpack.Decoder(_Header)
+_IMAGE = msgspec.msgpack.Decoder(_Image)
+
+
+def dump_state(state: State, now: Instant = 0) -> bytes:
+    """Return an image of the state; ``now`` is the latest instant the engine had seen."""
+    advisors = state.advisors
+    image = _Image(
+        format=SNAPSHOT_FORMAT,
+        now=now,
+        policies=state.policies,
+        config_digest=state.config_digest,
+        roster=[None if seat is None else advisors[seat] for seat in state.bits.seats],
+        interactions=list(state.interactions.values()),
+        by_external=[(source, ext, i) for (source, ext), i in state.by_external.items()],
+        offers=list(state.offers.values()),
+        ended_offers=[(offer_id, how, at) for offer_id, (how, at) in state.ended_offers.items()],
+        timers=list(state.timers),
+        timer_sequence=state.timers.sequence,
+        next_interaction_id=state.next_interaction_id,
+        next_offer_id=state.next_offer_id,
+        profile_version=state.profile_version,
+    )
+    return _ENCODER.encode(image)
+
+
+def restore_state(data: bytes) -> State:
+    """Return the state an image holds; refused with ``SnapshotFormatError``."""
+    return read_image(data)[0]
+
+
+def read_image(data: bytes) -> tuple[State, Instant]:
+    """Return the state an image holds and the latest instant its engine had seen."""
+    image = _decode(data)
+    state = State()
+    if image.policies.calendar != state.policies.calendar:
+        state.calendar = BusinessCalendar(image.policies.calendar)
+    state.policies = image.policies
+    state.config_digest = image.config_digest
+    for advisor in image.roster:
+        state.bits.seat(None if advisor is None else advisor.id)
+        if advisor is not None:
+            state.advisors[advisor.id] = advisor
+    for advisor in state.advisors.values():
+        state.refresh(advisor)
+    queues = state.queues
+    for interaction in image.interactions:
+        state.interactions[interaction.id] = interaction
+        # Exactly the queued ones wait in a queue: an offer, a hold, a pause or an end took
+        # every other one out.
+        if interaction.status == "queued":
+            queues.push(
+                interaction.id,
+                interaction.channel,
+                interaction.signature,
+                queue_key(interaction.priority, interaction.deadline, interaction.id),
+            )
+    state.by_external = {(source, ext): i for source, ext, i in image.by_external}
+    state.offers = {offer.id: offer for offer in image.offers}
+    for offer_id, how, at in image.ended_offers:
+        state.ended_offers[offer_id] = (how, at)
+        state.ended_order.append((at, offer_id))
+    state.timers = Timers.restored(image.timers, image.timer_sequence)
+    state.next_interaction_id = image.next_interaction_id
+    state.next_offer_id = image.next_offer_id
+    state.profile_version = image.profile_version
+    state.pending_advisors.clear()
+    state.pending_interactions.clear()
+    return state, image.now
+
+
+def _decode(data: bytes) -> _Image:
+    """Decode an image, translating every way it can fail into ``SnapshotFormatError``."""
+    try:
+        found = _HEADER.decode(data).format
+    except msgspec.MsgspecError as exc:
+        raise SnapshotFormatError(
+            f"this is not a snapshot this code can read ({exc}): it is damaged or is something "
+            "else; rebuild the state by replaying the journal from its start",
+            reason="snapshot_unreadable",
+        ) from exc
+    if found != SNAPSHOT_FORMAT:
+        remedy = (
+            "it was written by a newer version of Aiguillage: upgrade, or rebuild the state by "
+            "replaying the journal from its start"
+            if found > SNAPSHOT_FORMAT
+            else "rebuild the state by replaying the journal from its start (the next snapshot "
+            f"is then written in format {SNAPSHOT_FORMAT})"
+        )
+        raise SnapshotFormatError(
+            f"the snapshot is in format {found}, and this code reads format {SNAPSHOT_FORMAT} "
+            f"only: {remedy}"
+        )
+    try:
+        return _IMAGE.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise SnapshotFormatError(
+            f"the snapshot (format {found}) cannot be read ({exc}): it is damaged; rebuild the "
+            "state by replaying the journal from its start",
+            reason="snapshot_unreadable",
+        ) from exc
