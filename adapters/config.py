@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -61,12 +61,16 @@ from .config_errors import (
 from .toml_locations import Key
 
 __all__ = [
+    "ROLES",
     "AdvisorSeed",
     "ConfigError",
+    "DaemonSettings",
     "Deployment",
     "LoadedConfig",
     "Problem",
+    "Role",
     "Settings",
+    "TokenSeed",
     "default_config_path",
     "load_config",
     "load_config_bytes",
@@ -109,6 +113,39 @@ class AdvisorSeed(_Section, frozen=True):
     team: str | None = None
 
 
+Role = Literal["advisor", "supervisor", "integrator", "admin"]
+ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin")
+
+
+class DaemonSettings(_Section, frozen=True):
+    """How ``aiguillage serve`` listens, keeps data and sizes its work."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
+    """A request body above this is refused with 413 before it is read whole."""
+    live_after_close_s: Annotated[int, msgspec.Meta(ge=60)] = 86_400
+    """Closed interactions leave the engine's live state after this; the journal keeps them."""
+    idempotency_days: Annotated[int, msgspec.Meta(ge=1)] = 30
+    """A resubmitted ``(source, external_id)`` is recognised for this long after arrival."""
+    personal_data_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    """Customers' personal data (identity, subject, text) is erased this long after arrival."""
+    snapshot_every: Annotated[int, msgspec.Meta(ge=100)] = 20_000
+    """Events between two snapshots of the engine, so a restart replays a short tail."""
+    ticket_ttl_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
+    """How long a WebSocket ticket (a browser's stand-in for its bearer token) stays valid."""
+
+
+class TokenSeed(_Section, frozen=True):
+    """One API token: the SHA-256 of the secret (never the secret), its role and holder."""
+
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    role: Role
+    advisor: AdvisorId | None = None
+    """For role ``advisor``: the one advisor this token acts as."""
+    label: str = ""
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration file."""
 
@@ -119,6 +156,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     motives: dict[str, MotivePolicy] = {}
     routing: RoutingPolicy = RoutingPolicy()
     advisors: tuple[AdvisorSeed, ...] = ()
+    daemon: DaemonSettings = DaemonSettings()
+    tokens: tuple[TokenSeed, ...] = ()
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon ignores it."""
 
@@ -223,7 +262,33 @@ def _semantic_problems(settings: Settings) -> list[KeyProblem]:
         *_calendar_problems(settings),
         *_routing_problems(settings),
         *_simulation_problems(settings),
+        *_token_problems(settings),
     ]
+
+
+def _token_problems(settings: Settings) -> Iterator[KeyProblem]:
+    """An advisor token names its advisor; other roles act for nobody in particular."""
+    seen: dict[str, int] = {}
+    for index, token in enumerate(settings.tokens):
+        if token.role == "advisor" and token.advisor is None:
+            yield (
+                ("tokens", index, "advisor"),
+                "a token of role `advisor` must name the advisor it acts as",
+                'add advisor = "<advisor id>", or give it another role',
+            )
+        if token.role != "advisor" and token.advisor is not None:
+            yield (
+                ("tokens", index, "advisor"),
+                f"only advisor tokens are bound to an advisor, this one has role `{token.role}`",
+                'remove `advisor`, or set role = "advisor"',
+            )
+        if token.sha256 in seen:
+            yield (
+                ("tokens", index, "sha256"),
+                f"the same token digest is already tokens[{seen[token.sha256]}]",
+                "mint a new token with `aiguillage token new` for each holder",
+            )
+        seen.setdefault(token.sha256, index)
 
 
 def _simulation_problems(settings: Settings) -> Iterator[KeyProblem]:
