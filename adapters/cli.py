@@ -21,6 +21,7 @@ from rich.table import Table
 from aiguillage.engine.policies import CHANNELS
 
 from .cli_demo import demo
+from .cli_serve import erase, replay, serve, token_app
 from .cli_simulate import simulate_app
 from .cli_sla import describe_sla, sla_app
 from .cli_staff import staff_app
@@ -38,6 +39,10 @@ app.add_typer(sla_app, name="sla")
 app.command("demo")(demo)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(staff_app, name="staff")
+app.command("serve")(serve)
+app.command("replay")(replay)
+app.command("erase")(erase)
+app.add_typer(token_app, name="token")
 
 
 @app.callback()

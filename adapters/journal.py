@@ -297,8 +297,8 @@ class Journal(Protocol):
         """Return the id of the interaction with that key received at or after ``since``."""
         ...
 
-    async def recent_keys(self, since: Instant) -> list[tuple[str, str, int]]:
-        """Return (source, external_id, id) of the interactions received at or after ``since``."""
+    async def recent_keys(self, since: Instant) -> list[tuple[str, str, int, Instant]]:
+        """Return (source, external_id, id, received_at) of the interactions received since."""
         ...
 
     async def verify(self) -> Verification:

@@ -140,7 +140,7 @@ class SQLiteJournal:
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path).absolute()
-        self.description = f"sqlite://{self.path}"
+        self.description = f"sqlite:///{self.path}"
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._busy_timeout_s = busy_timeout_s
         self._thread = OneThread()
@@ -180,11 +180,14 @@ class SQLiteJournal:
         row = await self._thread.run(partial(self._one, query, (source, external_id, since)))
         return None if row is None else int(row[0])
 
-    async def recent_keys(self, since: Instant) -> list[tuple[str, str, int]]:
-        query = """SELECT source, external_id, id FROM interactions WHERE received_at >= ?
-            ORDER BY received_at, id"""
+    async def recent_keys(self, since: Instant) -> list[tuple[str, str, int, Instant]]:
+        query = """SELECT source, external_id, id, received_at FROM interactions
+            WHERE received_at >= ? ORDER BY received_at, id"""
         rows = await self._thread.run(partial(self._all, query, (since,)))
-        return [(str(source), str(external_id), int(id_)) for source, external_id, id_ in rows]
+        return [
+            (str(source), str(external_id), int(id_), int(received))
+            for source, external_id, id_, received in rows
+        ]
 
     async def verify(self) -> Verification:
         # One chunk per call: appends interleave with a long verification instead of waiting.

@@ -392,7 +392,10 @@ async def test_an_external_key_is_found_only_within_the_window(journal: SQLiteJo
 async def test_recent_keys_are_those_received_since(journal: SQLiteJournal) -> None:
     views = [view(n, "x", f"post-{n}", T0 + n) for n in (1, 2, 3)]
     await journal.append([], views)
-    assert await journal.recent_keys(T0 + 2) == [("x", "post-2", 2), ("x", "post-3", 3)]
+    assert await journal.recent_keys(T0 + 2) == [
+        ("x", "post-2", 2, T0 + 2),
+        ("x", "post-3", 3, T0 + 3),
+    ]
 
 
 async def test_a_backup_taken_while_open_verifies_and_recovers(

@@ -1,0 +1,223 @@
+"""The HTTP and WebSocket API (Litestar; OpenAPI at ``/schema``).
+
+Every ``/v1`` route needs a bearer token (see ``auth``); ``/livez``, ``/readyz`` and ``/metrics``
+do not, so that probes and scrapers need no secret. Errors are always JSON: ``error`` (a stable
+code), ``detail`` (for people) and, for bad input, ``field`` (the path of the field at fault).
+
+Status codes::
+
+    400 invalid_request     malformed JSON, wrong types, unknown fields, a date without offset
+    401 unauthorized        no token, or one we do not know
+    403 forbidden           a role that may not do this, or an advisor acting for another
+    404 not_found           no such interaction, advisor or offer
+    409 conflict           the state refuses it (an offer already expired, a closed channel)
+    413 payload_too_large   a body above ``[daemon] max_body_bytes``
+    422 invalid_command     well-formed, but the engine refuses its content (an unknown motive)
+    503 unavailable         the journal is being rebuilt or cannot write; ``Retry-After`` says when
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from aiguillage.engine.errors import (
+    EngineError,
+    InvalidCommand,
+    Refused,
+    UnknownAdvisor,
+    UnknownInteraction,
+    UnknownOffer,
+)
+
+from .api_models import ErrorOut
+from .api_routes import ROUTES
+from .api_socket import offers_socket
+from .auth import Tickets, Tokens
+from .metrics import CONTENT_TYPE
+from .runtime import Runtime, Unavailable
+
+__all__ = ["create_app", "error_response"]
+
+log = structlog.get_logger("aiguillage.api")
+_ENCODE = msgspec.json.Encoder()
+
+
+def error_response(
+    status: int,
+    error: str,
+    detail: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    """Return the JSON error body every failure of the API has."""
+    return Response(
+        _ENCODE.encode(ErrorOut(error=error, detail=detail, field=field)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_command",
+    429: "too_many_requests",
+}
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    field = None
+    detail = exc.detail
+    if isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            message = str(first.get("message") or detail)
+            field = _field_of(message, first.get("key"))
+            detail = message + (f" (field `{field}`)" if field and field not in message else "")
+    status = exc.status_code
+    return error_response(
+        status, _CODES.get(status, "error"), str(detail), field, dict(exc.headers or {}) or None
+    )
+
+
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`(?: - at `\$\.?([^`]*)`)?")
+
+
+def _field_of(message: str, key: object) -> str | None:
+    """Return the path of the field at fault, as ``customer.phone``.
+
+    Litestar reports an unknown or missing field at the body's root as key ``data``; msgspec's
+    message names the field itself, and the object it is in.
+    """
+    named = _NAMED_FIELD.search(message)
+    if named is not None:
+        parent, name = named.group(2), named.group(1)
+        return f"{parent}.{name}" if parent else name
+    if isinstance(key, str) and key and key != "data":
+        return key
+    return None
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[bytes]:
+    return error_response(
+        503, "unavailable", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+    )
+
+
+def _engine_error(request: Request[Any, Any, Any], exc: EngineError) -> Response[bytes]:
+    if isinstance(exc, UnknownInteraction | UnknownAdvisor | UnknownOffer):
+        status = 404
+    elif isinstance(exc, Refused):
+        status = 409
+    elif isinstance(exc, InvalidCommand):
+        status = 422
+    else:  # pragma: no cover - every engine error is one of the above
+        status = 422
+    return error_response(status, exc.reason, str(exc))
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("request failed", path=request.url.path)
+    return error_response(500, "internal", "an internal error; it is logged")
+
+
+@get("/livez", include_in_schema=False, sync_to_thread=False)
+def livez() -> dict[str, str]:
+    """The process is alive (its event loop answers)."""
+    return {"status": "alive"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Ready when the journal is reachable and the replay is done."""
+    runtime: Runtime = request.app.state.runtime
+    journal = runtime.journal
+    body = {
+        "ready": runtime.ready,
+        "store": journal.description if journal is not None else None,
+        "reason": "" if runtime.ready else runtime._unready_reason(),
+    }
+    headers = None if runtime.ready else {"Retry-After": "2"}
+    return Response(
+        _ENCODE.encode(body),
+        status_code=200 if runtime.ready else 503,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus text format: queues, SLA warnings and breaches, offers, journal commits."""
+    runtime: Runtime = request.app.state.runtime
+    state = None
+    if runtime.ready:
+        try:
+            state = await runtime.read(lambda engine: engine.state)
+        except Unavailable:
+            state = None
+    body = runtime.metrics.render(
+        state, runtime.clock(), ready=runtime.ready, journal_ok=runtime.ready
+    )
+    return Response(body, media_type=CONTENT_TYPE)
+
+
+def create_app(
+    runtime: Runtime,
+    tokens: Tokens,
+    tickets: Tickets,
+    *,
+    lifespan: Callable[[Litestar], Any] | None = None,
+    debug: bool = False,
+) -> Litestar:
+    """Return the application, serving ``runtime``; ``lifespan`` starts and stops it."""
+    app = Litestar(
+        route_handlers=[livez, readyz, metrics, offers_socket, *ROUTES],
+        exception_handlers={
+            HTTPException: _http_error,
+            Unavailable: _unavailable,
+            EngineError: _engine_error,
+            Exception: _internal,
+        },
+        request_max_body_size=runtime.daemon.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Aiguillage",
+            version="1",
+            description="Routing of calls, written complaints and social-media messages.",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer"),
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        lifespan=[lifespan] if lifespan is not None else [],
+        debug=debug,
+        logging_config=None,
+    )
+    app.state.runtime = runtime
+    app.state.tokens = tokens
+    app.state.tickets = tickets
+    return app
+
+
+@asynccontextmanager
+async def no_lifespan(app: Litestar) -> AsyncIterator[None]:  # pragma: no cover - a default
+    yield

@@ -1,0 +1,169 @@
+"""The offers WebSocket: each advisor's offers pushed the moment the journal has them.
+
+``GET /v1/offers?ticket=T`` (a ticket from ``POST /v1/tickets``, since browsers cannot send a
+header on a WebSocket) or with ``Authorization: Bearer`` (other clients). On connection the
+advisor receives its pending offers (``offer.pending``), then, as they happen, every journaled
+event about it: ``offer.made`` (with the interaction), ``offer.expired``, ``offer.revoked``,
+``offer.accepted``, ``offer.declined``, its state changes, and events of the work it holds.
+Each message is one JSON object: ``{"seq", "event", "interaction"?}``. A client too slow to read
+(more than 1,000 messages behind) is disconnected with code 1013 and reconnects for a fresh start.
+Supervisors and admins connect with ``?advisor=ID`` to watch one advisor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import msgspec
+from anyio.streams.memory import MemoryObjectSendStream
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.events import AdvisorStateChanged, OfferMade
+
+from .auth import Principal
+from .journal import Record
+from .runtime import Runtime, Unavailable
+from .views import iso, view_of
+
+__all__ = ["offers_socket"]
+
+_ENCODE = msgspec.json.Encoder()
+_BACKLOG = 1000
+_UNAUTHORIZED = 4401
+_FORBIDDEN = 4403
+
+
+@websocket("/v1/offers")
+async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    """Push an advisor's offers and the events about its work."""
+    await socket.accept()
+    principal = _authenticate(socket)
+    if principal is None:
+        await _refuse(socket, _UNAUTHORIZED, "unauthorized", "a valid ticket or token is needed")
+        return
+    advisor_id = principal.advisor_id
+    if principal.role in ("supervisor", "admin"):
+        advisor_id = socket.query_params.get("advisor") or None
+    if advisor_id is None:
+        await _refuse(socket, _FORBIDDEN, "forbidden", "offers go to advisors; name one")
+        return
+    runtime: Runtime = socket.app.state.runtime
+    send, receive = anyio.create_memory_object_stream[bytes](_BACKLOG)
+
+    def listener(records: Sequence[Record]) -> None:
+        engine = runtime.engine
+        for record in records:
+            message = _message_for(advisor_id, record, engine, runtime)
+            if message is not None:
+                _push(send, message)
+
+    try:
+        pending = await runtime.read(lambda engine: _pending(advisor_id, engine, runtime))
+    except Unavailable as exc:
+        await _refuse(socket, 1013, "unavailable", str(exc))
+        return
+    runtime.add_listener(listener)
+    try:
+        for message in pending:
+            await socket.send_text(message.decode())
+        async with anyio.create_task_group() as group:
+            group.start_soon(_drain_client, socket, group.cancel_scope)
+            async with receive:
+                async for message in receive:
+                    await socket.send_text(message.decode())
+            group.cancel_scope.cancel()
+        await socket.close(code=1013, reason="too slow: reconnect")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        runtime.remove_listener(listener)
+        send.close()
+
+
+def _authenticate(socket: WebSocket[Any, Any, Any]) -> Principal | None:
+    ticket = socket.query_params.get("ticket")
+    if ticket:
+        principal: Principal | None = socket.app.state.tickets.redeem(ticket, time.monotonic())
+        return principal
+    scheme, _, token = socket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        found: Principal | None = socket.app.state.tokens.authenticate(token.strip())
+        return found
+    return None
+
+
+async def _refuse(socket: WebSocket[Any, Any, Any], code: int, error: str, detail: str) -> None:
+    await socket.send_json({"error": error, "detail": detail})
+    await socket.close(code=code, reason=error)
+
+
+async def _drain_client(socket: WebSocket[Any, Any, Any], scope: anyio.CancelScope) -> None:
+    """Read what the client sends (nothing is expected) so that a disconnect is noticed."""
+    try:
+        while True:
+            await socket.receive_data(mode="text")
+    except WebSocketDisconnect:
+        scope.cancel()
+
+
+def _push(send: MemoryObjectSendStream[bytes], message: bytes) -> None:
+    try:
+        send.send_nowait(message)
+    except anyio.WouldBlock:
+        send.close()  # the reader ends and the socket closes: the client reconnects afresh
+    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+        pass
+
+
+def _pending(advisor_id: str, engine: Engine, runtime: Runtime) -> list[bytes]:
+    state = engine.state
+    messages = []
+    for offer in state.offers.values():
+        if offer.advisor_id != advisor_id:
+            continue
+        interaction = state.interactions.get(offer.interaction_id)
+        messages.append(
+            _ENCODE.encode(
+                {
+                    "event": {
+                        "type": "offer.pending",
+                        "offer_id": offer.id,
+                        "interaction_id": offer.interaction_id,
+                        "advisor_id": advisor_id,
+                        "expires_at": iso(offer.expires_at, runtime.zone),
+                    },
+                    "interaction": None
+                    if interaction is None
+                    else view_of(interaction, runtime.zone),
+                }
+            )
+        )
+    return messages
+
+
+def _message_for(
+    advisor_id: str, record: Record, engine: Engine | None, runtime: Runtime
+) -> bytes | None:
+    event = record.event
+    about = getattr(event, "advisor_id", None)
+    if about != advisor_id:
+        if isinstance(event, AdvisorStateChanged) or engine is None:
+            return None
+        interaction_id = getattr(event, "interaction_id", None)
+        interaction = (
+            None if interaction_id is None else engine.state.interactions.get(interaction_id)
+        )
+        if interaction is None or interaction.advisor_id != advisor_id:
+            return None
+    body: dict[str, Any] = {"seq": record.seq, "event": event}
+    if isinstance(event, OfferMade) and engine is not None:
+        interaction = engine.state.interactions.get(event.interaction_id)
+        if interaction is not None:
+            body["interaction"] = view_of(interaction, runtime.zone)
+            body["expires_at"] = iso(event.expires_at, runtime.zone)
+    return _ENCODE.encode(body)

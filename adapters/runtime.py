@@ -1,0 +1,554 @@
+"""The daemon's heart: one task owns the engine, and nothing leaves before the journal has it.
+
+Requests put jobs (a command, with a submission's personal data) in an inbox and wait. The
+engine task takes every job waiting at once, as one batch: it fires the timers that are due,
+hands each command to the engine, writes the personal data to its side store, appends the
+batch's events to the journal in one transaction (one fsync for the whole batch: group commit),
+and only then answers the requests, pushes offers to advisors and feeds the metrics. While a
+batch is being written, new requests gather for the next one, so a slow disk makes batches
+larger instead of making throughput collapse to one fsync per request.
+
+Reads (an interaction, the queues) run between batches, on the state the journal already holds,
+so nobody is ever shown what could still be lost.
+
+Fail-stop: when the journal or the side store cannot write, every request waiting is answered
+``Unavailable`` (the API says 503 with ``Retry-After``), the engine is thrown away, and the task
+reopens the journal with back-off and rebuilds the engine from the latest snapshot and the tail
+before it serves again. The engine never runs ahead of its log.
+
+Exceptions::
+
+    Unavailable          the journal is being rebuilt or cannot write: try again later
+    JournalLocked        (from the journal) another daemon holds it: fatal at start
+    JournalFormatError   (from the journal) written by another version: fatal at start
+    JournalCorrupt       (from the journal) its hash chain is broken: fatal; restore a backup
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import anyio
+import msgspec
+import structlog
+
+from aiguillage.engine.commands import Command, SetPolicies, Submit
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.errors import EngineError
+from aiguillage.engine.events import (
+    Event,
+    InteractionArrived,
+    OfferAccepted,
+    SlaBreached,
+    SlaWarning,
+)
+from aiguillage.engine.instants import SECOND, Instant
+
+from .config import LoadedConfig
+from .journal import InteractionView as StoredView
+from .journal import (
+    Journal,
+    JournalCorrupt,
+    JournalError,
+    JournalFormatError,
+    JournalLocked,
+    JournalUnavailable,
+    Record,
+)
+from .metrics import Metrics
+from .personal import SQLitePersonalStore, seal
+from .views import InteractionOut, view_of
+
+__all__ = ["Receipt", "Runtime", "Unavailable", "wall_clock"]
+
+T = TypeVar("T")
+log = structlog.get_logger("aiguillage.runtime")
+
+_BATCH_LIMIT = 1024
+"""Jobs per batch at most, so one batch's latency stays bounded under a flood."""
+_DAY = 86_400 * SECOND
+_ENCODE = msgspec.json.Encoder()
+
+
+def wall_clock() -> Instant:
+    """Return the current instant: microseconds since the Unix epoch."""
+    return time.time_ns() // 1000
+
+
+class Unavailable(Exception):
+    """The runtime cannot answer now (rebuilding, or the journal cannot write): retry later."""
+
+    def __init__(self, message: str, retry_after_s: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Receipt(msgspec.Struct, frozen=True):
+    """The answer to a submission once it is durable: the interaction, and whether it is new."""
+
+    interaction: InteractionOut
+    created: bool
+
+
+class _Job:
+    __slots__ = ("command", "future", "personal")
+
+    def __init__(
+        self, command: Command, personal: dict[str, Any] | None, future: asyncio.Future[Any]
+    ) -> None:
+        self.command = command
+        self.personal = personal
+        self.future = future
+
+
+Listener = Callable[[Sequence[Record]], None]
+
+
+class Runtime:
+    """Owns the engine of one routing domain, its journal and its personal-data store."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        journal_factory: Callable[[], Journal],
+        personal_factory: Callable[[], SQLitePersonalStore],
+        *,
+        clock: Callable[[], Instant] = wall_clock,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.settings = loaded.settings
+        self.daemon = loaded.settings.daemon
+        self._journal_factory = journal_factory
+        self._personal_factory = personal_factory
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.zone = _zone_of(loaded)
+        self.engine: Engine | None = None
+        self.journal: Journal | None = None
+        self.personal: SQLitePersonalStore | None = None
+        self.ready = False
+        self.recovered_at: float | None = None
+        self.last_error = ""
+        self._inbox: list[_Job] = []
+        self._reads: list[tuple[Callable[[Engine], Any], asyncio.Future[Any]]] = []
+        self._wake = anyio.Event()
+        self._in_flight = False
+        self._stopping = False
+        self._last_seq = 0
+        self._image_seq = 0
+        self._keys: OrderedDict[tuple[str, str], tuple[int, Instant]] = OrderedDict()
+        """(source, external_id) -> (interaction id, received_at) for the idempotency window,
+        beyond the engine's live state; in arrival order, so the expired ones are at the front
+        (a late-reported ``received_at`` only delays the purge of those behind it)."""
+        self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
+        self._listeners: list[Listener] = []
+        self._housekept = 0.0
+
+    # -- what the API calls ---------------------------------------------------------------------
+
+    async def submit(self, command: Submit, personal: dict[str, Any] | None) -> Receipt:
+        """Submit an interaction; return it once durable (or the one already known)."""
+        result: Receipt | int = await self._enqueue(command, personal)
+        if isinstance(result, Receipt):
+            return result
+        # Known in the idempotency window but gone from the live state: the journal has it.
+        stored = await self.stored_view(result)
+        if stored is None:  # pragma: no cover - the journal wrote it with the arrival
+            raise Unavailable("the interaction's record is not readable now")
+        return Receipt(stored, False)
+
+    async def execute(self, command: Command) -> list[Event]:
+        """Handle one command; return its events once durable, or raise the engine's error."""
+        events: list[Event] = await self._enqueue(command, None)
+        return events
+
+    async def read(self, reader: Callable[[Engine], T]) -> T:
+        """Run ``reader`` on the engine between batches, when all it shows is durable."""
+        if not self.ready or self.engine is None:
+            raise Unavailable(self._unready_reason())
+        if not self._in_flight:
+            return reader(self.engine)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._reads.append((reader, future))
+        return await future
+
+    async def stored_view(self, interaction_id: int) -> InteractionOut | None:
+        """Return the view the journal holds of an interaction (live or not), or ``None``."""
+        journal = self._journal_or_unavailable()
+        try:
+            body = await journal.view(interaction_id)
+        except JournalUnavailable as exc:
+            raise Unavailable(f"the journal cannot be read: {exc}") from exc
+        return None if body is None else msgspec.json.decode(body, type=InteractionOut)
+
+    async def records_after(self, seq: int, limit: int) -> list[Record]:
+        journal = self._journal_or_unavailable()
+        try:
+            return await journal.records_after(seq, limit)
+        except JournalUnavailable as exc:
+            raise Unavailable(f"the journal cannot be read: {exc}") from exc
+
+    async def erase(self, interaction_id: int) -> bool:
+        """Erase an interaction's personal data; ``False`` when there was none."""
+        personal = self.personal
+        if personal is None or not self.ready:
+            raise Unavailable(self._unready_reason())
+        try:
+            erased = await personal.erase(interaction_id)
+        except JournalUnavailable as exc:
+            raise Unavailable(f"the personal-data store cannot be written: {exc}") from exc
+        log.info("personal data erased", interaction_id=interaction_id, found=erased)
+        return erased
+
+    def recent_waits(self, channel: str) -> Sequence[float]:
+        """The waits, in seconds, of the last interactions of a channel an advisor accepted."""
+        return self._recent_waits[channel]
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with each batch of durable records, after the journal has them."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- the engine task ------------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Recover, then serve batches until cancelled; rebuild whenever the journal fails."""
+        task_status.started()
+        backoff = 0.1
+        while True:
+            try:
+                await self._recover()
+                backoff = 0.1
+                await self._serve()
+                return
+            except (JournalLocked, JournalFormatError, JournalCorrupt):
+                await self._drop("fatal journal error")
+                raise
+            except JournalUnavailable as exc:
+                self.last_error = str(exc)
+                log.error("journal unavailable; rebuilding from it", error=str(exc))
+                await self._drop(str(exc))
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def stop(self) -> None:
+        """Answer what is in the inbox, snapshot, and close the journal (a clean shutdown)."""
+        self._stopping = True
+        self._wake.set()
+        with anyio.move_on_after(10):
+            while self._inbox or self._in_flight:
+                await anyio.sleep(0.01)
+        if self.ready and self.engine is not None and self.journal is not None:
+            try:
+                await self._snapshot(force=True)
+            except JournalError as exc:
+                log.warning("no snapshot at shutdown", error=str(exc))
+        await self._drop("stopped")
+
+    async def _recover(self) -> None:
+        started = time.perf_counter()
+        journal = self._journal_factory()
+        personal = self._personal_factory()
+        self.journal, self.personal = journal, personal
+        recovery = await journal.open()
+        await personal.open()
+        engine = Engine() if recovery.image is None else Engine.from_image(recovery.image)
+        for record in recovery.records:
+            engine.apply(record.event)
+        self._last_seq = recovery.last_seq
+        self._image_seq = recovery.image_seq
+        self.engine = engine
+        now = max(self.clock(), engine.now)
+        window = now - self.daemon.idempotency_days * _DAY
+        self._keys = OrderedDict(
+            ((source, external_id), (interaction_id, received_at))
+            for source, external_id, interaction_id, received_at in await journal.recent_keys(
+                window
+            )
+        )
+        # Seed an empty journal from the config; journal policies that changed since.
+        commands: list[Command] = []
+        if recovery.last_seq == 0:
+            commands = list(self.loaded.seed_commands())
+        elif engine.state.config_digest != self.loaded.digest:
+            commands = [
+                SetPolicies(policies=self.settings.policies(), config_digest=self.loaded.digest)
+            ]
+            log.info(
+                "configuration changed: journaling its policies",
+                config=self.loaded.source,
+                digest=self.loaded.digest,
+            )
+        # Timers that fell due while the daemon was down fire now, each with its due instant.
+        events = engine.advance(now)
+        for command in commands:
+            events.extend(engine.handle(command, now))
+        if events:
+            await self._commit(events, [])
+        self.ready = True
+        self.recovered_at = time.monotonic()
+        self.last_error = ""
+        log.info(
+            "journal replayed; serving",
+            store=journal.description,
+            snapshot_seq=recovery.image_seq,
+            replayed=len(recovery.records),
+            fired_at_start=len(events),
+            last_seq=self._last_seq,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+    async def _serve(self) -> None:
+        while True:
+            if not self._inbox:
+                if self._stopping:
+                    return
+                due = self.engine.next_timer() if self.engine is not None else None
+                delay = None if due is None else max(0.0, (due - self.clock()) / SECOND)
+                with anyio.move_on_after(delay):
+                    await self._wake.wait()
+                self._wake = anyio.Event()
+            jobs = self._inbox[:_BATCH_LIMIT]
+            del self._inbox[:_BATCH_LIMIT]
+            await self._batch(jobs)
+            self._housekeep()
+
+    async def _batch(self, jobs: list[_Job]) -> None:
+        engine = self.engine
+        assert engine is not None
+        self._in_flight = True
+        try:
+            now = max(self.clock(), engine.now)
+            events = engine.advance(now)
+            answers: list[Any] = []
+            personal_rows: list[tuple[int, bytes, bytes, int]] = []
+            for job in jobs:
+                try:
+                    answers.append(self._handle(engine, job, now, events, personal_rows))
+                except EngineError as exc:
+                    answers.append(exc)
+            await self._commit(events, personal_rows)
+        except JournalUnavailable as exc:
+            error = Unavailable(f"the journal cannot write: {exc}")
+            for job in jobs:
+                _settle(job.future, error)
+            raise
+        finally:
+            self._in_flight = False
+        for job, answer in zip(jobs, answers, strict=True):
+            if isinstance(answer, Exception):
+                _settle(job.future, answer)
+            elif not job.future.done():
+                job.future.set_result(answer)
+        reads, self._reads = self._reads, []
+        for reader, future in reads:
+            try:
+                future.set_result(reader(engine))
+            except Exception as exc:  # a reader's bug must not take the engine task down
+                _settle(future, exc)
+
+    def _handle(
+        self,
+        engine: Engine,
+        job: _Job,
+        now: Instant,
+        events: list[Event],
+        personal_rows: list[tuple[int, bytes, bytes, int]],
+    ) -> Any:
+        command = job.command
+        if not isinstance(command, Submit):
+            handled = engine.handle(command, now)
+            events.extend(handled)
+            return handled
+        key = (command.source, command.external_id)
+        known = self._keys.get(key)
+        if known is not None and known[0] not in engine.state.interactions:
+            return known[0]
+        salt = data = b""
+        if job.personal:
+            digest, salt, data = seal(job.personal)
+            command = msgspec.structs.replace(command, personal_digest=digest)
+        submission = engine.submit(command, now)
+        events.extend(submission.events)
+        if submission.created and data:
+            personal_rows.append((submission.interaction.id, salt, data, now))
+        return Receipt(view_of(submission.interaction, self.zone), submission.created)
+
+    async def _commit(
+        self, events: list[Event], personal_rows: list[tuple[int, bytes, bytes, int]]
+    ) -> None:
+        if not events:
+            return
+        journal, personal, engine = self.journal, self.personal, self.engine
+        assert journal is not None
+        assert personal is not None
+        assert engine is not None
+        started = time.perf_counter()
+        if personal_rows:
+            await personal.put_many(personal_rows)
+        views = self._views(engine, events)
+        first = self._last_seq + 1
+        self._last_seq = await journal.append(events, views)
+        self.metrics.observe_commit(time.perf_counter() - started, len(events))
+        records = [
+            Record(seq=first + offset, event=event, hash="") for offset, event in enumerate(events)
+        ]
+        self._after_commit(engine, records)
+        await self._snapshot()
+
+    def _views(self, engine: Engine, events: list[Event]) -> list[StoredView]:
+        touched: dict[int, None] = {}
+        for event in events:
+            interaction_id = getattr(event, "interaction_id", None)
+            if interaction_id is not None:
+                touched[interaction_id] = None
+        views = []
+        interactions = engine.state.interactions
+        for interaction_id in touched:
+            interaction = interactions.get(interaction_id)
+            if interaction is None:
+                continue  # it left the live state; its last view stays in the journal
+            views.append(
+                StoredView(
+                    id=interaction.id,
+                    source=interaction.source,
+                    external_id=interaction.external_id,
+                    received_at=interaction.received_at,
+                    body=_ENCODE.encode(view_of(interaction, self.zone)),
+                )
+            )
+        return views
+
+    def _after_commit(self, engine: Engine, records: list[Record]) -> None:
+        interactions = engine.state.interactions
+
+        def channel_of(interaction_id: int) -> str | None:
+            interaction = interactions.get(interaction_id)
+            return None if interaction is None else interaction.channel
+
+        events = [record.event for record in records]
+        self.metrics.observe(events, channel_of)
+        for event in events:
+            if isinstance(event, InteractionArrived):
+                key = (event.source, event.external_id)
+                self._keys[key] = (event.interaction_id, event.received_at)
+            elif isinstance(event, OfferAccepted):
+                interaction = interactions.get(event.interaction_id)
+                if interaction is not None:
+                    wait = (event.at - interaction.received_at) / SECOND
+                    self._recent_waits[interaction.channel].append(wait)
+            elif isinstance(event, SlaBreached | SlaWarning):
+                log.warning(
+                    str(type(event).__struct_config__.tag),
+                    interaction_id=event.interaction_id,
+                    due=event.due,
+                )
+        for listener in self._listeners:
+            try:
+                listener(records)
+            except Exception:  # a listener's bug must not take the engine task down
+                log.exception("event listener failed")
+
+    async def _snapshot(self, *, force: bool = False) -> None:
+        engine, journal = self.engine, self.journal
+        assert engine is not None
+        assert journal is not None
+        if self._last_seq == self._image_seq:
+            return
+        if not force and self._last_seq - self._image_seq < self.daemon.snapshot_every:
+            return
+        image = engine.image()
+        await journal.save_snapshot(self._last_seq, image)
+        self._image_seq = self._last_seq
+        log.info("snapshot saved", seq=self._last_seq, bytes=len(image))
+
+    def _housekeep(self) -> None:
+        """Once an hour: forget idempotency keys past their window, purge old personal data."""
+        moment = time.monotonic()
+        if moment - self._housekept < 3600:
+            return
+        self._housekept = moment
+        now = self.clock()
+        horizon = now - self.daemon.idempotency_days * _DAY
+        keys = self._keys
+        while keys:
+            _, (_, at) = next(iter(keys.items()))
+            if at >= horizon:
+                break
+            keys.popitem(last=False)
+        personal = self.personal
+        if personal is not None:
+            before = now - self.daemon.personal_data_days * _DAY
+            self._background(personal.purge(before), "personal-data retention")
+
+    def _background(self, work: Any, what: str) -> None:
+        async def guarded() -> None:
+            try:
+                purged = await work
+                if purged:
+                    log.info(f"{what}: purged", records=purged)
+            except JournalError as exc:
+                log.warning(f"{what} failed", error=str(exc))
+
+        asyncio.get_running_loop().create_task(guarded())
+
+    async def _drop(self, reason: str) -> None:
+        self.ready = False
+        self.engine = None
+        self.last_error = reason
+        error = Unavailable(f"the engine is being rebuilt from its journal ({reason})")
+        inbox, self._inbox = self._inbox, []
+        for job in inbox:
+            _settle(job.future, error)
+        reads, self._reads = self._reads, []
+        for _, future in reads:
+            _settle(future, error)
+        for store in (self.journal, self.personal):
+            if store is not None:
+                try:
+                    await store.close()
+                except Exception as exc:  # closing a broken store may fail; it is dropped anyway
+                    log.warning("closing a store failed", error=str(exc))
+        self.journal = self.personal = None
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def _enqueue(self, command: Command, personal: dict[str, Any] | None) -> Any:
+        if not self.ready or self._stopping:
+            raise Unavailable(self._unready_reason())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inbox.append(_Job(command, personal, future))
+        self._wake.set()
+        return await future
+
+    def _journal_or_unavailable(self) -> Journal:
+        if self.journal is None or not self.ready:
+            raise Unavailable(self._unready_reason())
+        return self.journal
+
+    def _unready_reason(self) -> str:
+        if self._stopping:
+            return "the daemon is shutting down"
+        if self.last_error:
+            return f"the journal is unavailable ({self.last_error}); rebuilding"
+        return "the journal is being replayed"
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _zone_of(loaded: LoadedConfig) -> ZoneInfo:
+    return ZoneInfo(loaded.settings.calendar.timezone)

@@ -1,0 +1,74 @@
+"""What the API shows of an interaction, and how instants look at the edge.
+
+The engine's instants are integer microseconds, UTC; a person or a program at the edge reads
+ISO-8601 with the offset of the deployment's calendar (Europe/Paris), since contractual deadlines
+are local. The view is stored in the journal beside the events, so an interaction that has left
+the engine's live state reads the same as one still in it.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+import msgspec
+
+from aiguillage.engine.instants import Instant, to_datetime
+from aiguillage.engine.interactions import Interaction
+from aiguillage.engine.policies import Channel, Typology
+
+__all__ = ["InteractionOut", "iso", "view_of"]
+
+
+class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
+    """An interaction as the API answers it."""
+
+    id: int
+    channel: Channel
+    source: str
+    external_id: str
+    status: str
+    deadline: str
+    """The SLA deadline in force, ISO-8601 with the calendar's offset."""
+    received_at: str
+    priority: int
+    motive: str | None = None
+    language: str = ""
+    typology: Typology | None = None
+    advisor_id: str | None = None
+    offer_id: int | None = None
+    responded_at: str | None = None
+    within_sla: bool | None = None
+    warned: bool = False
+    breached: bool = False
+    ended_at: str | None = None
+
+
+def iso(instant: Instant, zone: tzinfo) -> str:
+    """Return an instant as ISO-8601 with the offset it has in ``zone``."""
+    return to_datetime(instant, zone).isoformat()
+
+
+def view_of(interaction: Interaction, zone: tzinfo) -> InteractionOut:
+    """Return the API's view of an interaction held by the engine."""
+    return InteractionOut(
+        id=interaction.id,
+        channel=interaction.channel,
+        source=interaction.source,
+        external_id=interaction.external_id,
+        status=interaction.status,
+        deadline=iso(interaction.deadline, zone),
+        received_at=iso(interaction.received_at, zone),
+        priority=interaction.priority,
+        motive=interaction.motive,
+        language=interaction.language,
+        typology=interaction.typology,
+        advisor_id=interaction.advisor_id,
+        offer_id=interaction.offer_id,
+        responded_at=None
+        if interaction.responded_at is None
+        else iso(interaction.responded_at, zone),
+        within_sla=interaction.within_sla,
+        warned=interaction.warned,
+        breached=interaction.breached,
+        ended_at=None if interaction.ended_at is None else iso(interaction.ended_at, zone),
+    )
