@@ -27,6 +27,7 @@ Exceptions::
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -59,6 +60,7 @@ from .journal import (
     JournalLocked,
     JournalUnavailable,
     Record,
+    event_type,
 )
 from .metrics import Metrics
 from .personal import SQLitePersonalStore, seal
@@ -439,10 +441,25 @@ class Runtime:
 
         events = [record.event for record in records]
         self.metrics.observe(events, channel_of)
-        for event in events:
+        debug = logging.getLogger("aiguillage.runtime").isEnabledFor(logging.DEBUG)
+        for record, event in zip(records, events, strict=True):
+            if debug:
+                log.debug(
+                    event_type(event),
+                    seq=record.seq,
+                    interaction_id=getattr(event, "interaction_id", None),
+                    advisor_id=getattr(event, "advisor_id", None),
+                )
             if isinstance(event, InteractionArrived):
                 key = (event.source, event.external_id)
                 self._keys[key] = (event.interaction_id, event.received_at)
+                log.info(
+                    "interaction arrived",
+                    interaction_id=event.interaction_id,
+                    channel=event.channel,
+                    source=event.source,
+                    seq=record.seq,
+                )
             elif isinstance(event, OfferAccepted):
                 interaction = interactions.get(event.interaction_id)
                 if interaction is not None:
@@ -450,9 +467,10 @@ class Runtime:
                     self._recent_waits[interaction.channel].append(wait)
             elif isinstance(event, SlaBreached | SlaWarning):
                 log.warning(
-                    str(type(event).__struct_config__.tag),
+                    event_type(event),
                     interaction_id=event.interaction_id,
                     due=event.due,
+                    seq=record.seq,
                 )
         for listener in self._listeners:
             try:

@@ -264,3 +264,15 @@ def test_a_clean_stop_and_a_restart_keep_everything(tmp_path: Path) -> None:
         assert read["warned"]
     finally:
         daemon.kill()
+
+
+def test_the_daemon_logs_json_lines_with_ids_and_no_personal_data(
+    daemon: Daemon, api: httpx.Client
+) -> None:
+    created = api.post("/v1/interactions", json=complaint()).json()
+    lines = [json.loads(line) for line in daemon.log.read_text().splitlines() if line.strip()]
+    arrivals = [line for line in lines if line["event"] == "interaction arrived"]
+    assert created["id"] in {line["interaction_id"] for line in arrivals}
+    text = daemon.log.read_text()
+    for personal in ("Jeanne Dupont", "jeanne@example.org", "Navigo a été débité"):
+        assert personal not in text

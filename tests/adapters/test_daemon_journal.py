@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .daemon import ADMIN, INTEGRATOR, Daemon
+from .daemon import ADMIN, INTEGRATOR, Daemon, write_config
 
 
 def _complaint(external_id: str, text: str = "Bonjour") -> dict[str, object]:
@@ -119,3 +120,30 @@ def test_replay_verify_names_the_first_tampered_event(daemon: Daemon) -> None:
                     cwd=daemon.directory)  # fmt: skip
     assert verified.returncode == 1
     assert f"event {seq}" in verified.stdout
+
+
+def test_a_restart_replays_the_tail_after_the_latest_snapshot(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("snapshot_every = 20000", "snapshot_every = 100"))
+    daemon = Daemon(tmp_path, config).start()
+    try:
+        with daemon.client(INTEGRATOR) as api:
+            ids = [
+                api.post("/v1/interactions", json=_complaint(f"snap-{n}")).json()["id"]
+                for n in range(150)
+            ]
+        daemon.kill()  # no snapshot at shutdown: the one taken on the way must serve
+        daemon.start()
+        starts = [
+            json.loads(line)
+            for line in daemon.log.read_text().splitlines()
+            if line.startswith("{") and "journal replayed" in line
+        ]
+        assert len(starts) == 2
+        assert starts[-1]["snapshot_seq"] >= 100
+        assert starts[-1]["replayed"] < 100
+        with daemon.client(INTEGRATOR) as api:
+            assert api.get(f"/v1/interactions/{ids[-1]}").json()["external_id"] == "snap-149"
+            assert api.get(f"/v1/interactions/{ids[0]}").json()["external_id"] == "snap-0"
+    finally:
+        daemon.kill()
