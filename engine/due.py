@@ -10,6 +10,7 @@ from __future__ import annotations
 from .events import (
     AdvisorStateChanged,
     Event,
+    InteractionForgotten,
     InteractionRelaxed,
     OfferExpired,
     OfferRevoked,
@@ -52,6 +53,8 @@ def timer_applies(state: State, timer: Timer) -> bool:
         advisor = state.advisors.get(subject)  # type: ignore[arg-type]
         return advisor is not None and advisor.state == "wrap_up" and advisor.wrap_until == due
     interaction = state.interactions.get(subject)  # type: ignore[arg-type]
+    if kind == TimerKind.FORGET:  # the one timer about ended work
+        return interaction is not None and interaction.ended_at is not None
     if interaction is None or interaction.ended_at is not None:
         return False
     if kind == TimerKind.SLA_WARNING or kind == TimerKind.SLA_BREACH:
@@ -104,6 +107,8 @@ def fire_timer(state: State, timer: Timer, now: Instant) -> list[Event]:
     if kind == TimerKind.WRAP_UP_END:
         return [AdvisorStateChanged(at=now, advisor_id=str(subject), state="available", due=due)]
     interaction = state.interactions[subject]  # type: ignore[index]
+    if kind == TimerKind.FORGET:
+        return [InteractionForgotten(at=now, interaction_id=interaction.id, due=due)]
     if kind == TimerKind.SLA_WARNING:
         return [
             SlaWarning(

@@ -92,7 +92,11 @@ class Engine:
         return out
 
     def submit(self, command: Submit, now: Instant) -> Submission:
-        """Submit an interaction; the same ``(source, external_id)`` returns the existing one."""
+        """Submit an interaction; the same ``(source, external_id)`` returns the one still known.
+
+        Once ended work is forgotten (see ``RetentionPolicy``), the same key creates new work: a
+        caller that must not, such as the daemon, keeps its own idempotency window.
+        """
         events = self.handle(command, now)
         interaction_id = self.state.by_external[(command.source, command.external_id)]
         return Submission(self.state.interactions[interaction_id], bool(events), events)

@@ -24,6 +24,7 @@ __all__ = [
     "InteractionAbandoned",
     "InteractionArrived",
     "InteractionClosed",
+    "InteractionForgotten",
     "InteractionRelaxed",
     "InteractionResponded",
     "InteractionTransferred",
@@ -207,6 +208,16 @@ class InteractionClosed(_Event, frozen=True, tag="interaction.closed"):
     advisor_id: str | None = None
 
 
+class InteractionForgotten(_Event, frozen=True, tag="interaction.forgotten"):
+    """Ended work left the live state (see ``RetentionPolicy``); the journal keeps its history.
+
+    Offers that ended more than the retention period before ``at`` are forgotten with it.
+    """
+
+    interaction_id: int
+    due: Instant
+
+
 class SlaWarning(_Event, frozen=True, tag="sla.warning"):
     interaction_id: int
     deadline: Instant
@@ -238,6 +249,7 @@ Event = (
     | PrincipalAnswered
     | InteractionAbandoned
     | InteractionClosed
+    | InteractionForgotten
     | SlaWarning
     | SlaBreached
 )

@@ -26,6 +26,7 @@ __all__ = [
     "MotivePolicy",
     "Policies",
     "RelaxationStep",
+    "RetentionPolicy",
     "RoutingPolicy",
     "SkillPolicy",
     "Sla",
@@ -186,6 +187,18 @@ class RoutingPolicy(_Policy, frozen=True):
     mixing: MixingPolicy = MixingPolicy()
 
 
+class RetentionPolicy(_Policy, frozen=True):
+    """How long ended work stays in the live state, so memory stays flat over a year.
+
+    ``live_after_close_s`` after an interaction ends (closed, abandoned, transferred out) it is
+    forgotten: commands about it are refused as unknown, a new submission with its source and
+    external id creates a new interaction, and the journal keeps its whole history. Offers that
+    ended that long ago are forgotten too; a late answer to one is then an unknown offer.
+    """
+
+    live_after_close_s: Annotated[int, msgspec.Meta(ge=60)] = 86400
+
+
 class Policies(_Policy, frozen=True):
     """Everything the engine applies, as one journaled value."""
 
@@ -196,3 +209,4 @@ class Policies(_Policy, frozen=True):
     languages: tuple[str, ...] = ("fr",)
     default_language: str = "fr"
     routing: RoutingPolicy = RoutingPolicy()
+    retention: RetentionPolicy = RetentionPolicy()

@@ -26,6 +26,7 @@ from .events import (
     InteractionAbandoned,
     InteractionArrived,
     InteractionClosed,
+    InteractionForgotten,
     InteractionRelaxed,
     InteractionResponded,
     InteractionTransferred,
@@ -106,6 +107,7 @@ class State:
             InteractionClosed: self._closed,
             SlaWarning: self._sla_warning,
             SlaBreached: self._sla_breached,
+            InteractionForgotten: self._forgotten,
         }
 
     def apply(self, event: Event) -> None:
@@ -271,7 +273,7 @@ class State:
 
     def _offer_accepted(self, event: OfferAccepted) -> None:
         del self.offers[event.offer_id]
-        self.ended_offers[event.offer_id] = ("accepted", event.at)
+        self._offer_ended(event.offer_id, "accepted", event.at)
         interaction = self.interactions[event.interaction_id]
         _move(interaction, "accept")
         interaction.offer_id = None
@@ -284,7 +286,7 @@ class State:
     def _offer_returned(self, event: OfferDeclined | OfferExpired | OfferRevoked) -> None:
         """A declined, missed or withdrawn offer: the interaction goes back to its place."""
         del self.offers[event.offer_id]
-        self.ended_offers[event.offer_id] = (_OUTCOMES[type(event)], event.at)
+        self._offer_ended(event.offer_id, _OUTCOMES[type(event)], event.at)
         interaction = self.interactions[event.interaction_id]
         advisor = self.advisors[event.advisor_id]
         if isinstance(event, OfferExpired):
@@ -327,7 +329,7 @@ class State:
         interaction = self.interactions[event.interaction_id]
         self._release(interaction, event.at)
         _move(interaction, "transfer_out")
-        interaction.ended_at = event.at
+        self._ended(interaction, event.at)
 
     def _principal_awaited(self, event: PrincipalAwaited) -> None:
         interaction = self.interactions[event.interaction_id]
@@ -355,7 +357,7 @@ class State:
             self._end_offer(interaction, "abandoned", event.at)
         self.queues.remove(interaction.id)
         _move(interaction, "abandon")
-        interaction.ended_at = event.at
+        self._ended(interaction, event.at)
 
     def _closed(self, event: InteractionClosed) -> None:
         interaction = self.interactions[event.interaction_id]
@@ -363,15 +365,36 @@ class State:
             self._release(interaction, event.at)
         self.queues.remove(interaction.id)
         _move(interaction, "close")
-        interaction.ended_at = event.at
+        self._ended(interaction, event.at)
 
     def _end_offer(self, interaction: Interaction, outcome: str, at: Instant) -> None:
         offer_id = interaction.offer_id
         assert offer_id is not None
         del self.offers[offer_id]
-        self.ended_offers[offer_id] = (outcome, at)
+        self._offer_ended(offer_id, outcome, at)
         interaction.offer_id = None
         self._release(interaction, at)
+
+    def _offer_ended(self, offer_id: int, outcome: str, at: Instant) -> None:
+        self.ended_offers[offer_id] = (outcome, at)
+        self.ended_order.append((at, offer_id))
+
+    def _ended(self, interaction: Interaction, at: Instant) -> None:
+        interaction.ended_at = at
+        # The period in force when the work ends; a later policy moves only later endings.
+        forget_at = at + self.policies.retention.live_after_close_s * SECOND
+        self.timers.set(forget_at, TimerKind.FORGET, interaction.id)
+
+    def _forgotten(self, event: InteractionForgotten) -> None:
+        interaction = self.interactions.pop(event.interaction_id)
+        key = (interaction.source, interaction.external_id)
+        if self.by_external.get(key) == interaction.id:
+            del self.by_external[key]
+        # Offers end in time order, so the ones old enough to forget are at the front.
+        cutoff = event.at - self.policies.retention.live_after_close_s * SECOND
+        ended_order = self.ended_order
+        while ended_order and ended_order[0][0] < cutoff:
+            del self.ended_offers[ended_order.popleft()[1]]
 
     def _sla_warning(self, event: SlaWarning) -> None:
         self.interactions[event.interaction_id].warned = True

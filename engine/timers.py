@@ -26,6 +26,7 @@ class TimerKind(IntEnum):
     SLA_WARNING = 3
     RELAXATION = 4
     REOFFER = 5
+    FORGET = 6
 
 
 Timer = tuple[Instant, int, int, int | str, int]

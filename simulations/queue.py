@@ -21,6 +21,7 @@ from aiguillage.engine.events import (
     InteractionAbandoned,
     InteractionArrived,
     InteractionClosed,
+    InteractionForgotten,
     InteractionResponded,
     OfferAccepted,
 )
@@ -169,7 +170,8 @@ class _Record:
         self.last: Instant = 0
 
     def __call__(self, event: Event) -> None:
-        self.last = event.at
+        if not isinstance(event, InteractionForgotten):  # retention bookkeeping, not a departure
+            self.last = event.at
         if isinstance(event, InteractionArrived):
             self.received[event.interaction_id] = event.received_at
         elif isinstance(event, InteractionResponded):

@@ -418,7 +418,8 @@ def test_a_caller_who_hangs_up_during_the_offer_frees_the_advisor(engine: Engine
     engine.handle(Abandon(interaction_id=1), T0 + SECOND)
     assert engine.state.interactions[1].status == "abandoned"
     assert engine.state.advisors["A1"].holding == {}
-    assert engine.next_timer() is None
+    # No offer expiry left to fire: only the forgetting of the ended call, a day later.
+    assert engine.next_timer() == T0 + SECOND + 86400 * SECOND
 
 
 def test_abandoning_a_call_already_picked_up_is_refused(engine: Engine) -> None:

@@ -50,10 +50,10 @@ from aiguillage.engine.commands import (
     UpdateAdvisor,
 )
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import EngineError
-from aiguillage.engine.events import Event, OfferMade
+from aiguillage.engine.errors import EngineError, UnknownInteraction
+from aiguillage.engine.events import Event, InteractionForgotten, OfferMade
 from aiguillage.engine.instants import SECOND
-from aiguillage.engine.policies import CHANNELS, RelaxationStep
+from aiguillage.engine.policies import CHANNELS, RelaxationStep, RetentionPolicy
 from aiguillage.engine.queues import queue_key
 
 from .conftest import TUESDAY_10H, JournaledEngine, make_policies, replayed
@@ -93,7 +93,13 @@ class EngineMachine(RuleBasedStateMachine):
             ),
             "social": msgspec.structs.replace(policies.channels["social"], wrap_up_s=5),
         }
-        self.run(SetPolicies(policies=msgspec.structs.replace(policies, channels=channels)))
+        # Ended work is forgotten a minute later, well within a run's reach.
+        retention = RetentionPolicy(live_after_close_s=60)
+        self.run(
+            SetPolicies(
+                policies=msgspec.structs.replace(policies, channels=channels, retention=retention)
+            )
+        )
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -265,6 +271,23 @@ class EngineMachine(RuleBasedStateMachine):
                 else Abandon(interaction_id=interaction_id)
             )
 
+    @rule(data=st.data(), action=st.sampled_from(["close", "abandon", "answer", "respond"]))
+    def someone_asks_about_forgotten_work(self, data: st.DataObject, action: str) -> None:
+        forgotten = sorted(
+            e.interaction_id for e in self.engine.journal if isinstance(e, InteractionForgotten)
+        )
+        if (interaction_id := self.pick(data, forgotten)) is None:
+            return
+        command: Command = {
+            "close": Close(interaction_id=interaction_id),
+            "abandon": Abandon(interaction_id=interaction_id),
+            "answer": PrincipalAnswered(interaction_id=interaction_id),
+            "respond": RecordResponse(advisor_id="A1", interaction_id=interaction_id),
+        }[action]
+        self.step_events = self.advance()
+        with pytest.raises(UnknownInteraction):
+            self.engine.handle(command, self.now)
+
     # -- invariants -----------------------------------------------------------------------------
 
     @invariant()
@@ -344,6 +367,28 @@ class EngineMachine(RuleBasedStateMachine):
                     ), f"{event.advisor_id} took {taken.id} before {waiting_id}"
 
     @invariant()
+    def only_live_work_is_known_by_its_external_id(self) -> None:
+        state = self.engine.state
+        assert state.by_external == {
+            (i.source, i.external_id): i.id for i in state.interactions.values()
+        }
+
+    @invariant()
+    def ended_work_is_forgotten_after_the_retention_period(self) -> None:
+        state = self.engine.state
+        period = state.policies.retention.live_after_close_s * SECOND
+        for interaction in state.interactions.values():
+            if interaction.ended_at is not None:
+                assert interaction.ended_at + period > self.engine.now, (
+                    f"{interaction.id} ended at {interaction.ended_at} and is still known"
+                )
+        forgotten = [e for e in self.engine.journal if isinstance(e, InteractionForgotten)]
+        if forgotten:
+            cutoff = forgotten[-1].at - period
+            assert all(at >= cutoff for _, at in state.ended_offers.values())
+            assert len(state.ended_order) == len(state.ended_offers)
+
+    @invariant()
     def an_image_restores_the_same_state(self) -> None:
         restored = Engine.from_image(self.engine.image())
         assert restored.snapshot() == self.engine.snapshot()
@@ -362,7 +407,13 @@ class EngineMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         kinds = {type(e).__name__ for e in self.engine.journal}
-        for kind in ("OfferAccepted", "InteractionTransferred", "PrincipalAnswered", "SlaBreached"):
+        for kind in (
+            "OfferAccepted",
+            "InteractionTransferred",
+            "PrincipalAnswered",
+            "SlaBreached",
+            "InteractionForgotten",
+        ):
             note_event(f"reached {kind}: {kind in kinds}")
         note_event(f"restored a twin: {self.twin is not None}")
         replica = replayed(self.engine.journal)

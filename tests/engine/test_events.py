@@ -109,6 +109,7 @@ EVENT_SAMPLES: dict[str, Any] = {
     ),
     "interaction.abandoned": events.InteractionAbandoned(at=T0, interaction_id=1),
     "interaction.closed": events.InteractionClosed(at=T0, interaction_id=1, advisor_id="A1"),
+    "interaction.forgotten": events.InteractionForgotten(at=T0 + 7, interaction_id=1, due=T0),
     "sla.warning": events.SlaWarning(at=T0, interaction_id=1, deadline=T0 + 100, due=T0 - 3),
     "sla.breached": events.SlaBreached(at=T0, interaction_id=1, due=T0 - 4),
 }
@@ -180,6 +181,7 @@ def test_the_event_tags_are_pinned() -> None:
         "interaction.abandoned",
         "interaction.arrived",
         "interaction.closed",
+        "interaction.forgotten",
         "interaction.principal_answered",
         "interaction.principal_awaited",
         "interaction.relaxed",
