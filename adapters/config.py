@@ -42,6 +42,7 @@ from aiguillage.engine.policies import (
     ChannelPolicy,
     MotivePolicy,
     Policies,
+    RetentionPolicy,
     RoutingPolicy,
     SkillPolicy,
 )
@@ -171,6 +172,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
             languages=self.deployment.languages,
             default_language=self.deployment.default_language,
             routing=self.routing,
+            retention=RetentionPolicy(live_after_close_s=self.daemon.live_after_close_s),
         )
 
     def seed_commands(self, config_digest: str = "") -> list[Command]:
