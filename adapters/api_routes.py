@@ -12,7 +12,12 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.params import Parameter
 
 from aiguillage.engine.commands import (
@@ -271,6 +276,23 @@ async def close(
     return await _done(request, Close(interaction_id=interaction_id, advisor_id=advisor_id))
 
 
+@get("/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"])
+async def personal_data(request: Request[Any, Any, Any], interaction_id: int) -> dict[str, Any]:
+    """The customer, subject and text: for the advisor holding the work, staff and integrators."""
+    principal = caller(request, "advisor", "integrator", *STAFF)
+    runtime = _runtime(request)
+    if principal.role == "advisor":
+        holder = await _holder(runtime, interaction_id)
+        if holder != principal.advisor_id:
+            raise PermissionDeniedException("an advisor reads the personal data of its own work")
+    data = await runtime.personal_data(interaction_id)
+    if data is None:
+        raise NotFoundException(
+            f"no personal data for interaction {interaction_id} (never given, or erased)"
+        )
+    return {"interaction_id": interaction_id, **data}
+
+
 @delete(
     "/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"], status_code=200
 )
@@ -474,6 +496,7 @@ ROUTES = [
     principal_answered,
     abandon,
     close,
+    personal_data,
     erase,
     set_state,
     accept,

@@ -208,6 +208,16 @@ class Runtime:
         log.info("personal data erased", interaction_id=interaction_id, found=erased)
         return erased
 
+    async def personal_data(self, interaction_id: int) -> dict[str, Any] | None:
+        """Return an interaction's personal data (customer, subject, text), or ``None``."""
+        personal = self.personal
+        if personal is None or not self.ready:
+            raise Unavailable(self._unready_reason())
+        try:
+            return await personal.get(interaction_id)
+        except JournalUnavailable as exc:
+            raise Unavailable(f"the personal-data store cannot be read: {exc}") from exc
+
     def recent_waits(self, channel: str) -> Sequence[float]:
         """The waits, in seconds, of the last interactions of a channel an advisor accepted."""
         return self._recent_waits[channel]

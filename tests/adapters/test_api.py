@@ -157,6 +157,10 @@ def test_an_offer_reaches_the_advisor_websocket_and_the_work_goes_through(
             offer_id = offer["event"]["offer_id"]
             accepted = advisor.post(f"/v1/advisors/{ADVISOR_ID}/offers/{offer_id}/accept")
             assert accepted.status_code == 200, accepted.text
+            personal = advisor.get(f"/v1/interactions/{interaction_id}/personal-data")
+            assert personal.status_code == 200, personal.text
+            assert personal.json()["text"] == complaint()["text"]
+            assert personal.json()["customer"]["name"] == "Jeanne Dupont"
             assert advisor.post(f"/v1/interactions/{interaction_id}/response").status_code == 200
             assert advisor.post(f"/v1/interactions/{interaction_id}/close").status_code == 200
         closed = api.get(f"/v1/interactions/{interaction_id}").json()
@@ -176,6 +180,20 @@ def _next_offer(socket, interaction_id: int) -> dict[str, object]:  # type: igno
             event["interaction_id"] == interaction_id
         ):
             return message
+
+
+def test_an_advisor_reads_only_the_personal_data_of_its_own_work(
+    daemon: Daemon, api: httpx.Client
+) -> None:
+    created = api.post("/v1/interactions", json=complaint()).json()
+    with daemon.client(ADVISOR) as advisor:
+        refused = advisor.get(f"/v1/interactions/{created['id']}/personal-data")
+        assert_error(refused, 403, "forbidden")
+    assert api.get(f"/v1/interactions/{created['id']}/personal-data").status_code == 200
+    with daemon.client(ADMIN) as admin:
+        assert admin.delete(f"/v1/interactions/{created['id']}/personal-data").status_code == 200
+    erased = api.get(f"/v1/interactions/{created['id']}/personal-data")
+    assert_error(erased, 404, "not_found")
 
 
 def test_a_websocket_without_a_valid_ticket_is_refused(daemon: Daemon) -> None:
