@@ -64,7 +64,7 @@ from .journal import (
 )
 from .metrics import Metrics
 from .personal import SQLitePersonalStore, seal
-from .views import InteractionOut, view_of
+from .views import InteractionOut, iso, view_of
 
 __all__ = ["Receipt", "Runtime", "Unavailable", "wall_clock"]
 
@@ -479,7 +479,7 @@ class Runtime:
                 log.warning(
                     event_type(event),
                     interaction_id=event.interaction_id,
-                    due=event.due,
+                    due=iso(event.due, self.zone),
                     seq=record.seq,
                 )
         for listener in self._listeners:
