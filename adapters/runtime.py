@@ -258,6 +258,13 @@ class Runtime:
                 await self._drop(str(exc))
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception as exc:
+                # A fault of ours may have left the engine half-changed: fail-stop, as for the
+                # journal, and rebuild from what the journal holds.
+                log.exception("engine task failed; rebuilding from the journal")
+                await self._drop(f"internal error: {exc}")
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
         """Answer what is in the inbox, snapshot, and close the journal (a clean shutdown)."""
@@ -343,6 +350,11 @@ class Runtime:
             jobs = self._inbox[:_BATCH_LIMIT]
             del self._inbox[:_BATCH_LIMIT]
             await self._batch(jobs)
+            try:
+                await self._snapshot()
+            except JournalUnavailable as exc:
+                # The batch is durable and answered; only the shortcut for restarts is missing.
+                log.warning("snapshot not saved", error=str(exc))
             self._housekeep()
 
     async def _batch(self, jobs: list[_Job]) -> None:
@@ -360,8 +372,12 @@ class Runtime:
                 except EngineError as exc:
                     answers.append(exc)
             await self._commit(events, personal_rows)
-        except JournalUnavailable as exc:
-            error = Unavailable(f"the journal cannot write: {exc}")
+        except Exception as exc:
+            error = Unavailable(
+                f"the journal cannot write: {exc}"
+                if isinstance(exc, JournalUnavailable)
+                else "an internal error; the engine is being rebuilt from its journal"
+            )
             for job in jobs:
                 _settle(job.future, error)
             raise
@@ -426,7 +442,6 @@ class Runtime:
             Record(seq=first + offset, event=event, hash="") for offset, event in enumerate(events)
         ]
         self._after_commit(engine, records)
-        await self._snapshot()
 
     def _views(self, engine: Engine, events: list[Event]) -> list[StoredView]:
         touched: dict[int, None] = {}
@@ -511,12 +526,13 @@ class Runtime:
             or time.monotonic() - self._imaged_at < _SNAPSHOT_SPACING_S
         ):
             return
-        image = engine.image()
-        await journal.save_snapshot(self._last_seq, image)
-        self._image_seq = self._last_seq
+        seq = self._last_seq
+        self._image_seq = seq
         self._imaged_at = time.monotonic()
+        image = engine.image()
+        await journal.save_snapshot(seq, image)
         _settle_memory()
-        log.info("snapshot saved", seq=self._last_seq, bytes=len(image))
+        log.info("snapshot saved", seq=seq, bytes=len(image))
 
     def _housekeep(self) -> None:
         """Once an hour: forget idempotency keys past their window, purge old personal data."""
