@@ -19,8 +19,6 @@ Status codes::
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -152,7 +150,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = {
         "ready": runtime.ready,
         "store": journal.description if journal is not None else None,
-        "reason": "" if runtime.ready else runtime._unready_reason(),
+        "reason": "" if runtime.ready else runtime.unready_reason(),
     }
     headers = None if runtime.ready else {"Retry-After": "2"}
     return Response(
@@ -184,10 +182,9 @@ def create_app(
     tokens: Tokens,
     tickets: Tickets,
     *,
-    lifespan: Callable[[Litestar], Any] | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """Return the application, serving ``runtime``; ``lifespan`` starts and stops it."""
+    """Return the application serving ``runtime`` (which ``serve`` starts and stops)."""
     app = Litestar(
         route_handlers=[livez, readyz, metrics, offers_socket, *ROUTES],
         exception_handlers={
@@ -208,7 +205,6 @@ def create_app(
             ),
             security=[{"bearer": []}],
         ),
-        lifespan=[lifespan] if lifespan is not None else [],
         debug=debug,
         logging_config=None,
     )
@@ -216,8 +212,3 @@ def create_app(
     app.state.tokens = tokens
     app.state.tickets = tickets
     return app
-
-
-@asynccontextmanager
-async def no_lifespan(app: Litestar) -> AsyncIterator[None]:  # pragma: no cover - a default
-    yield

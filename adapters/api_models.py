@@ -7,7 +7,7 @@ ignored wish. Datetimes must carry a UTC offset; the handlers refuse naive ones 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
@@ -151,6 +151,3 @@ class ErrorOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str
     field: str | None = None
     """The request field at fault, as a path (``received_at``, ``customer.phone``)."""
-
-
-Outcome = Literal["created", "existing"]

@@ -178,7 +178,7 @@ class Runtime:
     async def read(self, reader: Callable[[Engine], T]) -> T:
         """Run ``reader`` on the engine between batches, when all it shows is durable."""
         if not self.ready or self.engine is None:
-            raise Unavailable(self._unready_reason())
+            raise Unavailable(self.unready_reason())
         if not self._in_flight:
             return reader(self.engine)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -205,7 +205,7 @@ class Runtime:
         """Erase an interaction's personal data; ``False`` when there was none."""
         personal = self.personal
         if personal is None or not self.ready:
-            raise Unavailable(self._unready_reason())
+            raise Unavailable(self.unready_reason())
         try:
             erased = await personal.erase(interaction_id)
         except JournalUnavailable as exc:
@@ -217,7 +217,7 @@ class Runtime:
         """Return an interaction's personal data (customer, subject, text), or ``None``."""
         personal = self.personal
         if personal is None or not self.ready:
-            raise Unavailable(self._unready_reason())
+            raise Unavailable(self.unready_reason())
         try:
             return await personal.get(interaction_id)
         except JournalUnavailable as exc:
@@ -588,7 +588,7 @@ class Runtime:
 
     async def _enqueue(self, command: Command, personal: dict[str, Any] | None) -> Any:
         if not self.ready or self._stopping:
-            raise Unavailable(self._unready_reason())
+            raise Unavailable(self.unready_reason())
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inbox.append(_Job(command, personal, future))
         self._wake.set()
@@ -596,10 +596,11 @@ class Runtime:
 
     def _journal_or_unavailable(self) -> Journal:
         if self.journal is None or not self.ready:
-            raise Unavailable(self._unready_reason())
+            raise Unavailable(self.unready_reason())
         return self.journal
 
-    def _unready_reason(self) -> str:
+    def unready_reason(self) -> str:
+        """Why the runtime answers nothing now, for a 503's body and ``/readyz``."""
         if self._stopping:
             return "the daemon is shutting down"
         if self.last_error:
