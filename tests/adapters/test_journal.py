@@ -19,50 +19,11 @@ from aiguillage.adapters.journal import (
     interaction_of,
 )
 from aiguillage.engine import events
-from aiguillage.engine.policies import Policies
+from tests.engine.test_events import EVENT_SAMPLES
 
-T0 = 1_796_112_000_000_000
-
-SAMPLES: list[events.Event] = [
-    events.PoliciesSet(at=T0, policies=Policies(), config_digest="sha256:ab12"),
-    events.AdvisorAdded(
-        at=T0,
-        advisor_id="A1",
-        name="Camille",
-        skills={"refunds": 3},
-        languages=("fr", "en"),
-        capacity={"voice": 1, "written": 2},
-    ),
-    events.InteractionArrived(
-        at=T0 + 1,
-        interaction_id=7,
-        channel="written",
-        source="email",
-        external_id="m-1",
-        motive="refunds",
-        language="fr",
-        skills={"refunds": 3},
-        priority=2,
-        typology="complex",
-        received_at=T0 - 10,
-        deadline=T0 + 1000,
-        warning_at=T0 + 800,
-        personal_digest="ab" * 32,
-    ),
-    events.OfferMade(
-        at=T0 + 2,
-        offer_id=3,
-        interaction_id=7,
-        advisor_id="A1",
-        expires_at=T0 + 15,
-        rule="idle_advisor",
-        strategy="deadline",
-        step=0,
-        candidates=4,
-        score=8.333333333333334,
-    ),
-    events.SlaBreached(at=T0 + 3, interaction_id=7, due=T0 + 2),
-]
+SAMPLES: list[events.Event] = list(EVENT_SAMPLES.values())
+"""One event of every type in the vocabulary (the engine's tests keep the list complete)."""
+ARRIVED: events.InteractionArrived = EVENT_SAMPLES["interaction.arrived"]
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=event_type)
@@ -71,14 +32,14 @@ def test_an_event_decodes_to_what_was_encoded(event: events.Event) -> None:
 
 
 def test_a_body_is_tagged_json_with_the_wire_tag() -> None:
-    body = encode_event(SAMPLES[2])
+    body = encode_event(ARRIVED)
     assert msgspec.json.decode(body)["type"] == "interaction.arrived"
-    assert event_type(SAMPLES[2]) == "interaction.arrived"
+    assert event_type(ARRIVED) == "interaction.arrived"
 
 
 def test_the_interaction_of_an_event_is_its_interaction_id_if_it_has_one() -> None:
-    assert interaction_of(SAMPLES[2]) == 7
-    assert interaction_of(SAMPLES[1]) is None
+    assert interaction_of(ARRIVED) == ARRIVED.interaction_id
+    assert interaction_of(EVENT_SAMPLES["advisor.added"]) is None
 
 
 def test_a_body_that_is_not_an_event_is_refused() -> None:
