@@ -165,15 +165,14 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus text format: queues, SLA warnings and breaches, offers, journal commits."""
     runtime: Runtime = request.app.state.runtime
-    state = None
-    if runtime.ready:
-        try:
-            state = await runtime.read(lambda engine: engine.state)
-        except Unavailable:
-            state = None
-    body = runtime.metrics.render(
-        state, runtime.clock(), ready=runtime.ready, journal_ok=runtime.ready
-    )
+    render = runtime.metrics.render
+    try:
+        # Rendered between batches, like every read: the gauges show only what is durable.
+        body = await runtime.read(
+            lambda engine: render(engine.state, runtime.clock(), ready=True, journal_ok=True)
+        )
+    except Unavailable:
+        body = render(None, runtime.clock(), ready=False, journal_ok=False)
     return Response(body, media_type=CONTENT_TYPE)
 
 
