@@ -9,12 +9,13 @@ salted digest of it, so erasing a customer's data leaves the chain verifiable.
 
 One protocol, ``Journal``, and what every store shares: the event codec, the chain hash, the
 record types, the chain walk and the exception tree. The stores are ``sqlite_journal`` (one
-file, embedded) and Redis (later, on the same protocol)::
+file, embedded) and ``redis_journal`` (a Redis Stream per routing domain, with a fenced writer)::
 
     JournalError                the journal cannot do what was asked
     ├── JournalUnavailable      the store cannot be read or written now (I/O error, disk full,
     │                           busy past the busy timeout): answer 503, reopen, rebuild
     ├── JournalLocked           another daemon holds this journal; the message names it
+    ├── JournalFenced           another writer took over (a higher epoch): this one steps down
     ├── JournalFormatError      an event, snapshot or journal format this version cannot read
     └── JournalCorrupt          the chain is broken where recovery has to read it
 """
@@ -39,6 +40,7 @@ __all__ = [
     "Journal",
     "JournalCorrupt",
     "JournalError",
+    "JournalFenced",
     "JournalFormatError",
     "JournalLocked",
     "JournalUnavailable",
@@ -74,6 +76,14 @@ class JournalUnavailable(JournalError):
 
 class JournalLocked(JournalError):
     """Another daemon holds this journal, and one journal has one writer."""
+
+
+class JournalFenced(JournalError):
+    """Another writer took this journal over (its epoch is higher): this one must step down.
+
+    Raised by an append, a snapshot or a lease renewal of a writer whose epoch is no longer the
+    journal's; nothing of the refused call was written.
+    """
 
 
 class JournalFormatError(JournalError):
@@ -136,11 +146,21 @@ def chain_hash(previous: str, seq: int, body: bytes) -> str:
 
 
 class Record(msgspec.Struct, frozen=True):
-    """One journaled event: ``seq`` counts 1, 2, 3… without gaps in its journal."""
+    """One journaled event: ``seq`` counts 1, 2, 3… without gaps in its journal.
+
+    ``epoch`` is the writer's epoch (its fencing token) when the store has one (Redis), else 0.
+    ``id`` (``epoch:seq``) is what receivers deduplicate on: after a store failover that lost
+    recent writes, the new writer reuses their seqs under a higher epoch, never their ids.
+    """
 
     seq: int
     event: Event
     hash: str
+    epoch: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.epoch}:{self.seq}"
 
 
 class Recovery(msgspec.Struct):
@@ -273,8 +293,30 @@ class Journal(Protocol):
     description: str
     """Where the journal lives, for logs and errors (``sqlite:///var/lib/…/journal.sqlite``)."""
 
-    async def open(self) -> Recovery:
-        """Take the writer's lock, create what is missing, and return what to rebuild from."""
+    epoch: int
+    """The writer's epoch once open (0 for a store without fencing); ``Record.epoch``."""
+
+    lease_s: float | None
+    """How long the writer's lease lasts (Redis), or None when the lock is held for good
+    (SQLite's ``flock``). With a lease, the runtime calls ``renew`` well within it."""
+
+    async def open(self, *, resume_after: int = 0) -> Recovery:
+        """Take the writer's lock (or lease), create what is missing, return what to rebuild from.
+
+        ``resume_after``: the caller already holds a state built from records 1 to that seq (a
+        standby that followed the journal). A store that still holds the records after it may
+        return only those (``image`` None, ``image_seq == resume_after``); otherwise it returns
+        a full recovery, and the caller rebuilds from it. ``JournalLocked`` when another writer
+        holds the journal.
+        """
+        ...
+
+    async def renew(self) -> None:
+        """Extend the writer's lease; ``JournalFenced`` if another writer took over."""
+        ...
+
+    async def leader(self) -> str | None:
+        """Return who holds the writer's lock or lease now (an address), or None if nobody."""
         ...
 
     async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
@@ -303,6 +345,14 @@ class Journal(Protocol):
 
     async def verify(self) -> Verification:
         """Walk the whole chain and report the first break."""
+        ...
+
+    async def cursor(self, name: str) -> int:
+        """Return the seq a consumer (an adapter) has dealt with up to; 0 if it never saved one."""
+        ...
+
+    async def save_cursor(self, name: str, seq: int) -> None:
+        """Keep a consumer's position durably, so that after a restart it resumes there."""
         ...
 
     async def close(self) -> None:

@@ -18,6 +18,7 @@ Tables::
                   snapshot that no longer matches its journal is passed over), taken_at
     interactions  the API's view of each interaction (body, opaque) with its source,
                   external_id and received_at, kept after it leaves the engine's live state
+    cursors       name → seq: how far each consumer (an adapter) has dealt with the events
 
 Back up with SQLite's online backup, safe while the daemon runs thanks to WAL::
 
@@ -100,6 +101,7 @@ _SCHEMA = (
     """CREATE INDEX IF NOT EXISTS interactions_by_key
     ON interactions (source, external_id, received_at)""",
     "CREATE INDEX IF NOT EXISTS interactions_by_arrival ON interactions (received_at)",
+    "CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
 )
 _INSERT_EVENT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
 _UPSERT_VIEW = """INSERT INTO interactions VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE
@@ -136,7 +138,14 @@ def unavailable(where: str, doing: str) -> Iterator[None]:
 
 
 class SQLiteJournal:
-    """The ``Journal`` in one SQLite file; see the module docstring for its tables."""
+    """The ``Journal`` in one SQLite file; see the module docstring for its tables.
+
+    No epochs and no lease: the ``flock`` is held as long as the process lives, and the kernel
+    releases it when the process dies, so a second writer is impossible on one machine.
+    """
+
+    epoch = 0
+    lease_s: float | None = None
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path).absolute()
@@ -150,8 +159,14 @@ class SQLiteJournal:
         self._last_hash = GENESIS
         self._failure: str | None = None
 
-    async def open(self) -> Recovery:
+    async def open(self, *, resume_after: int = 0) -> Recovery:
         return await self._thread.run(self._open)
+
+    async def renew(self) -> None:
+        return None
+
+    async def leader(self) -> str | None:
+        return None
 
     async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
         bodies = [(event, encode_event(event)) for event in events]
@@ -199,6 +214,15 @@ class SQLiteJournal:
                 return result
             if len(rows) < VERIFY_CHUNK:
                 return walker.verification()
+
+    async def cursor(self, name: str) -> int:
+        row = await self._thread.run(
+            partial(self._one, "SELECT seq FROM cursors WHERE name = ?", (name,))
+        )
+        return 0 if row is None else int(row[0])
+
+    async def save_cursor(self, name: str, seq: int) -> None:
+        await self._thread.run(partial(self._save_cursor, name, seq))
 
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -318,6 +342,14 @@ class SQLiteJournal:
             connection.execute(
                 """DELETE FROM snapshots WHERE seq NOT IN
                     (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2)"""
+            )
+
+    def _save_cursor(self, name: str, seq: int) -> None:
+        connection = self._writer()
+        with unavailable(self.description, f"saving the cursor {name!r}"), transaction(connection):
+            connection.execute(
+                "INSERT INTO cursors VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = ?",
+                (name, seq, seq),
             )
 
     def _records(self, query: str, parameters: tuple[int, ...]) -> list[Record]:
