@@ -13,7 +13,8 @@ Status codes::
     409 conflict           the state refuses it (an offer already expired, a closed channel)
     413 payload_too_large   a body above ``[daemon] max_body_bytes``
     422 invalid_command     well-formed, but the engine refuses its content (an unknown motive)
-    503 unavailable         the journal is being rebuilt or cannot write; ``Retry-After`` says when
+    503 unavailable         the journal is being rebuilt or cannot write, or this daemon is a
+                            standby (``leader`` names the one that serves); ``Retry-After``
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .api_socket import offers_socket
 from .auth import Tickets, Tokens
 from .metrics import CONTENT_TYPE
 from .runtime import Runtime, Unavailable
+from .supervisor import Supervisor
 
 __all__ = ["create_app", "error_response"]
 
@@ -114,8 +116,12 @@ def _field_of(message: str, key: object) -> str | None:
 
 
 def _unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[bytes]:
-    return error_response(
-        503, "unavailable", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+    body = ErrorOut(error="unavailable", detail=str(exc), leader=exc.leader)
+    return Response(
+        _ENCODE.encode(body),
+        status_code=503,
+        media_type="application/json",
+        headers={"Retry-After": str(exc.retry_after_s)},
     )
 
 
@@ -144,13 +150,22 @@ def livez() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Ready when the journal is reachable and the replay is done."""
+    """Ready when this daemon leads its journal, the journal is reachable and replayed.
+
+    A load balancer health-checks this: a standby, or a daemon rebuilding, answers 503.
+    ``adapters`` reports each adapter plugin; one failing does not make the daemon unready.
+    """
     runtime: Runtime = request.app.state.runtime
+    adapters: Supervisor | None = request.app.state.adapters
     journal = runtime.journal
     body = {
         "ready": runtime.ready,
+        "role": "leader" if runtime.leading else "standby" if runtime.standby else "recovering",
+        "leader": None if runtime.leading else runtime.leader,
+        "epoch": journal.epoch if journal is not None and runtime.leading else None,
         "store": journal.description if journal is not None else None,
         "reason": "" if runtime.ready else runtime.unready_reason(),
+        "adapters": {} if adapters is None else adapters.status(),
     }
     headers = None if runtime.ready else {"Retry-After": "2"}
     return Response(
@@ -181,9 +196,11 @@ def create_app(
     tokens: Tokens,
     tickets: Tickets,
     *,
+    adapters: Supervisor | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """Return the application serving ``runtime`` (which ``serve`` starts and stops)."""
+    """Return the application serving ``runtime`` (which ``serve`` starts and stops), and
+    reporting the ``adapters`` it supervises in ``/readyz``."""
     app = Litestar(
         route_handlers=[livez, readyz, metrics, offers_socket, *ROUTES],
         exception_handlers={
@@ -210,4 +227,5 @@ def create_app(
     app.state.runtime = runtime
     app.state.tokens = tokens
     app.state.tickets = tickets
+    app.state.adapters = adapters
     return app

@@ -151,3 +151,5 @@ class ErrorOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str
     field: str | None = None
     """The request field at fault, as a path (``received_at``, ``customer.phone``)."""
+    leader: str | None = None
+    """On a 503 from a standby: the address of the daemon that leads (serves) now."""

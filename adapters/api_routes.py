@@ -466,7 +466,10 @@ async def events(
     """The audit trail, in journal order, a page at a time."""
     caller(request, *STAFF)
     records = await _runtime(request).records_after(after, limit)
-    rows = [{"seq": r.seq, "hash": r.hash, "event": msgspec.to_builtins(r.event)} for r in records]
+    rows = [
+        {"id": r.id, "seq": r.seq, "hash": r.hash, "event": msgspec.to_builtins(r.event)}
+        for r in records
+    ]
     return EventPage(events=rows, next_after=records[-1].seq if records else after)
 
 

@@ -5,8 +5,10 @@ header on a WebSocket) or with ``Authorization: Bearer`` (other clients). On con
 advisor receives its pending offers (``offer.pending``), then, as they happen, every journaled
 event about it: ``offer.made`` (with the interaction), ``offer.expired``, ``offer.revoked``,
 ``offer.accepted``, ``offer.declined``, its state changes, and events of the work it holds.
-Each message is one JSON object: ``{"seq", "event", "interaction"?}``. A client too slow to read
-(more than 1,000 messages behind) is disconnected with code 1013 and reconnects for a fresh start.
+Each message is one JSON object: ``{"id", "seq", "event", "interaction"?}`` (``id`` is
+``epoch:seq``, unique even across a store failover). A client too slow to read (more than 1,000
+messages behind), or connected when the daemon drops its engine (a journal failure, a leader
+stepping down), is disconnected with code 1013 and reconnects for a fresh start.
 Supervisors and admins connect with ``?advisor=ID`` to watch one advisor.
 """
 
@@ -67,7 +69,16 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     except Unavailable as exc:
         await _refuse(socket, 1013, "unavailable", str(exc))
         return
+    why = ["too slow: reconnect"]
+
+    def dropped() -> None:
+        # The engine is gone (a failure, a step-down): the client reconnects, through the load
+        # balancer to whichever daemon leads, and receives its pending offers afresh.
+        why[0] = "the daemon is rebuilding or stepped down: reconnect"
+        send.close()
+
     runtime.add_listener(listener)
+    runtime.add_drop_listener(dropped)
     try:
         for message in pending:
             await socket.send_text(message.decode())
@@ -77,11 +88,12 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 async for message in receive:
                     await socket.send_text(message.decode())
             group.cancel_scope.cancel()
-        await socket.close(code=1013, reason="too slow: reconnect")
+        await socket.close(code=1013, reason=why[0])
     except WebSocketDisconnect:
         pass
     finally:
         runtime.remove_listener(listener)
+        runtime.remove_drop_listener(dropped)
         send.close()
 
 
@@ -160,7 +172,7 @@ def _message_for(
         )
         if interaction is None or interaction.advisor_id != advisor_id:
             return None
-    body: dict[str, Any] = {"seq": record.seq, "event": event}
+    body: dict[str, Any] = {"id": record.id, "seq": record.seq, "event": event}
     if isinstance(event, OfferMade) and engine is not None:
         interaction = engine.state.interactions.get(event.interaction_id)
         if interaction is not None:

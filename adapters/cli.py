@@ -91,6 +91,12 @@ def _print_summary(loaded: LoadedConfig) -> None:
         f" · calendar {settings.calendar.timezone} ({settings.calendar.country})",
         markup=False,
     )
+    if settings.adapters:
+        adapters = [
+            name + ("" if table.get("enabled", True) else " (disabled)")
+            for name, table in settings.adapters.items()
+        ]
+        console.print(f"adapters: {', '.join(adapters)}", markup=False)
     console.print(f"digest sha256:{loaded.digest}", markup=False)
     console.print("[bold green]OK[/]")
 

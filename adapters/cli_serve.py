@@ -15,7 +15,7 @@ from .cli_support import ConfigOption, load_or_exit
 from .config import ROLES, LoadedConfig
 from .personal import SQLitePersonalStore
 from .sqlite_journal import verify_file
-from .stores import StoreError, personal_path_of, store_path
+from .stores import RedisStore, SQLiteStore, StoreError, personal_path_of, store_of
 
 __all__ = ["erase", "replay", "serve", "token_app"]
 
@@ -23,20 +23,29 @@ StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
-        help="sqlite:///relative/path.sqlite or sqlite:////absolute/path.sqlite; by default "
-        "journal.sqlite in [deployment] data_dir.",
+        help="sqlite:///relative/path.sqlite, sqlite:////absolute/path.sqlite or "
+        "redis://[[user]:password@]host[:port][/db]; by default journal.sqlite in "
+        "[deployment] data_dir.",
         show_default=False,
     ),
 ]
 _err = Console(stderr=True, highlight=False)
 
 
-def _journal_path(store: str | None, loaded: LoadedConfig) -> Path:
+def _store(url: str | None, loaded: LoadedConfig) -> SQLiteStore | RedisStore:
     try:
-        return store_path(store, loaded)
+        return store_of(url, loaded)
     except StoreError as exc:
         _err.print(f"--store {exc}", markup=False)
         raise typer.Exit(2) from None
+
+
+def _journal_path(url: str | None, loaded: LoadedConfig) -> Path:
+    store = _store(url, loaded)
+    if isinstance(store, RedisStore):
+        _err.print("--store: this command reads an SQLite journal; give sqlite:///PATH")
+        raise typer.Exit(2)
+    return store.path
 
 
 def serve(
@@ -44,6 +53,13 @@ def serve(
     store: StoreOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on ([daemon] host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on ([daemon] port).")] = None,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="On a Redis journal: follow the leader and take over when its lease lapses.",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the routing daemon: the engine, its journal, the HTTP and WebSocket API."""
@@ -52,12 +68,21 @@ def serve(
     from .serve import build_runtime, run_daemon
 
     loaded = load_or_exit(config)
-    path = _journal_path(store, loaded)
+    where = _store(store, loaded)
+    if standby and isinstance(where, SQLiteStore):
+        _err.print(
+            "--standby needs a shared journal (--store redis://HOST:PORT/DB): an SQLite journal "
+            "has one daemon on one machine"
+        )
+        raise typer.Exit(2)
     configure_logging(level=log_level)
-    runtime = build_runtime(loaded, path)
     daemon = loaded.settings.daemon
+    host = host or daemon.host
+    port = daemon.port if port is None else port
+    address = daemon.advertise_url or f"http://{host}:{port}"
+    runtime = build_runtime(loaded, where, standby=standby, address=address)
     try:
-        run_daemon(runtime, host or daemon.host, daemon.port if port is None else port)
+        run_daemon(runtime, host, port)
     except* Exception as group:
         for exc in group.exceptions:
             _err.print(f"aiguillage serve: {exc}", markup=False)
@@ -73,19 +98,32 @@ def replay(
 ) -> None:
     """Check a journal: with --verify, every event's hash chain, naming the first break."""
     loaded = load_or_exit(config)
-    path = _journal_path(store, loaded)
-    if not path.exists():
-        _err.print(f"{path}: no journal here; give --store or run where the daemon keeps it")
-        raise typer.Exit(1)
+    where = _store(store, loaded)
     if not verify:
         _err.print("nothing to do: pass --verify to check the journal's hash chain")
         raise typer.Exit(2)
-    result = verify_file(path)
+    if isinstance(where, RedisStore):
+        from .journal import JournalError
+        from .redis_journal import verify_url
+
+        label = f"domain {where.domain}"
+        try:
+            result = anyio.run(verify_url, where.url, where.domain, where.archive_dir)
+        except JournalError as exc:
+            _err.print(f"aiguillage replay: {exc}", markup=False)
+            raise typer.Exit(1) from None
+    else:
+        path = where.path
+        label = str(path)
+        if not path.exists():
+            _err.print(f"{path}: no journal here; give --store or run where the daemon keeps it")
+            raise typer.Exit(1)
+        result = verify_file(path)
     if result.ok:
-        print(f"{path}: {result.checked} events, hash chain intact")
+        print(f"{label}: {result.checked} events, hash chain intact")
         print(f"last hash: {result.last_hash} (keep it apart: a later check must find it)")
         return
-    print(f"{path}: BROKEN after {result.checked} events checked: {result.reason}")
+    print(f"{label}: BROKEN after {result.checked} events checked: {result.reason}")
     raise typer.Exit(1)
 
 

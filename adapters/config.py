@@ -10,7 +10,8 @@ Loading checks the file in three passes, and a user sees every problem a pass fi
 2. types and constraints (msgspec), one problem per section and per advisor, with the key path
    (``channels.voice.sla.seconds``), its line, and the accepted keys or values;
 3. meaning: references between skills, motives, advisors and channels, the calendar, the order
-   of relaxation steps, and that every channel has someone to serve it.
+   of relaxation steps, that every channel has someone to serve it, and each adapter's
+   settings (``[adapters.<name>]``, against its plugin's schema).
 
 Passes 1 and 2, which translate the errors of ``tomllib`` and msgspec, are in
 ``config_errors``; it finds each key's line with ``toml_locations``.
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -135,6 +136,15 @@ class DaemonSettings(_Section, frozen=True):
     """Events between two snapshots of the engine, so a restart replays a short tail."""
     ticket_ttl_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
     """How long a WebSocket ticket (a browser's stand-in for its bearer token) stays valid."""
+    advertise_url: str = ""
+    """How clients reach this daemon (``http://10.0.0.5:8080``); a standby names the leader by
+    it. Empty: ``http://host:port`` as this daemon listens."""
+    lease_s: Annotated[float, msgspec.Meta(ge=1, le=300)] = 10.0
+    """On a Redis journal: how long the leader's lease lasts. The leader renews it every third
+    of that and steps down when it cannot; a standby takes over once it lapses."""
+    archive_dir: str = ""
+    """On a Redis journal: where events older than the snapshots are archived before the stream
+    is trimmed. Empty: ``archive`` in ``[deployment] data_dir``."""
 
 
 class TokenSeed(_Section, frozen=True):
@@ -161,6 +171,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     tokens: tuple[TokenSeed, ...] = ()
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon ignores it."""
+    adapters: dict[str, dict[str, Any]] = {}
+    """``[adapters.<name>]``: the adapter plugins the daemon runs, each table checked against
+    its plugin's settings in pass 3 (see ``plugins``)."""
 
     def policies(self) -> Policies:
         """Return the policies the engine applies, as one value."""
@@ -265,7 +278,17 @@ def _semantic_problems(settings: Settings) -> list[KeyProblem]:
         *_routing_problems(settings),
         *_simulation_problems(settings),
         *_token_problems(settings),
+        *_adapter_problems(settings),
     ]
+
+
+def _adapter_problems(settings: Settings) -> list[KeyProblem]:
+    if not settings.adapters:
+        return []
+    # Imported here: plugins imports the runtime, which imports this module.
+    from .plugins import configured_adapters
+
+    return configured_adapters(settings.adapters)[1]
 
 
 def _token_problems(settings: Settings) -> Iterator[KeyProblem]:

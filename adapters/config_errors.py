@@ -297,8 +297,11 @@ def _value_at(raw: Any, path: Key) -> Any:
     return raw
 
 
-def _type_at(document: _Document, path: Key) -> mi.Type | None:
-    """Return the schema at a key path, choosing tagged-union members by the raw tag."""
+def _type_at(document: _Document, path: Key, *, unwrap: bool = True) -> mi.Type | None:
+    """Return the schema at a key path, choosing tagged-union members by the raw tag.
+
+    ``unwrap=False`` keeps the ``Metadata`` (constraints, examples) of the last part.
+    """
     info: mi.Type | None = document.schema
     for end, part in enumerate(path):
         info = _unwrap(info, _value_at(document.raw, path[:end]))
@@ -310,7 +313,7 @@ def _type_at(document: _Document, path: Key) -> mi.Type | None:
             info = info.item_type
         else:
             return None
-    return _unwrap(info, _value_at(document.raw, path))
+    return _unwrap(info, _value_at(document.raw, path)) if unwrap else info
 
 
 def _unwrap(info: mi.Type | None, raw: Any) -> mi.Type | None:
@@ -380,6 +383,13 @@ def _missing_field(document: _Document, table: Key, name: str) -> tuple[str, str
     return f"missing table [{table_name}]", f"add a [{table_name}] table, as in the reference"
 
 
+def _examples(document: _Document, path: Key) -> list[str]:
+    """Return the examples a schema gives for a value (``msgspec.Meta(examples=…)``)."""
+    info = _type_at(document, path, unwrap=False)
+    schema = info.extra_json_schema if isinstance(info, mi.Metadata) else None
+    return [str(example) for example in (schema or {}).get("examples", ())]
+
+
 def _value_fix(document: _Document, path: Key, core: str) -> str:
     info = _type_at(document, path)
     if core.startswith("Invalid enum value") and isinstance(info, mi.LiteralType):
@@ -401,5 +411,7 @@ def _value_fix(document: _Document, path: Key, core: str) -> str:
         return f"write {noun}, such as {example}" if example else f"write {noun}"
     if "matching regex" in constraint:
         generic = re.sub(r"\[\d+\]", "[]", dotted(path))
-        return _PATTERN_FIXES.get(generic, f"write a string{constraint}")
+        examples = _examples(document, path)
+        shown = f"write a string such as {listing(examples[:1])}" if examples else ""
+        return _PATTERN_FIXES.get(generic, shown or f"write a string{constraint}")
     return f"write {noun}{constraint}"

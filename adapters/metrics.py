@@ -26,6 +26,9 @@ Metrics (label values in braces)::
     aiguillage_advisors{state}                              advisors by state
     aiguillage_ready                                        1 when the daemon accepts commands
     aiguillage_journal_up                                   1 when the journal accepts writes
+    aiguillage_adapter_up{adapter}                          1 when the adapter runs, 0 while it
+                                                            waits to restart after a failure
+    aiguillage_adapter_restarts_total{adapter}              restarts after a failure
 """
 
 from __future__ import annotations
@@ -175,6 +178,29 @@ class Metrics:
         self.journal_up = Gauge(
             "aiguillage_journal_up",
             "1 when the journal accepts writes, else 0.",
+            registry=registry,
+        )
+        self.leader = Gauge(
+            "aiguillage_leader",
+            "1 while this daemon leads (writes) its journal; 0 for a standby, or while rebuilding.",
+            registry=registry,
+        )
+        self.epoch = Gauge(
+            "aiguillage_journal_epoch",
+            "The writer's epoch (fencing token) under which this daemon last led its journal.",
+            registry=registry,
+        )
+        # The adapters' series: the supervisor creates one per enabled adapter, by its name.
+        self.adapter_up = Gauge(
+            "aiguillage_adapter_up",
+            "1 when the adapter runs, 0 while it waits to be restarted after a failure.",
+            ["adapter"],
+            registry=registry,
+        )
+        self.adapter_restarts = Counter(
+            "aiguillage_adapter_restarts",
+            "Restarts of the adapter after a failure.",
+            ["adapter"],
             registry=registry,
         )
         # Every series exists from the start at zero, so that rate() and alerts see the first

@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import msgspec
@@ -40,7 +40,7 @@ from aiguillage.engine.instants import Instant
 from .journal import JournalError, JournalUnavailable
 from .sqlite_journal import OneThread, transaction, unavailable
 
-__all__ = ["SALT_BYTES", "SQLitePersonalStore", "digest", "seal"]
+__all__ = ["SALT_BYTES", "PersonalStore", "SQLitePersonalStore", "digest", "seal"]
 
 SALT_BYTES = 16
 
@@ -62,6 +62,36 @@ def seal(data: dict[str, Any]) -> tuple[str, bytes, bytes]:
 def digest(salt: bytes, canonical: bytes) -> str:
     """Return the hex HMAC-SHA256 of canonical personal data, keyed by its salt."""
     return hmac.new(salt, canonical, hashlib.sha256).hexdigest()
+
+
+class PersonalStore(Protocol):
+    """Personal data by interaction id, erasable; every method may raise ``JournalUnavailable``."""
+
+    description: str
+
+    async def open(self) -> None: ...
+
+    async def put_many(self, rows: Sequence[tuple[int, bytes, bytes, Instant]]) -> None:
+        """Store (interaction_id, salt, canonical data, stored_at) rows, durable on return."""
+        ...
+
+    async def get(self, interaction_id: int) -> dict[str, Any] | None:
+        """Return the personal data of an interaction, or None (never stored, or erased)."""
+        ...
+
+    async def salt(self, interaction_id: int) -> bytes | None:
+        """Return the salt of an interaction's data, to check it against the journal's digest."""
+        ...
+
+    async def erase(self, interaction_id: int) -> bool:
+        """Erase an interaction's personal data for good; False if there was none."""
+        ...
+
+    async def purge(self, before: Instant) -> int:
+        """Erase every record stored before ``before`` (the retention period); how many."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class SQLitePersonalStore:

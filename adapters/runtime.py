@@ -16,10 +16,21 @@ Fail-stop: when the journal or the side store cannot write, every request waitin
 reopens the journal with back-off and rebuilds the engine from the latest snapshot and the tail
 before it serves again. The engine never runs ahead of its log.
 
+Leadership: one journal has one writer. SQLite's lock is held for the process's life; a Redis
+journal is led under a lease that the engine task renews every third of its length, and every
+write is fenced by the leader's epoch. A daemon started with ``standby`` waits for the lease to
+lapse and then takes over: it opens the journal (which gives it a higher epoch), replays the
+latest snapshot and the tail, and serves. A leader that cannot renew its lease, or finds its
+epoch overtaken (``JournalFenced``), steps down before the lease lapses, drops its state, and
+carries on as a standby; it never writes again under its old epoch. Meanwhile ``/readyz`` and
+``/v1`` answer 503 naming the leader.
+
 Exceptions::
 
-    Unavailable          the journal is being rebuilt or cannot write: try again later
+    Unavailable          the journal is being rebuilt or cannot write, or this daemon is a
+                         standby (``leader`` says where to go): try again later
     JournalLocked        (from the journal) another daemon holds it: fatal at start
+                         (a Redis journal's lease is waited for, once, for its length)
     JournalFormatError   (from the journal) written by another version: fatal at start
     JournalCorrupt       (from the journal) its hash chain is broken: fatal; restore a backup
 """
@@ -57,14 +68,16 @@ from .journal import (
     Journal,
     JournalCorrupt,
     JournalError,
+    JournalFenced,
     JournalFormatError,
     JournalLocked,
     JournalUnavailable,
     Record,
+    Recovery,
     event_type,
 )
 from .metrics import Metrics
-from .personal import SQLitePersonalStore, seal
+from .personal import PersonalStore, seal
 from .views import InteractionOut, iso, view_of
 
 __all__ = ["Receipt", "Runtime", "Unavailable", "wall_clock"]
@@ -87,11 +100,17 @@ def wall_clock() -> Instant:
 
 
 class Unavailable(Exception):
-    """The runtime cannot answer now (rebuilding, or the journal cannot write): retry later."""
+    """The runtime cannot answer now (rebuilding, the journal cannot write, or this daemon is a
+    standby and ``leader`` is the address of the one that serves): retry later."""
 
-    def __init__(self, message: str, retry_after_s: int = 2) -> None:
+    def __init__(self, message: str, retry_after_s: int = 2, leader: str | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.leader = leader
+
+
+class _StepDown(Exception):
+    """The leader could not renew its lease in time: it stops writing before the lease lapses."""
 
 
 class Receipt(msgspec.Struct, frozen=True):
@@ -122,10 +141,11 @@ class Runtime:
         self,
         loaded: LoadedConfig,
         journal_factory: Callable[[], Journal],
-        personal_factory: Callable[[], SQLitePersonalStore],
+        personal_factory: Callable[[Journal], PersonalStore],
         *,
         clock: Callable[[], Instant] = wall_clock,
         metrics: Metrics | None = None,
+        standby: bool = False,
     ) -> None:
         self.loaded = loaded
         self.settings = loaded.settings
@@ -137,10 +157,17 @@ class Runtime:
         self.zone = _zone_of(loaded)
         self.engine: Engine | None = None
         self.journal: Journal | None = None
-        self.personal: SQLitePersonalStore | None = None
+        self.personal: PersonalStore | None = None
         self.ready = False
         self.recovered_at: float | None = None
         self.last_error = ""
+        self.standby = standby
+        """Wait for the journal's lease as long as it takes (else once, for its length)."""
+        self.leading = False
+        self.leader: str | None = None
+        """Where the daemon leading the journal is, when it is not this one (for 503s)."""
+        self._renewed = 0.0
+        self._drop_listeners: list[Callable[[], None]] = []
         self._inbox: list[_Job] = []
         self._reads: list[tuple[Callable[[Engine], Any], asyncio.Future[Any]]] = []
         self._wake = anyio.Event()
@@ -178,7 +205,7 @@ class Runtime:
     async def read(self, reader: Callable[[Engine], T]) -> T:
         """Run ``reader`` on the engine between batches, when all it shows is durable."""
         if not self.ready or self.engine is None:
-            raise Unavailable(self.unready_reason())
+            raise self.unavailable()
         if not self._in_flight:
             return reader(self.engine)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -205,7 +232,7 @@ class Runtime:
         """Erase an interaction's personal data; ``False`` when there was none."""
         personal = self.personal
         if personal is None or not self.ready:
-            raise Unavailable(self.unready_reason())
+            raise self.unavailable()
         try:
             erased = await personal.erase(interaction_id)
         except JournalUnavailable as exc:
@@ -217,7 +244,7 @@ class Runtime:
         """Return an interaction's personal data (customer, subject, text), or ``None``."""
         personal = self.personal
         if personal is None or not self.ready:
-            raise Unavailable(self.unready_reason())
+            raise self.unavailable()
         try:
             return await personal.get(interaction_id)
         except JournalUnavailable as exc:
@@ -234,6 +261,14 @@ class Runtime:
     def remove_listener(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_drop_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` when the engine is dropped (a failure, a step-down, a stop)."""
+        self._drop_listeners.append(listener)
+
+    def remove_drop_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._drop_listeners:
+            self._drop_listeners.remove(listener)
 
     # -- the engine task ------------------------------------------------------------------------
 
@@ -252,6 +287,12 @@ class Runtime:
             except (JournalLocked, JournalFormatError, JournalCorrupt):
                 await self._drop("fatal journal error")
                 raise
+            except (JournalFenced, _StepDown) as exc:
+                log.warning(
+                    "stepping down: this daemon no longer leads its journal", error=str(exc)
+                )
+                await self._drop(f"stepped down ({exc})")
+                self.standby = True
             except JournalUnavailable as exc:
                 self.last_error = str(exc)
                 log.error("journal unavailable; rebuilding from it", error=str(exc))
@@ -281,11 +322,10 @@ class Runtime:
         await self._drop("stopped")
 
     async def _recover(self) -> None:
+        journal, recovery = await self._lead()
         started = time.perf_counter()
-        journal = self._journal_factory()
-        personal = self._personal_factory()
+        personal = self._personal_factory(journal)
         self.journal, self.personal = journal, personal
-        recovery = await journal.open()
         await personal.open()
         engine = Engine() if recovery.image is None else Engine.from_image(recovery.image)
         for record in recovery.records:
@@ -321,6 +361,9 @@ class Runtime:
         if events:
             await self._commit(events, [])
         self.ready = True
+        self.leading, self.leader = True, None
+        self.metrics.leader.set(1)
+        self.metrics.epoch.set(journal.epoch)
         self.recovered_at = time.monotonic()
         _settle_memory()
         self.last_error = ""
@@ -332,7 +375,47 @@ class Runtime:
             fired_at_start=len(events),
             last_seq=self._last_seq,
             seconds=round(time.perf_counter() - started, 3),
+            epoch=journal.epoch,
         )
+
+    async def _lead(self) -> tuple[Journal, Recovery]:
+        """Open the journal as its writer; on a leased journal held by another, wait for it.
+
+        A standby waits as long as it takes. Any other daemon waits once, for one lease: the
+        holder may be this daemon's previous life (killed, its lease not yet lapsed); if the
+        lease is still held after that, another daemon is alive and leading, which is fatal.
+        """
+        waited_since = time.monotonic()
+        announced = None
+        while True:
+            if self._stopping:
+                await anyio.sleep_forever()  # stopping: take no lease, wait to be cancelled
+            journal = self._journal_factory()
+            self.journal = journal
+            opening = time.monotonic()
+            try:
+                recovery = await journal.open()
+                self._renewed = opening  # the lease runs from before the call that took it
+                return journal, recovery
+            except JournalLocked as exc:
+                lease = journal.lease_s
+                leader = await _leader_of(journal)
+                await journal.close()
+                self.journal = None
+                if lease is None:
+                    raise
+                if not self.standby and time.monotonic() - waited_since > 1.5 * lease:
+                    raise
+                self.leader = leader
+                if announced != leader:
+                    announced = leader
+                    log.info(
+                        "waiting for the journal's lease",
+                        leader=leader or "unknown",
+                        standby=self.standby,
+                        detail=str(exc),
+                    )
+                await anyio.sleep(max(0.05, (lease or 1.0) / 10))
 
     async def _serve(self) -> None:
         while True:
@@ -341,9 +424,14 @@ class Runtime:
                     return
                 due = self.engine.next_timer() if self.engine is not None else None
                 delay = None if due is None else max(0.0, (due - self.clock()) / SECOND)
+                renew_in = self._renew_in()
+                if renew_in is not None:
+                    delay = renew_in if delay is None else min(delay, renew_in)
                 with anyio.move_on_after(delay):
                     await self._wake.wait()
                 self._wake = anyio.Event()
+            if self._renew_in() == 0.0:
+                await self._renew()
             # One turn of the event loop first: requests whose bytes have already arrived are
             # parsed and join this batch, so a batch (and its fsync) serves more of them.
             await asyncio.sleep(0)
@@ -356,6 +444,32 @@ class Runtime:
                 # The batch is durable and answered; only the shortcut for restarts is missing.
                 log.warning("snapshot not saved", error=str(exc))
             self._housekeep()
+
+    def _renew_in(self) -> float | None:
+        """Seconds until the lease is due for renewal (a third of it), or None: no lease."""
+        journal = self.journal
+        lease = None if journal is None else journal.lease_s
+        if lease is None:
+            return None
+        return max(0.0, self._renewed + lease / 3 - time.monotonic())
+
+    async def _renew(self) -> None:
+        journal = self.journal
+        assert journal is not None
+        lease = journal.lease_s
+        assert lease is not None
+        started = time.monotonic()
+        try:
+            await journal.renew()
+        except JournalUnavailable as exc:
+            # Two thirds of the lease gone without a renewal: step down while it still holds,
+            # so that nobody takes over while this daemon could still believe it leads.
+            if started - self._renewed >= 2 * lease / 3:
+                raise _StepDown(f"the lease could not be renewed: {exc}") from exc
+            log.warning("lease renewal failed; retrying", error=str(exc))
+            self._renewed += min(1.0, lease / 10)  # retry soon, without spinning
+            return
+        self._renewed = started
 
     async def _batch(self, jobs: list[_Job]) -> None:
         engine = self.engine
@@ -373,11 +487,15 @@ class Runtime:
                     answers.append(exc)
             await self._commit(events, personal_rows)
         except Exception as exc:
-            error = Unavailable(
-                f"the journal cannot write: {exc}"
-                if isinstance(exc, JournalUnavailable)
-                else "an internal error; the engine is being rebuilt from its journal"
-            )
+            if isinstance(exc, JournalUnavailable):
+                error = Unavailable(f"the journal cannot write: {exc}")
+            elif isinstance(exc, JournalFenced):
+                error = Unavailable(
+                    "this daemon no longer leads the journal (another took over); nothing was "
+                    "written: retry, through the load balancer"
+                )
+            else:
+                error = Unavailable("an internal error; the engine is rebuilt from its journal")
             for job in jobs:
                 _settle(job.future, error)
             raise
@@ -438,8 +556,10 @@ class Runtime:
         first = self._last_seq + 1
         self._last_seq = await journal.append(events, views)
         self.metrics.observe_commit(time.perf_counter() - started, len(events))
+        epoch = journal.epoch
         records = [
-            Record(seq=first + offset, event=event, hash="") for offset, event in enumerate(events)
+            Record(seq=first + offset, event=event, hash="", epoch=epoch)
+            for offset, event in enumerate(events)
         ]
         self._after_commit(engine, records)
 
@@ -565,7 +685,8 @@ class Runtime:
         asyncio.get_running_loop().create_task(guarded())
 
     async def _drop(self, reason: str) -> None:
-        self.ready = False
+        self.ready = self.leading = False
+        self.metrics.leader.set(0)
         gc.unfreeze()  # the engine thrown away has cycles (its appliers): let them be collected
         self.engine = None
         self.last_error = reason
@@ -576,6 +697,11 @@ class Runtime:
         reads, self._reads = self._reads, []
         for _, future in reads:
             _settle(future, error)
+        for listener in list(self._drop_listeners):
+            try:
+                listener()
+            except Exception:  # a listener's bug must not stop the drop
+                log.exception("drop listener failed")
         for store in (self.journal, self.personal):
             if store is not None:
                 try:
@@ -588,7 +714,7 @@ class Runtime:
 
     async def _enqueue(self, command: Command, personal: dict[str, Any] | None) -> Any:
         if not self.ready or self._stopping:
-            raise Unavailable(self.unready_reason())
+            raise self.unavailable()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inbox.append(_Job(command, personal, future))
         self._wake.set()
@@ -596,16 +722,32 @@ class Runtime:
 
     def _journal_or_unavailable(self) -> Journal:
         if self.journal is None or not self.ready:
-            raise Unavailable(self.unready_reason())
+            raise self.unavailable()
         return self.journal
+
+    def unavailable(self) -> Unavailable:
+        """The error to answer with while not ready: why, and where the leader is, if known."""
+        return Unavailable(self.unready_reason(), leader=None if self.leading else self.leader)
 
     def unready_reason(self) -> str:
         """Why the runtime answers nothing now, for a 503's body and ``/readyz``."""
         if self._stopping:
             return "the daemon is shutting down"
+        if not self.leading and self.leader is not None:
+            return f"this daemon is a standby; the leader is at {self.leader}"
+        if not self.leading and self.standby:
+            return "this daemon is a standby, waiting for the leader's lease to lapse"
         if self.last_error:
             return f"the journal is unavailable ({self.last_error}); rebuilding"
         return "the journal is being replayed"
+
+
+async def _leader_of(journal: Journal) -> str | None:
+    """Return who holds a journal, or None when it cannot be told now."""
+    try:
+        return await journal.leader()
+    except JournalError:
+        return None
 
 
 def _settle_memory() -> None:

@@ -22,22 +22,66 @@ from .api import create_app
 from .auth import Tickets, Tokens
 from .config import LoadedConfig
 from .journal import Journal
-from .personal import SQLitePersonalStore
+from .personal import PersonalStore, SQLitePersonalStore
 from .runtime import Runtime
 from .sqlite_journal import SQLiteJournal
-from .stores import personal_path_of
+from .stores import RedisStore, SQLiteStore
+from .supervisor import Supervisor
 
 __all__ = ["build_runtime", "run_daemon", "serve"]
 
 
-def build_runtime(loaded: LoadedConfig, journal_path: Path) -> Runtime:
-    def journal() -> Journal:
-        return SQLiteJournal(journal_path)
+def build_runtime(
+    loaded: LoadedConfig,
+    store: SQLiteStore | RedisStore | Path,
+    *,
+    standby: bool = False,
+    address: str = "",
+) -> Runtime:
+    """Return the runtime of a deployment on its store (a journal file's path: SQLite).
 
-    def personal() -> SQLitePersonalStore:
-        return SQLitePersonalStore(personal_path_of(journal_path))
+    ``address`` is how clients reach this daemon; a Redis journal keeps it in the leader's
+    lease, so that a standby can name the leader.
+    """
+    if isinstance(store, Path):
+        store = SQLiteStore(store)
+    if isinstance(store, SQLiteStore):
+        if standby:
+            raise ValueError(
+                "--standby needs a shared journal (--store redis://…): an SQLite journal has "
+                "one daemon on one machine"
+            )
+        sqlite_store = store
 
-    return Runtime(loaded, journal, personal)
+        def sqlite_journal() -> Journal:
+            return SQLiteJournal(sqlite_store.path)
+
+        def sqlite_personal(journal: Journal) -> PersonalStore:
+            return SQLitePersonalStore(sqlite_store.personal_path)
+
+        return Runtime(loaded, sqlite_journal, sqlite_personal)
+
+    # Imported here: redis is not loaded by a daemon on SQLite.
+    from .redis_journal import RedisJournal
+    from .redis_personal import RedisPersonalStore
+
+    redis_store = store
+    daemon = loaded.settings.daemon
+
+    def redis_journal() -> Journal:
+        return RedisJournal(
+            redis_store.url,
+            domain=redis_store.domain,
+            lease_s=daemon.lease_s,
+            address=address,
+            archive_dir=redis_store.archive_dir,
+        )
+
+    def redis_personal(journal: Journal) -> PersonalStore:
+        assert isinstance(journal, RedisJournal)
+        return RedisPersonalStore(journal)
+
+    return Runtime(loaded, redis_journal, redis_personal, standby=standby)
 
 
 class _Server(uvicorn.Server):
@@ -49,10 +93,11 @@ class _Server(uvicorn.Server):
 
 
 async def serve(runtime: Runtime, host: str, port: int) -> None:
-    """Serve until SIGTERM or SIGINT, then drain and close the journal."""
+    """Serve, with the adapters enabled, until SIGTERM or SIGINT; then drain and close."""
     tokens = Tokens.from_settings(runtime.settings, os.environ)
     tickets = Tickets(runtime.daemon.ticket_ttl_s)
-    app = create_app(runtime, tokens, tickets)
+    adapters = Supervisor(runtime)
+    app = create_app(runtime, tokens, tickets, adapters=adapters)
     config = uvicorn.Config(
         app,
         host=host,
@@ -67,6 +112,7 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
     server = _Server(config)
     async with anyio.create_task_group() as group:
         await group.start(runtime.run)
+        await group.start(adapters.run)
 
         async def stop_on_signal() -> None:
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -76,6 +122,7 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
 
         group.start_soon(stop_on_signal)
         await server.serve()
+        await adapters.stop()  # before the journal closes: they save their cursors in it
         await runtime.stop()
         group.cancel_scope.cancel()
 

@@ -1,11 +1,15 @@
 """Run the daemon and a load generator beside it; print its throughput and latencies.
 
 The daemon (``aiguillage serve``: the reference config.toml with benchmark tokens added, a fresh
-SQLite journal in a temporary directory, ``--log-level warning`` so that logging does not weigh)
-runs on loopback, pinned to the first CPU; the load generator (``benchmarks/daemon_load.py``:
-asyncio on uvloop, hand-written HTTP/1.1 over keep-alive connections) and this script run on the
-second. Each ``POST /v1/interactions`` creates an interaction with a short text and a customer,
-so the personal-data store is written too; the daemon answers 201 once both hold it.
+journal, ``--log-level warning`` so that logging does not weigh) runs on loopback, pinned to the
+first CPU; the load generator (``benchmarks/daemon_load.py``: asyncio on uvloop, hand-written
+HTTP/1.1 over keep-alive connections) and this script run on the second. Each store in
+``--stores`` is measured in turn, in one run: ``sqlite`` (a fresh file in a temporary
+directory) and ``redis`` (a ``redis-server`` from PATH started for the run on a free port, with
+``appendonly yes``, ``appendfsync always``, ``maxmemory-policy noeviction``, pinned to the
+second CPU with the load generator, since it stands for another machine). Each
+``POST /v1/interactions`` creates an interaction with a short text and a customer, so the
+personal-data store is written too; the daemon answers 201 once both hold it.
 
 Prints:
 
@@ -25,8 +29,14 @@ second and events per batch of the group commit (from ``/metrics``). At the end:
 check that the daemon exits 0, the journal's size, snapshots and events per interaction.
 Aim: 1,000 acknowledged interactions per second with a 99th percentile under 100 ms.
 
-    python benchmarks/daemon.py [--duration S] [--connections N] [--rate R] [--offers M]
-        [--log-level L] [--json] [--keep]
+(e) On Redis, the takeover: once the loads are done, a standby (``--standby``) starts on the
+same store; the leader, with the whole journal of the loads behind it, is killed with SIGKILL,
+and the time from the kill to the standby's first ``/readyz`` 200 is measured, ``--takeovers``
+times (each new leader is killed in turn by the next standby). Its lease is ``--lease`` seconds
+(``[daemon] lease_s``); aim: a takeover within twice the lease.
+
+    python benchmarks/daemon.py [--stores sqlite,redis] [--duration S] [--connections N]
+        [--rate R] [--offers M] [--lease S] [--takeovers K] [--log-level L] [--json] [--keep]
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -90,7 +101,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_config(directory: Path) -> Path:
+def write_config(directory: Path, lease_s: float) -> Path:
     tokens = "".join(
         f'\n[[tokens]]\nsha256 = "{digest_of(token)}"\nrole = "{role}"\n{extra}'
         for token, role, extra in (
@@ -103,23 +114,85 @@ def write_config(directory: Path) -> Path:
     if "# --- simulation ---" not in text:
         raise SystemExit("config.toml: no '# --- simulation ---' line to add the tokens before")
     text = text.replace("# --- simulation ---", tokens + EXTRA + "\n# --- simulation ---", 1)
+    if "\nlease_s = " not in text:
+        raise SystemExit("config.toml: no lease_s line in [daemon] to set the lease")
+    text = re.sub(r"\nlease_s = [0-9.]+", f"\nlease_s = {lease_s:g}", text, count=1)
     path = directory / "config.toml"
     path.write_text(text)
     return path
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RedisServer:
+    """A ``redis-server`` for the run: durable as the Redis journal requires, on a free port."""
+
+    def __init__(self, directory: Path, cpu: int | None) -> None:
+        if shutil.which("redis-server") is None:
+            raise SystemExit("redis-server is not on PATH (Debian: apt-get install redis-server)")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--dir", str(directory), "--appendonly", "yes", "--appendfsync", "always"]
+        command += ["--save", "", "--maxmemory-policy", "noeviction", "--daemonize", "no"]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=None if cpu is None else lambda: os.sched_setaffinity(0, {cpu}),
+        )
+        self.version = subprocess.run(
+            ["redis-server", "--version"], capture_output=True, text=True, check=True
+        ).stdout.split()[2]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("redis-server did not start")
+
+    def info(self) -> dict[str, str]:
+        import redis
+
+        with redis.Redis.from_url(self.url, decode_responses=True) as client:
+            info: dict[str, Any] = client.info()
+            return {key: str(value) for key, value in info.items()}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
 class Daemon:
     """``aiguillage serve`` in a subprocess, on a free loopback port, ready to serve."""
 
-    def __init__(self, directory: Path, cpu: int | None, log_level: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cpu: int | None,
+        log_level: str,
+        *,
+        lease_s: float,
+        store: str | None = None,
+        standby: bool = False,
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
         self.journal, self.cpu = directory / "journal.sqlite", cpu
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "aiguillage.adapters.cli", "serve"]
-        command += ["--config", str(write_config(directory)), "--port", str(self.port)]
-        command += ["--store", f"sqlite:///{self.journal}", "--log-level", log_level]
+        command += ["--config", str(write_config(directory, lease_s)), "--port", str(self.port)]
+        command += ["--store", store or f"sqlite:///{self.journal}", "--log-level", log_level]
+        command += ["--standby"] if standby else []
         log = directory / "daemon.log"
         with log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -134,13 +207,20 @@ class Daemon:
         deadline = time.monotonic() + 60
         while self.process.poll() is None and time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                health = httpx.get(self.url + "/readyz", timeout=1)
+                if health.status_code == 200 or (standby and health.json()["role"] == "standby"):
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
         self.process.kill()
         raise SystemExit(f"the daemon did not become ready: {log.read_text()[-3000:]}")
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(self.url + "/readyz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def cpu_seconds(self) -> tuple[float, float]:
         """The (user, system) CPU seconds of the daemon, all its threads."""
@@ -283,7 +363,9 @@ async def load_phase(
     return result
 
 
-def journal_stats(daemon: Daemon) -> dict[str, Any]:
+def journal_stats(daemon: Daemon, redis_server: RedisServer | None) -> dict[str, Any]:
+    if redis_server is not None:
+        return redis_stats(redis_server)
     db = sqlite3.connect(daemon.journal)
     events, interactions, snapshots, images = db.execute(
         "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM interactions), "
@@ -302,18 +384,43 @@ def journal_stats(daemon: Daemon) -> dict[str, Any]:
     }
 
 
-async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
-    cpus = sorted(os.sched_getaffinity(0))
-    daemon_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+def redis_stats(server: RedisServer) -> dict[str, Any]:
+    import redis
+
+    from aiguillage.adapters.redis_keys import keys_of
+
+    keys = keys_of(tomllib.loads((ROOT / "config.toml").read_text())["deployment"]["domain"])
+    with redis.Redis.from_url(server.url) as client:
+        events = client.xlen(keys.events)
+        interactions = client.hlen(keys.views)
+        snapshots = client.hvals(keys.snapshots)
+        personal = client.memory_usage(keys.personal) or 0
+    info = server.info()
+    return {
+        "interactions": interactions,
+        "events": events,
+        "bytes": int(info["used_memory"]),
+        "aof_bytes": int(info.get("aof_current_size", 0)),
+        "snapshots": len(snapshots),
+        "snapshot_bytes": sum(len(x) for x in snapshots),
+        "personal_bytes": personal,
+    }
+
+
+def cpus() -> tuple[int | None, int | None]:
+    mine = sorted(os.sched_getaffinity(0))
+    return (mine[0], mine[1]) if len(mine) >= 2 else (None, None)
+
+
+async def bench(
+    args: argparse.Namespace, directory: Path, store: str, redis_server: RedisServer | None
+) -> dict[str, Any]:
+    daemon_cpu, load_cpu = cpus()
     if load_cpu is not None:
         os.sched_setaffinity(0, {load_cpu})  # this script too: it times the offers
-    results: dict[str, Any] = {"machine": machine(), "command": " ".join(["python", *sys.argv])}
-    results["pinning"] = (
-        f"daemon on CPU {daemon_cpu}, load generator on CPU {load_cpu}"
-        if load_cpu is not None
-        else "not pinned (one CPU)"
-    )
-    daemon = Daemon(directory, daemon_cpu, args.log_level)
+    results: dict[str, Any] = {"store": store}
+    url = None if redis_server is None else redis_server.url
+    daemon = Daemon(directory, daemon_cpu, args.log_level, lease_s=args.lease, store=url)
     try:
         light = OfferClock(daemon, ADVISOR_ID, ADVISOR, "general")
         results["idle_offer"] = await light.run(args.offers)
@@ -328,10 +435,40 @@ async def bench(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         if args.rate > 0:
             results["open"] = await load_phase(daemon, load_cpu, args, args.rate)
         results["closed"] = await load_phase(daemon, load_cpu, args, 0)
+        if redis_server is not None and args.takeovers:
+            results["takeovers"] = takeovers(args, directory, daemon, redis_server)
+            daemon = results["takeovers"].pop("leader")
     finally:
         results["exit_status"] = daemon.stop()
-    results["journal"] = journal_stats(daemon)
+    results["journal"] = journal_stats(daemon, redis_server)
     return results
+
+
+def takeovers(
+    args: argparse.Namespace, directory: Path, leader: Daemon, server: RedisServer
+) -> dict[str, Any]:
+    """Kill the leader, time until a standby serves; ``--takeovers`` times in a row."""
+    times = []
+    for n in range(args.takeovers):
+        standby = Daemon(
+            directory / f"standby-{n}",
+            leader.cpu,
+            args.log_level,
+            lease_s=args.lease,
+            store=server.url,
+            standby=True,
+        )
+        time.sleep(args.lease / 2)  # the kill falls somewhere in the leader's renewal cycle
+        leader.process.send_signal(signal.SIGKILL)
+        killed = time.perf_counter()
+        leader.process.wait()
+        while not standby.ready():
+            if time.perf_counter() - killed > 10 * args.lease:
+                raise SystemExit("the standby did not take over")
+            time.sleep(0.01)
+        times.append(time.perf_counter() - killed)
+        leader = standby
+    return {"leader": leader, "seconds": times, "lease_s": args.lease}
 
 
 def ms(s: dict[str, Any]) -> str:
@@ -342,18 +479,32 @@ def ms(s: dict[str, Any]) -> str:
     )
 
 
-def show(results: dict[str, Any], args: argparse.Namespace) -> None:
-    m = results["machine"]
+def show(run: dict[str, Any], args: argparse.Namespace) -> None:
+    m = run["machine"]
     print(f"machine: {m['platform']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}")
     print(f"load average before the run: {' '.join(f'{x:.2f}' for x in m['load_average'])}")
-    print(f"{results['pinning']}; daemon at --log-level {args.log_level}")
-    print(f"rerun: {results['command']}")
+    print(f"{run['pinning']}; daemon at --log-level {args.log_level}")
+    print(f"rerun: {run['command']}")
     print(
         f"load: POST /v1/interactions (text and customer, no received_at) over "
         f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up then "
-        f"{args.duration:g} s measured; {results['advisors_available']} advisors available"
+        f"{args.duration:g} s measured"
     )
-    print()
+    for results in run["stores"]:
+        print()
+        show_store(results, args)
+    if len(run["stores"]) > 1:
+        print()
+        print("side by side:  acknowledged/s (open, closed)   p99 ms (open, closed)")
+        for r in run["stores"]:
+            o, c = r.get("open"), r["closed"]
+            rates = f"{o['acknowledged_per_s'] if o else 0:>7,.0f} {c['acknowledged_per_s']:>7,.0f}"
+            p99 = f"{o['p99_ms'] if o else 0:>7.1f} {c['p99_ms']:>7.1f}"
+            print(f"    {r['store']:>6}: {rates}            {p99}")
+
+
+def show_store(results: dict[str, Any], args: argparse.Namespace) -> None:
+    print(f"== store: {results['store']}; {results['advisors_available']} advisors available")
     for key, title in (
         ("open", f"(a) open loop at {args.rate:g}/s"),
         ("closed", "(b) closed loop"),
@@ -379,12 +530,23 @@ def show(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"    POST /v1/interactions alone, by httpx: {ms(results['idle_post'])}")
     j = results["journal"]
     per = (j["bytes"] - j["snapshot_bytes"]) / max(1, j["interactions"])
+    where = "Redis memory" if "aof_bytes" in j else "files"
     print(
         f"journal: {j['interactions']:,} interactions, {j['events']:,} events "
-        f"({j['events'] / max(1, j['interactions']):.2f} each); {j['bytes'] / 1e6:.1f} MB: "
-        f"{j['snapshots']} snapshots {j['snapshot_bytes'] / 1e6:.1f} MB, the rest {per:,.0f} B "
-        f"an interaction; personal data {j['personal_bytes'] / 1e6:.1f} MB"
+        f"({j['events'] / max(1, j['interactions']):.2f} each); {where} {j['bytes'] / 1e6:.1f} "
+        f"MB: {j['snapshots']} snapshots {j['snapshot_bytes'] / 1e6:.1f} MB, the rest "
+        f"{per:,.0f} B an interaction; personal data {j['personal_bytes'] / 1e6:.1f} MB"
+        + (f"; AOF {j['aof_bytes'] / 1e6:.1f} MB" if "aof_bytes" in j else "")
     )
+    if "takeovers" in results:
+        t = results["takeovers"]
+        seconds = ", ".join(f"{x:.2f}" for x in t["seconds"])
+        worst = max(t["seconds"])
+        print(
+            f"(e) takeover after SIGKILL of the leader, lease {t['lease_s']:g} s: {seconds} s "
+            f"(worst {worst / t['lease_s']:.2f} leases); aim within 2 leases: "
+            f"{'met' if worst <= 2 * t['lease_s'] else 'NOT met'}"
+        )
     print(f"daemon stopped with SIGTERM: exit status {results['exit_status']}")
     aim = results["open"] if args.rate >= 1000 else results["closed"]
     met = aim["acknowledged_per_s"] >= 990 and aim["p99_ms"] < 100
@@ -398,21 +560,44 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=1000.0, help="open loop; 0: skip it")
     parser.add_argument("--offers", type=int, default=200, help="offers timed on an idle daemon")
+    parser.add_argument("--stores", default="sqlite,redis", help="sqlite, redis or both")
+    parser.add_argument("--lease", type=float, default=10.0, help="[daemon] lease_s, seconds")
+    parser.add_argument("--takeovers", type=int, default=3, help="standby takeovers timed")
     parser.add_argument("--log-level", default="warning", help="the daemon's (info: a line each)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", action="store_true", help="keep the journal and the daemon log")
     args = parser.parse_args()
+    stores = [x.strip() for x in args.stores.split(",") if x.strip()]
+    if not stores or set(stores) - {"sqlite", "redis"}:
+        parser.error("--stores: sqlite, redis, or both separated by a comma")
     directory = Path(tempfile.mkdtemp(prefix="aiguillage-bench-"))
+    run: dict[str, Any] = {"machine": machine(), "command": " ".join(["python", *sys.argv])}
+    daemon_cpu, load_cpu = cpus()
+    run["pinning"] = (
+        f"daemon on CPU {daemon_cpu}, load generator (and redis-server) on CPU {load_cpu}"
+        if load_cpu is not None
+        else "not pinned (one CPU)"
+    )
+    run["stores"] = []
     try:
-        results = asyncio.run(bench(args, directory))
+        for store in stores:
+            server = RedisServer(directory / "redis", load_cpu) if store == "redis" else None
+            try:
+                run["stores"].append(asyncio.run(bench(args, directory / store, store, server)))
+                if server is not None:
+                    run["stores"][-1]["redis_version"] = server.version
+            finally:
+                if server is not None:
+                    server.stop()
     finally:
         if args.keep:
             print(f"kept: {directory}", file=sys.stderr)
         else:
             shutil.rmtree(directory, ignore_errors=True)
-    print(json.dumps(results)) if args.json else show(results, args)
-    if results["exit_status"] != 0:
-        raise SystemExit(f"the daemon exited with status {results['exit_status']}")
+    print(json.dumps(run)) if args.json else show(run, args)
+    failed = [r["store"] for r in run["stores"] if r["exit_status"] != 0]
+    if failed:
+        raise SystemExit(f"the daemon exited with a non-zero status on: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

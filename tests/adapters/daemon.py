@@ -58,16 +58,26 @@ def write_config(directory: Path, extra: str = "") -> Path:
 class Daemon:
     """One ``aiguillage serve`` process; ``start`` waits until ``/readyz`` answers 200."""
 
-    def __init__(self, directory: Path, config: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: Path | None = None,
+        *,
+        store: str | None = None,
+        standby: bool = False,
+    ) -> None:
         self.directory = directory
         self.config = config or write_config(directory)
         self.journal = directory / "journal.sqlite"
+        self.store = store or f"sqlite:///{self.journal}"
+        self.standby = standby
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = directory / "daemon.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> Daemon:
+    def start(self, timeout: float = 30.0, *, ready: bool = True) -> Daemon:
+        """Start the process; wait until ``/readyz`` answers 200 (or answers at all)."""
         env = dict(os.environ, AIGUILLAGE_ADMIN_TOKEN=ADMIN, PYTHONUNBUFFERED="1")
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -79,9 +89,10 @@ class Daemon:
                     "--config",
                     str(self.config),
                     "--store",
-                    f"sqlite:///{self.journal}",
+                    self.store,
                     "--port",
                     str(self.port),
+                    *(["--standby"] if self.standby else []),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -93,7 +104,8 @@ class Daemon:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the daemon exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                status = httpx.get(self.url + "/readyz", timeout=1).status_code
+                if status == 200 or not ready:
                     return self
             except httpx.TransportError:
                 pass
@@ -105,6 +117,18 @@ class Daemon:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process stands still, as in a long GC pause or a frozen VM."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def readyz(self) -> httpx.Response:
+        return httpx.get(self.url + "/readyz", timeout=5)
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, and wait for a clean exit; return the exit status."""

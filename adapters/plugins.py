@@ -1,0 +1,378 @@
+"""Adapter plugins: the protocol, how adapters are found and configured, and what they are given.
+
+An adapter connects the daemon to something outside it (telephony, a social network, mail, a
+CRM). It is a class registered in the ``aiguillage.adapters`` entry-point group of its
+distribution; the built-in ones register there too, so a third-party adapter is their peer::
+
+    [project.entry-points."aiguillage.adapters"]
+    webhook = "aiguillage.adapters.webhook:WebhookAdapter"
+
+It is enabled by name in ``config.toml``, with its own settings in the same table::
+
+    [adapters.webhook]               # the adapter registered as `webhook`
+    url = "https://crm.example/hooks/aiguillage"
+    secret_env = "AIGUILLAGE_WEBHOOK_SECRET"
+
+    [adapters.warehouse]             # a second one of the same kind, under its own name
+    plugin = "webhook"
+    enabled = false                  # kept in the file, not started (true when left out)
+    url = "https://dwh.example/ingest"
+    secret_env = "AIGUILLAGE_WAREHOUSE_SECRET"
+
+``load_config`` (so ``aiguillage check-config`` and ``serve``) checks every table against the
+class's ``Settings`` (a msgspec ``Struct``), with the file's line and key and what to do, like
+every other problem of the file. A disabled adapter that is not installed is no problem: one
+file may serve machines with different plugins.
+
+The protocol (``Adapter``) is small: ``Settings``; ``subscribes``, the event types it wants
+(empty: all); ``__init__(context)``; ``async run()``, which runs until cancelled (raising, or
+returning, is a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the
+durable events after its cursor, ``done(seq)`` to move the cursor, and ``submit``/``execute``
+to send commands. ``supervisor`` starts, restarts and reports the adapters.
+
+Delivery is at least once: the cursor (``adapters.<name>`` in the journal's cursors) is saved
+in batches, at most ``_SAVE_EVERY`` events or ``_SAVE_AFTER_S`` behind what was done, and
+exactly when caught up or stopped; after a crash the events since the last save come again.
+Events come in journal order, and only once the journal holds them (write-ahead), only from
+the daemon that leads the journal: on a standby, ``events`` waits until it takes over, and
+then resumes from the cursor the journal holds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from importlib.metadata import EntryPoint, entry_points
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    NamedTuple,
+    Protocol,
+    TypeVar,
+    get_args,
+)
+
+import anyio
+import msgspec
+import structlog
+
+from aiguillage.engine.commands import Command, Submit
+from aiguillage.engine.events import Event
+
+from .config_errors import KeyProblem, decode_sections, did_you_mean
+from .journal import JournalError, Record, event_type
+from .runtime import Receipt, Runtime, Unavailable
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EVENT_TYPES",
+    "Adapter",
+    "AdapterContext",
+    "EnabledAdapter",
+    "EventType",
+    "configured_adapters",
+    "installed_adapters",
+    "subscriptions",
+]
+
+ENTRY_POINT_GROUP = "aiguillage.adapters"
+
+EVENT_TYPES: tuple[str, ...] = tuple(str(t.__struct_config__.tag) for t in get_args(Event))
+"""Every event's wire tag (``interaction.arrived``…): what ``subscribes`` may name."""
+
+if TYPE_CHECKING:
+    EventType = str
+else:
+    # A Literal of the tags, so that a misspelt one in config.toml is named with the right one.
+    EventType = Literal[EVENT_TYPES]
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+_PAGE = 256
+"""Records read from the journal at once."""
+_IDLE_S = 1.0
+"""Caught up, an adapter is woken by each commit; this often anyway, should a wake be missed."""
+_RETRY_S = 0.5
+"""How often an adapter looks again while the runtime is not ready (rebuilding, standby)."""
+_SAVE_EVERY = 100
+_SAVE_AFTER_S = 1.0
+"""The cursor is saved when it is this many events, or seconds, ahead of the saved one."""
+
+
+class Adapter(Protocol):
+    """What an adapter class is: see the module docstring and ``docs/adapters.md``."""
+
+    Settings: ClassVar[type[msgspec.Struct]]
+    """The settings of its ``[adapters.<name>]`` table (``enabled`` and ``plugin`` aside)."""
+    subscribes: frozenset[str]
+    """The event types (wire tags) it is given; empty: all. A class attribute, or set by
+    ``__init__`` from the settings."""
+
+    def __init__(self, context: AdapterContext[Any]) -> None: ...
+
+    async def run(self) -> None:
+        """Work until cancelled; raise when it cannot (it is then restarted, with back-off)."""
+        ...
+
+
+class AdapterContext(Generic[S]):
+    """What an adapter is given: its name and settings, a logger, events, and commands.
+
+    One context per start of an adapter; the supervisor closes it when the adapter stops,
+    which saves the cursor.
+    """
+
+    def __init__(self, runtime: Runtime, name: str, settings: S) -> None:
+        self.name = name
+        self.settings = settings
+        self.log = structlog.get_logger("aiguillage.adapters").bind(adapter=name)
+        self.subscribes: frozenset[str] = frozenset()
+        """Set by the supervisor from the adapter's ``subscribes`` once it is built."""
+        self.cursor_name = f"adapters.{name}"
+        self._runtime = runtime
+        self._life: float | None = None
+        """The runtime's ``recovered_at`` when the cursor was read: a rebuild (a journal
+        failure, a step-down) changes it, and the events are then read again from the cursor
+        the journal holds."""
+        self._read = self._yielded = self._done = self._saved = 0
+        self._saved_at = time.monotonic()
+        self._wake = anyio.Event()
+        runtime.add_listener(self._on_commit)
+
+    @property
+    def position(self) -> int:
+        """The seq every event up to which is dealt with (saved or about to be)."""
+        return self._done
+
+    async def events(self) -> AsyncIterator[Record]:
+        """Yield the durable records after the cursor, in seq order, of the types subscribed.
+
+        Waits, without end, for new ones when caught up, and for the runtime while it is not
+        ready. Call ``done(record.seq)`` once a record is dealt with.
+        """
+        runtime = self._runtime
+        while True:
+            if not runtime.ready or runtime.recovered_at != self._life:
+                await self._resume()
+            life = self._life
+            self._wake = anyio.Event()
+            try:
+                page = await runtime.records_after(self._read, _PAGE)
+            except Unavailable:
+                await anyio.sleep(_RETRY_S)
+                continue
+            if not page:
+                await self._save()
+                with anyio.move_on_after(_IDLE_S):
+                    await self._wake.wait()
+                continue
+            for record in page:
+                if runtime.recovered_at != life:
+                    break  # rebuilt meanwhile: read again from the cursor the journal holds
+                self._read = record.seq
+                if not self.subscribes or event_type(record.event) in self.subscribes:
+                    self._yielded = record.seq
+                    yield record
+                elif self._done >= self._yielded:
+                    self._done = record.seq  # nothing before it is pending: pass over it
+
+    async def done(self, seq: int) -> None:
+        """Mark every record up to ``seq`` dealt with; the cursor is saved in batches."""
+        if self._runtime.recovered_at != self._life or not self._done < seq <= self._read:
+            return  # read before a rebuild (it comes again), or not read yet, or behind
+        self._done = seq
+        if seq - self._saved >= _SAVE_EVERY or time.monotonic() - self._saved_at >= _SAVE_AFTER_S:
+            await self._save()
+
+    async def submit(self, command: Submit, personal: dict[str, Any] | None = None) -> Receipt:
+        """Submit an interaction (see ``Runtime.submit``); ``Unavailable`` when not ready."""
+        return await self._runtime.submit(command, personal)
+
+    async def execute(self, command: Command) -> list[Event]:
+        """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
+        return await self._runtime.execute(command)
+
+    async def close(self) -> None:
+        """Stop listening and save the cursor (for two seconds at most)."""
+        self._runtime.remove_listener(self._on_commit)
+        with anyio.move_on_after(2, shield=True):
+            await self._save()
+
+    def _on_commit(self, records: Sequence[Record]) -> None:
+        self._wake.set()
+
+    async def _resume(self) -> None:
+        """Wait until the runtime is ready, then read on from the cursor its journal holds."""
+        runtime = self._runtime
+        while True:
+            journal, life = runtime.journal, runtime.recovered_at
+            if runtime.ready and journal is not None:
+                try:
+                    cursor = await journal.cursor(self.cursor_name)
+                except JournalError as exc:
+                    self.log.warning("cursor not readable; retrying", error=str(exc))
+                else:
+                    if runtime.ready and runtime.recovered_at == life:
+                        break
+            await anyio.sleep(_RETRY_S)
+        self._life = life
+        self._read = self._yielded = self._done = self._saved = cursor
+        self._saved_at = time.monotonic()
+        self.log.info("reading events", after=cursor)
+
+    async def _save(self) -> None:
+        runtime, seq = self._runtime, self._done
+        journal = runtime.journal
+        if seq == self._saved or journal is None or not runtime.ready:
+            return
+        if runtime.recovered_at != self._life:
+            return
+        self._saved_at = time.monotonic()
+        try:
+            await journal.save_cursor(self.cursor_name, seq)
+        except JournalError as exc:
+            self.log.warning("cursor not saved; retrying later", seq=seq, error=str(exc))
+            return
+        self._saved = seq
+
+
+def subscriptions(adapter: Adapter) -> frozenset[str]:
+    """Return the event types an adapter subscribes to; ``ValueError`` naming unknown ones."""
+    wanted = frozenset(adapter.subscribes)
+    unknown = sorted(wanted - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(
+            f"`subscribes` names unknown event types: {', '.join(unknown)}; "
+            "use those of aiguillage.adapters.plugins.EVENT_TYPES"
+        )
+    return wanted
+
+
+# --- discovery and settings ------------------------------------------------------------------
+
+
+class EnabledAdapter(NamedTuple):
+    """An adapter to start: its name in config.toml, its plugin, its class, its settings."""
+
+    name: str
+    plugin: str
+    factory: type[Adapter]
+    settings: msgspec.Struct
+
+
+def installed_adapters() -> dict[str, list[EntryPoint]]:
+    """Return the entry points of the ``aiguillage.adapters`` group, by name."""
+    found: dict[str, list[EntryPoint]] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        same = found.setdefault(entry.name, [])
+        if all(other.value != entry.value for other in same):  # one distribution seen twice
+            same.append(entry)
+    return found
+
+
+def configured_adapters(
+    tables: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[EnabledAdapter], list[KeyProblem]]:
+    """Return the enabled adapters of the ``[adapters]`` tables, and every problem found."""
+    installed = installed_adapters()
+    enabled: list[EnabledAdapter] = []
+    problems: list[KeyProblem] = []
+    for name, table in tables.items():
+        adapter, found = _configured(name, dict(table), installed)
+        problems.extend(found)
+        if adapter is not None:
+            enabled.append(adapter)
+    return enabled, problems
+
+
+def _configured(
+    name: str, table: dict[str, Any], installed: dict[str, list[EntryPoint]]
+) -> tuple[EnabledAdapter | None, list[KeyProblem]]:
+    key = ("adapters", name)
+    plugin, on = table.get("plugin", name), table.get("enabled", True)
+    if not isinstance(on, bool):
+        return None, [((*key, "enabled"), "Expected `bool`", "write true or false")]
+    if not isinstance(plugin, str):
+        fix = 'write the name of an installed adapter in double quotes, such as "webhook"'
+        return None, [((*key, "plugin"), "Expected `str`", fix)]
+    entries = installed.get(plugin, [])
+    at = (*key, "plugin") if "plugin" in table else key
+    if not entries:
+        if not on:
+            return None, []
+        names = ", ".join(sorted(installed)) or "none"
+        return None, [
+            (
+                at,
+                f"no adapter `{plugin}` is installed (installed: {names})",
+                "install the distribution that provides it (`pip install …`), correct the name"
+                + did_you_mean(plugin, list(installed))
+                + ", or set enabled = false",
+            )
+        ]
+    if len(entries) > 1:
+        providers = " and ".join(f"{_distribution(e)} ({e.value})" for e in entries)
+        return None, [
+            (at, f"two distributions provide adapter `{plugin}`: {providers}", "uninstall one")
+        ]
+    factory, problem = _load(entries[0])
+    if factory is None:
+        fix = f"reinstall {_distribution(entries[0])}, or set enabled = false"
+        return None, [(at, problem, fix)]
+    # The adapter's settings with ours, decoded as the whole document would be, so that
+    # problems name their full key path (`adapters.webhook.url`) and table.
+    table_type = msgspec.defstruct(
+        "AdapterTable",
+        [("enabled", bool, True), ("plugin", str, name)],
+        bases=(factory.Settings,),
+        kw_only=True,
+        forbid_unknown_fields=True,
+    )
+    tables = msgspec.defstruct("Adapters", [("adapter", table_type)], rename={"adapter": name})
+    document = msgspec.defstruct("Document", [("adapters", tables)])
+    decoded: Any  # of a type made here: its fields are known to us, not to the type checker
+    decoded, problems = decode_sections({"adapters": {name: table}}, document)
+    if decoded is None:
+        return None, problems
+    if not on:
+        return None, []
+    full = decoded.adapters.adapter
+    fields = msgspec.structs.fields(factory.Settings)
+    settings = factory.Settings(**{f.name: getattr(full, f.name) for f in fields})
+    return EnabledAdapter(name, plugin, factory, settings), []
+
+
+def _load(entry: EntryPoint) -> tuple[type[Adapter] | None, str]:
+    """Import an adapter class and check its shape; else None and what is wrong."""
+    try:
+        factory = entry.load()
+    except Exception as exc:
+        return None, f"adapter `{entry.name}` ({entry.value}) cannot be loaded: {_text(exc)}"
+    settings = getattr(factory, "Settings", None)
+    subscribes = getattr(factory, "subscribes", None)
+    if not isinstance(factory, type):
+        wrong = "it is not a class"
+    elif not (isinstance(settings, type) and issubclass(settings, msgspec.Struct)):
+        wrong = "its `Settings` is not a msgspec Struct"
+    elif subscribes is not None and not isinstance(subscribes, frozenset):
+        wrong = "its `subscribes` is not a frozenset of event types"
+    elif {"enabled", "plugin"} & {field.name for field in msgspec.structs.fields(settings)}:
+        wrong = "its `Settings` has a field `enabled` or `plugin`, which config.toml keeps"
+    elif not inspect.iscoroutinefunction(getattr(factory, "run", None)):
+        wrong = "it has no `async def run(self)`"
+    else:
+        return factory, ""
+    return None, f"adapter `{entry.name}` ({entry.value}) is not an adapter: {wrong}"
+
+
+def _distribution(entry: EntryPoint) -> str:
+    dist = entry.dist
+    return "the distribution that provides it" if dist is None else f"{dist.name} {dist.version}"
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

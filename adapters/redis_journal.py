@@ -1,0 +1,982 @@
+"""The shared journal: one Redis Stream per routing domain, written by one fenced leader.
+
+Keys are built in ``redis_keys`` (its docstring has the table), all under the ``{domain}`` hash
+tag, and every script gets the keys it touches in ``KEYS``, so a domain lives on one Redis
+Cluster shard. Each write is one server-side Lua script, atomic on the server; the chain hashes
+are computed here, with the same ``chain_hash`` as SQLite, so ``verify`` trusts nothing Redis
+computed.
+
+Leader and fencing. ``open`` takes the writer's lease in a script: if another daemon holds it,
+``JournalLocked`` names it; otherwise the domain's epoch is incremented and the lease
+(``"<epoch> <address>"``, expiring after ``lease_s``) is set. The epoch is the fencing token:
+every write (append, snapshot, trim, cursor, personal data) runs in a script that first checks
+that the epoch key still holds this writer's epoch, so a leader paused past its lease (a long
+GC, a frozen VM) can never write once a standby took over, by construction and whatever the
+clocks say; it gets ``JournalFenced``. ``renew`` extends the lease while the epoch is ours;
+``close`` releases it, so a clean shutdown hands over at once.
+
+Appends. One script per batch checks the epoch and that the journal still ends where this writer
+expects (``last_seq``/``last_hash`` in the meta hash; otherwise it is a conflict:
+``JournalUnavailable``, and the runtime rebuilds), then adds one stream entry per record, id
+``<seq>-<epoch>`` (seq-major, so ``XRANGE`` reads by seq; ``Record.id`` is ``epoch:seq``), moves
+the meta and upserts the views. When the call times out or the connection drops, the meta is read
+back first: the new end means the batch went through (acknowledged, not written twice); the old
+end means it did not (retried once); anything else is ``JournalUnavailable``.
+
+Acknowledged means durable because of the server's settings, which ``open`` checks with ``CONFIG
+GET`` (``settings_report``, logged as warnings): ``appendonly yes`` with ``appendfsync always``
+makes Redis write and fsync its AOF before it replies, and ``maxmemory-policy noeviction`` keeps
+it from evicting the journal. That holds on the primary only: Redis 7.0 has no ``WAITAOF``, and
+replication is asynchronous, so a failover (Sentinel, Cluster) can lose the last acknowledged
+batches. The new leader then reuses their seqs under a higher epoch, never their ids, which is
+why receivers deduplicate on ``epoch:seq``.
+
+Snapshots keep the last two, each with the hash of the record it follows (one that no longer
+matches is passed over at recovery). With an ``archive_dir``, the records up to the older one are
+then archived (``redis_archive``) and trimmed from the stream; the meta keeps the trimmed
+boundary (seq and hash), where recovery and verification of the stream start. Without one,
+nothing is trimmed. ``verify_url`` walks the archive and the stream without taking the lease,
+for ``aiguillage replay --verify``.
+
+Redis errors (connection refused or dropped, time-outs after ``timeout_s``, ``LOADING`` after a
+restart, ``READONLY`` on a replica, out of memory) and archive I/O errors become
+``JournalUnavailable`` naming the store and what was being done; the URL's password never
+appears (``description`` leaves it out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+import msgspec
+import redis.asyncio
+import redis.exceptions
+import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+
+from aiguillage.engine.events import Event
+from aiguillage.engine.instants import Instant
+
+from . import redis_archive
+from .journal import (
+    EVENT_FORMAT,
+    GENESIS,
+    ChainBreak,
+    ChainWalker,
+    InteractionView,
+    Journal,
+    JournalCorrupt,
+    JournalError,
+    JournalFenced,
+    JournalFormatError,
+    JournalLocked,
+    JournalUnavailable,
+    Record,
+    Recovery,
+    Verification,
+    chain_hash,
+    columns,
+    encode_event,
+    read_record,
+)
+from .redis_keys import DomainKeys, keys_of
+from .redis_personal import RedisPersonalStore
+
+__all__ = [
+    "JOURNAL_FORMAT",
+    "READ_CHUNK",
+    "SNAPSHOT_FORMAT",
+    "RedisJournal",
+    "RedisPersonalStore",
+    "describe",
+    "verify_url",
+]
+
+JOURNAL_FORMAT = 1
+"""The layout of a domain's keys: the table in ``redis_keys``."""
+
+SNAPSHOT_FORMAT = 1
+"""The layout of a snapshot (msgpack: format, hash, taken_at, image)."""
+
+READ_CHUNK = 10_000
+"""Stream entries read at a time by recovery, verification and archiving."""
+
+_SAFE_SETTINGS = {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+_RISKS = {
+    "appendonly": "acknowledged events live only in memory, and a restart of Redis loses them",
+    "appendfsync": "Redis acknowledges a batch before it is on disk, and a crash of its "
+    "machine loses the last ones",
+    "maxmemory-policy": "Redis may evict the journal's keys when its memory is full",
+}
+
+log = structlog.get_logger("aiguillage.redis_journal")
+
+# The scripts. Each fenced one first compares the domain's epoch with the writer's (KEYS[1],
+# ARGV[1]) and refuses with {"fenced", the epoch now}; every reply is {status, found...}.
+
+_ACQUIRE = """#!lua
+-- Take the writer's lease, creating the journal's meta if the domain has none.
+-- KEYS: epoch, lease, meta
+-- ARGV: address, lease in ms, journal format, the genesis hash
+-- returns: {"ok", the new epoch} | {"held", "<epoch> <address>"} | {"format", the one found}
+local format = redis.call("HGET", KEYS[3], "journal_format")
+if format and format ~= ARGV[3] then
+  return {"format", format}
+end
+local held = redis.call("GET", KEYS[2])
+if held then
+  return {"held", held}
+end
+if not format then
+  redis.call("HSET", KEYS[3], "journal_format", ARGV[3], "last_seq", "0", "last_hash", ARGV[4],
+    "trimmed_seq", "0", "trimmed_hash", ARGV[4])
+end
+local epoch = redis.call("INCR", KEYS[1])
+redis.call("SET", KEYS[2], epoch .. " " .. ARGV[1], "PX", ARGV[2])
+return {"ok", tostring(epoch)}
+"""
+
+_RENEW = """#!lua
+-- Extend the lease (or take it again, if it lapsed and nobody took over), fenced.
+-- KEYS: epoch, lease
+-- ARGV: epoch, address, lease in ms
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+redis.call("SET", KEYS[2], ARGV[1] .. " " .. ARGV[2], "PX", ARGV[3])
+return {"ok"}
+"""
+
+_RELEASE = """#!lua
+-- Give the lease up if this writer still holds it (a clean shutdown).
+-- KEYS: lease
+-- ARGV: epoch
+local held = redis.call("GET", KEYS[1])
+if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. " " then
+  redis.call("DEL", KEYS[1])
+end
+return {"ok"}
+"""
+
+_APPEND = """#!lua
+-- Append a batch of records and upsert the views, fenced, if the journal ends as expected.
+-- KEYS: epoch, meta, events, views, origins, external, arrivals
+-- ARGV: epoch, expected last seq and hash, new last seq and hash, records, views, then
+--       7 per record (stream id, format, body, hash, at, type, interaction id or "")
+--       and 5 per view (id, body, origin JSON, external key JSON, received_at)
+-- returns: {"ok"} | {"fenced", the epoch now} | {"conflict", last seq, last hash}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+local last = redis.call("HMGET", KEYS[2], "last_seq", "last_hash")
+if last[1] ~= ARGV[2] or last[2] ~= ARGV[3] then
+  return {"conflict", last[1] or "0", last[2] or ""}
+end
+local i = 8
+for _ = 1, tonumber(ARGV[6]) do
+  redis.call("XADD", KEYS[3], ARGV[i], "format", ARGV[i + 1], "body", ARGV[i + 2],
+    "hash", ARGV[i + 3], "at", ARGV[i + 4], "type", ARGV[i + 5], "interaction_id", ARGV[i + 6])
+  i = i + 7
+end
+for _ = 1, tonumber(ARGV[7]) do
+  local id, received = ARGV[i], ARGV[i + 4]
+  redis.call("HSET", KEYS[4], id, ARGV[i + 1])
+  redis.call("HSET", KEYS[5], id, ARGV[i + 2])
+  local latest = redis.call("HGET", KEYS[6], ARGV[i + 3])
+  local keep = not latest
+  if latest then
+    local at, known = string.match(latest, "^(%d+) (%d+)$")
+    keep = tonumber(received) > tonumber(at)
+      or (tonumber(received) == tonumber(at) and tonumber(id) >= tonumber(known))
+  end
+  if keep then
+    redis.call("HSET", KEYS[6], ARGV[i + 3], received .. " " .. id)
+  end
+  redis.call("ZADD", KEYS[7], received, id)
+  i = i + 5
+end
+if tonumber(ARGV[6]) > 0 then
+  redis.call("HSET", KEYS[2], "last_seq", ARGV[4], "last_hash", ARGV[5])
+end
+return {"ok"}
+"""
+
+_SNAPSHOT = """#!lua
+-- Keep a snapshot and the one before it, fenced; drop older ones.
+-- KEYS: epoch, snapshots
+-- ARGV: epoch, seq, the snapshot (msgpack)
+-- returns: {"ok", the seq of the older snapshot kept, or 0} | {"fenced", the epoch now}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+local seqs = {}
+for _, seq in ipairs(redis.call("HKEYS", KEYS[2])) do
+  table.insert(seqs, tonumber(seq))
+end
+table.sort(seqs, function(a, b) return a > b end)
+for n = 3, #seqs do
+  redis.call("HDEL", KEYS[2], tostring(seqs[n]))
+end
+return {"ok", tostring(seqs[2] or 0)}
+"""
+
+_TRIM = """#!lua
+-- Trim the records up to a boundary from the stream (once archived), fenced.
+-- KEYS: epoch, meta, events
+-- ARGV: epoch, the trimmed seq expected, the new boundary, the hash of its record
+-- returns: {"ok"} | {"fenced", the epoch now} | {"moved", the trimmed seq found}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+local trimmed = redis.call("HGET", KEYS[2], "trimmed_seq")
+if trimmed ~= ARGV[2] then
+  return {"moved", trimmed or "0"}
+end
+redis.call("XTRIM", KEYS[3], "MINID", tostring(tonumber(ARGV[3]) + 1) .. "-0")
+redis.call("HSET", KEYS[2], "trimmed_seq", ARGV[3], "trimmed_hash", ARGV[4])
+return {"ok"}
+"""
+
+_SAVE_CURSOR = """#!lua
+-- Keep a consumer's position, fenced.
+-- KEYS: epoch, cursors
+-- ARGV: epoch, name, seq
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+return {"ok"}
+"""
+
+
+def _text(value: Any) -> str:
+    """Return a reply's value as text (redis-py gives bytes, or int for Lua numbers)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+class _Reply(NamedTuple):
+    status: str
+    found: tuple[str, ...]
+
+
+async def call(script: AsyncScript, keys: Sequence[str], arguments: Sequence[Any]) -> _Reply:
+    """Run a script (redis-py loads it again after a ``NOSCRIPT``); return its reply."""
+    reply = await script(keys=list(keys), args=list(arguments))
+    return _Reply(_text(reply[0]), tuple(_text(value) for value in reply[1:]))
+
+
+class _Batch(NamedTuple):
+    """One append: where the journal must end before and will end after, and its arguments."""
+
+    expected: tuple[int, str]
+    written: tuple[int, str]
+    records: int
+    views: int
+    arguments: list[Any]
+
+
+class _Scripts:
+    """The journal's scripts, registered on its connection, with the keys each one takes."""
+
+    def __init__(self, client: redis.asyncio.Redis, keys: DomainKeys) -> None:
+        self._keys = keys
+        self._acquire = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        self._append = client.register_script(_APPEND)
+        self._snapshot = client.register_script(_SNAPSHOT)
+        self._trim = client.register_script(_TRIM)
+        self._save_cursor = client.register_script(_SAVE_CURSOR)
+
+    async def acquire(self, address: str, lease_ms: int) -> _Reply:
+        keys = self._keys
+        arguments = (address, lease_ms, JOURNAL_FORMAT, GENESIS)
+        return await call(self._acquire, (keys.epoch, keys.lease, keys.meta), arguments)
+
+    async def renew(self, epoch: int, address: str, lease_ms: int) -> _Reply:
+        keys = self._keys
+        return await call(self._renew, (keys.epoch, keys.lease), (epoch, address, lease_ms))
+
+    async def release(self, epoch: int) -> _Reply:
+        return await call(self._release, (self._keys.lease,), (epoch,))
+
+    async def append(self, epoch: int, batch: _Batch) -> _Reply:
+        k = self._keys
+        keys = (k.epoch, k.meta, k.events, k.views, k.origins, k.external, k.arrivals)
+        (expected_seq, expected_hash), (seq, last_hash) = batch.expected, batch.written
+        head = (epoch, expected_seq, expected_hash, seq, last_hash, batch.records, batch.views)
+        return await call(self._append, keys, (*head, *batch.arguments))
+
+    async def snapshot(self, epoch: int, seq: int, data: bytes) -> _Reply:
+        keys = self._keys
+        return await call(self._snapshot, (keys.epoch, keys.snapshots), (epoch, seq, data))
+
+    async def trim(self, epoch: int, after: int, boundary: int, boundary_hash: str) -> _Reply:
+        k = self._keys
+        arguments = (epoch, after, boundary, boundary_hash)
+        return await call(self._trim, (k.epoch, k.meta, k.events), arguments)
+
+    async def save_cursor(self, epoch: int, name: str, seq: int) -> _Reply:
+        keys = self._keys
+        return await call(self._save_cursor, (keys.epoch, keys.cursors), (epoch, name, seq))
+
+
+class _Entry(NamedTuple):
+    """A stream entry read back: a record and the columns kept beside its body."""
+
+    seq: int
+    epoch: int
+    format: int
+    body: bytes
+    hash: str
+    columns: tuple[Instant, str, int | None]
+
+
+class _Snapshot(msgspec.Struct):
+    format: int
+    hash: str = ""
+    taken_at: int = 0
+    image: bytes = b""
+
+
+_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder()
+_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
+_JSON = msgspec.json.Encoder()
+_ORIGIN = msgspec.json.Decoder(tuple[str, str, int])
+
+
+def describe(url: str, domain: str) -> str:
+    """Return where a journal lives, for logs and errors: ``redis://host:port/db (domain d)``."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    database = parts.path.strip("/") or "0"
+    return f"{parts.scheme}://{host}:{parts.port or 6379}/{database} (domain {domain})"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, redis.exceptions.BusyLoadingError):
+        return "Redis is still loading its data after a restart; it answers once loaded"
+    if isinstance(exc, redis.exceptions.ReadOnlyError):
+        return "this server is a read-only replica; give the primary's address in --store"
+    return str(exc) or type(exc).__name__
+
+
+class RedisJournal:
+    """The ``Journal`` of one routing domain in Redis; see the module docstring.
+
+    ``address`` is how clients reach this daemon (``http://10.0.0.5:8080``), kept in the lease
+    so that a standby can name the leader. ``settings_report`` lists, after ``open``, the
+    server settings that put acknowledged events at risk (empty when all is well).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        domain: str = "main",
+        lease_s: float = 10.0,
+        address: str = "",
+        archive_dir: Path | None = None,
+        timeout_s: float = 2.0,
+    ) -> None:
+        self.keys = keys_of(domain)
+        self.domain = domain
+        self.description = describe(url, domain)
+        self.address = address
+        self.archive_dir = None if archive_dir is None else Path(archive_dir).absolute()
+        self.lease_s: float | None = lease_s
+        self.epoch = 0
+        self.settings_report: list[str] = []
+        self._url = url
+        self._timeout_s = timeout_s
+        self._lease_ms = round(lease_s * 1000)
+        self._redis: redis.asyncio.Redis | None = None
+        self._scripts: _Scripts | None = None
+        self._leading = False
+        self._last_seq, self._last_hash = 0, GENESIS
+        self._trimmed_seq, self._trimmed_hash = 0, GENESIS
+        self._failure: str | None = None
+
+    async def open(self, *, resume_after: int = 0) -> Recovery:
+        if self._redis is not None:
+            raise JournalError(f"{self.description} is already open")
+        client = self._redis = self._connect()
+        scripts = self._scripts = _Scripts(client, self.keys)
+        try:
+            with self.unavailable("opening"):
+                self.settings_report = await self._check_settings(client)
+                reply = await scripts.acquire(self.address, self._lease_ms)
+            if reply.status == "held":
+                epoch, _, address = reply.found[0].partition(" ")
+                raise JournalLocked(
+                    f"{self.description} is led by another Aiguillage daemon "
+                    f"({address or 'address not given'}, epoch {epoch}); one routing domain has "
+                    "one writer: start this daemon with --standby to take over when its lease "
+                    "lapses, or give it another domain"
+                )
+            if reply.status == "format":
+                raise _format_error(self.description, reply.found[0])
+            self.epoch, self._leading = int(reply.found[0]), True
+            with self.unavailable("recovering"):
+                return await self._recover(client, resume_after)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def renew(self) -> None:
+        """Extend the lease; take it again if it lapsed while nobody else took over."""
+        scripts = self._writer_scripts()
+        doing = "renewing the writer's lease"
+        with self.unavailable(doing):
+            reply = await scripts.renew(self.epoch, self.address, self._lease_ms)
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], doing)
+
+    async def leader(self) -> str | None:
+        with self.unavailable("reading the writer's lease"):
+            if self._redis is not None:
+                held = await self._redis.get(self.keys.lease)
+            else:
+                async with self._connect() as client:
+                    held = await client.get(self.keys.lease)
+        if held is None:
+            return None
+        _, _, address = _text(held).partition(" ")
+        return address or None
+
+    async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
+        scripts = self._writer_scripts()
+        seq, previous = self._last_seq, self._last_hash
+        arguments: list[Any] = []
+        for event in events:
+            body = encode_event(event)
+            seq += 1
+            previous = chain_hash(previous, seq, body)
+            at, type_, interaction_id = columns(event)
+            interaction = "" if interaction_id is None else interaction_id
+            arguments += [f"{seq}-{self.epoch}", EVENT_FORMAT, body, previous, at, type_]
+            arguments.append(interaction)
+        if not events and not views:
+            return seq
+        for view in views:
+            origin = _JSON.encode((view.source, view.external_id, view.received_at))
+            external = _JSON.encode((view.source, view.external_id))
+            arguments += [view.id, view.body, origin, external, view.received_at]
+        expected = (self._last_seq, self._last_hash)
+        batch = _Batch(expected, (seq, previous), len(events), len(views), arguments)
+        doing = f"appending events {expected[0] + 1} to {seq}" if events else "writing views"
+        await self._write(scripts, batch, doing)
+        self._last_seq, self._last_hash = seq, previous
+        return seq
+
+    async def _write(self, scripts: _Scripts, batch: _Batch, doing: str) -> None:
+        """Run an append; after a time-out or a dropped connection, read back what it did."""
+        for attempt in (1, 2):
+            try:
+                reply = await scripts.append(self.epoch, batch)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                stored = await self._stored_end(doing, exc)
+                if batch.records and stored == batch.written:
+                    return
+                if stored == batch.expected and attempt == 1:
+                    continue
+                reason = f"{_reason(exc)}; the journal ends at event {stored[0]}"
+                raise self._failed(doing, reason) from exc
+            except redis.exceptions.RedisError as exc:
+                raise self._failed(doing, _reason(exc)) from exc
+            if reply.status == "fenced":
+                self._failure = f"{doing} was refused: another writer took over"
+                raise self.fenced(reply.found[0], doing)
+            stored = (int(reply.found[0]), reply.found[1]) if reply.found else batch.written
+            if reply.status == "conflict" and not (batch.records and stored == batch.written):
+                raise self._failed(
+                    doing,
+                    f"the journal ends at event {stored[0]}, not at event {batch.expected[0]} "
+                    "where this writer left it (another writer, or a failover that lost writes)",
+                )
+            return
+
+    async def _stored_end(self, doing: str, cause: BaseException) -> tuple[int, str]:
+        """Read back where the journal ends, after a call whose outcome is unknown."""
+        try:
+            last_seq, last_hash = await self.connection().hmget(
+                self.keys.meta, ["last_seq", "last_hash"]
+            )
+        except redis.exceptions.RedisError as exc:
+            raise self._failed(
+                doing, f"{_reason(cause)}, and reading back its outcome failed: {_reason(exc)}"
+            ) from exc
+        return int(last_seq or 0), _text(last_hash or "")
+
+    def _failed(self, doing: str, reason: str) -> JournalUnavailable:
+        self._failure = f"{doing} failed: {reason}"
+        return JournalUnavailable(
+            f"{self.description}: {self._failure}; the batch is not acknowledged: close the "
+            "journal and open it again once the cause is gone"
+        )
+
+    async def save_snapshot(self, seq: int, image: bytes) -> None:
+        scripts = self._writer_scripts()
+        if not 1 <= seq <= self._last_seq:
+            raise ValueError(
+                f"no record {seq} to snapshot after: the journal holds 1 to {self._last_seq}"
+            )
+        if seq < self._trimmed_seq:
+            raise ValueError(
+                f"record {seq} is archived: snapshot a record after {self._trimmed_seq}"
+            )
+        doing = f"saving the snapshot after event {seq}"
+        with self.unavailable(doing):
+            if seq == self._last_seq:
+                event_hash: str | None = self._last_hash
+            else:
+                event_hash = await self._hash_of(self.connection(), seq)
+            if event_hash is None:
+                raise JournalCorrupt(
+                    f"{self.description}: event {seq} is missing from the stream; run "
+                    "`aiguillage replay --verify` to see what changed"
+                )
+            snapshot = _Snapshot(SNAPSHOT_FORMAT, event_hash, time.time_ns() // 1000, image)
+            reply = await scripts.snapshot(self.epoch, seq, _SNAPSHOT_ENCODER.encode(snapshot))
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], doing)
+        older = int(reply.found[0])
+        if self.archive_dir is not None and older > self._trimmed_seq:
+            await self._archive_and_trim(scripts, self.archive_dir, older)
+
+    async def _archive_and_trim(self, scripts: _Scripts, directory: Path, boundary: int) -> None:
+        """Archive the records up to ``boundary``, then trim them from the stream."""
+        after = self._trimmed_seq
+        doing = f"archiving events {after + 1} to {boundary} in {directory}"
+        walker = ChainWalker(after, self._trimmed_hash)
+        with self.unavailable(doing):
+            writer = await anyio.to_thread.run_sync(
+                redis_archive.ArchiveWriter, directory, self.domain, after, boundary
+            )
+            try:
+                async for entries in self._entries(self.connection(), f"{after + 1}", boundary):
+                    lines = []
+                    for entry in entries:
+                        walker.check(entry.seq, entry.format, entry.body, entry.hash)
+                        walker.accept(entry.seq, entry.hash)
+                        body = entry.body.decode()
+                        lines.append(
+                            redis_archive.Archived(
+                                entry.seq, entry.epoch, entry.format, body, entry.hash
+                            )
+                        )
+                    await anyio.to_thread.run_sync(writer.write, lines)
+                if walker.seq != boundary:
+                    raise ChainBreak(
+                        walker.seq + 1, f"events {walker.seq + 1} to {boundary} missing"
+                    )
+                await anyio.to_thread.run_sync(writer.commit)
+            except ChainBreak as broken:
+                writer.discard()
+                log.error(
+                    "events neither archived nor trimmed: their chain is broken; run "
+                    "`aiguillage replay --verify`",
+                    store=self.description,
+                    reason=broken.reason,
+                )
+                return
+            except BaseException:
+                writer.discard()
+                raise
+            reply = await scripts.trim(self.epoch, after, boundary, walker.previous)
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], f"trimming events {after + 1} to {boundary}")
+        if reply.status != "ok":
+            log.warning(
+                "stream not trimmed",
+                store=self.description,
+                refused=reply.status,
+                found=reply.found,
+            )
+            return
+        self._trimmed_seq, self._trimmed_hash = boundary, walker.previous
+
+    async def records_after(self, seq: int, limit: int) -> list[Record]:
+        client = self.connection()
+        records: list[Record] = []
+        if seq < self._trimmed_seq:
+            records = await self._archived_after(seq, limit)
+            if len(records) == limit:
+                return records
+            seq = records[-1].seq
+        with self.unavailable("reading events"):
+            raw: Any = await client.xrange(
+                self.keys.events, f"{seq + 1}", "+", count=limit - len(records)
+            )
+        try:
+            for entry_id, fields in raw:
+                entry = _entry(entry_id, fields)
+                stored = read_record(entry.seq, entry.format, entry.body, entry.hash)
+                records.append(Record(entry.seq, stored.event, entry.hash, entry.epoch))
+        except ChainBreak as broken:
+            raise broken.error(self.description) from None
+        return records
+
+    async def _archived_after(self, seq: int, limit: int) -> list[Record]:
+        up_to = self._trimmed_seq
+        missing = f"events {seq + 1} to {up_to} are archived"
+        if self.archive_dir is None:
+            raise JournalUnavailable(
+                f"{self.description}: {missing}, and this daemon has no archive_dir to read them"
+            )
+        with self.unavailable(f"reading archived events from {self.archive_dir}"):
+            try:
+                records = await anyio.to_thread.run_sync(
+                    redis_archive.archived_after, self.archive_dir, self.domain, seq, up_to, limit
+                )
+            except ChainBreak as broken:
+                raise broken.error(f"{self.description}, archive {self.archive_dir}") from None
+        if not records or records[0].seq != seq + 1 or records[-1].seq < min(up_to, seq + limit):
+            raise JournalUnavailable(
+                f"{self.description}: {missing}, but {self.archive_dir} does not hold them all; "
+                "copy there the archive files of the daemon that trimmed them"
+            )
+        return records
+
+    async def view(self, interaction_id: int) -> bytes | None:
+        client = self.connection()
+        with self.unavailable("reading a view"):
+            body: Any = await client.hget(self.keys.views, str(interaction_id))
+        return None if body is None else bytes(body)
+
+    async def find_external(self, source: str, external_id: str, since: Instant) -> int | None:
+        client = self.connection()
+        with self.unavailable("reading the external keys"):
+            latest = await client.hget(self.keys.external, _JSON.encode((source, external_id)))
+        if latest is None:
+            return None
+        received_at, _, interaction_id = _text(latest).partition(" ")
+        return int(interaction_id) if int(received_at) >= since else None
+
+    async def recent_keys(self, since: Instant) -> list[tuple[str, str, int, Instant]]:
+        client = self.connection()
+        keys = []
+        with self.unavailable("reading the external keys"):
+            ids: Any = await client.zrangebyscore(self.keys.arrivals, since, "+inf")
+            for start in range(0, len(ids), READ_CHUNK):
+                chunk = ids[start : start + READ_CHUNK]
+                origins: Any = await client.hmget(self.keys.origins, chunk)
+                for interaction_id, origin in zip(chunk, origins, strict=True):
+                    if origin is not None:
+                        source, external_id, received_at = _ORIGIN.decode(origin)
+                        keys.append((source, external_id, int(interaction_id), received_at))
+        return sorted(keys, key=lambda key: (key[3], key[2]))
+
+    async def verify(self) -> Verification:
+        return await self._verify(self.connection())
+
+    async def cursor(self, name: str) -> int:
+        client = self.connection()
+        with self.unavailable(f"reading the cursor {name!r}"):
+            seq = await client.hget(self.keys.cursors, name)
+        return 0 if seq is None else int(seq)
+
+    async def save_cursor(self, name: str, seq: int) -> None:
+        scripts = self._writer_scripts()
+        doing = f"saving the cursor {name!r}"
+        with self.unavailable(doing):
+            reply = await scripts.save_cursor(self.epoch, name, seq)
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], doing)
+
+    async def close(self) -> None:
+        with anyio.CancelScope(shield=True):
+            client, self._redis = self._redis, None
+            scripts, self._scripts = self._scripts, None
+            leading, self._leading = self._leading, False
+            if client is None:
+                return
+            if leading and scripts is not None:
+                with (
+                    contextlib.suppress(redis.exceptions.RedisError, OSError),
+                    anyio.move_on_after(self._timeout_s),
+                ):
+                    await scripts.release(self.epoch)
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):
+                await client.aclose()
+
+    # What the personal-data store borrows: the connection, the error seam and the fence.
+
+    def connection(self) -> redis.asyncio.Redis:
+        """Return the open connection; ``JournalUnavailable`` when the journal is not open."""
+        if self._redis is None:
+            raise JournalUnavailable(f"{self.description} is not open")
+        return self._redis
+
+    @contextlib.contextmanager
+    def unavailable(self, doing: str) -> Iterator[None]:
+        """Translate a failure of Redis or of the file system into ``JournalUnavailable``."""
+        try:
+            yield
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise JournalUnavailable(f"{self.description}: {doing} failed: {_reason(exc)}") from exc
+
+    async def write_fenced(
+        self, script: AsyncScript, keys: Sequence[str], arguments: Sequence[Any], doing: str
+    ) -> tuple[str, ...]:
+        """Run a script that first checks the epoch (its ``KEYS[1]`` and ``ARGV[1]``, added
+        here before ``keys`` and ``arguments``); return what it found, or ``JournalFenced``."""
+        self.connection()
+        with self.unavailable(doing):
+            reply = await call(script, (self.keys.epoch, *keys), (self.epoch, *arguments))
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], doing)
+        return reply.found
+
+    def fenced(self, epoch_now: str, doing: str) -> JournalFenced:
+        """Return the error of a write refused because another writer took over."""
+        return JournalFenced(
+            f"{self.description}: {doing} refused: epoch {epoch_now} took over from this "
+            f"writer's epoch {self.epoch} (another daemon leads now); nothing was written: "
+            "this daemon steps down"
+        )
+
+    # The rest is internal.
+
+    def _connect(self) -> redis.asyncio.Redis:
+        # No retries inside redis-py: an append that timed out is read back, not sent again.
+        return redis.asyncio.Redis.from_url(
+            self._url,
+            socket_timeout=self._timeout_s,
+            socket_connect_timeout=self._timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    def _writer_scripts(self) -> _Scripts:
+        self.connection()
+        if self._failure is not None:
+            raise JournalUnavailable(
+                f"{self.description}: {self._failure}; close the journal and open it again"
+            )
+        assert self._scripts is not None
+        return self._scripts
+
+    async def _check_settings(self, client: redis.asyncio.Redis) -> list[str]:
+        try:
+            found = {
+                _text(name): _text(value)
+                for name, value in (await client.config_get(*_SAFE_SETTINGS)).items()
+            }
+        except redis.exceptions.ResponseError as exc:
+            report = [
+                f"{name} unverified (CONFIG GET refused: {exc}): make sure it is {safe}, or "
+                f"{_RISKS[name]}"
+                for name, safe in _SAFE_SETTINGS.items()
+            ]
+        else:
+            report = [
+                f"{name} is {found.get(name, 'unset')}, not {safe}: {_RISKS[name]}; set "
+                f"{name} {safe}"
+                for name, safe in _SAFE_SETTINGS.items()
+                if found.get(name) != safe
+            ]
+        for line in report:
+            log.warning(
+                "Redis setting puts the journal at risk", store=self.description, detail=line
+            )
+        return report
+
+    async def _recover(self, client: redis.asyncio.Redis, resume_after: int) -> Recovery:
+        meta = await _meta(client, self.keys, self.description)
+        last_seq, last_hash = int(meta["last_seq"]), meta["last_hash"]
+        self._trimmed_seq, self._trimmed_hash = int(meta["trimmed_seq"]), meta["trimmed_hash"]
+        notes: list[str] = []
+        image: bytes | None = None
+        image_seq, previous = 0, GENESIS
+        resumed = None if resume_after > last_seq else await self._hash_of(client, resume_after)
+        if resume_after and resumed is not None:
+            image_seq, previous = resume_after, resumed
+        else:
+            if resume_after:
+                notes.append(
+                    f"cannot resume after event {resume_after}: the stream holds "
+                    f"{self._trimmed_seq + 1} to {last_seq}; full recovery"
+                )
+            image, image_seq, previous = await self._latest_snapshot(client, notes)
+        walker = ChainWalker(image_seq, previous)
+        records = []
+        try:
+            async for entries in self._entries(client, f"{image_seq + 1}"):
+                for entry in entries:
+                    event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
+                    records.append(Record(entry.seq, event, entry.hash, entry.epoch))
+                    walker.accept(entry.seq, entry.hash)
+            _check_end(walker, last_seq, last_hash)
+        except ChainBreak as broken:
+            raise broken.error(self.description) from None
+        self._last_seq, self._last_hash = walker.seq, walker.previous
+        return Recovery(image, image_seq, records, walker.seq, walker.previous, notes)
+
+    async def _latest_snapshot(
+        self, client: redis.asyncio.Redis, notes: list[str]
+    ) -> tuple[bytes | None, int, str]:
+        stored: Any = await client.hgetall(self.keys.snapshots)
+        for seq in sorted((int(field) for field in stored), reverse=True):
+            try:
+                snapshot = _SNAPSHOT_DECODER.decode(stored[str(seq).encode()])
+            except msgspec.DecodeError:
+                notes.append(f"snapshot {seq} passed over: it cannot be read")
+                continue
+            if snapshot.format != SNAPSHOT_FORMAT:
+                raise JournalFormatError(
+                    f"{self.description}: snapshot {seq} has format {snapshot.format}, unknown "
+                    f"to this version (reads {SNAPSHOT_FORMAT}); run the version that wrote it"
+                )
+            if await self._hash_of(client, seq) != snapshot.hash:
+                notes.append(f"snapshot {seq} passed over: it does not match event {seq}")
+                continue
+            return snapshot.image, seq, snapshot.hash
+        return None, 0, GENESIS
+
+    async def _hash_of(self, client: redis.asyncio.Redis, seq: int) -> str | None:
+        """Return the hash of record ``seq`` if the stream or the trimmed boundary knows it."""
+        if seq == self._trimmed_seq:
+            return self._trimmed_hash
+        if seq < self._trimmed_seq:
+            return None
+        found: Any = await client.xrange(self.keys.events, str(seq), str(seq), count=1)
+        return _text(found[0][1].get(b"hash", b"")) if found else None
+
+    async def _entries(
+        self, client: redis.asyncio.Redis, start: str, last: int | None = None
+    ) -> AsyncIterator[list[_Entry]]:
+        """Yield the stream's entries from id ``start`` up to seq ``last``, a chunk at a time."""
+        end = "+" if last is None else str(last)
+        while True:
+            raw: Any = await client.xrange(self.keys.events, start, end, count=READ_CHUNK)
+            yield [_entry(entry_id, fields) for entry_id, fields in raw]
+            if len(raw) < READ_CHUNK:
+                return
+            start = "(" + _text(raw[-1][0])
+
+    async def _verify(self, client: redis.asyncio.Redis) -> Verification:
+        with self.unavailable("verifying"):
+            meta = await _meta(client, self.keys, self.description)
+            trimmed_seq, trimmed_hash = int(meta["trimmed_seq"]), meta["trimmed_hash"]
+            if self.archive_dir is None:
+                walker = ChainWalker(trimmed_seq, trimmed_hash)
+            else:
+                walker = ChainWalker()
+                result = await anyio.to_thread.run_sync(
+                    redis_archive.walk, walker, self.archive_dir, self.domain, trimmed_seq
+                )
+                if result is not None:
+                    return result
+            try:
+                async for entries in self._entries(client, "-"):
+                    for entry in entries:
+                        event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
+                        if entry.columns != columns(event):
+                            raise ChainBreak(
+                                entry.seq,
+                                f"event {entry.seq}: its fields (at, type, interaction_id) do "
+                                "not match its body (changed after it was written)",
+                            )
+                        walker.accept(entry.seq, entry.hash)
+                _check_end(walker, int(meta["last_seq"]), meta["last_hash"])
+            except ChainBreak as broken:
+                return walker.verification(broken)
+        return walker.verification()
+
+
+def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> _Entry:
+    """Return a stream entry as a record; ``ChainBreak`` if it is not one."""
+    seq_text, _, epoch_text = _text(entry_id).partition("-")
+    seq = int(seq_text)
+    try:
+        interaction = fields[b"interaction_id"]
+        return _Entry(
+            seq,
+            int(epoch_text),
+            int(fields[b"format"]),
+            fields[b"body"],
+            _text(fields[b"hash"]),
+            (int(fields[b"at"]), _text(fields[b"type"]), int(interaction) if interaction else None),
+        )
+    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise ChainBreak(
+            seq, f"event {seq}: its stream entry is not a record ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _check_end(walker: ChainWalker, last_seq: int, last_hash: str) -> None:
+    """Raise ``ChainBreak`` if the stream does not end where the journal's meta says it does."""
+    if walker.seq < last_seq:
+        first = walker.seq + 1
+        missing = f"event {first}" if first == last_seq else f"events {first} to {last_seq}"
+        raise ChainBreak(
+            first, f"{missing} missing: the stream ends at {walker.seq}, the journal at {last_seq}"
+        )
+    if walker.seq > last_seq:
+        raise ChainBreak(
+            last_seq + 1,
+            f"events {last_seq + 1} to {walker.seq} are past the journal's last event "
+            f"{last_seq} (written outside the journal)",
+        )
+    if walker.previous != last_hash:
+        raise ChainBreak(
+            last_seq, f"event {last_seq}: its hash is not the one the journal recorded as its last"
+        )
+
+
+async def _meta(client: redis.asyncio.Redis, keys: DomainKeys, where: str) -> dict[str, str]:
+    """Return a journal's meta hash; refuse a domain without one, or of an unknown format."""
+    meta = {
+        _text(field): _text(value) for field, value in (await client.hgetall(keys.meta)).items()
+    }
+    if not meta:
+        raise JournalError(
+            f"{where}: no journal here (the key {keys.meta} does not exist); check the URL and "
+            "the domain"
+        )
+    if meta.get("journal_format") != str(JOURNAL_FORMAT):
+        raise _format_error(where, meta.get("journal_format"))
+    return meta
+
+
+def _format_error(where: str, found: str | None) -> JournalFormatError:
+    return JournalFormatError(
+        f"{where}: journal format {found} is unknown to this version (reads {JOURNAL_FORMAT}); "
+        "run the version of Aiguillage that wrote it (or a newer one)"
+    )
+
+
+async def verify_url(url: str, domain: str, archive_dir: Path | None) -> Verification:
+    """Walk the chain of a domain's journal, archive then stream, without taking its lease.
+
+    It runs beside the daemon that leads. Without an ``archive_dir``, the walk starts at the
+    trimmed boundary and checks the stream only.
+    """
+    reader = RedisJournal(url, domain=domain, archive_dir=archive_dir)
+    async with reader._connect() as client:
+        return await reader._verify(client)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_journal(journal: RedisJournal) -> Journal:
+        return journal

@@ -1,0 +1,85 @@
+"""Every Redis key of a routing domain, built here and nowhere else.
+
+Each key carries the domain as its hash tag (``aiguillage:{main}:events``), so all the keys of
+one domain live on one Redis Cluster shard and a script can touch them together; many domains
+spread over the shards. Scripts receive every key they touch in ``KEYS``.
+
+=========================  ==========  ==========================================================
+key (``aiguillage:{d}:…``)  type        holds
+=========================  ==========  ==========================================================
+``epoch``                  string      the latest writer's epoch (its fencing token); each writer
+                                       that takes the lease increments it
+``lease``                  string      ``"<epoch> <address>"`` of the writer that leads, set to
+                                       expire after its lease (``PX``)
+``meta``                   hash        ``journal_format``, ``last_seq`` and ``last_hash`` (the end
+                                       of the chain), ``trimmed_seq`` and ``trimmed_hash`` (the
+                                       last record moved to the archive)
+``events``                 stream      one entry per record, id ``<seq>-<epoch>``: ``format``,
+                                       ``body``, ``hash``, ``at``, ``type``, ``interaction_id``
+                                       (empty when none)
+``snapshots``              hash        seq → the last two snapshots (msgpack: format, hash of
+                                       record seq, taken_at, the engine's image)
+``views``                  hash        interaction id → the API's view of it (body, opaque)
+``origins``                hash        interaction id → JSON ``[source, external_id,
+                                       received_at]``
+``external``               hash        JSON ``[source, external_id]`` → ``"<received_at> <id>"``
+                                       of the latest interaction with that key
+``arrivals``               sorted set  interaction ids scored by ``received_at``
+``cursors``                hash        consumer name → the seq it has dealt with up to
+``personal``               hash        interaction id → personal data (msgpack: salt, canonical
+                                       JSON)
+``personal:stored``        sorted set  interaction ids scored by ``stored_at``, for the retention
+                                       purge
+=========================  ==========  ==========================================================
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+__all__ = ["DomainKeys", "keys_of"]
+
+_DOMAIN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+class DomainKeys(msgspec.Struct, frozen=True):
+    """The keys of one routing domain (see the table above)."""
+
+    epoch: str
+    lease: str
+    meta: str
+    events: str
+    snapshots: str
+    views: str
+    origins: str
+    external: str
+    arrivals: str
+    cursors: str
+    personal: str
+    personal_stored: str
+
+
+def keys_of(domain: str) -> DomainKeys:
+    """Return the keys of a routing domain; ``ValueError`` for a domain that is not an id."""
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(
+            f"routing domain {domain!r} is not an id: use lower-case letters, digits, '_' "
+            "and '-', starting with a letter or a digit"
+        )
+    prefix = f"aiguillage:{{{domain}}}:"
+    return DomainKeys(
+        epoch=prefix + "epoch",
+        lease=prefix + "lease",
+        meta=prefix + "meta",
+        events=prefix + "events",
+        snapshots=prefix + "snapshots",
+        views=prefix + "views",
+        origins=prefix + "origins",
+        external=prefix + "external",
+        arrivals=prefix + "arrivals",
+        cursors=prefix + "cursors",
+        personal=prefix + "personal",
+        personal_stored=prefix + "personal:stored",
+    )

@@ -1,0 +1,264 @@
+"""The daemon on a real Redis: crashes of the daemon and of Redis, and a fenced failover.
+
+Every test starts its own ``redis-server`` (``appendonly yes``, ``appendfsync always``) on a free
+port, and real daemons in subprocesses; they are killed with SIGKILL or paused with SIGSTOP.
+Submitters in other processes record every acknowledgement; afterwards every acknowledged
+interaction is there with its id and deadline, no ``(source, external_id)`` has two, the hash
+chain is intact, and the event ids (``epoch:seq``) never go back.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aiguillage.engine.engine import Engine
+
+from .daemon import ADMIN, INTEGRATOR, Daemon, write_config
+from .redis_server import RedisServer
+from .test_crash import _make_available, _submitters
+
+LEASE_S = 2
+"""Short, so that the tests wait seconds for a lease; production keeps the default (10 s)."""
+
+
+def _config(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = write_config(directory)
+    text = config.read_text()
+    assert "\nlease_s = 10 " in text
+    config.write_text(text.replace("\nlease_s = 10 ", f"\nlease_s = {LEASE_S} ", 1))
+    return config
+
+
+def _daemon(directory: Path, config: Path, redis: RedisServer, *, standby: bool = False) -> Daemon:
+    directory.mkdir(parents=True, exist_ok=True)
+    return Daemon(directory, config, store=redis.url, standby=standby)
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float = 30.0) -> float:
+    """Wait until ``check()``; return the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if check():
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def _submission(external_id: str) -> dict[str, Any]:
+    return {
+        "channel": "written",
+        "source": "email",
+        "external_id": external_id,
+        "received_at": (datetime.now(UTC) - timedelta(seconds=30)).isoformat(),
+        "motive": "general",
+    }
+
+
+def _events(daemon: Daemon) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    after = 0
+    with daemon.client(ADMIN) as admin:
+        while True:
+            page = admin.get("/v1/events", params={"after": after, "limit": 1000}).json()
+            rows.extend(page["events"])
+            if page["next_after"] == after:
+                return rows
+            after = page["next_after"]
+
+
+def _check_journal(daemon: Daemon, redis: RedisServer, acknowledged: list[dict[str, Any]]) -> None:
+    """Everything acknowledged is readable, nothing arrived twice, ids only go forward."""
+    with daemon.client(INTEGRATOR) as api:
+        for record in acknowledged:
+            read = api.get(f"/v1/interactions/{record['id']}")
+            assert read.status_code == 200, record
+            assert read.json()["external_id"] == record["external_id"]
+            assert read.json()["deadline"] == record["deadline"]
+    ids_by_key: dict[str, set[int]] = {}
+    for record in acknowledged:
+        ids_by_key.setdefault(record["external_id"], set()).add(record["id"])
+    assert all(len(ids) == 1 for ids in ids_by_key.values())
+
+    rows = _events(daemon)
+    assert [row["seq"] for row in rows] == list(range(1, len(rows) + 1))
+    epochs = [int(row["id"].split(":")[0]) for row in rows]
+    assert epochs == sorted(epochs), "an event id went back to an older epoch"
+    arrivals = Counter(
+        (row["event"]["source"], row["event"]["external_id"])
+        for row in rows
+        if row["event"]["type"] == "interaction.arrived"
+    )
+    assert all(count == 1 for count in arrivals.values()), "an external id arrived twice"
+    engine = Engine()
+    for row in rows:
+        engine.apply(_decode(row["event"]))
+        for advisor in engine.state.advisors.values():
+            for channel, load in advisor.load.items():
+                assert load <= advisor.capacity.get(channel, 0), (row, advisor)
+
+    verified = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aiguillage.adapters.cli",
+            "replay",
+            "--verify",
+            "--config",
+            str(daemon.config),
+            "--store",
+            redis.url,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=daemon.directory,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"{len(rows)} events, hash chain intact" in verified.stdout
+
+
+def _decode(event: dict[str, Any]) -> Any:
+    from aiguillage.adapters.journal import decode_event
+
+    return decode_event(json.dumps(event).encode())
+
+
+def _acknowledged(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _stop(submitters: list[subprocess.Popen[bytes]]) -> None:
+    errors = []
+    for submitter in submitters:
+        submitter.kill()
+        errors.append(submitter.communicate()[1].decode())
+    assert not any("unexpected" in error for error in errors), errors
+
+
+def test_sigkill_of_the_daemon_under_load_loses_and_duplicates_nothing(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    rng = random.Random(20261128)
+    daemon = _daemon(tmp_path, _config(tmp_path), redis_server).start()
+    acknowledged = tmp_path / "acknowledged.jsonl"
+    _make_available(daemon)
+    submitters = _submitters(daemon, acknowledged, 3)
+    try:
+        for _ in range(3):
+            time.sleep(rng.uniform(0.5, 1.5))
+            daemon.kill()
+            time.sleep(rng.uniform(0.0, 0.3))
+            daemon.start()  # it waits for its former life's lease to lapse, then takes over
+        time.sleep(1.0)
+    finally:
+        _stop(submitters)
+    records = _acknowledged(acknowledged)
+    assert len(records) > 100, "the load did not run"
+    try:
+        _check_journal(daemon, redis_server, records)
+    finally:
+        daemon.kill()
+
+
+def test_sigkill_of_redis_under_load_the_daemon_recovers_by_itself(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    daemon = _daemon(tmp_path, _config(tmp_path), redis_server).start()
+    acknowledged = tmp_path / "acknowledged.jsonl"
+    _make_available(daemon)
+    submitters = _submitters(daemon, acknowledged, 3)
+    try:
+        for _ in range(2):
+            time.sleep(1.0)
+            redis_server.kill()
+            _until("the daemon says it is not ready", lambda: daemon.readyz().status_code == 503)
+            time.sleep(0.5)
+            redis_server.restart()
+            _until("the daemon serves again", lambda: daemon.readyz().status_code == 200)
+        time.sleep(1.0)
+    finally:
+        _stop(submitters)
+    assert daemon.process is not None
+    assert daemon.process.poll() is None, "the daemon died"
+    records = _acknowledged(acknowledged)
+    assert len(records) > 100, "the load did not run"
+    try:
+        _check_journal(daemon, redis_server, records)
+    finally:
+        daemon.kill()
+
+
+def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = _config(tmp_path)
+    leader = _daemon(tmp_path / "a", config, redis_server).start()
+    standby = _daemon(tmp_path / "b", config, redis_server, standby=True).start(ready=False)
+    try:
+        # The standby says where the leader is, on /readyz and on the API.
+        _until("the standby names the leader", lambda: standby.readyz().json()["leader"])
+        health = standby.readyz()
+        assert health.status_code == 503
+        assert health.json()["role"] == "standby"
+        assert health.json()["leader"] == leader.url
+        with standby.client(INTEGRATOR) as api:
+            refused = api.post("/v1/interactions", json=_submission("to-the-standby"))
+        assert refused.status_code == 503
+        assert refused.json()["leader"] == leader.url
+        assert "Retry-After" in refused.headers
+
+        acknowledged = []
+        with leader.client(INTEGRATOR) as api:
+            for n in range(20):
+                created = api.post("/v1/interactions", json=_submission(f"before-{n}"))
+                assert created.status_code == 201, created.text
+                acknowledged.append(created.json() | {"external_id": f"before-{n}"})
+        old_epoch = leader.readyz().json()["epoch"]
+
+        leader.pause()
+        _until("the standby takes over", lambda: standby.readyz().status_code == 200)
+        assert standby.readyz().json()["epoch"] > old_epoch
+        with standby.client(INTEGRATOR) as api:
+            for n in range(20):
+                created = api.post("/v1/interactions", json=_submission(f"after-{n}"))
+                assert created.status_code == 201, created.text
+                acknowledged.append(created.json() | {"external_id": f"after-{n}"})
+
+        # Resumed, the old leader believes it leads until its first write or renewal: refused.
+        leader.resume()
+        with leader.client(INTEGRATOR) as api:
+            late = api.post("/v1/interactions", json=_submission("to-the-old-leader"))
+        assert late.status_code == 503, late.text
+        _until(
+            "the old leader steps down and names the new one",
+            lambda: leader.readyz().json()["leader"] == standby.url,
+        )
+        assert leader.readyz().status_code == 503
+        assert leader.readyz().json()["role"] == "standby"
+        with standby.client(INTEGRATOR) as api:
+            # Never acknowledged, never written: submitted again, it is new.
+            again = api.post("/v1/interactions", json=_submission("to-the-old-leader"))
+            assert again.status_code == 201, again.text
+            acknowledged.append(again.json() | {"external_id": "to-the-old-leader"})
+        _check_journal(standby, redis_server, acknowledged)
+        epochs = {int(row["id"].split(":")[0]) for row in _events(standby)}
+        assert epochs == {old_epoch, standby.readyz().json()["epoch"]}
+    finally:
+        leader.resume()
+        leader.kill()
+        standby.kill()

@@ -1,0 +1,405 @@
+"""The Redis journal on a real ``redis-server``: durable batches, recovery, fencing, archive.
+
+Each test starts its own server (``appendonly yes``, ``appendfsync always``) on a free port;
+faults are real (SIGKILL of the server, a lease left to lapse, a stream entry deleted), except
+the one time-out, which is injected after the script has run on the server, since a real
+network cannot be made to drop exactly one reply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import redis
+import redis.exceptions
+
+from aiguillage.adapters.journal import (
+    JournalError,
+    JournalFenced,
+    JournalLocked,
+    JournalUnavailable,
+)
+from aiguillage.adapters.personal import seal
+from aiguillage.adapters.redis_journal import RedisJournal, verify_url
+from aiguillage.adapters.redis_keys import keys_of
+from aiguillage.adapters.redis_personal import RedisPersonalStore
+
+from .redis_server import RedisServer
+from .test_sqlite_journal import T0, arrived, batch, closed, view
+
+pytestmark = pytest.mark.anyio
+KEYS = keys_of("main")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+def journal_on(server: RedisServer, archive: Path | None = None, **options: Any) -> RedisJournal:
+    options.setdefault("lease_s", 5.0)
+    options.setdefault("timeout_s", 1.0)
+    return RedisJournal(server.url, address="http://leader:8080", archive_dir=archive, **options)
+
+
+@pytest.fixture
+async def journal(redis_server: RedisServer, archive: Path) -> AsyncIterator[RedisJournal]:
+    journal = journal_on(redis_server, archive)
+    await journal.open()
+    yield journal
+    await journal.close()
+
+
+def raw(server: RedisServer) -> redis.Redis:
+    return redis.Redis.from_url(server.url)
+
+
+async def test_a_batch_reads_back_with_epoch_seq_ids_and_recovers(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    assert journal.epoch == 1
+    assert journal.settings_report == []
+    assert await journal.append(batch(1, 3), [view(1, "x", "post-1", T0)]) == 3
+    assert await journal.append([closed(1)], []) == 4
+    records = await journal.records_after(0, 100)
+    assert [r.seq for r in records] == [1, 2, 3, 4]
+    assert [r.id for r in records] == ["1:1", "1:2", "1:3", "1:4"]
+    assert [r.seq for r in await journal.records_after(2, 1)] == [3]
+    assert await journal.view(1) == b'{"id": 1}'
+    assert await journal.view(2) is None
+    await journal.close()
+
+    reopened = journal_on(redis_server)
+    recovery = await reopened.open()
+    try:
+        assert reopened.epoch == 2  # the lease was released: taken at once, one epoch up
+        assert recovery.image is None
+        assert [r.event for r in recovery.records] == [*batch(1, 3), closed(1)]
+        assert [r.epoch for r in recovery.records] == [1, 1, 1, 1]
+        assert recovery.last_seq == 4
+        assert await reopened.append([closed(2)], []) == 5
+        assert (await reopened.records_after(4, 1))[0].id == "2:5"
+    finally:
+        await reopened.close()
+
+
+async def test_external_keys_find_the_latest_interaction_received_since(
+    journal: RedisJournal,
+) -> None:
+    await journal.append(
+        [arrived(1, "mail-1"), arrived(2, "mail-1", at=T0 + 10)],
+        [view(1, "email", "mail-1", T0), view(2, "email", "mail-1", T0 + 10)],
+    )
+    assert await journal.find_external("email", "mail-1", T0) == 2
+    assert await journal.find_external("email", "mail-1", T0 + 11) is None
+    assert await journal.find_external("x", "mail-1", 0) is None
+    # An older interaction's view written again later does not take the key back.
+    await journal.append([closed(1, at=T0 + 20)], [view(1, "email", "mail-1", T0)])
+    assert await journal.find_external("email", "mail-1", 0) == 2
+    assert await journal.recent_keys(T0 + 5) == [("email", "mail-1", 2, T0 + 10)]
+    assert [key[2] for key in await journal.recent_keys(0)] == [1, 2]
+
+
+async def test_a_second_writer_is_refused_while_the_lease_holds(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    second = journal_on(redis_server)
+    with pytest.raises(JournalLocked, match=r"http://leader:8080, epoch 1.*--standby"):
+        await second.open()
+    assert await second.leader() == "http://leader:8080"
+    await journal.renew()
+    assert await journal.leader() == "http://leader:8080"
+
+
+async def test_a_paused_writer_is_fenced_once_another_took_over(
+    redis_server: RedisServer, archive: Path
+) -> None:
+    old = journal_on(redis_server, archive, lease_s=0.3)
+    await old.open()
+    old_personal = RedisPersonalStore(old)
+    await old_personal.open()
+    await old.append(batch(1, 2), [])
+    await anyio.sleep(0.5)  # "paused" past its lease, without renewing it
+
+    new = journal_on(redis_server, archive)
+    recovery = await new.open()
+    assert (old.epoch, new.epoch) == (1, 2)
+    assert recovery.last_seq == 2
+    _, salt, data = seal({"text": "from the old leader"})
+    with pytest.raises(JournalFenced):
+        await old.save_snapshot(2, b"stale image")
+    with pytest.raises(JournalFenced):
+        await old.save_cursor("adapters.crm", 2)
+    with pytest.raises(JournalFenced):
+        await old_personal.put_many([(3, salt, data, T0)])
+    with pytest.raises(JournalFenced):
+        await old.renew()
+    with pytest.raises(JournalFenced, match="epoch 2 took over from this writer's epoch 1"):
+        await old.append(batch(3, 1), [view(3, "x", "post-3", T0)])
+    with pytest.raises(JournalUnavailable, match="another writer took over"):
+        await old.append(batch(3, 1), [])  # and it stays refused until reopened
+    # Nothing of it was written.
+    assert [r.seq for r in await new.records_after(0, 10)] == [1, 2]
+    assert await new.view(3) is None
+    assert await new.cursor("adapters.crm") == 0
+    new_personal = RedisPersonalStore(new)
+    await new_personal.open()
+    assert await new_personal.get(3) is None
+    with raw(redis_server) as client:
+        assert client.hlen(KEYS.snapshots) == 0
+    # The old writer's close does not release the new writer's lease.
+    await old.close()
+    assert await new.leader() == "http://leader:8080"
+    with raw(redis_server) as client:
+        assert client.get(KEYS.lease) == b"2 http://leader:8080"
+    await new.close()
+
+
+async def test_a_lapsed_lease_is_taken_again_if_nobody_took_over(
+    redis_server: RedisServer, archive: Path
+) -> None:
+    journal = journal_on(redis_server, archive, lease_s=0.2)
+    await journal.open()
+    await anyio.sleep(0.4)
+    assert await journal.leader() is None
+    await journal.renew()
+    assert await journal.leader() == "http://leader:8080"
+    assert await journal.append(batch(1, 1), []) == 1
+    await journal.close()
+
+
+async def test_an_append_whose_reply_is_lost_is_read_back_not_written_twice(
+    redis_server: RedisServer, journal: RedisJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await journal.append(batch(1, 2), [])
+    scripts = journal._writer_scripts()
+    real_append = scripts.append
+    calls = 0
+
+    async def reply_lost(epoch: int, batch: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        await real_append(epoch, batch)  # the server runs it...
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")  # ...the reply is lost
+
+    monkeypatch.setattr(scripts, "append", reply_lost)
+    assert await journal.append(batch(3, 2), []) == 4
+    assert calls == 1
+    assert [r.seq for r in await journal.records_after(0, 10)] == [1, 2, 3, 4]
+    assert (await journal.verify()).ok
+
+
+async def test_an_append_that_did_not_reach_the_server_is_sent_once_more(
+    redis_server: RedisServer, journal: RedisJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripts = journal._writer_scripts()
+    real_append = scripts.append
+    calls = 0
+
+    async def lost_on_the_way(epoch: int, batch: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise redis.exceptions.ConnectionError("Connection reset by peer")
+        return await real_append(epoch, batch)
+
+    monkeypatch.setattr(scripts, "append", lost_on_the_way)
+    assert await journal.append(batch(1, 2), []) == 2
+    assert calls == 2
+    assert [r.seq for r in await journal.records_after(0, 10)] == [1, 2]
+
+
+async def test_a_journal_that_does_not_end_where_the_writer_left_it_is_a_conflict(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    await journal.append(batch(1, 2), [])
+    with raw(redis_server) as client:  # as after a failover that lost the last write
+        client.hset(KEYS.meta, "last_seq", "1")
+    with pytest.raises(JournalUnavailable, match="ends at event 1, not at event 2"):
+        await journal.append(batch(3, 1), [])
+    with pytest.raises(JournalUnavailable, match="close the journal and open it again"):
+        await journal.append(batch(3, 1), [])
+
+
+async def test_snapshots_archive_and_trim_then_recovery_and_verify_span_both(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 5), [])
+    await journal.save_snapshot(5, b"image after 5")
+    await journal.append(batch(6, 5), [])
+    await journal.save_snapshot(10, b"image after 10")  # older kept: 5; 1 to 5 archived
+    await journal.append(batch(11, 5), [])
+    await journal.save_snapshot(15, b"image after 15")  # older kept: 10; 6 to 10 archived
+    with raw(redis_server) as client:
+        assert client.xlen(KEYS.events) == 5
+        assert sorted(int(seq) for seq in client.hkeys(KEYS.snapshots)) == [10, 15]
+    assert sorted(p.name for p in archive.iterdir()) == [
+        "main.000000000001-000000000005.jsonl",
+        "main.000000000006-000000000010.jsonl",
+    ]
+    # Reading through the archive, as an adapter catching up from its cursor does.
+    assert [r.seq for r in await journal.records_after(3, 4)] == [4, 5, 6, 7]
+    assert [r.seq for r in await journal.records_after(8, 100)] == list(range(9, 16))
+    verified = await journal.verify()
+    assert verified.ok, verified.reason
+    assert verified.checked == 15
+    beside = await verify_url(redis_server.url, "main", archive)
+    assert (beside.ok, beside.checked, beside.last_hash) == (True, 15, verified.last_hash)
+    stream_only = await verify_url(redis_server.url, "main", None)
+    assert (stream_only.ok, stream_only.checked) == (True, 5)
+    await journal.close()
+
+    reopened = journal_on(redis_server, archive)
+    recovery = await reopened.open()
+    try:
+        assert (recovery.image, recovery.image_seq) == (b"image after 15", 15)
+        assert recovery.records == []
+    finally:
+        await reopened.close()
+
+
+async def test_resume_after_returns_only_the_tail_when_the_stream_has_it(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 6), [])
+    await journal.save_snapshot(3, b"image after 3")
+    await journal.close()
+    reopened = journal_on(redis_server, archive)
+    recovery = await reopened.open(resume_after=4)
+    try:
+        assert (recovery.image, recovery.image_seq) == (None, 4)
+        assert [r.seq for r in recovery.records] == [5, 6]
+    finally:
+        await reopened.close()
+    full = journal_on(redis_server, archive)
+    recovery = await full.open(resume_after=9)  # beyond the end: a full recovery
+    try:
+        assert (recovery.image, recovery.image_seq) == (b"image after 3", 3)
+        assert [r.seq for r in recovery.records] == [4, 5, 6]
+    finally:
+        await full.close()
+
+
+async def test_a_deleted_or_rewritten_entry_is_named_by_verify(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    await journal.append(batch(1, 4), [])
+    with raw(redis_server) as client:
+        client.xdel(KEYS.events, "3-1")
+    broken = await journal.verify()
+    assert (broken.ok, broken.checked, broken.first_break) == (False, 2, 3)
+    assert "event 3 missing" in broken.reason
+    await journal.close()
+    with pytest.raises(JournalError, match="event 3"):
+        await journal_on(redis_server).open()
+
+
+async def test_a_rewritten_entry_is_named_by_verify(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    await journal.append(batch(1, 4), [])
+    with raw(redis_server) as client:  # entries cannot change in place: delete, add it again
+        ((_, fields),) = client.xrange(KEYS.events, "4", "4")
+        client.xdel(KEYS.events, "4-1")
+        fields[b"body"] = fields[b"body"].replace(b"post-4", b"post-X")
+        client.xadd(KEYS.events, fields, id="4-2")
+    rewritten = await journal.verify()
+    assert (rewritten.ok, rewritten.checked, rewritten.first_break) == (False, 3, 4)
+    assert "does not match its content" in rewritten.reason
+
+
+async def test_cursors_survive_a_reopen(redis_server: RedisServer, journal: RedisJournal) -> None:
+    assert await journal.cursor("adapters.crm") == 0
+    await journal.save_cursor("adapters.crm", 42)
+    await journal.close()
+    reopened = journal_on(redis_server)
+    await reopened.open()
+    try:
+        assert await reopened.cursor("adapters.crm") == 42
+    finally:
+        await reopened.close()
+
+
+async def test_personal_data_is_stored_erased_and_purged(journal: RedisJournal) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    rows = []
+    for interaction_id in (1, 2, 3):
+        _, salt, data = seal({"text": f"message {interaction_id}"})
+        rows.append((interaction_id, salt, data, T0 + interaction_id))
+    await personal.put_many(rows)
+    assert await personal.get(2) == {"text": "message 2"}
+    assert await personal.salt(2) == rows[1][1]
+    assert await personal.erase(2) is True
+    assert await personal.erase(2) is False
+    assert await personal.get(2) is None
+    assert await personal.purge(T0 + 2) == 1  # 1 only: stored before T0 + 2
+    assert await personal.get(1) is None
+    assert await personal.get(3) == {"text": "message 3"}
+
+
+async def test_what_was_acknowledged_survives_sigkill_of_redis(
+    redis_server: RedisServer, archive: Path
+) -> None:
+    journal = journal_on(redis_server, archive, lease_s=1.0)
+    await journal.open()
+    written = []
+    for first in range(1, 101, 10):
+        written += batch(first, 10)
+        await journal.append(batch(first, 10), [view(first, "x", f"post-{first}", T0)])
+    redis_server.kill()
+    with pytest.raises(JournalUnavailable, match="appending events 101 to 101 failed"):
+        await journal.append(batch(101, 1), [])
+    await journal.close()  # the lease cannot be released: Redis is gone
+    redis_server.start()
+
+    started = time.monotonic()
+    after = journal_on(redis_server, archive, lease_s=1.0)
+    with pytest.raises(JournalLocked):  # the killed writer's lease is in the AOF too
+        await after.open()
+    assert time.monotonic() - started < 1.0
+    await anyio.sleep(1.1)  # the lease lapses
+    recovery = await after.open()
+    try:
+        assert recovery.last_seq == 100
+        assert [r.event for r in recovery.records] == written
+        assert await after.view(91) == b'{"id": 91}'
+    finally:
+        await after.close()
+
+
+async def test_a_server_that_is_down_is_unavailable_not_a_hang(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.kill()
+    journal = journal_on(redis_server)
+    started = time.monotonic()
+    with pytest.raises(JournalUnavailable, match="opening failed"):
+        await journal.open()
+    assert time.monotonic() - started < 5
+
+
+async def test_risky_server_settings_are_reported(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    server = RedisServer(tmp_path / "risky", "--appendfsync", "everysec").start()
+    try:
+        journal = journal_on(server)
+        await journal.open()
+        try:
+            assert len(journal.settings_report) == 1
+            assert journal.settings_report[0].startswith("appendfsync is everysec, not always")
+        finally:
+            await journal.close()
+    finally:
+        server.kill()
