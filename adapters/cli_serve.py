@@ -43,7 +43,11 @@ def _store(url: str | None, loaded: LoadedConfig) -> SQLiteStore | RedisStore:
 def _journal_path(url: str | None, loaded: LoadedConfig) -> Path:
     store = _store(url, loaded)
     if isinstance(store, RedisStore):
-        _err.print("--store: this command reads an SQLite journal; give sqlite:///PATH")
+        # Writes to a Redis journal are fenced by the leader's epoch: they go through it.
+        _err.print(
+            "--store redis://…: on Redis, erase through the leader's API: "
+            "DELETE /v1/interactions/ID/personal-data with an admin token"
+        )
         raise typer.Exit(2)
     return store.path
 

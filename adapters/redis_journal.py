@@ -2,9 +2,9 @@
 
 Keys are built in ``redis_keys`` (its docstring has the table), all under the ``{domain}`` hash
 tag, and every script gets the keys it touches in ``KEYS``, so a domain lives on one Redis
-Cluster shard. Each write is one server-side Lua script, atomic on the server; the chain hashes
-are computed here, with the same ``chain_hash`` as SQLite, so ``verify`` trusts nothing Redis
-computed.
+Cluster shard. Each write is one server-side Lua script (``redis_scripts``), atomic on the
+server; the chain hashes are computed here, with the same ``chain_hash`` as SQLite, so
+``verify`` trusts nothing Redis computed.
 
 Leader and fencing. ``open`` takes the writer's lease in a script: if another daemon holds it,
 ``JournalLocked`` names it; otherwise the domain's epoch is incremented and the lease
@@ -90,6 +90,7 @@ from .journal import (
 )
 from .redis_keys import DomainKeys, keys_of
 from .redis_personal import RedisPersonalStore
+from .redis_scripts import JOURNAL_FORMAT, Batch, Scripts, call, text
 
 __all__ = [
     "JOURNAL_FORMAT",
@@ -100,9 +101,6 @@ __all__ = [
     "describe",
     "verify_url",
 ]
-
-JOURNAL_FORMAT = 1
-"""The layout of a domain's keys: the table in ``redis_keys``."""
 
 SNAPSHOT_FORMAT = 1
 """The layout of a snapshot (msgpack: format, hash, taken_at, image)."""
@@ -119,223 +117,6 @@ _RISKS = {
 }
 
 log = structlog.get_logger("aiguillage.redis_journal")
-
-# The scripts. Each fenced one first compares the domain's epoch with the writer's (KEYS[1],
-# ARGV[1]) and refuses with {"fenced", the epoch now}; every reply is {status, found...}.
-
-_ACQUIRE = """#!lua
--- Take the writer's lease, creating the journal's meta if the domain has none.
--- KEYS: epoch, lease, meta
--- ARGV: address, lease in ms, journal format, the genesis hash
--- returns: {"ok", the new epoch} | {"held", "<epoch> <address>"} | {"format", the one found}
-local format = redis.call("HGET", KEYS[3], "journal_format")
-if format and format ~= ARGV[3] then
-  return {"format", format}
-end
-local held = redis.call("GET", KEYS[2])
-if held then
-  return {"held", held}
-end
-if not format then
-  redis.call("HSET", KEYS[3], "journal_format", ARGV[3], "last_seq", "0", "last_hash", ARGV[4],
-    "trimmed_seq", "0", "trimmed_hash", ARGV[4])
-end
-local epoch = redis.call("INCR", KEYS[1])
-redis.call("SET", KEYS[2], epoch .. " " .. ARGV[1], "PX", ARGV[2])
-return {"ok", tostring(epoch)}
-"""
-
-_RENEW = """#!lua
--- Extend the lease (or take it again, if it lapsed and nobody took over), fenced.
--- KEYS: epoch, lease
--- ARGV: epoch, address, lease in ms
-local epoch = redis.call("GET", KEYS[1])
-if epoch ~= ARGV[1] then
-  return {"fenced", epoch or "0"}
-end
-redis.call("SET", KEYS[2], ARGV[1] .. " " .. ARGV[2], "PX", ARGV[3])
-return {"ok"}
-"""
-
-_RELEASE = """#!lua
--- Give the lease up if this writer still holds it (a clean shutdown).
--- KEYS: lease
--- ARGV: epoch
-local held = redis.call("GET", KEYS[1])
-if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. " " then
-  redis.call("DEL", KEYS[1])
-end
-return {"ok"}
-"""
-
-_APPEND = """#!lua
--- Append a batch of records and upsert the views, fenced, if the journal ends as expected.
--- KEYS: epoch, meta, events, views, origins, external, arrivals
--- ARGV: epoch, expected last seq and hash, new last seq and hash, records, views, then
---       7 per record (stream id, format, body, hash, at, type, interaction id or "")
---       and 5 per view (id, body, origin JSON, external key JSON, received_at)
--- returns: {"ok"} | {"fenced", the epoch now} | {"conflict", last seq, last hash}
-local epoch = redis.call("GET", KEYS[1])
-if epoch ~= ARGV[1] then
-  return {"fenced", epoch or "0"}
-end
-local last = redis.call("HMGET", KEYS[2], "last_seq", "last_hash")
-if last[1] ~= ARGV[2] or last[2] ~= ARGV[3] then
-  return {"conflict", last[1] or "0", last[2] or ""}
-end
-local i = 8
-for _ = 1, tonumber(ARGV[6]) do
-  redis.call("XADD", KEYS[3], ARGV[i], "format", ARGV[i + 1], "body", ARGV[i + 2],
-    "hash", ARGV[i + 3], "at", ARGV[i + 4], "type", ARGV[i + 5], "interaction_id", ARGV[i + 6])
-  i = i + 7
-end
-for _ = 1, tonumber(ARGV[7]) do
-  local id, received = ARGV[i], ARGV[i + 4]
-  redis.call("HSET", KEYS[4], id, ARGV[i + 1])
-  redis.call("HSET", KEYS[5], id, ARGV[i + 2])
-  local latest = redis.call("HGET", KEYS[6], ARGV[i + 3])
-  local keep = not latest
-  if latest then
-    local at, known = string.match(latest, "^(%d+) (%d+)$")
-    keep = tonumber(received) > tonumber(at)
-      or (tonumber(received) == tonumber(at) and tonumber(id) >= tonumber(known))
-  end
-  if keep then
-    redis.call("HSET", KEYS[6], ARGV[i + 3], received .. " " .. id)
-  end
-  redis.call("ZADD", KEYS[7], received, id)
-  i = i + 5
-end
-if tonumber(ARGV[6]) > 0 then
-  redis.call("HSET", KEYS[2], "last_seq", ARGV[4], "last_hash", ARGV[5])
-end
-return {"ok"}
-"""
-
-_SNAPSHOT = """#!lua
--- Keep a snapshot and the one before it, fenced; drop older ones.
--- KEYS: epoch, snapshots
--- ARGV: epoch, seq, the snapshot (msgpack)
--- returns: {"ok", the seq of the older snapshot kept, or 0} | {"fenced", the epoch now}
-local epoch = redis.call("GET", KEYS[1])
-if epoch ~= ARGV[1] then
-  return {"fenced", epoch or "0"}
-end
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
-local seqs = {}
-for _, seq in ipairs(redis.call("HKEYS", KEYS[2])) do
-  table.insert(seqs, tonumber(seq))
-end
-table.sort(seqs, function(a, b) return a > b end)
-for n = 3, #seqs do
-  redis.call("HDEL", KEYS[2], tostring(seqs[n]))
-end
-return {"ok", tostring(seqs[2] or 0)}
-"""
-
-_TRIM = """#!lua
--- Trim the records up to a boundary from the stream (once archived), fenced.
--- KEYS: epoch, meta, events
--- ARGV: epoch, the trimmed seq expected, the new boundary, the hash of its record
--- returns: {"ok"} | {"fenced", the epoch now} | {"moved", the trimmed seq found}
-local epoch = redis.call("GET", KEYS[1])
-if epoch ~= ARGV[1] then
-  return {"fenced", epoch or "0"}
-end
-local trimmed = redis.call("HGET", KEYS[2], "trimmed_seq")
-if trimmed ~= ARGV[2] then
-  return {"moved", trimmed or "0"}
-end
-redis.call("XTRIM", KEYS[3], "MINID", tostring(tonumber(ARGV[3]) + 1) .. "-0")
-redis.call("HSET", KEYS[2], "trimmed_seq", ARGV[3], "trimmed_hash", ARGV[4])
-return {"ok"}
-"""
-
-_SAVE_CURSOR = """#!lua
--- Keep a consumer's position, fenced.
--- KEYS: epoch, cursors
--- ARGV: epoch, name, seq
-local epoch = redis.call("GET", KEYS[1])
-if epoch ~= ARGV[1] then
-  return {"fenced", epoch or "0"}
-end
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
-return {"ok"}
-"""
-
-
-def _text(value: Any) -> str:
-    """Return a reply's value as text (redis-py gives bytes, or int for Lua numbers)."""
-    if isinstance(value, bytes):
-        return value.decode()
-    return str(value)
-
-
-class _Reply(NamedTuple):
-    status: str
-    found: tuple[str, ...]
-
-
-async def call(script: AsyncScript, keys: Sequence[str], arguments: Sequence[Any]) -> _Reply:
-    """Run a script (redis-py loads it again after a ``NOSCRIPT``); return its reply."""
-    reply = await script(keys=list(keys), args=list(arguments))
-    return _Reply(_text(reply[0]), tuple(_text(value) for value in reply[1:]))
-
-
-class _Batch(NamedTuple):
-    """One append: where the journal must end before and will end after, and its arguments."""
-
-    expected: tuple[int, str]
-    written: tuple[int, str]
-    records: int
-    views: int
-    arguments: list[Any]
-
-
-class _Scripts:
-    """The journal's scripts, registered on its connection, with the keys each one takes."""
-
-    def __init__(self, client: redis.asyncio.Redis, keys: DomainKeys) -> None:
-        self._keys = keys
-        self._acquire = client.register_script(_ACQUIRE)
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
-        self._append = client.register_script(_APPEND)
-        self._snapshot = client.register_script(_SNAPSHOT)
-        self._trim = client.register_script(_TRIM)
-        self._save_cursor = client.register_script(_SAVE_CURSOR)
-
-    async def acquire(self, address: str, lease_ms: int) -> _Reply:
-        keys = self._keys
-        arguments = (address, lease_ms, JOURNAL_FORMAT, GENESIS)
-        return await call(self._acquire, (keys.epoch, keys.lease, keys.meta), arguments)
-
-    async def renew(self, epoch: int, address: str, lease_ms: int) -> _Reply:
-        keys = self._keys
-        return await call(self._renew, (keys.epoch, keys.lease), (epoch, address, lease_ms))
-
-    async def release(self, epoch: int) -> _Reply:
-        return await call(self._release, (self._keys.lease,), (epoch,))
-
-    async def append(self, epoch: int, batch: _Batch) -> _Reply:
-        k = self._keys
-        keys = (k.epoch, k.meta, k.events, k.views, k.origins, k.external, k.arrivals)
-        (expected_seq, expected_hash), (seq, last_hash) = batch.expected, batch.written
-        head = (epoch, expected_seq, expected_hash, seq, last_hash, batch.records, batch.views)
-        return await call(self._append, keys, (*head, *batch.arguments))
-
-    async def snapshot(self, epoch: int, seq: int, data: bytes) -> _Reply:
-        keys = self._keys
-        return await call(self._snapshot, (keys.epoch, keys.snapshots), (epoch, seq, data))
-
-    async def trim(self, epoch: int, after: int, boundary: int, boundary_hash: str) -> _Reply:
-        k = self._keys
-        arguments = (epoch, after, boundary, boundary_hash)
-        return await call(self._trim, (k.epoch, k.meta, k.events), arguments)
-
-    async def save_cursor(self, epoch: int, name: str, seq: int) -> _Reply:
-        keys = self._keys
-        return await call(self._save_cursor, (keys.epoch, keys.cursors), (epoch, name, seq))
 
 
 class _Entry(NamedTuple):
@@ -410,7 +191,7 @@ class RedisJournal:
         self._timeout_s = timeout_s
         self._lease_ms = round(lease_s * 1000)
         self._redis: redis.asyncio.Redis | None = None
-        self._scripts: _Scripts | None = None
+        self._scripts: Scripts | None = None
         self._leading = False
         self._last_seq, self._last_hash = 0, GENESIS
         self._trimmed_seq, self._trimmed_hash = 0, GENESIS
@@ -420,7 +201,7 @@ class RedisJournal:
         if self._redis is not None:
             raise JournalError(f"{self.description} is already open")
         client = self._redis = self._connect()
-        scripts = self._scripts = _Scripts(client, self.keys)
+        scripts = self._scripts = Scripts(client, self.keys)
         try:
             with self.unavailable("opening"):
                 self.settings_report = await self._check_settings(client)
@@ -460,7 +241,7 @@ class RedisJournal:
                     held = await client.get(self.keys.lease)
         if held is None:
             return None
-        _, _, address = _text(held).partition(" ")
+        _, _, address = text(held).partition(" ")
         return address or None
 
     async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
@@ -482,13 +263,13 @@ class RedisJournal:
             external = _JSON.encode((view.source, view.external_id))
             arguments += [view.id, view.body, origin, external, view.received_at]
         expected = (self._last_seq, self._last_hash)
-        batch = _Batch(expected, (seq, previous), len(events), len(views), arguments)
+        batch = Batch(expected, (seq, previous), len(events), len(views), arguments)
         doing = f"appending events {expected[0] + 1} to {seq}" if events else "writing views"
         await self._write(scripts, batch, doing)
         self._last_seq, self._last_hash = seq, previous
         return seq
 
-    async def _write(self, scripts: _Scripts, batch: _Batch, doing: str) -> None:
+    async def _write(self, scripts: Scripts, batch: Batch, doing: str) -> None:
         """Run an append; after a time-out or a dropped connection, read back what it did."""
         for attempt in (1, 2):
             try:
@@ -525,7 +306,7 @@ class RedisJournal:
             raise self._failed(
                 doing, f"{_reason(cause)}, and reading back its outcome failed: {_reason(exc)}"
             ) from exc
-        return int(last_seq or 0), _text(last_hash or "")
+        return int(last_seq or 0), text(last_hash or "")
 
     def _failed(self, doing: str, reason: str) -> JournalUnavailable:
         self._failure = f"{doing} failed: {reason}"
@@ -563,7 +344,7 @@ class RedisJournal:
         if self.archive_dir is not None and older > self._trimmed_seq:
             await self._archive_and_trim(scripts, self.archive_dir, older)
 
-    async def _archive_and_trim(self, scripts: _Scripts, directory: Path, boundary: int) -> None:
+    async def _archive_and_trim(self, scripts: Scripts, directory: Path, boundary: int) -> None:
         """Archive the records up to ``boundary``, then trim them from the stream."""
         after = self._trimmed_seq
         doing = f"archiving events {after + 1} to {boundary} in {directory}"
@@ -669,7 +450,7 @@ class RedisJournal:
             latest = await client.hget(self.keys.external, _JSON.encode((source, external_id)))
         if latest is None:
             return None
-        received_at, _, interaction_id = _text(latest).partition(" ")
+        received_at, _, interaction_id = text(latest).partition(" ")
         return int(interaction_id) if int(received_at) >= since else None
 
     async def recent_keys(self, since: Instant) -> list[tuple[str, str, int, Instant]]:
@@ -766,7 +547,7 @@ class RedisJournal:
             retry=Retry(NoBackoff(), 0),
         )
 
-    def _writer_scripts(self) -> _Scripts:
+    def _writer_scripts(self) -> Scripts:
         self.connection()
         if self._failure is not None:
             raise JournalUnavailable(
@@ -778,7 +559,7 @@ class RedisJournal:
     async def _check_settings(self, client: redis.asyncio.Redis) -> list[str]:
         try:
             found = {
-                _text(name): _text(value)
+                text(name): text(value)
                 for name, value in (await client.config_get(*_SAFE_SETTINGS)).items()
             }
         except redis.exceptions.ResponseError as exc:
@@ -859,7 +640,7 @@ class RedisJournal:
         if seq < self._trimmed_seq:
             return None
         found: Any = await client.xrange(self.keys.events, str(seq), str(seq), count=1)
-        return _text(found[0][1].get(b"hash", b"")) if found else None
+        return text(found[0][1].get(b"hash", b"")) if found else None
 
     async def _entries(
         self, client: redis.asyncio.Redis, start: str, last: int | None = None
@@ -871,7 +652,7 @@ class RedisJournal:
             yield [_entry(entry_id, fields) for entry_id, fields in raw]
             if len(raw) < READ_CHUNK:
                 return
-            start = "(" + _text(raw[-1][0])
+            start = "(" + text(raw[-1][0])
 
     async def _verify(self, client: redis.asyncio.Redis) -> Verification:
         with self.unavailable("verifying"):
@@ -905,7 +686,7 @@ class RedisJournal:
 
 def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> _Entry:
     """Return a stream entry as a record; ``ChainBreak`` if it is not one."""
-    seq_text, _, epoch_text = _text(entry_id).partition("-")
+    seq_text, _, epoch_text = text(entry_id).partition("-")
     seq = int(seq_text)
     try:
         interaction = fields[b"interaction_id"]
@@ -914,8 +695,8 @@ def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> _Entry:
             int(epoch_text),
             int(fields[b"format"]),
             fields[b"body"],
-            _text(fields[b"hash"]),
-            (int(fields[b"at"]), _text(fields[b"type"]), int(interaction) if interaction else None),
+            text(fields[b"hash"]),
+            (int(fields[b"at"]), text(fields[b"type"]), int(interaction) if interaction else None),
         )
     except (KeyError, ValueError, UnicodeDecodeError) as exc:
         raise ChainBreak(
@@ -945,9 +726,7 @@ def _check_end(walker: ChainWalker, last_seq: int, last_hash: str) -> None:
 
 async def _meta(client: redis.asyncio.Redis, keys: DomainKeys, where: str) -> dict[str, str]:
     """Return a journal's meta hash; refuse a domain without one, or of an unknown format."""
-    meta = {
-        _text(field): _text(value) for field, value in (await client.hgetall(keys.meta)).items()
-    }
+    meta = {text(field): text(value) for field, value in (await client.hgetall(keys.meta)).items()}
     if not meta:
         raise JournalError(
             f"{where}: no journal here (the key {keys.meta} does not exist); check the URL and "
