@@ -27,6 +27,7 @@ from .policies import WEEKDAYS, BusinessHours, CalendarPolicy
 __all__ = ["BusinessCalendar"]
 
 _ONE_DAY = timedelta(days=1)
+_DAY = 86_400_000_000  # microseconds
 _MIDNIGHT = time(0, 0)
 
 
@@ -54,6 +55,14 @@ class BusinessCalendar:
         self.zone = zone
         self._working_weekdays = frozenset(WEEKDAYS.index(day) for day in policy.working_days)
         self._holidays_by_year: dict[int, frozenset[date]] = {}
+        # The local day last asked about, as (first instant, first instant of the next day,
+        # date), when it is a plain 24-hour day (no change of UTC offset); else None. Successive
+        # questions mostly fall on the same day, and within such a day local wall time is the
+        # instant plus a fixed offset, so the answers below need no time-zone conversion.
+        self._day: tuple[Instant, Instant, date] | None = None
+        # Per opening hours (by identity, the object kept to check it) and day: the open span.
+        self._open_spans: dict[int, tuple[BusinessHours, Instant, Instant, Instant]] = {}
+        self._working_day_instants: dict[tuple[date, int, time], Instant] = {}
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.policy!r})"
@@ -96,7 +105,42 @@ class BusinessCalendar:
 
     def local_date(self, instant: Instant) -> date:
         """Return the local date of an instant in the calendar's zone."""
+        day = self._day
+        if day is not None and day[0] <= instant < day[1]:
+            return day[2]
         return to_datetime(instant, self.zone).date()
+
+    def _plain_day(self, instant: Instant) -> tuple[Instant, Instant, date] | None:
+        """Return the local day of an instant as (start, next day's start, date), if plain.
+
+        A plain day lasts 24 hours with one UTC offset throughout; a day of a daylight-saving
+        change is not (``None``), and is then answered the general way.
+        """
+        day = self._day
+        if day is not None and day[0] <= instant < day[1]:
+            return day
+        local = to_datetime(instant, self.zone)
+        today = local.date()
+        start = self._start_of_day(today)
+        end = self._start_of_day(today + _ONE_DAY)
+        if end - start != _DAY or to_datetime(end - 1, self.zone).utcoffset() != local.utcoffset():
+            return None
+        self._day = (start, end, today)
+        return self._day
+
+    def deadline_on_working_day(self, received: Instant, days: int, due_at: time) -> Instant:
+        """Return the instant of ``due_at`` on the ``days``-th working day after reception's day.
+
+        The local day of reception never counts (see ``add_working_days``).
+        """
+        day = self.local_date(received)
+        key = (day, days, due_at)
+        found = self._working_day_instants.get(key)
+        if found is None:
+            found = self._working_day_instants[key] = self.at_local(
+                self.add_working_days(day, days), due_at
+            )
+        return found
 
     def at_local(self, day: date, clock: time) -> Instant:
         """Return the instant at which the local wall clock shows ``clock`` on ``day``.
@@ -117,12 +161,44 @@ class BusinessCalendar:
         """
         if hours is None:
             hours = self.policy.hours
+        day = self._plain_day(instant)
+        if day is not None:
+            span = self._open_spans.get(id(hours))
+            if span is None or span[0] is not hours or span[1] != day[0]:
+                span = self._open_span(hours, day)
+            return span[2] <= instant < span[3]
         local = to_datetime(instant, self.zone)
         if WEEKDAYS[local.weekday()] not in hours.days:
             return False
         if not hours.opens <= local.time() < hours.closes:
             return False
         return not (hours.closed_on_holidays and self.is_holiday(local.date()))
+
+    def _open_span(
+        self, hours: BusinessHours, day: tuple[Instant, Instant, date]
+    ) -> tuple[BusinessHours, Instant, Instant, Instant]:
+        """Return (hours, day's start, opening, closing instants) on a plain day; empty if shut.
+
+        On a plain day the wall time is the instant plus one offset, so ``opens <= wall time <
+        closes`` is exactly ``opening <= instant < closing``.
+        """
+        start, _, today = day
+        shut = (
+            WEEKDAYS[today.weekday()] not in hours.days
+            or not hours.opens < hours.closes
+            or (hours.closed_on_holidays and self.is_holiday(today))
+        )
+        if shut:
+            span = (hours, start, start, start)
+        else:
+            span = (
+                hours,
+                start,
+                self.at_local(today, hours.opens),
+                self.at_local(today, hours.closes),
+            )
+        self._open_spans[id(hours)] = span
+        return span
 
     # -- working time -------------------------------------------------------------------------
 

@@ -21,7 +21,15 @@ from .instants import SECOND, Instant
 from .interactions import Interaction
 from .roster import revoke_offers
 from .state import State
-from .timers import Timer, TimerKind
+from .timers import (
+    FORGET,
+    OFFER_EXPIRY,
+    RELAXATION,
+    SLA_BREACH,
+    SLA_WARNING,
+    WRAP_UP_END,
+    Timer,
+)
 
 __all__ = ["fire_timer", "relaxed_need", "timer_applies"]
 
@@ -46,24 +54,36 @@ def relaxed_need(state: State, interaction: Interaction, step: int) -> dict[str,
 def timer_applies(state: State, timer: Timer) -> bool:
     """Return whether a due timer still means something, given the state now."""
     due, _, kind, subject, mark = timer
-    if kind == TimerKind.OFFER_EXPIRY:
+    # The kinds are tested most frequent first: every interaction sets SLA timers and an
+    # offer's expiry, and most of them no longer apply when they come due.
+    if kind == OFFER_EXPIRY:
         offer = state.offers.get(subject)  # type: ignore[arg-type]
         return offer is not None and offer.expires_at == due
-    if kind == TimerKind.WRAP_UP_END:
+    if kind == WRAP_UP_END:
         advisor = state.advisors.get(subject)  # type: ignore[arg-type]
         return advisor is not None and advisor.state == "wrap_up" and advisor.wrap_until == due
     interaction = state.interactions.get(subject)  # type: ignore[arg-type]
-    if kind == TimerKind.FORGET:  # the one timer about ended work
-        return interaction is not None and interaction.ended_at is not None
-    if interaction is None or interaction.ended_at is not None:
+    if interaction is None:
         return False
-    if kind == TimerKind.SLA_WARNING or kind == TimerKind.SLA_BREACH:
-        if interaction.responded_at is not None or interaction.paused_at is not None:
-            return False
-        if kind == TimerKind.SLA_WARNING:
-            return not interaction.warned and interaction.warning_at == due
-        return not interaction.breached and interaction.deadline == due
-    if kind == TimerKind.RELAXATION:
+    if kind == FORGET:  # the one timer about ended work
+        return interaction.ended_at is not None
+    if interaction.ended_at is not None:
+        return False
+    if kind == SLA_BREACH:
+        return (
+            interaction.responded_at is None
+            and interaction.paused_at is None
+            and not interaction.breached
+            and interaction.deadline == due
+        )
+    if kind == SLA_WARNING:
+        return (
+            interaction.responded_at is None
+            and interaction.paused_at is None
+            and not interaction.warned
+            and interaction.warning_at == due
+        )
+    if kind == RELAXATION:
         steps = state.policies.channels[interaction.channel].relaxation
         return (
             interaction.status in ("queued", "offered")
@@ -80,7 +100,7 @@ def fire_timer(state: State, timer: Timer, now: Instant) -> list[Event]:
     A ``REOFFER`` timer causes no event: the engine's routing pass looks at its interaction again.
     """
     due, _, kind, subject, mark = timer
-    if kind == TimerKind.OFFER_EXPIRY:
+    if kind == OFFER_EXPIRY:
         offer = state.offers[subject]  # type: ignore[index]
         advisor = state.advisors[offer.advisor_id]
         events: list[Event] = [
@@ -104,20 +124,20 @@ def fire_timer(state: State, timer: Timer, now: Instant) -> list[Event]:
                 )
             )
         return events
-    if kind == TimerKind.WRAP_UP_END:
+    if kind == WRAP_UP_END:
         return [AdvisorStateChanged(at=now, advisor_id=str(subject), state="available", due=due)]
     interaction = state.interactions[subject]  # type: ignore[index]
-    if kind == TimerKind.FORGET:
+    if kind == FORGET:
         return [InteractionForgotten(at=now, interaction_id=interaction.id, due=due)]
-    if kind == TimerKind.SLA_WARNING:
+    if kind == SLA_WARNING:
         return [
             SlaWarning(
                 at=now, interaction_id=interaction.id, deadline=interaction.deadline, due=due
             )
         ]
-    if kind == TimerKind.SLA_BREACH:
+    if kind == SLA_BREACH:
         return [SlaBreached(at=now, interaction_id=interaction.id, due=due)]
-    if kind == TimerKind.RELAXATION:
+    if kind == RELAXATION:
         return [
             InteractionRelaxed(
                 at=now,

@@ -32,7 +32,7 @@ from .queues import Entry, Signature, SubQueue, queue_key
 from .routing import Strategy, strategy_named
 from .snapshots import dump_state, read_image
 from .state import State
-from .timers import TimerKind
+from .timers import REOFFER
 
 __all__ = ["Engine", "Submission"]
 
@@ -80,14 +80,14 @@ class Engine:
         """Apply one command at ``now`` and return the events that happened."""
         if now < self.now:
             self._check_clock(now)
-        planned = COMMAND_HANDLERS[type(command)](self.state, command, now)
+        state = self.state
+        # The handler's list is its own, fresh: it becomes the answer, routing appends to it.
+        out = COMMAND_HANDLERS[type(command)](state, command, now)
         self.now = now
-        out: list[Event] = []
-        apply = self.state.apply
-        for event in planned:
-            apply(event)
-            out.append(event)
-        if self.state.pending_advisors or self.state.pending_interactions:
+        appliers = state.appliers
+        for event in out:
+            appliers[type(event)](event)
+        if state.pending_advisors or state.pending_interactions:
             self._route(now, out)
         return out
 
@@ -103,31 +103,44 @@ class Engine:
 
     def advance(self, now: Instant) -> list[Event]:
         """Fire every timer due at or before ``now`` and return the events that happened."""
-        self._check_clock(now)
+        if now < self.now:
+            self._check_clock(now)
         self.now = now
         out: list[Event] = []
         state = self.state
-        timers = state.timers
-        while (timer := timers.peek()) is not None and timer[0] <= now:
-            timers.pop()
+        heap = state.timers.heap
+        pop = state.timers.pop
+        appliers = state.appliers
+        while heap and heap[0][0] <= now:
+            timer = pop()
             if not timer_applies(state, timer):
                 continue
-            if timer[2] == TimerKind.REOFFER:
+            if timer[2] == REOFFER:
                 state.pending_interactions[timer[3]] = None  # type: ignore[index]
             for event in fire_timer(state, timer, now):
-                state.apply(event)
+                appliers[type(event)](event)
                 out.append(event)
-        self._route(now, out)
+        if state.pending_advisors or state.pending_interactions:
+            self._route(now, out)
         return out
 
-    def next_timer(self) -> Instant | None:
-        """Return when the next timer that still applies is due, or ``None``."""
+    def next_timer(self, until: Instant | None = None) -> Instant | None:
+        """Return when the next timer that still applies is due, or ``None``.
+
+        With ``until``, timers due after it are not looked at: ``None`` then also means that
+        nothing applies by ``until`` (a simulator asks only whether a timer comes before its
+        next command).
+        """
         state = self.state
-        timers = state.timers
-        while (timer := timers.peek()) is not None:
+        heap = state.timers.heap
+        pop = state.timers.pop
+        while heap:
+            timer = heap[0]
+            if until is not None and timer[0] > until:
+                return None
             if timer_applies(state, timer):
                 return timer[0]
-            timers.pop()
+            pop()
         return None
 
     def apply(self, event: Event) -> None:
@@ -222,8 +235,12 @@ class Engine:
                 for advisor_id in advisors:
                     self._fill(advisor_id, now, out)
             else:
-                interactions = self._serving_order(state.pending_interactions, now)
-                state.pending_interactions.clear()
+                pending = state.pending_interactions
+                # One alone needs no ordering (``_place`` skips work no longer queued).
+                interactions = (
+                    list(pending) if len(pending) == 1 else self._serving_order(pending, now)
+                )
+                pending.clear()
                 for interaction_id in interactions:
                     self._place(interaction_id, now, out)
 
@@ -302,7 +319,9 @@ class Engine:
         ready = state.ready[interaction.channel]
         if not ready:
             return
-        pool = self._pool(interaction.signature)
+        pool = self._pools.get(interaction.signature)
+        if pool is None or self._pools_version != state.profile_version:
+            pool = self._pool(interaction.signature)
         candidates = ready & pool.mask  # waiting for work and eligible, in one AND
         excluded = interaction.excluded
         if candidates and excluded:
@@ -318,7 +337,10 @@ class Engine:
                 hits = tier & candidates
                 if hits:
                     best_score = score
-                    _, best_id = min((advisors[a].idle_since, a) for a in state.members(hits))
+                    if hits & (hits - 1):  # several: the longest idle, then the smallest id
+                        _, best_id = min((advisors[a].idle_since, a) for a in state.members(hits))
+                    else:
+                        best_id = state.members(hits)[0]
                     break
         else:
             score_of = self.strategy.advisor_score
@@ -343,11 +365,15 @@ class Engine:
         queues = state.queues
         bit = 1 << state.index[advisor_id]
         live = queues.live
+        ready = state.ready
+        waiting = queues.waiting
+        # Offers neither create sub-queues nor change profiles: what it serves stays the same.
+        served = self._served_subqueues(advisor).items()
         while True:
             best: tuple[float, int, Interaction] | None = None
             candidates = 0
-            for channel, subqueues in self._served_subqueues(advisor).items():
-                if not state.ready[channel] & bit or not queues.waiting(channel):
+            for channel, subqueues in served:
+                if not ready[channel] & bit or not waiting(channel):
                     continue
                 head: Entry | None = None
                 for subqueue in subqueues:
@@ -405,7 +431,7 @@ class Engine:
             candidates=candidates,
             score=score,
         )
-        state.apply(event)
+        state.appliers[OfferMade](event)
         out.append(event)
 
 

@@ -48,7 +48,7 @@ from .events import PrincipalAnswered as PrincipalAnsweredEvent
 from .events import PrincipalAwaited as PrincipalAwaitedEvent
 from .instants import SECOND, Instant, to_datetime
 from .interactions import Interaction, Offer
-from .policies import ChannelPolicy
+from .policies import ChannelPolicy, ElapsedSla
 from .roster import ROSTER_HANDLERS, check_profile, revoke_offers
 from .state import State
 from .states import Action, interaction_next
@@ -115,7 +115,9 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
     if (command.source, command.external_id) in state.by_external:
         return []
     policies = state.policies
-    channel = _channel(state, command.channel)
+    channel = policies.channels.get(command.channel)
+    if channel is None:
+        channel = _channel(state, command.channel)  # raises, saying which channels exist
     if command.source not in channel.sources:
         known = ", ".join(channel.sources)
         raise InvalidCommand(
@@ -153,7 +155,11 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
     if channel.refuse_when_closed and not state.calendar.is_open(received, channel.hours):
         local = to_datetime(received, state.calendar.zone).isoformat()
         raise ChannelClosed(f"the {command.channel} channel is closed at {local}")
-    deadline = sla.deadline(channel.sla, received, state.calendar, channel.hours)
+    rule = channel.sla
+    if type(rule) is ElapsedSla:  # the common case, without the general rule's dispatch
+        deadline = received + rule.seconds * SECOND
+    else:
+        deadline = sla.deadline(rule, received, state.calendar, channel.hours)
     return [
         InteractionArrived(
             at=now,
@@ -239,9 +245,11 @@ def _record_response(state: State, command: RecordResponse, now: Instant) -> lis
 
 def _wrap_up(state: State, interaction: Interaction, advisor_id: str, now: Instant) -> list[Event]:
     """Return the wrap-up that follows an advisor's release of held work, if any."""
-    advisor = state.advisors[advisor_id]
     seconds = state.policies.channels[interaction.channel].wrap_up_s
-    if seconds == 0 or advisor.state != "available":
+    if seconds == 0:
+        return []
+    advisor = state.advisors[advisor_id]
+    if advisor.state != "available":
         return []
     until = now + seconds * SECOND
     return [
@@ -342,11 +350,14 @@ def _abandon(state: State, command: Abandon, now: Instant) -> list[Event]:
 
 
 def _close(state: State, command: Close, now: Instant) -> list[Event]:
-    interaction = _interaction(state, command.interaction_id)
-    _transition(interaction, "close")
+    interaction = state.interactions.get(command.interaction_id)
+    if interaction is None:
+        interaction = _interaction(state, command.interaction_id)  # raises, saying which
     advisor_id = command.advisor_id
     if advisor_id is not None:
         _held_by(interaction, advisor_id, "close")
+    else:
+        _transition(interaction, "close")
     events: list[Event] = [
         InteractionClosed(at=now, interaction_id=interaction.id, advisor_id=advisor_id)
     ]

@@ -66,7 +66,8 @@ class Queues:
         key: tuple[int, Instant, int],
     ) -> None:
         """Put an interaction in the sub-queue of its signature, at the place its key gives."""
-        self.remove(interaction_id)
+        if interaction_id in self.live:
+            self.remove(interaction_id)
         subqueue = self._subqueues[channel].get(signature)
         if subqueue is None:
             subqueue = self._subqueues[channel][signature] = SubQueue(channel, signature)

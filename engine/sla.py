@@ -44,8 +44,7 @@ def deadline(
             return received + (within_s if within else outside_s) * SECOND
         case WorkingDaysSla(days=days, due_at=due_at):
             # The local day of reception, not the UTC one: 00:30 in Paris is already tomorrow.
-            due_day = calendar.add_working_days(calendar.local_date(received), days)
-            return calendar.at_local(due_day, due_at)
+            return calendar.deadline_on_working_day(received, days, due_at)
         case _:
             assert_never(sla)
 

@@ -45,10 +45,19 @@ from .events import (
 from .instants import SECOND, Instant
 from .interactions import Interaction, Offer, signature_of
 from .policies import Channel, Policies
-from .queues import Queues, queue_key
+from .queues import Queues
 from .ready import ReadyMasks
-from .states import Action, interaction_next
-from .timers import TimerKind, Timers
+from .states import INTERACTION_TRANSITIONS, Action
+from .timers import (
+    FORGET,
+    OFFER_EXPIRY,
+    RELAXATION,
+    REOFFER,
+    SLA_BREACH,
+    SLA_WARNING,
+    WRAP_UP_END,
+    Timers,
+)
 
 __all__ = ["State"]
 
@@ -80,12 +89,14 @@ class State:
         self.next_offer_id = 1
         self.profile_version = 0
         """Grows when policies or a profile change, so eligibility caches know to refresh."""
+        # ``appliers`` (below) is what ``apply`` dispatches on, by event type; the engine's hot
+        # paths read it directly to save a call per event.
         # Routing hints: what the engine's routing pass must look at next (advisors with new
         # room, interactions newly waiting). Not part of the state proper: replay clears them
         # and snapshots leave them out.
         self.pending_advisors: dict[str, None] = {}
         self.pending_interactions: dict[int, None] = {}
-        self._appliers: dict[type[Any], Callable[[Any], None]] = {
+        self.appliers: dict[type[Any], Callable[[Any], None]] = {
             PoliciesSet: self._policies_set,
             AdvisorAdded: self._advisor_added,
             AdvisorUpdated: self._advisor_updated,
@@ -112,7 +123,7 @@ class State:
 
     def apply(self, event: Event) -> None:
         """Record one event."""
-        self._appliers[type(event)](event)
+        self.appliers[type(event)](event)
 
     # -- advisors --------------------------------------------------------------------------
 
@@ -137,7 +148,8 @@ class State:
         if not advisor.holding:
             advisor.idle_since = at
         interaction.advisor_id = None
-        self.refresh(advisor)
+        if self.bits.refresh(advisor, self.policies.routing.mixing):  # self.refresh, inlined
+            self.pending_advisors[advisor.id] = None
 
     def _policies_set(self, event: PoliciesSet) -> None:
         if event.policies.calendar != self.policies.calendar:
@@ -184,7 +196,7 @@ class State:
         advisor.reason = event.reason
         advisor.wrap_until = event.until
         if event.state == "wrap_up" and event.until is not None:
-            self.timers.set(event.until, TimerKind.WRAP_UP_END, advisor.id)
+            self.timers.set(event.until, WRAP_UP_END, advisor.id)
         if event.state == "available":
             advisor.missed = 0
             if previous == "offline" or not advisor.holding:
@@ -194,11 +206,12 @@ class State:
     # -- interactions ----------------------------------------------------------------------
 
     def _enqueue(self, interaction: Interaction) -> None:
+        # The key is queue_key(priority, deadline, id), spelled out: this runs per arrival.
         self.queues.push(
             interaction.id,
             interaction.channel,
             interaction.signature,
-            queue_key(interaction.priority, interaction.deadline, interaction.id),
+            (-interaction.priority, interaction.deadline, interaction.id),
         )
         self.pending_interactions[interaction.id] = None
 
@@ -207,12 +220,13 @@ class State:
         step = interaction.relax_step
         if step < len(steps):
             due = interaction.relax_from + steps[step].after_s * SECOND
-            self.timers.set(due, TimerKind.RELAXATION, interaction.id, step + 1)
+            self.timers.set(due, RELAXATION, interaction.id, step + 1)
 
     def _set_sla_timers(self, interaction: Interaction) -> None:
+        timers = self.timers
         if not interaction.warned:
-            self.timers.set(interaction.warning_at, TimerKind.SLA_WARNING, interaction.id)
-        self.timers.set(interaction.deadline, TimerKind.SLA_BREACH, interaction.id)
+            timers.set(interaction.warning_at, SLA_WARNING, interaction.id)
+        timers.set(interaction.deadline, SLA_BREACH, interaction.id)
 
     def _arrived(self, event: InteractionArrived) -> None:
         interaction = Interaction(
@@ -268,16 +282,20 @@ class State:
         )
         if event.offer_id >= self.next_offer_id:
             self.next_offer_id = event.offer_id + 1
-        self.timers.set(event.expires_at, TimerKind.OFFER_EXPIRY, event.offer_id)
-        self.refresh(advisor)
+        self.timers.set(event.expires_at, OFFER_EXPIRY, event.offer_id)
+        if self.bits.refresh(advisor, self.policies.routing.mixing):  # self.refresh, inlined
+            self.pending_advisors[advisor.id] = None
 
     def _offer_accepted(self, event: OfferAccepted) -> None:
-        del self.offers[event.offer_id]
-        self._offer_ended(event.offer_id, "accepted", event.at)
+        offer_id = event.offer_id
+        del self.offers[offer_id]
+        self.ended_offers[offer_id] = ("accepted", event.at)
+        self.ended_order.append((event.at, offer_id))
         interaction = self.interactions[event.interaction_id]
         _move(interaction, "accept")
         interaction.offer_id = None
-        interaction.excluded = {}
+        if interaction.excluded:
+            interaction.excluded = {}
         if interaction.requeued_at is not None:
             interaction.waited_after_transfer += event.at - interaction.requeued_at
             interaction.requeued_at = None
@@ -297,7 +315,7 @@ class State:
         if not isinstance(event, OfferRevoked):
             again = event.at + self.policies.routing.reoffer_after_s * SECOND
             interaction.excluded = {**interaction.excluded, advisor.id: again}
-            self.timers.set(again, TimerKind.REOFFER, interaction.id)
+            self.timers.set(again, REOFFER, interaction.id)
         self._enqueue(interaction)
 
     def _responded(self, event: InteractionResponded) -> None:
@@ -363,7 +381,8 @@ class State:
         interaction = self.interactions[event.interaction_id]
         if interaction.status == "assigned":
             self._release(interaction, event.at)
-        self.queues.remove(interaction.id)
+        else:  # only unassigned work can be waiting in a queue
+            self.queues.remove(interaction.id)
         _move(interaction, "close")
         self._ended(interaction, event.at)
 
@@ -383,7 +402,7 @@ class State:
         interaction.ended_at = at
         # The period in force when the work ends; a later policy moves only later endings.
         forget_at = at + self.policies.retention.live_after_close_s * SECOND
-        self.timers.set(forget_at, TimerKind.FORGET, interaction.id)
+        self.timers.set(forget_at, FORGET, interaction.id)
 
     def _forgotten(self, event: InteractionForgotten) -> None:
         interaction = self.interactions.pop(event.interaction_id)
@@ -417,6 +436,9 @@ _OUTCOMES: dict[type[Any], str] = {
 
 def _move(interaction: Interaction, action: Action) -> None:
     """Change an interaction's status as the transition table says (the engine checked it)."""
-    status = interaction_next(interaction.status, action)
+    status = _TRANSITIONS.get((interaction.status, action))
     assert status is not None, f"{interaction.status} cannot {action}: the engine should refuse"
     interaction.status = status
+
+
+_TRANSITIONS = INTERACTION_TRANSITIONS

@@ -14,7 +14,18 @@ from enum import IntEnum
 
 from .instants import Instant
 
-__all__ = ["Timer", "TimerKind", "Timers"]
+__all__ = [
+    "FORGET",
+    "OFFER_EXPIRY",
+    "RELAXATION",
+    "REOFFER",
+    "SLA_BREACH",
+    "SLA_WARNING",
+    "WRAP_UP_END",
+    "Timer",
+    "TimerKind",
+    "Timers",
+]
 
 
 class TimerKind(IntEnum):
@@ -29,6 +40,16 @@ class TimerKind(IntEnum):
     FORGET = 6
 
 
+# The kinds as plain ints, for the hot paths: reading an enum member costs an attribute lookup
+# through the enum's machinery, and the timers hold (and compare) the plain values anyway.
+OFFER_EXPIRY = TimerKind.OFFER_EXPIRY.value
+WRAP_UP_END = TimerKind.WRAP_UP_END.value
+SLA_BREACH = TimerKind.SLA_BREACH.value
+SLA_WARNING = TimerKind.SLA_WARNING.value
+RELAXATION = TimerKind.RELAXATION.value
+REOFFER = TimerKind.REOFFER.value
+FORGET = TimerKind.FORGET.value
+
 Timer = tuple[Instant, int, int, int | str, int]
 """``(due, sequence, kind, subject, mark)``; ``kind`` is a ``TimerKind`` value."""
 
@@ -42,11 +63,14 @@ class Timers:
         self._heap: list[Timer] = []
         self._sequence = 0
 
-    def set(self, due: Instant, kind: TimerKind, subject: int | str, mark: int = 0) -> None:
-        self._sequence += 1
+    def set(self, due: Instant, kind: int, subject: int | str, mark: int = 0) -> None:
+        """Set a timer; ``kind`` is a ``TimerKind`` or its plain value (``OFFER_EXPIRY``...)."""
+        sequence = self._sequence = self._sequence + 1
         # The kind is stored as a plain int: a tuple of plain ints and strings is one the
         # garbage collector stops tracking, and a heap holds hundreds of thousands of them.
-        heapq.heappush(self._heap, (due, self._sequence, kind.value, subject, mark))
+        if type(kind) is not int:
+            kind = int(kind)
+        heapq.heappush(self._heap, (due, sequence, kind, subject, mark))
 
     @property
     def sequence(self) -> int:
@@ -66,6 +90,11 @@ class Timers:
 
     def peek(self) -> Timer | None:
         return self._heap[0] if self._heap else None
+
+    @property
+    def heap(self) -> list[Timer]:
+        """The heap itself, in heap order (read it, never change it): ``heap[0]`` is next."""
+        return self._heap
 
     def pop(self) -> Timer:
         return heapq.heappop(self._heap)

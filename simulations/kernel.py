@@ -1,10 +1,13 @@
 """A discrete-event kernel that drives the real engine in virtual time.
 
 The kernel keeps a heap of scheduled commands ``(instant, sequence, command)`` (the sequence
-breaks ties in the order they were scheduled, as in SimPy) and asks the engine when its next
-timer is due; it jumps to whichever comes first, fires the engine's timers, then hands over the
-command. It never reads the wall clock and draws every random number from the generator it is
-given, so the same seed gives the same run on any day.
+breaks ties in the order they were scheduled, as in SimPy), and beside it a list of commands
+scheduled all at once in time order (the arrivals), read in order and merged with the heap by
+the same key, so the heap holds only the work in progress. It asks the engine when its next
+timer is due (only when one may come before the next command); it jumps to whichever comes
+first, fires the engine's timers, then hands over the command. It never reads the wall clock
+and draws every random number from the generator it is given, so the same seed gives the same
+run on any day.
 
 Simulated people follow a ``Behaviour``: advisors accept an offer after a short delay, answer and
 close after drawn handling times; callers hang up when their patience runs out. Their commands go
@@ -102,6 +105,10 @@ class Simulation:
         """Commands the engine refused: simulated people acting on work that moved on."""
         self._observers = list(observers)
         self._heap: list[tuple[Instant, int, Command]] = []
+        self._stream: list[tuple[Instant, int, Command]] = []
+        """Commands given in time order to ``schedule_all``, read from ``_stream_at`` on."""
+        self._stream_at = 0
+        self._running = False
         # What simulated people do when they see an event, by the event's type.
         self._reactions: dict[type[Any], Callable[[Any], None]] = {
             OfferMade: self._answer_offer,
@@ -114,36 +121,108 @@ class Simulation:
             AdvisorStateChanged: self._released,
         }
         self._sequence = 0
+        self._models: dict[int, tuple[HandlingTime, int, float, float]] = {}
 
     def schedule(self, at: Instant, command: Command) -> None:
         """Hand a command to the engine at an instant (never before the clock)."""
         heapq.heappush(self._heap, (max(at, self.now), self._sequence, command))
         self._sequence += 1
 
+    def schedule_all(self, commands: Iterable[tuple[Instant, Command]]) -> None:
+        """Hand many commands to the engine, given in time order (an arrival process).
+
+        The same as ``schedule`` for each in turn, cheaper: they wait in a list of their own,
+        read in order, rather than in the heap, which stays as small as the work in progress.
+        """
+        now = self.now
+        sequence = self._sequence
+        batch: list[tuple[Instant, int, Command]] = []
+        last = now
+        for at, command in commands:
+            at = max(at, now)
+            if at < last:
+                raise ValueError(f"commands to schedule_all must be in time order: {at} < {last}")
+            batch.append((at, sequence, command))
+            sequence += 1
+            last = at
+        self._sequence = sequence
+        # One list at a time, and never swapped under a running loop: the heap takes the rest.
+        if self._running or self._stream_at < len(self._stream):
+            for entry in batch:
+                heapq.heappush(self._heap, entry)
+        else:
+            self._stream, self._stream_at = batch, 0
+
     def run(self, until: Instant) -> None:
         """Run until ``until``: timers and commands due at or before it, in order."""
-        engine = self.engine
-        heap = self._heap
-        while True:
-            timer = engine.next_timer()
-            command_at = heap[0][0] if heap else None
-            if command_at is None and timer is None:
-                break
-            step = min(t for t in (timer, command_at) if t is not None)
-            if step > until:
-                break
-            self.now = step
-            if timer is not None and timer <= step:
-                self._observe(engine.advance(step))
-            if command_at is not None and command_at <= step:
-                _, _, command = heapq.heappop(heap)
-                if isinstance(command, Abandon) and not self._still_waiting(command):
-                    continue
-                try:
-                    self._observe(engine.handle(command, step))
-                except EngineError:
-                    self.refused += 1
+        self._running = True
+        try:
+            self._loop(until)
+        finally:
+            self._running = False
         self.now = max(self.now, until)
+
+    def _loop(self, until: Instant) -> None:
+        engine = self.engine
+        handle = engine.handle
+        advance = engine.advance
+        next_timer = engine.next_timer
+        observe = self._observe
+        heap = self._heap
+        heappop = heapq.heappop
+        stream = self._stream
+        stream_end = len(stream)
+        # The engine's timers, read only to skip asking it when none is due before a command.
+        timers = engine.state.timers.heap
+        # The next command is the first, by (instant, sequence), of the heap and the stream.
+        while True:
+            position = self._stream_at
+            if position < stream_end:
+                entry = stream[position]
+                from_heap = bool(heap) and heap[0] < entry
+                if from_heap:
+                    entry = heap[0]
+            elif heap:
+                entry = heap[0]
+                from_heap = True
+            else:
+                timer = next_timer(until)
+                if timer is None:
+                    break
+                self.now = timer
+                observe(advance(timer))
+                continue
+            command_at = entry[0]
+            if command_at > until:
+                # Only timers can still come before ``until``.
+                timer = next_timer(until)
+                if timer is None:
+                    break
+                self.now = timer
+                observe(advance(timer))
+                continue
+            # A timer due after the next command cannot come first: only those due by then are
+            # looked at (the engine checks whether they still apply).
+            timer = next_timer(command_at) if timers and timers[0][0] <= command_at else None
+            if timer is not None:
+                self.now = timer
+                observe(advance(timer))
+                if timer < command_at:
+                    continue
+            self.now = command_at
+            if from_heap:
+                heappop(heap)
+            else:
+                self._stream_at = position + 1
+            command = entry[2]
+            if type(command) is Abandon and not self._still_waiting(command):
+                continue
+            try:
+                events = handle(command, command_at)
+            except EngineError:
+                self.refused += 1
+                continue
+            observe(events)
 
     def _still_waiting(self, hang_up: Abandon) -> bool:
         interaction = self.engine.state.interactions.get(hang_up.interaction_id)
@@ -152,6 +231,14 @@ class Simulation:
     def _observe(self, events: list[Event]) -> None:
         reactions = self._reactions
         observers = self._observers
+        if len(observers) == 1:
+            (observer,) = observers
+            for event in events:
+                observer(event)
+                react = reactions.get(type(event))
+                if react is not None:
+                    react(event)
+            return
         for event in events:
             for observer in observers:
                 observer(event)
@@ -164,6 +251,25 @@ class Simulation:
         if isinstance(event, AdvisorStateChanged) and event.reason != "end_of_shift":
             return
         self._maybe_log_out(advisor_id, event.at)
+
+    def _draw(self, model: HandlingTime) -> float:
+        """Draw a handling time as ``draw_handling`` does, its parameters worked out once."""
+        known = self._models.get(id(model))
+        if known is None or known[0] is not model:
+            if model.distribution == "exponential":
+                known = (model, 1, 1 / model.mean_s, 0.0)
+            elif model.sd_s == 0:
+                known = (model, 0, model.mean_s, 0.0)
+            else:
+                variance = math.log1p((model.sd_s / model.mean_s) ** 2)
+                known = (model, 2, math.log(model.mean_s) - variance / 2, math.sqrt(variance))
+            self._models[id(model)] = known  # the model is kept, so its id stays its own
+        _, kind, first, second = known
+        if kind == 1:
+            return self.rng.expovariate(first)
+        if kind == 2:
+            return self.rng.lognormvariate(first, second)
+        return first
 
     def _answer_offer(self, offer: OfferMade) -> None:
         mean = self.behaviour.answer_delay_s
@@ -179,7 +285,7 @@ class Simulation:
         model = behaviour.handling[interaction.channel]
         if interaction.typology is not None:
             model = behaviour.by_typology.get(interaction.typology, model)
-        handling = draw_handling(model, self.rng)
+        handling = self._draw(model)
         end = accepted.at + round(handling * SECOND)
         if interaction.typology == "transfer":
             # Handed to the competent party: the hand-over is the handling (W2).

@@ -128,6 +128,8 @@ class Tally:
         self._holder: dict[int, str] = {}
         self._advisors: dict[str, _Sample] = {}
         self._last_channel: dict[str, Channel] = {}
+        self._able: dict[str, tuple[dict[Channel, int], tuple[Channel, ...]]] = {}
+        """Per advisor, its capacity map as last seen and the channels it opens."""
         self._breach_days: dict[Channel, dict[str, int]] = {c: {} for c in CHANNELS}
         self._last_bucket = -1
         self._next_edge = start
@@ -236,31 +238,50 @@ class Tally:
             self._advisors.pop(advisor_id, None)
             return
         # After-call work is work: wrap-up counts as busy on the channel it follows.
-        wrapping = self._last_channel.get(advisor_id) if advisor.state == "wrap_up" else None
+        load = advisor.load
+        if advisor.state == "wrap_up":
+            wrapping = self._last_channel.get(advisor_id)
+            busy = tuple([c for c in CHANNELS if load[c] or c == wrapping])
+        else:
+            busy = tuple([c for c in CHANNELS if load[c]])
+        capacity = advisor.capacity
+        able = self._able.get(advisor_id)
+        # The engine replaces a profile's capacity, never changes it in place: same map, same
+        # channels.
+        if able is None or able[0] is not capacity:
+            able = self._able[advisor_id] = (
+                capacity,
+                tuple([c for c in CHANNELS if capacity.get(c, 0) > 0]),
+            )
         self._advisors[advisor_id] = _Sample(
-            at=at,
-            logged=advisor.state != "offline",
-            busy=tuple(c for c in CHANNELS if advisor.load[c] or c == wrapping),
-            able=tuple(c for c in CHANNELS if advisor.capacity.get(c, 0) > 0),
+            at=at, logged=advisor.state != "offline", busy=busy, able=able[1]
         )
 
     def _spread(self, sample: _Sample, until: Instant) -> None:
         """Add an advisor's busy and logged-in time from its last sample to ``until``."""
         if not sample.logged:
             return
-        at = max(sample.at, self._start)
+        start = self._start
+        interval = self._interval
+        busy = sample.busy
+        able = sample.able
+        all_buckets = self._buckets
+        nth = self._nth
+        at = max(sample.at, start)
         while at < until:
-            index = (at - self._start) // self._interval
-            edge = min(until, self._start + (index + 1) * self._interval)
+            index = (at - start) // interval
+            edge = min(until, start + (index + 1) * interval)
             seconds = (edge - at) / SECOND
-            overall = self._nth(self._overall, index)
+            rows = self._overall
+            overall = rows[index] if index < len(rows) else nth(rows, index)
             overall.logged_s += seconds
-            if sample.busy:
+            if busy:
                 overall.busy_s += seconds
-            for channel in sample.able:
-                bucket = self._nth(self._buckets[channel], index)
+            for channel in able:
+                rows = all_buckets[channel]
+                bucket = rows[index] if index < len(rows) else nth(rows, index)
                 bucket.logged_s += seconds
-                if channel in sample.busy:
+                if channel in busy:
                     bucket.busy_s += seconds
             at = edge
 
@@ -282,6 +303,8 @@ class Tally:
 
     @staticmethod
     def _nth(buckets: list[_Bucket], index: int) -> _Bucket:
+        if index < len(buckets):
+            return buckets[index]
         while len(buckets) <= index:
             buckets.append(_Bucket())
         return buckets[index]

@@ -119,8 +119,9 @@ def simulate(
         typologies=dict(scenario.typologies),
     )
     generator = np.random.default_rng(traffic_seed)
-    for at, submit in arrivals(streams, mix, begin, end, generator, calendar, scenario.surges):
-        simulation.schedule(at, submit)
+    simulation.schedule_all(
+        arrivals(streams, mix, begin, end, generator, calendar, scenario.surges)
+    )
     simulation.run(end)
     return tally.result(
         end=end, policies=policies, deployment=deployment.name, seed=seed, strategy=strategy_name

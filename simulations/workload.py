@@ -14,9 +14,10 @@ Every draw comes from the ``numpy.random.Generator`` passed in: same seed, same 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import TypeVar
 
 import numpy as np
@@ -98,14 +99,9 @@ def _shape(
     profile = stream.profile
     open_at = stream.open_at
     slots = np.ones((span, SLOTS), dtype=bool) if open_at is not None else None
-    for hour in range(span):
+    for hour, (weekday, hour_of_day, month) in enumerate(_local_hours(start, span, calendar.zone)):
         instant = start + hour * HOUR
-        local = to_datetime(instant, calendar.zone)
-        weight = (
-            profile.weekday[local.weekday()]
-            * profile.hourly[local.hour]
-            * profile.monthly[local.month - 1]
-        )
+        weight = profile.weekday[weekday] * profile.hourly[hour_of_day] * profile.monthly[month - 1]
         if weight and open_at is not None and slots is not None:
             row = [open_at(instant + k * SLOT) for k in range(SLOTS)]
             slots[hour] = row
@@ -126,6 +122,18 @@ def _shape(
             if high > low:
                 rates[hour] *= 1 + (surge.factor - 1) * (high - low) / HOUR
     return rates, None if slots is None else slots[:hours]
+
+
+@functools.lru_cache(maxsize=4)
+def _local_hours(start: Instant, span: int, zone: tzinfo) -> tuple[tuple[int, int, int], ...]:
+    """Return (weekday, hour, month) of each hour from ``start``, in local time.
+
+    Every stream of a run shapes the same hours: they are converted once, not once per stream.
+    """
+    return tuple(
+        (local.weekday(), local.hour, local.month)
+        for local in (to_datetime(start + hour * HOUR, zone) for hour in range(span))
+    )
 
 
 def _choose(rng: np.random.Generator, shares: Mapping[T, float], size: int) -> list[T | None]:

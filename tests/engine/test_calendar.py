@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import DAY, HOUR, MICROSECOND, MINUTE, from_datetime, to_datetime
-from aiguillage.engine.policies import BusinessHours, CalendarPolicy
+from aiguillage.engine.policies import WEEKDAYS, BusinessHours, CalendarPolicy
 
 CALENDAR = BusinessCalendar(CalendarPolicy())
 
@@ -277,3 +277,53 @@ def test_is_open_matches_the_local_wall_clock(instant: int) -> None:
         and not CALENDAR.is_holiday(wall.date())
     )
     assert CALENDAR.is_open(instant) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=3 * 366 * 24 * 60),
+    st.sampled_from([BusinessHours(), BusinessHours(opens=time(2, 30), closes=time(3, 15))]),
+)
+def test_opening_answers_follow_the_wall_clock_across_daylight_saving(
+    minutes: int, hours: BusinessHours
+) -> None:
+    """Each day's answers (kept per day) agree with reading the local wall clock, DST included."""
+    calendar = BusinessCalendar(CalendarPolicy())
+    start = from_datetime(datetime(2026, 1, 1, tzinfo=calendar.zone))
+    for offset in (0, 1, 30 * MINUTE, HOUR, 3 * HOUR, DAY):  # several, so the day is reused
+        instant = start + minutes * MINUTE + offset
+        local = to_datetime(instant, calendar.zone)
+        expected = (
+            WEEKDAYS[local.weekday()] in hours.days
+            and hours.opens <= local.time() < hours.closes
+            and not (hours.closed_on_holidays and calendar.is_holiday(local.date()))
+        )
+        assert calendar.is_open(instant, hours) == expected
+        assert calendar.local_date(instant) == local.date()
+
+
+def test_working_day_deadlines_are_the_working_day_arithmetic() -> None:
+    calendar = BusinessCalendar(CalendarPolicy())
+    friday_evening = from_datetime(datetime(2026, 12, 24, 19, 0, tzinfo=calendar.zone))
+    for instant in (friday_evening, friday_evening + HOUR, friday_evening + 3 * DAY):
+        day = calendar.local_date(instant)
+        expected = calendar.at_local(calendar.add_working_days(day, 3), time(20))
+        assert calendar.deadline_on_working_day(instant, 3, time(20)) == expected
+        assert calendar.deadline_on_working_day(instant, 3, time(20)) == expected  # kept
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 29), date(2026, 10, 25), date(2026, 10, 26)])
+def test_opening_answers_follow_the_wall_clock_through_a_change_of_offset(day: date) -> None:
+    calendar = BusinessCalendar(CalendarPolicy())
+    night = BusinessHours(days=WEEKDAYS, opens=time(2, 30), closes=time(3, 15))
+    start = from_datetime(datetime.combine(day - timedelta(days=1), time(22), calendar.zone))
+    for step in range(30 * 4):  # every quarter of an hour, from the evening before
+        instant = start + step * 15 * MINUTE
+        local = to_datetime(instant, calendar.zone)
+        for hours in (night, calendar.policy.hours):
+            expected = (
+                WEEKDAYS[local.weekday()] in hours.days
+                and hours.opens <= local.time() < hours.closes
+                and not (hours.closed_on_holidays and calendar.is_holiday(local.date()))
+            )
+            assert calendar.is_open(instant, hours) == expected

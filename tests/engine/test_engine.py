@@ -686,3 +686,12 @@ def test_a_declined_offer_goes_back_ahead_of_later_arrivals(engine: Engine) -> N
     assert engine.state.queues.ordered("written") == [1, 3]
     offer = next(iter(engine.state.offers.values()))
     assert offer.interaction_id == 2  # A1 may not take 1 again yet: the next in line
+
+
+def test_next_timer_until_looks_no_further_than_asked(engine: Engine) -> None:
+    submit(engine, "late", channel="written", source="email")
+    due = engine.next_timer()
+    assert due is not None
+    assert engine.next_timer(until=due - 1) is None
+    assert engine.next_timer(until=due) == due
+    assert engine.next_timer() == due  # asking with a limit drops nothing that applies

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
 from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
@@ -104,3 +105,40 @@ def test_lognormal_handling_times_have_the_configured_mean() -> None:
     mean = sum(draws) / len(draws)
     # Standard error of the mean: 150 / sqrt(40,000) = 0.75 s; four of them is 3 s.
     assert abs(mean - 300) < 3
+
+
+def test_arrivals_scheduled_all_at_once_run_as_if_scheduled_one_by_one() -> None:
+    def logged(all_at_once: bool) -> list[Event]:
+        engine = staffed_engine(2)
+        log: list[Event] = []
+        simulation = Simulation(engine, random.Random(9), Behaviour(), observers=[log.append])
+        # Shifts first, then arrivals, some at the very instants of the shift changes: ties
+        # must go in the order scheduled, whichever list a command waits in.
+        simulation.schedule(TUESDAY_10H + HOUR, SetAdvisorState(advisor_id="A0", state="not_ready"))
+        simulation.schedule(
+            TUESDAY_10H + 2 * HOUR, SetAdvisorState(advisor_id="A0", state="available")
+        )
+        calls = [
+            (
+                TUESDAY_10H + n * 90 * SECOND,
+                Submit(channel="voice", source="phone", external_id=f"c{n}"),
+            )
+            for n in range(120)
+        ]
+        if all_at_once:
+            simulation.schedule_all(calls)
+        else:
+            for at, command in calls:
+                simulation.schedule(at, command)
+        simulation.run(TUESDAY_10H + 4 * HOUR)
+        return log
+
+    assert logged(all_at_once=True) == logged(all_at_once=False)
+
+
+def test_schedule_all_refuses_commands_out_of_time_order() -> None:
+    simulation = Simulation(staffed_engine(0), random.Random(1))
+    late, early = TUESDAY_10H + HOUR, TUESDAY_10H
+    submit = Submit(channel="voice", source="phone", external_id="c")
+    with pytest.raises(ValueError, match="time order"):
+        simulation.schedule_all([(late, submit), (early, submit)])
