@@ -164,6 +164,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
         "leader": None if runtime.leading else runtime.leader,
         "epoch": journal.epoch if journal is not None and runtime.leading else None,
         "store": journal.description if journal is not None else None,
+        # Server settings that put acknowledged events at risk (Redis), or "unverified" ones.
+        "store_warnings": getattr(journal, "settings_report", []),
         "reason": "" if runtime.ready else runtime.unready_reason(),
         "adapters": {} if adapters is None else adapters.status(),
     }

@@ -233,6 +233,7 @@ def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
         leader.pause()
         _until("the standby takes over", lambda: standby.readyz().status_code == 200)
         assert standby.readyz().json()["epoch"] > old_epoch
+        assert standby.readyz().json()["store_warnings"] == []  # the test server is durable
         with standby.client(INTEGRATOR) as api:
             for n in range(20):
                 created = api.post("/v1/interactions", json=_submission(f"after-{n}"))
