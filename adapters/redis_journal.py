@@ -32,11 +32,13 @@ batches. The new leader then reuses their seqs under a higher epoch, never their
 why receivers deduplicate on ``epoch:seq``.
 
 Snapshots keep the last two, each with the hash of the record it follows (one that no longer
-matches is passed over at recovery). With an ``archive_dir``, the records up to the older one are
-then archived (``redis_archive``) and trimmed from the stream; the meta keeps the trimmed
-boundary (seq and hash), where recovery and verification of the stream start. Without one,
-nothing is trimmed. ``verify_url`` walks the archive and the stream without taking the lease,
-for ``aiguillage replay --verify``.
+matches is passed over at recovery). An image is uploaded in chunks of ``SNAPSHOT_CHUNK`` to a
+staging key of the writer's epoch, then kept by a fenced script that renames it: a snapshot of
+tens of MB never holds the server (and the appends behind it) for the time of one huge command.
+With an ``archive_dir``, the records up to the older one are then archived (``redis_archive``)
+and trimmed from the stream; the meta keeps the trimmed boundary (seq and hash), where recovery
+and verification of the stream start. Without one, nothing is trimmed. ``verify_url`` walks the
+archive and the stream without taking the lease, for ``aiguillage replay --verify``.
 
 Redis errors (connection refused or dropped, time-outs after ``timeout_s``, ``LOADING`` after a
 restart, ``READONLY`` on a replica, out of memory) and archive I/O errors become
@@ -47,6 +49,7 @@ appears (``description`` leaves it out).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -93,8 +96,10 @@ from .redis_personal import RedisPersonalStore
 from .redis_scripts import JOURNAL_FORMAT, Batch, Scripts, call, text
 
 __all__ = [
+    "ARCHIVE_CHUNK",
     "JOURNAL_FORMAT",
     "READ_CHUNK",
+    "SNAPSHOT_CHUNK",
     "SNAPSHOT_FORMAT",
     "RedisJournal",
     "RedisPersonalStore",
@@ -103,7 +108,13 @@ __all__ = [
 ]
 
 SNAPSHOT_FORMAT = 1
-"""The layout of a snapshot (msgpack: format, hash, taken_at, image)."""
+"""The layout of a snapshot's description (msgpack: format, hash, taken_at, image_sha256)."""
+
+SNAPSHOT_CHUNK = 1 << 20
+"""Bytes of a snapshot's image sent in one command."""
+
+ARCHIVE_CHUNK = 500
+"""Stream entries read at a time while archiving, which goes on beside the appends."""
 
 READ_CHUNK = 10_000
 """Stream entries read at a time by recovery, verification and archiving."""
@@ -131,10 +142,15 @@ class _Entry(NamedTuple):
 
 
 class _Snapshot(msgspec.Struct):
+    """A snapshot's description; its image is in a key of its own (``DomainKeys.snapshot``)."""
+
     format: int
     hash: str = ""
+    """The hash of the record the snapshot follows: a snapshot that no longer matches its
+    journal is passed over."""
     taken_at: int = 0
-    image: bytes = b""
+    image_sha256: str = ""
+    """Of the image: one that was not uploaded whole is passed over."""
 
 
 _SNAPSHOT_ENCODER = msgspec.msgpack.Encoder()
@@ -336,8 +352,24 @@ class RedisJournal:
                     f"{self.description}: event {seq} is missing from the stream; run "
                     "`aiguillage replay --verify` to see what changed"
                 )
-            snapshot = _Snapshot(SNAPSHOT_FORMAT, event_hash, time.time_ns() // 1000, image)
-            reply = await scripts.snapshot(self.epoch, seq, _SNAPSHOT_ENCODER.encode(snapshot))
+            # Uploaded in chunks, each its own command: the journal's appends go on between
+            # them, instead of waiting while Redis takes (and fsyncs) tens of MB at once.
+            client = self.connection()
+            staging = self.keys.snapshot_staging(self.epoch)
+            await client.set(staging, b"", ex=3600)  # gone in an hour if this writer dies
+            for start in range(0, len(image), SNAPSHOT_CHUNK):
+                await client.append(staging, image[start : start + SNAPSHOT_CHUNK])
+            kept: Any = await client.hkeys(self.keys.snapshots)
+            newest = sorted({seq, *(int(field) for field in kept)}, reverse=True)
+            description = _Snapshot(
+                SNAPSHOT_FORMAT,
+                event_hash,
+                time.time_ns() // 1000,
+                await anyio.to_thread.run_sync(_sha256, image),  # off the event loop
+            )
+            reply = await scripts.snapshot(
+                self.epoch, seq, _SNAPSHOT_ENCODER.encode(description), newest[2:]
+            )
         if reply.status == "fenced":
             raise self.fenced(reply.found[0], doing)
         older = int(reply.found[0])
@@ -354,7 +386,11 @@ class RedisJournal:
                 redis_archive.ArchiveWriter, directory, self.domain, after, boundary
             )
             try:
-                async for entries in self._entries(self.connection(), f"{after + 1}", boundary):
+                # Small chunks: archiving runs beside the batches, on the same event loop.
+                entries_up_to = self._entries(
+                    self.connection(), f"{after + 1}", boundary, ARCHIVE_CHUNK
+                )
+                async for entries in entries_up_to:
                     lines = []
                     for entry in entries:
                         walker.check(entry.seq, entry.format, entry.body, entry.hash)
@@ -630,7 +666,11 @@ class RedisJournal:
             if await self._hash_of(client, seq) != snapshot.hash:
                 notes.append(f"snapshot {seq} passed over: it does not match event {seq}")
                 continue
-            return snapshot.image, seq, snapshot.hash
+            image: Any = await client.get(self.keys.snapshot(seq))
+            if image is None or _sha256(image) != snapshot.image_sha256:
+                notes.append(f"snapshot {seq} passed over: its image is missing or not whole")
+                continue
+            return bytes(image), seq, snapshot.hash
         return None, 0, GENESIS
 
     async def _hash_of(self, client: redis.asyncio.Redis, seq: int) -> str | None:
@@ -643,14 +683,18 @@ class RedisJournal:
         return text(found[0][1].get(b"hash", b"")) if found else None
 
     async def _entries(
-        self, client: redis.asyncio.Redis, start: str, last: int | None = None
+        self,
+        client: redis.asyncio.Redis,
+        start: str,
+        last: int | None = None,
+        chunk: int = READ_CHUNK,
     ) -> AsyncIterator[list[_Entry]]:
         """Yield the stream's entries from id ``start`` up to seq ``last``, a chunk at a time."""
         end = "+" if last is None else str(last)
         while True:
-            raw: Any = await client.xrange(self.keys.events, start, end, count=READ_CHUNK)
+            raw: Any = await client.xrange(self.keys.events, start, end, count=chunk)
             yield [_entry(entry_id, fields) for entry_id, fields in raw]
-            if len(raw) < READ_CHUNK:
+            if len(raw) < chunk:
                 return
             start = "(" + text(raw[-1][0])
 
@@ -702,6 +746,10 @@ def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> _Entry:
         raise ChainBreak(
             seq, f"event {seq}: its stream entry is not a record ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def _sha256(image: bytes) -> str:
+    return hashlib.sha256(image).hexdigest()
 
 
 def _check_end(walker: ChainWalker, last_seq: int, last_hash: str) -> None:

@@ -17,8 +17,12 @@ key (``aiguillage:{d}:…``)  type        holds
 ``events``                 stream      one entry per record, id ``<seq>-<epoch>``: ``format``,
                                        ``body``, ``hash``, ``at``, ``type``, ``interaction_id``
                                        (empty when none)
-``snapshots``              hash        seq → the last two snapshots (msgpack: format, hash of
-                                       record seq, taken_at, the engine's image)
+``snapshots``              hash        seq → the last two snapshots' descriptions (msgpack:
+                                       format, hash of record seq, taken_at, the image's SHA-256)
+``snapshot:<seq>``         string      the engine's image after record seq (the last two)
+``snapshot:staging:<e>``   string      an image being uploaded by the writer of epoch e, in
+                                       chunks; renamed to ``snapshot:<seq>`` once whole (it
+                                       expires after an hour if its writer dies meanwhile)
 ``views``                  hash        interaction id → the API's view of it (body, opaque)
 ``origins``                hash        interaction id → JSON ``[source, external_id,
                                        received_at]``
@@ -59,6 +63,14 @@ class DomainKeys(msgspec.Struct, frozen=True):
     cursors: str
     personal: str
     personal_stored: str
+
+    def snapshot(self, seq: int) -> str:
+        """The key of the image after record ``seq``."""
+        return f"{self.snapshots.removesuffix('snapshots')}snapshot:{seq}"
+
+    def snapshot_staging(self, epoch: int) -> str:
+        """The key an image is uploaded to by the writer of ``epoch``, before it is kept."""
+        return f"{self.snapshots.removesuffix('snapshots')}snapshot:staging:{epoch}"
 
 
 def keys_of(domain: str) -> DomainKeys:

@@ -114,23 +114,26 @@ return {"ok"}
 """
 
 _SNAPSHOT = """#!lua
--- Keep a snapshot and the one before it, fenced; drop older ones.
--- KEYS: epoch, snapshots
--- ARGV: epoch, seq, the snapshot (msgpack)
+-- Keep an uploaded image as the snapshot after a record, fenced; drop all but the last two.
+-- KEYS: epoch, snapshots, the staging key, the image's key, then the images to drop
+-- ARGV: epoch, seq, the description (msgpack), then the seqs of the images to drop
 -- returns: {"ok", the seq of the older snapshot kept, or 0} | {"fenced", the epoch now}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
   return {"fenced", epoch or "0"}
 end
+redis.call("RENAME", KEYS[3], KEYS[4])
+redis.call("PERSIST", KEYS[4])
 redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+for n = 5, #KEYS do
+  redis.call("UNLINK", KEYS[n])
+  redis.call("HDEL", KEYS[2], ARGV[n - 1])
+end
 local seqs = {}
 for _, seq in ipairs(redis.call("HKEYS", KEYS[2])) do
   table.insert(seqs, tonumber(seq))
 end
 table.sort(seqs, function(a, b) return a > b end)
-for n = 3, #seqs do
-  redis.call("HDEL", KEYS[2], tostring(seqs[n]))
-end
 return {"ok", tostring(seqs[2] or 0)}
 """
 
@@ -225,9 +228,13 @@ class Scripts:
         head = (epoch, expected_seq, expected_hash, seq, last_hash, batch.records, batch.views)
         return await call(self._append, keys, (*head, *batch.arguments))
 
-    async def snapshot(self, epoch: int, seq: int, data: bytes) -> Reply:
-        keys = self._keys
-        return await call(self._snapshot, (keys.epoch, keys.snapshots), (epoch, seq, data))
+    async def snapshot(
+        self, epoch: int, seq: int, description: bytes, dropped: Sequence[int]
+    ) -> Reply:
+        k = self._keys
+        keys = [k.epoch, k.snapshots, k.snapshot_staging(epoch), k.snapshot(seq)]
+        keys += [k.snapshot(old) for old in dropped]
+        return await call(self._snapshot, keys, (epoch, seq, description, *dropped))
 
     async def trim(self, epoch: int, after: int, boundary: int, boundary_hash: str) -> Reply:
         k = self._keys

@@ -183,6 +183,8 @@ class Runtime:
         self._listeners: list[Listener] = []
         self._housekept = 0.0
         self._imaged_at = 0.0
+        self._saving: asyncio.Task[None] | None = None
+        """The snapshot being written in the background, if any."""
 
     # -- what the API calls ---------------------------------------------------------------------
 
@@ -315,10 +317,7 @@ class Runtime:
             while self._inbox or self._in_flight:
                 await anyio.sleep(0.01)
         if self.ready and self.engine is not None and self.journal is not None:
-            try:
-                await self._snapshot(force=True)
-            except JournalError as exc:
-                log.warning("no snapshot at shutdown", error=str(exc))
+            await self._snapshot(force=True)
         await self._drop("stopped")
 
     async def _recover(self) -> None:
@@ -438,11 +437,7 @@ class Runtime:
             jobs = self._inbox[:_BATCH_LIMIT]
             del self._inbox[:_BATCH_LIMIT]
             await self._batch(jobs)
-            try:
-                await self._snapshot()
-            except JournalUnavailable as exc:
-                # The batch is durable and answered; only the shortcut for restarts is missing.
-                log.warning("snapshot not saved", error=str(exc))
+            await self._snapshot()
             self._housekeep()
 
     def _renew_in(self) -> float | None:
@@ -646,12 +641,30 @@ class Runtime:
             or time.monotonic() - self._imaged_at < _SNAPSHOT_SPACING_S
         ):
             return
+        saving = self._saving
+        if saving is not None and not saving.done():
+            if not force:
+                return  # the previous one is still being written
+            await asyncio.wait([saving])
         seq = self._last_seq
         self._image_seq = seq
         self._imaged_at = time.monotonic()
         image = engine.image()
-        await journal.save_snapshot(seq, image)
         _settle_memory()
+        if force:
+            await self._save(journal, seq, image)
+            return
+        # Written while batches go on: a snapshot of tens of MB takes a store hundreds of ms,
+        # and the image, built above between batches, no longer depends on the engine.
+        self._saving = asyncio.get_running_loop().create_task(self._save(journal, seq, image))
+
+    async def _save(self, journal: Journal, seq: int, image: bytes) -> None:
+        """Write a snapshot; a failure is logged: restarts then replay a longer tail."""
+        try:
+            await journal.save_snapshot(seq, image)
+        except JournalError as exc:
+            log.warning("snapshot not saved", seq=seq, error=str(exc))
+            return
         log.info("snapshot saved", seq=seq, bytes=len(image))
 
     def _housekeep(self) -> None:
@@ -697,6 +710,10 @@ class Runtime:
         reads, self._reads = self._reads, []
         for _, future in reads:
             _settle(future, error)
+        saving, self._saving = self._saving, None
+        if saving is not None and not saving.done():
+            saving.cancel()  # it writes to a store about to be closed
+            await asyncio.wait([saving])
         for listener in list(self._drop_listeners):
             try:
                 listener()

@@ -393,7 +393,7 @@ def redis_stats(server: RedisServer) -> dict[str, Any]:
     with redis.Redis.from_url(server.url) as client:
         events = client.xlen(keys.events)
         interactions = client.hlen(keys.views)
-        snapshots = client.hvals(keys.snapshots)
+        snapshots = [client.strlen(keys.snapshot(int(seq))) for seq in client.hkeys(keys.snapshots)]
         personal = client.memory_usage(keys.personal) or 0
     info = server.info()
     return {
@@ -402,7 +402,7 @@ def redis_stats(server: RedisServer) -> dict[str, Any]:
         "bytes": int(info["used_memory"]),
         "aof_bytes": int(info.get("aof_current_size", 0)),
         "snapshots": len(snapshots),
-        "snapshot_bytes": sum(len(x) for x in snapshots),
+        "snapshot_bytes": sum(snapshots),
         "personal_bytes": personal,
     }
 

@@ -8,6 +8,7 @@ network cannot be made to drop exactly one reply.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from aiguillage.adapters.journal import (
     JournalUnavailable,
 )
 from aiguillage.adapters.personal import seal
-from aiguillage.adapters.redis_journal import RedisJournal, verify_url
+from aiguillage.adapters.redis_journal import SNAPSHOT_CHUNK, RedisJournal, verify_url
 from aiguillage.adapters.redis_keys import keys_of
 from aiguillage.adapters.redis_personal import RedisPersonalStore
 
@@ -403,3 +404,36 @@ async def test_risky_server_settings_are_reported(
             await journal.close()
     finally:
         server.kill()
+
+
+async def test_a_large_image_is_uploaded_in_chunks_and_one_not_whole_is_passed_over(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    await journal.append(batch(1, 6), [])
+    image = os.urandom(SNAPSHOT_CHUNK * 2 + 123)
+    await journal.save_snapshot(2, b"small image")
+    await journal.save_snapshot(4, image)
+    with raw(redis_server) as client:
+        assert client.strlen(KEYS.snapshot(4)) == len(image)
+        assert client.ttl(KEYS.snapshot(4)) == -1  # the staging key's expiry does not follow
+        assert client.exists(KEYS.snapshot_staging(journal.epoch)) == 0
+    await journal.close()
+
+    reopened = journal_on(redis_server)
+    recovery = await reopened.open()
+    await reopened.close()
+    assert (recovery.image, recovery.image_seq) == (image, 4)
+
+    with raw(redis_server) as client:
+        client.setrange(KEYS.snapshot(4), 1000, b"not what was written")
+    damaged = journal_on(redis_server)
+    recovery = await damaged.open()
+    try:
+        assert (recovery.image, recovery.image_seq) == (b"small image", 2)
+        assert recovery.notes == ["snapshot 4 passed over: its image is missing or not whole"]
+        await damaged.save_snapshot(6, b"image after 6")  # two kept: the oldest image goes
+    finally:
+        await damaged.close()
+    with raw(redis_server) as client:
+        assert sorted(int(seq) for seq in client.hkeys(KEYS.snapshots)) == [4, 6]
+        assert client.exists(KEYS.snapshot(2)) == 0
