@@ -73,18 +73,16 @@ def serve(
 
     loaded = load_or_exit(config)
     where = _store(store, loaded)
-    if standby and isinstance(where, SQLiteStore):
-        _err.print(
-            "--standby needs a shared journal (--store redis://HOST:PORT/DB): an SQLite journal "
-            "has one daemon on one machine"
-        )
-        raise typer.Exit(2)
-    configure_logging(level=log_level)
     daemon = loaded.settings.daemon
     host = host or daemon.host
     port = daemon.port if port is None else port
     address = daemon.advertise_url or f"http://{host}:{port}"
-    runtime = build_runtime(loaded, where, standby=standby, address=address)
+    try:
+        runtime = build_runtime(loaded, where, standby=standby, address=address)
+    except ValueError as refused:  # --standby on a journal that cannot have one
+        _err.print(f"aiguillage serve: {refused}", markup=False)
+        raise typer.Exit(2) from None
+    configure_logging(level=log_level)
     try:
         run_daemon(runtime, host, port)
     except* Exception as group:
