@@ -163,6 +163,9 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
         "role": "leader" if runtime.leading else "standby" if runtime.standby else "recovering",
         "leader": None if runtime.leading else runtime.leader,
         "epoch": journal.epoch if journal is not None and runtime.leading else None,
+        # The last journal record: written, on a leader; its state is built to, on a standby.
+        "last_seq": runtime.last_seq if runtime.leading else None,
+        "followed_seq": runtime.followed_seq,
         "store": journal.description if journal is not None else None,
         # Server settings that put acknowledged events at risk (Redis), or "unverified" ones.
         "store_warnings": getattr(journal, "settings_report", []),

@@ -300,14 +300,26 @@ class Journal(Protocol):
     """How long the writer's lease lasts (Redis), or None when the lock is held for good
     (SQLite's ``flock``). With a lease, the runtime calls ``renew`` well within it."""
 
-    async def open(self, *, resume_after: int = 0) -> Recovery:
+    async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
         """Take the writer's lock (or lease), create what is missing, return what to rebuild from.
 
-        ``resume_after``: the caller already holds a state built from records 1 to that seq (a
-        standby that followed the journal). A store that still holds the records after it may
-        return only those (``image`` None, ``image_seq == resume_after``); otherwise it returns
-        a full recovery, and the caller rebuilds from it. ``JournalLocked`` when another writer
-        holds the journal.
+        ``resume_after``: the caller already holds a state built from records 1 to that seq,
+        the last of which has hash ``resume_hash`` (a standby that followed the journal). A
+        store that still holds that very record may return only the records after it (``image``
+        None, ``image_seq == resume_after``); otherwise it returns a full recovery, and the
+        caller rebuilds from it. ``JournalLocked`` when another writer holds the journal.
+        """
+        ...
+
+    async def follow(self, after: int, after_hash: str) -> Recovery:
+        """Read what a standby needs to keep up with the writer, without taking its lease.
+
+        Like ``open(resume_after=after, resume_hash=after_hash)``, reading only: the records
+        after ``after`` up to the journal's end when the store still holds record ``after``
+        with that hash, else the latest snapshot and the records after it. A chain break may be
+        a race with the writer trimming what was read; the caller starts again rather than
+        take it for damage (``open`` finds real damage). ``JournalError`` on a store that has
+        no standby (SQLite: one daemon holds the file).
         """
         ...
 

@@ -207,13 +207,15 @@ class RedisJournal:
         self._timeout_s = timeout_s
         self._lease_ms = round(lease_s * 1000)
         self._redis: redis.asyncio.Redis | None = None
+        self._reader: redis.asyncio.Redis | None = None
+        """A standby's connection, for ``follow`` (no lease, reads only)."""
         self._scripts: Scripts | None = None
         self._leading = False
         self._last_seq, self._last_hash = 0, GENESIS
         self._trimmed_seq, self._trimmed_hash = 0, GENESIS
         self._failure: str | None = None
 
-    async def open(self, *, resume_after: int = 0) -> Recovery:
+    async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
         if self._redis is not None:
             raise JournalError(f"{self.description} is already open")
         client = self._redis = self._connect()
@@ -234,10 +236,20 @@ class RedisJournal:
                 raise _format_error(self.description, reply.found[0])
             self.epoch, self._leading = int(reply.found[0]), True
             with self.unavailable("recovering"):
-                return await self._recover(client, resume_after)
+                return await self._recover(client, resume_after, resume_hash)
         except BaseException:
             await self.close()
             raise
+
+    async def follow(self, after: int, after_hash: str) -> Recovery:
+        if self._leading:
+            raise JournalError(f"{self.description} is open as its writer: nothing to follow")
+        client = self._reader
+        if client is None:
+            client = self._reader = self._connect()
+        with self.unavailable("following the journal"):
+            # Up to the end the meta gives: the leader may append while the stream is read.
+            return await self._recover(client, after, after_hash, to_meta_end=True)
 
     async def renew(self) -> None:
         """Extend the lease; take it again if it lapsed while nobody else took over."""
@@ -525,6 +537,10 @@ class RedisJournal:
             client, self._redis = self._redis, None
             scripts, self._scripts = self._scripts, None
             leading, self._leading = self._leading, False
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                with contextlib.suppress(redis.exceptions.RedisError, OSError):
+                    await reader.aclose()
             if client is None:
                 return
             if leading and scripts is not None:
@@ -617,7 +633,14 @@ class RedisJournal:
             )
         return report
 
-    async def _recover(self, client: redis.asyncio.Redis, resume_after: int) -> Recovery:
+    async def _recover(
+        self,
+        client: redis.asyncio.Redis,
+        resume_after: int,
+        resume_hash: str | None,
+        *,
+        to_meta_end: bool = False,
+    ) -> Recovery:
         meta = await _meta(client, self.keys, self.description)
         last_seq, last_hash = int(meta["last_seq"]), meta["last_hash"]
         self._trimmed_seq, self._trimmed_hash = int(meta["trimmed_seq"]), meta["trimmed_hash"]
@@ -625,19 +648,26 @@ class RedisJournal:
         image: bytes | None = None
         image_seq, previous = 0, GENESIS
         resumed = None if resume_after > last_seq else await self._hash_of(client, resume_after)
-        if resume_after and resumed is not None:
+        if resume_after and resumed is not None and resume_hash in (None, resumed):
             image_seq, previous = resume_after, resumed
         else:
-            if resume_after:
+            if resume_after and resumed is None:
                 notes.append(
                     f"cannot resume after event {resume_after}: the stream holds "
                     f"{self._trimmed_seq + 1} to {last_seq}; full recovery"
                 )
+            elif resume_after:
+                notes.append(
+                    f"cannot resume after event {resume_after}: the journal's event "
+                    f"{resume_after} is not the one the state was built from (a store failover "
+                    "lost writes?); full recovery"
+                )
             image, image_seq, previous = await self._latest_snapshot(client, notes)
         walker = ChainWalker(image_seq, previous)
         records = []
+        end = last_seq if to_meta_end else None
         try:
-            async for entries in self._entries(client, f"{image_seq + 1}"):
+            async for entries in self._entries(client, f"{image_seq + 1}", end):
                 for entry in entries:
                     event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
                     records.append(Record(entry.seq, event, entry.hash, entry.epoch))

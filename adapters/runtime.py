@@ -18,9 +18,11 @@ before it serves again. The engine never runs ahead of its log.
 
 Leadership: one journal has one writer. SQLite's lock is held for the process's life; a Redis
 journal is led under a lease that the engine task renews every third of its length, and every
-write is fenced by the leader's epoch. A daemon started with ``standby`` waits for the lease to
-lapse and then takes over: it opens the journal (which gives it a higher epoch), replays the
-latest snapshot and the tail, and serves. A leader that cannot renew its lease, or finds its
+write is fenced by the leader's epoch. A daemon started with ``standby`` follows the journal
+while it waits (a state of its own, rebuilt from the latest snapshot once, then fed each new
+record a tenth of a lease after the leader writes it), and when the lease lapses takes over: it
+opens the journal (which gives it a higher epoch), replays only what it had not yet read, and
+serves. A leader that cannot renew its lease, or finds its
 epoch overtaken (``JournalFenced``), steps down before the lease lapses, drops its state, and
 carries on as a standby; it never writes again under its old epoch. Meanwhile ``/readyz`` and
 ``/v1`` answer 503 naming the leader.
@@ -63,8 +65,8 @@ from aiguillage.engine.events import (
 from aiguillage.engine.instants import SECOND, Instant
 
 from .config import LoadedConfig
-from .journal import InteractionView as StoredView
 from .journal import (
+    GENESIS,
     Journal,
     JournalCorrupt,
     JournalError,
@@ -76,6 +78,7 @@ from .journal import (
     Recovery,
     event_type,
 )
+from .journal import InteractionView as StoredView
 from .metrics import Metrics
 from .personal import PersonalStore, seal
 from .views import InteractionOut, iso, view_of
@@ -118,6 +121,32 @@ class Receipt(msgspec.Struct, frozen=True):
 
     interaction: InteractionOut
     created: bool
+
+
+class _Followed:
+    """A standby's state: the engine built from the journal up to record ``seq``."""
+
+    __slots__ = ("engine", "hash", "image_seq", "seq")
+
+    def __init__(self, engine: Engine, seq: int, hash: str, image_seq: int) -> None:
+        self.engine = engine
+        self.seq = seq
+        self.hash = hash
+        self.image_seq = image_seq
+        """The snapshot it started from (the latest it knows of)."""
+
+    @classmethod
+    def build(cls, recovery: Recovery, followed: _Followed | None) -> _Followed:
+        """Apply a recovery: on ``followed`` when it resumes it, else on a new engine."""
+        if followed is not None and recovery.image is None and recovery.image_seq == followed.seq:
+            engine, image_seq = followed.engine, followed.image_seq
+        else:
+            image = recovery.image
+            engine = Engine() if image is None else Engine.from_image(image)
+            image_seq = recovery.image_seq
+        for record in recovery.records:
+            engine.apply(record.event)
+        return cls(engine, recovery.last_seq, recovery.last_hash, image_seq)
 
 
 class _Job:
@@ -166,6 +195,8 @@ class Runtime:
         self.leading = False
         self.leader: str | None = None
         """Where the daemon leading the journal is, when it is not this one (for 503s)."""
+        self.followed_seq: int | None = None
+        """On a standby, the last record of the journal its own state is built to."""
         self._renewed = 0.0
         self._drop_listeners: list[Callable[[], None]] = []
         self._inbox: list[_Job] = []
@@ -252,6 +283,11 @@ class Runtime:
         except JournalUnavailable as exc:
             raise Unavailable(f"the personal-data store cannot be read: {exc}") from exc
 
+    @property
+    def last_seq(self) -> int:
+        """The last record the journal holds (that this daemon wrote or replayed)."""
+        return self._last_seq
+
     def recent_waits(self, channel: str) -> Sequence[float]:
         """The waits, in seconds, of the last interactions of a channel an advisor accepted."""
         return self._recent_waits[channel]
@@ -321,16 +357,15 @@ class Runtime:
         await self._drop("stopped")
 
     async def _recover(self) -> None:
-        journal, recovery = await self._lead()
+        journal, recovery, followed = await self._lead()
         started = time.perf_counter()
         personal = self._personal_factory(journal)
         self.journal, self.personal = journal, personal
         await personal.open()
-        engine = Engine() if recovery.image is None else Engine.from_image(recovery.image)
-        for record in recovery.records:
-            engine.apply(record.event)
+        state = _Followed.build(recovery, followed)
+        engine = state.engine
         self._last_seq = recovery.last_seq
-        self._image_seq = recovery.image_seq
+        self._image_seq = state.image_seq
         self.engine = engine
         now = max(self.clock(), engine.now)
         window = now - self.daemon.idempotency_days * _DAY
@@ -369,7 +404,8 @@ class Runtime:
         log.info(
             "journal replayed; serving",
             store=journal.description,
-            snapshot_seq=recovery.image_seq,
+            snapshot_seq=state.image_seq,
+            resumed_followed_state=followed is not None and state.engine is followed.engine,
             replayed=len(recovery.records),
             fired_at_start=len(events),
             last_seq=self._last_seq,
@@ -377,44 +413,62 @@ class Runtime:
             epoch=journal.epoch,
         )
 
-    async def _lead(self) -> tuple[Journal, Recovery]:
+    async def _lead(self) -> tuple[Journal, Recovery, _Followed | None]:
         """Open the journal as its writer; on a leased journal held by another, wait for it.
 
-        A standby waits as long as it takes. Any other daemon waits once, for one lease: the
-        holder may be this daemon's previous life (killed, its lease not yet lapsed); if the
-        lease is still held after that, another daemon is alive and leading, which is fatal.
+        A standby waits as long as it takes, following the journal meanwhile; it returns the
+        state it followed with the recovery, which resumes it when the store allows. Any other
+        daemon waits once, for one lease: the holder may be this daemon's previous life
+        (killed, its lease not yet lapsed); if the lease is still held after that, another
+        daemon is alive and leading, which is fatal.
         """
         waited_since = time.monotonic()
         announced = None
-        while True:
-            if self._stopping:
-                await anyio.sleep_forever()  # stopping: take no lease, wait to be cancelled
-            journal = self._journal_factory()
-            self.journal = journal
-            opening = time.monotonic()
-            try:
-                recovery = await journal.open()
-                self._renewed = opening  # the lease runs from before the call that took it
-                return journal, recovery
-            except JournalLocked as exc:
-                lease = journal.lease_s
-                leader = await _leader_of(journal)
-                await journal.close()
-                self.journal = None
-                if lease is None:
-                    raise
-                if not self.standby and time.monotonic() - waited_since > 1.5 * lease:
-                    raise
-                self.leader = leader
-                if announced != leader:
-                    announced = leader
-                    log.info(
-                        "waiting for the journal's lease",
-                        leader=leader or "unknown",
-                        standby=self.standby,
-                        detail=str(exc),
-                    )
+        follower: Journal | None = None
+        followed: _Followed | None = None
+        try:
+            while True:
+                if self._stopping:
+                    await anyio.sleep_forever()  # stopping: take no lease, wait to be cancelled
+                journal = self._journal_factory()
+                self.journal = journal
+                opening = time.monotonic()
+                try:
+                    if followed is None:
+                        recovery = await journal.open()
+                    else:
+                        recovery = await journal.open(
+                            resume_after=followed.seq, resume_hash=followed.hash
+                        )
+                    self._renewed = opening  # the lease runs from before the call that took it
+                    return journal, recovery, followed
+                except JournalLocked as exc:
+                    lease = journal.lease_s
+                    leader = await _leader_of(journal)
+                    await journal.close()
+                    self.journal = None
+                    if lease is None:
+                        raise
+                    if not self.standby and time.monotonic() - waited_since > 1.5 * lease:
+                        raise
+                    self.leader = leader
+                    if announced != leader:
+                        announced = leader
+                        log.info(
+                            "waiting for the journal's lease",
+                            leader=leader or "unknown",
+                            standby=self.standby,
+                            detail=str(exc),
+                        )
+                if self.standby:
+                    follower = follower or self._journal_factory()
+                    followed = await _follow(follower, followed)
+                    self.followed_seq = None if followed is None else followed.seq
                 await anyio.sleep(max(0.05, (lease or 1.0) / 10))
+        finally:
+            self.followed_seq = None
+            if follower is not None:
+                await follower.close()
 
     async def _serve(self) -> None:
         while True:
@@ -764,6 +818,25 @@ async def _leader_of(journal: Journal) -> str | None:
     try:
         return await journal.leader()
     except JournalError:
+        return None
+
+
+async def _follow(follower: Journal, followed: _Followed | None) -> _Followed | None:
+    """Bring a standby's state up to the journal's end; ``None`` to start again from scratch.
+
+    A store that cannot be read now leaves the state as it is, for the next poll. A chain
+    break, an empty domain or an unreadable snapshot drop it: the next poll rebuilds it, and if
+    the journal is really damaged, taking over (``open``) says so.
+    """
+    after, after_hash = (0, GENESIS) if followed is None else (followed.seq, followed.hash)
+    try:
+        recovery = await follower.follow(after, after_hash)
+        return _Followed.build(recovery, followed)
+    except JournalUnavailable as exc:
+        log.debug("cannot follow the journal now", error=str(exc))
+        return followed
+    except (JournalError, EngineError, msgspec.DecodeError) as exc:
+        log.info("following the journal from scratch", error=str(exc))
         return None
 
 

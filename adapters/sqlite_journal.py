@@ -159,8 +159,14 @@ class SQLiteJournal:
         self._last_hash = GENESIS
         self._failure: str | None = None
 
-    async def open(self, *, resume_after: int = 0) -> Recovery:
+    async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
         return await self._thread.run(self._open)
+
+    async def follow(self, after: int, after_hash: str) -> Recovery:
+        raise JournalError(
+            f"{self.description}: a SQLite journal has one daemon and no standby; follow a "
+            "Redis journal (docs/redis.md)"
+        )
 
     async def renew(self) -> None:
         return None

@@ -229,10 +229,31 @@ def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
                 assert created.status_code == 201, created.text
                 acknowledged.append(created.json() | {"external_id": f"before-{n}"})
         old_epoch = leader.readyz().json()["epoch"]
+        # The standby follows the journal while it waits: its state is built to the last event.
+        written = leader.readyz().json()["last_seq"]
+        assert written > 20
+        _until(
+            "the standby has followed the leader",
+            lambda: standby.readyz().json()["followed_seq"] == written,
+        )
 
         leader.pause()
         _until("the standby takes over", lambda: standby.readyz().status_code == 200)
         assert standby.readyz().json()["epoch"] > old_epoch
+        # It took over from the state it had followed, replaying nothing (the leader wrote
+        # nothing more before it was paused).
+        takeover = [
+            line
+            for line in (
+                json.loads(text)
+                for text in standby.log.read_text().splitlines()
+                if text.startswith("{")
+            )
+            if line.get("event") == "journal replayed; serving"
+        ]
+        assert len(takeover) == 1, takeover
+        assert takeover[0]["resumed_followed_state"] is True
+        assert takeover[0]["replayed"] == 0
         assert standby.readyz().json()["store_warnings"] == []  # the test server is durable
         with standby.client(INTEGRATOR) as api:
             for n in range(20):

@@ -20,6 +20,7 @@ import redis
 import redis.exceptions
 
 from aiguillage.adapters.journal import (
+    GENESIS,
     JournalError,
     JournalFenced,
     JournalLocked,
@@ -289,6 +290,62 @@ async def test_resume_after_returns_only_the_tail_when_the_stream_has_it(
         assert [r.seq for r in recovery.records] == [4, 5, 6]
     finally:
         await full.close()
+
+
+async def test_a_standby_follows_without_the_lease_and_resumes_where_it_read(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 6), [])
+    await journal.save_snapshot(3, b"image after 3")
+    follower = journal_on(redis_server, archive)
+    try:
+        first = await follower.follow(0, GENESIS)  # nothing yet: the snapshot and the tail
+        assert (first.image, first.image_seq, first.last_seq) == (b"image after 3", 3, 6)
+        assert [r.seq for r in first.records] == [4, 5, 6]
+        await journal.append(batch(7, 3), [])
+        then = await follower.follow(6, first.last_hash)  # only what is new
+        assert (then.image, then.image_seq, then.last_seq) == (None, 6, 9)
+        assert [r.seq for r in then.records] == [7, 8, 9]
+        assert (await follower.follow(9, then.last_hash)).records == []
+        # A state built from another event 9 (a Redis failover lost it): start again.
+        other = await follower.follow(9, "f" * 64)
+        assert (other.image, other.image_seq) == (b"image after 3", 3)
+        assert [r.seq for r in other.records] == [4, 5, 6, 7, 8, 9]
+        assert "not the one the state was built from" in other.notes[0]
+        # Following took no lease and fenced nothing: the writer goes on.
+        assert await journal.append(batch(10, 1), []) == 10
+        await journal.renew()
+    finally:
+        await follower.close()
+    await journal.close()
+
+    taker = journal_on(redis_server, archive)
+    resumed = await taker.open(resume_after=9, resume_hash=then.last_hash)
+    try:
+        assert (resumed.image, resumed.image_seq) == (None, 9)
+        assert [r.seq for r in resumed.records] == [10]
+    finally:
+        await taker.close()
+    stranger = journal_on(redis_server, archive)
+    full = await stranger.open(resume_after=9, resume_hash="f" * 64)
+    try:
+        assert (full.image, full.image_seq) == (b"image after 3", 3)
+        assert [r.seq for r in full.records] == [4, 5, 6, 7, 8, 9, 10]
+    finally:
+        await stranger.close()
+
+
+async def test_following_an_empty_domain_or_as_the_writer_is_an_error(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    with pytest.raises(JournalError, match="open as its writer"):
+        await journal.follow(0, GENESIS)
+    elsewhere = RedisJournal(redis_server.url, domain="nowhere", address="http://b:8080")
+    try:
+        with pytest.raises(JournalError, match="no journal here"):
+            await elsewhere.follow(0, GENESIS)
+    finally:
+        await elsewhere.close()
 
 
 async def test_a_deleted_or_rewritten_entry_is_named_by_verify(
