@@ -2,7 +2,7 @@
 
 Third-party adapters are installed the way pip would leave them: a module and a ``*.dist-info``
 directory with its ``entry_points.txt``, on ``sys.path``. Adapters run in a real runtime, in
-process, on a real SQLite journal.
+process, on a real SQLite journal and on a real Redis one.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ from aiguillage.adapters.plugins import (
 )
 from aiguillage.adapters.runtime import Runtime
 from aiguillage.adapters.serve import build_runtime
+from aiguillage.adapters.stores import RedisStore
 from aiguillage.adapters.supervisor import Supervisor
 from aiguillage.adapters.webhook import WebhookAdapter
 from aiguillage.engine.commands import Close, Submit
 
 from .daemon import ROOT, write_config
+from .redis_server import RedisServer
 
 EXAMPLE = ROOT / "docs" / "examples" / "aiguillage-jsonl"
 
@@ -207,9 +209,14 @@ def recorder(into: list[Record], subscribes: frozenset[str] = frozenset()) -> ty
     return adapter_class(run, subscribes)
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    runtime = build_runtime(load_config(ROOT / "config.toml"), tmp_path / "journal.sqlite")
+@pytest.fixture(params=["sqlite", "redis"])
+async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A runtime on each journal: adapters read events and keep their cursor in either."""
+    store: Path | RedisStore = tmp_path / "journal.sqlite"
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        store = RedisStore(server.url, "main", tmp_path / "archive")
+    runtime = build_runtime(load_config(ROOT / "config.toml"), store)
     async with anyio.create_task_group() as group:
         await group.start(runtime.run)
         with anyio.fail_after(10):
