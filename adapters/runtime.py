@@ -19,12 +19,12 @@ before it serves again. The engine never runs ahead of its log.
 Leadership: one journal has one writer. SQLite's lock is held for the process's life; a Redis
 journal is led under a lease that the engine task renews every third of its length, and every
 write is fenced by the leader's epoch. A daemon started with ``standby`` follows the journal
-while it waits (a state of its own, rebuilt from the latest snapshot once, then fed each new
-record a tenth of a lease after the leader writes it), and when the lease lapses takes over: it
-opens the journal (which gives it a higher epoch), replays only what it had not yet read, and
-serves. A leader that cannot renew its lease, or finds its
-epoch overtaken (``JournalFenced``), steps down before the lease lapses, drops its state, and
-carries on as a standby; it never writes again under its old epoch. Meanwhile ``/readyz`` and
+while it waits: a state of its own, built once from the latest snapshot and the tail, then fed
+the new records every tenth of a lease. When the lease lapses it takes over: it opens the
+journal (which gives it a higher epoch), replays only what it had not yet read, and serves. A
+leader that cannot renew its lease, or finds its epoch overtaken (``JournalFenced``), steps
+down before the lease lapses, drops its state, and carries on as a standby; it never writes
+again under its old epoch. Meanwhile ``/readyz`` and
 ``/v1`` answer 503 naming the leader.
 
 Exceptions::
