@@ -229,12 +229,14 @@ class Tally:
             self._sample(event.advisor_id, event.at)
 
     def _sample(self, advisor_id: str, at: Instant) -> None:
+        """Note what an advisor does from ``at`` on. Its time goes to the intervals when that
+        changes: the whole stretch since the last change at once, however often it was seen."""
         assert self._engine is not None
         previous = self._advisors.get(advisor_id)
-        if previous is not None:
-            self._spread(previous, at)
         advisor = self._engine.state.advisors.get(advisor_id)
         if advisor is None:
+            if previous is not None:
+                self._spread(previous, at)
             self._advisors.pop(advisor_id, None)
             return
         # After-call work is work: wrap-up counts as busy on the channel it follows.
@@ -253,9 +255,12 @@ class Tally:
                 capacity,
                 tuple([c for c in CHANNELS if capacity.get(c, 0) > 0]),
             )
-        self._advisors[advisor_id] = _Sample(
-            at=at, logged=advisor.state != "offline", busy=busy, able=able[1]
-        )
+        logged = advisor.state != "offline"
+        if previous is not None:
+            if previous.logged == logged and previous.busy == busy and previous.able == able[1]:
+                return
+            self._spread(previous, at)
+        self._advisors[advisor_id] = _Sample(at=at, logged=logged, busy=busy, able=able[1])
 
     def _spread(self, sample: _Sample, until: Instant) -> None:
         """Add an advisor's busy and logged-in time from its last sample to ``until``."""

@@ -141,3 +141,31 @@ def test_occupancy_counts_after_call_work_as_busy() -> None:
     voice = next(c for c in result.channels if c.channel == "voice")
     # 300 s on the call, then 30 s of wrap-up, in an hour logged in.
     assert voice.occupancy == pytest.approx(330 / 3600)
+
+
+def test_occupancy_is_time_with_work_in_hand_whatever_the_load_across_intervals() -> None:
+    # One advisor holding up to three social conversations: busy from the first taken (10:00)
+    # to the last closed (10:50), its load going 1, 2, 3, 2, 1, 0 meanwhile; intervals of 30
+    # minutes cut that stretch at 10:30.
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies()), TUESDAY_10H)
+    engine.handle(AddAdvisor(advisor_id="A1", capacity={"social": 3}), TUESDAY_10H)
+    tally = Tally(engine, TUESDAY_10H, interval_minutes=30)
+    fixed = Behaviour(
+        handling={"social": HandlingTime(mean_s=1800, sd_s=0)}, answer_delay_s=0, patience_s=None
+    )
+    simulation = Simulation(engine, random.Random(1), fixed, observers=[tally])
+    simulation.schedule(TUESDAY_10H, SetAdvisorState(advisor_id="A1", state="available"))
+    for n in range(3):
+        simulation.schedule(
+            TUESDAY_10H + n * 600 * SECOND,
+            Submit(channel="social", source="x", external_id=f"post-{n}"),
+        )
+    end = TUESDAY_10H + 3600 * SECOND
+    simulation.run(end)
+    result = tally.result(
+        end=end, policies=engine.state.policies, deployment="test", seed=1, strategy="deadline"
+    )
+    social = next(c for c in result.channels if c.channel == "social")
+    assert social.occupancy == pytest.approx(3000 / 3600)
+    assert [row.occupancy for row in result.series["social"]] == pytest.approx([1.0, 1200 / 1800])
