@@ -49,6 +49,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import anyio
+import anyio.to_thread
 import msgspec
 import structlog
 
@@ -362,7 +363,9 @@ class Runtime:
         personal = self._personal_factory(journal)
         self.journal, self.personal = journal, personal
         await personal.open()
-        state = _Followed.build(recovery, followed)
+        # Off the event loop, which meanwhile answers /livez and /readyz: decoding a snapshot of
+        # tens of MB and replaying its tail take seconds.
+        state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
         engine = state.engine
         self._last_seq = recovery.last_seq
         self._image_seq = state.image_seq
@@ -831,7 +834,7 @@ async def _follow(follower: Journal, followed: _Followed | None) -> _Followed | 
     after, after_hash = (0, GENESIS) if followed is None else (followed.seq, followed.hash)
     try:
         recovery = await follower.follow(after, after_hash)
-        return _Followed.build(recovery, followed)
+        return await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
     except JournalUnavailable as exc:
         log.debug("cannot follow the journal now", error=str(exc))
         return followed
