@@ -18,6 +18,9 @@ that is not installed is said so and skipped.
 
     pip install -e '.[peers]'
     python benchmarks/simulate.py [--arrivals 200000] [--repeat 1] [--skip-year]
+
+It says whether the engine it imports is the pure-Python one or the compiled build (setup.py);
+run it from each build's environment to compare them.
 """
 
 from __future__ import annotations
@@ -58,6 +61,15 @@ class Timing:
 
     wall_s: float
     figures: dict[str, object]
+
+
+def build() -> str:
+    """Say whether the engine was compiled with mypyc (setup.py) or runs interpreted."""
+    import aiguillage.engine.engine as engine
+
+    if engine.__file__ is not None and not engine.__file__.endswith(".py"):
+        return "compiled with mypyc (AIGUILLAGE_COMPILE=1, setup.py)"
+    return "pure Python (for the compiled build: setup.py, AIGUILLAGE_COMPILE=1)"
 
 
 def time_year(repeat: int) -> None:
@@ -153,6 +165,7 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
+    print(f"build: {build()}")
     if not args.skip_year:
         time_year(args.repeat)
     compare(args.arrivals, args.repeat)

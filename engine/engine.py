@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from .advisors import Advisor, is_eligible
 from .commands import Command, Submit
 from .due import fire_timer, timer_applies
@@ -58,6 +60,8 @@ class Submission:
         self.events = events
 
 
+# Compiled with mypyc (setup.py): interpreted code may still subclass it (tests' JournaledEngine).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Engine:
     """The routing core. One instance per routing domain, driven by one caller at a time."""
 

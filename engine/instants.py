@@ -8,6 +8,7 @@ contract is local (calendar arithmetic) and at the edges, through the conversion
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Final
 
 __all__ = [
     "DAY",
@@ -26,11 +27,11 @@ __all__ = [
 Instant = int
 """Microseconds since 1970-01-01T00:00:00Z."""
 
-MICROSECOND = 1
-SECOND = 1_000_000
-MINUTE = 60 * SECOND
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
+MICROSECOND: Final = 1
+SECOND: Final = 1_000_000
+MINUTE: Final = 60 * SECOND
+HOUR: Final = 60 * MINUTE
+DAY: Final = 24 * HOUR
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from enum import IntEnum
+from typing import Final
 
 from .instants import Instant
 
@@ -42,13 +43,13 @@ class TimerKind(IntEnum):
 
 # The kinds as plain ints, for the hot paths: reading an enum member costs an attribute lookup
 # through the enum's machinery, and the timers hold (and compare) the plain values anyway.
-OFFER_EXPIRY = TimerKind.OFFER_EXPIRY.value
-WRAP_UP_END = TimerKind.WRAP_UP_END.value
-SLA_BREACH = TimerKind.SLA_BREACH.value
-SLA_WARNING = TimerKind.SLA_WARNING.value
-RELAXATION = TimerKind.RELAXATION.value
-REOFFER = TimerKind.REOFFER.value
-FORGET = TimerKind.FORGET.value
+OFFER_EXPIRY: Final = TimerKind.OFFER_EXPIRY.value
+WRAP_UP_END: Final = TimerKind.WRAP_UP_END.value
+SLA_BREACH: Final = TimerKind.SLA_BREACH.value
+SLA_WARNING: Final = TimerKind.SLA_WARNING.value
+RELAXATION: Final = TimerKind.RELAXATION.value
+REOFFER: Final = TimerKind.REOFFER.value
+FORGET: Final = TimerKind.FORGET.value
 
 Timer = tuple[Instant, int, int, int | str, int]
 """``(due, sequence, kind, subject, mark)``; ``kind`` is a ``TimerKind`` value."""

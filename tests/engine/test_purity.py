@@ -28,6 +28,7 @@ ALLOWED = {
     "itertools",
     "math",
     "msgspec",
+    "mypy_extensions",
     "typing",
     "zoneinfo",
 }
