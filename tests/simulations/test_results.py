@@ -17,8 +17,9 @@ from aiguillage.engine.events import (
     SlaBreached,
 )
 from aiguillage.engine.instants import SECOND
+from aiguillage.engine.policies import Channel
 from aiguillage.simulations.kernel import Behaviour, Simulation
-from aiguillage.simulations.outcome import Estimate
+from aiguillage.simulations.outcome import Estimate, RunResult
 from aiguillage.simulations.queue import run_queue
 from aiguillage.simulations.results import Tally, mean_interval
 from aiguillage.simulations.scenario import HandlingTime
@@ -122,22 +123,43 @@ def test_a_caller_who_hangs_up_after_the_breach_is_counted_once() -> None:
     assert (voice.abandoned, voice.late_open, voice.settled) == (1, 0, 1)
 
 
-def test_occupancy_counts_after_call_work_as_busy() -> None:
+def one_advisor_for_an_hour(
+    channel: Channel,
+    capacity: int,
+    handling_s: int,
+    arrivals: list[int],
+    *,
+    interval_minutes: int,
+    wrap_up_s: int = 0,
+) -> RunResult:
+    """One advisor logged in from 10:00 to 11:00 on a Tuesday, items of ``channel`` arriving
+    ``arrivals`` seconds after 10:00, each handled in exactly ``handling_s``."""
     engine = Engine()
-    engine.handle(SetPolicies(policies=make_policies(wrap_up_s=30)), TUESDAY_10H)
-    engine.handle(AddAdvisor(advisor_id="A1", capacity={"voice": 1}), TUESDAY_10H)
-    tally = Tally(engine, TUESDAY_10H, interval_minutes=60)
+    engine.handle(SetPolicies(policies=make_policies(wrap_up_s=wrap_up_s)), TUESDAY_10H)
+    engine.handle(AddAdvisor(advisor_id="A1", capacity={channel: capacity}), TUESDAY_10H)
+    tally = Tally(engine, TUESDAY_10H, interval_minutes=interval_minutes)
     fixed = Behaviour(
-        handling={"voice": HandlingTime(mean_s=300, sd_s=0)}, answer_delay_s=0, patience_s=None
+        handling={channel: HandlingTime(mean_s=handling_s, sd_s=0)},
+        answer_delay_s=0,
+        patience_s=None,
     )
     simulation = Simulation(engine, random.Random(1), fixed, observers=[tally])
     simulation.schedule(TUESDAY_10H, SetAdvisorState(advisor_id="A1", state="available"))
-    simulation.schedule(TUESDAY_10H, Submit(channel="voice", source="phone", external_id="c1"))
+    source = {"voice": "phone", "social": "x"}[channel]
+    for n, after_s in enumerate(arrivals):
+        simulation.schedule(
+            TUESDAY_10H + after_s * SECOND,
+            Submit(channel=channel, source=source, external_id=f"item-{n}"),
+        )
     end = TUESDAY_10H + 3600 * SECOND
     simulation.run(end)
-    result = tally.result(
+    return tally.result(
         end=end, policies=engine.state.policies, deployment="test", seed=1, strategy="deadline"
     )
+
+
+def test_occupancy_counts_after_call_work_as_busy() -> None:
+    result = one_advisor_for_an_hour("voice", 1, 300, [0], interval_minutes=60, wrap_up_s=30)
     voice = next(c for c in result.channels if c.channel == "voice")
     # 300 s on the call, then 30 s of wrap-up, in an hour logged in.
     assert voice.occupancy == pytest.approx(330 / 3600)
@@ -147,25 +169,7 @@ def test_occupancy_is_time_with_work_in_hand_whatever_the_load_across_intervals(
     # One advisor holding up to three social conversations: busy from the first taken (10:00)
     # to the last closed (10:50), its load going 1, 2, 3, 2, 1, 0 meanwhile; intervals of 30
     # minutes cut that stretch at 10:30.
-    engine = Engine()
-    engine.handle(SetPolicies(policies=make_policies()), TUESDAY_10H)
-    engine.handle(AddAdvisor(advisor_id="A1", capacity={"social": 3}), TUESDAY_10H)
-    tally = Tally(engine, TUESDAY_10H, interval_minutes=30)
-    fixed = Behaviour(
-        handling={"social": HandlingTime(mean_s=1800, sd_s=0)}, answer_delay_s=0, patience_s=None
-    )
-    simulation = Simulation(engine, random.Random(1), fixed, observers=[tally])
-    simulation.schedule(TUESDAY_10H, SetAdvisorState(advisor_id="A1", state="available"))
-    for n in range(3):
-        simulation.schedule(
-            TUESDAY_10H + n * 600 * SECOND,
-            Submit(channel="social", source="x", external_id=f"post-{n}"),
-        )
-    end = TUESDAY_10H + 3600 * SECOND
-    simulation.run(end)
-    result = tally.result(
-        end=end, policies=engine.state.policies, deployment="test", seed=1, strategy="deadline"
-    )
+    result = one_advisor_for_an_hour("social", 3, 1800, [0, 600, 1200], interval_minutes=30)
     social = next(c for c in result.channels if c.channel == "social")
     assert social.occupancy == pytest.approx(3000 / 3600)
     assert [row.occupancy for row in result.series["social"]] == pytest.approx([1.0, 1200 / 1800])
