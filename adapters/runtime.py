@@ -199,6 +199,9 @@ class Runtime:
         self.followed_seq: int | None = None
         """On a standby, the last record of the journal its own state is built to."""
         self._renewed = 0.0
+        """When the lease was last taken or renewed (monotonic seconds, before the call)."""
+        self._retry_at = 0.0
+        """After a failed renewal: not before this."""
         self._drop_listeners: list[Callable[[], None]] = []
         self._inbox: list[_Job] = []
         self._reads: list[tuple[Callable[[Engine], Any], asyncio.Future[Any]]] = []
@@ -445,6 +448,17 @@ class Runtime:
                         )
                     self._renewed = opening  # the lease runs from before the call that took it
                     return journal, recovery, followed
+                except JournalUnavailable as exc:
+                    if not self.standby:
+                        raise
+                    # A standby waits the outage out where it is, keeping the state it followed
+                    # (leaving here would throw it away and rebuild it from the snapshot).
+                    self.journal = None
+                    if self.last_error != str(exc):
+                        log.warning("journal unavailable; the standby waits", error=str(exc))
+                    self.last_error = str(exc)
+                    await anyio.sleep(max(0.05, (journal.lease_s or 1.0) / 10))
+                    continue
                 except JournalLocked as exc:
                     lease = journal.lease_s
                     leader = await _leader_of(journal)
@@ -454,7 +468,7 @@ class Runtime:
                         raise
                     if not self.standby and time.monotonic() - waited_since > 1.5 * lease:
                         raise
-                    self.leader = leader
+                    self.leader, self.last_error = leader, ""
                     if announced != leader:
                         announced = leader
                         log.info(
@@ -503,7 +517,8 @@ class Runtime:
         lease = None if journal is None else journal.lease_s
         if lease is None:
             return None
-        return max(0.0, self._renewed + lease / 3 - time.monotonic())
+        due = max(self._renewed + lease / 3, self._retry_at)
+        return max(0.0, due - time.monotonic())
 
     async def _renew(self) -> None:
         journal = self.journal
@@ -516,10 +531,10 @@ class Runtime:
         except JournalUnavailable as exc:
             # Two thirds of the lease gone without a renewal: step down while it still holds,
             # so that nobody takes over while this daemon could still believe it leads.
-            if started - self._renewed >= 2 * lease / 3:
+            if time.monotonic() - self._renewed >= 2 * lease / 3:
                 raise _StepDown(f"the lease could not be renewed: {exc}") from exc
             log.warning("lease renewal failed; retrying", error=str(exc))
-            self._renewed += min(1.0, lease / 10)  # retry soon, without spinning
+            self._retry_at = started + min(1.0, lease / 10)  # soon, without spinning
             return
         self._renewed = started
 

@@ -284,3 +284,73 @@ def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
         leader.resume()
         leader.kill()
         standby.kill()
+
+
+def _log_events(daemon: Daemon) -> list[dict[str, Any]]:
+    """The daemon's JSON log lines, parsed."""
+    lines = daemon.log.read_text().splitlines()
+    return [json.loads(text) for text in lines if text.startswith("{")]
+
+
+def test_a_standby_keeps_the_state_it_followed_through_a_redis_outage(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = _config(tmp_path)
+    leader = _daemon(tmp_path / "a", config, redis_server).start()
+    standby = _daemon(tmp_path / "b", config, redis_server, standby=True).start(ready=False)
+    try:
+        acknowledged = []
+        with leader.client(INTEGRATOR) as api:
+            for n in range(10):
+                created = api.post("/v1/interactions", json=_submission(f"before-{n}"))
+                assert created.status_code == 201, created.text
+                acknowledged.append(created.json() | {"external_id": f"before-{n}"})
+        written = leader.readyz().json()["last_seq"]
+        _until(
+            "the standby has followed",
+            lambda: standby.readyz().json()["followed_seq"] == written,
+        )
+
+        # Down for longer than a lease: the leader, unable to renew, steps down before its
+        # lease lapses, writes or not; the standby waits where it is, its followed state kept
+        # (followed_seq is None once that state is thrown away).
+        redis_server.kill()
+        outage = time.monotonic()
+        stepped_down = None
+        while time.monotonic() - outage < 1.5 * LEASE_S:
+            assert standby.readyz().json()["followed_seq"] == written
+            if stepped_down is None and leader.readyz().status_code == 503:
+                stepped_down = time.monotonic() - outage
+            time.sleep(0.05)
+        assert stepped_down is not None, "the leader still says it is ready"
+        assert stepped_down < LEASE_S
+        redis_server.restart()
+
+        def serving() -> Daemon | None:
+            return next((d for d in (leader, standby) if d.readyz().status_code == 200), None)
+
+        _until("a daemon serves again", lambda: serving() is not None)
+        if serving() is standby:
+            # It took over from the state it kept: nothing to replay, no rebuild.
+            (takeover,) = [
+                line
+                for line in _log_events(standby)
+                if line.get("event") == "journal replayed; serving"
+            ]
+            assert takeover["resumed_followed_state"] is True
+            assert takeover["replayed"] == 0
+        else:
+            now = leader.readyz().json()["last_seq"]
+            _until("the standby follows on", lambda: standby.readyz().json()["followed_seq"] == now)
+        assert not [
+            line
+            for line in _log_events(standby)
+            if line.get("event") in ("following the journal from scratch",)
+            or "rebuilding" in str(line.get("event"))
+        ]
+        server = serving()
+        assert server is not None
+        _check_journal(server, redis_server, acknowledged)
+    finally:
+        leader.kill()
+        standby.kill()
