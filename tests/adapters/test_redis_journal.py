@@ -335,6 +335,26 @@ async def test_a_standby_follows_without_the_lease_and_resumes_where_it_read(
         await stranger.close()
 
 
+async def test_a_standby_that_fell_behind_the_trim_starts_again_from_the_snapshot(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 4), [])
+    follower = journal_on(redis_server, archive)
+    try:
+        behind = await follower.follow(0, GENESIS)
+        assert (behind.image, behind.last_seq) == (None, 4)
+        await journal.append(batch(5, 1), [])
+        await journal.save_snapshot(5, b"image after 5")
+        await journal.append(batch(6, 5), [])
+        await journal.save_snapshot(10, b"image after 10")  # 1 to 5 archived and trimmed
+        again = await follower.follow(4, behind.last_hash)
+        assert (again.image, again.image_seq) == (b"image after 10", 10)
+        assert again.records == []
+        assert "cannot resume after event 4" in again.notes[0]
+    finally:
+        await follower.close()
+
+
 async def test_following_an_empty_domain_or_as_the_writer_is_an_error(
     redis_server: RedisServer, journal: RedisJournal
 ) -> None:
