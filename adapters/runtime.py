@@ -197,6 +197,7 @@ class Runtime:
         self.leader: str | None = None
         """Where the daemon leading the journal is, when it is not this one (for 503s)."""
         self.followed_seq: int | None = None
+        self._follow_error = ""
         """On a standby, the last record of the journal its own state is built to."""
         self._renewed = 0.0
         """When the lease was last taken or renewed (monotonic seconds, before the call)."""
@@ -479,13 +480,36 @@ class Runtime:
                         )
                 if self.standby:
                     follower = follower or self._journal_factory()
-                    followed = await _follow(follower, followed)
+                    followed = await self._follow(follower, followed)
                     self.followed_seq = None if followed is None else followed.seq
                 await anyio.sleep(max(0.05, (lease or 1.0) / 10))
         finally:
             self.followed_seq = None
             if follower is not None:
                 await follower.close()
+
+    async def _follow(self, follower: Journal, followed: _Followed | None) -> _Followed | None:
+        """Bring a standby's state up to the journal's end; ``None`` to start again from scratch.
+
+        A store that cannot be read now leaves the state as it is, for the next poll. A chain
+        break, an empty domain or an unreadable snapshot drop it: the next poll rebuilds it, and
+        if the journal is really damaged, taking over (``open``) says so.
+        """
+        after, after_hash = (0, GENESIS) if followed is None else (followed.seq, followed.hash)
+        try:
+            recovery = await follower.follow(after, after_hash)
+            state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
+        except JournalUnavailable as exc:
+            log.debug("cannot follow the journal now", error=str(exc))
+            return followed
+        except (JournalError, EngineError, msgspec.DecodeError) as exc:
+            # Said once per cause, not at every poll (a journal of a newer format stays so).
+            if self._follow_error != str(exc):
+                log.info("following the journal from scratch", error=str(exc))
+            self._follow_error = str(exc)
+            return None
+        self._follow_error = ""
+        return state
 
     async def _serve(self) -> None:
         while True:
@@ -836,25 +860,6 @@ async def _leader_of(journal: Journal) -> str | None:
     try:
         return await journal.leader()
     except JournalError:
-        return None
-
-
-async def _follow(follower: Journal, followed: _Followed | None) -> _Followed | None:
-    """Bring a standby's state up to the journal's end; ``None`` to start again from scratch.
-
-    A store that cannot be read now leaves the state as it is, for the next poll. A chain
-    break, an empty domain or an unreadable snapshot drop it: the next poll rebuilds it, and if
-    the journal is really damaged, taking over (``open``) says so.
-    """
-    after, after_hash = (0, GENESIS) if followed is None else (followed.seq, followed.hash)
-    try:
-        recovery = await follower.follow(after, after_hash)
-        return await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
-    except JournalUnavailable as exc:
-        log.debug("cannot follow the journal now", error=str(exc))
-        return followed
-    except (JournalError, EngineError, msgspec.DecodeError) as exc:
-        log.info("following the journal from scratch", error=str(exc))
         return None
 
 
