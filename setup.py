@@ -8,8 +8,8 @@ mypy and the typed packages they import, installed beforehand with ``--no-build-
     pip install 'mypy[mypyc]>=1.10' setuptools wheel msgspec holidays numpy
     AIGUILLAGE_COMPILE=1 pip install --no-build-isolation .
 
-Not for an editable install (``-e``): the extensions would sit beside the sources, and Python
-would load them instead of the ``.py`` files being edited.
+Refused for an editable install (``-e``): the extensions would sit beside the sources, and
+Python would load them instead of the ``.py`` files being edited.
 
 The package folders are mapped at install time (aiguillage.engine -> engine/, ...), and mypy
 names modules after their folders: it is given a view of the tree with the folders named as they
@@ -19,6 +19,7 @@ install (as .ci/run does). setuptools' build_ext puts each extension through the
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -61,6 +62,11 @@ def _view() -> Path:
 def _extensions() -> list[object]:
     if os.environ.get("AIGUILLAGE_COMPILE") != "1":
         return []
+    if "editable_wheel" in sys.argv:
+        raise SystemExit(
+            "AIGUILLAGE_COMPILE=1 with pip install -e: the compiled modules would shadow the "
+            "sources being edited; install the compiled build without -e, or unset the variable"
+        )
     try:
         from mypyc.build import mypycify
     except ImportError:
