@@ -15,7 +15,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,13 +204,54 @@ def test_sigkill_of_redis_under_load_the_daemon_recovers_by_itself(
         daemon.kill()
 
 
+def _submit_all(daemon: Daemon, external_ids: list[str]) -> list[dict[str, Any]]:
+    """Submit each interaction to ``daemon``; return what was acknowledged (201 each)."""
+    acknowledged = []
+    with daemon.client(INTEGRATOR) as api:
+        for external_id in external_ids:
+            created = api.post("/v1/interactions", json=_submission(external_id))
+            assert created.status_code == 201, created.text
+            acknowledged.append(created.json() | {"external_id": external_id})
+    return acknowledged
+
+
+def _caught_up(standby: Daemon, leader: Daemon) -> int:
+    """Wait until the standby's state is built to the leader's last event; return its seq."""
+    written: int = leader.readyz().json()["last_seq"]
+    _until(
+        "the standby has followed the leader",
+        lambda: standby.readyz().json()["followed_seq"] == written,
+    )
+    return written
+
+
+def _log_events(daemon: Daemon, event: str) -> list[dict[str, Any]]:
+    """The daemon's JSON log lines of one event, parsed."""
+    lines = daemon.log.read_text().splitlines()
+    parsed = (json.loads(text) for text in lines if text.startswith("{"))
+    return [line for line in parsed if line.get("event") == event]
+
+
+@contextmanager
+def _leader_and_standby(directory: Path, redis: RedisServer) -> Iterator[tuple[Daemon, Daemon]]:
+    """A leader serving and a standby on one Redis; both killed at the end (resumed first)."""
+    config = _config(directory)
+    leader = _daemon(directory / "a", config, redis).start()
+    try:
+        standby = _daemon(directory / "b", config, redis, standby=True).start(ready=False)
+        try:
+            yield leader, standby
+        finally:
+            standby.kill()
+    finally:
+        leader.resume()
+        leader.kill()
+
+
 def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    config = _config(tmp_path)
-    leader = _daemon(tmp_path / "a", config, redis_server).start()
-    standby = _daemon(tmp_path / "b", config, redis_server, standby=True).start(ready=False)
-    try:
+    with _leader_and_standby(tmp_path, redis_server) as (leader, standby):
         # The standby says where the leader is, on /readyz and on the API.
         _until("the standby names the leader", lambda: standby.readyz().json()["leader"])
         health = standby.readyz()
@@ -222,44 +264,22 @@ def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
         assert refused.json()["leader"] == leader.url
         assert "Retry-After" in refused.headers
 
-        acknowledged = []
-        with leader.client(INTEGRATOR) as api:
-            for n in range(20):
-                created = api.post("/v1/interactions", json=_submission(f"before-{n}"))
-                assert created.status_code == 201, created.text
-                acknowledged.append(created.json() | {"external_id": f"before-{n}"})
+        acknowledged = _submit_all(leader, [f"before-{n}" for n in range(20)])
         old_epoch = leader.readyz().json()["epoch"]
         # The standby follows the journal while it waits: its state is built to the last event.
-        written = leader.readyz().json()["last_seq"]
-        assert written > 20
-        _until(
-            "the standby has followed the leader",
-            lambda: standby.readyz().json()["followed_seq"] == written,
-        )
+        assert _caught_up(standby, leader) > 20
 
         leader.pause()
         _until("the standby takes over", lambda: standby.readyz().status_code == 200)
         assert standby.readyz().json()["epoch"] > old_epoch
         # It took over from the state it had followed, replaying nothing (the leader wrote
         # nothing more before it was paused).
-        takeover = [
-            line
-            for line in (
-                json.loads(text)
-                for text in standby.log.read_text().splitlines()
-                if text.startswith("{")
-            )
-            if line.get("event") == "journal replayed; serving"
-        ]
+        takeover = _log_events(standby, "journal replayed; serving")
         assert len(takeover) == 1, takeover
         assert takeover[0]["resumed_followed_state"] is True
         assert takeover[0]["replayed"] == 0
         assert standby.readyz().json()["store_warnings"] == []  # the test server is durable
-        with standby.client(INTEGRATOR) as api:
-            for n in range(20):
-                created = api.post("/v1/interactions", json=_submission(f"after-{n}"))
-                assert created.status_code == 201, created.text
-                acknowledged.append(created.json() | {"external_id": f"after-{n}"})
+        acknowledged += _submit_all(standby, [f"after-{n}" for n in range(20)])
 
         # Resumed, the old leader believes it leads until its first write or renewal: refused.
         leader.resume()
@@ -280,36 +300,14 @@ def test_a_paused_leader_is_fenced_and_the_standby_takes_over(
         _check_journal(standby, redis_server, acknowledged)
         epochs = {int(row["id"].split(":")[0]) for row in _events(standby)}
         assert epochs == {old_epoch, standby.readyz().json()["epoch"]}
-    finally:
-        leader.resume()
-        leader.kill()
-        standby.kill()
-
-
-def _log_events(daemon: Daemon) -> list[dict[str, Any]]:
-    """The daemon's JSON log lines, parsed."""
-    lines = daemon.log.read_text().splitlines()
-    return [json.loads(text) for text in lines if text.startswith("{")]
 
 
 def test_a_standby_keeps_the_state_it_followed_through_a_redis_outage(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    config = _config(tmp_path)
-    leader = _daemon(tmp_path / "a", config, redis_server).start()
-    standby = _daemon(tmp_path / "b", config, redis_server, standby=True).start(ready=False)
-    try:
-        acknowledged = []
-        with leader.client(INTEGRATOR) as api:
-            for n in range(10):
-                created = api.post("/v1/interactions", json=_submission(f"before-{n}"))
-                assert created.status_code == 201, created.text
-                acknowledged.append(created.json() | {"external_id": f"before-{n}"})
-        written = leader.readyz().json()["last_seq"]
-        _until(
-            "the standby has followed",
-            lambda: standby.readyz().json()["followed_seq"] == written,
-        )
+    with _leader_and_standby(tmp_path, redis_server) as (leader, standby):
+        acknowledged = _submit_all(leader, [f"before-{n}" for n in range(10)])
+        written = _caught_up(standby, leader)
 
         # Down for longer than a lease: the leader, unable to renew, steps down before its
         # lease lapses, writes or not; the standby waits where it is, its followed state kept
@@ -332,25 +330,15 @@ def test_a_standby_keeps_the_state_it_followed_through_a_redis_outage(
         _until("a daemon serves again", lambda: serving() is not None)
         if serving() is standby:
             # It took over from the state it kept: nothing to replay, no rebuild.
-            (takeover,) = [
-                line
-                for line in _log_events(standby)
-                if line.get("event") == "journal replayed; serving"
-            ]
+            (takeover,) = _log_events(standby, "journal replayed; serving")
             assert takeover["resumed_followed_state"] is True
             assert takeover["replayed"] == 0
         else:
             now = leader.readyz().json()["last_seq"]
             _until("the standby follows on", lambda: standby.readyz().json()["followed_seq"] == now)
-        assert not [
-            line
-            for line in _log_events(standby)
-            if line.get("event") in ("following the journal from scratch",)
-            or "rebuilding" in str(line.get("event"))
-        ]
+        assert not _log_events(standby, "following the journal from scratch")
+        assert not _log_events(standby, "journal unavailable; rebuilding from it")
+        assert not _log_events(standby, "engine task failed; rebuilding from the journal")
         server = serving()
         assert server is not None
         _check_journal(server, redis_server, acknowledged)
-    finally:
-        leader.kill()
-        standby.kill()

@@ -25,6 +25,7 @@ from aiguillage.adapters.journal import (
     JournalFenced,
     JournalLocked,
     JournalUnavailable,
+    Recovery,
 )
 from aiguillage.adapters.personal import seal
 from aiguillage.adapters.redis_journal import SNAPSHOT_CHUNK, RedisJournal, verify_url
@@ -60,6 +61,15 @@ async def journal(redis_server: RedisServer, archive: Path) -> AsyncIterator[Red
     await journal.open()
     yield journal
     await journal.close()
+
+
+async def recovered(server: RedisServer, archive: Path, **options: Any) -> Recovery:
+    """Open the journal as a new writer, keep what it recovers, close it (releasing the lease)."""
+    journal = journal_on(server, archive)
+    try:
+        return await journal.open(**options)
+    finally:
+        await journal.close()
 
 
 def raw(server: RedisServer) -> redis.Redis:
@@ -276,20 +286,12 @@ async def test_resume_after_returns_only_the_tail_when_the_stream_has_it(
     await journal.append(batch(1, 6), [])
     await journal.save_snapshot(3, b"image after 3")
     await journal.close()
-    reopened = journal_on(redis_server, archive)
-    recovery = await reopened.open(resume_after=4)
-    try:
-        assert (recovery.image, recovery.image_seq) == (None, 4)
-        assert [r.seq for r in recovery.records] == [5, 6]
-    finally:
-        await reopened.close()
-    full = journal_on(redis_server, archive)
-    recovery = await full.open(resume_after=9)  # beyond the end: a full recovery
-    try:
-        assert (recovery.image, recovery.image_seq) == (b"image after 3", 3)
-        assert [r.seq for r in recovery.records] == [4, 5, 6]
-    finally:
-        await full.close()
+    recovery = await recovered(redis_server, archive, resume_after=4)
+    assert (recovery.image, recovery.image_seq) == (None, 4)
+    assert [r.seq for r in recovery.records] == [5, 6]
+    recovery = await recovered(redis_server, archive, resume_after=9)  # beyond the end: full
+    assert (recovery.image, recovery.image_seq) == (b"image after 3", 3)
+    assert [r.seq for r in recovery.records] == [4, 5, 6]
 
 
 async def test_a_standby_follows_without_the_lease_and_resumes_where_it_read(
@@ -319,20 +321,12 @@ async def test_a_standby_follows_without_the_lease_and_resumes_where_it_read(
         await follower.close()
     await journal.close()
 
-    taker = journal_on(redis_server, archive)
-    resumed = await taker.open(resume_after=9, resume_hash=then.last_hash)
-    try:
-        assert (resumed.image, resumed.image_seq) == (None, 9)
-        assert [r.seq for r in resumed.records] == [10]
-    finally:
-        await taker.close()
-    stranger = journal_on(redis_server, archive)
-    full = await stranger.open(resume_after=9, resume_hash="f" * 64)
-    try:
-        assert (full.image, full.image_seq) == (b"image after 3", 3)
-        assert [r.seq for r in full.records] == [4, 5, 6, 7, 8, 9, 10]
-    finally:
-        await stranger.close()
+    resumed = await recovered(redis_server, archive, resume_after=9, resume_hash=then.last_hash)
+    assert (resumed.image, resumed.image_seq) == (None, 9)
+    assert [r.seq for r in resumed.records] == [10]
+    full = await recovered(redis_server, archive, resume_after=9, resume_hash="f" * 64)
+    assert (full.image, full.image_seq) == (b"image after 3", 3)
+    assert [r.seq for r in full.records] == [4, 5, 6, 7, 8, 9, 10]
 
 
 async def test_a_standby_that_fell_behind_the_trim_starts_again_from_the_snapshot(
