@@ -217,7 +217,8 @@ class Runtime:
         (a late-reported ``received_at`` only delays the purge of those behind it)."""
         self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
         self._listeners: list[Listener] = []
-        self._housekept = 0.0
+        self._housekept: Instant | None = None
+        """When housekeeping last ran, on the runtime's clock (``None``: not yet)."""
         self._imaged_at = 0.0
         self._saving: asyncio.Task[None] | None = None
         """The snapshot being written in the background, if any."""
@@ -764,12 +765,15 @@ class Runtime:
         log.info("snapshot saved", seq=seq, bytes=len(image))
 
     def _housekeep(self) -> None:
-        """Once an hour: forget idempotency keys past their window, purge old personal data."""
-        moment = time.monotonic()
-        if moment - self._housekept < 3600:
-            return
-        self._housekept = moment
+        """Once an hour: forget idempotency keys past their window, purge old personal data.
+
+        The hour is read on the runtime's clock, the one deadlines are on, and the first batch
+        after a start runs it.
+        """
         now = self.clock()
+        if self._housekept is not None and now - self._housekept < 3600 * SECOND:
+            return
+        self._housekept = now
         horizon = now - self.daemon.idempotency_days * _DAY
         keys = self._keys
         while keys:
