@@ -43,7 +43,7 @@ from .api_routes import ROUTES
 from .api_socket import offers_socket
 from .auth import Tickets, Tokens
 from .metrics import CONTENT_TYPE
-from .runtime import Runtime, Unavailable
+from .runtime import CommandFailed, Rejected, Runtime, Unavailable
 from .supervisor import Supervisor
 
 __all__ = ["create_app", "error_response"]
@@ -137,6 +137,15 @@ def _engine_error(request: Request[Any, Any, Any], exc: EngineError) -> Response
     return error_response(status, exc.reason, str(exc))
 
 
+def _rejected(request: Request[Any, Any, Any], exc: Rejected) -> Response[bytes]:
+    return error_response(400, "invalid_request", exc.detail, exc.field)
+
+
+def _command_failed(request: Request[Any, Any, Any], exc: CommandFailed) -> Response[bytes]:
+    # The runtime logged the fault with its traceback; its message says what became of it.
+    return error_response(500, "internal", str(exc))
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("request failed", path=request.url.path)
     return error_response(500, "internal", "an internal error; it is logged")
@@ -212,6 +221,8 @@ def create_app(
             HTTPException: _http_error,
             Unavailable: _unavailable,
             EngineError: _engine_error,
+            Rejected: _rejected,
+            CommandFailed: _command_failed,
             Exception: _internal,
         },
         request_max_body_size=runtime.daemon.max_body_bytes,

@@ -129,7 +129,12 @@ class DaemonSettings(_Section, frozen=True):
     live_after_close_s: Annotated[int, msgspec.Meta(ge=60)] = 86_400
     """Closed interactions leave the engine's live state after this; the journal keeps them."""
     idempotency_days: Annotated[int, msgspec.Meta(ge=1)] = 30
-    """A resubmitted ``(source, external_id)`` is recognised for this long after arrival."""
+    """A resubmitted ``(source, external_id)`` is recognised for this long after the daemon
+    accepted it."""
+    backfill_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 90
+    """A submission's ``received_at`` may lie this far in the past, at most."""
+    max_skew_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 300
+    """... and this far ahead of the daemon's clock (then it is taken as now)."""
     personal_data_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     """Customers' personal data (identity, subject, text) is erased this long after arrival."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=100)] = 20_000

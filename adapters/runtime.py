@@ -27,10 +27,20 @@ down before the lease lapses, drops its state, and carries on as a standby; it n
 again under its old epoch. Meanwhile ``/readyz`` and
 ``/v1`` answer 503 naming the leader.
 
+A fault of ours is contained where it can be. An exception raised while a command is decided,
+before any of its events is applied, fails that request alone (``CommandFailed``, logged with
+its traceback) and the engine serves on. One raised while events are applied (``ApplyFailed``)
+may have left the state half-changed: the engine is dropped and rebuilt, as for the journal, and
+the command is set aside (quarantined): the same command again is refused at once, so that a
+client retrying it cannot keep the daemon rebuilding.
+
 Exceptions::
 
     Unavailable          the journal is being rebuilt or cannot write, or this daemon is a
                          standby (``leader`` says where to go): try again later
+    Rejected             a value outside what the daemon accepts (``field`` names it), refused
+                         before the engine sees it
+    CommandFailed        the command met a fault of ours (logged), or is quarantined after one
     JournalLocked        (from the journal) another daemon holds it: fatal at start
                          (a Redis journal's lease is waited for, once, for its length)
     JournalFormatError   (from the journal) written by another version: fatal at start
@@ -41,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import time
 from collections import OrderedDict, defaultdict, deque
@@ -55,7 +66,7 @@ import structlog
 
 from aiguillage.engine.commands import Command, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import EngineError
+from aiguillage.engine.errors import ApplyFailed, EngineError
 from aiguillage.engine.events import (
     Event,
     InteractionArrived,
@@ -84,7 +95,7 @@ from .metrics import Metrics
 from .personal import PersonalStore, seal
 from .views import InteractionOut, iso, view_of
 
-__all__ = ["Receipt", "Runtime", "Unavailable", "wall_clock"]
+__all__ = ["CommandFailed", "Receipt", "Rejected", "Runtime", "Unavailable", "wall_clock"]
 
 T = TypeVar("T")
 log = structlog.get_logger("aiguillage.runtime")
@@ -96,6 +107,8 @@ _SNAPSHOT_SPACING_S = 60.0
 """Snapshots at most once a minute: under a flood, ``snapshot_every`` events come in seconds,
 and each snapshot stops the engine task while it is built."""
 _ENCODE = msgspec.json.Encoder()
+_QUARANTINE_SIZE = 1024
+"""Commands set aside after a fault, at most (the oldest leave first)."""
 
 
 def wall_clock() -> Instant:
@@ -111,6 +124,22 @@ class Unavailable(Exception):
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.leader = leader
+
+
+class Rejected(Exception):
+    """A value the daemon does not accept, refused before the engine sees it (the API: 400)."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.detail = detail
+
+
+class CommandFailed(Exception):
+    """A command met a fault of ours, or was set aside after one (the API: 500).
+
+    Nothing of it was written. The fault is logged with its traceback, once.
+    """
 
 
 class _StepDown(Exception):
@@ -217,6 +246,8 @@ class Runtime:
         (a late-reported ``received_at`` only delays the purge of those behind it)."""
         self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
         self._listeners: list[Listener] = []
+        self._quarantine: OrderedDict[str, None] = OrderedDict()
+        """Fingerprints of commands whose events failed to apply (see ``_fingerprint``)."""
         self._housekept: Instant | None = None
         """When housekeeping last ran, on the runtime's clock (``None``: not yet)."""
         self._imaged_at = 0.0
@@ -226,8 +257,13 @@ class Runtime:
     # -- what the API calls ---------------------------------------------------------------------
 
     async def submit(self, command: Submit, personal: dict[str, Any] | None) -> Receipt:
-        """Submit an interaction; return it once durable (or the one already known)."""
-        result: Receipt | int = await self._enqueue(command, personal)
+        """Submit an interaction; return it once durable (or the one already known).
+
+        ``received_at`` must lie within ``[now - backfill_days, now + max_skew_s]`` on this
+        daemon's clock, else ``Rejected``; a value ahead of the clock within the skew is taken
+        as now (a sender's clock a second ahead must not stall an adapter).
+        """
+        result: Receipt | int = await self._enqueue(self._admitted(command), personal)
         if isinstance(result, Receipt):
             return result
         # Known in the idempotency window but gone from the live state: the journal has it.
@@ -235,6 +271,30 @@ class Runtime:
         if stored is None:  # pragma: no cover - the journal wrote it with the arrival
             raise Unavailable("the interaction's record is not readable now")
         return Receipt(stored, False)
+
+    def _admitted(self, command: Submit) -> Submit:
+        """Return the command with ``received_at`` checked against the accepted window."""
+        received = command.received_at
+        if received is None:
+            return command
+        now = self.clock()
+        skew = self.daemon.max_skew_s
+        backfill = self.daemon.backfill_days
+        if received > now + skew * SECOND:
+            raise Rejected(
+                "received_at",
+                f"is {(received - now) / SECOND:.0f} s ahead of this daemon's clock "
+                f"({iso(now, self.zone)}); at most {skew} s is accepted ([daemon] max_skew_s)",
+            )
+        if received < now - backfill * _DAY:
+            raise Rejected(
+                "received_at",
+                f"is more than {backfill} days before now ({iso(now, self.zone)}); older work is "
+                "not accepted ([daemon] backfill_days)",
+            )
+        if received > now:
+            return msgspec.structs.replace(command, received_at=None)  # the batch's instant
+        return command
 
     async def execute(self, command: Command) -> list[Event]:
         """Handle one command; return its events once durable, or raise the engine's error."""
@@ -577,6 +637,14 @@ class Runtime:
                     answers.append(self._handle(engine, job, now, events, personal_rows))
                 except EngineError as exc:
                     answers.append(exc)
+                except ApplyFailed:
+                    self._set_aside(job)
+                    raise
+                except Exception:
+                    # Raised while the command was decided: nothing of it was applied, the
+                    # engine is whole; this request alone fails.
+                    log.exception("a command failed; the engine is unchanged", command=_kind(job))
+                    answers.append(CommandFailed("an internal error; it is logged"))
             await self._commit(events, personal_rows)
         except Exception as exc:
             if isinstance(exc, JournalUnavailable):
@@ -631,6 +699,27 @@ class Runtime:
         if submission.created and data:
             personal_rows.append((submission.interaction.id, salt, data, now))
         return Receipt(view_of(submission.interaction, self.zone), submission.created)
+
+    def _set_aside(self, job: _Job) -> None:
+        """Quarantine a command whose events failed to apply, and answer it (500)."""
+        fingerprint = _fingerprint(job.command)
+        self._quarantine[fingerprint] = None
+        while len(self._quarantine) > _QUARANTINE_SIZE:
+            self._quarantine.popitem(last=False)
+        log.error(
+            "a command failed while its events were applied; it is set aside, and the engine "
+            "is rebuilt from the journal",
+            command=_kind(job),
+            fingerprint=fingerprint,
+            exc_info=True,
+        )
+        _settle(
+            job.future,
+            CommandFailed(
+                "this request met an internal error (logged) and is set aside: the same "
+                "request again is refused"
+            ),
+        )
 
     async def _commit(
         self, events: list[Event], personal_rows: list[tuple[int, bytes, bytes, int]]
@@ -832,6 +921,11 @@ class Runtime:
     async def _enqueue(self, command: Command, personal: dict[str, Any] | None) -> Any:
         if not self.ready or self._stopping:
             raise self.unavailable()
+        if self._quarantine and _fingerprint(command) in self._quarantine:
+            raise CommandFailed(
+                "this request met an internal error before (logged) and is set aside; "
+                "it is refused until the daemon restarts"
+            )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inbox.append(_Job(command, personal, future))
         self._wake.set()
@@ -878,6 +972,16 @@ def _settle_memory() -> None:
     moments when what is alive is, by and large, the state.
     """
     gc.freeze()
+
+
+def _fingerprint(command: Command) -> str:
+    """Return the SHA-256 of a command as the API or an adapter gave it."""
+    return hashlib.sha256(_ENCODE.encode(command)).hexdigest()
+
+
+def _kind(job: _Job) -> str:
+    """Name a job's command for the log (its type, never its content)."""
+    return type(job.command).__name__
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException) -> None:

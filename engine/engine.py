@@ -2,7 +2,8 @@
 
 - ``Engine.handle(command, now) -> list[Event]`` checks a command against the policies and the
   state (raising an ``EngineError`` that explains itself when it is refused, with the state
-  untouched), applies what it means, runs routing, and returns every event that happened.
+  untouched), applies what it means, runs routing, and returns every event that happened. An
+  exception while it applies is wrapped in ``ApplyFailed``: only then may the state be damaged.
 - ``Engine.advance(now) -> list[Event]`` fires the timers that are due: SLA warnings and
   breaches, offer time-outs, skill relaxation steps, ends of wrap-up.
 - ``Engine.next_timer() -> Instant | None`` says when the next timer is due, so a live runtime
@@ -24,7 +25,7 @@ from mypy_extensions import mypyc_attr
 from .advisors import Advisor, is_eligible
 from .commands import Command, Submit
 from .due import fire_timer, timer_applies
-from .errors import ClockWentBackwards
+from .errors import ApplyFailed, ClockWentBackwards
 from .events import Event, OfferMade
 from .handlers import COMMAND_HANDLERS
 from .instants import SECOND, Instant
@@ -86,13 +87,17 @@ class Engine:
             self._check_clock(now)
         state = self.state
         # The handler's list is its own, fresh: it becomes the answer, routing appends to it.
+        # Whatever it raises leaves the state untouched: it decides, it changes nothing.
         out = COMMAND_HANDLERS[type(command)](state, command, now)
         self.now = now
-        appliers = state.appliers
-        for event in out:
-            appliers[type(event)](event)
-        if state.pending_advisors or state.pending_interactions:
-            self._route(now, out)
+        try:
+            appliers = state.appliers
+            for event in out:
+                appliers[type(event)](event)
+            if state.pending_advisors or state.pending_interactions:
+                self._route(now, out)
+        except Exception as exc:
+            raise ApplyFailed(f"applying {type(command).__name__} failed: {exc!r}") from exc
         return out
 
     def submit(self, command: Submit, now: Instant) -> Submission:

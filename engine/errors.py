@@ -14,13 +14,19 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     └── SnapshotFormatError   a snapshot this code cannot read (another format, damaged bytes):
                               the state is rebuilt from the journal instead
 
+    ApplyFailed               not an ``EngineError``: applying the events of a decided command
+                              failed, so the state may be half-changed; drop the engine and
+                              rebuild it from the journal
+
 Every error carries ``reason``, a short stable code for programs, and a message for people.
-A refused command leaves the engine's state untouched.
+A refused command leaves the engine's state untouched; so does any other exception raised while
+a command is decided (in ``handlers.py`` and ``roster.py``), before its first event is applied.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ApplyFailed",
     "ChannelClosed",
     "ClockWentBackwards",
     "EngineError",
@@ -100,3 +106,11 @@ class SnapshotFormatError(EngineError):
     """
 
     reason = "snapshot_format"
+
+
+class ApplyFailed(Exception):
+    """Applying a decided command's events (or routing after them) raised: a bug of ours.
+
+    Unlike every other error here, the state may now be half-changed: the caller must throw the
+    engine away and rebuild it from the journal. ``__cause__`` is the original exception.
+    """

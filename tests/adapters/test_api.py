@@ -132,9 +132,24 @@ def test_an_unknown_motive_is_refused_by_the_engine(api: httpx.Client) -> None:
     assert_error(api.post("/v1/interactions", json=complaint(motive="weather")), 422, "invalid")
 
 
-def test_an_arrival_in_the_future_is_refused(api: httpx.Client) -> None:
-    future = complaint(received_at="2099-01-04T09:00:00+01:00")
-    assert_error(api.post("/v1/interactions", json=future), 422, "invalid")
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        "0001-01-01T00:00:00+14:00",  # a .NET "null date" with an offset
+        "1970-01-01T00:00:00Z",
+        "2099-01-04T09:00:00+01:00",
+    ],
+)
+def test_a_received_at_outside_the_accepted_window_is_400_and_the_daemon_serves_on(
+    daemon: Daemon, api: httpx.Client, received_at: str
+) -> None:
+    before = httpx.get(f"{daemon.url}/readyz").json()
+    response = api.post("/v1/interactions", json=complaint(received_at=received_at))
+    assert_error(response, 400, "invalid_request", "received_at")
+    after = httpx.get(f"{daemon.url}/readyz").json()
+    assert after["ready"]
+    assert after["last_seq"] == before["last_seq"]  # nothing written, nothing rebuilt
+    assert api.post("/v1/interactions", json=complaint()).status_code == 201
 
 
 def test_an_offer_reaches_the_advisor_websocket_and_the_work_goes_through(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import anyio
 import pytest
 
 from aiguillage.adapters.config import load_config
-from aiguillage.adapters.runtime import Runtime
+from aiguillage.adapters.runtime import CommandFailed, Rejected, Runtime
 from aiguillage.adapters.serve import build_runtime
 from aiguillage.engine.commands import Close, Submit
+from aiguillage.engine.events import InteractionClosed
+from aiguillage.engine.handlers import COMMAND_HANDLERS
 from aiguillage.engine.instants import SECOND, from_datetime
 
 from .daemon import ROOT
@@ -103,3 +106,82 @@ async def test_a_resubmission_after_the_work_left_the_live_state_creates_nothing
     assert not again.created
     assert again.interaction.id == first.interaction.id
     assert again.interaction.status == "closed"
+
+
+async def test_received_at_is_accepted_from_backfill_days_ago_to_max_skew_ahead(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, clock = runtime
+    settings = daemon.daemon
+    assert (settings.backfill_days, settings.max_skew_s) == (90, 300)  # the reference defaults
+
+    def social(external_id: str, received_at: int) -> Submit:
+        return Submit(
+            channel="social", source="x", external_id=external_id, received_at=received_at
+        )
+
+    oldest = clock.now - 90 * DAY
+    accepted = await daemon.submit(social("oldest", oldest), None)
+    assert accepted.created
+    with pytest.raises(Rejected, match="backfill_days") as refused:
+        await daemon.submit(social("too-old", oldest - 1), None)
+    assert refused.value.field == "received_at"
+
+    ahead = await daemon.submit(social("ahead", clock.now + 300 * SECOND), None)
+    assert from_datetime(datetime.fromisoformat(ahead.interaction.received_at)) == clock.now
+    with pytest.raises(Rejected, match="max_skew_s") as refused:
+        await daemon.submit(social("too-far-ahead", clock.now + 300 * SECOND + 1), None)
+    assert refused.value.field == "received_at"
+
+
+async def test_a_fault_while_a_command_is_decided_fails_that_request_alone(
+    runtime: tuple[Runtime, VirtualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon, _ = runtime
+    engine = daemon.engine
+    first = await daemon.submit(Submit(channel="social", source="x", external_id="a"), None)
+
+    def broken(state: object, command: object, now: int) -> list[object]:
+        raise ZeroDivisionError("a bug in a handler")
+
+    monkeypatch.setitem(COMMAND_HANDLERS, Close, broken)
+    with pytest.raises(CommandFailed):
+        await daemon.execute(Close(interaction_id=first.interaction.id))
+    monkeypatch.undo()
+    assert daemon.ready
+    assert daemon.engine is engine  # not thrown away, not rebuilt
+    closed = await daemon.execute(Close(interaction_id=first.interaction.id))
+    assert [type(event) for event in closed] == [InteractionClosed]
+
+
+async def test_a_fault_while_events_are_applied_rebuilds_and_sets_the_command_aside(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, _ = runtime
+    first = await daemon.submit(Submit(channel="social", source="x", external_id="a"), None)
+    second = await daemon.submit(Submit(channel="social", source="x", external_id="b"), None)
+    engine = daemon.engine
+    assert engine is not None
+
+    def broken(event: object) -> None:
+        raise ZeroDivisionError("a bug in an applier")
+
+    engine.state.appliers[InteractionClosed] = broken
+    poison = Close(interaction_id=first.interaction.id)
+    with pytest.raises(CommandFailed, match="set aside"):
+        await daemon.execute(poison)
+    while not daemon.ready:
+        await anyio.sleep(0.01)
+    rebuilt = daemon.engine
+    assert rebuilt is not None
+    assert rebuilt is not engine
+    # The same command again is refused at once: no engine thrown away, nothing written.
+    last_seq = daemon.last_seq
+    with pytest.raises(CommandFailed, match="set aside"):
+        await daemon.execute(poison)
+    assert daemon.engine is rebuilt
+    assert daemon.last_seq == last_seq
+    # Everything else goes on, on the state the journal held.
+    closed = await daemon.execute(Close(interaction_id=second.interaction.id))
+    assert [type(event) for event in closed] == [InteractionClosed]
+    assert rebuilt.state.interactions[first.interaction.id].status == "queued"
