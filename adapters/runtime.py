@@ -238,6 +238,9 @@ class Runtime:
         self._wake = anyio.Event()
         self._in_flight = False
         self._stopping = False
+        self._serving = False
+        self._served = anyio.Event()
+        """Set when the engine task leaves ``_serve``: a stop snapshots and closes after it."""
         self._last_seq = 0
         self._image_seq = 0
         self._keys: OrderedDict[tuple[str, str], tuple[int, Instant]] = OrderedDict()
@@ -412,12 +415,16 @@ class Runtime:
                 backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
-        """Answer what is in the inbox, snapshot, and close the journal (a clean shutdown)."""
+        """Answer what is in the inbox, snapshot, and close the journal (a clean shutdown).
+
+        The engine task answers what is waiting and leaves its loop first; only then is the
+        engine snapshotted and dropped, so the task never finds it gone under its feet.
+        """
         self._stopping = True
         self._wake.set()
-        with anyio.move_on_after(10):
-            while self._inbox or self._in_flight:
-                await anyio.sleep(0.01)
+        if self._serving:
+            with anyio.move_on_after(10):
+                await self._served.wait()
         if self.ready and self.engine is not None and self.journal is not None:
             await self._snapshot(force=True)
         await self._drop("stopped")
@@ -573,6 +580,14 @@ class Runtime:
         return state
 
     async def _serve(self) -> None:
+        self._serving, self._served = True, anyio.Event()
+        try:
+            await self._serve_batches()
+        finally:
+            self._serving = False
+            self._served.set()
+
+    async def _serve_batches(self) -> None:
         while True:
             if not self._inbox:
                 if self._stopping:
@@ -585,6 +600,8 @@ class Runtime:
                 with anyio.move_on_after(delay):
                     await self._wake.wait()
                 self._wake = anyio.Event()
+                if self._stopping and not self._inbox:
+                    return
             if self._renew_in() == 0.0:
                 await self._renew()
             # One turn of the event loop first: requests whose bytes have already arrived are

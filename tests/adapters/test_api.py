@@ -295,6 +295,12 @@ def test_a_clean_stop_and_a_restart_keep_everything(tmp_path: Path) -> None:
         # Its deadline passed before the stop: the breach is on record, with the warning.
         assert read["breached"]
         assert read["warned"]
+        # A stop with nothing new to snapshot is as quiet as any: no error, no traceback.
+        assert daemon.stop() == 0
+        levels = [json.loads(line)["level"] for line in daemon.log.read_text().splitlines()]
+        assert "error" not in levels
+        assert "critical" not in levels
+        assert "Traceback" not in daemon.log.read_text()
     finally:
         daemon.kill()
 
