@@ -184,13 +184,15 @@ class InteractionView(msgspec.Struct, frozen=True):
 
     The runtime upserts one for each interaction a batch touched, in the batch's transaction,
     so an old interaction can still be read and its (source, external_id) still recognised
-    when a client retries. ``body`` is the API's JSON, opaque to the journal.
+    when a client retries, for the idempotency window counted from ``accepted_at``, when the
+    daemon accepted the key (stores keep it under the name ``received_at``, which it held
+    before). ``body`` is the API's JSON, opaque to the journal.
     """
 
     id: int
     source: str
     external_id: str
-    received_at: Instant
+    accepted_at: Instant
     body: bytes
 
 
@@ -352,7 +354,7 @@ class Journal(Protocol):
         ...
 
     async def recent_keys(self, since: Instant) -> list[tuple[str, str, int, Instant]]:
-        """Return (source, external_id, id, received_at) of the interactions received since."""
+        """Return (source, external_id, id, accepted_at) of the interactions accepted since."""
         ...
 
     async def verify(self) -> Verification:

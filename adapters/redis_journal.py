@@ -287,9 +287,9 @@ class RedisJournal:
         if not events and not views:
             return seq
         for view in views:
-            origin = _JSON.encode((view.source, view.external_id, view.received_at))
+            origin = _JSON.encode((view.source, view.external_id, view.accepted_at))
             external = _JSON.encode((view.source, view.external_id))
-            arguments += [view.id, view.body, origin, external, view.received_at]
+            arguments += [view.id, view.body, origin, external, view.accepted_at]
         expected = (self._last_seq, self._last_hash)
         batch = Batch(expected, (seq, previous), len(events), len(views), arguments)
         doing = f"appending events {expected[0] + 1} to {seq}" if events else "writing views"
@@ -498,8 +498,8 @@ class RedisJournal:
             latest = await client.hget(self.keys.external, _JSON.encode((source, external_id)))
         if latest is None:
             return None
-        received_at, _, interaction_id = text(latest).partition(" ")
-        return int(interaction_id) if int(received_at) >= since else None
+        accepted_at, _, interaction_id = text(latest).partition(" ")
+        return int(interaction_id) if int(accepted_at) >= since else None
 
     async def recent_keys(self, since: Instant) -> list[tuple[str, str, int, Instant]]:
         client = self.connection()
@@ -511,8 +511,8 @@ class RedisJournal:
                 origins: Any = await client.hmget(self.keys.origins, chunk)
                 for interaction_id, origin in zip(chunk, origins, strict=True):
                     if origin is not None:
-                        source, external_id, received_at = _ORIGIN.decode(origin)
-                        keys.append((source, external_id, int(interaction_id), received_at))
+                        source, external_id, accepted_at = _ORIGIN.decode(origin)
+                        keys.append((source, external_id, int(interaction_id), accepted_at))
         return sorted(keys, key=lambda key: (key[3], key[2]))
 
     async def verify(self) -> Verification:

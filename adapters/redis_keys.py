@@ -25,10 +25,10 @@ key (``aiguillage:{d}:…``)  type        holds
                                        expires after an hour if its writer dies meanwhile)
 ``views``                  hash        interaction id → the API's view of it (body, opaque)
 ``origins``                hash        interaction id → JSON ``[source, external_id,
-                                       received_at]``
-``external``               hash        JSON ``[source, external_id]`` → ``"<received_at> <id>"``
+                                       accepted_at]`` (when the daemon accepted the key)
+``external``               hash        JSON ``[source, external_id]`` → ``"<accepted_at> <id>"``
                                        of the latest interaction with that key
-``arrivals``               sorted set  interaction ids scored by ``received_at``
+``arrivals``               sorted set  interaction ids scored by ``accepted_at``
 ``cursors``                hash        consumer name → the seq it has dealt with up to
 ``personal``               hash        interaction id → personal data (msgpack: salt, canonical
                                        JSON)

@@ -74,7 +74,7 @@ _APPEND = """#!lua
 -- KEYS: epoch, meta, events, views, origins, external, arrivals
 -- ARGV: epoch, expected last seq and hash, new last seq and hash, records, views, then
 --       7 per record (stream id, format, body, hash, at, type, interaction id or "")
---       and 5 per view (id, body, origin JSON, external key JSON, received_at)
+--       and 5 per view (id, body, origin JSON, external key JSON, accepted_at)
 -- returns: {"ok"} | {"fenced", the epoch now} | {"conflict", last seq, last hash}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then

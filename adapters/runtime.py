@@ -244,9 +244,9 @@ class Runtime:
         self._last_seq = 0
         self._image_seq = 0
         self._keys: OrderedDict[tuple[str, str], tuple[int, Instant]] = OrderedDict()
-        """(source, external_id) -> (interaction id, received_at) for the idempotency window,
-        beyond the engine's live state; in arrival order, so the expired ones are at the front
-        (a late-reported ``received_at`` only delays the purge of those behind it)."""
+        """(source, external_id) -> (interaction id, when the daemon accepted it) for the
+        idempotency window, beyond the engine's live state; in the order they were accepted,
+        so the expired ones are at the front."""
         self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
         self._listeners: list[Listener] = []
         self._quarantine: OrderedDict[str, None] = OrderedDict()
@@ -445,8 +445,8 @@ class Runtime:
         now = max(self.clock(), engine.now)
         window = now - self.daemon.idempotency_days * _DAY
         self._keys = OrderedDict(
-            ((source, external_id), (interaction_id, received_at))
-            for source, external_id, interaction_id, received_at in await journal.recent_keys(
+            ((source, external_id), (interaction_id, accepted_at))
+            for source, external_id, interaction_id, accepted_at in await journal.recent_keys(
                 window
             )
         )
@@ -778,7 +778,8 @@ class Runtime:
                     id=interaction.id,
                     source=interaction.source,
                     external_id=interaction.external_id,
-                    received_at=interaction.received_at,
+                    # Images older than the field hold 0: their arrival is at latest this.
+                    accepted_at=interaction.accepted_at or interaction.received_at,
                     body=_ENCODE.encode(view_of(interaction, self.zone)),
                 )
             )
@@ -806,7 +807,7 @@ class Runtime:
                 )
             if isinstance(event, InteractionArrived):
                 key = (event.source, event.external_id)
-                self._keys[key] = (event.interaction_id, event.received_at)
+                self._keys[key] = (event.interaction_id, event.at)
                 if info:
                     log.info(
                         "interaction arrived",

@@ -17,7 +17,9 @@ Tables::
                   row: 1), image (the engine's bytes, opaque here), hash (of record seq, so a
                   snapshot that no longer matches its journal is passed over), taken_at
     interactions  the API's view of each interaction (body, opaque) with its source,
-                  external_id and received_at, kept after it leaves the engine's live state
+                  external_id and, in column ``received_at``, when the daemon accepted it
+                  (the idempotency window counts from there), kept after it leaves the
+                  engine's live state
     cursors       name → seq: how far each consumer (an adapter) has dealt with the events
 
 Back up with SQLite's online backup, safe while the daemon runs thanks to WAL::
@@ -318,7 +320,7 @@ class SQLiteJournal:
                 connection.executemany(_INSERT_EVENT, rows)
                 connection.executemany(
                     _UPSERT_VIEW,
-                    [(v.id, v.source, v.external_id, v.received_at, v.body) for v in views],
+                    [(v.id, v.source, v.external_id, v.accepted_at, v.body) for v in views],
                 )
         except sqlite3.Error as exc:
             # A failed COMMIT may or may not have reached the disk: only a reopen knows.

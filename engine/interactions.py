@@ -58,6 +58,9 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     """Microseconds waited in queue after transfers, recorded apart from the SLA clock."""
     ended_at: Instant | None = None
     personal_digest: str = ""
+    accepted_at: Instant = 0
+    """When the engine recorded its arrival (``received_at`` may be earlier: a backfill); 0 in
+    images written before it was kept."""
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True, gc=False):

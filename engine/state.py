@@ -246,6 +246,7 @@ class State:
             warning_at=event.warning_at,
             relax_from=event.at,
             personal_digest=event.personal_digest,
+            accepted_at=event.at,
         )
         self.interactions[interaction.id] = interaction
         self.by_external[(event.source, event.external_id)] = interaction.id

@@ -185,3 +185,56 @@ async def test_a_fault_while_events_are_applied_rebuilds_and_sets_the_command_as
     closed = await daemon.execute(Close(interaction_id=second.interaction.id))
     assert [type(event) for event in closed] == [InteractionClosed]
     assert rebuilt.state.interactions[first.interaction.id].status == "queued"
+
+
+async def test_the_idempotency_window_counts_from_when_the_key_was_accepted(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, clock = runtime
+    assert daemon.daemon.idempotency_days == 30
+    # An e-mail received 40 days ago is imported today, then closed.
+    command = Submit(
+        channel="written",
+        source="email",
+        external_id="<old@example.org>",
+        received_at=clock.now - 40 * DAY,
+        motive="refunds",
+    )
+    first = await daemon.submit(command, None)
+    assert first.created
+    await daemon.execute(Close(interaction_id=first.interaction.id))
+    # Two days later, once it has left the live state, the same mail is imported again.
+    clock.now += 2 * DAY
+    await daemon.execute(Submit(channel="social", source="x", external_id="a-tick"))
+    assert first.interaction.id not in daemon.engine.state.interactions  # type: ignore[union-attr]
+    again = await daemon.submit(command, None)
+    assert not again.created
+    assert again.interaction.id == first.interaction.id
+
+
+async def test_a_restart_keeps_the_idempotency_window_from_acceptance(
+    runtime: tuple[Runtime, VirtualClock], tmp_path: Path
+) -> None:
+    daemon, clock = runtime
+    command = Submit(
+        channel="written",
+        source="email",
+        external_id="<late@example.org>",
+        received_at=clock.now - 40 * DAY,
+        motive="refunds",
+    )
+    first = await daemon.submit(command, None)
+    await daemon.execute(Close(interaction_id=first.interaction.id))
+    clock.now += 2 * DAY
+    await daemon.stop()
+    restarted = build_runtime(load_config(ROOT / "config.toml"), tmp_path / "journal.sqlite")
+    restarted.clock = clock
+    async with anyio.create_task_group() as group:
+        await group.start(restarted.run)
+        while not restarted.ready:
+            await anyio.sleep(0.01)
+        again = await restarted.submit(command, None)
+        assert not again.created
+        assert again.interaction.id == first.interaction.id
+        await restarted.stop()
+        group.cancel_scope.cancel()

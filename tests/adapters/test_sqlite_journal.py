@@ -75,9 +75,9 @@ def batch(first_id: int, count: int) -> list[events.Event]:
     return [arrived(first_id + n, at=T0 + n) for n in range(count)]
 
 
-def view(interaction_id: int, source: str, external_id: str, received_at: int) -> InteractionView:
+def view(interaction_id: int, source: str, external_id: str, accepted_at: int) -> InteractionView:
     body = f'{{"id": {interaction_id}}}'.encode()
-    return InteractionView(interaction_id, source, external_id, received_at, body)
+    return InteractionView(interaction_id, source, external_id, accepted_at, body)
 
 
 @pytest.fixture
