@@ -47,6 +47,7 @@ from .interactions import Interaction, Offer, signature_of
 from .policies import Channel, Policies
 from .queues import Queues
 from .ready import ReadyMasks
+from .sla import warning_at
 from .states import INTERACTION_TRANSITIONS, Action
 from .timers import (
     FORGET,
@@ -154,11 +155,65 @@ class State:
     def _policies_set(self, event: PoliciesSet) -> None:
         if event.policies.calendar != self.policies.calendar:
             self.calendar = BusinessCalendar(event.policies.calendar)
+        before = self.policies
         self.policies = event.policies
         self.config_digest = event.config_digest
         self.profile_version += 1
         for advisor in self.advisors.values():
             self.refresh(advisor)
+        self._rearm_timers(before)
+
+    def _rearm_timers(self, before: Policies) -> None:
+        """Set again the timers that follow from channel policies that changed.
+
+        Relaxation steps count from when the requirement started waiting, a warning falls at
+        the configured share of the time to the deadline, an offer expires its time-out after
+        it was made: each is set anew from the new policies (one already due fires at the next
+        ``advance``), and the old timer no longer applies when it comes due. A deadline once
+        given never moves.
+        """
+        channels, previous = self.policies.channels, before.channels
+        changed = {
+            name: policy for name, policy in channels.items() if previous.get(name) != policy
+        }
+        if not changed:
+            return
+        timers = self.timers
+        for interaction in self.interactions.values():
+            policy = changed.get(interaction.channel)
+            if policy is None or interaction.ended_at is not None:
+                continue
+            old = previous.get(interaction.channel)
+            if interaction.status in ("queued", "offered") and (
+                old is None or old.relaxation != policy.relaxation
+            ):
+                self._set_relaxation_timer(interaction)
+            if (
+                interaction.responded_at is None
+                and interaction.paused_at is None
+                and not interaction.warned
+            ):
+                due = warning_at(
+                    interaction.received_at, interaction.deadline, policy.warning_fraction
+                )
+                if due != interaction.warning_at:
+                    interaction.warning_at = due
+                    timers.set(due, SLA_WARNING, interaction.id)
+        for offer_id, offer in list(self.offers.items()):
+            interaction = self.interactions[offer.interaction_id]
+            policy = changed.get(interaction.channel)
+            if policy is None:
+                continue
+            expires_at = offer.made_at + policy.offer_timeout_s * SECOND
+            if expires_at != offer.expires_at:
+                self.offers[offer_id] = Offer(
+                    id=offer.id,
+                    interaction_id=offer.interaction_id,
+                    advisor_id=offer.advisor_id,
+                    made_at=offer.made_at,
+                    expires_at=expires_at,
+                )
+                timers.set(expires_at, OFFER_EXPIRY, offer_id)
 
     def _advisor_added(self, event: AdvisorAdded) -> None:
         self.advisors[event.advisor_id] = Advisor(
