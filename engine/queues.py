@@ -123,32 +123,31 @@ class Queues:
             subqueue.stale -= 1
         return None
 
-    def first_where(
-        self, subqueue: SubQueue, allowed: Callable[[int], bool], limit: int = 32
-    ) -> Entry | None:
+    def first_where(self, subqueue: SubQueue, allowed: Callable[[int], bool]) -> Entry | None:
         """Return the first live entry whose interaction ``allowed`` accepts.
 
         The head is tried first. Past it, the heap is walked in queue order from its root
-        (a frontier of the smallest entries not yet seen), reading at most ``limit`` live entries:
-        O(limit log limit) whatever the length of the queue, when the first ones are refused
-        (an advisor who just declined them). Stale entries are passed over uncounted (compaction
-        keeps them few), so the answer depends on what waits, never on how the heap was built:
-        a queue rebuilt from a snapshot or a replay decides as the original would.
+        (a frontier of the smallest entries not yet seen) until an allowed entry: O(k log k) for
+        k entries refused before it. Routing refuses only the work an advisor declined or missed
+        within the re-offer delay, so k is bounded by that advisor's own recent refusals, not by
+        the length of the queue; no entry past an arbitrary limit is ever left unseen beside a
+        free advisor. Stale entries are passed over (compaction keeps them few), so the answer
+        depends on what waits, never on how the heap was built: a queue rebuilt from a snapshot
+        or a replay decides as the original would.
         """
         head = self.head(subqueue)
         if head is None or allowed(head[4]):
             return head
         heap = subqueue.heap
         live = self.live
-        frontier = [(heap[0], 0)]
-        read = 0
-        while frontier and read < limit:
+        # The head, refused, is the heap's root (head() dropped the stale entries above it).
+        frontier = [(heap[child], child) for child in (1, 2) if child < len(heap)]
+        heapq.heapify(frontier)
+        while frontier:
             entry, position = heapq.heappop(frontier)
             current = live.get(entry[4])
-            if current is not None and current[0] == entry[3]:
-                if allowed(entry[4]):
-                    return entry
-                read += 1
+            if current is not None and current[0] == entry[3] and allowed(entry[4]):
+                return entry
             for child in (2 * position + 1, 2 * position + 2):
                 if child < len(heap):
                     heapq.heappush(frontier, (heap[child], child))

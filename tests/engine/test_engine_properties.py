@@ -224,6 +224,21 @@ class EngineMachine(RuleBasedStateMachine):
             kind = Accept if accept else Decline
             self.run(kind(advisor_id=offer.advisor_id, offer_id=offer.id))
 
+    @precondition(lambda self: self.engine.state.offers)
+    @rule(flood=st.integers(0, 45), times=st.integers(1, 45))
+    def one_advisor_declines_again_and_again(self, flood: int, times: int) -> None:
+        """A flood of alike messages, and the advisor of the first offer declines, within the
+        re-offer delay, every offer it gets: past it, the work it may take must still reach it."""
+        for _ in range(flood):
+            self.external += 1
+            self.run(Submit(channel="social", source="x", external_id=f"flood-{self.external}"))
+        advisor_id = min(self.engine.state.offers.values(), key=lambda o: o.id).advisor_id
+        for _ in range(times):
+            mine = [o for o in self.engine.state.offers.values() if o.advisor_id == advisor_id]
+            if not mine:
+                return
+            self.run(Decline(advisor_id=advisor_id, offer_id=min(o.id for o in mine)))
+
     @precondition(lambda self: self.interactions_in("assigned"))
     @rule(
         data=st.data(),

@@ -199,12 +199,7 @@ def test_first_where_returns_none_when_every_entry_is_refused() -> None:
     assert queues.first_where(sub(queues), lambda interaction_id: False) is None
 
 
-def test_first_where_looks_no_further_than_its_limit() -> None:
-    queues = filled(*range(1, 11))
-    assert queues.first_where(sub(queues), lambda i: i == 10, limit=3) is None
-
-
-def test_first_where_counts_only_waiting_entries_against_its_limit() -> None:
+def test_first_where_finds_the_same_entry_in_a_queue_rebuilt_without_its_stale_entries() -> None:
     # Stale entries between the refused head and the allowed one: a queue rebuilt with only
     # the waiting work (from a snapshot) must find the same entry as the original.
     queues = filled(*range(1, 13))
@@ -212,7 +207,7 @@ def test_first_where_counts_only_waiting_entries_against_its_limit() -> None:
         queues.remove(removed)
     rebuilt = filled(1, 12)
     for walked in (queues, rebuilt):
-        entry = walked.first_where(sub(walked), lambda i: i != 1, limit=2)
+        entry = walked.first_where(sub(walked), lambda i: i != 1)
         assert entry is not None
         assert entry[4] == 12
 
@@ -281,23 +276,20 @@ def test_a_sub_queue_emptied_and_used_again_is_not_created_again() -> None:
 # -- bounded costs ------------------------------------------------------------------------------
 
 
-def test_first_where_reads_a_bounded_number_of_entries_however_long_the_queue() -> None:
+def test_first_where_reads_only_the_entries_before_the_first_allowed_however_long_the_queue() -> (
+    None
+):
     queues = filled(*range(1, 100_001))
     asked: list[int] = []
 
-    def refuse_all(interaction_id: int) -> bool:
+    def refuse_forty(interaction_id: int) -> bool:
         asked.append(interaction_id)
-        return False
+        return interaction_id > 40
 
-    assert queues.first_where(sub(queues), refuse_all, limit=32) is None
-    assert len(asked) == 1 + 32  # the head, then at most the limit
-
-
-def test_first_where_walks_past_refused_entries_in_queue_order() -> None:
-    queues = filled(*range(1, 201))
-    found = queues.first_where(sub(queues), lambda i: i > 20, limit=32)
+    found = queues.first_where(sub(queues), refuse_forty)
     assert found is not None
-    assert found[4] == 21
+    assert found[4] == 41
+    assert asked == list(range(1, 42))  # in queue order, and not one more
 
 
 def test_removed_entries_do_not_pile_up_in_a_sub_queue_nobody_serves() -> None:
@@ -306,3 +298,12 @@ def test_removed_entries_do_not_pile_up_in_a_sub_queue_nobody_serves() -> None:
         queues.remove(interaction_id)
     assert len(sub(queues).heap) <= 64
     assert queues.head(sub(queues)) is None
+
+
+def test_first_where_finds_an_allowed_entry_past_any_number_of_refused_ones() -> None:
+    # More than the 32 entries it once read at most: an advisor who declined 90 messages
+    # within the re-offer delay still finds the 91st.
+    queues = filled(*range(1, 101))
+    entry = queues.first_where(sub(queues), lambda interaction_id: interaction_id > 90)
+    assert entry is not None
+    assert entry[4] == 91
