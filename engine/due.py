@@ -20,6 +20,7 @@ from .events import (
 from .instants import SECOND, Instant
 from .interactions import Interaction
 from .roster import revoke_offers
+from .sla import breach_due
 from .state import State
 from .timers import (
     FORGET,
@@ -74,7 +75,7 @@ def timer_applies(state: State, timer: Timer) -> bool:
             interaction.responded_at is None
             and interaction.paused_at is None
             and not interaction.breached
-            and interaction.deadline == due
+            and breach_due(interaction.deadline) == due
         )
     if kind == SLA_WARNING:
         return (

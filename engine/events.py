@@ -225,6 +225,8 @@ class SlaWarning(_Event, frozen=True, tag="sla.warning"):
 
 
 class SlaBreached(_Event, frozen=True, tag="sla.breached"):
+    """No answer by the deadline; ``due`` is one microsecond after it (``sla.breach_due``)."""
+
     interaction_id: int
     due: Instant
 

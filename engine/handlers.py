@@ -199,7 +199,7 @@ def _responded(interaction: Interaction, advisor_id: str, now: Instant) -> Event
         at=now,
         interaction_id=interaction.id,
         advisor_id=advisor_id,
-        within_sla=now <= interaction.deadline,
+        within_sla=sla.answered_within(now, interaction.deadline),
     )
 
 

@@ -9,6 +9,11 @@ Three rules, one per kind of :data:`~.policies.Sla`:
 - :class:`~.policies.WorkingDaysSla` (written): a local wall time on the N-th working day after
   the local day of reception, which itself never counts.
 
+One rule says whether an answer meets its deadline, for the engine and the simulator alike:
+an answer at or before the deadline is within it (:func:`answered_within`), and the deadline is
+breached one microsecond after it (:func:`breach_due`), so an answer at the very instant of the
+deadline is within it and never breached.
+
 While a complaint waits for the principal its clock pauses: :func:`extend_for_pause` moves the
 deadline later by the working time the pause covered. Everything here is a pure function of
 instants and a :class:`~.calendar.BusinessCalendar`.
@@ -16,13 +21,24 @@ instants and a :class:`~.calendar.BusinessCalendar`.
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import Final, assert_never
 
 from .calendar import BusinessCalendar
 from .instants import SECOND, Instant
 from .policies import BusinessHours, BusinessHoursSla, ElapsedSla, Sla, WorkingDaysSla
 
-__all__ = ["deadline", "extend_for_pause", "warning_at"]
+__all__ = [
+    "BREACH_AFTER",
+    "answered_within",
+    "breach_due",
+    "deadline",
+    "extend_for_pause",
+    "warning_at",
+]
+
+BREACH_AFTER: Final = 1
+"""How long after its deadline an unanswered interaction is breached: one microsecond, the
+first instant at which an answer would no longer be within the deadline."""
 
 
 def deadline(
@@ -47,6 +63,16 @@ def deadline(
             return calendar.deadline_on_working_day(received, days, due_at)
         case _:
             assert_never(sla)
+
+
+def answered_within(answered: Instant, deadline: Instant) -> bool:
+    """Return whether an answer at ``answered`` meets ``deadline``: at or before it."""
+    return answered <= deadline
+
+
+def breach_due(deadline: Instant) -> Instant:
+    """Return when an interaction still unanswered breaches ``deadline``: just after it."""
+    return deadline + BREACH_AFTER
 
 
 def warning_at(received: Instant, deadline: Instant, fraction: float) -> Instant:

@@ -29,8 +29,12 @@ from .timers import Timer, Timers
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
-SNAPSHOT_FORMAT = 1
-"""The image format this code writes and the only one it reads."""
+SNAPSHOT_FORMAT = 2
+"""The image format this code writes and the only one it reads.
+
+2: breach timers are due one microsecond after the deadline, and every interaction keeps its
+raw deadline beside the one in force; a format-1 image can say neither.
+"""
 
 
 class _Header(msgspec.Struct):

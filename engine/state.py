@@ -47,7 +47,7 @@ from .interactions import Interaction, Offer, signature_of
 from .policies import Channel, Policies
 from .queues import Queues
 from .ready import ReadyMasks
-from .sla import warning_at
+from .sla import breach_due, warning_at
 from .states import INTERACTION_TRANSITIONS, Action
 from .timers import (
     FORGET,
@@ -281,7 +281,7 @@ class State:
         timers = self.timers
         if not interaction.warned:
             timers.set(interaction.warning_at, SLA_WARNING, interaction.id)
-        timers.set(interaction.deadline, SLA_BREACH, interaction.id)
+        timers.set(breach_due(interaction.deadline), SLA_BREACH, interaction.id)
 
     def _arrived(self, event: InteractionArrived) -> None:
         interaction = Interaction(

@@ -34,6 +34,7 @@ from aiguillage.engine.events import (
 )
 from aiguillage.engine.instants import MINUTE, SECOND, Instant, to_datetime
 from aiguillage.engine.policies import CHANNELS, Channel, Policies
+from aiguillage.engine.sla import BREACH_AFTER
 
 from .outcome import ChannelSummary, Estimate, IntervalRow, RunResult
 
@@ -186,7 +187,8 @@ class Tally:
         self._late.add(event.interaction_id)
         self._bucket(channel, event.at).breaches += 1
         if self._engine is not None:
-            day = to_datetime(event.due, self._engine.state.calendar.zone).date().isoformat()
+            deadline = event.due - BREACH_AFTER
+            day = to_datetime(deadline, self._engine.state.calendar.zone).date().isoformat()
             days = self._breach_days[channel]
             days[day] = days.get(day, 0) + 1
 

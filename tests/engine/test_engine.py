@@ -350,7 +350,46 @@ def test_sla_warning_and_breach_fire_with_their_due_instants(engine: Engine) -> 
     events = engine.advance(late)
     warning, breach = only(events, SlaWarning)[0], only(events, SlaBreached)[0]
     assert (warning.due, warning.at) == (T0 + 144 * SECOND, late)
-    assert (breach.due, breach.at) == (T0 + 180 * SECOND, late)
+    assert (breach.due, breach.at) == (T0 + 180 * SECOND + 1, late)
+
+
+def test_the_breach_fires_one_microsecond_after_the_deadline(engine: Engine) -> None:
+    submit(engine, "c1")
+    deadline = engine.state.interactions[1].deadline
+    assert only(engine.advance(deadline), SlaBreached) == []
+    (breach,) = only(engine.advance(deadline + 1), SlaBreached)
+    assert (breach.due, breach.at) == (deadline + 1, deadline + 1)
+
+
+def test_a_call_picked_up_at_the_very_deadline_is_within_and_never_breached(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "A1", T0, available=False)
+    submit(engine, "c1")
+    deadline = engine.state.interactions[1].deadline
+    # The runtime fires the timers due, then hands over the command, at the same instant.
+    assert only(engine.advance(deadline), SlaBreached) == []
+    engine.handle(SetAdvisorState(advisor_id="A1", state="available"), deadline)
+    (responded,) = only(
+        engine.handle(Accept(advisor_id="A1", offer_id=1), deadline), InteractionResponded
+    )
+    assert responded.within_sla
+    assert only(engine.advance(deadline + 3600 * SECOND), SlaBreached) == []
+    assert not engine.state.interactions[1].breached
+
+
+def test_a_complaint_answered_at_the_very_deadline_is_within_and_never_breached(
+    engine: Engine,
+) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    deadline = engine.state.interactions[1].deadline
+    assert deadline == at("2026-12-04T20:00:00+01:00")
+    assert only(engine.advance(deadline), SlaBreached) == []
+    events = engine.handle(RecordResponse(advisor_id="A1", interaction_id=1), deadline)
+    assert only(events, InteractionResponded)[0].within_sla
+    assert only(engine.advance(deadline + SECOND), SlaBreached) == []
 
 
 def test_the_first_answer_stops_the_clock_and_a_transfer_never_restarts_it(engine: Engine) -> None:
@@ -400,7 +439,7 @@ def test_waiting_for_the_principal_pauses_a_complex_complaint_by_working_time(
     engine.handle(PrincipalAnswered(interaction_id=1), at("2026-12-05T12:00:00+01:00"))
     assert engine.state.interactions[1].deadline == at("2026-12-10T10:00:00+01:00")
     new_deadline = engine.state.interactions[1].deadline
-    assert (new_deadline, TimerKind.SLA_BREACH, 1, 0) in engine.snapshot()["timers"]
+    assert (new_deadline + 1, TimerKind.SLA_BREACH, 1, 0) in engine.snapshot()["timers"]
 
 
 def test_a_simple_complaint_keeps_its_clock_running_while_waiting(engine: Engine) -> None:
@@ -409,7 +448,7 @@ def test_a_simple_complaint_keeps_its_clock_running_while_waiting(engine: Engine
     engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
     engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
     events = engine.advance(at("2026-12-05T12:00:00+01:00"))
-    assert only(events, SlaBreached)[0].due == at("2026-12-04T20:00:00+01:00")
+    assert only(events, SlaBreached)[0].due == at("2026-12-04T20:00:00+01:00") + 1
 
 
 def test_a_caller_who_hangs_up_during_the_offer_frees_the_advisor(engine: Engine) -> None:

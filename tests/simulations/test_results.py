@@ -173,3 +173,28 @@ def test_occupancy_is_time_with_work_in_hand_whatever_the_load_across_intervals(
     social = next(c for c in result.channels if c.channel == "social")
     assert social.occupancy == pytest.approx(3000 / 3600)
     assert [row.occupancy for row in result.series["social"]] == pytest.approx([1.0, 1200 / 1800])
+
+
+def test_a_call_picked_up_at_the_very_deadline_is_met_and_costs_no_penalty() -> None:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies()), TUESDAY_10H)
+    engine.handle(AddAdvisor(advisor_id="A1", capacity={"voice": 1}), TUESDAY_10H)
+    tally = Tally(engine, TUESDAY_10H, interval_minutes=60)
+    fixed = Behaviour(
+        handling={"voice": HandlingTime(mean_s=60, sd_s=0)}, answer_delay_s=0, patience_s=None
+    )
+    simulation = Simulation(engine, random.Random(1), fixed, observers=[tally])
+    simulation.schedule(TUESDAY_10H, Submit(channel="voice", source="phone", external_id="c1"))
+    # The only advisor logs in as the 180 s run out, and picks up at once.
+    simulation.schedule(
+        TUESDAY_10H + 180 * SECOND, SetAdvisorState(advisor_id="A1", state="available")
+    )
+    end = TUESDAY_10H + 3600 * SECOND
+    simulation.run(end)
+    assert engine.state.interactions[1].responded_at == engine.state.interactions[1].deadline
+    result = tally.result(
+        end=end, policies=engine.state.policies, deployment="test", seed=1, strategy="deadline"
+    )
+    voice = next(c for c in result.channels if c.channel == "voice")
+    assert (voice.answered_within_sla, voice.breaches, voice.penalties_eur) == (1, 0, 0.0)
+    assert voice.service_level == 1.0
