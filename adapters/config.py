@@ -387,6 +387,13 @@ def _channel_problems(settings: Settings) -> Iterator[KeyProblem]:
             routed.setdefault(source, channel)
         if policy.hours is not None:
             yield from _hours_problems(("channels", channel, "hours"), policy.hours)
+        if policy.credit_principal_wait and not (policy.hours or settings.calendar.hours).days:
+            yield (
+                ("channels", channel, "credit_principal_wait"),
+                "a wait for the principal is credited in opening hours, and the "
+                f"{'channel' if policy.hours else 'calendar'}'s hours open on no day",
+                "list the open days in `days`, or set `credit_principal_wait = false`",
+            )
         previous = 0
         for index, step in enumerate(policy.relaxation):
             if step.after_s <= previous:

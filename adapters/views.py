@@ -29,6 +29,9 @@ class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     deadline: str
     """The SLA deadline in force, ISO-8601 with the calendar's offset."""
+    raw_deadline: str | None = None
+    """The deadline given at reception, which never moves; ``deadline`` is later when a wait
+    for the principal was credited. Absent from views stored before it was shown."""
     received_at: str
     priority: int
     motive: str | None = None
@@ -57,6 +60,7 @@ def view_of(interaction: Interaction, zone: tzinfo) -> InteractionOut:
         external_id=interaction.external_id,
         status=interaction.status,
         deadline=iso(interaction.deadline, zone),
+        raw_deadline=iso(interaction.raw_deadline, zone),
         received_at=iso(interaction.received_at, zone),
         priority=interaction.priority,
         motive=interaction.motive,

@@ -9,9 +9,12 @@ is used only inside, because the contract is written in local time.
 Two notions of "working" coexist, as in the contract:
 
 - *open* (:meth:`BusinessCalendar.is_open`): inside opening hours, e.g. Mon-Sat 07:00-20:00;
+  opening *time* counts the elapsed time inside them (:meth:`BusinessCalendar.open_time_between`);
 - *working day* (:meth:`BusinessCalendar.is_working_day`): a working weekday (Mon-Fri) that is
-  not a public holiday. Working *time* counts the whole local day of a working day, midnight to
-  midnight, as real elapsed time (so a day of a daylight-saving change counts 23 h or 25 h).
+  not a public holiday; written deadlines count them.
+
+Opening time is real elapsed time: the hours 07:00-20:00 of a day of a daylight-saving change
+last 13 h like any other's, since the change happens at night.
 """
 
 from __future__ import annotations
@@ -183,64 +186,100 @@ class BusinessCalendar:
         closes`` is exactly ``opening <= instant < closing``.
         """
         start, _, today = day
-        shut = (
-            WEEKDAYS[today.weekday()] not in hours.days
-            or not hours.opens < hours.closes
-            or (hours.closed_on_holidays and self.is_holiday(today))
-        )
-        if shut:
-            span = (hours, start, start, start)
-        else:
-            span = (
-                hours,
-                start,
-                self.at_local(today, hours.opens),
-                self.at_local(today, hours.closes),
-            )
+        opening = self.opening_of(today, hours)
+        span = (hours, start, start, start) if opening is None else (hours, start, *opening)
         self._open_spans[id(hours)] = span
         return span
 
-    # -- working time -------------------------------------------------------------------------
+    def opening_of(self, day: date, hours: BusinessHours) -> tuple[Instant, Instant] | None:
+        """Return the instants the hours open and close on a local date; ``None`` if shut.
 
-    def working_time_between(self, start: Instant, end: Instant) -> int:
-        """Return the microseconds of ``[start, end)`` that fall on working days (0 if empty)."""
+        Shut: not an open weekday, a public holiday when the hours close on holidays, or hours
+        that never open. The open span is ``[opening, closing)``.
+        """
+        shut = (
+            WEEKDAYS[day.weekday()] not in hours.days
+            or not hours.opens < hours.closes
+            or (hours.closed_on_holidays and self.is_holiday(day))
+        )
+        if shut:
+            return None
+        return self.at_local(day, hours.opens), self.at_local(day, hours.closes)
+
+    def next_change(
+        self, instant: Instant, before: Instant, hours: BusinessHours | None = None
+    ) -> Instant | None:
+        """Return the first instant after ``instant`` at which opening hours open or close.
+
+        From an open instant it is the closing; from a closed one, the next opening, however
+        many closed days lie between. ``None`` when there is none before ``before``. The hours
+        are the calendar's when absent.
+        """
+        if hours is None:
+            hours = self.policy.hours
+        day = self.local_date(instant)
+        while self._start_of_day(day) < before:
+            span = self.opening_of(day, hours)
+            if span is not None and instant < span[1]:
+                change = span[0] if instant < span[0] else span[1]
+                return change if change < before else None
+            day += _ONE_DAY
+        return None
+
+    # -- opening time -------------------------------------------------------------------------
+
+    def open_time_between(
+        self, start: Instant, end: Instant, hours: BusinessHours | None = None
+    ) -> int:
+        """Return the microseconds of ``[start, end)`` within opening hours (0 if empty).
+
+        The hours are the calendar's when absent.
+        """
         if end <= start:
             return 0
+        if hours is None:
+            hours = self.policy.hours
         total = 0
         day = self.local_date(start)
         last = self.local_date(end - 1)
-        day_start = self._start_of_day(day)
         while day <= last:
-            next_start = self._start_of_day(day + _ONE_DAY)
-            if self.is_working_day(day):
-                total += min(end, next_start) - max(start, day_start)
-            day, day_start = day + _ONE_DAY, next_start
+            span = self.opening_of(day, hours)
+            if span is not None:
+                total += max(0, min(end, span[1]) - max(start, span[0]))
+            day += _ONE_DAY
         return total
 
-    def add_working_time(self, instant: Instant, duration: int) -> Instant:
-        """Return the earliest instant by which ``duration`` of working time has elapsed.
+    def add_open_time(
+        self, instant: Instant, duration: int, hours: BusinessHours | None = None
+    ) -> Instant:
+        """Return the earliest instant by which ``duration`` of opening time has elapsed.
 
-        Non-working days are skipped: from a Friday 20:00, 24 h of working time end on Monday at
-        20:00 (4 h on Friday, 20 h on Monday). From a non-working day, working time starts at the
-        next working day's midnight. It is the inverse of :meth:`working_time_between`:
-        ``working_time_between(i, add_working_time(i, d)) == d``. A zero duration moves nothing.
+        Closed hours are skipped: from a Thursday 20:00, with hours 07:00-20:00, 8 h of opening
+        time end on Friday at 15:00. It is the inverse of :meth:`open_time_between`:
+        ``open_time_between(i, add_open_time(i, d)) == d``. A zero duration moves nothing. The
+        hours are the calendar's when absent.
         """
         if duration < 0:
-            raise ValueError(f"working time to add must not be negative, got {duration}")
+            raise ValueError(f"opening time to add must not be negative, got {duration}")
         if duration == 0:
             return instant
-        self._require_working_weekdays()
+        if hours is None:
+            hours = self.policy.hours
+        if not hours.days or not hours.opens < hours.closes:
+            # Without a single open day the day-by-day search would never end.
+            raise ValueError("the opening hours never open: no opening time can be added")
         remaining = duration
-        cursor = instant
         day = self.local_date(instant)
         while True:
-            next_start = self._start_of_day(day + _ONE_DAY)
-            if self.is_working_day(day):
-                available = next_start - cursor
-                if remaining <= available:
-                    return cursor + remaining
-                remaining -= available
-            cursor, day = next_start, day + _ONE_DAY
+            span = self.opening_of(day, hours)
+            if span is not None:
+                start = max(instant, span[0])
+                if start < span[1]:
+                    available = span[1] - start
+                    if remaining <= available:
+                        return start + remaining
+                    remaining -= available
+            day += _ONE_DAY
 
     # -- internals ----------------------------------------------------------------------------
 

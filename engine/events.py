@@ -192,7 +192,10 @@ class PrincipalAwaited(_Event, frozen=True, tag="interaction.principal_awaited")
 
 
 class PrincipalAnswered(_Event, frozen=True, tag="interaction.principal_answered"):
-    """The principal answered; ``deadline`` and ``warning_at`` are those now in force."""
+    """The principal answered; ``deadline`` and ``warning_at`` are those now in force.
+
+    ``deadline`` is later than before when the wait was credited (see ``sla.credit_wait``).
+    """
 
     interaction_id: int
     deadline: Instant

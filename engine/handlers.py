@@ -312,7 +312,11 @@ def _await_principal(state: State, command: AwaitPrincipal, now: Instant) -> lis
     interaction = _interaction(state, command.interaction_id)
     _held_by(interaction, command.advisor_id, "await_principal")
     policy = state.policies.channels[interaction.channel]
-    pauses = interaction.typology in policy.pause_on_principal and interaction.responded_at is None
+    pauses = (
+        policy.credit_principal_wait
+        and interaction.typology in policy.pause_on_principal
+        and interaction.responded_at is None
+    )
     return [
         PrincipalAwaitedEvent(
             at=now,
@@ -329,9 +333,11 @@ def _principal_answered(state: State, command: PrincipalAnswered, now: Instant) 
     _transition(interaction, "principal_answered")
     deadline, warning = interaction.deadline, interaction.warning_at
     if interaction.paused_at is not None:
-        deadline = sla.extend_for_pause(deadline, interaction.paused_at, now, state.calendar)
-        fraction = state.policies.channels[interaction.channel].warning_fraction
-        warning = sla.warning_at(interaction.received_at, deadline, fraction)
+        policy = state.policies.channels[interaction.channel]
+        deadline = sla.credit_wait(
+            deadline, interaction.paused_at, now, state.calendar, policy.hours
+        )
+        warning = sla.warning_at(interaction.received_at, deadline, policy.warning_fraction)
     return [
         PrincipalAnsweredEvent(
             at=now, interaction_id=interaction.id, deadline=deadline, warning_at=warning

@@ -22,7 +22,8 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
 
     ``skills`` is the requirement as submitted (the motive's skill and any extra ones);
     ``need`` is the requirement in force, after relaxation steps and transfers. ``deadline`` is
-    the SLA deadline in force (a pause for the principal moves it later).
+    the SLA deadline in force; ``raw_deadline`` the one given at reception, which never moves
+    (they differ once a credited wait for the principal moved ``deadline`` later).
     """
 
     id: int
@@ -38,6 +39,7 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     typology: Typology | None
     received_at: Instant
     deadline: Instant
+    raw_deadline: Instant
     warning_at: Instant
     status: InteractionStatus = "queued"
     advisor_id: str | None = None

@@ -143,7 +143,12 @@ class ChannelPolicy(_Policy, frozen=True):
     refuse_when_closed: bool = False
     """Refuse new interactions outside opening hours (the phone line), with reason ``closed``."""
     pause_on_principal: tuple[Typology, ...] = ()
-    """Typologies whose SLA clock pauses while waiting for the principal."""
+    """Typologies whose SLA clock may pause while waiting for the principal (see below)."""
+    credit_principal_wait: bool = False
+    """Whether the wait for the principal of a ``pause_on_principal`` typology is credited: the
+    clock then pauses, and the deadline moves later by the opening hours the wait covered,
+    added in opening hours (the channel's ``hours``, else the calendar's). Off, the clock runs
+    on while the principal is consulted, since the tender does not say that it stops."""
     relaxation: tuple[RelaxationStep, ...] = ()
     default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 0
 

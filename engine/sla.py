@@ -14,9 +14,10 @@ an answer at or before the deadline is within it (:func:`answered_within`), and 
 breached one microsecond after it (:func:`breach_due`), so an answer at the very instant of the
 deadline is within it and never breached.
 
-While a complaint waits for the principal its clock pauses: :func:`extend_for_pause` moves the
-deadline later by the working time the pause covered. Everything here is a pure function of
-instants and a :class:`~.calendar.BusinessCalendar`.
+When a channel credits the wait for the principal (``credit_principal_wait``), a complaint's
+clock pauses meanwhile, and :func:`credit_wait` moves its deadline later by the opening hours
+the wait covered. Everything here is a pure function of instants and a
+:class:`~.calendar.BusinessCalendar`.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ __all__ = [
     "BREACH_AFTER",
     "answered_within",
     "breach_due",
+    "credit_wait",
     "deadline",
-    "extend_for_pause",
     "warning_at",
 ]
 
@@ -84,19 +85,22 @@ def warning_at(received: Instant, deadline: Instant, fraction: float) -> Instant
     return received + round(fraction * (deadline - received) / SECOND) * SECOND
 
 
-def extend_for_pause(
+def credit_wait(
     deadline: Instant,
-    paused_from: Instant,
-    paused_until: Instant,
+    waited_from: Instant,
+    waited_until: Instant,
     calendar: BusinessCalendar,
+    hours: BusinessHours | None = None,
 ) -> Instant:
-    """Return the deadline moved later by the working time a pause of the clock covered.
+    """Return the deadline moved later by the opening time a credited wait covered.
 
-    The covered working time is added along working time from the old deadline, so a pause of
-    one full working day moves a Friday 20:00 deadline to Monday 20:00. A pause that covered no
-    working time (a weekend, a public holiday) leaves the deadline where it was.
+    The wait for the principal is measured in opening hours (``hours``, else the calendar's)
+    and added in opening hours, so a complaint keeps the usable time it had: with hours
+    07:00-20:00, eight open hours of waiting move a Thursday 20:00 deadline to Friday 15:00, and
+    a wait from Friday 19:00 to Saturday 10:00 credits 4 h (one on Friday, three on Saturday).
+    A wait that covered no opening time leaves the deadline where it was, and nothing moves it
+    earlier. Crediting waits one after another from the deadline in force is the same as
+    crediting their sum from the raw deadline.
     """
-    covered = calendar.working_time_between(paused_from, paused_until)
-    if covered == 0:
-        return deadline
-    return calendar.add_working_time(deadline, covered)
+    covered = calendar.open_time_between(waited_from, waited_until, hours)
+    return calendar.add_open_time(deadline, covered, hours)

@@ -298,6 +298,7 @@ class State:
             typology=event.typology,
             received_at=event.received_at,
             deadline=event.deadline,
+            raw_deadline=event.deadline,
             warning_at=event.warning_at,
             relax_from=event.at,
             personal_digest=event.personal_digest,

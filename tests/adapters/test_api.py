@@ -63,6 +63,7 @@ def test_a_submission_is_created_once_and_read_back(api: httpx.Client) -> None:
     assert interaction["status"] == "queued"
     # Received Monday 23 November 2026: the 3rd working day after is Thursday the 26th, 20:00.
     assert interaction["deadline"] == "2026-11-26T20:00:00+01:00"
+    assert interaction["raw_deadline"] == interaction["deadline"]  # no wait credited
     assert datetime.fromisoformat(interaction["deadline"]).utcoffset() is not None
 
     again = api.post("/v1/interactions", json={**body, "priority": 9, "motive": "fines"})

@@ -131,10 +131,24 @@ def test_reference_calendar_is_paris_open_monday_to_saturday_7h_to_20h(
     assert (calendar.hours.opens, calendar.hours.closes) == (time(7, 0), time(20, 0))
 
 
-def test_reference_pauses_the_written_clock_for_complex_complaints(
+def test_reference_leaves_the_written_clock_running_while_the_principal_is_consulted(
     reference: LoadedConfig,
 ) -> None:
-    assert reference.settings.policies().channels["written"].pause_on_principal == ("complex",)
+    written = reference.settings.policies().channels["written"]
+    assert written.pause_on_principal == ("complex",)
+    assert written.credit_principal_wait is False
+
+
+def test_a_credited_wait_in_hours_that_never_open_is_reported(tmp_path: Path) -> None:
+    text = edit(
+        'sources = ["email"]',
+        'sources = ["email"]\npause_on_principal = ["complex"]\ncredit_principal_wait = true\n'
+        "hours = { days = [] }",
+    )
+    problem = only_problem(tmp_path, text)
+    assert problem.key == "channels.written.credit_principal_wait"
+    assert problem.line == line_of(text, "credit_principal_wait")
+    assert "open on no day" in problem.message
 
 
 def test_reference_roster_has_at_least_30_advisors(reference: LoadedConfig) -> None:

@@ -37,6 +37,7 @@ def make_policies(
     strategy: str = "deadline",
     reoffer_after_s: int = 30,
     max_missed_offers: int = 2,
+    credit_principal_wait: bool = False,
 ) -> Policies:
     return Policies(
         channels={
@@ -55,6 +56,7 @@ def make_policies(
                 penalty_eur=50.0,
                 offer_timeout_s=60,
                 pause_on_principal=("complex",),
+                credit_principal_wait=credit_principal_wait,
             ),
             "social": ChannelPolicy(
                 sources=("x", "facebook"),

@@ -189,60 +189,84 @@ def test_at_local_in_the_autumn_overlap_is_the_first_occurrence() -> None:
     assert instant == at("2026-10-25T02:30:00+02:00")
 
 
-# -- working time -----------------------------------------------------------------------------
+# -- opening time -----------------------------------------------------------------------------
 
 
-def test_working_time_of_a_pause_from_friday_evening_to_tuesday_morning() -> None:
+def test_open_time_from_friday_evening_to_tuesday_morning_counts_saturday_not_sunday() -> None:
     start, end = at("2026-06-12T18:00:00+02:00"), at("2026-06-16T09:00:00+02:00")
-    assert CALENDAR.working_time_between(start, end) == (6 + 24 + 9) * HOUR
+    assert CALENDAR.open_time_between(start, end) == (2 + 13 + 0 + 13 + 2) * HOUR
 
 
-def test_working_time_is_zero_over_a_weekend() -> None:
-    start, end = at("2026-06-13T00:00:00+02:00"), at("2026-06-15T00:00:00+02:00")
-    assert CALENDAR.working_time_between(start, end) == 0
+def test_open_time_is_zero_over_a_night() -> None:
+    start, end = at("2026-06-16T20:00:00+02:00"), at("2026-06-17T07:00:00+02:00")
+    assert CALENDAR.open_time_between(start, end) == 0
 
 
-def test_working_time_is_zero_when_the_end_is_not_after_the_start() -> None:
+def test_open_time_is_zero_when_the_end_is_not_after_the_start() -> None:
     instant = at("2026-06-16T10:00:00+02:00")
-    assert CALENDAR.working_time_between(instant, instant - HOUR) == 0
+    assert CALENDAR.open_time_between(instant, instant - HOUR) == 0
 
 
-@pytest.mark.parametrize(
-    ("day", "length"),
-    [(date(2026, 3, 29), 23 * HOUR), (date(2026, 10, 25), 25 * HOUR)],
-)
-def test_a_working_day_of_a_clock_change_counts_its_real_length(day: date, length: int) -> None:
+def test_open_time_follows_the_hours_given() -> None:
+    mornings = BusinessHours(days=("mon",), opens=time(8), closes=time(12))
+    start, end = at("2026-06-12T00:00:00+02:00"), at("2026-06-23T00:00:00+02:00")
+    assert CALENDAR.open_time_between(start, end, mornings) == 2 * 4 * HOUR  # two Mondays
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 29), date(2026, 10, 25)])
+def test_open_hours_of_a_day_of_a_clock_change_last_their_wall_clock_length(day: date) -> None:
     every_day = BusinessCalendar(
-        CalendarPolicy(working_days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+        CalendarPolicy(hours=BusinessHours(days=WEEKDAYS, closed_on_holidays=False))
     )
     start = every_day.at_local(day, time(0))
     end = every_day.at_local(day + timedelta(days=1), time(0))
-    assert every_day.working_time_between(start, end) == length
+    assert every_day.open_time_between(start, end) == 13 * HOUR
 
 
-def test_add_working_time_skips_the_weekend() -> None:
-    friday = at("2026-06-12T20:00:00+02:00")
-    assert CALENDAR.add_working_time(friday, 24 * HOUR) == at("2026-06-15T20:00:00+02:00")
+def test_add_open_time_starts_at_the_next_opening() -> None:
+    thursday = at("2026-06-18T20:00:00+02:00")
+    assert CALENDAR.add_open_time(thursday, 8 * HOUR) == at("2026-06-19T15:00:00+02:00")
 
 
-def test_add_working_time_from_a_non_working_day_starts_at_the_next_working_midnight() -> None:
-    saturday = at("2026-06-13T10:00:00+02:00")
-    assert CALENDAR.add_working_time(saturday, 2 * HOUR) == at("2026-06-15T02:00:00+02:00")
+def test_add_open_time_skips_sunday_and_public_holidays() -> None:
+    saturday = at("2026-07-11T19:00:00+02:00")  # Monday 13 is open, Tuesday 14 a holiday
+    later = CALENDAR.add_open_time(saturday, (1 + 13 + 2) * HOUR)
+    assert later == at("2026-07-15T09:00:00+02:00")
 
 
-def test_add_working_time_that_ends_with_the_day_returns_that_midnight() -> None:
-    friday = at("2026-06-12T20:00:00+02:00")
-    assert CALENDAR.add_working_time(friday, 4 * HOUR) == at("2026-06-13T00:00:00+02:00")
+def test_add_open_time_that_fills_the_day_returns_its_closing() -> None:
+    friday = at("2026-06-12T18:00:00+02:00")
+    assert CALENDAR.add_open_time(friday, 2 * HOUR) == at("2026-06-12T20:00:00+02:00")
 
 
-def test_add_zero_working_time_moves_nothing() -> None:
-    saturday = at("2026-06-13T10:00:00+02:00")
-    assert CALENDAR.add_working_time(saturday, 0) == saturday
+def test_add_zero_open_time_moves_nothing() -> None:
+    sunday = at("2026-06-14T10:00:00+02:00")
+    assert CALENDAR.add_open_time(sunday, 0) == sunday
 
 
-def test_add_working_time_refuses_a_negative_duration() -> None:
+def test_add_open_time_refuses_a_negative_duration() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
-        CALENDAR.add_working_time(at("2026-06-16T10:00:00+02:00"), -MINUTE)
+        CALENDAR.add_open_time(at("2026-06-16T10:00:00+02:00"), -MINUTE)
+
+
+def test_add_open_time_refuses_hours_that_never_open() -> None:
+    with pytest.raises(ValueError, match="never open"):
+        CALENDAR.add_open_time(at("2026-06-16T10:00:00+02:00"), HOUR, BusinessHours(days=()))
+
+
+def test_the_next_change_of_an_open_instant_is_its_closing() -> None:
+    instant = at("2026-06-16T19:30:00+02:00")
+    assert CALENDAR.next_change(instant, instant + DAY) == at("2026-06-16T20:00:00+02:00")
+
+
+def test_the_next_change_of_a_closed_instant_is_the_next_opening() -> None:
+    saturday = at("2026-06-13T20:00:00+02:00")
+    assert CALENDAR.next_change(saturday, saturday + 3 * DAY) == at("2026-06-15T07:00:00+02:00")
+
+
+def test_no_change_before_the_bound_is_none() -> None:
+    saturday = at("2026-06-13T20:00:00+02:00")
+    assert CALENDAR.next_change(saturday, at("2026-06-15T07:00:00+02:00")) is None
 
 
 # -- invariants -------------------------------------------------------------------------------
@@ -255,16 +279,29 @@ DURATIONS = st.integers(min_value=0, max_value=30 * DAY)
 
 @settings(deadline=None)
 @given(instant=INSTANTS, duration=DURATIONS)
-def test_working_time_between_undoes_add_working_time(instant: int, duration: int) -> None:
-    later = CALENDAR.add_working_time(instant, duration)
-    assert CALENDAR.working_time_between(instant, later) == duration
+def test_open_time_between_undoes_add_open_time(instant: int, duration: int) -> None:
+    later = CALENDAR.add_open_time(instant, duration)
+    assert CALENDAR.open_time_between(instant, later) == duration
 
 
 @settings(deadline=None)
 @given(instant=INSTANTS, duration=st.integers(min_value=1, max_value=30 * DAY))
-def test_add_working_time_returns_the_earliest_such_instant(instant: int, duration: int) -> None:
-    later = CALENDAR.add_working_time(instant, duration)
-    assert CALENDAR.working_time_between(instant, later - MICROSECOND) == duration - MICROSECOND
+def test_add_open_time_returns_the_earliest_such_instant(instant: int, duration: int) -> None:
+    later = CALENDAR.add_open_time(instant, duration)
+    assert CALENDAR.open_time_between(instant, later - MICROSECOND) == duration - MICROSECOND
+
+
+@settings(deadline=None)
+@given(instant=INSTANTS, span=st.integers(min_value=1, max_value=4 * DAY))
+def test_the_next_change_is_where_being_open_flips(instant: int, span: int) -> None:
+    change = CALENDAR.next_change(instant, instant + span)
+    if change is None:  # open or closed throughout
+        assert CALENDAR.open_time_between(instant, instant + span) in (0, span)
+    else:
+        assert instant < change < instant + span
+        assert CALENDAR.is_open(change) != CALENDAR.is_open(instant)
+        assert CALENDAR.is_open(change - MICROSECOND) == CALENDAR.is_open(instant)
+        assert CALENDAR.open_time_between(instant, change) in (0, change - instant)
 
 
 @settings(deadline=None)

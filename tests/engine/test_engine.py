@@ -422,9 +422,7 @@ def test_a_transfer_out_ends_the_interaction_and_counts_as_the_handling(engine: 
     assert engine.state.advisors["A1"].holding == {}
 
 
-def test_waiting_for_the_principal_pauses_a_complex_complaint_by_working_time(
-    engine: Engine,
-) -> None:
+def test_waiting_for_the_principal_leaves_the_clock_running_by_default(engine: Engine) -> None:
     add_advisor(engine, "A1", T0)
     submit(engine, "m1", channel="written", typology="complex")
     deadline = engine.state.interactions[1].deadline
@@ -432,14 +430,73 @@ def test_waiting_for_the_principal_pauses_a_complex_complaint_by_working_time(
     engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
     engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
     assert engine.state.advisors["A1"].holding == {}
-    assert only(engine.advance(at("2026-12-05T12:00:00+01:00")), SlaBreached) == []
-    # Paused Tuesday 10:00 to Saturday 12:00: 14 + 24 + 24 + 24 = 86 working hours. From
-    # Friday 20:00 they run 4 h on Friday, 24 h on Monday, Tuesday and Wednesday, 10 h on
-    # Thursday: the weekend counts nothing.
+    (breach,) = only(engine.advance(at("2026-12-05T12:00:00+01:00")), SlaBreached)
+    assert breach.due == deadline + 1
     engine.handle(PrincipalAnswered(interaction_id=1), at("2026-12-05T12:00:00+01:00"))
-    assert engine.state.interactions[1].deadline == at("2026-12-10T10:00:00+01:00")
-    new_deadline = engine.state.interactions[1].deadline
-    assert (new_deadline + 1, TimerKind.SLA_BREACH, 1, 0) in engine.snapshot()["timers"]
+    interaction = engine.state.interactions[1]
+    assert (interaction.deadline, interaction.raw_deadline) == (deadline, deadline)
+
+
+def credited(engine: JournaledEngine) -> JournaledEngine:
+    engine.handle(SetPolicies(policies=make_policies(credit_principal_wait=True)), T0)
+    return engine
+
+
+def test_a_credited_wait_for_the_principal_moves_the_deadline_by_its_opening_hours(
+    engine: JournaledEngine,
+) -> None:
+    credited(engine)
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written", typology="complex")
+    raw = engine.state.interactions[1].deadline
+    assert raw == at("2026-12-04T20:00:00+01:00")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
+    assert only(engine.advance(at("2026-12-05T12:00:00+01:00")), SlaBreached) == []
+    # Waited Tuesday 10:00 to Saturday 12:00: 10 + 13 + 13 + 13 + 5 = 54 open hours. From
+    # Friday 20:00 they run 13 h on Saturday, 13 h on Monday, Tuesday and Wednesday, and 2 h on
+    # Thursday from 07:00: Sunday and the nights count nothing.
+    engine.handle(PrincipalAnswered(interaction_id=1), at("2026-12-05T12:00:00+01:00"))
+    interaction = engine.state.interactions[1]
+    assert interaction.deadline == at("2026-12-10T09:00:00+01:00")
+    assert interaction.raw_deadline == raw
+    assert (interaction.deadline + 1, TimerKind.SLA_BREACH, 1, 0) in engine.snapshot()["timers"]
+    assert replayed(engine.journal).snapshot() == engine.snapshot()
+
+
+def test_eight_open_hours_of_waiting_give_a_thursday_deadline_friday_afternoon(
+    engine: JournaledEngine,
+) -> None:
+    credited(engine)
+    add_advisor(engine, "A1", T0)
+    monday = at("2026-11-30T09:00:00+01:00")
+    submit(engine, "m1", channel="written", typology="complex", received_at=monday)
+    assert engine.state.interactions[1].deadline == at("2026-12-03T20:00:00+01:00")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
+    engine.handle(PrincipalAnswered(interaction_id=1), T0 + 8 * 3600 * SECOND)
+    # Not Friday 04:00, when nobody works: the eight hours are counted from Friday's opening.
+    assert engine.state.interactions[1].deadline == at("2026-12-04T15:00:00+01:00")
+
+
+def test_a_wait_that_covered_no_opening_hours_leaves_the_deadline_where_it_was(
+    engine: JournaledEngine,
+) -> None:
+    credited(engine)
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written", typology="complex")
+    raw = engine.state.interactions[1].deadline
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    sunday = at("2026-12-06T10:00:00+01:00")
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0)
+    engine.handle(PrincipalAnswered(interaction_id=1), T0)  # answered at once: nothing waited
+    assert engine.state.interactions[1].deadline == raw
+    offer = next(iter(engine.state.offers.values()))
+    engine.handle(Accept(advisor_id="A1", offer_id=offer.id), T0)
+    engine.advance(sunday)  # breached on Friday 20:00 + 1 µs
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), sunday)
+    engine.handle(PrincipalAnswered(interaction_id=1), sunday + 3600 * SECOND)
+    assert engine.state.interactions[1].deadline == raw
 
 
 def test_a_simple_complaint_keeps_its_clock_running_while_waiting(engine: Engine) -> None:

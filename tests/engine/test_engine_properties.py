@@ -51,7 +51,7 @@ from aiguillage.engine.commands import (
 )
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError, UnknownInteraction
-from aiguillage.engine.events import Event, InteractionForgotten, OfferMade
+from aiguillage.engine.events import Event, InteractionForgotten, OfferMade, SlaBreached
 from aiguillage.engine.instants import SECOND
 from aiguillage.engine.policies import CHANNELS, RelaxationStep, RetentionPolicy
 from aiguillage.engine.queues import queue_key
@@ -84,7 +84,8 @@ class EngineMachine(RuleBasedStateMachine):
             RelaxationStep(after_s=40, level_drop=1),
             RelaxationStep(after_s=90, fallback=True),
         )
-        policies = make_policies(voice_relaxation=steps, wrap_up_s=10)
+        # Waits for the principal credited, so that paused clocks are part of the runs.
+        policies = make_policies(voice_relaxation=steps, wrap_up_s=10, credit_principal_wait=True)
         # Relaxation and wrap-up on the digital channels too, where an advisor holds several.
         channels = {
             "voice": policies.channels["voice"],
@@ -402,6 +403,17 @@ class EngineMachine(RuleBasedStateMachine):
             cutoff = forgotten[-1].at - period
             assert all(at >= cutoff for _, at in state.ended_offers.values())
             assert len(state.ended_order) == len(state.ended_offers)
+
+    @invariant()
+    def a_deadline_given_never_moves_earlier_and_breaches_follow_it(self) -> None:
+        for interaction in self.engine.state.interactions.values():
+            assert interaction.deadline >= interaction.raw_deadline
+            if interaction.breached:
+                assert interaction.within_sla is not True
+        for event in self.step_events:
+            if isinstance(event, SlaBreached):
+                breached = self.engine.state.interactions[event.interaction_id]
+                assert event.due == breached.deadline + 1
 
     @invariant()
     def an_image_restores_the_same_state(self) -> None:

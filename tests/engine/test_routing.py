@@ -33,6 +33,7 @@ def call(received_at: Instant = T0, sla_s: int = 180) -> Interaction:
         typology=None,
         received_at=received_at,
         deadline=received_at + sla_s * SECOND,
+        raw_deadline=received_at + sla_s * SECOND,
         warning_at=received_at + sla_s * SECOND * 4 // 5,
     )
 

@@ -17,7 +17,7 @@ from aiguillage.engine.policies import (
     ElapsedSla,
     WorkingDaysSla,
 )
-from aiguillage.engine.sla import deadline, extend_for_pause, warning_at
+from aiguillage.engine.sla import credit_wait, deadline, warning_at
 
 CALENDAR = BusinessCalendar(CalendarPolicy())
 VOICE = ElapsedSla()
@@ -160,38 +160,48 @@ def test_warning_at_the_full_share_is_the_deadline() -> None:
     assert warning_at(received, received + 180 * SECOND, 1.0) == received + 180 * SECOND
 
 
-# -- pauses while waiting for the principal ---------------------------------------------------
+# -- a credited wait for the principal --------------------------------------------------------
 
 
-def test_a_pause_of_one_working_day_moves_a_wednesday_deadline_to_thursday() -> None:
-    pause = at("2026-06-15T00:00:00+02:00"), at("2026-06-16T00:00:00+02:00")  # all of Monday
-    due = extend_for_pause(at("2026-06-17T20:00:00+02:00"), *pause, CALENDAR)
-    assert due == at("2026-06-18T20:00:00+02:00")
+def test_eight_open_hours_of_waiting_move_a_thursday_evening_deadline_to_friday_afternoon() -> None:
+    wait = at("2026-06-16T09:00:00+02:00"), at("2026-06-16T17:00:00+02:00")  # Tuesday
+    due = credit_wait(at("2026-06-18T20:00:00+02:00"), *wait, CALENDAR)
+    # Not Friday 04:00: the eight hours are the advisor's usable time, from Friday's opening.
+    assert local(due).isoformat() == "2026-06-19T15:00:00+02:00"
 
 
-def test_a_pause_of_one_working_day_moves_a_friday_deadline_to_monday() -> None:
-    pause = at("2026-06-15T00:00:00+02:00"), at("2026-06-16T00:00:00+02:00")
-    due = extend_for_pause(at("2026-06-19T20:00:00+02:00"), *pause, CALENDAR)
-    assert due == at("2026-06-22T20:00:00+02:00")
+def test_a_wait_from_friday_evening_to_saturday_morning_credits_its_four_open_hours() -> None:
+    wait = at("2026-06-12T19:00:00+02:00"), at("2026-06-13T10:00:00+02:00")
+    due = credit_wait(at("2026-06-17T20:00:00+02:00"), *wait, CALENDAR)
+    # 19:00-20:00 on Friday and 07:00-10:00 on Saturday; the night credits nothing.
+    assert local(due).isoformat() == "2026-06-18T11:00:00+02:00"
 
 
-def test_a_pause_over_a_long_weekend_adds_its_working_hours_only() -> None:
-    # Friday 18:00 to Tuesday 09:00 covers 6 h + 24 h + 9 h = 39 h of working time.
-    pause = at("2026-06-12T18:00:00+02:00"), at("2026-06-16T09:00:00+02:00")
-    due = extend_for_pause(at("2026-06-17T20:00:00+02:00"), *pause, CALENDAR)
-    assert due == at("2026-06-19T11:00:00+02:00")  # Wed 4 h + Thu 24 h + Fri 11 h
+def test_a_credited_wait_follows_the_channels_own_hours() -> None:
+    weekdays_9_to_17 = BusinessHours(
+        days=("mon", "tue", "wed", "thu", "fri"), opens=time(9), closes=time(17)
+    )
+    wait = at("2026-06-12T16:00:00+02:00"), at("2026-06-15T10:00:00+02:00")  # Fri to Mon
+    due = credit_wait(at("2026-06-17T20:00:00+02:00"), *wait, CALENDAR, weekdays_9_to_17)
+    assert local(due).isoformat() == "2026-06-18T11:00:00+02:00"  # 1 h + 1 h from Thursday 09:00
 
 
-def test_a_pause_over_a_weekend_leaves_the_deadline_unchanged() -> None:
-    pause = at("2026-06-13T09:00:00+02:00"), at("2026-06-14T18:00:00+02:00")
+def test_a_wait_over_a_sunday_leaves_the_deadline_unchanged() -> None:
+    wait = at("2026-06-13T20:00:00+02:00"), at("2026-06-15T07:00:00+02:00")
     original = at("2026-06-17T20:00:00+02:00")
-    assert extend_for_pause(original, *pause, CALENDAR) == original
+    assert credit_wait(original, *wait, CALENDAR) == original
 
 
-def test_a_pause_on_a_public_holiday_leaves_the_deadline_unchanged() -> None:
-    pause = at("2026-07-14T08:00:00+02:00"), at("2026-07-14T18:00:00+02:00")
+def test_a_wait_on_a_public_holiday_leaves_the_deadline_unchanged() -> None:
+    wait = at("2026-07-14T08:00:00+02:00"), at("2026-07-14T18:00:00+02:00")
     original = at("2026-07-16T20:00:00+02:00")
-    assert extend_for_pause(original, *pause, CALENDAR) == original
+    assert credit_wait(original, *wait, CALENDAR) == original
+
+
+def test_a_credit_that_ends_at_closing_time_is_due_at_closing_time() -> None:
+    wait = at("2026-06-16T07:00:00+02:00"), at("2026-06-16T20:00:00+02:00")  # a whole day
+    due = credit_wait(at("2026-06-17T20:00:00+02:00"), *wait, CALENDAR)
+    assert local(due).isoformat() == "2026-06-18T20:00:00+02:00"
 
 
 # -- invariants -------------------------------------------------------------------------------
@@ -232,3 +242,22 @@ def test_written_deadline_is_the_third_working_day_after_local_reception(receive
 def test_social_deadline_is_two_hours_when_open_and_four_hours_otherwise(received: int) -> None:
     expected = 2 * HOUR if CALENDAR.is_open(received) else 4 * HOUR
     assert deadline(SOCIAL, received, CALENDAR) - received == expected
+
+
+@settings(deadline=None)
+@given(
+    received=RECEPTIONS,
+    wait_start_after=st.integers(min_value=0, max_value=20 * 24 * HOUR),
+    wait_length=st.integers(min_value=0, max_value=20 * 24 * HOUR),
+)
+def test_a_credited_deadline_is_the_raw_one_plus_the_open_time_waited(
+    received: int, wait_start_after: int, wait_length: int
+) -> None:
+    raw = deadline(WRITTEN, received, CALENDAR)
+    start = received + wait_start_after
+    credited = credit_wait(raw, start, start + wait_length, CALENDAR)
+    waited = CALENDAR.open_time_between(start, start + wait_length)
+    assert credited >= raw
+    assert CALENDAR.open_time_between(raw, credited) == waited
+    if waited:  # the earliest such instant, and inside opening hours' reach
+        assert CALENDAR.open_time_between(raw, credited - 1) == waited - 1
