@@ -9,7 +9,14 @@ import typer
 
 from aiguillage.engine import sla
 from aiguillage.engine.calendar import BusinessCalendar
-from aiguillage.engine.policies import BusinessHoursSla, Channel, ElapsedSla, Sla, WorkingDaysSla
+from aiguillage.engine.policies import (
+    BusinessHoursSla,
+    Channel,
+    ElapsedSla,
+    Sla,
+    SlaReading,
+    WorkingDaysSla,
+)
 
 from .cli_support import ConfigOption, load_or_exit
 from .datetimes import DatetimeError, format_instant, parse_instant
@@ -36,9 +43,12 @@ def describe_sla(sla: Sla) -> str:
     if isinstance(sla, ElapsedSla):
         return f"{_duration(sla.seconds)} after reception"
     if isinstance(sla, BusinessHoursSla):
-        return (
+        rule = (
             f"{_duration(sla.within_s)} within business hours, {_duration(sla.outside_s)} outside"
         )
+        if sla.reading == "monotonic":
+            rule += ", never due after a message received later"
+        return rule
     assert isinstance(sla, WorkingDaysSla)
     return f"{sla.days} working days, by {sla.due_at:%H:%M}"
 
@@ -70,14 +80,30 @@ def deadline(
         ),
     ],
     config: ConfigOption = None,
+    reading: Annotated[
+        SlaReading | None,
+        typer.Option(
+            help="Read a business-hours SLA (social) this way instead of as configured: "
+            "literal (the tender's words) or monotonic (never due after a later message).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the SLA deadline of an interaction received at an instant, in local time."""
     received = _instant(at)
     settings = load_or_exit(config).settings
     policy = settings.channels[channel]
+    rule = policy.sla
+    if reading is not None:
+        if not isinstance(rule, BusinessHoursSla):
+            raise typer.BadParameter(
+                f"the {channel} SLA is not a business-hours one: only such an SLA (social) "
+                "has readings",
+                param_hint="--reading",
+            )
+        rule = msgspec.structs.replace(rule, reading=reading)
     calendar = BusinessCalendar(settings.calendar)
-    due = sla.deadline(policy.sla, received, calendar, policy.hours)
+    due = sla.deadline(rule, received, calendar, policy.hours)
     answer = Deadline(
         channel=channel,
         received_at=format_instant(received, calendar.zone),
@@ -85,7 +111,7 @@ def deadline(
         warning_at=format_instant(
             sla.warning_at(received, due, policy.warning_fraction), calendar.zone
         ),
-        rule=describe_sla(policy.sla),
+        rule=describe_sla(rule),
         timezone=settings.calendar.timezone,
         within_business_hours=calendar.is_open(received, policy.hours),
     )

@@ -30,6 +30,7 @@ __all__ = [
     "RoutingPolicy",
     "SkillPolicy",
     "Sla",
+    "SlaReading",
     "Typology",
     "Weekday",
     "WorkingDaysSla",
@@ -39,6 +40,9 @@ Channel = Literal["voice", "written", "social"]
 CHANNELS: tuple[Channel, ...] = ("voice", "written", "social")
 
 Typology = Literal["transfer", "simple", "complex"]
+
+SlaReading = Literal["literal", "monotonic"]
+"""How a business-hours SLA is read (see ``BusinessHoursSla``)."""
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -93,10 +97,20 @@ class BusinessHoursSla(_Policy, frozen=True, tag="business_hours", tag_field="ki
     """The deadline depends on whether reception falls within business hours (social: 2 h / 4 h).
 
     Both durations are elapsed time, whatever the wall clock does across a daylight-saving change.
+    ``reading`` says how the two combine:
+
+    - ``literal`` (the tender's words): ``within_s`` after a reception in business hours,
+      ``outside_s`` after one outside them. A message at 06:59 is then due at 10:59, after one
+      received at 07:00 and due at 09:00.
+    - ``monotonic``: as literal, but never due later than a message received after it; a
+      message received shortly before the hours open (or close) is due when one received at
+      that instant would be: at 06:59, 05:00 or 04:59, with hours from 07:00, the deadline is
+      09:00, 09:00 and 08:59. The deadline then never decreases as the reception gets later.
     """
 
     within_s: PositiveInt = 2 * 3600
     outside_s: PositiveInt = 4 * 3600
+    reading: SlaReading = "literal"
 
 
 class WorkingDaysSla(_Policy, frozen=True, tag="working_days", tag_field="kind"):

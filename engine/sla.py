@@ -5,7 +5,9 @@ Three rules, one per kind of :data:`~.policies.Sla`:
 - :class:`~.policies.ElapsedSla` (voice): a fixed elapsed time after reception;
 - :class:`~.policies.BusinessHoursSla` (social): one elapsed time if received within opening
   hours, another if not; elapsed, so a night across a daylight-saving change does not stretch
-  or shrink it, even though the wall clock shows one hour more or less;
+  or shrink it, even though the wall clock shows one hour more or less. Read literally, a
+  message received just before opening is due after one received at opening; the
+  ``monotonic`` reading makes it due no later, so deadlines never decrease with reception;
 - :class:`~.policies.WorkingDaysSla` (written): a local wall time on the N-th working day after
   the local day of reception, which itself never counts.
 
@@ -56,9 +58,17 @@ def deadline(
     match sla:
         case ElapsedSla(seconds=seconds):
             return received + seconds * SECOND
-        case BusinessHoursSla(within_s=within_s, outside_s=outside_s):
+        case BusinessHoursSla(within_s=within_s, outside_s=outside_s, reading=reading):
             within = calendar.is_open(received, hours)
-            return received + (within_s if within else outside_s) * SECOND
+            allowed, other = (within_s, outside_s) if within else (outside_s, within_s)
+            due = received + allowed * SECOND
+            if reading == "monotonic" and other < allowed:
+                # A message received when the hours next open (or close) gets ``other``: this
+                # one is due no later, if that falls sooner. Later changes come later still.
+                change = calendar.next_change(received, due - other * SECOND, hours)
+                if change is not None:
+                    due = change + other * SECOND
+            return due
         case WorkingDaysSla(days=days, due_at=due_at):
             # The local day of reception, not the UTC one: 00:30 in Paris is already tomorrow.
             return calendar.deadline_on_working_day(received, days, due_at)

@@ -66,3 +66,20 @@ def test_the_plain_output_names_each_field() -> None:
     )
     assert result.exit_code == 0
     assert "deadline               2026-12-30T20:00:00+01:00" in result.stdout
+
+
+def test_the_social_reading_is_the_configured_one_unless_another_is_asked_for() -> None:
+    literal = deadline("--channel", "social", "--at", "2026-06-16T06:59:00+02:00")
+    assert literal["deadline"] == "2026-06-16T10:59:00+02:00"
+    monotonic = deadline(
+        "--channel", "social", "--at", "2026-06-16T06:59:00+02:00", "--reading", "monotonic"
+    )
+    assert monotonic["deadline"] == "2026-06-16T09:00:00+02:00"
+    assert "never due after a message received later" in str(monotonic["rule"])
+
+
+def test_a_reading_for_an_sla_without_business_hours_is_refused() -> None:
+    arguments = ["--channel", "voice", "--at", "2026-06-16T06:59:00+02:00"]
+    result = runner.invoke(app, ["sla", "deadline", *arguments, "--reading", "monotonic"])
+    assert result.exit_code == 2
+    assert "not a business-hours one" in result.output

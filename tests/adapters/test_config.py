@@ -551,3 +551,12 @@ def test_a_changed_reference_line_gives_problems_that_point_inside_the_file(
     problems = problems_of_bytes("\n".join(lines).encode()) or []
     assert all(p.line is None or 1 <= p.line <= len(lines) for p in problems)
     assert all(p.message and p.fix for p in problems)
+
+
+def test_an_unknown_social_reading_is_reported_with_both_readings(tmp_path: Path) -> None:
+    text = edit(
+        'sla = { kind = "business_hours" }', 'sla = { kind = "business_hours", reading = "lax" }'
+    )
+    problem = only_problem(tmp_path, text)
+    assert problem.key == "channels.social.sla.reading"
+    assert '"literal", "monotonic"' in problem.fix

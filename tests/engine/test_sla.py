@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 
 import holidays
+import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aiguillage.adapters.config import default_config_path, load_config
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import HOUR, MINUTE, SECOND, from_datetime, to_datetime
 from aiguillage.engine.policies import (
+    WEEKDAYS,
     BusinessHours,
     BusinessHoursSla,
     CalendarPolicy,
@@ -104,6 +109,69 @@ def test_social_deadline_across_the_autumn_change_shows_three_hours_on_the_wall_
     due = deadline(SOCIAL, at("2026-10-24T23:30:00+02:00"), CALENDAR)
     assert due == at("2026-10-25T02:30:00+01:00")
     assert local(due).isoformat() == "2026-10-25T02:30:00+01:00"
+
+
+# -- social: the two readings ----------------------------------------------------------------
+
+MONOTONIC = BusinessHoursSla(reading="monotonic")
+EVERY_DAY = BusinessCalendar(
+    CalendarPolicy(hours=BusinessHours(days=WEEKDAYS, closed_on_holidays=False))
+)
+
+
+def due_at(sla: BusinessHoursSla, received: str, calendar: BusinessCalendar = CALENDAR) -> str:
+    return to_datetime(deadline(sla, at(received), calendar), calendar.zone).isoformat()
+
+
+def test_the_literal_reading_is_the_default() -> None:
+    assert SOCIAL.reading == "literal"
+
+
+def test_read_literally_a_message_just_before_opening_is_due_after_one_at_opening() -> None:
+    assert due_at(SOCIAL, "2026-06-16T06:59:00+02:00") == "2026-06-16T10:59:00+02:00"
+    assert due_at(SOCIAL, "2026-06-16T07:00:00+02:00") == "2026-06-16T09:00:00+02:00"
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        ("2026-06-16T06:59:00+02:00", "2026-06-16T09:00:00+02:00"),
+        ("2026-06-16T05:00:00+02:00", "2026-06-16T09:00:00+02:00"),
+        ("2026-06-16T04:59:59+02:00", "2026-06-16T08:59:59+02:00"),
+        ("2026-06-16T07:00:00+02:00", "2026-06-16T09:00:00+02:00"),
+        ("2026-06-13T19:30:00+02:00", "2026-06-13T21:30:00+02:00"),  # Saturday, as literal
+        ("2026-06-13T20:00:00+02:00", "2026-06-14T00:00:00+02:00"),
+        ("2026-06-14T06:00:00+02:00", "2026-06-14T10:00:00+02:00"),  # Sunday: closed all day
+        ("2026-07-14T06:00:00+02:00", "2026-07-14T10:00:00+02:00"),  # Bastille Day
+        ("2026-07-15T06:00:00+02:00", "2026-07-15T09:00:00+02:00"),  # the day after
+    ],
+)
+def test_read_monotonically_a_message_is_never_due_after_one_received_later(
+    received: str, due: str
+) -> None:
+    assert due_at(MONOTONIC, received) == due
+
+
+def test_read_monotonically_the_morning_after_the_spring_change_counts_elapsed_hours() -> None:
+    # Sunday 29 March 2026 opens at 07:00+02:00; 05:30+02:00 is 1 h 30 before it, elapsed.
+    assert due_at(MONOTONIC, "2026-03-29T05:30:00+02:00", EVERY_DAY) == "2026-03-29T09:00:00+02:00"
+    # 01:30+01:00 is 4 h 30 before it: four elapsed hours end at 06:30+02:00, before 09:00.
+    assert due_at(MONOTONIC, "2026-03-29T01:30:00+01:00", EVERY_DAY) == "2026-03-29T06:30:00+02:00"
+
+
+def test_read_monotonically_the_morning_after_the_autumn_change_counts_elapsed_hours() -> None:
+    # 05:30+01:00 on Sunday 25 October 2026: 1 h 30 before 07:00+01:00.
+    assert due_at(MONOTONIC, "2026-10-25T05:30:00+01:00", EVERY_DAY) == "2026-10-25T09:00:00+01:00"
+    # 02:30+02:00, the first of the two: 5 h 30 elapsed before opening, so four hours, literal.
+    assert due_at(MONOTONIC, "2026-10-25T02:30:00+02:00", EVERY_DAY) == "2026-10-25T05:30:00+01:00"
+
+
+def test_read_monotonically_a_longer_time_within_hours_is_capped_at_closing() -> None:
+    # Were the time within hours the longer one, a message just before closing would be due
+    # after one received at closing; read monotonically, it is due no later.
+    inverted = BusinessHoursSla(within_s=4 * 3600, outside_s=2 * 3600, reading="monotonic")
+    assert due_at(inverted, "2026-06-16T19:00:00+02:00") == "2026-06-16T22:00:00+02:00"
+    assert due_at(inverted, "2026-06-16T15:00:00+02:00") == "2026-06-16T19:00:00+02:00"
 
 
 # -- written ----------------------------------------------------------------------------------
@@ -261,3 +329,75 @@ def test_a_credited_deadline_is_the_raw_one_plus_the_open_time_waited(
     assert CALENDAR.open_time_between(raw, credited) == waited
     if waited:  # the earliest such instant, and inside opening hours' reach
         assert CALENDAR.open_time_between(raw, credited - 1) == waited - 1
+
+
+# Receptions within a few hours of an opening or a closing, where the two readings differ.
+NEAR_CHANGES = st.builds(
+    lambda day, edge, offset: CALENDAR.at_local(day, edge) + offset,
+    st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
+    st.sampled_from([time(7), time(20)]),
+    st.integers(min_value=-5 * HOUR, max_value=5 * HOUR),
+)
+LATER_BY = st.one_of(
+    st.integers(min_value=0, max_value=1_000), st.integers(min_value=0, max_value=8 * HOUR)
+)
+
+
+def literal_promise(
+    sla: BusinessHoursSla, calendar: BusinessCalendar, hours: BusinessHours | None, received: int
+) -> None:
+    """The tender's words: the time within hours if received in them, else the time outside."""
+    allowed = sla.within_s if calendar.is_open(received, hours) else sla.outside_s
+    assert deadline(sla, received, calendar, hours) - received == allowed * SECOND
+
+
+def monotonic_promise(
+    sla: BusinessHoursSla,
+    calendar: BusinessCalendar,
+    hours: BusinessHours | None,
+    received: int,
+    later: int,
+) -> None:
+    """Never due after a message received later; never later than read literally; and when
+    sooner, due exactly as a message received when the hours next open or close."""
+    due = deadline(sla, received, calendar, hours)
+    assert due <= deadline(sla, received + later, calendar, hours)
+    literal = deadline(msgspec.structs.replace(sla, reading="literal"), received, calendar, hours)
+    assert due <= literal
+    if due < literal:
+        change = calendar.next_change(received, literal, hours)
+        assert change is not None
+        assert calendar.is_open(change, hours) != calendar.is_open(received, hours)
+        assert calendar.is_open(change - 1, hours) == calendar.is_open(received, hours)
+        assert due == deadline(sla, change, calendar, hours)
+
+
+@settings(deadline=None)
+@given(
+    received=st.one_of(RECEPTIONS, NEAR_CHANGES),
+    later=LATER_BY,
+    calendar=st.sampled_from([CALENDAR, EVERY_DAY]),
+)
+def test_read_monotonically_no_message_is_due_after_one_received_later(
+    received: int, later: int, calendar: BusinessCalendar
+) -> None:
+    monotonic_promise(MONOTONIC, calendar, None, received, later)
+
+
+@functools.cache
+def configured_social() -> tuple[BusinessHoursSla, BusinessCalendar, BusinessHours | None]:
+    """The social channel's SLA, calendar and hours as the reference configuration sets them."""
+    configured = load_config(default_config_path()).settings
+    social = configured.channels["social"]
+    assert isinstance(social.sla, BusinessHoursSla)
+    return social.sla, BusinessCalendar(configured.calendar), social.hours
+
+
+@settings(deadline=None)
+@given(received=st.one_of(RECEPTIONS, NEAR_CHANGES), later=LATER_BY)
+def test_the_configured_social_reading_keeps_its_promise(received: int, later: int) -> None:
+    sla, calendar, hours = configured_social()
+    if sla.reading == "literal":
+        literal_promise(sla, calendar, hours, received)
+    else:
+        monotonic_promise(sla, calendar, hours, received, later)
