@@ -9,7 +9,6 @@ network cannot be made to drop exactly one reply.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -435,11 +434,10 @@ async def test_what_was_acknowledged_survives_sigkill_of_redis(
     await journal.close()  # the lease cannot be released: Redis is gone
     redis_server.start()
 
-    started = time.monotonic()
     after = journal_on(redis_server, archive, lease_s=1.0)
-    with pytest.raises(JournalLocked):  # the killed writer's lease is in the AOF too
+    # The killed writer's lease is in the AOF too: refused, where waiting it out would open.
+    with pytest.raises(JournalLocked):
         await after.open()
-    assert time.monotonic() - started < 1.0
     await anyio.sleep(1.1)  # the lease lapses
     recovery = await after.open()
     try:
@@ -455,10 +453,9 @@ async def test_a_server_that_is_down_is_unavailable_not_a_hang(
 ) -> None:
     redis_server.kill()
     journal = journal_on(redis_server)
-    started = time.monotonic()
-    with pytest.raises(JournalUnavailable, match="opening failed"):
+    # A hang would never end: a minute is far beyond a refused connection, however loaded.
+    with anyio.fail_after(60), pytest.raises(JournalUnavailable, match="opening failed"):
         await journal.open()
-    assert time.monotonic() - started < 5
 
 
 async def test_risky_server_settings_are_reported(
