@@ -53,6 +53,7 @@ import asyncio
 import gc
 import hashlib
 import logging
+import math
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -253,7 +254,9 @@ class Runtime:
         """Fingerprints of commands whose events failed to apply (see ``_fingerprint``)."""
         self._housekept: Instant | None = None
         """When housekeeping last ran, on the runtime's clock (``None``: not yet)."""
-        self._imaged_at = 0.0
+        self._imaged_at = -math.inf
+        """When the last snapshot was taken (monotonic seconds; the first is never held back, even
+        on a machine booted less than a minute ago)."""
         self._saving: asyncio.Task[None] | None = None
         """The snapshot being written in the background, if any."""
 
