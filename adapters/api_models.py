@@ -63,6 +63,7 @@ class SubmitIn(_In, kw_only=True):
 class StateIn(_In, kw_only=True):
     state: AdvisorState
     reason: str = ""
+    """One of the codes of ``[reasons] not_ready`` in config.toml (``lunch``), or none."""
 
 
 class WorkIn(_In, kw_only=True):
@@ -73,6 +74,7 @@ class WorkIn(_In, kw_only=True):
 
 class DeclineIn(_In, kw_only=True):
     reason: str = ""
+    """One of the codes of ``[reasons] decline`` in config.toml (``busy``), or none."""
 
 
 class TransferIn(_In, kw_only=True):

@@ -2,7 +2,8 @@
 
 Each handler first says who may call it (``_caller``): 401 without a known token, 403 for a
 role that may not, and an advisor acts only for itself. Then it turns the request into one
-engine command and waits for the runtime to have it durable.
+engine command and waits for the runtime to have it durable. A reason is one of the codes
+``[reasons]`` configures.
 """
 
 from __future__ import annotations
@@ -74,6 +75,19 @@ class InvalidField(HTTPException):
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(detail=detail, extra=[{"key": field, "message": detail}])
+
+
+def _reason(request: Request[Any, Any, Any], reason: str, kind: str) -> str:
+    """Return a reason if it is one of the configured codes of its kind (or none), else 400."""
+    codes: tuple[str, ...] = getattr(_runtime(request).settings.reasons, kind)
+    if reason and reason not in codes:
+        what = "pause" if kind == "not_ready" else "decline"
+        raise InvalidField(
+            "reason",
+            f"a {what} reason is one of the codes configured in [reasons] {kind}: "
+            f"{', '.join(codes)}; free text is never journaled",
+        )
+    return reason
 
 
 def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
@@ -313,7 +327,8 @@ async def set_state(
     """Log in, go available, pause (``not_ready``), or log out (``offline``)."""
     principal = caller(request, "advisor", *STAFF)
     _as_advisor(principal, advisor_id)
-    command = SetAdvisorState(advisor_id=advisor_id, state=data.state, reason=data.reason)
+    reason = _reason(request, data.reason, "not_ready")
+    command = SetAdvisorState(advisor_id=advisor_id, state=data.state, reason=reason)
     return await _done(request, command)
 
 
@@ -336,7 +351,7 @@ async def decline(
 ) -> dict[str, Any]:
     principal = caller(request, "advisor", *STAFF)
     _as_advisor(principal, advisor_id)
-    reason = data.reason if data else ""
+    reason = _reason(request, data.reason if data else "", "decline")
     return await _done(request, Decline(advisor_id=advisor_id, offer_id=offer_id, reason=reason))
 
 

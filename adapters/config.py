@@ -70,6 +70,7 @@ __all__ = [
     "Deployment",
     "LoadedConfig",
     "Problem",
+    "Reasons",
     "Role",
     "Settings",
     "TokenSeed",
@@ -84,6 +85,7 @@ AdvisorId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]+$")]
 SkillLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
 Capacity = Annotated[int, msgspec.Meta(ge=0)]
 Languages = Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
+ReasonCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -152,6 +154,19 @@ class DaemonSettings(_Section, frozen=True):
     is trimmed. Empty: ``archive`` in ``[deployment] data_dir``."""
 
 
+class Reasons(_Section, frozen=True):
+    """The codes an advisor gives for a pause and for declining an offer.
+
+    Codes, not free text: the journal keeps them for good, and a person typing a reason types
+    what the GDPR would have erased (a customer's name, a phone number).
+    """
+
+    not_ready: tuple[ReasonCode, ...] = ("break", "lunch", "training", "meeting", "back_office")
+    """Why an advisor pauses (state ``not_ready``)."""
+    decline: tuple[ReasonCode, ...] = ("busy", "skill_mismatch", "language_mismatch")
+    """Why an advisor declines an offer."""
+
+
 class TokenSeed(_Section, frozen=True):
     """One API token: the SHA-256 of the secret (never the secret), its role and holder."""
 
@@ -173,6 +188,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     routing: RoutingPolicy = RoutingPolicy()
     advisors: tuple[AdvisorSeed, ...] = ()
     daemon: DaemonSettings = DaemonSettings()
+    reasons: Reasons = Reasons()
     tokens: tuple[TokenSeed, ...] = ()
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon ignores it."""

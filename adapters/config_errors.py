@@ -171,10 +171,16 @@ _NOUNS = {
     "time": ("a local time, without quotes", "20:00:00"),
     "date": ("a date, without quotes", "2027-01-04"),
 }
+_CODE = (
+    "use a code of lowercase letters, digits and '_', starting with a letter, such as "
+    '"lunch": the journal keeps it for good, so it is never free text'
+)
 _PATTERN_FIXES = {
     "deployment.domain": "use lowercase letters, digits, '-' and '_', starting with a letter "
     'or a digit, such as "idfm-overflow"',
     "advisors[].id": "use letters, digits, '.', '-' and '_' only, such as \"claire.martin\"",
+    "reasons.not_ready[]": _CODE,
+    "reasons.decline[]": _CODE,
 }
 _type_info = functools.cache(mi.type_info)  # built once per schema, like a msgspec decoder
 

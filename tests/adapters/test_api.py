@@ -244,6 +244,31 @@ def test_the_journal_holds_a_digest_not_the_personal_data(
         assert secret.encode() not in wal.read_bytes()
 
 
+def test_a_pause_reason_is_one_of_the_configured_codes_or_400_naming_them(daemon: Daemon) -> None:
+    with daemon.client(ADMIN) as admin:
+        state = "/v1/advisors/hugo.simon/state"
+        assert admin.put(state, json={"state": "available"}).status_code == 200
+        free_text = admin.put(state, json={"state": "not_ready", "reason": "rdv 06 12 34 56 78"})
+        assert_error(free_text, 400, "invalid_request", "reason")
+        assert "break, lunch" in free_text.json()["detail"]
+        paused = admin.put(state, json={"state": "not_ready", "reason": "lunch"})
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["events"][-1]["reason"] == "lunch"
+        assert admin.get("/v1/advisors/hugo.simon").json()["reason"] == "lunch"
+        assert admin.put(state, json={"state": "offline"}).status_code == 200
+
+
+def test_a_decline_reason_is_one_of_the_configured_codes_or_400_naming_them(
+    daemon: Daemon,
+) -> None:
+    with daemon.client(ADMIN) as admin:
+        refused = admin.post(
+            "/v1/advisors/hugo.simon/offers/999999/decline", json={"reason": "déjà vu ce client"}
+        )
+        assert_error(refused, 400, "invalid_request", "reason")
+        assert "busy" in refused.json()["detail"]
+
+
 def test_admins_manage_the_roster_through_journaled_commands(daemon: Daemon) -> None:
     with daemon.client(ADMIN) as admin:
         added = admin.post(

@@ -560,3 +560,16 @@ def test_an_unknown_social_reading_is_reported_with_both_readings(tmp_path: Path
     problem = only_problem(tmp_path, text)
     assert problem.key == "channels.social.sla.reading"
     assert '"literal", "monotonic"' in problem.fix
+
+
+def test_a_reason_that_is_not_a_code_is_reported(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[reasons]\nnot_ready = ["break", "pause café"]\n'
+    problem = only_problem(tmp_path, text)
+    assert problem.key.startswith("reasons.not_ready")
+    assert problem.line == line_of(text, "pause café")
+
+
+def test_the_reference_reasons_are_codes(reference: LoadedConfig) -> None:
+    reasons = reference.settings.reasons
+    assert "lunch" in reasons.not_ready
+    assert "busy" in reasons.decline
