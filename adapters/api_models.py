@@ -46,7 +46,8 @@ class SubmitIn(_In, kw_only=True):
     source: _Id
     external_id: _Id
     """The id the source gave it (the call id, the e-mail's Message-ID, the post id): a
-    resubmission with the same ``(source, external_id)`` creates nothing."""
+    resubmission with the same ``(source, external_id)`` creates nothing. It may name a
+    person: the journal holds a keyed digest of it, and the erasable store the id itself."""
     received_at: datetime | None = None
     """ISO-8601 with a UTC offset; defaults to now."""
     motive: str | None = None
@@ -83,11 +84,13 @@ class TransferIn(_In, kw_only=True):
     motive: str | None = None
     skills: dict[str, _Level] | None = None
     note: str = ""
+    """Personal data: kept in the erasable store, never in the journal."""
 
 
 class TransferOutIn(_In, kw_only=True):
     advisor_id: str | None = None
     party: _Id
+    """Who takes the work over; personal data, kept like a transfer's note."""
 
 
 class AdvisorIn(_In, kw_only=True):

@@ -2,8 +2,9 @@
 
 Each handler first says who may call it (``_caller``): 401 without a known token, 403 for a
 role that may not, and an advisor acts only for itself. Then it turns the request into one
-engine command and waits for the runtime to have it durable. A reason is one of the codes
-``[reasons]`` configures.
+engine command and waits for the runtime to have it durable. Free text (a transfer's note, the
+party work is handed to) goes to the runtime beside the command, as personal data, never in
+it; a reason is one of the codes ``[reasons]`` configures.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from .api_models import (
 )
 from .auth import Principal
 from .runtime import Runtime
-from .views import InteractionOut, iso, view_of
+from .views import InteractionOut, iso
 
 __all__ = ["ROUTES", "caller"]
 
@@ -191,21 +192,10 @@ async def submit(request: Request[Any, Any, Any], data: SubmitIn) -> Response[In
 @get("/v1/interactions/{interaction_id:int}", summary="Read an interaction", tags=["interactions"])
 async def read_interaction(request: Request[Any, Any, Any], interaction_id: int) -> InteractionOut:
     caller(request, *ANY_ROLE)
-    runtime = _runtime(request)
-    zone = runtime.zone
-    live = await runtime.read(
-        lambda engine: (
-            None
-            if (found := engine.state.interactions.get(interaction_id)) is None
-            else view_of(found, zone)
-        )
-    )
-    if live is not None:
-        return live
-    stored = await runtime.stored_view(interaction_id)
-    if stored is None:
+    found = await _runtime(request).interaction(interaction_id)
+    if found is None:
         raise UnknownInteraction(f"no interaction {interaction_id}")
-    return stored
+    return found
 
 
 @post("/v1/interactions/{interaction_id:int}/response", tags=["interactions"], status_code=200)
@@ -223,7 +213,10 @@ async def respond(
 async def transfer(
     request: Request[Any, Any, Any], interaction_id: int, data: TransferIn
 ) -> dict[str, Any]:
-    """Send it back to a queue (another channel, motive or skills); place and clock are kept."""
+    """Send it back to a queue (another channel, motive or skills); place and clock are kept.
+
+    The note is personal data: kept in the erasable store, its digest in the journal.
+    """
     advisor_id = await _worker(request, interaction_id, data.advisor_id)
     command = Transfer(
         advisor_id=advisor_id,
@@ -231,19 +224,21 @@ async def transfer(
         channel=data.channel,
         motive=data.motive,
         skills=data.skills,
-        note=data.note,
     )
-    return await _done(request, command)
+    return await _done(request, command, {"note": data.note} if data.note else None)
 
 
 @post("/v1/interactions/{interaction_id:int}/transfer-out", tags=["interactions"], status_code=200)
 async def transfer_out(
     request: Request[Any, Any, Any], interaction_id: int, data: TransferOutIn
 ) -> dict[str, Any]:
-    """Hand it to a party outside (another service); it leaves the queues."""
+    """Hand it to a party outside (another service); it leaves the queues.
+
+    Who the party is is personal data (it may name a person): kept like a transfer's note.
+    """
     advisor_id = await _worker(request, interaction_id, data.advisor_id)
-    command = TransferOut(advisor_id=advisor_id, interaction_id=interaction_id, party=data.party)
-    return await _done(request, command)
+    command = TransferOut(advisor_id=advisor_id, interaction_id=interaction_id)
+    return await _done(request, command, {"party": data.party})
 
 
 @post(
@@ -292,7 +287,9 @@ async def close(
 
 @get("/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"])
 async def personal_data(request: Request[Any, Any, Any], interaction_id: int) -> dict[str, Any]:
-    """The customer, subject and text: for the advisor holding the work, staff and integrators."""
+    """The external id, customer, subject and text, then the transfer notes and parties: for
+    the advisor holding the work, staff and integrators. Only what the journal holds the
+    digest of for this interaction is shown."""
     principal = caller(request, "advisor", "integrator", *STAFF)
     runtime = _runtime(request)
     if principal.role == "advisor":
@@ -499,8 +496,10 @@ async def ticket(request: Request[Any, Any, Any]) -> TicketOut:
     )
 
 
-async def _done(request: Request[Any, Any, Any], command: Any) -> dict[str, Any]:
-    events = await _runtime(request).execute(command)
+async def _done(
+    request: Request[Any, Any, Any], command: Any, personal: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    events = await _runtime(request).execute(command, personal)
     return {"events": [msgspec.to_builtins(event) for event in events]}
 
 

@@ -192,9 +192,11 @@ class AdapterContext(Generic[S]):
         """Submit an interaction (see ``Runtime.submit``); ``Unavailable`` when not ready."""
         return await self._runtime.submit(command, personal)
 
-    async def execute(self, command: Command) -> list[Event]:
+    async def execute(
+        self, command: Command, personal: dict[str, Any] | None = None
+    ) -> list[Event]:
         """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
-        return await self._runtime.execute(command)
+        return await self._runtime.execute(command, personal)
 
     async def close(self) -> None:
         """Stop listening and save the cursor (for two seconds at most)."""

@@ -30,10 +30,14 @@ key (``aiguillage:{d}:…``)  type        holds
                                        of the latest interaction with that key
 ``arrivals``               sorted set  interaction ids scored by ``accepted_at``
 ``cursors``                hash        consumer name → the seq it has dealt with up to
-``personal``               hash        interaction id → personal data (msgpack: salt, canonical
-                                       JSON)
-``personal:stored``        sorted set  interaction ids scored by ``stored_at``, for the retention
-                                       purge
+``personal:<id>``          hash        an interaction's pieces of personal data: digest →
+                                       msgpack of salt, canonical JSON, stored_at
+``personal:stored``        sorted set  ``<id>:<digest>`` of each piece, scored by its
+                                       ``stored_at``: the retention purge, and what a recovery
+                                       checks against the journal
+``personal:key``           string      the domain's key for external ids (never erased)
+``personal``               hash        records of an earlier version (interaction id → msgpack:
+                                       salt, canonical JSON), moved to pieces at the next start
 =========================  ==========  ==========================================================
 """
 
@@ -63,6 +67,11 @@ class DomainKeys(msgspec.Struct, frozen=True):
     cursors: str
     personal: str
     personal_stored: str
+    personal_key: str
+
+    def personal_of(self, interaction_id: int) -> str:
+        """The key of the hash that holds an interaction's pieces of personal data."""
+        return f"{self.personal}:{interaction_id}"
 
     def snapshot(self, seq: int) -> str:
         """The key of the image after record ``seq``."""
@@ -94,4 +103,5 @@ def keys_of(domain: str) -> DomainKeys:
         cursors=prefix + "cursors",
         personal=prefix + "personal",
         personal_stored=prefix + "personal:stored",
+        personal_key=prefix + "personal:key",
     )

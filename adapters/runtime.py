@@ -1,12 +1,19 @@
 """The daemon's heart: one task owns the engine, and nothing leaves before the journal has it.
 
-Requests put jobs (a command, with a submission's personal data) in an inbox and wait. The
+Requests put jobs (a command, with its personal data: a submission's customer, subject, text
+and external id, a transfer's note, the party work is handed to) in an inbox and wait. The
 engine task takes every job waiting at once, as one batch: it fires the timers that are due,
-hands each command to the engine, writes the personal data to its side store, appends the
-batch's events to the journal in one transaction (one fsync for the whole batch: group commit),
-and only then answers the requests, pushes offers to advisors and feeds the metrics. While a
-batch is being written, new requests gather for the next one, so a slow disk makes batches
-larger instead of making throughput collapse to one fsync per request.
+seals each job's personal data (the command carries its digest, and a submission's external id
+becomes a keyed digest: see ``personal``), hands each command to the engine, writes the
+personal data to its side store, appends the batch's events to the journal in one transaction
+(one fsync for the whole batch: group commit), and only then answers the requests, pushes
+offers to advisors and feeds the metrics. While a batch is being written, new requests gather
+for the next one, so a slow disk makes batches larger instead of making throughput collapse to
+one fsync per request.
+
+Personal data is shown only under a digest the journal holds for the interaction, its live
+state's or the view the journal kept of it: what a batch stored before its append failed (or
+before the daemon died) is never served, and the next recovery removes it.
 
 Reads (an interaction, the queues) run between batches, on the state the journal already holds,
 so nobody is ever shown what could still be lost.
@@ -93,8 +100,9 @@ from .journal import (
 )
 from .journal import InteractionView as StoredView
 from .metrics import Metrics
-from .personal import PersonalStore, seal
-from .views import InteractionOut, iso, view_of
+from .personal import PersonalStore, Sealed, opened
+from .sealing import check_key, discard_unjournaled, seal_free_text, seal_submission, shown
+from .views import InteractionOut, KeptView, iso, kept_view_of, personal_digests, view_of
 
 __all__ = ["CommandFailed", "Receipt", "Rejected", "Runtime", "Unavailable", "wall_clock"]
 
@@ -245,9 +253,11 @@ class Runtime:
         self._last_seq = 0
         self._image_seq = 0
         self._keys: OrderedDict[tuple[str, str], tuple[int, Instant]] = OrderedDict()
-        """(source, external_id) -> (interaction id, when the daemon accepted it) for the
-        idempotency window, beyond the engine's live state; in the order they were accepted,
-        so the expired ones are at the front."""
+        """(source, external_id as journaled) -> (interaction id, when the daemon accepted it)
+        for the idempotency window, beyond the engine's live state; in the order they were
+        accepted, so the expired ones are at the front."""
+        self._external_id_key = b""
+        """The deployment's key for external ids, from the personal-data store."""
         self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
         self._listeners: list[Listener] = []
         self._quarantine: OrderedDict[str, None] = OrderedDict()
@@ -276,7 +286,7 @@ class Runtime:
         stored = await self.stored_view(result)
         if stored is None:  # pragma: no cover - the journal wrote it with the arrival
             raise Unavailable("the interaction's record is not readable now")
-        return Receipt(stored, False)
+        return Receipt(msgspec.structs.replace(stored, external_id=command.external_id), False)
 
     def _admitted(self, command: Submit) -> Submit:
         """Return the command with ``received_at`` checked against the accepted window."""
@@ -302,9 +312,40 @@ class Runtime:
             return msgspec.structs.replace(command, received_at=None)  # the batch's instant
         return command
 
-    async def execute(self, command: Command) -> list[Event]:
-        """Handle one command; return its events once durable, or raise the engine's error."""
-        events: list[Event] = await self._enqueue(command, None)
+    async def interaction(self, interaction_id: int) -> InteractionOut | None:
+        """Return the API's view of an interaction (live, else the journal's), or ``None``.
+
+        Its external id is the one given, while the personal-data store holds it; after an
+        erasure, the keyed digest the journal holds.
+        """
+        zone = self.zone
+
+        def live(engine: Engine) -> tuple[InteractionOut, tuple[str, ...]] | None:
+            found = engine.state.interactions.get(interaction_id)
+            return None if found is None else (view_of(found, zone), personal_digests(found))
+
+        found = await self.read(live)
+        if found is None:
+            kept = await self._kept_view(interaction_id)
+            if kept is None:
+                return None
+            view = msgspec.convert(msgspec.structs.asdict(kept), InteractionOut)
+            found = (view, kept.personal_digests or ())
+        view, digests = found
+        for piece in await self._opened(interaction_id, digests):
+            if "external_id" in piece:
+                return msgspec.structs.replace(view, external_id=piece["external_id"])
+        return view
+
+    async def execute(
+        self, command: Command, personal: dict[str, Any] | None = None
+    ) -> list[Event]:
+        """Handle one command; return its events once durable, or raise the engine's error.
+
+        ``personal``: the free text of a transfer (``{"note": …}``) or of a hand-over
+        (``{"party": …}``), sealed in the personal-data store; the event carries its digest.
+        """
+        events: list[Event] = await self._enqueue(command, personal)
         return events
 
     async def read(self, reader: Callable[[Engine], T]) -> T:
@@ -346,14 +387,63 @@ class Runtime:
         return erased
 
     async def personal_data(self, interaction_id: int) -> dict[str, Any] | None:
-        """Return an interaction's personal data (customer, subject, text), or ``None``."""
+        """Return an interaction's personal data, or ``None`` (never given, or erased).
+
+        The submission's (``external_id``, ``customer``, ``subject``, ``text``), then
+        ``notes`` and ``parties`` in the order they were added; only what the journal holds
+        the digest of, for this interaction.
+        """
+        pieces = await self._opened(interaction_id, await self._journaled(interaction_id))
+        return shown(pieces) if pieces else None
+
+    async def _journaled(self, interaction_id: int) -> tuple[str, ...]:
+        """The digests of an interaction's personal data the journal holds."""
+
+        def live(engine: Engine) -> tuple[str, ...] | None:
+            found = engine.state.interactions.get(interaction_id)
+            return None if found is None else personal_digests(found)
+
+        digests = await self.read(live)
+        if digests is not None:
+            return digests
+        kept = await self._kept_view(interaction_id)
+        return () if kept is None else kept.personal_digests or ()
+
+    async def _kept_view(self, interaction_id: int) -> KeptView | None:
+        journal = self._journal_or_unavailable()
+        try:
+            body = await journal.view(interaction_id)
+        except JournalUnavailable as exc:
+            raise Unavailable(f"the journal cannot be read: {exc}") from exc
+        if body is None:
+            return None
+        kept = msgspec.json.decode(body, type=KeptView)
+        if kept.personal_digests is None:
+            log.warning(
+                "the journal's view of this interaction was written before views kept the "
+                "digests of personal data: its personal data is not served",
+                interaction_id=interaction_id,
+            )
+        return kept
+
+    async def _opened(self, interaction_id: int, journaled: Sequence[str]) -> list[dict[str, Any]]:
+        """The pieces of an interaction's personal data whose digest the journal holds."""
         personal = self.personal
         if personal is None or not self.ready:
             raise self.unavailable()
         try:
-            return await personal.get(interaction_id)
+            pieces = await personal.get(interaction_id)
         except JournalUnavailable as exc:
             raise Unavailable(f"the personal-data store cannot be read: {exc}") from exc
+        shown = opened(pieces, journaled)
+        if len(shown) < len(pieces):
+            log.warning(
+                "personal data stored under this interaction's id that the journal does not "
+                "hold for it: not served",
+                interaction_id=interaction_id,
+                pieces=len(pieces) - len(shown),
+            )
+        return shown
 
     @property
     def last_seq(self) -> int:
@@ -438,6 +528,7 @@ class Runtime:
         personal = self._personal_factory(journal)
         self.journal, self.personal = journal, personal
         await personal.open()
+        self._external_id_key = await personal.external_id_key()
         # Off the event loop, which meanwhile answers /livez and /readyz: decoding a snapshot of
         # tens of MB and replaying its tail take seconds.
         state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
@@ -445,6 +536,7 @@ class Runtime:
         self._last_seq = recovery.last_seq
         self._image_seq = state.image_seq
         self.engine = engine
+        await discard_unjournaled(personal, engine)
         now = max(self.clock(), engine.now)
         window = now - self.daemon.idempotency_days * _DAY
         self._keys = OrderedDict(
@@ -453,6 +545,7 @@ class Runtime:
                 window
             )
         )
+        check_key(self._keys, self._external_id_key)
         # Seed an empty journal from the config; journal policies that changed since.
         commands: list[Command] = []
         if recovery.last_seq == 0:
@@ -651,10 +744,10 @@ class Runtime:
             now = max(self.clock(), engine.now)
             events = engine.advance(now)
             answers: list[Any] = []
-            personal_rows: list[tuple[int, bytes, bytes, int]] = []
+            pieces: list[Sealed] = []
             for job in jobs:
                 try:
-                    answers.append(self._handle(engine, job, now, events, personal_rows))
+                    answers.append(self._handle(engine, job, now, events, pieces))
                 except EngineError as exc:
                     answers.append(exc)
                 except ApplyFailed:
@@ -665,7 +758,7 @@ class Runtime:
                     # engine is whole; this request alone fails.
                     log.exception("a command failed; the engine is unchanged", command=_kind(job))
                     answers.append(CommandFailed("an internal error; it is logged"))
-            await self._commit(events, personal_rows)
+            await self._commit(events, pieces)
         except Exception as exc:
             if isinstance(exc, JournalUnavailable):
                 error = Unavailable(f"the journal cannot write: {exc}")
@@ -699,26 +792,31 @@ class Runtime:
         job: _Job,
         now: Instant,
         events: list[Event],
-        personal_rows: list[tuple[int, bytes, bytes, int]],
+        pieces: list[Sealed],
     ) -> Any:
         command = job.command
         if not isinstance(command, Submit):
+            command, piece = seal_free_text(command, job.personal, now)
             handled = engine.handle(command, now)
             events.extend(handled)
+            if piece is not None:
+                pieces.append(piece)
             return handled
-        key = (command.source, command.external_id)
-        known = self._keys.get(key)
-        if known is not None and known[0] not in engine.state.interactions:
-            return known[0]
-        salt = data = b""
-        if job.personal:
-            digest, salt, data = seal(job.personal)
-            command = msgspec.structs.replace(command, personal_digest=digest)
+        given = command.external_id
+
+        def known(key: tuple[str, str]) -> bool:
+            return key in engine.state.by_external or key in self._keys
+
+        command, piece = seal_submission(command, job.personal, self._external_id_key, known, now)
+        known_id = self._keys.get((command.source, command.external_id))
+        if known_id is not None and known_id[0] not in engine.state.interactions:
+            return known_id[0]
         submission = engine.submit(command, now)
         events.extend(submission.events)
-        if submission.created and data:
-            personal_rows.append((submission.interaction.id, salt, data, now))
-        return Receipt(view_of(submission.interaction, self.zone), submission.created)
+        if submission.created:
+            pieces.append(piece._replace(interaction_id=submission.interaction.id))
+        view = view_of(submission.interaction, self.zone)
+        return Receipt(msgspec.structs.replace(view, external_id=given), submission.created)
 
     def _set_aside(self, job: _Job) -> None:
         """Quarantine a command whose events failed to apply, and answer it (500)."""
@@ -741,9 +839,7 @@ class Runtime:
             ),
         )
 
-    async def _commit(
-        self, events: list[Event], personal_rows: list[tuple[int, bytes, bytes, int]]
-    ) -> None:
+    async def _commit(self, events: list[Event], pieces: list[Sealed]) -> None:
         if not events:
             return
         journal, personal, engine = self.journal, self.personal, self.engine
@@ -751,8 +847,8 @@ class Runtime:
         assert personal is not None
         assert engine is not None
         started = time.perf_counter()
-        if personal_rows:
-            await personal.put_many(personal_rows)
+        if pieces:
+            await personal.put_many(pieces)
         views = self._views(engine, events)
         first = self._last_seq + 1
         self._last_seq = await journal.append(events, views)
@@ -783,7 +879,7 @@ class Runtime:
                     external_id=interaction.external_id,
                     # Images older than the field hold 0: their arrival is at latest this.
                     accepted_at=interaction.accepted_at or interaction.received_at,
-                    body=_ENCODE.encode(view_of(interaction, self.zone)),
+                    body=_ENCODE.encode(kept_view_of(interaction, self.zone)),
                 )
             )
         return views

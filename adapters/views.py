@@ -3,7 +3,9 @@
 The engine's instants are integer microseconds, UTC; a person or a program at the edge reads
 ISO-8601 with the offset of the deployment's calendar (Europe/Paris), since contractual deadlines
 are local. The view is stored in the journal beside the events, so an interaction that has left
-the engine's live state reads the same as one still in it.
+the engine's live state reads the same as one still in it; the stored one (``KeptView``) also
+keeps the digests of its personal data, which what the personal-data store holds is checked
+against. Its ``external_id`` is the keyed digest the journal holds (see ``personal``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from aiguillage.engine.instants import Instant, to_datetime
 from aiguillage.engine.interactions import Interaction
 from aiguillage.engine.policies import Channel, Typology
 
-__all__ = ["InteractionOut", "iso", "view_of"]
+__all__ = ["InteractionOut", "KeptView", "iso", "kept_view_of", "personal_digests", "view_of"]
 
 
 class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +46,20 @@ class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
     warned: bool = False
     breached: bool = False
     ended_at: str | None = None
+
+
+class KeptView(InteractionOut, frozen=True, kw_only=True):
+    """The view the journal keeps of an interaction (its API view, read as ``InteractionOut``)."""
+
+    personal_digests: tuple[str, ...] | None = None
+    """The digests of its personal data the journal holds, the submission's first; ``None`` in
+    a view written by an earlier version, which did not keep them."""
+
+
+def personal_digests(interaction: Interaction) -> tuple[str, ...]:
+    """Return the digests of an interaction's personal data: the submission's, then the rest."""
+    first = (interaction.personal_digest,) if interaction.personal_digest else ()
+    return first + interaction.later_digests
 
 
 def iso(instant: Instant, zone: tzinfo) -> str:
@@ -75,4 +91,12 @@ def view_of(interaction: Interaction, zone: tzinfo) -> InteractionOut:
         warned=interaction.warned,
         breached=interaction.breached,
         ended_at=None if interaction.ended_at is None else iso(interaction.ended_at, zone),
+    )
+
+
+def kept_view_of(interaction: Interaction, zone: tzinfo) -> KeptView:
+    """Return the view the journal keeps of an interaction held by the engine."""
+    return KeptView(
+        **msgspec.structs.asdict(view_of(interaction, zone)),
+        personal_digests=personal_digests(interaction),
     )

@@ -30,8 +30,9 @@ throughput is one event per round trip (about 50 per second at 20 ms), and a rec
 fails holds back every event behind the one it refuses. The reference deployment's traffic
 (some 200,000 interactions a year, a few events a minute on average) is far below that.
 
-Events carry no personal data (the journal holds a digest of it); a receiver that needs the
-customer's identity reads ``GET /v1/interactions/{id}/personal-data`` with an integrator token.
+Events carry no personal data (the journal holds a digest of it, and an external id as a keyed
+digest); a receiver that needs the customer's identity or the external id as submitted reads
+``GET /v1/interactions/{id}/personal-data`` with an integrator token.
 
 Exceptions::
 

@@ -80,7 +80,8 @@ class RemoveAdvisor(_Command, frozen=True, tag="advisor.remove"):
 class SetAdvisorState(_Command, frozen=True, tag="advisor.set_state"):
     """Log in (``available`` from ``offline``), log out (``offline``), pause or resume.
 
-    ``wrap_up`` is set by the engine after work is closed and cannot be asked for.
+    ``wrap_up`` is set by the engine after work is closed and cannot be asked for. ``reason``
+    is a code (``lunch``), never free text: it is journaled as it is.
     """
 
     advisor_id: str
@@ -112,6 +113,8 @@ class Accept(_Command, frozen=True, tag="offer.accept"):
 
 
 class Decline(_Command, frozen=True, tag="offer.decline"):
+    """Decline an offer; ``reason`` is a code (``busy``), never free text."""
+
     advisor_id: str
     offer_id: int
     reason: str = ""
@@ -132,7 +135,8 @@ class Transfer(_Command, frozen=True, tag="interaction.transfer"):
     channel: Channel | None = None
     motive: str | None = None
     skills: dict[str, int] | None = None
-    note: str = ""
+    note_digest: str = ""
+    """Salted digest of the advisor's note, kept outside the journal like personal data."""
 
 
 class TransferOut(_Command, frozen=True, tag="interaction.transfer_out"):
@@ -140,7 +144,8 @@ class TransferOut(_Command, frozen=True, tag="interaction.transfer_out"):
 
     advisor_id: str
     interaction_id: int
-    party: str
+    party_digest: str = ""
+    """Salted digest of who the party is, kept outside the journal like personal data."""
 
 
 class AwaitPrincipal(_Command, frozen=True, tag="interaction.await_principal"):

@@ -168,21 +168,33 @@ class InteractionResponded(_Event, frozen=True, tag="interaction.responded"):
     within_sla: bool
 
 
-class InteractionTransferred(_Event, frozen=True, tag="interaction.transferred"):
-    """Back to a queue with its context kept; its place and SLA clock are unchanged."""
+class InteractionTransferred(
+    _Event, frozen=True, tag="interaction.transferred", omit_defaults=True
+):
+    """Back to a queue with its context kept; its place and SLA clock are unchanged.
+
+    ``note_digest`` is the salted digest of the advisor's note, which is personal data and
+    kept outside the journal; ``note`` is only read, from journals written before.
+    """
 
     interaction_id: int
     advisor_id: str
     channel: Channel
     motive: str | None
     skills: dict[str, int]
+    note_digest: str = ""
     note: str = ""
 
 
-class InteractionTransferredOut(_Event, frozen=True, tag="interaction.transferred_out"):
+class InteractionTransferredOut(
+    _Event, frozen=True, tag="interaction.transferred_out", omit_defaults=True
+):
+    """Handed to a party outside; ``party_digest`` as ``note_digest`` above, ``party`` alike."""
+
     interaction_id: int
     advisor_id: str
-    party: str
+    party_digest: str = ""
+    party: str = ""
 
 
 class PrincipalAwaited(_Event, frozen=True, tag="interaction.principal_awaited"):

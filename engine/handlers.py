@@ -281,7 +281,7 @@ def _transfer(state: State, command: Transfer, now: Instant) -> list[Event]:
             channel=channel,
             motive=motive,
             skills=needs,
-            note=command.note,
+            note_digest=command.note_digest,
         ),
         *_wrap_up(state, interaction, command.advisor_id, now),
     ]
@@ -290,8 +290,6 @@ def _transfer(state: State, command: Transfer, now: Instant) -> list[Event]:
 def _transfer_out(state: State, command: TransferOut, now: Instant) -> list[Event]:
     interaction = _interaction(state, command.interaction_id)
     _held_by(interaction, command.advisor_id, "transfer_out")
-    if not command.party:
-        raise InvalidCommand("party must name the competent party the work goes to")
     events: list[Event] = []
     # Handing a complaint to the competent party is its handling (typology "transfer"): when
     # nothing was answered before, the hand-over is the first response.
@@ -302,7 +300,7 @@ def _transfer_out(state: State, command: TransferOut, now: Instant) -> list[Even
             at=now,
             interaction_id=interaction.id,
             advisor_id=command.advisor_id,
-            party=command.party,
+            party_digest=command.party_digest,
         )
     )
     return events + _wrap_up(state, interaction, command.advisor_id, now)

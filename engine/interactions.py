@@ -60,6 +60,10 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     """Microseconds waited in queue after transfers, recorded apart from the SLA clock."""
     ended_at: Instant | None = None
     personal_digest: str = ""
+    """Salted digest of the personal data given with the submission (kept outside the journal)."""
+    later_digests: tuple[str, ...] = ()
+    """Salted digests of the personal data added since (transfer notes, the party it was
+    handed to), in journal order."""
     accepted_at: Instant = 0
     """When the engine recorded its arrival (``received_at`` may be earlier: a backfill); 0 in
     images written before it was kept."""

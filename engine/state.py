@@ -398,12 +398,16 @@ class State:
         interaction.skills = event.skills
         interaction.transfers += 1
         interaction.requeued_at = event.at
+        if event.note_digest:
+            interaction.later_digests += (event.note_digest,)
         self._requeue(interaction, event.at)
 
     def _transferred_out(self, event: InteractionTransferredOut) -> None:
         interaction = self.interactions[event.interaction_id]
         self._release(interaction, event.at)
         _move(interaction, "transfer_out")
+        if event.party_digest:
+            interaction.later_digests += (event.party_digest,)
         self._ended(interaction, event.at)
 
     def _principal_awaited(self, event: PrincipalAwaited) -> None:

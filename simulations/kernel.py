@@ -294,7 +294,6 @@ class Simulation:
                 TransferOut(
                     advisor_id=accepted.advisor_id,
                     interaction_id=interaction.id,
-                    party="competent party",
                 ),
             )
             return

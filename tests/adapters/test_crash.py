@@ -2,9 +2,10 @@
 
 Submitters in other processes keep posting interactions and record every acknowledgement; the
 daemon is killed with SIGKILL at random moments and restarted. Afterwards every acknowledged
-interaction is there with its original id and deadline, no (source, external id) has two
-interactions, the journal's hash chain is intact, and replaying it shows no advisor ever held
-two offers for one slot.
+interaction is there with its original id and deadline, and its own personal data; no (source,
+external id) has two interactions, the journal's hash chain is intact, replaying it shows no
+advisor ever held two offers for one slot, and the personal-data store holds nothing the journal
+does not. One kill lands, by design, between the commit of the personal data and the journal's.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
 from aiguillage.adapters.journal import decode_event
+from aiguillage.adapters.personal import digest
 from aiguillage.adapters.sqlite_journal import verify_file
+from aiguillage.adapters.stores import personal_path_of
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import InteractionArrived
 
@@ -78,6 +82,9 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path: Path) -> None
             assert read.status_code == 200, record
             assert read.json()["external_id"] == record["external_id"]
             assert read.json()["deadline"] == record["deadline"]
+            personal = api.get(f"/v1/interactions/{record['id']}/personal-data")
+            assert personal.status_code == 200, record
+            assert personal.json()["text"] == f"message {record['external_id']}"
     daemon.kill()
 
     # One interaction per external id, whatever the retries across crashes.
@@ -94,6 +101,83 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path: Path) -> None
     for advisor in engine.state.advisors.values():
         for channel, load in advisor.load.items():
             assert load <= advisor.capacity.get(channel, 0), advisor
+    journaled = _journaled_digests(daemon.journal)
+    for interaction_id, stored_digest, salt, data in _personal_rows(daemon.journal):
+        assert stored_digest in journaled.get(interaction_id, ()), "personal data not journaled"
+        assert digest(salt, data) == stored_digest
+
+
+def test_a_kill_between_the_personal_commit_and_the_journal_commit_serves_nothing_of_it(
+    tmp_path: Path,
+) -> None:
+    secret = "Zéphyrine Quincampoix-Ardouin"
+    personal_path = personal_path_of(tmp_path / "journal.sqlite")
+    daemon = Daemon(tmp_path).start()
+    try:
+        with daemon.client(INTEGRATOR) as api:
+            before = api.post("/v1/interactions", json=_post("before")).json()
+        # The journal's write lock, held by another process: the batch's personal data is
+        # committed, and its append waits for the lock; the daemon is killed meanwhile.
+        blocker = sqlite3.connect(daemon.journal, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with ThreadPoolExecutor(1) as pool, daemon.client(INTEGRATOR) as api:
+                first = _post("first", customer={"name": secret}, text="Bus 42")
+                pending = pool.submit(api.post, "/v1/interactions", json=first)
+                deadline = time.monotonic() + 10
+                while secret.encode() not in _bytes_of(personal_path):
+                    assert time.monotonic() < deadline, "the personal data was not committed"
+                    time.sleep(0.01)
+                daemon.kill()
+                assert pending.exception() is not None  # never acknowledged
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        daemon.start()
+        with daemon.client(INTEGRATOR) as api:
+            second = api.post("/v1/interactions", json=_post("second")).json()
+            assert second["id"] == before["id"] + 1  # the id the killed batch had used
+            served = api.get(f"/v1/interactions/{second['id']}/personal-data")
+        assert served.status_code == 200, served.text
+        assert served.json() == {
+            "interaction_id": second["id"],
+            "external_id": "second",
+            "notes": [],
+            "parties": [],
+        }
+        assert secret.encode() not in _bytes_of(personal_path)
+    finally:
+        daemon.kill()
+
+
+def _post(external_id: str, **personal: object) -> dict[str, object]:
+    return {"channel": "social", "source": "x", "external_id": external_id, **personal}
+
+
+def _bytes_of(path: Path) -> bytes:
+    """The bytes of a SQLite file and of its -wal file."""
+    files = [path, path.with_name(path.name + "-wal")]
+    return b"".join(file.read_bytes() for file in files if file.exists())
+
+
+def _journaled_digests(journal: Path) -> dict[int, set[str]]:
+    """The digests of personal data each interaction's events carry."""
+    digests: dict[int, set[str]] = {}
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
+        for (body,) in connection.execute("SELECT body FROM events ORDER BY seq"):
+            event = decode_event(body)
+            for field in ("personal_digest", "note_digest", "party_digest"):
+                value = getattr(event, field, "")
+                if value:
+                    digests.setdefault(event.interaction_id, set()).add(value)  # type: ignore[union-attr]
+    return digests
+
+
+def _personal_rows(journal: Path) -> list[tuple[int, str, bytes, bytes]]:
+    path = personal_path_of(journal)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        rows = connection.execute("SELECT interaction_id, digest, salt, data FROM sealed")
+        return [(int(i), str(d), bytes(s), bytes(data)) for i, d, s, data in rows]
 
 
 def _replay(journal: Path) -> tuple[Counter[tuple[str, str]], Engine]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aiguillage.adapters.journal import JournalUnavailable
-from aiguillage.adapters.personal import SQLitePersonalStore, digest, seal
+from aiguillage.adapters.personal import SQLitePersonalStore, digest, keyed_id, opened, seal, sealed
 
 pytestmark = pytest.mark.anyio
 
@@ -36,13 +36,6 @@ async def store(path: Path) -> AsyncIterator[SQLitePersonalStore]:
     await store.open()
     yield store
     await store.close()
-
-
-def sealed(
-    interaction_id: int, data: dict[str, Any], stored_at: int = T0
-) -> tuple[int, bytes, bytes, int]:
-    _, salt, canonical = seal(data)
-    return (interaction_id, salt, canonical, stored_at)
 
 
 def every_byte_under(directory: Path) -> bytes:
@@ -69,35 +62,90 @@ def test_two_seals_of_the_same_data_give_unrelated_digests() -> None:
     assert first != second
 
 
-async def test_stored_data_is_read_back(store: SQLitePersonalStore) -> None:
-    data = {"customer": {"name": "Zoé"}, "subject": "retard", "text": "Bus 42"}
-    await store.put_many([sealed(1, data), sealed(2, {"text": "autre"})])
-    assert await store.get(1) == data
-    assert await store.get(3) is None
-
-
-async def test_the_salt_kept_with_the_data_confirms_the_journal_digest(
+async def test_stored_pieces_are_read_back_under_their_interaction(
     store: SQLitePersonalStore,
 ) -> None:
-    journal_digest, salt, canonical = seal({"text": "Bus 42"})
-    await store.put_many([(1, salt, canonical, T0)])
-    stored_salt = await store.salt(1)
-    assert stored_salt is not None
-    assert digest(stored_salt, canonical) == journal_digest
+    first = sealed(1, {"customer": {"name": "Zoé"}, "subject": "retard", "text": "Bus 42"}, T0)
+    note = sealed(1, {"note": "rappeler"}, T0 + 1)
+    other = sealed(2, {"text": "autre"}, T0)
+    await store.put_many([first, other, note])
+    assert await store.get(1) == [first, note]
+    assert await store.get(3) == []
 
 
-async def test_data_put_again_replaces_the_old(store: SQLitePersonalStore) -> None:
-    await store.put_many([sealed(1, {"text": "first"})])
-    await store.put_many([sealed(1, {"text": "second"})])
-    assert await store.get(1) == {"text": "second"}
+async def test_the_salt_kept_with_a_piece_confirms_the_journal_digest(
+    store: SQLitePersonalStore,
+) -> None:
+    piece = sealed(1, {"text": "Bus 42"}, T0)
+    await store.put_many([piece])
+    (stored,) = await store.get(1)
+    assert digest(stored.salt, stored.data) == piece.digest
 
 
-async def test_an_erasure_says_whether_there_was_data(store: SQLitePersonalStore) -> None:
-    await store.put_many([sealed(1, {"text": "Bus 42"})])
+def test_only_pieces_whose_digest_the_journal_holds_are_opened_in_its_order() -> None:
+    submission = sealed(1, {"text": "Bus 42"}, T0)
+    note = sealed(1, {"note": "rappeler"}, T0)
+    orphan = sealed(1, {"text": "another customer's"}, T0)
+    forged = submission._replace(data=b'{"text":"changed"}')
+    assert opened([orphan, note, submission], [submission.digest, note.digest]) == [
+        {"text": "Bus 42"},
+        {"note": "rappeler"},
+    ]
+    assert opened([forged], [submission.digest]) == []
+
+
+def test_an_external_id_is_keyed_the_same_way_under_one_key_only() -> None:
+    key, other = b"k" * 32, b"o" * 32
+    message_id = "<20270104.4711.jeanne@example.org>"
+    keyed = keyed_id(key, message_id)
+    assert keyed == keyed_id(key, message_id)
+    assert keyed != keyed_id(other, message_id)
+    assert keyed.startswith("keyed:")
+    assert "jeanne" not in keyed
+
+
+async def test_the_external_id_key_is_made_once_and_survives_a_reopen(path: Path) -> None:
+    store = SQLitePersonalStore(path)
+    await store.open()
+    key = await store.external_id_key()
+    await store.put_many([sealed(1, {"text": "x"}, T0)])
+    assert await store.erase(1)
+    await store.close()
+    store = SQLitePersonalStore(path)
+    await store.open()
+    assert await store.external_id_key() == key
+    await store.close()
+
+
+async def test_an_erasure_removes_every_piece_at_the_id(store: SQLitePersonalStore) -> None:
+    await store.put_many([sealed(1, {"text": "Bus 42"}, T0), sealed(1, {"note": "n"}, T0)])
     assert await store.erase(1) is True
-    assert await store.get(1) is None
-    assert await store.salt(1) is None
+    assert await store.get(1) == []
     assert await store.erase(1) is False
+
+
+async def test_a_discard_removes_only_the_pieces_named(store: SQLitePersonalStore) -> None:
+    kept, orphan = sealed(4, {"text": "kept"}, T0), sealed(4, {"text": "orphan"}, T0 + 1)
+    await store.put_many([kept, orphan])
+    assert await store.stored_since(T0 + 1) == [(4, orphan.digest)]
+    assert await store.discard([(4, orphan.digest)]) == 1
+    assert await store.get(4) == [kept]
+
+
+async def test_records_of_the_earlier_layout_become_pieces(path: Path) -> None:
+    _, salt, data = seal({"text": "written by an earlier version"})
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            """CREATE TABLE personal (interaction_id INTEGER PRIMARY KEY, salt BLOB, data BLOB,
+            stored_at INTEGER)"""
+        )
+        connection.execute("INSERT INTO personal VALUES (7, ?, ?, ?)", (salt, data, T0))
+    store = SQLitePersonalStore(path)
+    await store.open()
+    try:
+        assert await store.get(7) == [(7, digest(salt, data), salt, data, T0)]
+    finally:
+        await store.close()
 
 
 @pytest.mark.parametrize("size", [1, 200], ids=["short", "spanning-pages"])
@@ -105,8 +153,9 @@ async def test_an_erased_text_is_in_no_file_of_the_directory(path: Path, size: i
     store = SQLitePersonalStore(path)
     await store.open()
     text = SECRET * size  # 200 copies overflow a page: the overflow pages are freed too
-    neighbours = [sealed(n, {"text": f"voisin {n}" * size}) for n in (1, 3)]
-    await store.put_many([*neighbours, sealed(2, {"customer": {"name": SECRET}, "text": text})])
+    neighbours = [sealed(n, {"text": f"voisin {n}" * size}, T0) for n in (1, 3)]
+    secret = sealed(2, {"customer": {"name": SECRET}, "text": text}, T0)
+    await store.put_many([*neighbours, secret, sealed(2, {"note": SECRET}, T0)])
     await store.close()
     assert SECRET.encode() in every_byte_under(path.parent)
 
@@ -119,15 +168,10 @@ async def test_an_erased_text_is_in_no_file_of_the_directory(path: Path, size: i
 
 
 async def test_purge_erases_what_was_stored_before_the_limit(store: SQLitePersonalStore) -> None:
-    await store.put_many([sealed(n, {"text": f"t{n}"}, stored_at=T0 + n) for n in range(5)])
+    pieces = [sealed(n, {"text": f"t{n}"}, T0 + n) for n in range(5)]
+    await store.put_many(pieces)
     assert await store.purge(before=T0 + 3) == 3
-    assert [await store.get(n) for n in range(5)] == [
-        None,
-        None,
-        None,
-        {"text": "t3"},
-        {"text": "t4"},
-    ]
+    assert [await store.get(n) for n in range(5)] == [[], [], [], [pieces[3]], [pieces[4]]]
     assert await store.purge(before=T0 + 3) == 0
 
 

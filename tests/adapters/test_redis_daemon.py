@@ -90,6 +90,10 @@ def _check_journal(daemon: Daemon, redis: RedisServer, acknowledged: list[dict[s
             assert read.status_code == 200, record
             assert read.json()["external_id"] == record["external_id"]
             assert read.json()["deadline"] == record["deadline"]
+            # Its own personal data: the submitters send a text, the other submissions none.
+            personal = api.get(f"/v1/interactions/{record['id']}/personal-data").json()
+            assert personal["external_id"] == record["external_id"]
+            assert personal.get("text") in (None, f"message {record['external_id']}"), record
     ids_by_key: dict[str, set[int]] = {}
     for record in acknowledged:
         ids_by_key.setdefault(record["external_id"], set()).add(record["id"])

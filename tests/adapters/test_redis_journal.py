@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
 import redis
 import redis.exceptions
@@ -26,7 +27,7 @@ from aiguillage.adapters.journal import (
     JournalUnavailable,
     Recovery,
 )
-from aiguillage.adapters.personal import seal
+from aiguillage.adapters.personal import digest, sealed
 from aiguillage.adapters.redis_journal import SNAPSHOT_CHUNK, RedisJournal, verify_url
 from aiguillage.adapters.redis_keys import keys_of
 from aiguillage.adapters.redis_personal import RedisPersonalStore
@@ -146,13 +147,13 @@ async def test_a_paused_writer_is_fenced_once_another_took_over(
     recovery = await new.open()
     assert (old.epoch, new.epoch) == (1, 2)
     assert recovery.last_seq == 2
-    _, salt, data = seal({"text": "from the old leader"})
+    piece = sealed(3, {"text": "from the old leader"}, T0)
     with pytest.raises(JournalFenced):
         await old.save_snapshot(2, b"stale image")
     with pytest.raises(JournalFenced):
         await old.save_cursor("adapters.crm", 2)
     with pytest.raises(JournalFenced):
-        await old_personal.put_many([(3, salt, data, T0)])
+        await old_personal.put_many([piece])
     with pytest.raises(JournalFenced):
         await old.renew()
     with pytest.raises(JournalFenced, match="epoch 2 took over from this writer's epoch 1"):
@@ -165,7 +166,7 @@ async def test_a_paused_writer_is_fenced_once_another_took_over(
     assert await new.cursor("adapters.crm") == 0
     new_personal = RedisPersonalStore(new)
     await new_personal.open()
-    assert await new_personal.get(3) is None
+    assert await new_personal.get(3) == []
     with raw(redis_server) as client:
         assert client.hlen(KEYS.snapshots) == 0
     # The old writer's close does not release the new writer's lease.
@@ -404,19 +405,63 @@ async def test_cursors_survive_a_reopen(redis_server: RedisServer, journal: Redi
 async def test_personal_data_is_stored_erased_and_purged(journal: RedisJournal) -> None:
     personal = RedisPersonalStore(journal)
     await personal.open()
-    rows = []
-    for interaction_id in (1, 2, 3):
-        _, salt, data = seal({"text": f"message {interaction_id}"})
-        rows.append((interaction_id, salt, data, T0 + interaction_id))
-    await personal.put_many(rows)
-    assert await personal.get(2) == {"text": "message 2"}
-    assert await personal.salt(2) == rows[1][1]
+    pieces = [sealed(n, {"text": f"message {n}"}, T0 + n) for n in (1, 2, 3)]
+    note = sealed(2, {"note": "rappeler"}, T0 + 5)
+    await personal.put_many([*pieces, note])
+    assert sorted(await personal.get(2)) == sorted([pieces[1], note])
+    assert sorted(await personal.stored_since(T0 + 3)) == [(2, note.digest), (3, pieces[2].digest)]
     assert await personal.erase(2) is True
     assert await personal.erase(2) is False
-    assert await personal.get(2) is None
+    assert await personal.get(2) == []
     assert await personal.purge(T0 + 2) == 1  # 1 only: stored before T0 + 2
-    assert await personal.get(1) is None
-    assert await personal.get(3) == {"text": "message 3"}
+    assert await personal.get(1) == []
+    assert await personal.get(3) == [pieces[2]]
+    assert await personal.stored_since(0) == [(3, pieces[2].digest)]
+
+
+async def test_personal_data_named_by_id_and_digest_is_discarded_alone(
+    journal: RedisJournal,
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    kept, orphan = sealed(4, {"text": "kept"}, T0), sealed(4, {"text": "orphan"}, T0)
+    await personal.put_many([kept, orphan])
+    assert await personal.discard([(4, orphan.digest)]) == 1
+    assert await personal.get(4) == [kept]
+    assert await personal.stored_since(0) == [(4, kept.digest)]
+
+
+async def test_the_external_id_key_is_made_once_and_kept_through_erasures(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    assert len(key) == 32
+    await personal.put_many([sealed(1, {"text": "x"}, T0)])
+    await personal.erase(1)
+    await personal.purge(T0 + 1)
+    other = RedisPersonalStore(journal)
+    await other.open()
+    assert await other.external_id_key() == key
+
+
+async def test_personal_data_of_the_earlier_layout_is_moved_to_pieces_at_open(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    old = sealed(7, {"text": "written by an earlier version"}, T0 + 7)
+    with raw(redis_server) as client:
+        client.hset(KEYS.personal, "7", msgspec.msgpack.encode((old.salt, old.data)))
+        client.zadd(KEYS.personal_stored, {"7": T0 + 7})
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    assert await personal.get(7) == [old]
+    assert digest(old.salt, old.data) == old.digest
+    assert await personal.stored_since(0) == [(7, old.digest)]
+    with raw(redis_server) as client:
+        assert not client.exists(KEYS.personal)
+    assert await personal.erase(7) is True
+    assert await personal.stored_since(0) == []
 
 
 async def test_what_was_acknowledged_survives_sigkill_of_redis(

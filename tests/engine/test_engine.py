@@ -416,10 +416,22 @@ def test_a_transfer_out_ends_the_interaction_and_counts_as_the_handling(engine: 
     add_advisor(engine, "A1", T0)
     submit(engine, "m1", channel="written", typology="transfer")
     engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
-    events = engine.handle(TransferOut(advisor_id="A1", interaction_id=1, party="RATP"), T0 + 1)
+    events = engine.handle(TransferOut(advisor_id="A1", interaction_id=1), T0 + 1)
     assert only(events, InteractionResponded)[0].within_sla
     assert engine.state.interactions[1].status == "transferred_out"
     assert engine.state.advisors["A1"].holding == {}
+
+
+def test_the_digests_of_a_note_and_of_a_party_are_kept_in_journal_order(engine: Engine) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written")
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    engine.handle(Transfer(advisor_id="A1", interaction_id=1, note_digest="note-1"), T0 + 1)
+    offer = next(iter(engine.state.offers.values()))
+    engine.handle(Accept(advisor_id=offer.advisor_id, offer_id=offer.id), T0 + 2)
+    handed = TransferOut(advisor_id=offer.advisor_id, interaction_id=1, party_digest="party-1")
+    engine.handle(handed, T0 + 3)
+    assert engine.state.interactions[1].later_digests == ("note-1", "party-1")
 
 
 def test_waiting_for_the_principal_leaves_the_clock_running_by_default(engine: Engine) -> None:

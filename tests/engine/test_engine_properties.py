@@ -263,7 +263,9 @@ class EngineMachine(RuleBasedStateMachine):
                 channel=data.draw(st.sampled_from(CHANNELS)),
                 skills=data.draw(SKILL_SETS),
             ),
-            "out": TransferOut(advisor_id=advisor_id, interaction_id=interaction_id, party="RATP"),
+            "out": TransferOut(
+                advisor_id=advisor_id, interaction_id=interaction_id, party_digest="sealed"
+            ),
             "principal": AwaitPrincipal(advisor_id=advisor_id, interaction_id=interaction_id),
             "close": Close(advisor_id=advisor_id, interaction_id=interaction_id),
         }[action]

@@ -96,10 +96,10 @@ EVENT_SAMPLES: dict[str, Any] = {
         channel="social",
         motive=None,
         skills={"fines": 2},
-        note="for the fines team",
+        note_digest="salted-note",
     ),
     "interaction.transferred_out": events.InteractionTransferredOut(
-        at=T0, interaction_id=1, advisor_id="A1", party="RATP"
+        at=T0, interaction_id=1, advisor_id="A1", party_digest="salted-party"
     ),
     "interaction.principal_awaited": events.PrincipalAwaited(
         at=T0, interaction_id=1, advisor_id="A1", pauses_clock=True
@@ -144,10 +144,14 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "offer.decline": commands.Decline(advisor_id="A1", offer_id=3, reason="busy"),
     "interaction.respond": commands.RecordResponse(advisor_id="A1", interaction_id=1),
     "interaction.transfer": commands.Transfer(
-        advisor_id="A1", interaction_id=1, channel="voice", skills={"general": 1}, note="call back"
+        advisor_id="A1",
+        interaction_id=1,
+        channel="voice",
+        skills={"general": 1},
+        note_digest="salted-note",
     ),
     "interaction.transfer_out": commands.TransferOut(
-        advisor_id="A1", interaction_id=1, party="SNCF"
+        advisor_id="A1", interaction_id=1, party_digest="salted-party"
     ),
     "interaction.await_principal": commands.AwaitPrincipal(advisor_id="A1", interaction_id=1),
     "interaction.principal_answered": commands.PrincipalAnswered(interaction_id=1),
@@ -224,6 +228,25 @@ def test_an_event_round_trips_through_msgpack_as_the_event_union(tag: str) -> No
     sample = EVENT_SAMPLES[tag]
     decoded = EVENT_MSGPACK.decode(msgspec.msgpack.encode(sample))
     assert (type(decoded), decoded) == (type(sample), sample)
+
+
+def test_the_text_of_notes_and_parties_journaled_before_digests_still_reads() -> None:
+    transferred = EVENT_JSON.decode(
+        b'{"type": "interaction.transferred", "at": 1, "interaction_id": 1, "advisor_id": "A1",'
+        b' "channel": "social", "motive": null, "skills": {}, "note": "old text"}'
+    )
+    handed = EVENT_JSON.decode(
+        b'{"type": "interaction.transferred_out", "at": 1, "interaction_id": 1,'
+        b' "advisor_id": "A1", "party": "RATP"}'
+    )
+    assert (transferred.note, transferred.note_digest) == ("old text", "")  # type: ignore[union-attr]
+    assert (handed.party, handed.party_digest) == ("RATP", "")  # type: ignore[union-attr]
+
+
+def test_a_note_or_a_party_is_written_as_its_digest_only() -> None:
+    written = json.loads(msgspec.json.encode(EVENT_SAMPLES["interaction.transferred_out"]))
+    assert "party" not in written
+    assert written["party_digest"] == "salted-party"
 
 
 def test_an_unknown_event_type_is_refused_at_the_tag_field() -> None:

@@ -104,7 +104,9 @@ def test_forgetting_late_carries_when_it_was_due(floor: Engine) -> None:
 def test_work_that_ends_any_other_way_is_forgotten_too(floor: Engine, ending: str) -> None:
     if ending == "transferred_out":
         interaction_id = answered(floor, "c1", T0)
-        floor.handle(TransferOut(advisor_id="A1", interaction_id=interaction_id, party="RATP"), T0)
+        floor.handle(
+            TransferOut(advisor_id="A1", interaction_id=interaction_id, party_digest="sealed"), T0
+        )
     else:
         floor.handle(SetAdvisorState(advisor_id="A1", state="not_ready"), T0)  # so it waits
         interaction_id = call(floor, "c1", T0)
@@ -126,7 +128,7 @@ def test_open_work_is_never_forgotten(floor: Engine) -> None:
         Close(interaction_id=1),
         Abandon(interaction_id=1),
         PrincipalAnswered(interaction_id=1),
-        TransferOut(advisor_id="A1", interaction_id=1, party="RATP"),
+        TransferOut(advisor_id="A1", interaction_id=1, party_digest="sealed"),
     ],
     ids=lambda c: type(c).__name__,
 )
