@@ -4,7 +4,9 @@ The runtime appends each batch of events and waits until the batch is durable be
 anyone (write-ahead, fail-stop); recovery is the latest snapshot image and the records after it.
 Each record's hash covers the previous record's hash, its sequence number and its body, so
 changing, removing or reordering a past event breaks the chain at that point, and ``verify``
-names where. Personal data never enters the journal (see ``personal``): an event carries only a
+names where. Each snapshot kept is sealed into the chain too (``snapshot_seals``): recovery
+loads only an image that a seal in the chain vouches for, and ``verify`` checks every snapshot
+still stored. Personal data never enters the journal (see ``personal``): an event carries only a
 salted digest of it, so erasing a customer's data leaves the chain verifiable.
 
 One protocol, ``Journal``, and what every store shares: the event codec, the chain hash, the
@@ -23,13 +25,16 @@ file, embedded) and ``redis_journal`` (a Redis Stream per routing domain, with a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import msgspec
 
 from aiguillage.engine.events import Event
 from aiguillage.engine.instants import Instant
+
+from .snapshot_seals import SealLink, SnapshotSeal, decode_seal, seal_hash, snapshot_fault
 
 __all__ = [
     "EVENT_FORMAT",
@@ -167,8 +172,9 @@ class Recovery(msgspec.Struct):
     """What a daemon rebuilds from: the latest sound snapshot, then every record after it.
 
     ``image`` is the engine's own snapshot bytes (opaque here), taken after record
-    ``image_seq`` (0 and None when there is none). ``notes`` says why a snapshot was passed
-    over, for the log.
+    ``image_seq`` (0 and None when there is none), and vouched for by a seal in the chain.
+    ``last_hash`` is the hash of record ``last_seq``, what a standby resumes from (the chain
+    itself may end with a seal after it). ``notes`` says why a snapshot was passed over.
     """
 
     image: bytes | None
@@ -210,6 +216,21 @@ class Verification(msgspec.Struct):
     first_break: int | None
     reason: str
     last_hash: str = GENESIS
+    snapshots: list[str] = []
+    """One line per snapshot still stored: vouched for by its seal, or why the daemon would
+    not load it. A snapshot whose image differs from its seal makes the verification fail."""
+
+    def with_snapshots(self, findings: Sequence[tuple[str, bool]]) -> Verification:
+        """Return this verification with the snapshots' ``(line, changed)`` findings added."""
+        changed = [line for line, bad in findings if bad]
+        if not self.ok or not changed:
+            return msgspec.structs.replace(self, snapshots=[line for line, _ in findings])
+        return msgspec.structs.replace(
+            self,
+            ok=False,
+            reason=f"{self.reason}, but {changed[0]}",
+            snapshots=[line for line, _ in findings],
+        )
 
 
 class ChainBreak(Exception):
@@ -235,17 +256,37 @@ class ChainBreak(Exception):
 
 
 class ChainWalker:
-    """Follow a chain record by record, from the genesis or from a known (seq, hash).
+    """Follow a chain link by link, from the genesis or from a known record (seq, hash).
 
     ``check`` reads a stored record and raises ``ChainBreak`` if it does not follow;
-    ``accept`` moves on past it. The walk holds one hash, not the records, so a year of events
-    is checked in constant memory, whichever store reads them.
+    ``accept`` moves on past it. Seals (``snapshot_seals``) sit between records: ``feed`` queues
+    those of the part to walk, in chain order, and ``check`` passes those before each record;
+    ``finish`` those after the last one. The walk holds one hash and the seals, not the records,
+    so a year of events is checked in constant memory, whichever store reads them.
     """
 
     def __init__(self, seq: int = 0, previous: str = GENESIS) -> None:
         self.seq = seq
         self.previous = previous
+        """Where the chain walked ends: the hash of record ``seq`` or of a seal after it."""
+        self.record_hash = previous
+        """The hash of record ``seq``."""
         self.checked = 0
+        self.seals: dict[int, list[SnapshotSeal]] = {}
+        """The seals walked past, by the snapshot they name."""
+        self.watched: dict[int, str] = {seq: previous}
+        """The hashes of the records named in ``watch`` (and of the first), once walked."""
+        self._watch: frozenset[int] = frozenset()
+        self._pending: deque[SealLink] = deque()
+        self._after_seal = False
+
+    def feed(self, links: Iterable[SealLink]) -> None:
+        """Queue seals to walk past, in chain order (each after the record it names)."""
+        self._pending.extend(links)
+
+    def watch(self, seqs: Iterable[int]) -> None:
+        """Keep the hashes of these records when the walk passes them (in ``watched``)."""
+        self._watch = frozenset(seqs)
 
     def check(self, seq: int, format: int, body: bytes, stored_hash: str) -> Event:
         """Return the event of the next record, or raise ``ChainBreak`` naming its fault."""
@@ -257,8 +298,12 @@ class ChainWalker:
             raise ChainBreak(
                 expected, f"{missing} missing: the sequence jumps from {self.seq} to {seq}"
             )
+        self._pass_seals(before=seq)
         if chain_hash(self.previous, seq, body) != stored_hash:
-            culprit = "" if seq == 1 else f" or event {seq - 1}"
+            if self._after_seal:
+                culprit = " or the snapshot seal before it"
+            else:
+                culprit = "" if seq == 1 else f" or event {seq - 1}"
             raise ChainBreak(
                 seq,
                 f"event {seq}: its hash does not match its content "
@@ -269,8 +314,67 @@ class ChainWalker:
     def accept(self, seq: int, stored_hash: str) -> None:
         """Move past a record that ``check`` found sound."""
         self.seq = seq
-        self.previous = stored_hash
+        self.previous = self.record_hash = stored_hash
         self.checked += 1
+        self._after_seal = False
+        if seq in self._watch:
+            self.watched[seq] = stored_hash
+
+    def seal(self, link: SealLink) -> None:
+        """Check a seal that follows the link walked last, and move past it."""
+        if link.after != self.seq:
+            raise ChainBreak(
+                min(link.after, self.seq) + 1,
+                f"a snapshot seal is stored after event {link.after}, where the chain is at "
+                f"event {self.seq} (it was added or moved after it was written)",
+            )
+        where = f"the snapshot seal after event {link.after}"
+        if seal_hash(self.previous, link.body) != link.hash:
+            raise ChainBreak(
+                link.after + 1,
+                f"{where}: its hash does not match its content (it changed after it was written)",
+            )
+        try:
+            sealed = decode_seal(link.body)
+        except msgspec.DecodeError as exc:
+            raise ChainBreak(link.after + 1, f"{where} is not a seal ({exc})") from None
+        if sealed.snapshot > link.after:
+            raise ChainBreak(
+                link.after + 1, f"{where} names snapshot {sealed.snapshot}, a later event"
+            )
+        self.previous = link.hash
+        self.seals.setdefault(sealed.snapshot, []).append(sealed)
+        self._after_seal = True
+
+    def finish(self) -> None:
+        """Pass the seals after the last record; ``ChainBreak`` for one past the chain's end."""
+        self._pass_seals(before=self.seq + 1)
+        if self._pending:
+            after = self._pending[0].after
+            raise ChainBreak(
+                self.seq + 1,
+                f"a snapshot seal is stored after event {after}, past the last event "
+                f"{self.seq} (it was added after it was written, or events were cut off)",
+            )
+
+    def _pass_seals(self, *, before: int) -> None:
+        while self._pending and self._pending[0].after < before:
+            self.seal(self._pending.popleft())
+
+    def snapshot_finding(self, seq: int, stored_hash: str, image_sha256: str) -> tuple[str, bool]:
+        """Return what a verification says of a stored snapshot, and if it changed since sealed.
+
+        ``stored_hash`` is the hash of record ``seq`` kept beside the snapshot.
+        """
+        record_hash = self.watched.get(seq)
+        if record_hash is None:
+            return f"snapshot {seq}: event {seq} is not in the chain checked", True
+        if stored_hash != record_hash:
+            return f"snapshot {seq}: it does not match event {seq}", True
+        fault = snapshot_fault(seq, record_hash, image_sha256, self.seals)
+        if fault is None:
+            return f"snapshot {seq}: sealed in the chain, its image matches", False
+        return f"snapshot {seq}: {fault}; the daemon does not load it", seq in self.seals
 
     def verification(self, broken: ChainBreak | None = None) -> Verification:
         """Return the result of the walk so far: intact, or broken where ``broken`` says."""
@@ -338,7 +442,8 @@ class Journal(Protocol):
         ...
 
     async def save_snapshot(self, seq: int, image: bytes) -> None:
-        """Keep the engine's image after record ``seq``; only the last two are kept."""
+        """Keep the engine's image after record ``seq``, sealed into the chain (a seal after the
+        last record, which moves the chain's end); only the last two images are kept."""
         ...
 
     async def records_after(self, seq: int, limit: int) -> list[Record]:
@@ -358,7 +463,8 @@ class Journal(Protocol):
         ...
 
     async def verify(self) -> Verification:
-        """Walk the whole chain and report the first break."""
+        """Walk the whole chain and report the first break; check each snapshot against its
+        seal."""
         ...
 
     async def cursor(self, name: str) -> int:

@@ -5,7 +5,10 @@ snapshots kept, which no recovery needs any more, are appended to a file of the 
 directory and then trimmed from the stream. One file per trim, named by the domain and the seq
 range it holds (``main.000000000001-000000004096.jsonl``); one line per record: seq, epoch,
 format, body (the event's JSON, as a string) and hash, so ``jq`` reads it and ``verify`` walks
-the chain through it. A file is written under a ``.partial`` name, fsynced, renamed and its
+the chain through it. The snapshots' seals among those records (``snapshot_seals``) are lines
+too, in their place in the chain, marked ``"seal": true``, with the seq of the record they
+follow and the seal's JSON as body; they vouch for images long gone, but the chain goes
+through them. A file is written under a ``.partial`` name, fsynced, renamed and its
 directory fsynced before the stream is trimmed: a crash leaves no file or a whole one, never a
 trimmed stream without its file.
 
@@ -27,18 +30,33 @@ from typing import BinaryIO
 import msgspec
 
 from .journal import ChainBreak, ChainWalker, Record, Verification, read_record
+from .snapshot_seals import SealLink
 
-__all__ = ["ArchiveFile", "ArchiveWriter", "Archived", "archive_files", "archived_after", "walk"]
+__all__ = [
+    "ArchiveFile",
+    "ArchiveWriter",
+    "Archived",
+    "archive_files",
+    "archived_after",
+    "sealed",
+    "walk",
+]
 
 
-class Archived(msgspec.Struct, frozen=True):
-    """One record as a line of an archive file."""
+class Archived(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One record as a line of an archive file, or a seal (``seal``: after record ``seq``)."""
 
     seq: int
     epoch: int
     format: int
     body: str
     hash: str
+    seal: bool = False
+
+
+def sealed(link: SealLink, epoch: int) -> Archived:
+    """Return the archive line of a seal written by the writer of ``epoch``."""
+    return Archived(link.after, epoch, 0, link.body.decode(), link.hash, seal=True)
 
 
 class ArchiveFile(msgspec.Struct, frozen=True):
@@ -141,6 +159,9 @@ def walk(walker: ChainWalker, directory: Path, domain: str, up_to: int) -> Verif
             if file.first > up_to:
                 break
             for record in _lines(file, walker.seq + 1):
+                if record.seal:
+                    walker.seal(SealLink(record.seq, record.body.encode(), record.hash))
+                    continue
                 walker.check(record.seq, record.format, record.body.encode(), record.hash)
                 walker.accept(record.seq, record.hash)
     except ChainBreak as broken:
@@ -159,7 +180,7 @@ def archived_after(directory: Path, domain: str, seq: int, up_to: int, limit: in
         if file.last <= seq or file.first > up_to:
             continue
         for line in _lines(file, file.first):
-            if line.seq <= seq or line.seq > up_to:
+            if line.seal or line.seq <= seq or line.seq > up_to:
                 continue
             if records and line.seq != records[-1].seq + 1:
                 return records

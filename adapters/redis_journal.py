@@ -33,12 +33,17 @@ why receivers deduplicate on ``epoch:seq``.
 
 Snapshots keep the last two, each with the hash of the record it follows (one that no longer
 matches is passed over at recovery). An image is uploaded in chunks of ``SNAPSHOT_CHUNK`` to a
-staging key of the writer's epoch, then kept by a fenced script that renames it: a snapshot of
-tens of MB never holds the server (and the appends behind it) for the time of one huge command.
-With an ``archive_dir``, the records up to the older one are then archived (``redis_archive``)
-and trimmed from the stream; the meta keeps the trimmed boundary (seq and hash), where recovery
-and verification of the stream start. Without one, nothing is trimmed. ``verify_url`` walks the
-archive and the stream without taking the lease, for ``aiguillage replay --verify``.
+staging key of the writer's epoch, then kept by a fenced script that renames it and appends the
+snapshot's seal to the chain (``snapshot_seals``; a stream of its own, ``seals``, each entry
+after the record it follows): a snapshot of tens of MB never holds the server (and the appends
+behind it) for the time of one huge command, and recovery loads only an image its seal vouches
+for. The seal moves the chain's end, so appends and seals take turns (a lock). With an
+``archive_dir``, the records up to the older snapshot, and the seals before it, are then
+archived (``redis_archive``) and trimmed; the meta keeps the trimmed boundary (seq and hash),
+where recovery and verification of the stream start; the snapshots kept and their seals are
+never before it. Without one, nothing is trimmed. ``verify_url`` walks the archive and the
+stream without taking the lease, for ``aiguillage replay --verify``, and checks each snapshot
+stored against its seal.
 
 Redis errors (connection refused or dropped, time-outs after ``timeout_s``, ``LOADING`` after a
 restart, ``READONLY`` on a replica, out of memory) and archive I/O errors become
@@ -49,7 +54,6 @@ appears (``description`` leaves it out).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -93,7 +97,17 @@ from .journal import (
 )
 from .redis_keys import DomainKeys, keys_of
 from .redis_personal import RedisPersonalStore
-from .redis_scripts import JOURNAL_FORMAT, Batch, Scripts, call, text
+from .redis_scripts import JOURNAL_FORMAT, UNSEALED_FORMAT, Batch, Reply, Scripts, call, text
+from .snapshot_seals import (
+    SealLink,
+    SnapshotSeal,
+    encode_seal,
+    pass_over,
+    seal_hash,
+    seals_by_snapshot,
+    sha256,
+    snapshot_fault,
+)
 
 __all__ = [
     "ARCHIVE_CHUNK",
@@ -212,8 +226,11 @@ class RedisJournal:
         self._scripts: Scripts | None = None
         self._leading = False
         self._last_seq, self._last_hash = 0, GENESIS
+        """Where the chain ends: the last record's hash, or a seal's after it."""
         self._trimmed_seq, self._trimmed_hash = 0, GENESIS
         self._failure: str | None = None
+        self._end = anyio.Lock()
+        """Held by whatever moves the chain's end (an append, a seal), one at a time."""
 
     async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
         if self._redis is not None:
@@ -273,6 +290,10 @@ class RedisJournal:
         return address or None
 
     async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
+        async with self._end:
+            return await self._append(events, views)
+
+    async def _append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
         scripts = self._writer_scripts()
         seq, previous = self._last_seq, self._last_hash
         arguments: list[Any] = []
@@ -355,10 +376,7 @@ class RedisJournal:
             )
         doing = f"saving the snapshot after event {seq}"
         with self.unavailable(doing):
-            if seq == self._last_seq:
-                event_hash: str | None = self._last_hash
-            else:
-                event_hash = await self._hash_of(self.connection(), seq)
+            event_hash = await self._hash_of(self.connection(), seq)
             if event_hash is None:
                 raise JournalCorrupt(
                     f"{self.description}: event {seq} is missing from the stream; run "
@@ -373,20 +391,60 @@ class RedisJournal:
                 await client.append(staging, image[start : start + SNAPSHOT_CHUNK])
             kept: Any = await client.hkeys(self.keys.snapshots)
             newest = sorted({seq, *(int(field) for field in kept)}, reverse=True)
+            image_sha256 = await anyio.to_thread.run_sync(sha256, image)  # off the event loop
             description = _Snapshot(
-                SNAPSHOT_FORMAT,
-                event_hash,
-                time.time_ns() // 1000,
-                await anyio.to_thread.run_sync(_sha256, image),  # off the event loop
+                SNAPSHOT_FORMAT, event_hash, time.time_ns() // 1000, image_sha256
             )
-            reply = await scripts.snapshot(
-                self.epoch, seq, _SNAPSHOT_ENCODER.encode(description), newest[2:]
-            )
-        if reply.status == "fenced":
-            raise self.fenced(reply.found[0], doing)
+            body = encode_seal(SnapshotSeal(seq, event_hash, image_sha256))
+            async with self._end:
+                expected = (self._last_seq, self._last_hash)
+                sealed = (expected[0], seal_hash(expected[1], body))
+                reply = await self._keep_snapshot(
+                    scripts,
+                    expected,
+                    sealed,
+                    (seq, _SNAPSHOT_ENCODER.encode(description), body, newest[2:]),
+                    doing,
+                )
+                self._last_hash = sealed[1]
         older = int(reply.found[0])
         if self.archive_dir is not None and older > self._trimmed_seq:
             await self._archive_and_trim(scripts, self.archive_dir, older)
+
+    async def _keep_snapshot(
+        self,
+        scripts: Scripts,
+        expected: tuple[int, str],
+        sealed: tuple[int, str],
+        snapshot: tuple[int, bytes, bytes, list[int]],
+        doing: str,
+    ) -> Reply:
+        """Run the script that keeps an uploaded image and seals it; after a time-out or a
+        dropped connection, read back whether it ran (the chain's end says)."""
+        seq, description, body, dropped = snapshot
+        try:
+            reply = await scripts.snapshot(
+                self.epoch, expected, seq, description, (body, sealed[1]), dropped
+            )
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            stored = await self._stored_end(doing, exc)
+            if stored == sealed:
+                return Reply("ok", ("0",))  # kept; archiving waits for the next snapshot
+            if stored == expected:  # not kept: the journal goes on as it was
+                raise JournalUnavailable(
+                    f"{self.description}: {doing} failed: {_reason(exc)}"
+                ) from exc
+            reason = f"{_reason(exc)}; the journal ends at event {stored[0]}"
+            raise self._failed(doing, reason) from exc
+        if reply.status == "conflict":
+            raise self._failed(
+                doing,
+                f"the journal ends at event {reply.found[0]}, not where this writer left it "
+                "(another writer, or a failover that lost writes)",
+            )
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], doing)
+        return reply
 
     async def _archive_and_trim(self, scripts: Scripts, directory: Path, boundary: int) -> None:
         """Archive the records up to ``boundary``, then trim them from the stream."""
@@ -394,6 +452,8 @@ class RedisJournal:
         doing = f"archiving events {after + 1} to {boundary} in {directory}"
         walker = ChainWalker(after, self._trimmed_hash)
         with self.unavailable(doing):
+            # The seals between the old boundary and the new one go to the archive with them.
+            links = await _seal_links(self.connection(), self.keys, f"{after}", f"{boundary - 1}")
             writer = await anyio.to_thread.run_sync(
                 redis_archive.ArchiveWriter, directory, self.domain, after, boundary
             )
@@ -405,6 +465,10 @@ class RedisJournal:
                 async for entries in entries_up_to:
                     lines = []
                     for entry in entries:
+                        while links and links[0][1].after < entry.seq:
+                            epoch, link = links.pop(0)
+                            walker.seal(link)
+                            lines.append(redis_archive.sealed(link, epoch))
                         walker.check(entry.seq, entry.format, entry.body, entry.hash)
                         walker.accept(entry.seq, entry.hash)
                         body = entry.body.decode()
@@ -641,7 +705,7 @@ class RedisJournal:
         *,
         to_meta_end: bool = False,
     ) -> Recovery:
-        meta = await _meta(client, self.keys, self.description)
+        meta, links, _ = await _meta(client, self.keys, self.description)
         last_seq, last_hash = int(meta["last_seq"]), meta["last_hash"]
         self._trimmed_seq, self._trimmed_hash = int(meta["trimmed_seq"]), meta["trimmed_hash"]
         notes: list[str] = []
@@ -662,8 +726,9 @@ class RedisJournal:
                     f"{resume_after} is not the one the state was built from (a store failover "
                     "lost writes?); full recovery"
                 )
-            image, image_seq, previous = await self._latest_snapshot(client, notes)
+            image, image_seq, previous = await self._latest_snapshot(client, notes, links)
         walker = ChainWalker(image_seq, previous)
+        walker.feed(link for link in links if link.after >= image_seq)
         records = []
         end = last_seq if to_meta_end else None
         try:
@@ -672,21 +737,23 @@ class RedisJournal:
                     event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
                     records.append(Record(entry.seq, event, entry.hash, entry.epoch))
                     walker.accept(entry.seq, entry.hash)
+            walker.finish()
             _check_end(walker, last_seq, last_hash)
         except ChainBreak as broken:
             raise broken.error(self.description) from None
         self._last_seq, self._last_hash = walker.seq, walker.previous
-        return Recovery(image, image_seq, records, walker.seq, walker.previous, notes)
+        return Recovery(image, image_seq, records, walker.seq, walker.record_hash, notes)
 
     async def _latest_snapshot(
-        self, client: redis.asyncio.Redis, notes: list[str]
+        self, client: redis.asyncio.Redis, notes: list[str], links: list[SealLink]
     ) -> tuple[bytes | None, int, str]:
         stored: Any = await client.hgetall(self.keys.snapshots)
+        where = self.description
         for seq in sorted((int(field) for field in stored), reverse=True):
             try:
                 snapshot = _SNAPSHOT_DECODER.decode(stored[str(seq).encode()])
             except msgspec.DecodeError:
-                notes.append(f"snapshot {seq} passed over: it cannot be read")
+                pass_over(where, seq, "it cannot be read", notes, changed=False)
                 continue
             if snapshot.format != SNAPSHOT_FORMAT:
                 raise JournalFormatError(
@@ -694,11 +761,18 @@ class RedisJournal:
                     f"to this version (reads {SNAPSHOT_FORMAT}); run the version that wrote it"
                 )
             if await self._hash_of(client, seq) != snapshot.hash:
-                notes.append(f"snapshot {seq} passed over: it does not match event {seq}")
+                pass_over(where, seq, f"it does not match event {seq}", notes, changed=False)
                 continue
             image: Any = await client.get(self.keys.snapshot(seq))
-            if image is None or _sha256(image) != snapshot.image_sha256:
-                notes.append(f"snapshot {seq} passed over: its image is missing or not whole")
+            digest = None if image is None else sha256(image)
+            if digest is None or digest != snapshot.image_sha256:
+                pass_over(where, seq, "its image is missing or not whole", notes, changed=False)
+                continue
+            # Only seals the walk from this snapshot passes may vouch for it.
+            seals = seals_by_snapshot(link for link in links if link.after >= seq)
+            fault = snapshot_fault(seq, snapshot.hash, digest, seals)
+            if fault is not None:
+                pass_over(where, seq, fault, notes, changed=seq in seals)
                 continue
             return bytes(image), seq, snapshot.hash
         return None, 0, GENESIS
@@ -730,19 +804,25 @@ class RedisJournal:
 
     async def _verify(self, client: redis.asyncio.Redis) -> Verification:
         with self.unavailable("verifying"):
-            meta = await _meta(client, self.keys, self.description)
+            # One read of the end, the seals and the snapshots: the walk stops at that end, so
+            # the leader may append, seal and trim meanwhile.
+            meta, links, snapshots = await _meta(client, self.keys, self.description)
+            last_seq = int(meta["last_seq"])
             trimmed_seq, trimmed_hash = int(meta["trimmed_seq"]), meta["trimmed_hash"]
             if self.archive_dir is None:
                 walker = ChainWalker(trimmed_seq, trimmed_hash)
             else:
                 walker = ChainWalker()
+            walker.watch(snapshots)
+            if self.archive_dir is not None:
                 result = await anyio.to_thread.run_sync(
                     redis_archive.walk, walker, self.archive_dir, self.domain, trimmed_seq
                 )
                 if result is not None:
                     return result
+            walker.feed(links)
             try:
-                async for entries in self._entries(client, "-"):
+                async for entries in self._entries(client, "-", last_seq):
                     for entry in entries:
                         event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
                         if entry.columns != columns(event):
@@ -752,10 +832,20 @@ class RedisJournal:
                                 "not match its body (changed after it was written)",
                             )
                         walker.accept(entry.seq, entry.hash)
-                _check_end(walker, int(meta["last_seq"]), meta["last_hash"])
+                walker.finish()
+                _check_end(walker, last_seq, meta["last_hash"])
             except ChainBreak as broken:
                 return walker.verification(broken)
-        return walker.verification()
+            findings = []
+            for seq, description in sorted(snapshots.items()):
+                image: Any = await client.get(self.keys.snapshot(seq))
+                if image is None:
+                    continue  # dropped since, by a newer snapshot: nothing left to load
+                if description is None:
+                    findings.append((f"snapshot {seq}: its description cannot be read", True))
+                    continue
+                findings.append(walker.snapshot_finding(seq, description.hash, sha256(image)))
+        return walker.verification().with_snapshots(findings)
 
 
 def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> _Entry:
@@ -778,10 +868,6 @@ def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> _Entry:
         ) from None
 
 
-def _sha256(image: bytes) -> str:
-    return hashlib.sha256(image).hexdigest()
-
-
 def _check_end(walker: ChainWalker, last_seq: int, last_hash: str) -> None:
     """Raise ``ChainBreak`` if the stream does not end where the journal's meta says it does."""
     if walker.seq < last_seq:
@@ -802,23 +888,59 @@ def _check_end(walker: ChainWalker, last_seq: int, last_hash: str) -> None:
         )
 
 
-async def _meta(client: redis.asyncio.Redis, keys: DomainKeys, where: str) -> dict[str, str]:
-    """Return a journal's meta hash; refuse a domain without one, or of an unknown format."""
-    meta = {text(field): text(value) for field, value in (await client.hgetall(keys.meta)).items()}
+async def _meta(
+    client: redis.asyncio.Redis, keys: DomainKeys, where: str
+) -> tuple[dict[str, str], list[SealLink], dict[int, _Snapshot | None]]:
+    """Return a journal's meta hash, its seals and its snapshots' descriptions, read at once.
+
+    Refuse a domain without a journal, or of an unknown format.
+    """
+    async with client.pipeline(transaction=True) as reads:
+        reads.hgetall(keys.meta)
+        reads.xrange(keys.seals)
+        reads.hgetall(keys.snapshots)
+        found, seals, snapshots = await reads.execute()
+    meta = {text(field): text(value) for field, value in found.items()}
     if not meta:
         raise JournalError(
             f"{where}: no journal here (the key {keys.meta} does not exist); check the URL and "
             "the domain"
         )
-    if meta.get("journal_format") != str(JOURNAL_FORMAT):
+    if meta.get("journal_format") not in (str(JOURNAL_FORMAT), str(UNSEALED_FORMAT)):
         raise _format_error(where, meta.get("journal_format"))
-    return meta
+    links = [_link(entry_id, fields) for entry_id, fields in seals]
+    return meta, links, {int(seq): _description(body) for seq, body in snapshots.items()}
+
+
+def _link(entry_id: bytes, fields: dict[bytes, bytes]) -> SealLink:
+    """Return a seal's stream entry as a link (one that is not a seal fails the chain walk)."""
+    after = int(text(entry_id).partition("-")[0])
+    return SealLink(after, fields.get(b"body", b""), text(fields.get(b"hash", b"")))
+
+
+def _description(body: bytes) -> _Snapshot | None:
+    try:
+        return _SNAPSHOT_DECODER.decode(body)
+    except msgspec.DecodeError:
+        return None
+
+
+async def _seal_links(
+    client: redis.asyncio.Redis, keys: DomainKeys, start: str, end: str
+) -> list[tuple[int, SealLink]]:
+    """Return the seals from stream id ``start`` to ``end`` with the epoch of their writer."""
+    raw: Any = await client.xrange(keys.seals, start, end)
+    links = []
+    for entry_id, fields in raw:
+        epoch = int(fields.get(b"epoch", b"0"))
+        links.append((epoch, _link(entry_id, fields)))
+    return links
 
 
 def _format_error(where: str, found: str | None) -> JournalFormatError:
     return JournalFormatError(
-        f"{where}: journal format {found} is unknown to this version (reads {JOURNAL_FORMAT}); "
-        "run the version of Aiguillage that wrote it (or a newer one)"
+        f"{where}: journal format {found} is unknown to this version (reads up to "
+        f"{JOURNAL_FORMAT}); run the version of Aiguillage that wrote it (or a newer one)"
     )
 
 

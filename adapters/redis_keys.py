@@ -12,7 +12,8 @@ key (``aiguillage:{d}:…``)  type        holds
 ``lease``                  string      ``"<epoch> <address>"`` of the writer that leads, set to
                                        expire after its lease (``PX``)
 ``meta``                   hash        ``journal_format``, ``last_seq`` and ``last_hash`` (the end
-                                       of the chain), ``trimmed_seq`` and ``trimmed_hash`` (the
+                                       of the chain: the last record's hash, or the hash of a
+                                       seal after it), ``trimmed_seq`` and ``trimmed_hash`` (the
                                        last record moved to the archive)
 ``events``                 stream      one entry per record, id ``<seq>-<epoch>``: ``format``,
                                        ``body``, ``hash``, ``at``, ``type``, ``interaction_id``
@@ -23,6 +24,13 @@ key (``aiguillage:{d}:…``)  type        holds
 ``snapshot:staging:<e>``   string      an image being uploaded by the writer of epoch e, in
                                        chunks; renamed to ``snapshot:<seq>`` once whole (it
                                        expires after an hour if its writer dies meanwhile)
+``seals``                  stream      one entry per snapshot kept, id ``<after>-<n>`` (after
+                                       record ``after``, in chain order): ``body`` (JSON: the
+                                       snapshot's seq, the hash of that record, the image's
+                                       SHA-256), ``hash`` (chained) and the writer's ``epoch``:
+                                       the chain's links that
+                                       vouch for the images; trimmed and archived with the
+                                       events (see ``snapshot_seals``)
 ``views``                  hash        interaction id → the API's view of it (body, opaque)
 ``origins``                hash        interaction id → JSON ``[source, external_id,
                                        accepted_at]`` (when the daemon accepted the key)
@@ -60,6 +68,7 @@ class DomainKeys(msgspec.Struct, frozen=True):
     meta: str
     events: str
     snapshots: str
+    seals: str
     views: str
     origins: str
     external: str
@@ -96,6 +105,7 @@ def keys_of(domain: str) -> DomainKeys:
         meta=prefix + "meta",
         events=prefix + "events",
         snapshots=prefix + "snapshots",
+        seals=prefix + "seals",
         views=prefix + "views",
         origins=prefix + "origins",
         external=prefix + "external",

@@ -19,18 +19,22 @@ from redis.commands.core import AsyncScript
 from .journal import GENESIS
 from .redis_keys import DomainKeys
 
-__all__ = ["JOURNAL_FORMAT", "Batch", "Reply", "Scripts", "call", "text"]
+__all__ = ["JOURNAL_FORMAT", "UNSEALED_FORMAT", "Batch", "Reply", "Scripts", "call", "text"]
 
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 2
 """The layout of a domain's keys: the table in ``redis_keys``."""
 
+UNSEALED_FORMAT = 1
+"""The layout before snapshots were sealed (no ``seals``): read, and upgraded by a writer."""
+
 _ACQUIRE = """#!lua
--- Take the writer's lease, creating the journal's meta if the domain has none.
+-- Take the writer's lease, creating the journal's meta if the domain has none, or upgrading
+-- it from the format before seals (whose readers would take a seal for a broken chain).
 -- KEYS: epoch, lease, meta
--- ARGV: address, lease in ms, journal format, the genesis hash
+-- ARGV: address, lease in ms, journal format, the genesis hash, the format it upgrades
 -- returns: {"ok", the new epoch} | {"held", "<epoch> <address>"} | {"format", the one found}
 local format = redis.call("HGET", KEYS[3], "journal_format")
-if format and format ~= ARGV[3] then
+if format and format ~= ARGV[3] and format ~= ARGV[5] then
   return {"format", format}
 end
 local held = redis.call("GET", KEYS[2])
@@ -40,6 +44,8 @@ end
 if not format then
   redis.call("HSET", KEYS[3], "journal_format", ARGV[3], "last_seq", "0", "last_hash", ARGV[4],
     "trimmed_seq", "0", "trimmed_hash", ARGV[4])
+elseif format ~= ARGV[3] then
+  redis.call("HSET", KEYS[3], "journal_format", ARGV[3])
 end
 local epoch = redis.call("INCR", KEYS[1])
 redis.call("SET", KEYS[2], epoch .. " " .. ARGV[1], "PX", ARGV[2])
@@ -114,23 +120,32 @@ return {"ok"}
 """
 
 _SNAPSHOT = """#!lua
--- Keep an uploaded image as the snapshot after a record, fenced; drop all but the last two.
--- KEYS: epoch, snapshots, the staging key, the image's key, then the images to drop
--- ARGV: epoch, seq, the description (msgpack), then the seqs of the images to drop
+-- Keep an uploaded image as the snapshot after a record and append its seal to the chain,
+-- fenced, if the journal ends as expected; drop all but the last two images.
+-- KEYS: epoch, meta, seals, snapshots, the staging key, the image's key, then images to drop
+-- ARGV: epoch, expected last seq and hash, seq, the description (msgpack), the seal's body
+--       and hash, then the seqs of the images to drop
 -- returns: {"ok", the seq of the older snapshot kept, or 0} | {"fenced", the epoch now}
+--          | {"conflict", last seq, last hash}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
   return {"fenced", epoch or "0"}
 end
-redis.call("RENAME", KEYS[3], KEYS[4])
-redis.call("PERSIST", KEYS[4])
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
-for n = 5, #KEYS do
+local last = redis.call("HMGET", KEYS[2], "last_seq", "last_hash")
+if last[1] ~= ARGV[2] or last[2] ~= ARGV[3] then
+  return {"conflict", last[1] or "0", last[2] or ""}
+end
+redis.call("RENAME", KEYS[5], KEYS[6])
+redis.call("PERSIST", KEYS[6])
+redis.call("HSET", KEYS[4], ARGV[4], ARGV[5])
+redis.call("XADD", KEYS[3], ARGV[2] .. "-*", "body", ARGV[6], "hash", ARGV[7], "epoch", ARGV[1])
+redis.call("HSET", KEYS[2], "last_hash", ARGV[7])
+for n = 7, #KEYS do
   redis.call("UNLINK", KEYS[n])
-  redis.call("HDEL", KEYS[2], ARGV[n - 1])
+  redis.call("HDEL", KEYS[4], ARGV[n + 1])
 end
 local seqs = {}
-for _, seq in ipairs(redis.call("HKEYS", KEYS[2])) do
+for _, seq in ipairs(redis.call("HKEYS", KEYS[4])) do
   table.insert(seqs, tonumber(seq))
 end
 table.sort(seqs, function(a, b) return a > b end)
@@ -138,8 +153,9 @@ return {"ok", tostring(seqs[2] or 0)}
 """
 
 _TRIM = """#!lua
--- Trim the records up to a boundary from the stream (once archived), fenced.
--- KEYS: epoch, meta, events
+-- Trim the records up to a boundary, and the seals before it, from Redis (once archived),
+-- fenced.
+-- KEYS: epoch, meta, events, seals
 -- ARGV: epoch, the trimmed seq expected, the new boundary, the hash of its record
 -- returns: {"ok"} | {"fenced", the epoch now} | {"moved", the trimmed seq found}
 local epoch = redis.call("GET", KEYS[1])
@@ -151,6 +167,7 @@ if trimmed ~= ARGV[2] then
   return {"moved", trimmed or "0"}
 end
 redis.call("XTRIM", KEYS[3], "MINID", tostring(tonumber(ARGV[3]) + 1) .. "-0")
+redis.call("XTRIM", KEYS[4], "MINID", ARGV[3] .. "-0")
 redis.call("HSET", KEYS[2], "trimmed_seq", ARGV[3], "trimmed_hash", ARGV[4])
 return {"ok"}
 """
@@ -211,7 +228,7 @@ class Scripts:
 
     async def acquire(self, address: str, lease_ms: int) -> Reply:
         keys = self._keys
-        arguments = (address, lease_ms, JOURNAL_FORMAT, GENESIS)
+        arguments = (address, lease_ms, JOURNAL_FORMAT, GENESIS, UNSEALED_FORMAT)
         return await call(self._acquire, (keys.epoch, keys.lease, keys.meta), arguments)
 
     async def renew(self, epoch: int, address: str, lease_ms: int) -> Reply:
@@ -229,17 +246,24 @@ class Scripts:
         return await call(self._append, keys, (*head, *batch.arguments))
 
     async def snapshot(
-        self, epoch: int, seq: int, description: bytes, dropped: Sequence[int]
+        self,
+        epoch: int,
+        expected: tuple[int, str],
+        seq: int,
+        description: bytes,
+        seal: tuple[bytes, str],
+        dropped: Sequence[int],
     ) -> Reply:
         k = self._keys
-        keys = [k.epoch, k.snapshots, k.snapshot_staging(epoch), k.snapshot(seq)]
+        keys = [k.epoch, k.meta, k.seals, k.snapshots, k.snapshot_staging(epoch), k.snapshot(seq)]
         keys += [k.snapshot(old) for old in dropped]
-        return await call(self._snapshot, keys, (epoch, seq, description, *dropped))
+        arguments = (epoch, *expected, seq, description, *seal, *dropped)
+        return await call(self._snapshot, keys, arguments)
 
     async def trim(self, epoch: int, after: int, boundary: int, boundary_hash: str) -> Reply:
         k = self._keys
         arguments = (epoch, after, boundary, boundary_hash)
-        return await call(self._trim, (k.epoch, k.meta, k.events), arguments)
+        return await call(self._trim, (k.epoch, k.meta, k.events, k.seals), arguments)
 
     async def save_cursor(self, epoch: int, name: str, seq: int) -> Reply:
         keys = self._keys

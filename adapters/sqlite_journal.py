@@ -9,13 +9,18 @@ refuses a second one. The connection serves one worker thread at a time (an anyi
 
 Tables::
 
-    meta          key → value; ``journal_format`` is the layout of this file (1)
+    meta          key → value; ``journal_format`` is the layout of this file (2; a file of
+                  format 1, which has no seals yet, is upgraded when a writer opens it)
     events        one row per record: seq (1, 2, 3… gapless), at, type (the event's tag),
                   interaction_id (indexed, to read an interaction's history), format (of the
                   body), body (msgspec JSON of the event), hash (chained: ``chain_hash``)
     snapshots     the last two engine images: seq (the record they follow), format (of the
                   row: 1), image (the engine's bytes, opaque here), hash (of record seq, so a
                   snapshot that no longer matches its journal is passed over), taken_at
+    snapshot_seals  one row per snapshot ever kept, in chain order (id): after_seq (the last
+                  record when it was kept), body (``SnapshotSeal``: its seq, the hash of that
+                  record, the image's SHA-256) and hash (chained, ``seal_hash``): the link of
+                  the chain that vouches for the image (``snapshot_seals``)
     interactions  the API's view of each interaction (body, opaque) with its source,
                   external_id and, in column ``received_at``, when the daemon accepted it
                   (the idempotency window counts from there), kept after it leaves the
@@ -28,7 +33,8 @@ Back up with SQLite's online backup, safe while the daemon runs thanks to WAL::
 
 Restore: stop the daemon, copy the backup over the journal file, remove ``journal.sqlite-wal``
 and ``journal.sqlite-shm`` if present, start the daemon. ``verify_file`` checks a journal or a
-backup without the writer's lock, so ``aiguillage replay --verify`` runs beside the daemon.
+backup without the writer's lock, so ``aiguillage replay --verify`` runs beside the daemon; it
+checks the chain (records and seals) and each snapshot stored against its seal.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -68,6 +74,16 @@ from .journal import (
     encode_event,
     read_record,
 )
+from .snapshot_seals import (
+    SealLink,
+    SnapshotSeal,
+    encode_seal,
+    pass_over,
+    seal_hash,
+    seals_by_snapshot,
+    sha256,
+    snapshot_fault,
+)
 
 __all__ = [
     "JOURNAL_FORMAT",
@@ -80,8 +96,11 @@ __all__ = [
     "verify_file",
 ]
 
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 2
 """The layout of the file: the tables above."""
+
+_READS = ("1", str(JOURNAL_FORMAT))
+"""The layouts this version reads: 1 is 2 without seals (its snapshots are passed over)."""
 
 SNAPSHOT_FORMAT = 1
 """The layout of a snapshot row; the image inside has the engine's own format."""
@@ -104,6 +123,8 @@ _SCHEMA = (
     ON interactions (source, external_id, received_at)""",
     "CREATE INDEX IF NOT EXISTS interactions_by_arrival ON interactions (received_at)",
     "CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS snapshot_seals (id INTEGER PRIMARY KEY,
+    after_seq INTEGER NOT NULL, body BLOB NOT NULL, hash TEXT NOT NULL)""",
 )
 _INSERT_EVENT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
 _UPSERT_VIEW = """INSERT INTO interactions VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE
@@ -113,6 +134,8 @@ _UPSERT_VIEW = """INSERT INTO interactions VALUES (?, ?, ?, ?, ?) ON CONFLICT (i
 _RECORDS = "SELECT seq, format, CAST(body AS BLOB), hash FROM events"
 _CHUNK = """SELECT seq, at, type, interaction_id, format, CAST(body AS BLOB), hash FROM events
     WHERE seq > ? ORDER BY seq LIMIT ?"""
+_SEALS = "SELECT id, after_seq, CAST(body AS BLOB), hash FROM snapshot_seals"
+_SNAPSHOTS = "SELECT seq, hash, CAST(image AS BLOB) FROM snapshots ORDER BY seq"
 
 
 class OneThread:
@@ -213,15 +236,11 @@ class SQLiteJournal:
         ]
 
     async def verify(self) -> Verification:
-        # One chunk per call: appends interleave with a long verification instead of waiting.
-        walker = ChainWalker()
-        while True:
-            rows = await self._thread.run(partial(self._all, _CHUNK, (walker.seq, VERIFY_CHUNK)))
-            result = _walk(walker, rows)
-            if result is not None:
-                return result
-            if len(rows) < VERIFY_CHUNK:
-                return walker.verification()
+        # One read per call: appends interleave with a long verification instead of waiting.
+        return await _drive(_verifying(VERIFY_CHUNK), self._read_later)
+
+    async def _read_later(self, query: str, parameters: tuple[Any, ...]) -> list[Any]:
+        return await self._thread.run(partial(self._all, query, parameters))
 
     async def cursor(self, name: str) -> int:
         row = await self._thread.run(
@@ -275,7 +294,9 @@ class SQLiteJournal:
 
     def _recover(self, connection: sqlite3.Connection) -> Recovery:
         image: bytes | None = None
-        image_seq, previous, notes = 0, GENESIS, []
+        image_seq, previous = 0, GENESIS
+        notes: list[str] = []
+        links = _links(connection.execute(f"{_SEALS} ORDER BY id").fetchall())
         snapshots = connection.execute("SELECT seq, format, hash FROM snapshots ORDER BY seq DESC")
         for seq, row_format, snapshot_hash in snapshots.fetchall():
             if row_format != SNAPSHOT_FORMAT:
@@ -285,14 +306,23 @@ class SQLiteJournal:
                 )
             event = connection.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
             if event is None or event[0] != snapshot_hash:
-                notes.append(f"snapshot {seq} passed over: it does not match event {seq}")
+                pass_over(
+                    self.description, seq, f"it does not match event {seq}", notes, changed=False
+                )
                 continue
             (stored_image,) = connection.execute(
                 "SELECT image FROM snapshots WHERE seq = ?", (seq,)
             ).fetchone()
+            # Only seals the walk from this snapshot passes may vouch for it.
+            seals = seals_by_snapshot(link for link in links if link.after >= seq)
+            fault = snapshot_fault(seq, snapshot_hash, sha256(stored_image), seals)
+            if fault is not None:
+                pass_over(self.description, seq, fault, notes, changed=seq in seals)
+                continue
             image, image_seq, previous = bytes(stored_image), seq, snapshot_hash
             break
         walker = ChainWalker(image_seq, previous)
+        walker.feed(link for link in links if link.after >= image_seq)
         records = []
         try:
             rows = connection.execute(f"{_RECORDS} WHERE seq > ? ORDER BY seq", (image_seq,))
@@ -300,10 +330,11 @@ class SQLiteJournal:
                 event = walker.check(seq, body_format, body, stored_hash)
                 records.append(Record(seq, event, stored_hash))
                 walker.accept(seq, stored_hash)
+            walker.finish()
         except ChainBreak as broken:
             raise broken.error(self.description) from None
         self._last_seq, self._last_hash = walker.seq, walker.previous
-        return Recovery(image, image_seq, records, walker.seq, walker.previous, notes)
+        return Recovery(image, image_seq, records, walker.seq, walker.record_hash, notes)
 
     def _append(self, bodies: list[tuple[Event, bytes]], views: list[InteractionView]) -> int:
         connection = self._writer()
@@ -339,18 +370,44 @@ class SQLiteJournal:
                 f"no record {seq} to snapshot after: the journal holds 1 to {self._last_seq}"
             )
         doing = f"saving the snapshot after event {seq}"
-        with unavailable(self.description, doing), transaction(connection):
+        with unavailable(self.description, doing):
             (event_hash,) = connection.execute(
                 "SELECT hash FROM events WHERE seq = ?", (seq,)
             ).fetchone()
-            connection.execute(
-                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                (seq, SNAPSHOT_FORMAT, image, event_hash, time.time_ns() // 1000),
-            )
-            connection.execute(
-                """DELETE FROM snapshots WHERE seq NOT IN
-                    (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2)"""
-            )
+        body = encode_seal(SnapshotSeal(seq, event_hash, sha256(image)))
+        link_hash = seal_hash(self._last_hash, body)
+        with unavailable(self.description, doing):
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                    (seq, SNAPSHOT_FORMAT, image, event_hash, time.time_ns() // 1000),
+                )
+                connection.execute(
+                    "INSERT INTO snapshot_seals (after_seq, body, hash) VALUES (?, ?, ?)",
+                    (self._last_seq, body, link_hash),
+                )
+                connection.execute(
+                    """DELETE FROM snapshots WHERE seq NOT IN
+                        (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 2)"""
+                )
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+                raise
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # The seal moves the chain's end, and a failed COMMIT may or may not have reached
+            # the disk: as after a failed append, only a reopen knows where the chain ends.
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            self._failure = f"{doing} failed: {exc}"
+            raise JournalUnavailable(
+                f"{self.description}: {self._failure}; close the journal and open it again"
+            ) from exc
+        self._last_hash = link_hash
 
     def _save_cursor(self, name: str, seq: int) -> None:
         connection = self._writer()
@@ -407,15 +464,15 @@ def verify_file(path: Path, *, chunk_size: int = VERIFY_CHUNK) -> Verification:
     connection = _read_only(path)
     try:
         with unavailable(where, "verifying"):
-            _check_format(connection, where, create=False)
-            walker = ChainWalker()
-            while True:
-                rows = connection.execute(_CHUNK, (walker.seq, chunk_size)).fetchall()
-                result = _walk(walker, rows)
-                if result is not None:
-                    return result
-                if len(rows) < chunk_size:
-                    return walker.verification()
+            sealed = _check_format(connection, where, create=False) != "1"
+            steps = _verifying(chunk_size, sealed=sealed)
+            query = next(steps)
+            try:
+                while True:
+                    query = steps.send(connection.execute(*query).fetchall())
+            except StopIteration as done:
+                result: Verification = done.value
+                return result
     finally:
         connection.close()
 
@@ -435,25 +492,80 @@ def backup(path: Path, target: Path) -> None:
         source.close()
 
 
-def _walk(walker: ChainWalker, rows: list[Any]) -> Verification | None:
-    """Check a chunk of records; return the verification at the first break, else None."""
+_Reads = Generator[tuple[str, tuple[Any, ...]], list[Any], Verification]
+"""A verification's steps: each yields a query and its parameters, and is sent their rows."""
+
+
+def _verifying(chunk_size: int, *, sealed: bool = True) -> _Reads:
+    """Walk the chain a chunk of records at a time, then check each snapshot against its seal.
+
+    The snapshots are read first: the seal of each was written with it, so the walk, which
+    reads on to the journal's end, passes it even while the daemon appends meanwhile. Each
+    chunk's seals are read after its records, which were written after those seals.
+    """
+    stored = yield (_SNAPSHOTS, ())
+    digests = [(seq, stored_hash, sha256(image)) for seq, stored_hash, image in stored]
+    walker = ChainWalker()
+    walker.watch(seq for seq, _, _ in digests)
+    last_link = 0
+    while True:
+        rows = yield (_CHUNK, (walker.seq, chunk_size))
+        if sealed:
+            up_to = rows[-1][0] if rows else walker.seq
+            found = yield (
+                f"{_SEALS} WHERE id > ? AND after_seq <= ? ORDER BY id",
+                (last_link, up_to),
+            )
+            last_link = found[-1][0] if found else last_link
+            walker.feed(_links(found))
+        try:
+            _walk(walker, rows)
+            if len(rows) < chunk_size:
+                walker.finish()
+                break
+        except ChainBreak as broken:
+            return walker.verification(broken)
+    findings = [walker.snapshot_finding(*digest) for digest in digests]
+    return walker.verification().with_snapshots(findings)
+
+
+async def _drive(
+    steps: _Reads, read: Callable[[str, tuple[Any, ...]], Awaitable[list[Any]]]
+) -> Verification:
+    """Run a verification's steps, each read awaited (off the event loop)."""
+    query = next(steps)
     try:
-        for seq, at, type_, interaction_id, body_format, body, stored_hash in rows:
-            event = walker.check(seq, body_format, body, stored_hash)
-            if (at, type_, interaction_id) != columns(event):
-                raise ChainBreak(
-                    seq,
-                    f"event {seq}: its columns (at, type, interaction_id) do not match its body "
-                    "(changed after it was written)",
-                )
-            walker.accept(seq, stored_hash)
-    except ChainBreak as broken:
-        return walker.verification(broken)
-    return None
+        while True:
+            query = steps.send(await read(*query))
+    except StopIteration as done:
+        result: Verification = done.value
+        return result
 
 
-def _check_format(connection: sqlite3.Connection, where: str, *, create: bool) -> None:
-    """Refuse a file whose layout this version cannot read; give a new file the current one."""
+def _links(rows: list[Any]) -> list[SealLink]:
+    """Return the seals of rows ``(id, after_seq, body, hash)``."""
+    return [SealLink(after, bytes(body), stored_hash) for _, after, body, stored_hash in rows]
+
+
+def _walk(walker: ChainWalker, rows: list[Any]) -> None:
+    """Check a chunk of records and the seals among them; ``ChainBreak`` at the first fault."""
+    for seq, at, type_, interaction_id, body_format, body, stored_hash in rows:
+        event = walker.check(seq, body_format, body, stored_hash)
+        if (at, type_, interaction_id) != columns(event):
+            raise ChainBreak(
+                seq,
+                f"event {seq}: its columns (at, type, interaction_id) do not match its body "
+                "(changed after it was written)",
+            )
+        walker.accept(seq, stored_hash)
+
+
+def _check_format(connection: sqlite3.Connection, where: str, *, create: bool) -> str:
+    """Refuse a file whose layout this version cannot read; give a new file the current one.
+
+    A writer (``create``) upgrades a file of format 1 to the current one, whose seals a version
+    reading format 1 only would take for a broken chain. Returns the format of the file.
+    """
     if create:
         with transaction(connection):
             connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -465,11 +577,18 @@ def _check_format(connection: sqlite3.Connection, where: str, *, create: bool) -
         raise JournalError(f"{where} is not an Aiguillage journal (it has no meta or events table)")
     row = connection.execute("SELECT value FROM meta WHERE key = 'journal_format'").fetchone()
     found = None if row is None else row[0]
-    if found != str(JOURNAL_FORMAT):
+    if found not in _READS:
         raise JournalFormatError(
-            f"{where}: journal format {found} is unknown to this version (reads "
+            f"{where}: journal format {found} is unknown to this version (reads up to "
             f"{JOURNAL_FORMAT}); run the version of Aiguillage that wrote it (or a newer one)"
         )
+    if create and found != str(JOURNAL_FORMAT):
+        with transaction(connection):
+            connection.execute(
+                "UPDATE meta SET value = ? WHERE key = 'journal_format'", (str(JOURNAL_FORMAT),)
+            )
+        found = str(JOURNAL_FORMAT)
+    return str(found)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ import msgspec
 import pytest
 import redis
 import redis.exceptions
+from structlog.testing import capture_logs
 
 from aiguillage.adapters.journal import (
     GENESIS,
@@ -31,6 +32,7 @@ from aiguillage.adapters.personal import digest, sealed
 from aiguillage.adapters.redis_journal import SNAPSHOT_CHUNK, RedisJournal, verify_url
 from aiguillage.adapters.redis_keys import keys_of
 from aiguillage.adapters.redis_personal import RedisPersonalStore
+from aiguillage.adapters.snapshot_seals import sha256
 
 from .redis_server import RedisServer
 from .test_sqlite_journal import T0, arrived, batch, closed, view
@@ -550,3 +552,104 @@ async def test_a_large_image_is_uploaded_in_chunks_and_one_not_whole_is_passed_o
     with raw(redis_server) as client:
         assert sorted(int(seq) for seq in client.hkeys(KEYS.snapshots)) == [4, 6]
         assert client.exists(KEYS.snapshot(2)) == 0
+
+
+async def test_an_image_changed_after_its_seal_is_refused_even_with_its_description(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 6), [])
+    await journal.save_snapshot(3, b"image after 3")
+    await journal.save_snapshot(6, b"image after 6")
+    await journal.close()
+    with raw(redis_server) as client:
+        # What an intruder with the server does: rewrite the image, and its description's digest.
+        altered = b"image after 6, a deadline moved"
+        description = msgspec.msgpack.decode(client.hget(KEYS.snapshots, "6"))
+        description["image_sha256"] = sha256(altered)
+        client.hset(KEYS.snapshots, "6", msgspec.msgpack.encode(description))
+        client.set(KEYS.snapshot(6), altered)
+
+    with capture_logs() as logs:
+        recovery = await recovered(redis_server, archive)
+    assert (recovery.image, recovery.image_seq) == (b"image after 3", 3)
+    assert [r.seq for r in recovery.records] == [4, 5, 6]
+    assert "snapshot 6 passed over: its image" in recovery.notes[0]
+    refused = [line for line in logs if line["event"].startswith("snapshot refused")]
+    assert [(line["log_level"], line["seq"]) for line in refused] == [("error", 6)]
+
+    result = await verify_url(redis_server.url, "main", archive)
+    assert (result.ok, result.checked, result.first_break) == (False, 6, None)
+    assert result.snapshots[0] == "snapshot 3: sealed in the chain, its image matches"
+    assert "snapshot 6: its image" in result.snapshots[1]
+    assert "but snapshot 6" in result.reason
+
+
+async def test_seals_are_archived_and_trimmed_with_their_records_and_still_verify(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    for first in (1, 6, 11):
+        await journal.append(batch(first, 5), [])
+        await journal.save_snapshot(first + 4, f"image after {first + 4}".encode())
+    await journal.append(batch(16, 1), [])  # chained to the seal of snapshot 15
+    with raw(redis_server) as client:
+        # Trimmed to the older snapshot kept (10): its seal, after record 10, stays.
+        assert [entry_id for entry_id, _ in client.xrange(KEYS.seals)] == [b"10-0", b"15-0"]
+    lines = [
+        msgspec.json.decode(line)
+        for path in sorted(archive.iterdir())
+        for line in path.read_bytes().splitlines()
+    ]
+    assert [(line["seq"], line.get("seal", False)) for line in lines] == [
+        *((seq, False) for seq in range(1, 6)),
+        (5, True),
+        *((seq, False) for seq in range(6, 11)),
+    ]
+    for archive_dir, checked in ((archive, 16), (None, 6)):
+        result = await verify_url(redis_server.url, "main", archive_dir)
+        assert (result.ok, result.checked) == (True, checked), result.reason
+        assert result.snapshots == [
+            "snapshot 10: sealed in the chain, its image matches",
+            "snapshot 15: sealed in the chain, its image matches",
+        ]
+    assert [r.seq for r in await journal.records_after(3, 4)] == [4, 5, 6, 7]
+    await journal.close()
+    recovery = await recovered(redis_server, archive)
+    assert (recovery.image, [r.seq for r in recovery.records]) == (b"image after 15", [16])
+
+
+async def test_a_snapshot_whose_reply_is_lost_is_read_back_from_the_chains_end(
+    redis_server: RedisServer, journal: RedisJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await journal.append(batch(1, 2), [])
+    scripts = journal._writer_scripts()
+    real_snapshot = scripts.snapshot
+
+    async def reply_lost(*arguments: Any) -> Any:
+        await real_snapshot(*arguments)  # the server keeps and seals it...
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")  # ...the reply is lost
+
+    monkeypatch.setattr(scripts, "snapshot", reply_lost)
+    await journal.save_snapshot(2, b"image after 2")
+    monkeypatch.undo()
+    assert await journal.append(batch(3, 1), []) == 3  # chained to the seal it read back
+    assert (await journal.verify()).ok
+
+
+async def test_a_journal_of_format_1_is_upgraded_and_its_unsealed_snapshot_passed_over(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 4), [])
+    await journal.save_snapshot(4, b"image after 4")
+    await journal.close()
+    with raw(redis_server) as client:  # as the last version left it: no seals
+        client.delete(KEYS.seals)
+        ((_, fields),) = client.xrange(KEYS.events, "4", "4")
+        client.hset(KEYS.meta, mapping={"journal_format": "1", "last_hash": fields[b"hash"]})
+    result = await verify_url(redis_server.url, "main", archive)
+    assert (result.ok, result.checked) == (True, 4), result.reason
+    assert result.snapshots[0].startswith("snapshot 4: no seal in the chain vouches for it")
+    recovery = await recovered(redis_server, archive)
+    assert (recovery.image, [r.seq for r in recovery.records]) == (None, [1, 2, 3, 4])
+    assert recovery.notes[0].startswith("snapshot 4 passed over: no seal")
+    with raw(redis_server) as client:
+        assert client.hget(KEYS.meta, "journal_format") == b"2"

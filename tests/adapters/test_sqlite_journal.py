@@ -11,6 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from aiguillage.adapters.journal import (
     GENESIS,
@@ -23,6 +24,7 @@ from aiguillage.adapters.journal import (
     chain_hash,
     encode_event,
 )
+from aiguillage.adapters.snapshot_seals import SnapshotSeal, encode_seal, seal_hash, sha256
 from aiguillage.adapters.sqlite_journal import SQLiteJournal, backup, verify_file
 from aiguillage.engine import events
 
@@ -172,6 +174,124 @@ async def test_a_snapshot_that_does_not_match_its_event_is_passed_over(path: Pat
     assert recovery.notes == ["snapshot 6 passed over: it does not match event 6"]
 
 
+async def test_an_image_changed_after_its_seal_is_refused_logged_and_named_by_verify(
+    path: Path,
+) -> None:
+    journal = SQLiteJournal(path)
+    await journal.open()
+    await journal.append(batch(1, 6), [])
+    await journal.save_snapshot(3, b"after 3")
+    await journal.save_snapshot(6, b"after 6")
+    await journal.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:
+        # What an intruder with the file does: rewrite the image (a deadline moved, say).
+        raw.execute("UPDATE snapshots SET image = ? WHERE seq = 6", (b"after 6, altered",))
+
+    again = SQLiteJournal(path)
+    with capture_logs() as logs:
+        recovery = await again.open()
+    await again.close()
+    assert (recovery.image, recovery.image_seq) == (b"after 3", 3)
+    assert [r.seq for r in recovery.records] == [4, 5, 6]
+    assert len(recovery.notes) == 1
+    assert recovery.notes[0].startswith("snapshot 6 passed over: its image (SHA-256")
+    assert "changed after it was written" in recovery.notes[0]
+    refused = [line for line in logs if line["event"].startswith("snapshot refused")]
+    assert [(line["log_level"], line["seq"]) for line in refused] == [("error", 6)]
+
+    result = verify_file(path)
+    assert (result.ok, result.checked, result.first_break) == (False, 6, None)
+    assert "but snapshot 6: its image" in result.reason
+    assert result.snapshots[0] == "snapshot 3: sealed in the chain, its image matches"
+    assert result.snapshots[1].startswith("snapshot 6: its image (SHA-256")
+
+
+async def test_a_seal_rewritten_to_vouch_for_a_changed_image_breaks_the_chain(
+    path: Path,
+) -> None:
+    journal = SQLiteJournal(path)
+    await journal.open()
+    await journal.append(batch(1, 4), [])
+    await journal.save_snapshot(4, b"after 4")
+    await journal.append(batch(5, 2), [])
+    await journal.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:
+        raw.execute("UPDATE snapshots SET image = ? WHERE seq = 4", (b"after 4, altered",))
+        ((event_hash,),) = raw.execute("SELECT hash FROM events WHERE seq = 4").fetchall()
+        forged = encode_seal(SnapshotSeal(4, event_hash, sha256(b"after 4, altered")))
+        raw.execute(
+            "UPDATE snapshot_seals SET body = ?, hash = ?",
+            (forged, seal_hash(event_hash, forged)),
+        )
+    result = verify_file(path)
+    assert (result.ok, result.checked, result.first_break) == (False, 4, 5)
+    assert "or the snapshot seal before it changed" in result.reason
+    with pytest.raises(JournalCorrupt, match="event 5: its hash does not match"):
+        await SQLiteJournal(path).open()
+
+
+async def test_records_chain_to_the_seal_before_them_and_recovery_resumes_past_it(
+    path: Path,
+) -> None:
+    journal = SQLiteJournal(path)
+    await journal.open()
+    await journal.append(batch(1, 5), [])
+    await journal.save_snapshot(3, b"after 3")  # written while 4 and 5 were appended
+    await journal.append(batch(6, 1), [])
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:
+        ((after, link_hash),) = raw.execute("SELECT after_seq, hash FROM snapshot_seals")
+    assert after == 5
+    (sixth,) = await journal.records_after(5, 1)
+    assert sixth.hash == chain_hash(link_hash, 6, encode_event(sixth.event))
+    await journal.close()
+
+    again = SQLiteJournal(path)
+    recovery = await again.open()
+    assert (recovery.image, recovery.image_seq) == (b"after 3", 3)
+    assert [r.seq for r in recovery.records] == [4, 5, 6]
+    assert recovery.last_hash == sixth.hash
+    await again.save_snapshot(6, b"after 6")  # the chain now ends with its seal
+    await again.close()
+    last = SQLiteJournal(path)
+    recovery = await last.open()
+    assert (recovery.image, recovery.records) == (b"after 6", [])
+    await last.append(batch(7, 1), [])  # chained to that seal
+    await last.close()
+    result = verify_file(path)
+    assert (result.ok, result.checked) == (True, 7), result.reason
+    assert result.snapshots == [
+        "snapshot 3: sealed in the chain, its image matches",
+        "snapshot 6: sealed in the chain, its image matches",
+    ]
+
+
+async def test_a_journal_of_format_1_is_read_and_its_unsealed_snapshot_passed_over(
+    path: Path,
+) -> None:
+    journal = SQLiteJournal(path)
+    await journal.open()
+    await journal.append(batch(1, 4), [])
+    await journal.save_snapshot(4, b"after 4")
+    await journal.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:  # as the last version wrote
+        raw.execute("DROP TABLE snapshot_seals")
+        raw.execute("UPDATE meta SET value = '1' WHERE key = 'journal_format'")
+    result = verify_file(path)
+    assert (result.ok, result.checked) == (True, 4)
+    assert result.snapshots[0].startswith("snapshot 4: no seal in the chain vouches for it")
+
+    again = SQLiteJournal(path)
+    with capture_logs() as logs:
+        recovery = await again.open()
+    await again.close()
+    assert (recovery.image, [r.seq for r in recovery.records]) == (None, [1, 2, 3, 4])
+    assert [line["log_level"] for line in logs if line.get("seq") == 4] == ["warning"]
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:
+        assert raw.execute("SELECT value FROM meta WHERE key = 'journal_format'").fetchone() == (
+            "2",
+        )
+
+
 async def test_a_snapshot_after_a_record_not_yet_written_is_refused(
     journal: SQLiteJournal,
 ) -> None:
@@ -312,13 +432,13 @@ async def test_an_unknown_journal_format_is_refused_with_what_to_do(path: Path) 
     await journal.open()
     await journal.close()
     with closing(sqlite3.connect(path, isolation_level=None)) as raw:
-        raw.execute("UPDATE meta SET value = '2' WHERE key = 'journal_format'")
+        raw.execute("UPDATE meta SET value = '3' WHERE key = 'journal_format'")
     with pytest.raises(
         JournalFormatError,
-        match=r"journal format 2 is unknown to this version \(reads 1\); run the version",
+        match=r"journal format 3 is unknown to this version \(reads up to 2\); run the version",
     ):
         await SQLiteJournal(path).open()
-    with pytest.raises(JournalFormatError, match="journal format 2"):
+    with pytest.raises(JournalFormatError, match="journal format 3"):
         verify_file(path)
 
 
