@@ -95,10 +95,12 @@ def replay(
     config: ConfigOption = None,
     store: StoreOption = None,
     verify: Annotated[
-        bool, typer.Option("--verify", help="Check the hash chain of every event.")
+        bool,
+        typer.Option("--verify", help="Check the hash chain of every event, and each snapshot."),
     ] = False,
 ) -> None:
-    """Check a journal: with --verify, every event's hash chain, naming the first break."""
+    """Check a journal: with --verify, every event's hash chain, naming the first break, and
+    each snapshot stored against the seal the chain holds of it."""
     loaded = load_or_exit(config)
     where = _store(store, loaded)
     if not verify:
@@ -121,12 +123,16 @@ def replay(
             _err.print(f"{path}: no journal here; give --store or run where the daemon keeps it")
             raise typer.Exit(1)
         result = verify_file(path)
-    if result.ok:
-        print(f"{label}: {result.checked} events, hash chain intact")
-        print(f"last hash: {result.last_hash} (keep it apart: a later check must find it)")
-        return
-    print(f"{label}: BROKEN after {result.checked} events checked: {result.reason}")
-    raise typer.Exit(1)
+    if result.first_break is not None:
+        print(f"{label}: BROKEN after {result.checked} events checked: {result.reason}")
+        raise typer.Exit(1)
+    print(f"{label}: {result.checked} events, hash chain intact")
+    for line in result.snapshots:
+        print(line)
+    print(f"last hash: {result.last_hash} (keep it apart: a later check must find it)")
+    if not result.ok:
+        print(f"{label}: BROKEN: a snapshot is not the one its seal vouches for")
+        raise typer.Exit(1)
 
 
 def erase(

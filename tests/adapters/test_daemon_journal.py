@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from .daemon import ADMIN, INTEGRATOR, Daemon, write_config
@@ -120,6 +121,43 @@ def test_replay_verify_names_the_first_tampered_event(daemon: Daemon) -> None:
                     cwd=daemon.directory)  # fmt: skip
     assert verified.returncode == 1
     assert f"event {seq}" in verified.stdout
+
+
+def moved_deadline(image: bytes, interaction_id: int, days: int = 30) -> bytes:
+    """Return an engine image with one interaction's deadline moved, re-encoded as it was."""
+    decoded = msgspec.msgpack.decode(image)
+    (interaction,) = [i for i in decoded["interactions"] if i["id"] == interaction_id]
+    interaction["deadline"] += days * 86_400 * 1_000_000
+    return msgspec.msgpack.encode(decoded)
+
+
+def test_a_snapshot_changed_on_disk_is_refused_at_restart_and_named_by_verify(
+    daemon: Daemon,
+) -> None:
+    with daemon.client(INTEGRATOR) as api:
+        created = api.post("/v1/interactions", json=_complaint("sealed-1")).json()
+    assert daemon.stop() == 0  # a clean stop writes a snapshot
+    with sqlite3.connect(daemon.journal) as connection:
+        seq, image = connection.execute(
+            "SELECT seq, image FROM snapshots ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        altered = moved_deadline(image, created["id"])
+        connection.execute("UPDATE snapshots SET image = ? WHERE seq = ?", (altered, seq))
+    daemon.start()
+    with daemon.client(INTEGRATOR) as api:
+        served = api.get(f"/v1/interactions/{created['id']}").json()
+    assert served["deadline"] == created["deadline"]
+    refused = [
+        json.loads(line)
+        for line in daemon.log.read_text().splitlines()
+        if line.startswith("{") and "snapshot refused" in line
+    ]
+    assert [(line["level"], line["seq"]) for line in refused] == [("error", seq)]
+    store = f"sqlite:///{daemon.journal}"
+    verified = _cli("replay", "--verify", "--config", str(daemon.config), "--store", store,
+                    cwd=daemon.directory)  # fmt: skip
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert f"snapshot {seq}: its image" in verified.stdout
 
 
 def test_a_restart_replays_the_tail_after_the_latest_snapshot(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ chain is intact, and the event ids (``epoch:seq``) never go back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import subprocess
@@ -22,12 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
+import redis
 
+from aiguillage.adapters.config import load_config
+from aiguillage.adapters.redis_keys import keys_of
 from aiguillage.engine.engine import Engine
 
 from .daemon import ADMIN, INTEGRATOR, Daemon, write_config
 from .redis_server import RedisServer
 from .test_crash import _make_available, _submitters
+from .test_daemon_journal import moved_deadline
 
 LEASE_S = 2
 """Short, so that the tests wait seconds for a lease; production keeps the default (10 s)."""
@@ -346,3 +352,38 @@ def test_a_standby_keeps_the_state_it_followed_through_a_redis_outage(
         server = serving()
         assert server is not None
         _check_journal(server, redis_server, acknowledged)
+
+
+def test_a_snapshot_changed_in_redis_is_refused_at_restart_and_named_by_verify(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = _config(tmp_path)
+    keys = keys_of(load_config(config).settings.deployment.domain)
+    daemon = _daemon(tmp_path, config, redis_server).start()
+    try:
+        (created,) = _submit_all(daemon, ["sealed-1"])
+        assert daemon.stop() == 0  # a clean stop writes a snapshot
+        with redis.Redis.from_url(redis_server.url) as client:
+            # As an intruder would: move a deadline, and the digest in the description with it.
+            seq = max(int(field) for field in client.hkeys(keys.snapshots))
+            altered = moved_deadline(client.get(keys.snapshot(seq)), created["id"])
+            description = msgspec.msgpack.decode(client.hget(keys.snapshots, str(seq)))
+            description["image_sha256"] = hashlib.sha256(altered).hexdigest()
+            client.hset(keys.snapshots, str(seq), msgspec.msgpack.encode(description))
+            client.set(keys.snapshot(seq), altered)
+        daemon.start()
+        with daemon.client(INTEGRATOR) as api:
+            served = api.get(f"/v1/interactions/{created['id']}").json()
+        assert served["deadline"] == created["deadline"]
+        refused = _log_events(daemon, "snapshot refused: the state is rebuilt from an older "
+                              "snapshot or the journal's start")  # fmt: skip
+        assert [(line["level"], line["seq"]) for line in refused] == [("error", seq)]
+    finally:
+        daemon.kill()
+    verified = subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli", "replay", "--verify",
+         "--config", str(daemon.config), "--store", redis_server.url],
+        capture_output=True, text=True, cwd=daemon.directory, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert f"snapshot {seq}: its image" in verified.stdout
