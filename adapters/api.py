@@ -6,7 +6,8 @@ code), ``detail`` (for people) and, for bad input, ``field`` (the path of the fi
 
 Status codes::
 
-    400 invalid_request     malformed JSON, wrong types, unknown fields, a date without offset
+    400 invalid_request     malformed JSON, wrong types, unknown fields, a date without offset,
+                            an integer no store holds (``api_limits``), JSON nested too deep
     401 unauthorized        no token, or one we do not know
     403 forbidden           a role that may not do this, or an advisor acting for another
     404 not_found           no such interaction, advisor or offer
@@ -38,6 +39,7 @@ from aiguillage.engine.errors import (
     UnknownOffer,
 )
 
+from .api_limits import LimitedRequest, refuse_out_of_range
 from .api_models import ErrorOut
 from .api_routes import ROUTES
 from .api_socket import offers_socket
@@ -226,6 +228,8 @@ def create_app(
             Exception: _internal,
         },
         request_max_body_size=runtime.daemon.max_body_bytes,
+        request_class=LimitedRequest,
+        before_request=refuse_out_of_range,
         openapi_config=OpenAPIConfig(
             title="Aiguillage",
             version="1",
