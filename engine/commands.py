@@ -13,6 +13,7 @@ import msgspec
 
 from .instants import Instant
 from .policies import Channel, Policies, Typology
+from .tokens import Role
 
 __all__ = [
     "Abandon",
@@ -23,9 +24,11 @@ __all__ = [
     "Close",
     "Command",
     "Decline",
+    "MintToken",
     "PrincipalAnswered",
     "RecordResponse",
     "RemoveAdvisor",
+    "RevokeToken",
     "SetAdvisorState",
     "SetPolicies",
     "Submit",
@@ -75,6 +78,23 @@ class RemoveAdvisor(_Command, frozen=True, tag="advisor.remove"):
     """Remove a logged-out advisor from the roster."""
 
     advisor_id: str
+
+
+class MintToken(_Command, frozen=True, tag="token.mint"):
+    """Let a new API token in: its secret's SHA-256, role, advisor (role ``advisor`` only),
+    expiry and label. The engine numbers it; the secret itself never reaches the engine."""
+
+    digest: str
+    role: Role
+    advisor_id: str | None = None
+    expires_at: Instant | None = None
+    label: str = ""
+
+
+class RevokeToken(_Command, frozen=True, tag="token.revoke"):
+    """Refuse a token from now on; its digest is never let in again."""
+
+    token_id: int
 
 
 class SetAdvisorState(_Command, frozen=True, tag="advisor.set_state"):
@@ -179,6 +199,8 @@ Command = (
     | AddAdvisor
     | UpdateAdvisor
     | RemoveAdvisor
+    | MintToken
+    | RevokeToken
     | SetAdvisorState
     | Submit
     | Accept

@@ -219,6 +219,10 @@ class Engine:
             "timers": sorted(set(live_timers)),
             "next_interaction_id": state.next_interaction_id,
             "next_offer_id": state.next_offer_id,
+            "tokens": dict(sorted(state.tokens.items())),
+            "revoked_digests": sorted(state.revoked_digests),
+            "next_token_id": state.next_token_id,
+            "retired_advisors": sorted(state.retired_advisors),
         }
 
     # -- internals -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     │   │                     out of range, an instant earlier than the engine's clock
     │   └── ClockWentBackwards
     ├── Refused               the command is well formed but the current state refuses it
-    │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer
+    │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken
     │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
     │   ├── NotYourWork        an advisor acted on work it does not hold
     │   └── ChannelClosed      reason ``closed``: the channel is outside its opening hours
@@ -38,6 +38,7 @@ __all__ = [
     "UnknownAdvisor",
     "UnknownInteraction",
     "UnknownOffer",
+    "UnknownToken",
 ]
 
 
@@ -84,6 +85,10 @@ class UnknownAdvisor(Refused):
 
 class UnknownOffer(Refused):
     reason = "unknown_offer"
+
+
+class UnknownToken(Refused):
+    reason = "unknown_token"
 
 
 class IllegalTransition(Refused):

@@ -14,6 +14,7 @@ import msgspec
 from .commands import AdvisorState
 from .instants import Instant
 from .policies import Channel, Policies, Typology
+from .tokens import Role
 
 __all__ = [
     "AdvisorAdded",
@@ -39,6 +40,8 @@ __all__ = [
     "PrincipalAwaited",
     "SlaBreached",
     "SlaWarning",
+    "TokenMinted",
+    "TokenRevoked",
 ]
 
 
@@ -71,6 +74,24 @@ class AdvisorUpdated(_Event, frozen=True, tag="advisor.updated"):
 
 class AdvisorRemoved(_Event, frozen=True, tag="advisor.removed"):
     advisor_id: str
+
+
+class TokenMinted(_Event, frozen=True, tag="token.minted"):
+    """A token let in: the SHA-256 of its secret (never the secret), role, holder, expiry."""
+
+    token_id: int
+    digest: str
+    role: Role
+    advisor_id: str | None = None
+    expires_at: Instant | None = None
+    label: str = ""
+
+
+class TokenRevoked(_Event, frozen=True, tag="token.revoked"):
+    """A token refused from now on: revoked on request, or its advisor removed."""
+
+    token_id: int
+    reason: str = ""
 
 
 class AdvisorStateChanged(_Event, frozen=True, tag="advisor.state_changed"):
@@ -251,6 +272,8 @@ Event = (
     | AdvisorAdded
     | AdvisorUpdated
     | AdvisorRemoved
+    | TokenMinted
+    | TokenRevoked
     | AdvisorStateChanged
     | InteractionArrived
     | InteractionRelaxed

@@ -1,4 +1,5 @@
-"""Decisions about the roster and the policies: advisors joining, changing, logging in and out.
+"""Decisions about the roster and the policies: advisors joining, changing, logging in and out,
+and the API tokens that let people and programs in.
 
 Like every handler, each function reads the state, checks the command and returns the events
 that follow without changing anything; it raises before returning when the command is refused.
@@ -11,8 +12,16 @@ from typing import Any
 
 from .advisors import Advisor
 from .calendar import BusinessCalendar
-from .commands import AddAdvisor, RemoveAdvisor, SetAdvisorState, SetPolicies, UpdateAdvisor
-from .errors import IllegalTransition, InvalidCommand, Refused, UnknownAdvisor
+from .commands import (
+    AddAdvisor,
+    MintToken,
+    RemoveAdvisor,
+    RevokeToken,
+    SetAdvisorState,
+    SetPolicies,
+    UpdateAdvisor,
+)
+from .errors import IllegalTransition, InvalidCommand, Refused, UnknownAdvisor, UnknownToken
 from .events import (
     AdvisorAdded,
     AdvisorRemoved,
@@ -21,12 +30,15 @@ from .events import (
     Event,
     OfferRevoked,
     PoliciesSet,
+    TokenMinted,
+    TokenRevoked,
 )
 from .instants import Instant
 from .policies import CHANNELS, Channel, Policies
 from .routing import STRATEGIES
 from .state import State
 from .states import OPEN_STATUSES, advisor_may
+from .tokens import ROLES, is_digest
 
 __all__ = ["ROSTER_HANDLERS", "check_profile", "revoke_offers"]
 
@@ -97,6 +109,13 @@ def _set_policies(state: State, command: SetPolicies, now: Instant) -> list[Even
 def _add_advisor(state: State, command: AddAdvisor, now: Instant) -> list[Event]:
     if command.advisor_id in state.advisors:
         raise Refused(f"advisor {command.advisor_id!r} is already in the roster", reason="exists")
+    if command.advisor_id in state.retired_advisors:
+        raise InvalidCommand(
+            f"advisor id {command.advisor_id!r} belonged to an advisor who was removed, and an "
+            "id is never given to someone else (its history and tokens stay its own): choose "
+            "another id",
+            reason="retired",
+        )
     if not command.advisor_id:
         raise InvalidCommand("an advisor needs a non-empty id")
     languages = command.languages or (state.policies.default_language,)
@@ -142,7 +161,59 @@ def _remove_advisor(state: State, command: RemoveAdvisor, now: Instant) -> list[
     advisor = _advisor(state, command.advisor_id)
     if advisor.state != "offline":
         raise IllegalTransition(f"advisor {advisor.id!r} is {advisor.state}: log it out first")
-    return [AdvisorRemoved(at=now, advisor_id=advisor.id)]
+    events: list[Event] = [
+        TokenRevoked(at=now, token_id=token.id, reason="advisor removed")
+        for token in state.tokens.values()
+        if token.advisor_id == advisor.id
+    ]
+    events.append(AdvisorRemoved(at=now, advisor_id=advisor.id))
+    return events
+
+
+def _mint_token(state: State, command: MintToken, now: Instant) -> list[Event]:
+    if command.role not in ROLES:
+        raise InvalidCommand(f"unknown role {command.role!r}; one of {', '.join(ROLES)}")
+    if not is_digest(command.digest):
+        raise InvalidCommand("a token is let in by the SHA-256 of its secret: 64 hex digits")
+    advisor_id = command.advisor_id
+    if (command.role == "advisor") != (advisor_id is not None):
+        raise InvalidCommand(
+            "an advisor token names its advisor, and only an advisor token does",
+            reason="advisor_binding",
+        )
+    if advisor_id is not None and advisor_id not in state.advisors:
+        if advisor_id in state.retired_advisors:
+            raise InvalidCommand(
+                f"advisor {advisor_id!r} was removed: its id is retired, and takes no token",
+                reason="retired",
+            )
+        raise InvalidCommand(f"no advisor {advisor_id!r} in the roster", reason="unknown_advisor")
+    if command.expires_at is not None and command.expires_at <= now:
+        raise InvalidCommand("the token would expire before it is minted", reason="expired")
+    if command.digest in state.tokens:
+        raise Refused("this token is already let in", reason="token_exists")
+    if command.digest in state.revoked_digests:
+        raise Refused("this token was revoked, and is never let in again", reason="token_revoked")
+    return [
+        TokenMinted(
+            at=now,
+            token_id=state.next_token_id,
+            digest=command.digest,
+            role=command.role,
+            advisor_id=advisor_id,
+            expires_at=command.expires_at,
+            label=command.label,
+        )
+    ]
+
+
+def _revoke_token(state: State, command: RevokeToken, now: Instant) -> list[Event]:
+    token_id = command.token_id
+    if not any(token.id == token_id for token in state.tokens.values()):
+        if 0 < token_id < state.next_token_id:
+            raise Refused(f"token {token_id} is already revoked", reason="token_revoked")
+        raise UnknownToken(f"no token {token_id}")
+    return [TokenRevoked(at=now, token_id=token_id, reason="revoked")]
 
 
 def revoke_offers(state: State, advisor: Advisor, reason: str, now: Instant) -> list[Event]:
@@ -193,5 +264,7 @@ ROSTER_HANDLERS: dict[type[Any], Callable[[State, Any, Instant], list[Event]]] =
     AddAdvisor: _add_advisor,
     UpdateAdvisor: _update_advisor,
     RemoveAdvisor: _remove_advisor,
+    MintToken: _mint_token,
+    RevokeToken: _revoke_token,
     SetAdvisorState: _set_advisor_state,
 }

@@ -11,6 +11,12 @@ added later with a default still reads older images of the same format. ``format
 when an image of the old format can no longer be read as the new one; an image in a format this
 code does not read is refused with ``SnapshotFormatError``, and the state is then rebuilt by
 replaying the journal from its start, which every version can do.
+
+Fields added within format 1 (read as their default from an older image): ``tokens``,
+``revoked_digests``, ``next_token_id`` and ``retired_advisors``. An image from before them held
+no token (the journal had none), but its removed advisors' ids are not known to it: an id
+removed before such an image, and not again since, is retired only once the state is rebuilt
+from the journal's start.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from .policies import Policies
 from .queues import queue_key
 from .state import State
 from .timers import Timer, Timers
+from .tokens import Token
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
@@ -63,6 +70,10 @@ class _Image(msgspec.Struct, kw_only=True):
     next_interaction_id: int
     next_offer_id: int
     profile_version: int
+    tokens: list[Token] = []
+    revoked_digests: list[str] = []
+    next_token_id: int = 1
+    retired_advisors: list[str] = []
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -88,6 +99,10 @@ def dump_state(state: State, now: Instant = 0) -> bytes:
         next_interaction_id=state.next_interaction_id,
         next_offer_id=state.next_offer_id,
         profile_version=state.profile_version,
+        tokens=list(state.tokens.values()),
+        revoked_digests=sorted(state.revoked_digests),
+        next_token_id=state.next_token_id,
+        retired_advisors=sorted(state.retired_advisors),
     )
     return _ENCODER.encode(image)
 
@@ -132,6 +147,10 @@ def read_image(data: bytes) -> tuple[State, Instant]:
     state.next_interaction_id = image.next_interaction_id
     state.next_offer_id = image.next_offer_id
     state.profile_version = image.profile_version
+    state.tokens = {token.digest: token for token in image.tokens}
+    state.revoked_digests = set(image.revoked_digests)
+    state.next_token_id = image.next_token_id
+    state.retired_advisors = set(image.retired_advisors)
     state.pending_advisors.clear()
     state.pending_interactions.clear()
     return state, image.now

@@ -41,6 +41,8 @@ from .events import (
     PrincipalAwaited,
     SlaBreached,
     SlaWarning,
+    TokenMinted,
+    TokenRevoked,
 )
 from .instants import SECOND, Instant
 from .interactions import Interaction, Offer, signature_of
@@ -59,6 +61,7 @@ from .timers import (
     WRAP_UP_END,
     Timers,
 )
+from .tokens import Token
 
 __all__ = ["State"]
 
@@ -90,6 +93,13 @@ class State:
         self.next_offer_id = 1
         self.profile_version = 0
         """Grows when policies or a profile change, so eligibility caches know to refresh."""
+        self.retired_advisors: set[str] = set()
+        """Ids of removed advisors: never given to anyone else."""
+        self.tokens: dict[str, Token] = {}
+        """The live API tokens, by the SHA-256 of their secret."""
+        self.revoked_digests: set[str] = set()
+        """Digests of revoked tokens: never let in again."""
+        self.next_token_id = 1
         # ``appliers`` (below) is what ``apply`` dispatches on, by event type; the engine's hot
         # paths read it directly to save a call per event.
         # Routing hints: what the engine's routing pass must look at next (advisors with new
@@ -102,6 +112,8 @@ class State:
             AdvisorAdded: self._advisor_added,
             AdvisorUpdated: self._advisor_updated,
             AdvisorRemoved: self._advisor_removed,
+            TokenMinted: self._token_minted,
+            TokenRevoked: self._token_revoked,
             AdvisorStateChanged: self._advisor_state_changed,
             InteractionArrived: self._arrived,
             InteractionRelaxed: self._relaxed,
@@ -241,8 +253,28 @@ class State:
 
     def _advisor_removed(self, event: AdvisorRemoved) -> None:
         del self.advisors[event.advisor_id]
+        self.retired_advisors.add(event.advisor_id)
         self.profile_version += 1
         self.bits.unseat(event.advisor_id)
+
+    def _token_minted(self, event: TokenMinted) -> None:
+        self.tokens[event.digest] = Token(
+            id=event.token_id,
+            digest=event.digest,
+            role=event.role,
+            advisor_id=event.advisor_id,
+            label=event.label,
+            minted_at=event.at,
+            expires_at=event.expires_at,
+        )
+        self.next_token_id = max(self.next_token_id, event.token_id + 1)
+
+    def _token_revoked(self, event: TokenRevoked) -> None:
+        for digest, token in self.tokens.items():
+            if token.id == event.token_id:
+                del self.tokens[digest]
+                self.revoked_digests.add(digest)
+                return
 
     def _advisor_state_changed(self, event: AdvisorStateChanged) -> None:
         advisor = self.advisors[event.advisor_id]

@@ -14,6 +14,7 @@ as a different snapshot, a different image, or a different decision.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -39,9 +40,11 @@ from aiguillage.engine.commands import (
     Close,
     Command,
     Decline,
+    MintToken,
     PrincipalAnswered,
     RecordResponse,
     RemoveAdvisor,
+    RevokeToken,
     SetAdvisorState,
     SetPolicies,
     Submit,
@@ -78,6 +81,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.step_events: list[Event] = []
         self.external = 0
         self.hired = 0
+        self.minted = 0
         self.twin: Engine | None = None
         """An engine restored from an image of this one, then driven beside it."""
         steps = (
@@ -171,6 +175,35 @@ class EngineMachine(RuleBasedStateMachine):
         if advisor_id := self.pick(data, self.advisor_ids):
             self.run(SetAdvisorState(advisor_id=advisor_id, state="offline"))
             self.run(RemoveAdvisor(advisor_id=advisor_id))
+
+    @rule(data=st.data(), bound=st.booleans(), expires_in_s=st.none() | st.integers(1, 600))
+    def mint_token(self, data: st.DataObject, bound: bool, expires_in_s: int | None) -> None:
+        """Mint a token, for an advisor of the roster or one removed, or for a supervisor."""
+        self.minted += 1
+        digest = hashlib.sha256(str(self.minted).encode()).hexdigest()
+        ever = self.advisor_ids + sorted(self.engine.state.retired_advisors)
+        advisor_id = self.pick(data, ever) if bound else None
+        self.run(
+            MintToken(
+                digest=digest,
+                role="advisor" if advisor_id else "supervisor",
+                advisor_id=advisor_id,
+                expires_at=None if expires_in_s is None else self.now + expires_in_s * SECOND,
+            )
+        )
+
+    @rule(data=st.data())
+    def revoke_token(self, data: st.DataObject) -> None:
+        live = sorted(token.id for token in self.engine.state.tokens.values())
+        if token_id := self.pick(data, live):
+            self.run(RevokeToken(token_id=token_id))
+
+    @rule(data=st.data())
+    def rehire_a_removed_advisor(self, data: st.DataObject) -> None:
+        """Give a removed advisor's id to someone new: always refused."""
+        if advisor_id := self.pick(data, sorted(self.engine.state.retired_advisors)):
+            self.run(AddAdvisor(advisor_id=advisor_id))
+            assert advisor_id not in self.engine.state.advisors
 
     @rule(
         data=st.data(),
@@ -416,6 +449,14 @@ class EngineMachine(RuleBasedStateMachine):
             if isinstance(event, SlaBreached):
                 breached = self.engine.state.interactions[event.interaction_id]
                 assert event.due == breached.deadline + 1
+
+    @invariant()
+    def every_live_token_is_of_the_roster(self) -> None:
+        state = self.engine.state
+        for token in state.tokens.values():
+            assert token.advisor_id is None or token.advisor_id in state.advisors
+        assert not state.retired_advisors & set(state.advisors)
+        assert not state.revoked_digests & set(state.tokens)
 
     @invariant()
     def an_image_restores_the_same_state(self) -> None:

@@ -42,6 +42,16 @@ EVENT_SAMPLES: dict[str, Any] = {
         capacity={"social": 3},
     ),
     "advisor.removed": events.AdvisorRemoved(at=T0, advisor_id="A1"),
+    "token.minted": events.TokenMinted(
+        at=T0,
+        token_id=4,
+        digest="ab" * 32,
+        role="advisor",
+        advisor_id="A1",
+        expires_at=T0 + 3600,
+        label="poste 12",
+    ),
+    "token.revoked": events.TokenRevoked(at=T0, token_id=4, reason="advisor removed"),
     "advisor.state_changed": events.AdvisorStateChanged(
         at=T0 + 5, advisor_id="A1", state="wrap_up", reason="after call", until=T0 + 9, due=T0
     ),
@@ -125,6 +135,10 @@ COMMAND_SAMPLES: dict[str, Any] = {
     ),
     "advisor.update": commands.UpdateAdvisor(advisor_id="A1", skills={"fines": 2}),
     "advisor.remove": commands.RemoveAdvisor(advisor_id="A1"),
+    "token.mint": commands.MintToken(
+        digest="ab" * 32, role="advisor", advisor_id="A1", expires_at=T0 + 3600, label="poste 12"
+    ),
+    "token.revoke": commands.RevokeToken(token_id=4),
     "advisor.set_state": commands.SetAdvisorState(
         advisor_id="A1", state="not_ready", reason="lunch"
     ),
@@ -200,6 +214,8 @@ def test_the_event_tags_are_pinned() -> None:
         "policies.set",
         "sla.breached",
         "sla.warning",
+        "token.minted",
+        "token.revoked",
     ]
 
 
@@ -274,6 +290,8 @@ def test_the_command_tags_are_pinned() -> None:
         "offer.accept",
         "offer.decline",
         "policies.set",
+        "token.mint",
+        "token.revoke",
     ]
 
 
