@@ -8,9 +8,9 @@ Status codes::
 
     400 invalid_request     malformed JSON, wrong types, unknown fields, a date without offset,
                             an integer no store holds (``api_limits``), JSON nested too deep
-    401 unauthorized        no token, or one we do not know
+    401 unauthorized        no token, or one we do not know (never minted, revoked, expired)
     403 forbidden           a role that may not do this, or an advisor acting for another
-    404 not_found           no such interaction, advisor or offer
+    404 not_found           no such interaction, advisor, offer or token
     409 conflict           the state refuses it (an offer already expired, a closed channel)
     413 payload_too_large   a body above ``[daemon] max_body_bytes``
     422 invalid_command     well-formed, but the engine refuses its content (an unknown motive)
@@ -37,12 +37,14 @@ from aiguillage.engine.errors import (
     UnknownAdvisor,
     UnknownInteraction,
     UnknownOffer,
+    UnknownToken,
 )
 
 from .api_limits import LimitedRequest, refuse_out_of_range
 from .api_models import ErrorOut
 from .api_routes import ROUTES
 from .api_socket import offers_socket
+from .api_tokens import TOKEN_ROUTES
 from .auth import Tickets, Tokens
 from .metrics import CONTENT_TYPE
 from .runtime import CommandFailed, Rejected, Runtime, Unavailable
@@ -128,7 +130,7 @@ def _unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[
 
 
 def _engine_error(request: Request[Any, Any, Any], exc: EngineError) -> Response[bytes]:
-    if isinstance(exc, UnknownInteraction | UnknownAdvisor | UnknownOffer):
+    if isinstance(exc, UnknownInteraction | UnknownAdvisor | UnknownOffer | UnknownToken):
         status = 404
     elif isinstance(exc, Refused):
         status = 409
@@ -218,7 +220,7 @@ def create_app(
     """Return the application serving ``runtime`` (which ``serve`` starts and stops), and
     reporting the ``adapters`` it supervises in ``/readyz``."""
     app = Litestar(
-        route_handlers=[livez, readyz, metrics, offers_socket, *ROUTES],
+        route_handlers=[livez, readyz, metrics, offers_socket, *ROUTES, *TOKEN_ROUTES],
         exception_handlers={
             HTTPException: _http_error,
             Unavailable: _unavailable,

@@ -58,7 +58,7 @@ from .api_models import (
     TransferOutIn,
     WorkIn,
 )
-from .auth import Principal
+from .auth import Principal, Unauthenticated
 from .runtime import Runtime
 from .views import InteractionOut, iso
 
@@ -100,11 +100,10 @@ def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
             "a bearer token is required: Authorization: Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal: Principal | None = request.app.state.tokens.authenticate(token.strip())
-    if principal is None:
-        raise NotAuthorizedException(
-            "this token is not known to this daemon", headers={"WWW-Authenticate": "Bearer"}
-        )
+    try:
+        principal: Principal = request.app.state.tokens.authenticate(token.strip())
+    except Unauthenticated as refused:
+        raise NotAuthorizedException(str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
     if principal.role not in roles:
         raise PermissionDeniedException(
             f"role `{principal.role}` may not do this; it needs one of: {', '.join(roles)}"

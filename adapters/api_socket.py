@@ -8,7 +8,8 @@ event about it: ``offer.made`` (with the interaction), ``offer.expired``, ``offe
 Each message is one JSON object: ``{"id", "seq", "event", "interaction"?}`` (``id`` is
 ``epoch:seq``, unique even across a store failover). A client too slow to read (more than 1,000
 messages behind), or connected when the daemon drops its engine (a journal failure, a leader
-stepping down), is disconnected with code 1013 and reconnects for a fresh start.
+stepping down), is disconnected with code 1013 and reconnects for a fresh start; so is one whose
+token is revoked, and its reconnection is refused.
 Supervisors and admins connect with ``?advisor=ID`` to watch one advisor.
 """
 
@@ -25,9 +26,9 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.events import AdvisorStateChanged, OfferMade
+from aiguillage.engine.events import AdvisorStateChanged, OfferMade, TokenMinted, TokenRevoked
 
-from .auth import Principal
+from .auth import Principal, Tokens, Unauthenticated
 from .journal import Record
 from .runtime import Runtime, Unavailable
 from .views import iso, view_of
@@ -44,7 +45,11 @@ _FORBIDDEN = 4403
 async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Push an advisor's offers and the events about its work."""
     await socket.accept()
-    principal = _authenticate(socket)
+    try:
+        principal = _authenticate(socket)
+    except Unavailable as exc:
+        await _refuse(socket, 1013, "unavailable", str(exc))
+        return
     if principal is None:
         await _refuse(socket, _UNAUTHORIZED, "unauthorized", "a valid ticket or token is needed")
         return
@@ -60,6 +65,11 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     def listener(records: Sequence[Record]) -> None:
         engine = runtime.engine
         for record in records:
+            event = record.event
+            if isinstance(event, TokenRevoked) and event.token_id == principal.token_id:
+                why[0] = "the token was revoked"
+                send.close()
+                return
             message = _message_for(advisor_id, record, engine, runtime)
             if message is not None:
                 _push(send, message)
@@ -99,13 +109,16 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
 
 def _authenticate(socket: WebSocket[Any, Any, Any]) -> Principal | None:
     ticket = socket.query_params.get("ticket")
+    tokens: Tokens = socket.app.state.tokens
     if ticket:
         principal: Principal | None = socket.app.state.tickets.redeem(ticket, time.monotonic())
-        return principal
+        return None if principal is None else tokens.current(principal)
     scheme, _, token = socket.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        found: Principal | None = socket.app.state.tokens.authenticate(token.strip())
-        return found
+        try:
+            return tokens.authenticate(token.strip())
+        except Unauthenticated:
+            return None
     return None
 
 
@@ -162,6 +175,8 @@ def _message_for(
     advisor_id: str, record: Record, engine: Engine | None, runtime: Runtime
 ) -> bytes | None:
     event = record.event
+    if isinstance(event, TokenMinted):
+        return None  # roster data, not work
     about = getattr(event, "advisor_id", None)
     if about != advisor_id:
         if isinstance(event, AdvisorStateChanged) or engine is None:

@@ -21,11 +21,12 @@ from rich.table import Table
 from aiguillage.engine.policies import CHANNELS
 
 from .cli_demo import demo
-from .cli_serve import erase, replay, serve, token_app
+from .cli_serve import erase, replay, serve
 from .cli_simulate import simulate_app
 from .cli_sla import describe_sla, sla_app
 from .cli_staff import staff_app
 from .cli_support import load_or_exit
+from .cli_token import token_app
 from .config import LoadedConfig
 
 __all__ = ["app", "main"]
@@ -97,6 +98,14 @@ def _print_summary(loaded: LoadedConfig) -> None:
             for name, table in settings.adapters.items()
         ]
         console.print(f"adapters: {', '.join(adapters)}", markup=False)
+    if settings.tokens:
+        console.print(
+            f"[[tokens]]: {len(settings.tokens)} (deprecated: tokens live in the journal; the "
+            "daemon imports each table once at its next start, and deleting one revokes nothing."
+            " Mint with `aiguillage token new`, revoke with `aiguillage token revoke`, then "
+            "delete these tables)",
+            markup=False,
+        )
     console.print(f"digest sha256:{loaded.digest}", markup=False)
     console.print("[bold green]OK[/]")
 

@@ -1,8 +1,7 @@
-"""``aiguillage serve``, ``replay``, ``erase`` and ``token``: running and auditing the daemon."""
+"""``aiguillage serve``, ``replay`` and ``erase``: running and auditing the daemon."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,14 +9,13 @@ import anyio
 import typer
 from rich.console import Console
 
-from .auth import mint
 from .cli_support import ConfigOption, load_or_exit
-from .config import ROLES, LoadedConfig
+from .config import LoadedConfig
 from .personal import SQLitePersonalStore
 from .sqlite_journal import verify_file
 from .stores import RedisStore, SQLiteStore, StoreError, personal_path_of, store_of
 
-__all__ = ["erase", "replay", "serve", "token_app"]
+__all__ = ["erase", "replay", "serve"]
 
 StoreOption = Annotated[
     str | None,
@@ -159,28 +157,3 @@ def erase(
         print(f"interaction {interaction_id}: personal data erased")
     else:
         print(f"interaction {interaction_id}: no personal data held (never given, or erased)")
-
-
-token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
-
-
-@token_app.command("new")
-def token_new(
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
-    advisor: Annotated[
-        str | None, typer.Option(help="For role advisor: the advisor id it acts as.")
-    ] = None,
-    label: Annotated[str, typer.Option(help="A note on who holds it.")] = "",
-) -> None:
-    """Mint a token: print it once, and the [[tokens]] lines to add to config.toml."""
-    if role not in ROLES:
-        _err.print(f"--role {role}: unknown role; one of {', '.join(ROLES)}")
-        raise typer.Exit(2)
-    try:
-        token, lines = mint(role, advisor, label)
-    except ValueError as exc:
-        _err.print(f"{exc}")
-        raise typer.Exit(2) from None
-    sys.stdout.write(
-        f"token (shown once; hand it to its holder): {token}\n\nadd to config.toml:\n\n{lines}\n"
-    )

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -48,6 +48,7 @@ from aiguillage.engine.policies import (
     SkillPolicy,
 )
 from aiguillage.engine.routing import STRATEGIES
+from aiguillage.engine.tokens import ROLES, Role
 from aiguillage.simulations.scenario import Scenario
 
 from .config_errors import (
@@ -117,10 +118,6 @@ class AdvisorSeed(_Section, frozen=True):
     team: str | None = None
 
 
-Role = Literal["advisor", "supervisor", "integrator", "admin"]
-ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin")
-
-
 class DaemonSettings(_Section, frozen=True):
     """How ``aiguillage serve`` listens, keeps data and sizes its work."""
 
@@ -168,7 +165,10 @@ class Reasons(_Section, frozen=True):
 
 
 class TokenSeed(_Section, frozen=True):
-    """One API token: the SHA-256 of the secret (never the secret), its role and holder."""
+    """One API token: the SHA-256 of the secret (never the secret), its role and holder.
+
+    Deprecated: tokens live in the journal; the daemon imports each table once (see ``auth``).
+    """
 
     sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
     role: Role

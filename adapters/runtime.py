@@ -84,6 +84,7 @@ from aiguillage.engine.events import (
 )
 from aiguillage.engine.instants import SECOND, Instant
 
+from .auth import import_configured
 from .config import LoadedConfig
 from .journal import (
     GENESIS,
@@ -563,6 +564,7 @@ class Runtime:
         events = engine.advance(now)
         for command in commands:
             events.extend(engine.handle(command, now))
+        events.extend(import_configured(engine, self.settings.tokens, now))
         if events:
             await self._commit(events, [])
         self.ready = True

@@ -94,7 +94,7 @@ class _Server(uvicorn.Server):
 
 async def serve(runtime: Runtime, host: str, port: int) -> None:
     """Serve, with the adapters enabled, until SIGTERM or SIGINT; then drain and close."""
-    tokens = Tokens.from_settings(runtime.settings, os.environ)
+    tokens = Tokens.serving(runtime, os.environ)
     tickets = Tickets(runtime.daemon.ticket_ttl_s)
     adapters = Supervisor(runtime)
     app = create_app(runtime, tokens, tickets, adapters=adapters)
