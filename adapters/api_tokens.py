@@ -112,7 +112,7 @@ async def mint_token(request: Request[Any, Any, Any], data: TokenIn) -> Response
         events = await runtime.execute(command)
     except InvalidCommand as refused:
         field = _FIELD_OF_REASON.get(refused.reason)
-        if refused.reason == "expired":
+        if refused.reason in ("expired", "too_far"):
             field = "expires_at" if data.expires_at is not None else "expires_in_s"
         error = ErrorOut(error=refused.reason, detail=str(refused), field=field)
         return Response(error, status_code=422)

@@ -38,7 +38,7 @@ from .policies import CHANNELS, Channel, Policies
 from .routing import STRATEGIES
 from .state import State
 from .states import OPEN_STATUSES, advisor_may
-from .tokens import ROLES, is_digest
+from .tokens import LONGEST_LIFE, ROLES, is_digest
 
 __all__ = ["ROSTER_HANDLERS", "check_profile", "revoke_offers"]
 
@@ -190,6 +190,11 @@ def _mint_token(state: State, command: MintToken, now: Instant) -> list[Event]:
         raise InvalidCommand(f"no advisor {advisor_id!r} in the roster", reason="unknown_advisor")
     if command.expires_at is not None and command.expires_at <= now:
         raise InvalidCommand("the token would expire before it is minted", reason="expired")
+    if command.expires_at is not None and command.expires_at - now > LONGEST_LIFE:
+        raise InvalidCommand(
+            "a token expires within ten years of its minting, or never: give no expiry",
+            reason="too_far",
+        )
     if command.digest in state.tokens:
         raise Refused("this token is already let in", reason="token_exists")
     if command.digest in state.revoked_digests:

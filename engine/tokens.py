@@ -8,17 +8,19 @@ Expiry is an instant on the token; whoever authenticates compares it with its ow
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
-from .instants import Instant
+from .instants import SECOND, Instant
 
-__all__ = ["ROLES", "Role", "Token", "is_digest"]
+__all__ = ["LONGEST_LIFE", "ROLES", "Role", "Token", "is_digest"]
 
 Role = Literal["advisor", "supervisor", "integrator", "admin"]
 ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin")
 """``advisor`` acts only for its own advisor id; the others act for nobody in particular."""
+LONGEST_LIFE: Final = 10 * 366 * 86_400 * SECOND
+"""A token expires at most ten years after it is minted (or never, when it has no expiry)."""
 
 
 class Token(msgspec.Struct, frozen=True, kw_only=True, gc=False):

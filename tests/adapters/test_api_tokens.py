@@ -116,6 +116,8 @@ def test_only_admins_mint_list_and_revoke(daemon: Daemon) -> None:
             "expires_in_s",
         ),
         ({"role": "admin", "expires_in_s": 1}, 400, "expires_in_s"),
+        ({"role": "admin", "expires_at": "0001-01-01T00:00:00+14:00"}, 422, "expires_at"),
+        ({"role": "admin", "expires_at": "9999-12-31T23:59:59-14:00"}, 422, "expires_at"),
         ({"role": "admin", "expires_at": "2020-01-01T00:00:00Z"}, 422, "expires_at"),
         ({"role": "advisor"}, 422, "advisor"),
         ({"role": "supervisor", "advisor": ADVISOR_ID}, 422, "advisor"),

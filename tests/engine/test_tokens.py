@@ -106,6 +106,7 @@ def test_a_removed_advisors_id_stays_retired_after_replay_and_restore(
         ({"advisor_id": "A1", "role": "supervisor"}, "advisor_binding"),
         ({"role": "advisor"}, "advisor_binding"),
         ({"expires_at": T0}, "expired"),
+        ({"expires_at": T0 + 11 * 366 * 24 * HOUR}, "too_far"),
     ],
 )
 def test_a_mint_that_cannot_be_is_refused(
