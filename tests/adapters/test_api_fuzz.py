@@ -54,7 +54,7 @@ def _routes() -> list[Route]:
             # What Litestar says of the handlers at every start (a body marker it will want in
             # its 3.0) is the daemon's log's business, not a failure of this listing.
             warnings.simplefilter("ignore", LitestarDeprecationWarning)
-            app = create_app(runtime, Tokens.from_settings(runtime.settings, {}), Tickets(60))
+            app = create_app(runtime, Tokens.serving(runtime, {}), Tickets(60))
     found = []
     for route in app.routes:
         if not isinstance(route, HTTPRoute):  # the offers WebSocket: fuzzed as a plain GET
