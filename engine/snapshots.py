@@ -30,18 +30,24 @@ from .instants import Instant
 from .interactions import Interaction, Offer
 from .policies import Policies
 from .queues import queue_key
+from .sla import BREACH_AFTER
 from .state import State
-from .timers import Timer, Timers
+from .timers import SLA_BREACH, Timer, Timers
 from .tokens import Token
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
 SNAPSHOT_FORMAT = 2
-"""The image format this code writes and the only one it reads.
+"""The image format this code writes.
 
 2: breach timers are due one microsecond after the deadline, and every interaction keeps its
-raw deadline beside the one in force; a format-1 image can say neither.
+raw deadline beside the one in force. A format-1 image is read too, upgraded on the way: its
+breach timers move one microsecond later, and each interaction's raw deadline is the one in
+force (what a format-1 image knew of it; a deadline once given never moved earlier).
 """
+
+_UPGRADABLE = frozenset({1})
+"""Older formats read by upgrading them (``_upgraded``)."""
 
 
 class _Header(msgspec.Struct):
@@ -166,6 +172,8 @@ def _decode(data: bytes) -> _Image:
             "else; rebuild the state by replaying the journal from its start",
             reason="snapshot_unreadable",
         ) from exc
+    if found in _UPGRADABLE:
+        return _upgraded(data, found)
     if found != SNAPSHOT_FORMAT:
         remedy = (
             "it was written by a newer version of Aiguillage: upgrade, or rebuild the state by "
@@ -181,6 +189,26 @@ def _decode(data: bytes) -> _Image:
     try:
         return _IMAGE.decode(data)
     except msgspec.MsgspecError as exc:
+        raise SnapshotFormatError(
+            f"the snapshot (format {found}) cannot be read ({exc}): it is damaged; rebuild the "
+            "state by replaying the journal from its start",
+            reason="snapshot_unreadable",
+        ) from exc
+
+
+def _upgraded(data: bytes, found: int) -> _Image:
+    """Read an image of an older format as the current one (``SnapshotFormatError`` if not)."""
+    try:
+        raw = msgspec.msgpack.decode(data)
+        for interaction in raw["interactions"]:
+            interaction.setdefault("raw_deadline", interaction["deadline"])
+        raw["timers"] = [
+            [due + BREACH_AFTER if kind == SLA_BREACH else due, sequence, kind, subject, mark]
+            for due, sequence, kind, subject, mark in raw["timers"]
+        ]
+        raw["format"] = SNAPSHOT_FORMAT
+        return msgspec.convert(raw, _Image)
+    except (msgspec.MsgspecError, KeyError, TypeError, ValueError) as exc:
         raise SnapshotFormatError(
             f"the snapshot (format {found}) cannot be read ({exc}): it is damaged; rebuild the "
             "state by replaying the journal from its start",

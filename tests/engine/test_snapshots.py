@@ -6,6 +6,8 @@ twin on random histories; these tests pin the rules one by one on a small floor.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -18,12 +20,12 @@ from aiguillage.engine.commands import (
 )
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import ClockWentBackwards, EngineError, SnapshotFormatError
-from aiguillage.engine.events import OfferMade
+from aiguillage.engine.events import Event, OfferMade, SlaBreached
 from aiguillage.engine.instants import SECOND
 from aiguillage.engine.routing import strategy_named
 from aiguillage.engine.snapshots import SNAPSHOT_FORMAT, dump_state, restore_state
 
-from .conftest import TUESDAY_10H, JournaledEngine, add_advisor
+from .conftest import TUESDAY_10H, JournaledEngine, add_advisor, replayed
 
 T0 = TUESDAY_10H
 
@@ -162,3 +164,40 @@ def test_a_truncated_image_is_refused_as_unreadable(busy: JournaledEngine) -> No
     with pytest.raises(SnapshotFormatError) as refused:
         Engine.from_image(busy.image()[:-10])
     assert refused.value.reason == "snapshot_unreadable"
+
+
+# -- older formats ------------------------------------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_an_image_of_format_1_reads_as_replaying_its_journal_builds_the_state() -> None:
+    # Written by the code of format 1 (breach timers at the deadline, no raw deadline), with
+    # the journal it came from.
+    image = (DATA / "snapshot-format-1.msgpack").read_bytes()
+    journal = msgspec.json.decode(
+        (DATA / "snapshot-format-1.journal.json").read_bytes(), type=list[Event]
+    )
+    assert msgspec.msgpack.decode(image)["format"] == 1
+    upgraded = Engine.from_image(image)
+    rebuilt = replayed(journal)
+    # Two facts a format-1 image never held: when each arrival was recorded (0 for unknown),
+    # and the ids of advisors removed before it was taken (its roster has only empty seats).
+    assert {i.accepted_at for i in upgraded.state.interactions.values()} == {0}
+    assert (upgraded.state.retired_advisors, rebuilt.state.retired_advisors) == (set(), {"A0"})
+    for interaction in upgraded.state.interactions.values():
+        interaction.accepted_at = rebuilt.state.interactions[interaction.id].accepted_at
+    upgraded.state.retired_advisors = {"A0"}
+    assert upgraded.snapshot() == rebuilt.snapshot()
+    assert upgraded.next_timer() == rebuilt.next_timer()
+    # The breaches to come fire as this code fires them, one microsecond after the deadline.
+    later = T0 + 3 * 86_400 * SECOND
+    fired = upgraded.advance(later)
+    assert fired == rebuilt.advance(later)
+    breaches = [event for event in fired if isinstance(event, SlaBreached)]
+    assert breaches
+    assert all(
+        breach.due == upgraded.state.interactions[breach.interaction_id].deadline + 1
+        for breach in breaches
+    )
+    assert upgraded.image() == rebuilt.image()
