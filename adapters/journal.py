@@ -406,8 +406,17 @@ class Journal(Protocol):
     """How long the writer's lease lasts (Redis), or None when the lock is held for good
     (SQLite's ``flock``). With a lease, the runtime calls ``renew`` well within it."""
 
-    async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
+    async def open(
+        self,
+        *,
+        resume_after: int = 0,
+        resume_hash: str | None = None,
+        unreadable: frozenset[int] = frozenset(),
+    ) -> Recovery:
         """Take the writer's lock (or lease), create what is missing, return what to rebuild from.
+
+        ``unreadable``: snapshots (by seq) the caller's engine cannot read (a format it does
+        not know); they are passed over, for an older one or the start of the journal.
 
         ``resume_after``: the caller already holds a state built from records 1 to that seq,
         the last of which has hash ``resume_hash`` (a standby that followed the journal). A
@@ -417,7 +426,9 @@ class Journal(Protocol):
         """
         ...
 
-    async def follow(self, after: int, after_hash: str) -> Recovery:
+    async def follow(
+        self, after: int, after_hash: str, unreadable: frozenset[int] = frozenset()
+    ) -> Recovery:
         """Read what a standby needs to keep up with the writer, without taking its lease.
 
         Like ``open(resume_after=after, resume_hash=after_hash)``, reading only: the records

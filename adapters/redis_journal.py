@@ -99,6 +99,7 @@ from .redis_keys import DomainKeys, keys_of
 from .redis_personal import RedisPersonalStore
 from .redis_scripts import JOURNAL_FORMAT, UNSEALED_FORMAT, Batch, Reply, Scripts, call, text
 from .snapshot_seals import (
+    UNREADABLE_IMAGE,
     SealLink,
     SnapshotSeal,
     encode_seal,
@@ -232,7 +233,13 @@ class RedisJournal:
         self._end = anyio.Lock()
         """Held by whatever moves the chain's end (an append, a seal), one at a time."""
 
-    async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
+    async def open(
+        self,
+        *,
+        resume_after: int = 0,
+        resume_hash: str | None = None,
+        unreadable: frozenset[int] = frozenset(),
+    ) -> Recovery:
         if self._redis is not None:
             raise JournalError(f"{self.description} is already open")
         client = self._redis = self._connect()
@@ -253,12 +260,14 @@ class RedisJournal:
                 raise _format_error(self.description, reply.found[0])
             self.epoch, self._leading = int(reply.found[0]), True
             with self.unavailable("recovering"):
-                return await self._recover(client, resume_after, resume_hash)
+                return await self._recover(client, resume_after, resume_hash, unreadable)
         except BaseException:
             await self.close()
             raise
 
-    async def follow(self, after: int, after_hash: str) -> Recovery:
+    async def follow(
+        self, after: int, after_hash: str, unreadable: frozenset[int] = frozenset()
+    ) -> Recovery:
         if self._leading:
             raise JournalError(f"{self.description} is open as its writer: nothing to follow")
         client = self._reader
@@ -266,7 +275,7 @@ class RedisJournal:
             client = self._reader = self._connect()
         with self.unavailable("following the journal"):
             # Up to the end the meta gives: the leader may append while the stream is read.
-            return await self._recover(client, after, after_hash, to_meta_end=True)
+            return await self._recover(client, after, after_hash, unreadable, to_meta_end=True)
 
     async def renew(self) -> None:
         """Extend the lease; take it again if it lapsed while nobody else took over."""
@@ -702,6 +711,7 @@ class RedisJournal:
         client: redis.asyncio.Redis,
         resume_after: int,
         resume_hash: str | None,
+        unreadable: frozenset[int],
         *,
         to_meta_end: bool = False,
     ) -> Recovery:
@@ -726,7 +736,15 @@ class RedisJournal:
                     f"{resume_after} is not the one the state was built from (a store failover "
                     "lost writes?); full recovery"
                 )
-            image, image_seq, previous = await self._latest_snapshot(client, notes, links)
+            image, image_seq, previous = await self._latest_snapshot(
+                client, notes, links, unreadable
+            )
+            if image is None and self._trimmed_seq:
+                raise JournalFormatError(
+                    f"{self.description}: no snapshot this version can use ({'; '.join(notes)}), "
+                    f"and events 1 to {self._trimmed_seq} are archived, no longer in the stream: "
+                    "run the version that wrote the snapshots, or restore a backup"
+                )
         walker = ChainWalker(image_seq, previous)
         walker.feed(link for link in links if link.after >= image_seq)
         records = []
@@ -745,11 +763,18 @@ class RedisJournal:
         return Recovery(image, image_seq, records, walker.seq, walker.record_hash, notes)
 
     async def _latest_snapshot(
-        self, client: redis.asyncio.Redis, notes: list[str], links: list[SealLink]
+        self,
+        client: redis.asyncio.Redis,
+        notes: list[str],
+        links: list[SealLink],
+        unreadable: frozenset[int],
     ) -> tuple[bytes | None, int, str]:
         stored: Any = await client.hgetall(self.keys.snapshots)
         where = self.description
         for seq in sorted((int(field) for field in stored), reverse=True):
+            if seq in unreadable:
+                pass_over(where, seq, UNREADABLE_IMAGE, notes, changed=False)
+                continue
             try:
                 snapshot = _SNAPSHOT_DECODER.decode(stored[str(seq).encode()])
             except msgspec.DecodeError:

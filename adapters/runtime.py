@@ -74,7 +74,7 @@ import structlog
 
 from aiguillage.engine.commands import Command, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import ApplyFailed, EngineError
+from aiguillage.engine.errors import ApplyFailed, EngineError, SnapshotFormatError
 from aiguillage.engine.events import (
     Event,
     InteractionArrived,
@@ -150,6 +150,10 @@ class CommandFailed(Exception):
 
     Nothing of it was written. The fault is logged with its traceback, once.
     """
+
+
+class _Reopen(Exception):
+    """Recovery must open the journal again (passing over a snapshot it could not read)."""
 
 
 class _StepDown(Exception):
@@ -263,6 +267,8 @@ class Runtime:
         self._listeners: list[Listener] = []
         self._quarantine: OrderedDict[str, None] = OrderedDict()
         """Fingerprints of commands whose events failed to apply (see ``_fingerprint``)."""
+        self._unreadable: frozenset[int] = frozenset()
+        """Snapshots (by seq) whose image this engine refused: recovery passes them over."""
         self._housekept: Instant | None = None
         """When housekeeping last ran, on the runtime's clock (``None``: not yet)."""
         self._imaged_at = -math.inf
@@ -488,6 +494,8 @@ class Runtime:
             except (JournalLocked, JournalFormatError, JournalCorrupt):
                 await self._drop("fatal journal error")
                 raise
+            except _Reopen:
+                await self._drop("reopening the journal, passing over an unreadable snapshot")
             except (JournalFenced, _StepDown) as exc:
                 log.warning(
                     "stepping down: this daemon no longer leads its journal", error=str(exc)
@@ -532,7 +540,18 @@ class Runtime:
         self._external_id_key = await personal.external_id_key()
         # Off the event loop, which meanwhile answers /livez and /readyz: decoding a snapshot of
         # tens of MB and replaying its tail take seconds.
-        state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
+        try:
+            state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
+        except SnapshotFormatError as exc:
+            # An image of a format this engine does not read: rebuild without it, from an older
+            # snapshot or the journal's start (the next snapshot is written in today's format).
+            self._unreadable |= {recovery.image_seq}
+            log.warning(
+                "snapshot unreadable by this version; rebuilding without it",
+                seq=recovery.image_seq,
+                error=str(exc),
+            )
+            raise _Reopen from exc
         engine = state.engine
         self._last_seq = recovery.last_seq
         self._image_seq = state.image_seq
@@ -608,10 +627,12 @@ class Runtime:
                 opening = time.monotonic()
                 try:
                     if followed is None:
-                        recovery = await journal.open()
+                        recovery = await journal.open(unreadable=self._unreadable)
                     else:
                         recovery = await journal.open(
-                            resume_after=followed.seq, resume_hash=followed.hash
+                            resume_after=followed.seq,
+                            resume_hash=followed.hash,
+                            unreadable=self._unreadable,
                         )
                     self._renewed = opening  # the lease runs from before the call that took it
                     return journal, recovery, followed
@@ -663,8 +684,12 @@ class Runtime:
         """
         after, after_hash = (0, GENESIS) if followed is None else (followed.seq, followed.hash)
         try:
-            recovery = await follower.follow(after, after_hash)
-            state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
+            recovery = await follower.follow(after, after_hash, self._unreadable)
+            try:
+                state = await anyio.to_thread.run_sync(_Followed.build, recovery, followed)
+            except SnapshotFormatError:
+                self._unreadable |= {recovery.image_seq}  # the next poll passes it over
+                raise
         except JournalUnavailable as exc:
             log.debug("cannot follow the journal now", error=str(exc))
             return followed

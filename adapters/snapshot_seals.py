@@ -35,6 +35,7 @@ import msgspec
 import structlog
 
 __all__ = [
+    "UNREADABLE_IMAGE",
     "SealLink",
     "SnapshotSeal",
     "decode_seal",
@@ -128,6 +129,10 @@ def snapshot_fault(
         f"its image (SHA-256 {image_sha256[:16]}…) is not the one sealed in the chain "
         f"({named[-1].image_sha256[:16]}…): it changed after it was written"
     )
+
+
+UNREADABLE_IMAGE = "this version's engine cannot read its image (another format)"
+"""Why a snapshot is passed over when the engine refused its image (``SnapshotFormatError``)."""
 
 
 def pass_over(where: str, seq: int, reason: str, notes: list[str], *, changed: bool) -> None:

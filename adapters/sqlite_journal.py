@@ -75,6 +75,7 @@ from .journal import (
     read_record,
 )
 from .snapshot_seals import (
+    UNREADABLE_IMAGE,
     SealLink,
     SnapshotSeal,
     encode_seal,
@@ -184,10 +185,18 @@ class SQLiteJournal:
         self._last_hash = GENESIS
         self._failure: str | None = None
 
-    async def open(self, *, resume_after: int = 0, resume_hash: str | None = None) -> Recovery:
-        return await self._thread.run(self._open)
+    async def open(
+        self,
+        *,
+        resume_after: int = 0,
+        resume_hash: str | None = None,
+        unreadable: frozenset[int] = frozenset(),
+    ) -> Recovery:
+        return await self._thread.run(partial(self._open, unreadable))
 
-    async def follow(self, after: int, after_hash: str) -> Recovery:
+    async def follow(
+        self, after: int, after_hash: str, unreadable: frozenset[int] = frozenset()
+    ) -> Recovery:
         raise JournalError(
             f"{self.description}: a SQLite journal has one daemon and no standby; follow a "
             "Redis journal (docs/redis.md)"
@@ -257,7 +266,7 @@ class SQLiteJournal:
 
     # What runs on the worker thread.
 
-    def _open(self) -> Recovery:
+    def _open(self, unreadable: frozenset[int]) -> Recovery:
         if self._connection is not None:
             raise JournalError(f"{self.description} is already open")
         with unavailable(self.description, "creating its directory"):
@@ -276,7 +285,7 @@ class SQLiteJournal:
                 with transaction(self._connection):
                     for statement in _SCHEMA:
                         self._connection.execute(statement)
-                return self._recover(self._connection)
+                return self._recover(self._connection, unreadable)
         except BaseException:
             self._close()
             raise
@@ -292,13 +301,16 @@ class SQLiteJournal:
         connection.execute(f"PRAGMA busy_timeout = {round(self._busy_timeout_s * 1000)}")
         connection.execute("PRAGMA foreign_keys = ON")
 
-    def _recover(self, connection: sqlite3.Connection) -> Recovery:
+    def _recover(self, connection: sqlite3.Connection, unreadable: frozenset[int]) -> Recovery:
         image: bytes | None = None
         image_seq, previous = 0, GENESIS
         notes: list[str] = []
         links = _links(connection.execute(f"{_SEALS} ORDER BY id").fetchall())
         snapshots = connection.execute("SELECT seq, format, hash FROM snapshots ORDER BY seq DESC")
         for seq, row_format, snapshot_hash in snapshots.fetchall():
+            if seq in unreadable:
+                pass_over(self.description, seq, UNREADABLE_IMAGE, notes, changed=False)
+                continue
             if row_format != SNAPSHOT_FORMAT:
                 raise JournalFormatError(
                     f"{self.description}: snapshot {seq} has format {row_format}, unknown to "

@@ -7,11 +7,14 @@ from datetime import datetime
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
+from structlog.testing import capture_logs
 
 from aiguillage.adapters.config import load_config
 from aiguillage.adapters.runtime import CommandFailed, Rejected, Runtime
 from aiguillage.adapters.serve import build_runtime
+from aiguillage.adapters.sqlite_journal import SQLiteJournal
 from aiguillage.engine.commands import Close, Submit
 from aiguillage.engine.events import InteractionClosed
 from aiguillage.engine.handlers import COMMAND_HANDLERS
@@ -238,3 +241,46 @@ async def test_a_restart_keeps_the_idempotency_window_from_acceptance(
         assert again.interaction.id == first.interaction.id
         await restarted.stop()
         group.cancel_scope.cancel()
+
+
+async def test_a_snapshot_this_version_cannot_read_is_passed_over_for_the_journal(
+    tmp_path: Path,
+) -> None:
+    loaded = load_config(ROOT / "config.toml")
+    path = tmp_path / "journal.sqlite"
+    clock = VirtualClock()
+
+    async def started() -> Runtime:
+        runtime = build_runtime(loaded, path)
+        runtime.clock = clock
+        return runtime
+
+    first = await started()
+    async with anyio.create_task_group() as group:
+        await group.start(first.run)
+        while not first.ready:
+            await anyio.sleep(0.01)
+        receipt = await first.submit(Submit(channel="social", source="x", external_id="a"), None)
+        await first.stop()
+        group.cancel_scope.cancel()
+    # A sealed snapshot in a format this version does not know (as a newer one would write).
+    journal = SQLiteJournal(path)
+    recovery = await journal.open()
+    await journal.save_snapshot(recovery.last_seq, msgspec.msgpack.encode({"format": 99}))
+    await journal.close()
+
+    second = await started()
+    with capture_logs() as logs:
+        async with anyio.create_task_group() as group:
+            await group.start(second.run)
+            with anyio.fail_after(30):  # it used to rebuild from the same snapshot forever
+                while not second.ready:
+                    await anyio.sleep(0.01)
+            read = await second.read(lambda engine: engine.interaction(receipt.interaction.id))
+            await second.stop()
+            group.cancel_scope.cancel()
+    assert read is not None
+    assert (read.channel, read.source, read.status) == ("social", "x", "queued")
+    warned = [e for e in logs if e["event"].startswith("snapshot unreadable by this version")]
+    assert [entry["seq"] for entry in warned] == [recovery.last_seq]
+    assert not [e for e in logs if e["log_level"] in ("error", "critical")]
