@@ -7,13 +7,16 @@ code), ``detail`` (for people) and, for bad input, ``field`` (the path of the fi
 Status codes::
 
     400 invalid_request     malformed JSON, wrong types, unknown fields, a date without offset,
-                            an integer no store holds (``api_limits``), JSON nested too deep
+                            a ``received_at`` outside the accepted window (``Rejected``), an
+                            integer no store holds (``api_limits``), JSON nested too deep
     401 unauthorized        no token, or one we do not know (never minted, revoked, expired)
     403 forbidden           a role that may not do this, or an advisor acting for another
     404 not_found           no such interaction, advisor, offer or token
     409 conflict           the state refuses it (an offer already expired, a closed channel)
     413 payload_too_large   a body above ``[daemon] max_body_bytes``
     422 invalid_command     well-formed, but the engine refuses its content (an unknown motive)
+    500 internal            a fault of ours, logged with its traceback; the engine serves on
+                            (``CommandFailed``)
     503 unavailable         the journal is being rebuilt or cannot write, or this daemon is a
                             standby (``leader`` names the one that serves); ``Retry-After``
 """

@@ -137,6 +137,21 @@ def nested(depth: int, kind: str) -> str:
     )
 
 
+EDGE_DATES = [
+    "0001-01-01T00:00:00+14:00",  # a .NET "null date" with an offset
+    "0001-01-01T00:00:00-14:00",
+    "1970-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999-14:00",
+    "9999-12-31T23:59:59+14:00",
+    "2026-02-29T09:00:00+01:00",  # no such day
+    "2026-11-23T09:00:00+25:00",  # no such offset
+]
+datetimes = st.sampled_from(EDGE_DATES) | st.datetimes(timezones=st.timezones()).map(
+    lambda moment: moment.isoformat()
+)
+"""What a client may send where a datetime with an offset is expected."""
+
+
 @st.composite
 def mutated_submissions(draw: st.DrawFn) -> bytes:
     body = dict(VALID)
@@ -144,7 +159,7 @@ def mutated_submissions(draw: st.DrawFn) -> bytes:
         st.lists(st.sampled_from([*VALID, "extra", "language", "typology", "skills"]), max_size=3)
     ):
         if draw(st.booleans()):
-            body[key] = draw(json_values)
+            body[key] = draw(datetimes if key == "received_at" else json_values)
         else:
             body.pop(key, None)
     body["external_id"] = draw(st.text(max_size=20)) if draw(st.booleans()) else "fuzz-x"
