@@ -247,6 +247,7 @@ class RedisJournal:
         try:
             with self.unavailable("opening"):
                 self.settings_report = await self._check_settings(client)
+                before: Any = await client.hget(self.keys.meta, "journal_format")
                 reply = await scripts.acquire(self.address, self._lease_ms)
             if reply.status == "held":
                 epoch, _, address = reply.found[0].partition(" ")
@@ -259,6 +260,8 @@ class RedisJournal:
             if reply.status == "format":
                 raise _format_error(self.description, reply.found[0])
             self.epoch, self._leading = int(reply.found[0]), True
+            if before is not None and text(before) == str(UNSEALED_FORMAT):
+                await self._seal_at_upgrade(client)
             with self.unavailable("recovering"):
                 return await self._recover(client, resume_after, resume_hash, unreadable)
         except BaseException:
@@ -761,6 +764,37 @@ class RedisJournal:
             raise broken.error(self.description) from None
         self._last_seq, self._last_hash = walker.seq, walker.previous
         return Recovery(image, image_seq, records, walker.seq, walker.record_hash, notes)
+
+    async def _seal_at_upgrade(self, client: redis.asyncio.Redis) -> None:
+        """Seal the snapshots a journal of the unsealed format kept, as they stand now.
+
+        Their early events may be archived and trimmed from the stream, so the journal cannot be
+        replayed past them: each one that still matches its event and its recorded digest is
+        trusted once, at the upgrade, and sealed after the last event like a new snapshot.
+        """
+        with self.unavailable("sealing the snapshots kept before the upgrade"):
+            meta, _, _ = await _meta(client, self.keys, self.description)
+            self._last_seq, self._last_hash = int(meta["last_seq"]), meta["last_hash"]
+            self._trimmed_seq = int(meta["trimmed_seq"])
+            self._trimmed_hash = meta["trimmed_hash"]
+            stored: Any = await client.hgetall(self.keys.snapshots)
+        for seq in sorted(int(field) for field in stored):
+            try:
+                snapshot = _SNAPSHOT_DECODER.decode(stored[str(seq).encode()])
+            except msgspec.DecodeError:
+                continue  # recovery passes it over, saying so
+            with self.unavailable("sealing the snapshots kept before the upgrade"):
+                image: Any = await client.get(self.keys.snapshot(seq))
+                matches = await self._hash_of(client, seq) == snapshot.hash
+            if not matches or image is None or sha256(image) != snapshot.image_sha256:
+                continue
+            await self.save_snapshot(seq, bytes(image))
+            log.warning(
+                "snapshot kept before snapshots were sealed: sealed at the upgrade, trusted as "
+                "it stands (replay --verify before upgrading checks it against its event)",
+                store=self.description,
+                seq=seq,
+            )
 
     async def _latest_snapshot(
         self,

@@ -635,21 +635,49 @@ async def test_a_snapshot_whose_reply_is_lost_is_read_back_from_the_chains_end(
     assert (await journal.verify()).ok
 
 
-async def test_a_journal_of_format_1_is_upgraded_and_its_unsealed_snapshot_passed_over(
+def _as_format_1(server: RedisServer) -> None:
+    """Leave the journal as the version before seals did: no seals, format 1."""
+    with raw(server) as client:
+        client.delete(KEYS.seals)
+        last = int(client.hget(KEYS.meta, "last_seq"))
+        ((_, fields),) = client.xrange(KEYS.events, str(last), str(last))
+        client.hset(KEYS.meta, mapping={"journal_format": "1", "last_hash": fields[b"hash"]})
+
+
+async def test_a_journal_of_format_1_is_upgraded_and_its_snapshot_sealed_as_it_stands(
     redis_server: RedisServer, journal: RedisJournal, archive: Path
 ) -> None:
     await journal.append(batch(1, 4), [])
     await journal.save_snapshot(4, b"image after 4")
     await journal.close()
-    with raw(redis_server) as client:  # as the last version left it: no seals
-        client.delete(KEYS.seals)
-        ((_, fields),) = client.xrange(KEYS.events, "4", "4")
-        client.hset(KEYS.meta, mapping={"journal_format": "1", "last_hash": fields[b"hash"]})
+    _as_format_1(redis_server)
     result = await verify_url(redis_server.url, "main", archive)
     assert (result.ok, result.checked) == (True, 4), result.reason
     assert result.snapshots[0].startswith("snapshot 4: no seal in the chain vouches for it")
     recovery = await recovered(redis_server, archive)
-    assert (recovery.image, [r.seq for r in recovery.records]) == (None, [1, 2, 3, 4])
-    assert recovery.notes[0].startswith("snapshot 4 passed over: no seal")
+    assert (recovery.image, recovery.image_seq, recovery.records) == (b"image after 4", 4, [])
     with raw(redis_server) as client:
         assert client.hget(KEYS.meta, "journal_format") == b"2"
+    after = await verify_url(redis_server.url, "main", archive)
+    assert after.ok, after.reason
+    assert not [line for line in after.snapshots if "no seal" in line]
+
+
+async def test_a_trimmed_journal_of_format_1_opens_from_its_snapshot_after_the_upgrade(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    # Seals only after the last event: without them, the chain is the one format 1 wrote.
+    await journal.append(batch(1, 10), [])
+    await journal.save_snapshot(5, b"image after 5")
+    await journal.save_snapshot(10, b"image after 10")  # archives and trims 1 to 5
+    await journal.close()
+    _as_format_1(redis_server)
+    # The events before the snapshots are archived: without them, only a snapshot can start it.
+    recovery = await recovered(redis_server, archive)
+    assert (recovery.image, recovery.image_seq, recovery.last_seq) == (b"image after 10", 10, 10)
+    # A snapshot changed after the upgrade is still refused: the upgrade sealed it as it stood.
+    with raw(redis_server) as client:
+        client.set(KEYS.snapshot(10), b"image after 10, changed")
+    again = await recovered(redis_server, archive)
+    assert (again.image, again.image_seq) == (b"image after 5", 5)
+    assert [record.seq for record in again.records] == [6, 7, 8, 9, 10]
