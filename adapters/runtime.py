@@ -282,11 +282,12 @@ class Runtime:
     async def submit(self, command: Submit, personal: dict[str, Any] | None) -> Receipt:
         """Submit an interaction; return it once durable (or the one already known).
 
-        ``received_at`` must lie within ``[now - backfill_days, now + max_skew_s]`` on this
-        daemon's clock, else ``Rejected``; a value ahead of the clock within the skew is taken
-        as now (a sender's clock a second ahead must not stall an adapter).
+        A new one's ``received_at`` must lie within ``[now - backfill_days, now + max_skew_s]``
+        on this daemon's clock, else ``Rejected``; a value ahead of the clock within the skew
+        is taken as now (a sender's clock a second ahead must not stall an adapter). A retry of
+        one already accepted is recognised first, whatever its ``received_at``.
         """
-        result: Receipt | int = await self._enqueue(self._admitted(command), personal)
+        result: Receipt | int = await self._enqueue(command, personal)
         if isinstance(result, Receipt):
             return result
         # Known in the idempotency window but gone from the live state: the journal has it.
@@ -295,12 +296,11 @@ class Runtime:
             raise Unavailable("the interaction's record is not readable now")
         return Receipt(msgspec.structs.replace(stored, external_id=command.external_id), False)
 
-    def _admitted(self, command: Submit) -> Submit:
+    def _admitted(self, command: Submit, now: Instant) -> Submit:
         """Return the command with ``received_at`` checked against the accepted window."""
         received = command.received_at
         if received is None:
             return command
-        now = self.clock()
         skew = self.daemon.max_skew_s
         backfill = self.daemon.backfill_days
         if received > now + skew * SECOND:
@@ -775,7 +775,7 @@ class Runtime:
             for job in jobs:
                 try:
                     answers.append(self._handle(engine, job, now, events, pieces))
-                except EngineError as exc:
+                except (EngineError, Rejected) as exc:
                     answers.append(exc)
                 except ApplyFailed:
                     self._set_aside(job)
@@ -835,9 +835,12 @@ class Runtime:
             return key in engine.state.by_external or key in self._keys
 
         command, piece = seal_submission(command, job.personal, self._external_id_key, known, now)
-        known_id = self._keys.get((command.source, command.external_id))
+        key = (command.source, command.external_id)
+        known_id = self._keys.get(key)
         if known_id is not None and known_id[0] not in engine.state.interactions:
             return known_id[0]
+        if key not in engine.state.by_external:
+            command = self._admitted(command, now)  # new work: its received_at is checked
         submission = engine.submit(command, now)
         events.extend(submission.events)
         if submission.created:

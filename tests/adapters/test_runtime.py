@@ -284,3 +284,30 @@ async def test_a_snapshot_this_version_cannot_read_is_passed_over_for_the_journa
     warned = [e for e in logs if e["event"].startswith("snapshot unreadable by this version")]
     assert [entry["seq"] for entry in warned] == [recovery.last_seq]
     assert not [e for e in logs if e["log_level"] in ("error", "critical")]
+
+
+async def test_a_retry_is_recognised_even_once_its_received_at_left_the_window(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, clock = runtime
+    command = Submit(
+        channel="written",
+        source="email",
+        external_id="<89-days@example.org>",
+        received_at=clock.now - 89 * DAY,
+        motive="refunds",
+    )
+    first = await daemon.submit(command, None)
+    clock.now += 2 * DAY  # received 91 days ago now: new work that old would be refused
+    again = await daemon.submit(command, None)
+    assert not again.created
+    assert again.interaction.id == first.interaction.id
+
+
+async def test_an_adapter_executing_a_submission_meets_the_same_window(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, _ = runtime
+    old = Submit(channel="social", source="x", external_id="1970", received_at=0)
+    with pytest.raises(Rejected, match="backfill_days"):
+        await daemon.execute(old)
