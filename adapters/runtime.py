@@ -502,17 +502,20 @@ class Runtime:
                 )
                 await self._drop(f"stepped down ({exc})")
                 self.standby = True
-            except JournalUnavailable as exc:
-                self.last_error = str(exc)
-                log.error("journal unavailable; rebuilding from it", error=str(exc))
-                await self._drop(str(exc))
-                await anyio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
             except Exception as exc:
-                # A fault of ours may have left the engine half-changed: fail-stop, as for the
-                # journal, and rebuild from what the journal holds.
-                log.exception("engine task failed; rebuilding from the journal")
-                await self._drop(f"internal error: {exc}")
+                if self._stopping:
+                    # A stop closed the stores under a recovery or a batch: nothing is wrong.
+                    log.info("stopped while recovering", detail=str(exc))
+                    return
+                if isinstance(exc, JournalUnavailable):
+                    self.last_error = str(exc)
+                    log.error("journal unavailable; rebuilding from it", error=str(exc))
+                    await self._drop(str(exc))
+                else:
+                    # A fault of ours may have left the engine half-changed: fail-stop, as for
+                    # the journal, and rebuild from what the journal holds.
+                    log.exception("engine task failed; rebuilding from the journal")
+                    await self._drop(f"internal error: {exc}")
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

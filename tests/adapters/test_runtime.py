@@ -311,3 +311,35 @@ async def test_an_adapter_executing_a_submission_meets_the_same_window(
     old = Submit(channel="social", source="x", external_id="1970", received_at=0)
     with pytest.raises(Rejected, match="backfill_days"):
         await daemon.execute(old)
+
+
+async def test_a_stop_during_recovery_is_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import anyio.from_thread
+
+    from aiguillage.adapters import runtime as runtime_module
+
+    build = runtime_module._Followed.build
+    replaying = anyio.Event()
+
+    def slow_build(*arguments: object) -> object:
+        anyio.from_thread.run_sync(replaying.set)  # the stop lands while the journal is replayed
+        time.sleep(0.5)
+        return build(*arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime_module._Followed, "build", slow_build)
+    daemon = build_runtime(load_config(ROOT / "config.toml"), tmp_path / "journal.sqlite")
+    with capture_logs() as logs:
+        async with anyio.create_task_group() as group:
+            group.start_soon(daemon.run)
+            await replaying.wait()
+            await daemon.stop()
+            with anyio.fail_after(30):
+                while daemon.journal is not None or daemon.personal is not None:
+                    await anyio.sleep(0.01)
+            await anyio.sleep(0.6)  # the replay ends, and meets the closed stores
+            group.cancel_scope.cancel()
+    assert [e for e in logs if e["log_level"] in ("error", "critical")] == []
