@@ -59,8 +59,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import hmac
 import logging
 import math
+import secrets
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -267,6 +269,7 @@ class Runtime:
         self._listeners: list[Listener] = []
         self._quarantine: OrderedDict[str, None] = OrderedDict()
         """Fingerprints of commands whose events failed to apply (see ``_fingerprint``)."""
+        self._fingerprint_key = secrets.token_bytes(32)
         self._unreadable: frozenset[int] = frozenset()
         """Snapshots (by seq) whose image this engine refused: recovery passes them over."""
         self._housekept: Instant | None = None
@@ -853,7 +856,7 @@ class Runtime:
 
     def _set_aside(self, job: _Job) -> None:
         """Quarantine a command whose events failed to apply, and answer it (500)."""
-        fingerprint = _fingerprint(job.command)
+        fingerprint = self._fingerprint(job.command, job.personal)
         self._quarantine[fingerprint] = None
         while len(self._quarantine) > _QUARANTINE_SIZE:
             self._quarantine.popitem(last=False)
@@ -1001,6 +1004,7 @@ class Runtime:
         except JournalError as exc:
             log.warning("snapshot not saved", seq=seq, error=str(exc))
             return
+        self._unreadable -= {seq}  # an image this version wrote, readable whatever was there
         log.info("snapshot saved", seq=seq, bytes=len(image))
 
     def _housekeep(self) -> None:
@@ -1068,10 +1072,20 @@ class Runtime:
 
     # -- helpers --------------------------------------------------------------------------------
 
+    def _fingerprint(self, command: Command, personal: dict[str, Any] | None) -> str:
+        """Name a command as given (with its free text) by an HMAC under this process's key.
+
+        Keyed, since a plain digest in the log would let whoever reads it confirm a guessed
+        external id or note; the quarantine lives as long as the process, and so does the key.
+        """
+        mac = hmac.new(self._fingerprint_key, _ENCODE.encode(command), hashlib.sha256)
+        mac.update(_ENCODE.encode(personal))
+        return mac.hexdigest()
+
     async def _enqueue(self, command: Command, personal: dict[str, Any] | None) -> Any:
         if not self.ready or self._stopping:
             raise self.unavailable()
-        if self._quarantine and _fingerprint(command) in self._quarantine:
+        if self._quarantine and self._fingerprint(command, personal) in self._quarantine:
             raise CommandFailed(
                 "this request met an internal error before (logged) and is set aside; "
                 "it is refused until the daemon restarts"
@@ -1122,11 +1136,6 @@ def _settle_memory() -> None:
     moments when what is alive is, by and large, the state.
     """
     gc.freeze()
-
-
-def _fingerprint(command: Command) -> str:
-    """Return the SHA-256 of a command as the API or an adapter gave it."""
-    return hashlib.sha256(_ENCODE.encode(command)).hexdigest()
 
 
 def _kind(job: _Job) -> str:

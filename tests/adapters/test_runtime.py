@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -171,8 +172,11 @@ async def test_a_fault_while_events_are_applied_rebuilds_and_sets_the_command_as
 
     engine.state.appliers[InteractionClosed] = broken
     poison = Close(interaction_id=first.interaction.id)
-    with pytest.raises(CommandFailed, match="set aside"):
+    with capture_logs() as logs, pytest.raises(CommandFailed, match="set aside"):
         await daemon.execute(poison)
+    (aside,) = [entry for entry in logs if "set aside" in entry["event"]]
+    # Named by a keyed digest: the log cannot confirm a guess of what the command held.
+    assert aside["fingerprint"] != hashlib.sha256(msgspec.json.encode(poison)).hexdigest()
     while not daemon.ready:
         await anyio.sleep(0.01)
     rebuilt = daemon.engine
