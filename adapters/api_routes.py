@@ -190,8 +190,18 @@ async def submit(request: Request[Any, Any, Any], data: SubmitIn) -> Response[In
 
 @get("/v1/interactions/{interaction_id:int}", summary="Read an interaction", tags=["interactions"])
 async def read_interaction(request: Request[Any, Any, Any], interaction_id: int) -> InteractionOut:
-    caller(request, *ANY_ROLE)
-    found = await _runtime(request).interaction(interaction_id)
+    """Any role reads an interaction; its external id as given (personal data: an e-mail's
+    Message-ID names an address) only for those who may read its personal data, else the
+    keyed digest the journal holds."""
+    principal = caller(request, *ANY_ROLE)
+    runtime = _runtime(request)
+    reveal = True
+    if principal.role == "advisor":
+        try:
+            reveal = await _holder(runtime, interaction_id) == principal.advisor_id
+        except UnknownInteraction:
+            reveal = False  # no longer live: nobody holds it
+    found = await runtime.interaction(interaction_id, reveal=reveal)
     if found is None:
         raise UnknownInteraction(f"no interaction {interaction_id}")
     return found

@@ -322,11 +322,13 @@ class Runtime:
             return msgspec.structs.replace(command, received_at=None)  # the batch's instant
         return command
 
-    async def interaction(self, interaction_id: int) -> InteractionOut | None:
+    async def interaction(
+        self, interaction_id: int, *, reveal: bool = True
+    ) -> InteractionOut | None:
         """Return the API's view of an interaction (live, else the journal's), or ``None``.
 
-        Its external id is the one given, while the personal-data store holds it; after an
-        erasure, the keyed digest the journal holds.
+        Its external id is the one given, while the personal-data store holds it and the
+        reader may see personal data (``reveal``); else the keyed digest the journal holds.
         """
         zone = self.zone
 
@@ -342,6 +344,8 @@ class Runtime:
             view = msgspec.convert(msgspec.structs.asdict(kept), InteractionOut)
             found = (view, kept.personal_digests or ())
         view, digests = found
+        if not reveal:
+            return view
         for piece in await self._opened(interaction_id, digests):
             if "external_id" in piece:
                 return msgspec.structs.replace(view, external_id=piece["external_id"])

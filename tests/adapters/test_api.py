@@ -212,6 +212,22 @@ def test_an_advisor_reads_only_the_personal_data_of_its_own_work(
     assert_error(erased, 404, "not_found")
 
 
+def test_an_advisor_sees_the_external_id_as_given_only_on_its_own_work(
+    daemon: Daemon, api: httpx.Client
+) -> None:
+    message_id = f"<{next(_counter)}.jeanne.dupont@example.org>"
+    created = api.post("/v1/interactions", json=complaint(external_id=message_id)).json()
+    assert created["external_id"] == message_id  # the integrator gave it
+    with daemon.client(ADVISOR) as advisor:
+        seen = advisor.get(f"/v1/interactions/{created['id']}").json()
+    assert seen["id"] == created["id"]
+    assert "jeanne" not in seen["external_id"]
+    assert seen["external_id"].startswith("keyed:")
+    with daemon.client(SUPERVISOR) as supervisor:
+        read = supervisor.get(f"/v1/interactions/{created['id']}").json()
+    assert read["external_id"] == message_id
+
+
 def test_a_websocket_without_a_valid_ticket_is_refused(daemon: Daemon) -> None:
     with connect(f"ws://127.0.0.1:{daemon.port}/v1/offers?ticket=forged") as socket:
         assert json.loads(socket.recv(timeout=5))["error"] == "unauthorized"
