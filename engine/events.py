@@ -195,7 +195,8 @@ class InteractionTransferred(
     """Back to a queue with its context kept; its place and SLA clock are unchanged.
 
     ``note_digest`` is the salted digest of the advisor's note, which is personal data and
-    kept outside the journal; ``note`` is only read, from journals written before.
+    kept outside the journal. Journals written before digests hold the note's text as ``note``:
+    it is read past (an unknown field), so it reaches no reader of the events.
     """
 
     interaction_id: int
@@ -204,18 +205,17 @@ class InteractionTransferred(
     motive: str | None
     skills: dict[str, int]
     note_digest: str = ""
-    note: str = ""
 
 
 class InteractionTransferredOut(
     _Event, frozen=True, tag="interaction.transferred_out", omit_defaults=True
 ):
-    """Handed to a party outside; ``party_digest`` as ``note_digest`` above, ``party`` alike."""
+    """Handed to a party outside; ``party_digest`` as ``note_digest`` above (and an old
+    journal's ``party`` read past alike)."""
 
     interaction_id: int
     advisor_id: str
     party_digest: str = ""
-    party: str = ""
 
 
 class PrincipalAwaited(_Event, frozen=True, tag="interaction.principal_awaited"):
