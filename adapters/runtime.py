@@ -74,7 +74,7 @@ import anyio.to_thread
 import msgspec
 import structlog
 
-from aiguillage.engine.commands import Command, SetPolicies, Submit
+from aiguillage.engine.commands import Command, Decline, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import ApplyFailed, EngineError, SnapshotFormatError
 from aiguillage.engine.events import (
@@ -522,7 +522,8 @@ class Runtime:
                     # A fault of ours may have left the engine half-changed: fail-stop, as for
                     # the journal, and rebuild from what the journal holds.
                     log.exception("engine task failed; rebuilding from the journal")
-                    await self._drop(f"internal error: {exc}")
+                    # Said in 503s and /readyz: the exception is in the log, not there.
+                    await self._drop("an internal error (logged)")
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -833,6 +834,8 @@ class Runtime:
     ) -> Any:
         command = job.command
         if not isinstance(command, Submit):
+            if isinstance(command, SetAdvisorState | Decline) and command.reason:
+                self._check_reason(command)
             command, piece = seal_free_text(command, job.personal, now)
             handled = engine.handle(command, now)
             events.extend(handled)
@@ -857,6 +860,19 @@ class Runtime:
             pieces.append(piece._replace(interaction_id=submission.interaction.id))
         view = view_of(submission.interaction, self.zone)
         return Receipt(msgspec.structs.replace(view, external_id=given), submission.created)
+
+    def _check_reason(self, command: SetAdvisorState | Decline) -> None:
+        """Refuse a reason that is not one of the configured codes (``Rejected``): free text
+        would reach the journal, which keeps it for good."""
+        declined = isinstance(command, Decline)
+        kind, what = ("decline", "decline") if declined else ("not_ready", "pause")
+        codes: tuple[str, ...] = getattr(self.settings.reasons, kind)
+        if command.reason not in codes:
+            raise Rejected(
+                "reason",
+                f"a {what} reason is one of the codes configured in [reasons] {kind}: "
+                f"{', '.join(codes)}; free text is never journaled",
+            )
 
     def _set_aside(self, job: _Job) -> None:
         """Quarantine a command whose events failed to apply, and answer it (500)."""

@@ -16,7 +16,7 @@ from aiguillage.adapters.config import load_config
 from aiguillage.adapters.runtime import CommandFailed, Rejected, Runtime
 from aiguillage.adapters.serve import build_runtime
 from aiguillage.adapters.sqlite_journal import SQLiteJournal
-from aiguillage.engine.commands import Close, Submit
+from aiguillage.engine.commands import Close, SetAdvisorState, Submit
 from aiguillage.engine.events import InteractionClosed
 from aiguillage.engine.handlers import COMMAND_HANDLERS
 from aiguillage.engine.instants import SECOND, from_datetime
@@ -347,3 +347,19 @@ async def test_a_stop_during_recovery_is_quiet(
             await anyio.sleep(0.6)  # the replay ends, and meets the closed stores
             group.cancel_scope.cancel()
     assert [e for e in logs if e["log_level"] in ("error", "critical")] == []
+
+
+async def test_a_reason_that_is_no_configured_code_is_refused_on_every_path(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, _ = runtime
+    advisor_id = next(iter(daemon.engine.state.advisors))  # type: ignore[union-attr]
+    await daemon.execute(SetAdvisorState(advisor_id=advisor_id, state="available"))
+    typed = SetAdvisorState(advisor_id=advisor_id, state="not_ready", reason="rappeler 0612345678")
+    with pytest.raises(Rejected, match=r"\[reasons\] not_ready") as refused:
+        await daemon.execute(typed)  # as an adapter would, past the API
+    assert refused.value.field == "reason"
+    paused = await daemon.execute(
+        SetAdvisorState(advisor_id=advisor_id, state="not_ready", reason="lunch")
+    )
+    assert paused
