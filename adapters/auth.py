@@ -31,7 +31,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import structlog
 
@@ -44,8 +44,17 @@ from aiguillage.engine.tokens import Role, Token
 
 from .config import TokenSeed
 
-if TYPE_CHECKING:
-    from .runtime import Runtime
+
+class Serving(Protocol):
+    """What authentication reads of the daemon's runtime (``Runtime`` is one), so this module
+    needs nothing of the runtime's."""
+
+    ready: bool
+    engine: Engine | None
+    clock: Callable[[], Instant]
+
+    def unavailable(self) -> Exception: ...
+
 
 __all__ = [
     "ADMIN_TOKEN_VARIABLE",
@@ -105,7 +114,7 @@ class Tokens:
         self._admin = digest_of(admin_token) if admin_token else None
 
     @classmethod
-    def serving(cls, runtime: Runtime, environ: Mapping[str, str]) -> Tokens:
+    def serving(cls, runtime: Serving, environ: Mapping[str, str]) -> Tokens:
         """Return the tokens of a runtime's journal, and ``AIGUILLAGE_ADMIN_TOKEN``'s."""
 
         def table() -> Mapping[str, Token]:
