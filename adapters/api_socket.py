@@ -9,7 +9,7 @@ Each message is one JSON object: ``{"id", "seq", "event", "interaction"?}`` (``i
 ``epoch:seq``, unique even across a store failover). A client too slow to read (more than 1,000
 messages behind), or connected when the daemon drops its engine (a journal failure, a leader
 stepping down), is disconnected with code 1013 and reconnects for a fresh start; so is one whose
-token is revoked, and its reconnection is refused.
+token is revoked (at once) or expires (within a second), and its reconnection is refused.
 Supervisors and admins connect with ``?advisor=ID`` to watch one advisor.
 """
 
@@ -39,6 +39,8 @@ _ENCODE = msgspec.json.Encoder()
 _BACKLOG = 1000
 _UNAUTHORIZED = 4401
 _FORBIDDEN = 4403
+_EXPIRY_CHECK_S = 1.0
+"""How often an open connection checks that its token still lets it in (not expired)."""
 
 
 @websocket("/v1/offers")
@@ -87,6 +89,21 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
         why[0] = "the daemon is rebuilding or stepped down: reconnect"
         send.close()
 
+    tokens: Tokens = socket.app.state.tokens
+
+    async def expire() -> None:
+        # The time a token lets its holder in ends while it is connected: close it then.
+        while True:
+            await anyio.sleep(_EXPIRY_CHECK_S)
+            try:
+                current = tokens.current(principal)
+            except Unavailable:
+                continue  # the engine is being rebuilt: ``dropped`` closes the connection
+            if current is None:
+                why[0] = "the token expired (or was revoked): sign in again"
+                send.close()
+                return
+
     runtime.add_listener(listener)
     runtime.add_drop_listener(dropped)
     try:
@@ -94,6 +111,8 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
             await socket.send_text(message.decode())
         async with anyio.create_task_group() as group:
             group.start_soon(_drain_client, socket, group.cancel_scope)
+            if principal.token_id is not None:
+                group.start_soon(expire)
             async with receive:
                 async for message in receive:
                     await socket.send_text(message.decode())

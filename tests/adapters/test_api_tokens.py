@@ -15,6 +15,8 @@ import anyio
 import httpx
 import pytest
 import uvicorn
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -352,3 +354,26 @@ async def test_a_token_given_an_instant_expires_then(
     assert (await admin.get(f"/v1/advisors/{ADVISOR_ID}", headers=bearer)).status_code == 200
     clock.now += 9 * 3600 * SECOND  # 08:00 UTC + 9 h = 18:00 in Paris
     assert_unauthorized(await admin.get(f"/v1/advisors/{ADVISOR_ID}", headers=bearer), "expired")
+
+
+async def _read_until_closed(socket: ClientConnection) -> None:
+    while True:
+        await socket.recv()
+
+
+@pytest.mark.anyio
+@in_process
+async def test_a_websocket_closes_once_its_token_expires(
+    served: tuple[httpx.AsyncClient, VirtualClock],
+) -> None:
+    admin, clock = served
+    minted = await admin.post("/v1/tokens", json={"role": "supervisor", "expires_in_s": 3600})
+    assert minted.status_code == 201, minted.text
+    url = str(admin.base_url).replace("http://", "ws://") + f"/v1/offers?advisor={ADVISOR_ID}"
+    bearer = {"Authorization": f"Bearer {minted.json()['token']}"}
+    async with ws_connect(url, additional_headers=bearer) as socket:
+        clock.now += 3600 * SECOND  # the token's hour is over, on the daemon's clock
+        with anyio.fail_after(30), pytest.raises(ConnectionClosed) as closed:
+            await _read_until_closed(socket)
+    assert closed.value.rcvd is not None
+    assert "expired" in closed.value.rcvd.reason
