@@ -43,7 +43,7 @@ from aiguillage.engine.errors import (
     UnknownToken,
 )
 
-from .api_limits import LimitedRequest, refuse_out_of_range
+from .api_limits import LimitedRequest, refuse_before_handler
 from .api_models import ErrorOut
 from .api_routes import ROUTES
 from .api_socket import offers_socket
@@ -234,7 +234,7 @@ def create_app(
         },
         request_max_body_size=runtime.daemon.max_body_bytes,
         request_class=LimitedRequest,
-        before_request=refuse_out_of_range,
+        before_request=refuse_before_handler,
         openapi_config=OpenAPIConfig(
             title="Aiguillage",
             version="1",

@@ -1,6 +1,10 @@
-"""What the API refuses before a handler runs: numbers no store can hold, JSON nested too deep.
+"""What the API refuses before a handler runs: no body, numbers no store can hold, JSON nested
+too deep.
 
-Both answer 400 with the JSON error body, instead of failing deep inside (a 500):
+Each answers 400 with the JSON error body, instead of failing deep inside (a 500) or saying
+something only the framework understands:
+
+- a route that needs a body, sent none, says so (the framework would name its own ``data``);
 
 - an integer path or query parameter outside ``STORED_INTEGERS``, the signed 64-bit range that
   SQLite's INTEGER and Redis's stream ids hold (``/v1/interactions/9223372036854775808``), names
@@ -13,6 +17,7 @@ Both answer 400 with the JSON error body, instead of failing deep inside (a 500)
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
@@ -22,7 +27,7 @@ from litestar.typing import FieldDefinition
 
 from .api_routes import InvalidField
 
-__all__ = ["MAX_DEPTH", "STORED_INTEGERS", "LimitedRequest", "refuse_out_of_range"]
+__all__ = ["MAX_DEPTH", "STORED_INTEGERS", "LimitedRequest", "refuse_before_handler"]
 
 STORED_INTEGERS = range(-(2**63), 2**63)
 """What a store holds: SQLite's INTEGER and Redis's stream ids are 64-bit."""
@@ -31,12 +36,25 @@ MAX_DEPTH = 32
 """Arrays and objects within each other in a JSON body, the body itself counted."""
 
 
-async def refuse_out_of_range(request: Request[Any, Any, Any]) -> None:
+async def refuse_before_handler(request: Request[Any, Any, Any]) -> None:
+    """Refuse (400) a missing body a route needs, and an integer no store can hold."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    data = parameters.get("data")
+    if data is not None and not data.is_optional and not (await request.body()).strip():
+        raise ClientException(
+            "the request has no body: send a JSON object with this route's fields "
+            "(described at /schema)"
+        )
+    _refuse_out_of_range(request, parameters)
+
+
+def _refuse_out_of_range(
+    request: Request[Any, Any, Any], parameters: Mapping[str, FieldDefinition]
+) -> None:
     """Refuse, as a 400 naming it, an integer path or query parameter no store can hold."""
     for name, value in request.path_params.items():
         if isinstance(value, int) and value not in STORED_INTEGERS:
             raise InvalidField(name, _out_of_range(name, _shown(str(value))))
-    parameters = request.route_handler.parsed_fn_signature.parameters
     for name, field in parameters.items():
         key = _query_key(name, field)
         if key is None or name in request.path_params or not _is_integer(field):

@@ -123,6 +123,17 @@ def test_bad_input_is_400_naming_the_field(
     assert_error(response, 400, "invalid_request", field)
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/v1/interactions"), ("PUT", f"/v1/advisors/{ADVISOR_ID}/state")],
+)
+def test_an_empty_body_is_400_saying_so(daemon: Daemon, method: str, path: str) -> None:
+    with daemon.client(ADMIN) as client:
+        response = client.request(method, path, headers={"content-type": "application/json"})
+    assert_error(response, 400, "invalid_request")
+    assert "no body" in response.json()["detail"]
+
+
 def test_a_body_over_the_limit_is_413(api: httpx.Client) -> None:
     huge = complaint(text="x" * (1024 * 1024 + 10))
     assert_error(api.post("/v1/interactions", json=huge), 413, "payload_too_large")
