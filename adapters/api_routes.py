@@ -59,6 +59,7 @@ from .api_models import (
     WorkIn,
 )
 from .auth import Principal, Unauthenticated
+from .events_out import event_out
 from .runtime import Runtime
 from .views import InteractionOut, iso
 
@@ -472,9 +473,10 @@ async def events(
 ) -> EventPage:
     """The audit trail, in journal order, a page at a time."""
     caller(request, *STAFF)
-    records = await _runtime(request).records_after(after, limit)
+    runtime = _runtime(request)
+    records = await runtime.records_after(after, limit)
     rows = [
-        {"id": r.id, "seq": r.seq, "hash": r.hash, "event": msgspec.to_builtins(r.event)}
+        {"id": r.id, "seq": r.seq, "hash": r.hash, "event": event_out(r.event, runtime.zone)}
         for r in records
     ]
     return EventPage(events=rows, next_after=records[-1].seq if records else after)
@@ -494,8 +496,9 @@ async def ticket(request: Request[Any, Any, Any]) -> TicketOut:
 async def _done(
     request: Request[Any, Any, Any], command: Any, personal: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    events = await _runtime(request).execute(command, personal)
-    return {"events": [msgspec.to_builtins(event) for event in events]}
+    runtime = _runtime(request)
+    events = await runtime.execute(command, personal)
+    return {"events": [event_out(event, runtime.zone) for event in events]}
 
 
 ROUTES = [

@@ -5,11 +5,16 @@ header on a WebSocket) or with ``Authorization: Bearer`` (other clients). On con
 advisor receives its pending offers (``offer.pending``), then, as they happen, every journaled
 event about it: ``offer.made`` (with the interaction), ``offer.expired``, ``offer.revoked``,
 ``offer.accepted``, ``offer.declined``, its state changes, and events of the work it holds.
-Each message is one JSON object: ``{"id", "seq", "event", "interaction"?}`` (``id`` is
-``epoch:seq``, unique even across a store failover). A client too slow to read (more than 1,000
-messages behind), or connected when the daemon drops its engine (a journal failure, a leader
-stepping down), is disconnected with code 1013 and reconnects for a fresh start; so is one whose
-token is revoked (at once) or expires (within a second), and its reconnection is refused.
+Each message, replayed on connection or pushed live, is one JSON object in one envelope:
+``{"id", "seq", "event", "interaction"}``: ``id`` is ``epoch:seq`` (unique even across a store
+failover) and ``seq`` the journal's, both ``null`` for the pending offers replayed on
+connection, which are state rather than events; ``event`` has its instants in ISO-8601 with the
+calendar's offset, as the whole API; ``interaction`` is the interaction an offer is for (its
+view, as ``GET /v1/interactions/{id}`` shows it), else ``null``. A client too slow to read
+(more than 1,000 messages behind), or connected when the daemon drops its engine (a journal
+failure, a leader stepping down), is disconnected with code 1013 and reconnects for a fresh
+start; so is one whose token is revoked (at once) or expires (within a second), and its
+reconnection is refused.
 Supervisors and admins connect with ``?advisor=ID`` to watch one advisor.
 """
 
@@ -29,6 +34,7 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import AdvisorStateChanged, OfferMade, TokenMinted, TokenRevoked
 
 from .auth import Principal, Tokens, Unauthenticated
+from .events_out import event_out
 from .journal import Record
 from .runtime import Runtime, Unavailable
 from .views import iso, view_of
@@ -174,8 +180,11 @@ def _pending(advisor_id: str, engine: Engine, runtime: Runtime) -> list[bytes]:
         messages.append(
             _ENCODE.encode(
                 {
+                    "id": None,
+                    "seq": None,
                     "event": {
                         "type": "offer.pending",
+                        "at": iso(offer.made_at, runtime.zone),
                         "offer_id": offer.id,
                         "interaction_id": offer.interaction_id,
                         "advisor_id": advisor_id,
@@ -206,10 +215,15 @@ def _message_for(
         )
         if interaction is None or interaction.advisor_id != advisor_id:
             return None
-    body: dict[str, Any] = {"id": record.id, "seq": record.seq, "event": event}
+    shown = None
     if isinstance(event, OfferMade) and engine is not None:
         interaction = engine.state.interactions.get(event.interaction_id)
         if interaction is not None:
-            body["interaction"] = view_of(interaction, runtime.zone)
-            body["expires_at"] = iso(event.expires_at, runtime.zone)
+            shown = view_of(interaction, runtime.zone)
+    body = {
+        "id": record.id,
+        "seq": record.seq,
+        "event": event_out(event, runtime.zone),
+        "interaction": shown,
+    }
     return _ENCODE.encode(body)

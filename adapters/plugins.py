@@ -55,6 +55,7 @@ from typing import (
     TypeVar,
     get_args,
 )
+from zoneinfo import ZoneInfo
 
 import anyio
 import msgspec
@@ -142,6 +143,11 @@ class AdapterContext(Generic[S]):
         self._saved_at = time.monotonic()
         self._wake = anyio.Event()
         runtime.add_listener(self._on_commit)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment calendar's time zone, in which the API shows instants."""
+        return self._runtime.zone
 
     @property
     def position(self) -> int:

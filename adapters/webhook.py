@@ -46,14 +46,13 @@ import hashlib
 import hmac
 import os
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import httpx
 import msgspec
 
-from aiguillage.engine.events import Event
-
+from .events_out import event_out
 from .journal import Record, event_type
 from .plugins import AdapterContext, EventType
 
@@ -92,12 +91,13 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 
 class Delivery(msgspec.Struct, frozen=True):
-    """The JSON body of one request: the event, its id, seq and type."""
+    """The JSON body of one request: the event (its instants ISO-8601, as the API shows them),
+    its id, seq and type."""
 
     id: str
     seq: int
     type: str
-    event: Event
+    event: dict[str, Any]
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -138,7 +138,8 @@ class WebhookAdapter:
     async def _deliver(self, client: httpx.AsyncClient, record: Record) -> None:
         """Send one event until the receiver takes it; ``WebhookError`` after ``attempts``."""
         kind = event_type(record.event)
-        body = _ENCODE.encode(Delivery(record.id, record.seq, kind, record.event))
+        shown = event_out(record.event, self.context.zone)
+        body = _ENCODE.encode(Delivery(record.id, record.seq, kind, shown))
         wait = self.settings.backoff_s
         attempts = self.settings.attempts
         for attempt in range(1, attempts + 1):

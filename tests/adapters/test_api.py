@@ -199,6 +199,58 @@ def test_an_offer_reaches_the_advisor_websocket_and_the_work_goes_through(
         )
 
 
+def _is_iso_with_offset(value: object) -> bool:
+    return isinstance(value, str) and datetime.fromisoformat(value).utcoffset() is not None
+
+
+def test_every_instant_the_api_answers_is_iso_8601_with_an_offset(
+    daemon: Daemon, api: httpx.Client
+) -> None:
+    """Replies to commands, the audit trail and both kinds of WebSocket message: one format,
+    and the live and the replayed offers in one envelope."""
+    with daemon.client(ADVISOR) as advisor:
+        state = advisor.put(f"/v1/advisors/{ADVISOR_ID}/state", json={"state": "available"})
+        assert state.status_code == 200, state.text
+        assert all(_is_iso_with_offset(event["at"]) for event in state.json()["events"])
+        ticket = advisor.post("/v1/tickets").json()["ticket"]
+        with connect(f"ws://127.0.0.1:{daemon.port}/v1/offers?ticket={ticket}") as socket:
+            first = api.post("/v1/interactions", json=complaint(channel="social", source="x"))
+            live = _next_offer(socket, first.json()["id"])
+        second = api.post("/v1/interactions", json=complaint(channel="social", source="x"))
+        ticket = advisor.post("/v1/tickets").json()["ticket"]
+        with connect(f"ws://127.0.0.1:{daemon.port}/v1/offers?ticket={ticket}") as socket:
+            replayed = _next_offer(socket, second.json()["id"])
+        for message in (live, replayed):
+            assert set(message) == {"id", "seq", "event", "interaction"}
+            event = message["event"]
+            assert isinstance(event, dict)
+            assert _is_iso_with_offset(event["at"])
+            assert _is_iso_with_offset(event["expires_at"])
+        assert (live["event"]["type"], replayed["event"]["type"]) == ("offer.made", "offer.pending")  # type: ignore[index]
+        for offered in (first, second):
+            interaction_id = offered.json()["id"]
+            offer = next(
+                o
+                for o in (live, replayed)
+                if o["event"]["interaction_id"] == interaction_id  # type: ignore[index]
+            )
+            offer_id = offer["event"]["offer_id"]  # type: ignore[index]
+            declined = advisor.post(f"/v1/advisors/{ADVISOR_ID}/offers/{offer_id}/decline")
+            assert declined.status_code == 200, declined.text
+        advisor.put(f"/v1/advisors/{ADVISOR_ID}/state", json={"state": "offline"})
+    with daemon.client(SUPERVISOR) as supervisor:
+        page = supervisor.get("/v1/events", params={"after": 0, "limit": 5000}).json()
+    instants = [
+        value
+        for row in page["events"]
+        for name, value in row["event"].items()
+        if name in ("at", "due", "until", "expires_at", "deadline", "received_at", "warning_at")
+        and value is not None
+    ]
+    assert instants
+    assert all(_is_iso_with_offset(value) for value in instants)
+
+
 def _next_offer(socket, interaction_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     while True:
         message = json.loads(socket.recv(timeout=10))

@@ -229,8 +229,8 @@ def test_a_deadline_passed_while_down_fires_at_restart_with_its_due_instant(
         breaches = [e for e in events if e["type"] == "sla.breached"]
         assert len(breaches) == 1
         breach = breaches[0]
-        due = datetime.fromtimestamp(breach["due"] / 1e6, UTC)
-        at = datetime.fromtimestamp(breach["at"] / 1e6, UTC)
+        due = datetime.fromisoformat(str(breach["due"]))
+        at = datetime.fromisoformat(str(breach["at"]))
         assert abs((due - deadline).total_seconds()) < 1e-3
         assert at >= restarted_at > due
     finally:

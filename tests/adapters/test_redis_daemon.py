@@ -144,9 +144,21 @@ def _check_journal(daemon: Daemon, redis: RedisServer, acknowledged: list[dict[s
 
 
 def _decode(event: dict[str, Any]) -> Any:
-    from aiguillage.adapters.journal import decode_event
+    """Return the engine's event an API row shows (its instants back to microseconds)."""
+    import typing
+    from datetime import datetime
 
-    return decode_event(json.dumps(event).encode())
+    from aiguillage.adapters.events_out import instant_fields
+    from aiguillage.adapters.journal import decode_event
+    from aiguillage.engine.events import Event
+    from aiguillage.engine.instants import from_datetime
+
+    kinds = {kind.__struct_config__.tag: kind for kind in typing.get_args(Event)}
+    body = dict(event)
+    for name in instant_fields(kinds[body["type"]]):
+        if isinstance(body.get(name), str):
+            body[name] = from_datetime(datetime.fromisoformat(body[name]))
+    return decode_event(json.dumps(body).encode())
 
 
 def _acknowledged(path: Path) -> list[dict[str, Any]]:
