@@ -10,6 +10,7 @@ what is wrong on stderr and exit with status 1, never with a traceback.
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,10 @@ app = typer.Typer(
     name="aiguillage",
     no_args_is_help=True,
     add_completion=False,
+    # Help texts are shown as written: they name TOML tables ("[daemon] host", "[[tokens]]")
+    # and URLs ("redis://host[:port][/db]") that Rich would read as markup. The mode given
+    # here is the one every subcommand and mounted application is built with.
+    rich_markup_mode=None,
 )
 app.add_typer(sla_app, name="sla")
 app.command("demo")(demo)
@@ -46,8 +51,24 @@ app.command("erase")(erase)
 app.add_typer(token_app, name="token")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"aiguillage {version('aiguillage')}")
+        raise typer.Exit
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     """Route a contact center's calls, written complaints and social-media messages."""
     # A callback keeps each command a subcommand (``aiguillage check-config``), even while the
     # application has a single one.
