@@ -21,7 +21,6 @@ import msgspec
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from aiguillage.engine.commands import AddAdvisor
 from aiguillage.engine.events import Event
@@ -32,7 +31,7 @@ from aiguillage.simulations.results import estimates
 from aiguillage.simulations.run import Deployment, simulate
 
 from .cli_sla import describe_sla
-from .cli_support import ConfigOption, load_or_exit
+from .cli_support import ConfigOption, HeadedTable, load_or_exit
 from .config import LoadedConfig
 from .datetimes import format_instant
 from .report import LANGUAGES, render_html
@@ -241,7 +240,7 @@ def _print(outcome: RunResult | ReplicatedRun, loaded: LoadedConfig) -> None:
         f"({first.timezone}), strategy {first.strategy}, seed {first.seed}"
         + (f", {runs} replications (mean [95 % CI])" if runs > 1 else "")
     )
-    table = Table(
+    table = HeadedTable(
         "channel", "offered", "answered", "abandoned", "within SLA", "target",
         "mean wait", "p90 wait", "breaches", "penalties", "occupancy",
     )  # fmt: skip
@@ -362,7 +361,7 @@ def queue_command(
     if as_json:
         typer.echo(msgspec.json.encode(answer).decode())
         return
-    table = Table("figure", "engine (measured)", f"{formula_figures['model']} (formula)")
+    table = HeadedTable("figure", "engine (measured)", f"{formula_figures['model']} (formula)")
     table.add_row("service level", f"{run.service_level:.4f}", f"{formula.service_level:.4f}")
     table.add_row("ASA, s", f"{run.asa_s:.2f}", f"{formula.asa_s:.2f}")
     table.add_row("abandon rate", f"{run.abandon_rate:.4f}", _maybe(formula.abandon_rate))

@@ -18,7 +18,6 @@ from typing import Annotated, Literal
 import msgspec
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from aiguillage.simulations.erlang import (
     Staffing,
@@ -28,7 +27,7 @@ from aiguillage.simulations.erlang import (
     staffing,
 )
 
-from .cli_support import ConfigOption, load_or_exit
+from .cli_support import ConfigOption, HeadedTable, load_or_exit
 
 __all__ = ["staff_app"]
 
@@ -243,7 +242,7 @@ def plan_command(
     console = Console(highlight=False)
     channels = list(rows[0].needs)
     hours_per_row = deployment.scenario.interval_minutes / 60
-    table = Table(
+    table = HeadedTable(
         "day", *(f"{c} peak" for c in channels), *(f"{c} hours to schedule" for c in channels)
     )
     for day in range(7):
