@@ -29,10 +29,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "overall": "Occupation des conseillers, tous canaux : {occupancy}. "
         "Pénalités, tous canaux : {penalties}.",
         "charts": "Graphiques",
-        "day_title": "Attente au fil de la journée",
+        "day_title": "Interactions en attente au fil de la journée",
         "day_note": "Interactions en attente à la fin de chaque intervalle, moyenne par heure "
         "de la journée sur toute la période.",
-        "week_title": "Attente au fil de la semaine",
+        "week_title": "Interactions en attente au fil de la semaine",
         "week_note": "La même moyenne, par jour de la semaine et heure.",
         "sl_title": "Niveau de service par intervalle",
         "sl_note": "Répondues dans le délai sur répondues ou abandonnées ({span}) ; "

@@ -258,7 +258,8 @@ def test_the_page_forbids_any_fetch_by_policy(page: str) -> None:
 
 def test_labels_are_french_by_default(page: str) -> None:
     for label in ("Par canal", "Niveau de service", "Téléphone", "Réseaux sociaux",
-                  "Attente au fil de la journée", "Dépassements de délai par jour"):  # fmt: skip
+                  "Interactions en attente au fil de la journée",
+                  "Dépassements de délai par jour"):  # fmt: skip
         assert label in page
 
 
@@ -270,6 +271,23 @@ def test_labels_are_english_with_language_en() -> None:
         assert label in english
     assert "Niveau de service" not in english
     assert "Téléphone" not in english
+
+
+@pytest.mark.parametrize(
+    ("language", "axis", "backlog"),
+    [("fr", "en attente", "Interactions en attente"), ("en", "waiting", "Backlog")],
+)
+def test_the_charts_of_the_backlog_are_titled_backlog(
+    language: str, axis: str, backlog: str
+) -> None:
+    figures = re.findall(r"<figure.*?</figure>", render_html(run(), language=language))
+    titles = [
+        re.findall(r"<h3>(.*?)</h3>", figure)[0]
+        for figure in figures
+        if f'rotate(-90)" text-anchor="middle" class="axis">{axis}</text>' in figure
+    ]
+    assert len(titles) == 2
+    assert all(title.startswith(backlog) for title in titles), titles
 
 
 def test_french_numbers_use_a_decimal_comma_and_spaced_percent(page: str) -> None:
