@@ -14,7 +14,9 @@ Loading checks the file in three passes, and a user sees every problem a pass fi
    settings (``[adapters.<name>]``, against its plugin's schema).
 
 Passes 1 and 2, which translate the errors of ``tomllib`` and msgspec, are in
-``config_errors``; it finds each key's line with ``toml_locations``.
+``config_errors``; it finds each key's line with ``toml_locations``. When pass 2 finds
+problems, pass 3 still checks what the file says apart from the values refused
+(``config_salvage``), and reports the problems those values cannot have caused.
 
 Exceptions::
 
@@ -61,6 +63,7 @@ from .config_errors import (
     located,
     parse_toml,
 )
+from .config_salvage import salvage
 from .toml_locations import Key
 
 __all__ = [
@@ -270,11 +273,17 @@ def load_config_bytes(data: bytes, source: str) -> LoadedConfig:
     raw, lines = parse_toml(data, source)
     settings, found = decode_sections(raw, Settings)
     if settings is None:
-        raise ConfigError(located(source, lines, found))
-    problems = located(source, lines, _semantic_problems(settings))
+        # Check the meaning of what the type problems leave readable, in the same run.
+        readable = salvage(raw, found, Settings)
+        if readable is not None:
+            found += readable.independent(_semantic_problems(readable.settings))
+    else:
+        found = _semantic_problems(settings)
+    problems = located(source, lines, found)
     if problems:
         problems.sort(key=lambda problem: (problem.line is None, problem.line or 0))
         raise ConfigError(problems)
+    assert settings is not None  # no problem was found, so pass 2 decoded the file
     return LoadedConfig(settings, source, digest)
 
 

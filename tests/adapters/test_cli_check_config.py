@@ -45,10 +45,12 @@ def test_problems_are_listed_one_per_line_on_stderr(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["check-config", str(path)])
     assert result.exit_code == 1
-    first, summary = result.stderr.splitlines()
+    first, second, summary = result.stderr.splitlines()
     line = next(n for n, t in enumerate(text.splitlines(), 1) if 'seconds = "180"' in t)
     assert first.startswith(f"{path}:{line}: channels.voice.sla.seconds: Expected `int`")
-    assert summary == f"1 problem in {path}"
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if '"dedline"' in t)
+    assert second.startswith(f"{path}:{line}: routing.strategy: unknown routing strategy")
+    assert summary == f"2 problems in {path}"
 
 
 def test_every_problem_of_meaning_gets_its_line(tmp_path: Path) -> None:
@@ -101,3 +103,35 @@ def test_main_runs_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as exited:
         main()
     assert exited.value.code == 0
+
+
+def test_an_unknown_key_a_level_out_of_range_and_an_undefined_skill_are_reported_in_one_run(
+    tmp_path: Path,
+) -> None:
+    text = REFERENCE.read_text(encoding="utf-8")
+    text = text.replace('label = "Titres et forfaits"', 'labl = "Titres et forfaits"', 1)
+    text = text.replace(
+        "skills = { general = 5, fares_passes = 5,", "skills = { general = 7, fares_passes = 5,", 1
+    )
+    text = text.replace('skill = "lost_property"', 'skill = "lost_propety"', 1)
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["check-config", str(path)])
+    assert result.exit_code == 1
+    *problems, summary = result.stderr.splitlines()
+    lines = text.splitlines()
+
+    def line_of(fragment: str) -> int:
+        return next(n for n, line in enumerate(lines, 1) if fragment in line)
+
+    assert [problem.split(" — fix: ")[0] for problem in problems] == [
+        f"{path}:{line_of('labl = ')}: motives.fares_passes.labl: unknown key `labl`",
+        f"{path}:{line_of('lost_propety')}: motives.lost_property.skill: "
+        "skill `lost_propety` is not defined",
+        f"{path}:{line_of('general = 7')}: advisors[0].skills.general: Expected `int` <= 5",
+    ]
+    fixes = [problem.split(" — fix: ")[1] for problem in problems]
+    assert "did you mean `label`?" in fixes[0]
+    assert "did you mean `lost_property`?" in fixes[1]
+    assert fixes[2] == "write a whole number <= 5"
+    assert summary == f"3 problems in {path}"

@@ -573,3 +573,29 @@ def test_the_reference_reasons_are_codes(reference: LoadedConfig) -> None:
     reasons = reference.settings.reasons
     assert "lunch" in reasons.not_ready
     assert "busy" in reasons.decline
+
+
+def test_a_skill_refused_for_its_type_is_not_reported_again_as_undefined(tmp_path: Path) -> None:
+    text = edit('[skills.refunds]\nfallback = "general"', '[skills]\nrefunds = "general"')
+    problem = only_problem(tmp_path, text)
+    assert (problem.key, problem.message) == ("skills.refunds", "Expected `object`, got `str`")
+
+
+def test_a_language_refused_for_its_type_leaves_the_advisors_languages_unchecked(
+    tmp_path: Path,
+) -> None:
+    problem = only_problem(
+        tmp_path, edit('languages = ["fr", "en"]\n\n', 'languages = ["fr", 2]\n\n')
+    )
+    assert problem.key == "deployment.languages[1]"
+
+
+def test_a_problem_of_meaning_beside_a_type_problem_is_reported_in_the_same_run(
+    tmp_path: Path,
+) -> None:
+    text = edit('skill = "refunds"', 'skill = "refund"', edit("refunds = 2", "refunds = 7"))
+    problems = problems_in(tmp_path, text)
+    assert [(p.key, p.line) for p in problems] == [
+        ("motives.refunds.skill", line_of(text, '"refund"')),
+        ("advisors[0].skills.refunds", line_of(text, "refunds = 7")),
+    ]
