@@ -220,7 +220,7 @@ def plan_command(
     """Advisors needed per half-hour and channel over a week, checked by simulation."""
     from aiguillage.engine.calendar import BusinessCalendar
     from aiguillage.engine.instants import from_datetime
-    from aiguillage.simulations.planning import plan_week, scheduled
+    from aiguillage.simulations.planning import hours_to_schedule, plan_week
     from aiguillage.simulations.run import simulate
 
     from .cli_simulate import deployment_of
@@ -256,7 +256,7 @@ def plan_command(
         label = f"{first + timedelta(days=day):%a %d %b}"
         peaks = [str(max(r.needs[c] for r in day_rows)) for c in channels]
         hours = [
-            f"{sum(scheduled(r.needs[c], shrinkage) for r in day_rows) * hours_per_row:.0f}"
+            f"{hours_to_schedule(sum(r.needs[c] for r in day_rows) * hours_per_row, shrinkage):.1f}"
             for c in channels
         ]
         table.add_row(label, *peaks, *hours)

@@ -8,8 +8,9 @@
   backlog carried from before plus what arrives. Each advisor works ``capacity`` interactions at
   once (the channel's usual capacity) for ``max_occupancy`` of the interval.
 
-The plan counts advisors on the floor; ``scheduled`` turns that into advisors to schedule, given
-the shrinkage (breaks, training, absence). The plan is data; ``adapters/`` writes it as CSV, and
+The plan counts advisors on the floor; ``scheduled`` turns that into advisors to schedule in one
+interval, and ``hours_to_schedule`` floor-hours into paid hours, given the shrinkage (breaks,
+training, absence). The plan is data; ``adapters/`` writes it as CSV, and
 ``simulate --plan`` runs it, on the floor, to check what it achieves.
 """
 
@@ -27,7 +28,14 @@ from .erlang import smallest_agents
 from .scenario import Profile, Scenario
 from .workload import Stream, hourly_rates
 
-__all__ = ["PLAN_CAPACITY", "PlanRow", "handling_mean_s", "plan_week", "scheduled"]
+__all__ = [
+    "PLAN_CAPACITY",
+    "PlanRow",
+    "handling_mean_s",
+    "hours_to_schedule",
+    "plan_week",
+    "scheduled",
+]
 
 PLAN_CAPACITY: dict[Channel, int] = {"voice": 1, "written": 2, "social": 3}
 """Interactions a planned advisor holds at once, per channel: one call, two complaints, three
@@ -103,6 +111,17 @@ def scheduled(on_floor: int, shrinkage: float) -> int:
     if not 0 <= shrinkage < 1:
         raise ValueError("shrinkage is in [0, 1)")
     return math.ceil(on_floor / (1 - shrinkage) - 1e-9) if on_floor else 0
+
+
+def hours_to_schedule(floor_hours: float, shrinkage: float) -> float:
+    """Return the paid advisor-hours that leave ``floor_hours`` on the floor after shrinkage.
+
+    Shrinkage takes a share of paid time, not a whole advisor per interval: 24 floor-hours at
+    30 % shrinkage are 24 / 0.7 = 34.3 hours to schedule.
+    """
+    if not 0 <= shrinkage < 1:
+        raise ValueError("shrinkage is in [0, 1)")
+    return floor_hours / (1 - shrinkage)
 
 
 def handling_mean_s(scenario: Scenario, channel: Channel) -> float:

@@ -69,3 +69,21 @@ def test_a_plan_that_does_not_cover_the_run_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "the plan covers 2027-01-04T00:00:00+01:00 to 2027-01-11T00:00:00+01:00" in result.output
+
+
+def test_hours_to_schedule_are_the_floor_hours_over_one_minus_the_shrinkage(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "plan.csv"
+    result = runner.invoke(
+        app,
+        ["staff", "plan", *CONFIG, "--csv", str(plan), "--no-check", "--shrinkage", "0.3"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in plan.read_text().splitlines()[1:]]
+    monday = [row for row in rows if row[0].startswith("2027-01-04")]
+    floor_hours = sum(int(row[2]) for row in monday) / 2  # written, half-hours
+    monday_line = next(line for line in result.stdout.splitlines() if "Mon 04" in line)
+    cells = [cell.strip() for cell in monday_line.split("│") if cell.strip()]
+    assert cells[-2] == f"{floor_hours / 0.7:.1f}"  # written hours to schedule

@@ -17,6 +17,7 @@ from aiguillage.simulations.planning import (
     PlanRow,
     _deadline_staffing,
     handling_mean_s,
+    hours_to_schedule,
     plan_week,
     scheduled,
 )
@@ -131,3 +132,8 @@ def test_a_planned_week_meets_the_targets_in_simulation(
     result = simulate(dataclasses.replace(reference, plan=tuple(plan)), days=7, seed=5)
     for channel in result.channels:
         assert channel.service_level >= channel.target_share, channel
+
+
+def test_shrinkage_takes_a_share_of_the_hours_not_an_advisor_per_interval() -> None:
+    assert hours_to_schedule(24, 0.3) == pytest.approx(34.29, abs=0.01)
+    assert hours_to_schedule(24, 0.0) == 24
