@@ -261,9 +261,10 @@ def plan_command(
         ]
         table.add_row(label, *peaks, *hours)
     console.print(
-        f"advisors needed on the floor per {deployment.scenario.interval_minutes} min (occupancy "
-        f"at most {max_occupancy:.0%}): the peak of each day, and the advisor-hours to schedule "
-        f"with {shrinkage:.0%} shrinkage"
+        f"advisors needed on the floor per {deployment.scenario.interval_minutes} min (each "
+        f"channel's occupancy at most {max_occupancy:.0%} with the forecast traffic; written "
+        f"complaints within opening hours): the peak of each day, and the advisor-hours to "
+        f"schedule with {shrinkage:.0%} shrinkage"
     )
     console.print(table)
     if csv_file is not None:
@@ -276,5 +277,6 @@ def plan_command(
             console.print(
                 f"simulated with the plan: {summary.channel} service level "
                 f"[{'green' if met else 'red'}]{summary.service_level:.1%}[/] "
-                f"(target {summary.target_share:.0%}), {summary.breaches} breaches"
+                f"(target {summary.target_share:.0%}), {summary.breaches} breaches, "
+                f"occupancy {summary.occupancy:.1%}"
             )

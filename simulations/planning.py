@@ -5,8 +5,16 @@
   the SLA time, raised to keep occupancy under ``max_occupancy``.
 - Deadline channels (social, written): work may wait until its deadline, so an interval needs
   the lowest steady staffing that finishes, by each deadline ahead, everything due by then: the
-  backlog carried from before plus what arrives. Each advisor works ``capacity`` interactions at
-  once (the channel's usual capacity) for ``max_occupancy`` of the interval.
+  backlog carried from before plus what arrives. Each advisor is planned busy at most
+  ``max_occupancy`` of the interval with one interaction at a time, because an advisor holding
+  any interaction counts as busy (``simulate`` measures occupancy so): holding two complaints
+  or three messages at once (``PLAN_CAPACITY``) is slack, not planned output.
+- A channel whose deadline counts working days (written) is staffed only within its opening
+  hours, and its work is paced over the open time left before each deadline: nobody is planned
+  on written complaints at night or on a Sunday.
+
+So each channel's occupancy, as ``simulate --plan`` measures it, stays under ``max_occupancy``
+when the traffic is as forecast.
 
 The plan counts advisors on the floor; ``scheduled`` turns that into advisors to schedule in one
 interval, and ``hours_to_schedule`` floor-hours into paid hours, given the shrinkage (breaks,
@@ -17,11 +25,12 @@ training, absence). The plan is data; ``adapters/`` writes it as CSV, and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import MINUTE, SECOND, Instant
-from aiguillage.engine.policies import Channel, ElapsedSla, Policies
+from aiguillage.engine.policies import Channel, ElapsedSla, Policies, WorkingDaysSla
 from aiguillage.engine.sla import deadline
 
 from .erlang import smallest_agents
@@ -57,12 +66,10 @@ def plan_week(
     *,
     days: int = 7,
     max_occupancy: float = 0.85,
-    capacity: dict[Channel, int] | None = None,
 ) -> list[PlanRow]:
     """Return the advisors needed on the floor per interval and channel, ``days`` from start."""
     if not 0 < max_occupancy <= 1:
         raise ValueError("max_occupancy is in (0, 1]")
-    capacity = capacity or PLAN_CAPACITY
     calendar = BusinessCalendar(policies.calendar)
     step = scenario.interval_minutes * MINUTE
     count = days * 24 * 60 // scenario.interval_minutes
@@ -96,8 +103,17 @@ def plan_week(
         else:
             starts = [start + i * step for i in range(count)]
             due = [deadline(policy.sla, at + step // 2, calendar, policy.hours) for at in starts]
+            workable = None
+            if isinstance(policy.sla, WorkingDaysSla):
+                workable = lambda at, h=policy.hours: calendar.is_open(at, h)  # noqa: E731
             needed = _deadline_staffing(
-                per_interval, starts, due, step, aht, capacity.get(channel, 1) * max_occupancy
+                per_interval,
+                starts,
+                due,
+                step,
+                aht,
+                max_occupancy,
+                workable,
             )
         columns[channel] = needed
     return [
@@ -170,19 +186,33 @@ def _deadline_staffing(
     step: Instant,
     aht_s: float,
     concurrency: float,
+    workable: Callable[[Instant], bool] | None = None,
 ) -> list[int]:
     """Return, per interval, the fewest advisors meeting every deadline from there on.
 
     Work is counted in advisor-seconds. At each interval, for every deadline ahead, the work
     due by then (the backlog, and the forecast arrivals due by then) is divided by the time
-    left until it; the largest such rate is the steady staffing the interval needs. What that
+    left until it (with ``workable``, only the intervals it accepts count, and the others get
+    no one); the largest such rate is the steady staffing the interval needs. What that
     staffing cannot finish in the interval is carried as backlog, earliest deadline first.
     """
     seconds = step / SECOND
     work = [a * aht_s / concurrency for a in arrivals]
+    # Open intervals from the first start, as far as the last deadline: prefix counts.
+    last = max([*due, starts[-1] + step]) if starts else 0
+    opened = [0]
+    for k in range(-(-(last - starts[0]) // step) if starts else 0):
+        is_open = workable is None or workable(starts[0] + k * step)
+        opened.append(opened[-1] + is_open)
+
+    def time_left(i: int, until: Instant) -> float:
+        if workable is None:
+            return (until - starts[i]) / SECOND
+        return (opened[max(i, (until - starts[0]) // step)] - opened[i]) * seconds
+
     backlog: list[tuple[Instant, float]] = []  # (deadline, advisor-seconds), earliest first
     plan = []
-    for i, start in enumerate(starts):
+    for i in range(len(starts)):
         backlog.append((due[i], work[i]))
         backlog.sort()
         ahead = sorted([*backlog, *((due[j], work[j]) for j in range(i + 1, len(starts)))])
@@ -190,8 +220,8 @@ def _deadline_staffing(
         cumulative = 0.0
         for deadline_at, amount in ahead:
             cumulative += amount
-            rate = max(rate, cumulative / max(seconds, (deadline_at - start) / SECOND))
-        staff = math.ceil(rate * (1 - 1e-9))
+            rate = max(rate, cumulative / max(seconds, time_left(i, deadline_at)))
+        staff = math.ceil(rate * (1 - 1e-9)) if opened[i + 1] > opened[i] else 0
         plan.append(staff)
         capacity = staff * seconds
         kept: list[tuple[Instant, float]] = []

@@ -87,3 +87,19 @@ def test_hours_to_schedule_are_the_floor_hours_over_one_minus_the_shrinkage(
     monday_line = next(line for line in result.stdout.splitlines() if "Mon 04" in line)
     cells = [cell.strip() for cell in monday_line.split("│") if cell.strip()]
     assert cells[-2] == f"{floor_hours / 0.7:.1f}"  # written hours to schedule
+
+
+def test_the_plan_keeps_the_occupancy_it_claims_when_simulated(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    made = runner.invoke(
+        app,
+        ["staff", "plan", *CONFIG, "--csv", str(plan), "--no-check", "--max-occupancy", "0.85"],
+        env={"COLUMNS": "300"},
+    )
+    assert made.exit_code == 0, made.output
+    assert "each channel's occupancy at most 85%" in made.stdout
+    result = runner.invoke(app, ["simulate", *CONFIG, "--plan", str(plan), "--json"])
+    assert result.exit_code == 0, result.output
+    occupancy = {c["channel"]: c["occupancy"] for c in json.loads(result.stdout)["channels"]}
+    assert set(occupancy) == {"voice", "written", "social"}
+    assert all(0 < share <= 0.85 for share in occupancy.values()), occupancy

@@ -137,3 +137,22 @@ def test_a_planned_week_meets_the_targets_in_simulation(
 def test_shrinkage_takes_a_share_of_the_hours_not_an_advisor_per_interval() -> None:
     assert hours_to_schedule(24, 0.3) == pytest.approx(34.29, abs=0.01)
     assert hours_to_schedule(24, 0.0) == 24
+
+
+def test_written_complaints_are_staffed_only_within_opening_hours(
+    reference: Deployment, plan: list[PlanRow]
+) -> None:
+    calendar = BusinessCalendar(reference.policies.calendar)
+    closed = [row for row in plan if not calendar.is_open(row.start)]
+    assert plan[6 * 48 + 6].needs["written"] == 0  # 03:00 on Sunday
+    assert all(row.needs["written"] == 0 for row in closed)
+    assert sum(row.needs["written"] for row in plan) > 0
+
+
+def test_work_is_paced_over_the_open_time_left_before_its_deadline() -> None:
+    # 18 items of 300 s (5,400 advisor-seconds) due in four half-hours, of which two are open.
+    times = starts(4)
+    due = [times[0] + 4 * STEP] * 4
+    workable = {times[1], times[3]}.__contains__
+    staffing = _deadline_staffing([18.0, 0, 0, 0], times, due, STEP, 300, 1.0, workable)
+    assert staffing == [0, 2, 0, 1]
