@@ -40,6 +40,10 @@ class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
     language: str = ""
     typology: Typology | None = None
     advisor_id: str | None = None
+    """The advisor it is offered to or assigned to now."""
+    handled_by: str | None = None
+    """The advisor who last accepted it; kept once it is released or ended. Absent from views
+    stored before it was shown."""
     offer_id: int | None = None
     responded_at: str | None = None
     within_sla: bool | None = None
@@ -83,6 +87,7 @@ def view_of(interaction: Interaction, zone: tzinfo) -> InteractionOut:
         language=interaction.language,
         typology=interaction.typology,
         advisor_id=interaction.advisor_id,
+        handled_by=interaction.handled_by,
         offer_id=interaction.offer_id,
         responded_at=None
         if interaction.responded_at is None

@@ -43,6 +43,10 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     warning_at: Instant
     status: InteractionStatus = "queued"
     advisor_id: str | None = None
+    """The advisor it is offered to or assigned to now; ``None`` once released."""
+    handled_by: str | None = None
+    """The advisor who last accepted it, kept after it is released (a transfer, a hand-over, a
+    wait for the principal, its close): who handled ended work."""
     offer_id: int | None = None
     responded_at: Instant | None = None
     within_sla: bool | None = None

@@ -135,6 +135,8 @@ def read_image(data: bytes) -> tuple[State, Instant]:
     queues = state.queues
     for interaction in image.interactions:
         state.interactions[interaction.id] = interaction
+        if interaction.status == "assigned" and interaction.handled_by is None:
+            interaction.handled_by = interaction.advisor_id  # an image older than the field
         # Exactly the queued ones wait in a queue: an offer, a hold, a pause or an end took
         # every other one out.
         if interaction.status == "queued":

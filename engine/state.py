@@ -383,6 +383,7 @@ class State:
         interaction = self.interactions[event.interaction_id]
         _move(interaction, "accept")
         interaction.offer_id = None
+        interaction.handled_by = event.advisor_id
         if interaction.excluded:
             interaction.excluded = {}
         if interaction.requeued_at is not None:

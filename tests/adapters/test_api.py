@@ -192,7 +192,7 @@ def test_an_offer_reaches_the_advisor_websocket_and_the_work_goes_through(
             assert advisor.post(f"/v1/interactions/{interaction_id}/close").status_code == 200
         closed = api.get(f"/v1/interactions/{interaction_id}").json()
         assert closed["status"] == "closed"
-        assert closed["advisor_id"] is None or closed["advisor_id"] == ADVISOR_ID
+        assert closed["handled_by"] == ADVISOR_ID
         assert (
             advisor.put(f"/v1/advisors/{ADVISOR_ID}/state", json={"state": "offline"}).status_code
             == 200

@@ -16,7 +16,7 @@ from aiguillage.adapters.config import load_config
 from aiguillage.adapters.runtime import CommandFailed, Rejected, Runtime
 from aiguillage.adapters.serve import build_runtime
 from aiguillage.adapters.sqlite_journal import SQLiteJournal
-from aiguillage.engine.commands import Close, SetAdvisorState, Submit
+from aiguillage.engine.commands import Accept, Close, SetAdvisorState, Submit
 from aiguillage.engine.events import InteractionClosed
 from aiguillage.engine.handlers import COMMAND_HANDLERS
 from aiguillage.engine.instants import SECOND, from_datetime
@@ -110,6 +110,26 @@ async def test_a_resubmission_after_the_work_left_the_live_state_creates_nothing
     assert not again.created
     assert again.interaction.id == first.interaction.id
     assert again.interaction.status == "closed"
+
+
+async def test_work_that_left_the_live_state_still_names_who_handled_it(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, clock = runtime
+    await daemon.execute(SetAdvisorState(advisor_id="claire.martin", state="available"))
+    call = await daemon.submit(Submit(channel="voice", source="phone", external_id="c1"), None)
+    interaction_id = call.interaction.id
+    offer_id = await daemon.read(lambda engine: engine.state.interactions[interaction_id].offer_id)
+    assert offer_id is not None
+    await daemon.execute(Accept(advisor_id="claire.martin", offer_id=offer_id))
+    await daemon.execute(Close(interaction_id=interaction_id, advisor_id="claire.martin"))
+    clock.now += 3 * DAY
+    await daemon.execute(Submit(channel="social", source="x", external_id="later"))
+    assert interaction_id not in daemon.engine.state.interactions  # type: ignore[union-attr]
+    stored = await daemon.interaction(interaction_id)
+    assert stored is not None
+    assert stored.status == "closed"
+    assert stored.handled_by == "claire.martin"
 
 
 async def test_received_at_is_accepted_from_backfill_days_ago_to_max_skew_ahead(

@@ -9,8 +9,11 @@ import msgspec
 from aiguillage.adapters.views import InteractionOut, view_of
 from aiguillage.engine.commands import (
     Accept,
+    AddAdvisor,
     AwaitPrincipal,
+    Close,
     PrincipalAnswered,
+    SetAdvisorState,
     SetPolicies,
     Submit,
 )
@@ -42,3 +45,25 @@ def test_a_view_stored_before_the_raw_deadline_was_shown_still_reads() -> None:
     del stored["raw_deadline"]
     view = msgspec.json.decode(msgspec.json.encode(stored), type=InteractionOut)
     assert view.raw_deadline is None
+
+
+def test_a_closed_interaction_names_the_advisor_who_handled_it_and_replay_agrees() -> None:
+    engine = Engine()
+    events = []
+    for command in (
+        SetPolicies(policies=make_policies()),
+        AddAdvisor(advisor_id="A1", skills={"general": 3}, capacity={"voice": 1}),
+        SetAdvisorState(advisor_id="A1", state="available"),
+        Submit(channel="voice", source="phone", external_id="c1"),
+        Accept(advisor_id="A1", offer_id=1),
+        Close(interaction_id=1, advisor_id="A1"),
+    ):
+        events += engine.handle(command, TUESDAY_10H)
+    view = view_of(engine.state.interactions[1], PARIS)
+    assert view.status == "closed"
+    assert view.advisor_id is None  # it holds no advisor's slot any more
+    assert view.handled_by == "A1"
+    replayed = Engine()
+    for event in events:
+        replayed.apply(event)
+    assert replayed.state.interactions[1] == engine.state.interactions[1]

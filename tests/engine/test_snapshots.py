@@ -181,12 +181,16 @@ def test_an_image_of_format_1_reads_as_replaying_its_journal_builds_the_state() 
     assert msgspec.msgpack.decode(image)["format"] == 1
     upgraded = Engine.from_image(image)
     rebuilt = replayed(journal)
-    # Two facts a format-1 image never held: when each arrival was recorded (0 for unknown),
-    # and the ids of advisors removed before it was taken (its roster has only empty seats).
+    # Three facts a format-1 image never held: when each arrival was recorded (0 for unknown),
+    # the ids of advisors removed before it was taken (its roster has only empty seats), and
+    # who handled work no advisor holds any more (work held now names its holder).
     assert {i.accepted_at for i in upgraded.state.interactions.values()} == {0}
     assert (upgraded.state.retired_advisors, rebuilt.state.retired_advisors) == (set(), {"A0"})
     for interaction in upgraded.state.interactions.values():
+        held = interaction.status == "assigned"
+        assert interaction.handled_by == (interaction.advisor_id if held else None)
         interaction.accepted_at = rebuilt.state.interactions[interaction.id].accepted_at
+        interaction.handled_by = rebuilt.state.interactions[interaction.id].handled_by
     upgraded.state.retired_advisors = {"A0"}
     assert upgraded.snapshot() == rebuilt.snapshot()
     assert upgraded.next_timer() == rebuilt.next_timer()
