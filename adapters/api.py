@@ -12,7 +12,8 @@ Status codes::
     401 unauthorized        no token, or one we do not know (never minted, revoked, expired)
     403 forbidden           a role that may not do this, or an advisor acting for another
     404 not_found           no such interaction, advisor, offer or token
-    409 conflict           the state refuses it (an offer already expired, a closed channel)
+    409 conflict           the state refuses it (an offer already expired, a closed channel),
+                            or an external id resubmitted with other content (``Conflict``)
     413 payload_too_large   a body above ``[daemon] max_body_bytes``
     422 invalid_command     well-formed, but the engine refuses its content (an unknown motive)
     500 internal            a fault of ours, logged with its traceback; the engine serves on
@@ -50,7 +51,7 @@ from .api_socket import offers_socket
 from .api_tokens import TOKEN_ROUTES
 from .auth import Tickets, Tokens
 from .metrics import CONTENT_TYPE
-from .runtime import CommandFailed, Rejected, Runtime, Unavailable
+from .runtime import CommandFailed, Conflict, Rejected, Runtime, Unavailable
 from .supervisor import Supervisor
 
 __all__ = ["create_app", "error_response"]
@@ -148,6 +149,10 @@ def _rejected(request: Request[Any, Any, Any], exc: Rejected) -> Response[bytes]
     return error_response(400, "invalid_request", exc.detail, exc.field)
 
 
+def _conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[bytes]:
+    return error_response(409, "conflict", exc.detail, exc.field)
+
+
 def _command_failed(request: Request[Any, Any, Any], exc: CommandFailed) -> Response[bytes]:
     # The runtime logged the fault with its traceback; its message says what became of it.
     return error_response(500, "internal", str(exc))
@@ -229,6 +234,7 @@ def create_app(
             Unavailable: _unavailable,
             EngineError: _engine_error,
             Rejected: _rejected,
+            Conflict: _conflict,
             CommandFailed: _command_failed,
             Exception: _internal,
         },

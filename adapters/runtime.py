@@ -66,7 +66,7 @@ import secrets
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -140,6 +140,16 @@ class Unavailable(Exception):
 
 class Rejected(Exception):
     """A value the daemon does not accept, refused before the engine sees it (the API: 400)."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.detail = detail
+
+
+class Conflict(Exception):
+    """A key already given with other content (the API: 409): the same ``(source,
+    external_id)`` resubmitted with another channel, motive, text, ..."""
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(detail)
@@ -288,16 +298,24 @@ class Runtime:
         A new one's ``received_at`` must lie within ``[now - backfill_days, now + max_skew_s]``
         on this daemon's clock, else ``Rejected``; a value ahead of the clock within the skew
         is taken as now (a sender's clock a second ahead must not stall an adapter). A retry of
-        one already accepted is recognised first, whatever its ``received_at``.
+        one already accepted is recognised first, whatever its ``received_at``; one with other
+        content (see ``sealing.content_digest``) is a ``Conflict``.
         """
-        result: Receipt | int = await self._enqueue(command, personal)
+        result: Receipt | _Known = await self._enqueue(command, personal)
         if isinstance(result, Receipt):
             return result
-        # Known in the idempotency window but gone from the live state: the journal has it.
-        stored = await self.stored_view(result)
-        if stored is None:  # pragma: no cover - the journal wrote it with the arrival
-            raise Unavailable("the interaction's record is not readable now")
+        stored = await self._resubmitted(result)
         return Receipt(msgspec.structs.replace(stored, external_id=command.external_id), False)
+
+    async def _resubmitted(self, known: _Known) -> InteractionOut:
+        """Return the journal's view of work known in the idempotency window but gone from the
+        live state, once the resubmission's content is checked against it."""
+        body = await self._stored_body(known.interaction_id)
+        if body is None:  # pragma: no cover - the journal wrote it with the arrival
+            raise Unavailable("the interaction's record is not readable now")
+        kept = msgspec.json.decode(body, type=KeptView)
+        _same_content(known.source, kept.content_digest, known.content_digest)
+        return msgspec.json.decode(body, type=InteractionOut)
 
     def _admitted(self, command: Submit, now: Instant) -> Submit:
         """Return the command with ``received_at`` checked against the accepted window."""
@@ -359,8 +377,11 @@ class Runtime:
         ``personal``: the free text of a transfer (``{"note": …}``) or of a hand-over
         (``{"party": …}``), sealed in the personal-data store; the event carries its digest.
         """
-        events: list[Event] = await self._enqueue(command, personal)
-        return events
+        result: list[Event] | _Known = await self._enqueue(command, personal)
+        if isinstance(result, _Known):
+            await self._resubmitted(result)
+            return []
+        return result
 
     async def read(self, reader: Callable[[Engine], T]) -> T:
         """Run ``reader`` on the engine between batches, when all it shows is durable."""
@@ -374,12 +395,15 @@ class Runtime:
 
     async def stored_view(self, interaction_id: int) -> InteractionOut | None:
         """Return the view the journal holds of an interaction (live or not), or ``None``."""
+        body = await self._stored_body(interaction_id)
+        return None if body is None else msgspec.json.decode(body, type=InteractionOut)
+
+    async def _stored_body(self, interaction_id: int) -> bytes | None:
         journal = self._journal_or_unavailable()
         try:
-            body = await journal.view(interaction_id)
+            return await journal.view(interaction_id)
         except JournalUnavailable as exc:
             raise Unavailable(f"the journal cannot be read: {exc}") from exc
-        return None if body is None else msgspec.json.decode(body, type=InteractionOut)
 
     async def records_after(self, seq: int, limit: int) -> list[Record]:
         journal = self._journal_or_unavailable()
@@ -424,11 +448,7 @@ class Runtime:
         return () if kept is None else kept.personal_digests or ()
 
     async def _kept_view(self, interaction_id: int) -> KeptView | None:
-        journal = self._journal_or_unavailable()
-        try:
-            body = await journal.view(interaction_id)
-        except JournalUnavailable as exc:
-            raise Unavailable(f"the journal cannot be read: {exc}") from exc
+        body = await self._stored_body(interaction_id)
         if body is None:
             return None
         kept = msgspec.json.decode(body, type=KeptView)
@@ -786,7 +806,7 @@ class Runtime:
             for job in jobs:
                 try:
                     answers.append(self._handle(engine, job, now, events, pieces))
-                except (EngineError, Rejected) as exc:
+                except (EngineError, Rejected, Conflict) as exc:
                     answers.append(exc)
                 except ApplyFailed:
                     self._set_aside(job)
@@ -851,9 +871,14 @@ class Runtime:
         key = (command.source, command.external_id)
         known_id = self._keys.get(key)
         if known_id is not None and known_id[0] not in engine.state.interactions:
-            return known_id[0]
-        if key not in engine.state.by_external:
+            # Gone from the live state: the journal's view is read after the batch.
+            return _Known(known_id[0], command.source, command.content_digest)
+        live = engine.state.by_external.get(key)
+        if live is None:
             command = self._admitted(command, now)  # new work: its received_at is checked
+        else:
+            held = engine.state.interactions[live].content_digest
+            _same_content(command.source, held, command.content_digest)
         submission = engine.submit(command, now)
         events.extend(submission.events)
         if submission.created:
@@ -1156,6 +1181,29 @@ def _settle_memory() -> None:
     moments when what is alive is, by and large, the state.
     """
     gc.freeze()
+
+
+class _Known(NamedTuple):
+    """A resubmission of work the idempotency window knows but the live state no longer holds."""
+
+    interaction_id: int
+    source: str
+    content_digest: str
+
+
+def _same_content(source: str, held: str, given: str) -> None:
+    """Refuse a resubmission whose content differs from the first (``Conflict``).
+
+    Work submitted before contents were digested holds none: its resubmissions are taken as the
+    same, as they were then.
+    """
+    if held and held != given:
+        raise Conflict(
+            "external_id",
+            f"this external_id was already submitted from source {source!r} with other "
+            "content (channel, received_at, motive, language, skills, priority, typology or "
+            "personal data): send the same content again, or use a new external_id",
+        )
 
 
 def _kind(job: _Job) -> str:

@@ -2,7 +2,8 @@
 
 A job's personal data never reaches the engine: ``seal_submission`` and ``seal_free_text`` put
 it in a piece for the personal-data store (see ``personal``) and give the engine a command that
-carries only its digest, and a submission's external id as a keyed digest. What is shown of an
+carries only its digest, and a submission's external id as a keyed digest (and its content too:
+``content_digest``, which tells a resubmission apart from a reuse of its key). What is shown of an
 interaction is only what the journal holds the digest of (``personal.opened``, ``shown``), and
 a recovery removes what a batch stored and the journal never got (``discard_unjournaled``).
 """
@@ -22,7 +23,14 @@ from aiguillage.engine.instants import Instant
 from .personal import KEYED, PersonalStore, Sealed, key_id, keyed_id, sealed
 from .views import personal_digests
 
-__all__ = ["check_key", "discard_unjournaled", "seal_free_text", "seal_submission", "shown"]
+__all__ = [
+    "check_key",
+    "content_digest",
+    "discard_unjournaled",
+    "seal_free_text",
+    "seal_submission",
+    "shown",
+]
 
 log = structlog.get_logger("aiguillage.runtime")
 
@@ -40,8 +48,9 @@ def seal_submission(
     """Return the submission as the journal holds it, and its piece (interaction id 0).
 
     The piece holds the personal data given and the external id as given; the command, the
-    digest of the piece and the external id keyed with ``key``, or as an earlier version
-    journaled it in clear when that one is ``known`` (within the idempotency window).
+    digest of the piece, the ``content_digest`` of what was given, and the external id keyed
+    with ``key``, or as an earlier version journaled it in clear when that one is ``known``
+    (within the idempotency window).
     """
     given = command.external_id
     external_id = keyed_id(key, given) if given else given  # an empty one, the engine refuses
@@ -49,9 +58,36 @@ def seal_submission(
         external_id = given
     piece = sealed(0, {**(personal or {}), "external_id": given}, now)
     sealed_command = msgspec.structs.replace(
-        command, external_id=external_id, personal_digest=piece.digest
+        command,
+        external_id=external_id,
+        personal_digest=piece.digest,
+        content_digest=content_digest(command, personal, key),
     )
     return sealed_command, piece
+
+
+def content_digest(command: Submit, personal: dict[str, Any] | None, key: bytes) -> str:
+    """Return the keyed digest of a submission's content, the same for the same content.
+
+    It covers what the sender gave beside its key: channel, ``received_at`` as given (before a
+    clock skew takes it as now, so a retry gives the same), motive, language, skills,
+    priority, typology, and the personal data (customer, subject, text). Keyed like the
+    external id: without the key, it confirms no guess of the text.
+    """
+    content = (
+        command.channel,
+        command.received_at,
+        command.motive,
+        command.language,
+        command.skills,
+        command.priority,
+        command.typology,
+        personal or {},
+    )
+    return keyed_id(key, "submission:" + _CANONICAL.encode(content).decode())
+
+
+_CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
 def seal_free_text(

@@ -58,6 +58,9 @@ class KeptView(InteractionOut, frozen=True, kw_only=True):
     personal_digests: tuple[str, ...] | None = None
     """The digests of its personal data the journal holds, the submission's first; ``None`` in
     a view written by an earlier version, which did not keep them."""
+    content_digest: str = ""
+    """The keyed digest of the submission's content (see ``sealing.content_digest``); empty in a
+    view written by an earlier version."""
 
 
 def personal_digests(interaction: Interaction) -> tuple[str, ...]:
@@ -104,4 +107,5 @@ def kept_view_of(interaction: Interaction, zone: tzinfo) -> KeptView:
     return KeptView(
         **msgspec.structs.asdict(view_of(interaction, zone)),
         personal_digests=personal_digests(interaction),
+        content_digest=interaction.content_digest,
     )

@@ -125,6 +125,10 @@ class Submit(_Command, frozen=True, tag="interaction.submit"):
     typology: Typology | None = None
     personal_digest: str = ""
     """Salted digest of the personal data kept outside the journal."""
+    content_digest: str = ""
+    """The caller's digest of the submission as given, carried to the interaction so that a
+    resubmission of the same key with other content can be told apart; the engine only carries
+    it."""
 
 
 class Accept(_Command, frozen=True, tag="offer.accept"):

@@ -119,6 +119,8 @@ class InteractionArrived(_Event, frozen=True, tag="interaction.arrived"):
     deadline: Instant
     warning_at: Instant
     personal_digest: str = ""
+    content_digest: str = ""
+    """The submitter's digest of what it submitted (see ``Submit``); empty when none was given."""
 
 
 class InteractionRelaxed(_Event, frozen=True, tag="interaction.relaxed"):

@@ -176,6 +176,7 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
             deadline=deadline,
             warning_at=sla.warning_at(received, deadline, channel.warning_fraction),
             personal_digest=command.personal_digest,
+            content_digest=command.content_digest,
         )
     ]
 

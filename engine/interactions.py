@@ -68,6 +68,8 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     later_digests: tuple[str, ...] = ()
     """Salted digests of the personal data added since (transfer notes, the party it was
     handed to), in journal order."""
+    content_digest: str = ""
+    """The submitter's digest of what it submitted (see ``Submit``); empty when none was given."""
     accepted_at: Instant = 0
     """When the engine recorded its arrival (``received_at`` may be earlier: a backfill); 0 in
     images written before it was kept."""

@@ -334,6 +334,7 @@ class State:
             warning_at=event.warning_at,
             relax_from=event.at,
             personal_digest=event.personal_digest,
+            content_digest=event.content_digest,
             accepted_at=event.at,
         )
         self.interactions[interaction.id] = interaction

@@ -66,17 +66,35 @@ def test_a_submission_is_created_once_and_read_back(api: httpx.Client) -> None:
     assert interaction["raw_deadline"] == interaction["deadline"]  # no wait credited
     assert datetime.fromisoformat(interaction["deadline"]).utcoffset() is not None
 
-    again = api.post("/v1/interactions", json={**body, "priority": 9, "motive": "fines"})
+    again = api.post("/v1/interactions", json=body)
     assert again.status_code == 200
     assert again.json()["id"] == interaction["id"]
-    assert again.json()["priority"] == interaction["priority"]
-    assert again.json()["motive"] == "refunds"
 
     read = api.get(f"/v1/interactions/{interaction['id']}")
     assert read.status_code == 200
     assert read.json()["id"] == interaction["id"]
     assert read.json()["channel"] == "written"
     assert read.json()["deadline"] == interaction["deadline"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"channel": "social", "source": "webform"},
+        {"motive": "fines"},
+        {"received_at": "2026-11-23T10:00:00+01:00"},
+        {"text": "Mon passe Navigo a été débité trois fois."},
+    ],
+)
+def test_a_resubmission_with_other_content_is_409_naming_the_key(
+    api: httpx.Client, change: dict[str, object]
+) -> None:
+    body = complaint()
+    assert api.post("/v1/interactions", json=body).status_code == 201
+    assert_error(
+        api.post("/v1/interactions", json={**body, **change}), 409, "conflict", "external_id"
+    )
+    assert api.post("/v1/interactions", json=body).status_code == 200
 
 
 def test_an_unknown_interaction_is_404_with_a_json_body(api: httpx.Client) -> None:

@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from aiguillage.adapters.config import load_config
-from aiguillage.adapters.runtime import CommandFailed, Rejected, Runtime
+from aiguillage.adapters.runtime import CommandFailed, Conflict, Rejected, Runtime
 from aiguillage.adapters.serve import build_runtime
 from aiguillage.adapters.sqlite_journal import SQLiteJournal
 from aiguillage.engine.commands import Accept, Close, SetAdvisorState, Submit
@@ -106,10 +106,41 @@ async def test_a_resubmission_after_the_work_left_the_live_state_creates_nothing
     await daemon.execute(Submit(channel="social", source="x", external_id="later"))
     assert daemon.engine is not None
     assert first.interaction.id not in daemon.engine.state.interactions
-    again = await daemon.submit(command, {"text": "bonjour encore"})
+    again = await daemon.submit(command, {"text": "bonjour"})
     assert not again.created
     assert again.interaction.id == first.interaction.id
     assert again.interaction.status == "closed"
+
+
+async def test_a_key_resubmitted_with_other_content_is_a_conflict_live_or_from_the_journal(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, clock = runtime
+    # received_at a minute ahead of the clock: taken as now, yet a retry as given is the same.
+    command = Submit(
+        channel="social", source="x", external_id="m1", received_at=clock.now + 60 * SECOND
+    )
+    first = await daemon.submit(command, {"text": "bonjour"})
+    others = [
+        (msgspec.structs.replace(command, channel="written"), {"text": "bonjour"}),
+        (msgspec.structs.replace(command, motive="refunds"), {"text": "bonjour"}),
+        (msgspec.structs.replace(command, received_at=clock.now - HOUR), {"text": "bonjour"}),
+        (command, {"text": "bonjour encore"}),
+    ]
+    for left_the_live_state in (False, True):
+        if left_the_live_state:
+            await daemon.execute(Close(interaction_id=first.interaction.id))
+            clock.now += 3 * DAY
+            await daemon.execute(Submit(channel="social", source="x", external_id="later"))
+            assert first.interaction.id not in daemon.engine.state.interactions  # type: ignore[union-attr]
+        again = await daemon.submit(command, {"text": "bonjour"})
+        assert (again.created, again.interaction.id) == (False, first.interaction.id)
+        for other, personal in others:
+            with pytest.raises(Conflict, match="source 'x'") as refused:
+                await daemon.submit(other, personal)
+            assert refused.value.field == "external_id"
+        with pytest.raises(Conflict):
+            await daemon.execute(msgspec.structs.replace(command, motive="refunds"))
 
 
 async def test_work_that_left_the_live_state_still_names_who_handled_it(
