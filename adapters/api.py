@@ -44,6 +44,7 @@ from aiguillage.engine.errors import (
     UnknownToken,
 )
 
+from .api_asyncapi import asyncapi_json
 from .api_limits import LimitedRequest, refuse_before_handler
 from .api_models import ErrorOut
 from .api_routes import ROUTES
@@ -255,6 +256,7 @@ def create_app(
         debug=debug,
         logging_config=None,
     )
+    app.register(asyncapi_json)  # the offers WebSocket's document, beside /schema
     app.state.runtime = runtime
     app.state.tokens = tokens
     app.state.tickets = tickets

@@ -34,17 +34,29 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import AdvisorStateChanged, OfferMade, TokenMinted, TokenRevoked
 
 from .auth import Principal, Tokens, Unauthenticated
-from .events_out import event_out
+from .events_out import OfferPending, event_out
 from .journal import Record
 from .runtime import Runtime, Unavailable
-from .views import iso, view_of
+from .views import view_of
 
-__all__ = ["offers_socket"]
+__all__ = ["CLOSE_CODES", "NOT_PUSHED", "offers_socket"]
 
 _ENCODE = msgspec.json.Encoder()
 _BACKLOG = 1000
 _UNAUTHORIZED = 4401
 _FORBIDDEN = 4403
+_RECONNECT = 1013
+CLOSE_CODES = {
+    _RECONNECT: "reconnect: the client was too slow to read, the daemon dropped its engine (a "
+    "journal failure, a leader stepping down) or is unavailable, or the token was revoked or "
+    "expired (its reconnection is then refused with 4401)",
+    _UNAUTHORIZED: "unauthorized: no ticket or token, or one not valid (sign in again)",
+    _FORBIDDEN: "forbidden: no advisor to watch (a supervisor or admin names one with "
+    "``?advisor=ID``)",
+}
+"""The codes a connection is closed with, and why (the offers WebSocket's document shows them)."""
+NOT_PUSHED = (TokenMinted,)
+"""Events about an advisor that its connection does not receive (roster data, not work)."""
 _EXPIRY_CHECK_S = 1.0
 """How often an open connection checks that its token still lets it in (not expired)."""
 
@@ -56,7 +68,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     try:
         principal = _authenticate(socket)
     except Unavailable as exc:
-        await _refuse(socket, 1013, "unavailable", str(exc))
+        await _refuse(socket, _RECONNECT, "unavailable", str(exc))
         return
     if principal is None:
         await _refuse(socket, _UNAUTHORIZED, "unauthorized", "a valid ticket or token is needed")
@@ -85,7 +97,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     try:
         pending = await runtime.read(lambda engine: _pending(advisor_id, engine, runtime))
     except Unavailable as exc:
-        await _refuse(socket, 1013, "unavailable", str(exc))
+        await _refuse(socket, _RECONNECT, "unavailable", str(exc))
         return
     why = ["too slow: reconnect"]
 
@@ -123,7 +135,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 async for message in receive:
                     await socket.send_text(message.decode())
             group.cancel_scope.cancel()
-        await socket.close(code=1013, reason=why[0])
+        await socket.close(code=_RECONNECT, reason=why[0])
     except WebSocketDisconnect:
         pass
     finally:
@@ -182,14 +194,16 @@ def _pending(advisor_id: str, engine: Engine, runtime: Runtime) -> list[bytes]:
                 {
                     "id": None,
                     "seq": None,
-                    "event": {
-                        "type": "offer.pending",
-                        "at": iso(offer.made_at, runtime.zone),
-                        "offer_id": offer.id,
-                        "interaction_id": offer.interaction_id,
-                        "advisor_id": advisor_id,
-                        "expires_at": iso(offer.expires_at, runtime.zone),
-                    },
+                    "event": event_out(
+                        OfferPending(
+                            at=offer.made_at,
+                            offer_id=offer.id,
+                            interaction_id=offer.interaction_id,
+                            advisor_id=advisor_id,
+                            expires_at=offer.expires_at,
+                        ),
+                        runtime.zone,
+                    ),
                     "interaction": None
                     if interaction is None
                     else view_of(interaction, runtime.zone),
@@ -203,8 +217,8 @@ def _message_for(
     advisor_id: str, record: Record, engine: Engine | None, runtime: Runtime
 ) -> bytes | None:
     event = record.event
-    if isinstance(event, TokenMinted):
-        return None  # roster data, not work
+    if isinstance(event, NOT_PUSHED):
+        return None
     about = getattr(event, "advisor_id", None)
     if about != advisor_id:
         if isinstance(event, AdvisorStateChanged) or engine is None:

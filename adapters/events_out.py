@@ -5,6 +5,8 @@ The journal keeps instants as integer microseconds (UTC); every reply that carri
 does, ISO-8601 with the offset of the deployment's calendar, so a client reads one format
 everywhere. Which fields are instants is read once per event type from its annotations
 (``Instant``), so a field added later is shown the same way without a list to keep.
+``OfferPending`` is the one message shaped as an event that is not one: an open offer, replayed
+to an advisor's WebSocket on connection.
 """
 
 from __future__ import annotations
@@ -16,10 +18,23 @@ from typing import Any
 import msgspec
 
 from aiguillage.engine.events import Event
+from aiguillage.engine.instants import Instant
 
 from .views import iso
 
-__all__ = ["event_out", "instant_fields"]
+__all__ = ["OfferPending", "event_out", "instant_fields"]
+
+
+class OfferPending(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="offer.pending", gc=False
+):
+    """An offer still open when its advisor connects: state, not an event; ``at`` it was made."""
+
+    at: Instant
+    offer_id: int
+    interaction_id: int
+    advisor_id: str
+    expires_at: Instant
 
 
 @cache
@@ -33,7 +48,7 @@ def instant_fields(kind: type[Any]) -> frozenset[str]:
     return frozenset(names & set(kind.__struct_fields__))
 
 
-def event_out(event: Event, zone: tzinfo) -> dict[str, Any]:
+def event_out(event: Event | OfferPending, zone: tzinfo) -> dict[str, Any]:
     """Return an event as builtins, its instants as ISO-8601 in ``zone``."""
     body: dict[str, Any] = msgspec.to_builtins(event)
     for name in instant_fields(type(event)):
