@@ -14,14 +14,18 @@ import msgspec
 from aiguillage.engine.commands import AdvisorState
 from aiguillage.engine.policies import Channel, Typology
 
+from .views import InteractionOut
+
 __all__ = [
     "AdvisorIn",
     "AdvisorOut",
+    "AdvisorPage",
     "AdvisorPatch",
     "ChannelQueue",
     "DeclineIn",
     "ErrorOut",
     "EventPage",
+    "InteractionPage",
     "Queues",
     "StateIn",
     "SubmitIn",
@@ -119,6 +123,18 @@ class AdvisorOut(msgspec.Struct, kw_only=True):
     load: dict[Channel, int]
     holding: list[int]
     offers: list[int]
+
+
+class AdvisorPage(msgspec.Struct, kw_only=True):
+    advisors: list[AdvisorOut]
+    next_after: str | None
+    """Pass it as ``after`` for the next page; ``null`` when this page ends the list."""
+
+
+class InteractionPage(msgspec.Struct, kw_only=True):
+    interactions: list[InteractionOut]
+    next_after: int | None
+    """Pass it as ``after`` for the next page; ``null`` when this page ends the list."""
 
 
 class ChannelQueue(msgspec.Struct, kw_only=True):

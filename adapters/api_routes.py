@@ -10,7 +10,8 @@ it; a reason is one of the codes ``[reasons]`` configures.
 from __future__ import annotations
 
 import time
-from typing import Any
+import typing
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
@@ -20,12 +21,13 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from aiguillage.engine.commands import (
     Abandon,
     Accept,
     AddAdvisor,
+    AdvisorState,
     AwaitPrincipal,
     Close,
     Decline,
@@ -42,14 +44,17 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import UnknownAdvisor, UnknownInteraction
 from aiguillage.engine.instants import SECOND, from_datetime, to_datetime
 from aiguillage.engine.policies import CHANNELS
+from aiguillage.engine.states import InteractionStatus
 
 from .api_models import (
     AdvisorIn,
     AdvisorOut,
+    AdvisorPage,
     AdvisorPatch,
     ChannelQueue,
     DeclineIn,
     EventPage,
+    InteractionPage,
     Queues,
     StateIn,
     SubmitIn,
@@ -59,7 +64,9 @@ from .api_models import (
     WorkIn,
 )
 from .auth import Principal, Unauthenticated
+from .datetimes import DatetimeError, parse_instant
 from .events_out import event_out
+from .listing import InteractionFilter, advisor_out, advisors_page, interactions_page
 from .runtime import Runtime
 from .views import InteractionOut, iso
 
@@ -358,18 +365,7 @@ async def read_advisor(request: Request[Any, Any, Any], advisor_id: str) -> Advi
         if advisor is None:
             raise UnknownAdvisor(f"no advisor `{advisor_id}`")
         offers = [o.id for o in engine.state.offers.values() if o.advisor_id == advisor_id]
-        return AdvisorOut(
-            id=advisor.id,
-            name=advisor.name,
-            state=advisor.state,
-            reason=advisor.reason,
-            skills=dict(advisor.skills),
-            languages=advisor.languages,
-            capacity=dict(advisor.capacity),
-            load=dict(advisor.load),
-            holding=list(advisor.holding),
-            offers=offers,
-        )
+        return advisor_out(advisor, offers)
 
     result: AdvisorOut = await _runtime(request).read(read)
     return result
@@ -493,6 +489,106 @@ async def ticket(request: Request[Any, Any, Any]) -> TicketOut:
     )
 
 
+# -- lists ----------------------------------------------------------------------------------------
+
+_STATUSES = typing.get_args(InteractionStatus)
+_ADVISOR_STATES = typing.get_args(AdvisorState)
+
+
+@get("/v1/advisors", summary="List the advisors", tags=["advisors"])
+async def list_advisors(
+    request: Request[Any, Any, Any],
+    in_state: Annotated[  # `state` is the app's state to the framework: named apart
+        str | None, QueryParameter(name="state", description="Only advisors in this state.")
+    ] = None,
+    after: str | None = Parameter(
+        default=None, description="The id after which to list (a page's `next_after`)."
+    ),
+    limit: int = Parameter(default=100, ge=1, le=1000),
+) -> AdvisorPage:
+    """The roster in id order, each advisor with its state, load and capacity per channel,
+    skills and languages, a page at a time. An advisor's list holds only itself."""
+    principal = caller(request, "advisor", *STAFF)
+    if in_state is not None and in_state not in _ADVISOR_STATES:
+        raise InvalidField(
+            "state", f"`{in_state}` is not a state; one of: {', '.join(_ADVISOR_STATES)}"
+        )
+    only = principal.advisor_id if principal.role == "advisor" else None
+
+    def read(engine: Engine) -> tuple[list[AdvisorOut], str | None]:
+        return advisors_page(engine, state=in_state, only=only, after=after, limit=limit)
+
+    advisors, next_after = await _runtime(request).read(read)
+    return AdvisorPage(advisors=advisors, next_after=next_after)
+
+
+@get("/v1/interactions", summary="List the live interactions", tags=["interactions"])
+async def list_interactions(
+    request: Request[Any, Any, Any],
+    status: list[str] | None = Parameter(
+        default=None, description="Statuses to list: repeat the parameter, or separate by commas."
+    ),
+    channel: str | None = None,
+    advisor: str | None = Parameter(
+        default=None, description="Offered to or held by this advisor, or last accepted by it."
+    ),
+    received_since: str | None = Parameter(
+        default=None, description="Received at or after: ISO-8601 with an offset."
+    ),
+    received_until: str | None = Parameter(
+        default=None, description="Received before: ISO-8601 with an offset."
+    ),
+    after: int = Parameter(
+        default=0, ge=0, description="The id after which to list (a page's `next_after`)."
+    ),
+    limit: int = Parameter(default=100, ge=1, le=1000),
+) -> InteractionPage:
+    """The interactions in the engine's live state, in id order, a page at a time: open work,
+    and ended work until ``[retention] live_after_close_s`` has passed (read older work by its
+    id). An advisor lists only the work offered to or held by it now. External ids are shown
+    as given, as to those who may read the personal data."""
+    principal = caller(request, "advisor", "integrator", *STAFF)
+    statuses = frozenset(s.strip() for given in status or () for s in given.split(",") if s.strip())
+    for named in sorted(statuses):
+        if named not in _STATUSES:
+            raise InvalidField(
+                "status", f"`{named}` is not a status; one of: {', '.join(_STATUSES)}"
+            )
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidField(
+            "channel", f"`{channel}` is not a channel; one of: {', '.join(CHANNELS)}"
+        )
+    holder = None
+    if principal.role == "advisor":
+        holder = _as_advisor(principal, advisor)
+    wanted = InteractionFilter(
+        statuses=statuses,
+        channel=channel,
+        advisor=None if holder else advisor,
+        holder=holder,
+        received_since=_instant("received_since", received_since),
+        received_until=_instant("received_until", received_until),
+    )
+    runtime = _runtime(request)
+    zone = runtime.zone
+    found, next_after = await runtime.read(
+        lambda engine: interactions_page(engine, wanted, after=after, limit=limit, zone=zone)
+    )
+    # Whoever reads a list may read its personal data: an advisor's list is its own work.
+    views = [await runtime.revealed(view, digests) for view, digests in found]
+    return InteractionPage(interactions=views, next_after=next_after)
+
+
+def _instant(field: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except DatetimeError as exc:
+        hint = " (in a query string, write `+` as `%2B`)" if " " in text.strip() else ""
+        raise InvalidField(field, f"{exc}{hint}") from None
+
+
 async def _done(
     request: Request[Any, Any, Any], command: Any, personal: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -523,4 +619,6 @@ ROUTES = [
     queues,
     events,
     ticket,
+    list_advisors,
+    list_interactions,
 ]

@@ -362,9 +362,12 @@ class Runtime:
             view = msgspec.convert(msgspec.structs.asdict(kept), InteractionOut)
             found = (view, kept.personal_digests or ())
         view, digests = found
-        if not reveal:
-            return view
-        for piece in await self._opened(interaction_id, digests):
+        return await self.revealed(view, digests) if reveal else view
+
+    async def revealed(self, view: InteractionOut, digests: Sequence[str]) -> InteractionOut:
+        """Return a view with the external id as given, while the personal-data store holds
+        it under one of the ``digests`` the journal holds; else the view as it is."""
+        for piece in await self._opened(view.id, digests):
             if "external_id" in piece:
                 return msgspec.structs.replace(view, external_id=piece["external_id"])
         return view
