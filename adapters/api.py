@@ -20,19 +20,28 @@ Status codes::
                             (``CommandFailed``)
     503 unavailable         the journal is being rebuilt or cannot write, or this daemon is a
                             standby (``leader`` names the one that serves); ``Retry-After``
+
+The OpenAPI document lists, for every ``/v1`` route, the statuses above it can answer, each with
+``ErrorOut`` (``documented``, applied where the app is built, so a new route gets them too).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Iterable
+from copy import copy
 from typing import Any
 
 import msgspec
 import structlog
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
 from aiguillage.engine.errors import (
     EngineError,
@@ -47,7 +56,7 @@ from aiguillage.engine.errors import (
 from .api_asyncapi import asyncapi_json
 from .api_limits import LimitedRequest, refuse_before_handler
 from .api_models import ErrorOut
-from .api_routes import ROUTES
+from .api_routes import ROUTES, ticket
 from .api_socket import offers_socket
 from .api_tokens import TOKEN_ROUTES
 from .auth import Tickets, Tokens
@@ -55,7 +64,7 @@ from .metrics import CONTENT_TYPE
 from .runtime import CommandFailed, Conflict, Rejected, Runtime, Unavailable
 from .supervisor import Supervisor
 
-__all__ = ["create_app", "error_response"]
+__all__ = ["SchemaLinks", "create_app", "documented", "error_response"]
 
 log = structlog.get_logger("aiguillage.api")
 _ENCODE = msgspec.json.Encoder()
@@ -164,6 +173,80 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes
     return error_response(500, "internal", "an internal error; it is logged")
 
 
+_ERRORS = {
+    400: "invalid_request: malformed JSON, wrong types, unknown fields, a value out of bounds; "
+    "`field` names the one at fault",
+    401: "unauthorized: no token, or one we do not know (`WWW-Authenticate: Bearer`)",
+    403: "forbidden: a role that may not do this, or an advisor acting for another",
+    404: "not_found: no such interaction, advisor, offer or token",
+    409: "conflict: the state refuses it, or an external id resubmitted with other content",
+    413: "payload_too_large: a body above `[daemon] max_body_bytes`",
+    422: "invalid_command: well-formed, but the engine refuses its content",
+    500: "internal: a fault of ours, logged",
+    503: "unavailable: the journal is rebuilt or cannot write, or this daemon is a standby "
+    "(`leader` names the one that serves); `Retry-After`",
+}
+
+
+def _errors_of(handler: HTTPRouteHandler, commands: bool) -> dict[int, ResponseSpec]:
+    """The error answers a ``/v1`` route can give: every route checks a token and a role, and
+    may meet a fault or a journal not ready; a path names a resource (404); a body can be too
+    large (413); a command can be refused by the state (409) or for its content (422)."""
+    statuses = [400, 401, 403, 500, 503]
+    if any("{" in path for path in handler.paths):
+        statuses.append(404)
+    if "data" in inspect.signature(handler.fn).parameters:
+        statuses.append(413)
+    if commands and handler.http_methods != {"GET"}:
+        statuses += [409, 422]
+    return {
+        status: ResponseSpec(data_container=ErrorOut, description=_ERRORS[status])
+        for status in sorted(statuses)
+    }
+
+
+def documented(
+    handlers: Iterable[ControllerRouterHandler], *, without_commands: Iterable[object] = ()
+) -> list[ControllerRouterHandler]:
+    """Return ``handlers``, each ``/v1`` route a copy documenting its errors with ``ErrorOut``.
+
+    They replace the framework's default 400 (``{status_code, detail, extra}``), which is not
+    what the API answers; a route's own ``responses`` win. ``without_commands`` are the write
+    routes that send the engine no command (no 409 or 422).
+    """
+    plain = list(without_commands)
+    result: list[ControllerRouterHandler] = []
+    for handler in handlers:
+        if isinstance(handler, HTTPRouteHandler) and any(
+            path.startswith("/v1/") for path in handler.paths
+        ):
+            commands = not any(handler is other for other in plain)
+            handler = copy(handler)
+            handler.responses = {**_errors_of(handler, commands), **(handler.responses or {})}
+        result.append(handler)
+    return result
+
+
+class SchemaLinks(OpenAPIRenderPlugin):
+    """``/schema``: a page linking the OpenAPI document, with no script fetched from elsewhere
+    (the usual viewers load theirs from a CDN, and are blank offline)."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/")
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        title = str(openapi_schema.get("info", {}).get("title", "API"))
+        return (
+            '<!doctype html>\n<html><head><meta charset="utf-8">'
+            f"<title>{title}: OpenAPI</title></head><body>\n"
+            f"<h1>{title}: OpenAPI</h1>\n<ul>\n"
+            '<li><a href="/schema/openapi.json">openapi.json</a></li>\n'
+            '<li><a href="/schema/openapi.yaml">openapi.yaml</a></li>\n'
+            "</ul>\n<p>Every route lists the statuses it answers; every error has the body "
+            "<code>{error, detail, field}</code>.</p>\n</body></html>\n"
+        ).encode()
+
+
 @get("/livez", include_in_schema=False, sync_to_thread=False)
 def livez() -> dict[str, str]:
     """The process is alive (its event loop answers)."""
@@ -229,7 +312,13 @@ def create_app(
     """Return the application serving ``runtime`` (which ``serve`` starts and stops), and
     reporting the ``adapters`` it supervises in ``/readyz``."""
     app = Litestar(
-        route_handlers=[livez, readyz, metrics, offers_socket, *ROUTES, *TOKEN_ROUTES],
+        route_handlers=[
+            livez,
+            readyz,
+            metrics,
+            offers_socket,
+            *documented([*ROUTES, *TOKEN_ROUTES], without_commands=[ticket]),
+        ],
         exception_handlers={
             HTTPException: _http_error,
             Unavailable: _unavailable,
@@ -252,6 +341,7 @@ def create_app(
                 }
             ),
             security=[{"bearer": []}],
+            render_plugins=[SchemaLinks(), JsonRenderPlugin(), YamlRenderPlugin()],
         ),
         debug=debug,
         logging_config=None,

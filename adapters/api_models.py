@@ -7,11 +7,10 @@ ignored wish. Datetimes must carry a UTC offset; the handlers refuse naive ones 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from aiguillage.engine.commands import AdvisorState
 from aiguillage.engine.policies import Channel, Typology
 
 from .views import InteractionOut
@@ -66,7 +65,9 @@ class SubmitIn(_In, kw_only=True):
 
 
 class StateIn(_In, kw_only=True):
-    state: AdvisorState
+    state: Literal["offline", "available", "not_ready"]
+    """Not ``wrap_up``: the engine puts an advisor in it when work ends, for the channel's
+    ``wrap_up_s``, and out of it."""
     reason: str = ""
     """One of the codes of ``[reasons] not_ready`` in config.toml (``lunch``), or none."""
 

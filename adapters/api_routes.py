@@ -21,6 +21,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 
 from aiguillage.engine.commands import (
@@ -148,7 +149,13 @@ async def _worker(request: Request[Any, Any, Any], interaction_id: int, named: s
 # -- interactions ---------------------------------------------------------------------------------
 
 
-@post("/v1/interactions", summary="Submit an interaction", tags=["interactions"])
+@post(
+    "/v1/interactions",
+    summary="Submit an interaction",
+    tags=["interactions"],
+    status_code=201,
+    responses={200: ResponseSpec(InteractionOut, description="already known: the first one")},
+)
 async def submit(request: Request[Any, Any, Any], data: SubmitIn) -> Response[InteractionOut]:
     """Create an interaction once it is durable (201), or return the one already known (200)."""
     caller(request, "integrator", *STAFF)
