@@ -67,22 +67,21 @@ def seal_submission(
 
 
 def content_digest(command: Submit, personal: dict[str, Any] | None, key: bytes) -> str:
-    """Return the keyed digest of a submission's content, the same for the same content.
+    """Return the keyed digest of what routes a submission, the same for the same routing.
 
-    It covers what the sender gave beside its key: channel, ``received_at`` as given (before a
-    clock skew takes it as now, so a retry gives the same), motive, language, skills,
-    priority, typology, and the personal data (customer, subject, text). Keyed like the
-    external id: without the key, it confirms no guess of the text.
+    It covers channel, motive, language, skills, priority and typology: a key reused for other
+    work routes it elsewhere. Not ``received_at``, which a relay may stamp anew at each retry,
+    and not the personal data (customer, subject, text): a digest of it would outlive its
+    erasure in the journal, and the 200-or-409 answer to a guessed text would confirm it.
+    ``personal`` is taken for the signature's sake and left out.
     """
     content = (
         command.channel,
-        command.received_at,
         command.motive,
         command.language,
         command.skills,
         command.priority,
         command.typology,
-        personal or {},
     )
     return keyed_id(key, "submission:" + _CANONICAL.encode(content).decode())
 

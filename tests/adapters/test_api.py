@@ -82,8 +82,7 @@ def test_a_submission_is_created_once_and_read_back(api: httpx.Client) -> None:
     [
         {"channel": "social", "source": "webform"},
         {"motive": "fines"},
-        {"received_at": "2026-11-23T10:00:00+01:00"},
-        {"text": "Mon passe Navigo a été débité trois fois."},
+        {"priority": 7},
     ],
 )
 def test_a_resubmission_with_other_content_is_409_naming_the_key(
@@ -95,6 +94,24 @@ def test_a_resubmission_with_other_content_is_409_naming_the_key(
         api.post("/v1/interactions", json={**body, **change}), 409, "conflict", "external_id"
     )
     assert api.post("/v1/interactions", json=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"received_at": "2026-11-23T10:00:00+01:00"},  # a relay stamping its retry anew
+        {"text": "Mon passe Navigo a été débité trois fois."},
+    ],
+)
+def test_a_retry_with_another_received_at_or_text_is_the_same_interaction(
+    api: httpx.Client, change: dict[str, object]
+) -> None:
+    """Neither is compared: the text's digest would outlive its erasure and answer guesses."""
+    body = complaint()
+    created = api.post("/v1/interactions", json=body).json()
+    again = api.post("/v1/interactions", json={**body, **change})
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == created["id"]
 
 
 def test_an_unknown_interaction_is_404_with_a_json_body(api: httpx.Client) -> None:

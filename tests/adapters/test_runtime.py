@@ -124,6 +124,9 @@ async def test_a_key_resubmitted_with_other_content_is_a_conflict_live_or_from_t
     others = [
         (msgspec.structs.replace(command, channel="written"), {"text": "bonjour"}),
         (msgspec.structs.replace(command, motive="refunds"), {"text": "bonjour"}),
+        (msgspec.structs.replace(command, priority=7), {"text": "bonjour"}),
+    ]
+    same = [  # not compared: a relay's own stamp, and personal data (see content_digest)
         (msgspec.structs.replace(command, received_at=clock.now - HOUR), {"text": "bonjour"}),
         (command, {"text": "bonjour encore"}),
     ]
@@ -139,6 +142,9 @@ async def test_a_key_resubmitted_with_other_content_is_a_conflict_live_or_from_t
             with pytest.raises(Conflict, match="source 'x'") as refused:
                 await daemon.submit(other, personal)
             assert refused.value.field == "external_id"
+        for retry, personal in same:
+            recognised = await daemon.submit(retry, personal)
+            assert (recognised.created, recognised.interaction.id) == (False, first.interaction.id)
         with pytest.raises(Conflict):
             await daemon.execute(msgspec.structs.replace(command, motive="refunds"))
 
