@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from .advisors import Advisor
 from .calendar import BusinessCalendar
 from .events import (
@@ -218,13 +220,7 @@ class State:
                 continue
             expires_at = offer.made_at + policy.offer_timeout_s * SECOND
             if expires_at != offer.expires_at:
-                self.offers[offer_id] = Offer(
-                    id=offer.id,
-                    interaction_id=offer.interaction_id,
-                    advisor_id=offer.advisor_id,
-                    made_at=offer.made_at,
-                    expires_at=expires_at,
-                )
+                self.offers[offer_id] = msgspec.structs.replace(offer, expires_at=expires_at)
                 timers.set(expires_at, OFFER_EXPIRY, offer_id)
 
     def _advisor_added(self, event: AdvisorAdded) -> None:

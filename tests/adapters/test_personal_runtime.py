@@ -8,7 +8,6 @@ personal data of its batch was committed, as a full disk or a lost lock makes it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,11 @@ from aiguillage.adapters.runtime import Runtime, Unavailable
 from aiguillage.adapters.sqlite_journal import SQLiteJournal
 from aiguillage.adapters.stores import personal_path_of
 from aiguillage.engine.commands import Close, Submit
-from aiguillage.engine.instants import SECOND, from_datetime
+from aiguillage.engine.instants import SECOND
 
 from .daemon import ROOT
 from .redis_server import RedisServer
+from .test_runtime import VirtualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -38,14 +38,6 @@ FIRST_CUSTOMER = {"customer": {"name": SECRET, "phone": "+33 6 11 22 33 44"}, "t
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class VirtualClock:
-    def __init__(self) -> None:
-        self.now = from_datetime(datetime(2027, 1, 4, 8, 0, tzinfo=UTC))
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class Faults:

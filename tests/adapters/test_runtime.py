@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -46,19 +47,27 @@ class VirtualClock:
         return self.now
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[tuple[Runtime, VirtualClock]]:
-    loaded = load_config(ROOT / "config.toml")
-    clock = VirtualClock()
-    runtime = build_runtime(loaded, tmp_path / "journal.sqlite")
+@asynccontextmanager
+async def serving(path: Path, clock: VirtualClock) -> AsyncIterator[Runtime]:
+    """A runtime of the reference configuration on the journal at ``path``, once it serves;
+    stopped cleanly on the way out."""
+    runtime = build_runtime(load_config(ROOT / "config.toml"), path)
     runtime.clock = clock
     async with anyio.create_task_group() as group:
         await group.start(runtime.run)
-        while not runtime.ready:
-            await anyio.sleep(0.01)
-        yield runtime, clock
+        with anyio.fail_after(30):  # a recovery that never ends fails here, not by hanging
+            while not runtime.ready:
+                await anyio.sleep(0.01)
+        yield runtime
         await runtime.stop()
         group.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[tuple[Runtime, VirtualClock]]:
+    clock = VirtualClock()
+    async with serving(tmp_path / "journal.sqlite", clock) as runtime:
+        yield runtime, clock
 
 
 async def test_memory_stays_flat_over_a_year_of_traffic(
@@ -291,55 +300,29 @@ async def test_a_restart_keeps_the_idempotency_window_from_acceptance(
     await daemon.execute(Close(interaction_id=first.interaction.id))
     clock.now += 2 * DAY
     await daemon.stop()
-    restarted = build_runtime(load_config(ROOT / "config.toml"), tmp_path / "journal.sqlite")
-    restarted.clock = clock
-    async with anyio.create_task_group() as group:
-        await group.start(restarted.run)
-        while not restarted.ready:
-            await anyio.sleep(0.01)
+    async with serving(tmp_path / "journal.sqlite", clock) as restarted:
         again = await restarted.submit(command, None)
-        assert not again.created
-        assert again.interaction.id == first.interaction.id
-        await restarted.stop()
-        group.cancel_scope.cancel()
+    assert not again.created
+    assert again.interaction.id == first.interaction.id
 
 
 async def test_a_snapshot_this_version_cannot_read_is_passed_over_for_the_journal(
     tmp_path: Path,
 ) -> None:
-    loaded = load_config(ROOT / "config.toml")
     path = tmp_path / "journal.sqlite"
     clock = VirtualClock()
-
-    async def started() -> Runtime:
-        runtime = build_runtime(loaded, path)
-        runtime.clock = clock
-        return runtime
-
-    first = await started()
-    async with anyio.create_task_group() as group:
-        await group.start(first.run)
-        while not first.ready:
-            await anyio.sleep(0.01)
+    async with serving(path, clock) as first:
         receipt = await first.submit(Submit(channel="social", source="x", external_id="a"), None)
-        await first.stop()
-        group.cancel_scope.cancel()
     # A sealed snapshot in a format this version does not know (as a newer one would write).
     journal = SQLiteJournal(path)
     recovery = await journal.open()
     await journal.save_snapshot(recovery.last_seq, msgspec.msgpack.encode({"format": 99}))
     await journal.close()
 
-    second = await started()
+    # It used to rebuild from the same snapshot forever: serving() fails after 30 s.
     with capture_logs() as logs:
-        async with anyio.create_task_group() as group:
-            await group.start(second.run)
-            with anyio.fail_after(30):  # it used to rebuild from the same snapshot forever
-                while not second.ready:
-                    await anyio.sleep(0.01)
+        async with serving(path, clock) as second:
             read = await second.read(lambda engine: engine.interaction(receipt.interaction.id))
-            await second.stop()
-            group.cancel_scope.cancel()
     assert read is not None
     assert (read.channel, read.source, read.status) == ("social", "x", "queued")
     warned = [e for e in logs if e["event"].startswith("snapshot unreadable by this version")]
