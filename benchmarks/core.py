@@ -27,7 +27,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from aiguillage.adapters.config import load_config
+from aiguillage.adapters.config.settings import load_config
 from aiguillage.engine.commands import (
     Accept,
     AddAdvisor,

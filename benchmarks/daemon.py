@@ -66,7 +66,7 @@ from typing import Any
 import httpx
 import websockets
 
-from aiguillage.adapters.auth import digest_of
+from aiguillage.adapters.daemon.auth import digest_of
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD = Path(__file__).with_name("daemon_load.py")
@@ -191,7 +191,7 @@ class Daemon:
         self.journal, self.cpu = directory / "journal.sqlite", cpu
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "aiguillage.adapters.cli", "serve"]
+        command = [sys.executable, "-m", "aiguillage.adapters.cli.main", "serve"]
         command += ["--config", str(write_config(directory, lease_s)), "--port", str(self.port)]
         command += ["--store", store or f"sqlite:///{self.journal}", "--log-level", log_level]
         command += ["--standby"] if standby else []
@@ -389,7 +389,7 @@ def journal_stats(daemon: Daemon, redis_server: RedisServer | None) -> dict[str,
 def redis_stats(server: RedisServer) -> dict[str, Any]:
     import redis
 
-    from aiguillage.adapters.redis_keys import keys_of
+    from aiguillage.adapters.stores.redis.keys import keys_of
 
     keys = keys_of(tomllib.loads((ROOT / "config.toml").read_text())["deployment"]["domain"])
     with redis.Redis.from_url(server.url) as client:

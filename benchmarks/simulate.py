@@ -36,8 +36,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiguillage.adapters.cli_simulate import deployment_of
-from aiguillage.adapters.config import default_config_path, load_config
+from aiguillage.adapters.cli.simulate import deployment_of
+from aiguillage.adapters.config.settings import default_config_path, load_config
 from aiguillage.simulations.run import simulate
 
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -105,7 +105,7 @@ def compare(arrivals: int, repeat: int) -> None:
     flags = [f"--{name}={value}" for name, value in QUEUE.items()]
     flags += [f"--arrivals={arrivals}", f"--seed={SEED}"]
     python = sys.executable
-    ours = [python, "-m", "aiguillage.adapters.cli", "simulate", "queue", *flags, "--json"]
+    ours = [python, "-m", "aiguillage.adapters.cli.main", "simulate", "queue", *flags, "--json"]
     contenders = [
         Contender("engine", ours),
         Contender("SimPy", [python, str(PEERS / "simpy_queue.py"), *flags], needs="simpy"),

@@ -15,8 +15,8 @@ import dataclasses
 
 import msgspec
 
-from aiguillage.adapters.cli_simulate import deployment_of
-from aiguillage.adapters.config import default_config_path, load_config
+from aiguillage.adapters.cli.simulate import deployment_of
+from aiguillage.adapters.config.settings import default_config_path, load_config
 from aiguillage.engine.routing import STRATEGIES
 from aiguillage.simulations.run import simulate
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .redis_server import INSTALL, RedisServer, available
+from tests.adapters.redis_server import INSTALL, RedisServer, available
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .daemon import free_port
+from tests.adapters.daemons import free_port
 
 INSTALL = "install it: apt-get install redis-server (Debian), or put redis-server on PATH"
 

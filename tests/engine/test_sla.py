@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiguillage.adapters.config import default_config_path, load_config
+from aiguillage.adapters.config.settings import default_config_path, load_config
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import HOUR, MINUTE, SECOND, from_datetime, to_datetime
 from aiguillage.engine.policies import (

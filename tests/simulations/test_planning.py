@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from aiguillage.adapters.cli_simulate import deployment_of
-from aiguillage.adapters.config import default_config_path, load_config
+from aiguillage.adapters.cli.simulate import deployment_of
+from aiguillage.adapters.config.settings import default_config_path, load_config
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.instants import MINUTE, from_datetime
 from aiguillage.simulations.erlang import smallest_agents

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from aiguillage.adapters.cli_simulate import deployment_of
-from aiguillage.adapters.config import default_config_path, load_config
+from aiguillage.adapters.cli.simulate import deployment_of
+from aiguillage.adapters.config.settings import default_config_path, load_config
 from aiguillage.simulations.outcome import RunResult
 from aiguillage.simulations.run import Deployment, simulate
 

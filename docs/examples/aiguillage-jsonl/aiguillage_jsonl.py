@@ -16,7 +16,7 @@ from pathlib import Path
 import anyio.to_thread
 import msgspec
 
-from aiguillage.adapters.plugins import AdapterContext
+from aiguillage.adapters.channels.protocol import AdapterContext
 
 _ENCODE = msgspec.json.Encoder()
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aiguillage.adapters.config import load_config_bytes
-from aiguillage.adapters.serve import build_runtime
-from aiguillage.adapters.supervisor import Supervisor
+from aiguillage.adapters.config.settings import load_config_bytes
+from aiguillage.adapters.daemon.serve import build_runtime
+from aiguillage.adapters.daemon.supervisor import Supervisor
 from aiguillage.engine.commands import Close, Submit
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +28,7 @@ def lines(path: Path) -> list[dict[str, object]]:
 
 async def test_arrivals_and_closures_are_appended_in_order(tmp_path: Path) -> None:
     out = tmp_path / "interactions.jsonl"
-    reference = resources.files("aiguillage.adapters") / "reference.toml"
+    reference = resources.files("aiguillage.adapters.config") / "reference.toml"
     config = reference.read_bytes() + f"\n[adapters.jsonl]\npath = '{out}'\n".encode()
     runtime = build_runtime(load_config_bytes(config, "test"), tmp_path / "journal.sqlite")
     adapters = Supervisor(runtime)  # found through the entry point, as `serve` finds it

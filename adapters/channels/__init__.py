@@ -1,0 +1,1 @@
+"""The channel protocol, and the channels built on it."""

@@ -1,0 +1,249 @@
+"""Adapter plugins: the protocol, how adapters are found and configured, and what they are given.
+
+An adapter connects the daemon to something outside it (telephony, a social network, mail, a
+CRM). It is a class registered in the ``aiguillage.adapters`` entry-point group of its
+distribution; the built-in ones register there too, so a third-party adapter is their peer::
+
+    [project.entry-points."aiguillage.adapters"]
+    webhook = "aiguillage.adapters.channels.webhook:WebhookAdapter"
+
+It is enabled by name in ``config.toml``, with its own settings in the same table::
+
+    [adapters.webhook]               # the adapter registered as `webhook`
+    url = "https://crm.example/hooks/aiguillage"
+    secret_env = "AIGUILLAGE_WEBHOOK_SECRET"
+
+    [adapters.warehouse]             # a second one of the same kind, under its own name
+    plugin = "webhook"
+    enabled = false                  # kept in the file, not started (true when left out)
+    url = "https://dwh.example/ingest"
+    secret_env = "AIGUILLAGE_WAREHOUSE_SECRET"
+
+``load_config`` (so ``aiguillage check-config`` and ``serve``) checks every table against the
+class's ``Settings`` (a msgspec ``Struct``), with the file's line and key and what to do, like
+every other problem of the file. A disabled adapter that is not installed is no problem: one
+file may serve machines with different plugins.
+
+The protocol (``Adapter``) is small: ``Settings``; ``subscribes``, the event types it wants
+(empty: all); ``__init__(context)``; ``async run()``, which runs until cancelled (raising, or
+returning, is a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the
+durable events after its cursor, ``done(seq)`` to move the cursor, and ``submit``/``execute``
+to send commands. ``supervisor`` starts, restarts and reports the adapters.
+
+Delivery is at least once: the cursor (``adapters.<name>`` in the journal's cursors) is saved
+in batches, at most ``_SAVE_EVERY`` events or ``_SAVE_AFTER_S`` behind what was done, and
+exactly when caught up or stopped; after a crash the events since the last save come again.
+Events come in journal order, and only once the journal holds them (write-ahead), only from
+the daemon that leads the journal: on a standby, ``events`` waits until it takes over, and
+then resumes from the cursor the journal holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    get_args,
+)
+from zoneinfo import ZoneInfo
+
+import anyio
+import msgspec
+import structlog
+
+from aiguillage.adapters.channels.port import Port, Receipt, Unavailable
+from aiguillage.adapters.stores.journal import JournalError, Record, event_type
+from aiguillage.engine.commands import Command, Submit
+from aiguillage.engine.events import Event
+
+__all__ = [
+    "EVENT_TYPES",
+    "Adapter",
+    "AdapterContext",
+    "EventType",
+    "subscriptions",
+]
+
+EVENT_TYPES: tuple[str, ...] = tuple(str(t.__struct_config__.tag) for t in get_args(Event))
+"""Every event's wire tag (``interaction.arrived``…): what ``subscribes`` may name."""
+
+if TYPE_CHECKING:
+    EventType = str
+else:
+    # A Literal of the tags, so that a misspelt one in config.toml is named with the right one.
+    EventType = Literal[EVENT_TYPES]
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+_PAGE = 256
+"""Records read from the journal at once."""
+_IDLE_S = 1.0
+"""Caught up, an adapter is woken by each commit; this often anyway, should a wake be missed."""
+_RETRY_S = 0.5
+"""How often an adapter looks again while the runtime is not ready (rebuilding, standby)."""
+_SAVE_EVERY = 100
+_SAVE_AFTER_S = 1.0
+"""The cursor is saved when it is this many events, or seconds, ahead of the saved one."""
+
+
+class Adapter(Protocol):
+    """What an adapter class is: see the module docstring and ``docs/adapters.md``."""
+
+    Settings: ClassVar[type[msgspec.Struct]]
+    """The settings of its ``[adapters.<name>]`` table (``enabled`` and ``plugin`` aside)."""
+    subscribes: frozenset[str]
+    """The event types (wire tags) it is given; empty: all. A class attribute, or set by
+    ``__init__`` from the settings."""
+
+    def __init__(self, context: AdapterContext[Any]) -> None: ...
+
+    async def run(self) -> None:
+        """Work until cancelled; raise when it cannot (it is then restarted, with back-off)."""
+        ...
+
+
+class AdapterContext(Generic[S]):
+    """What an adapter is given: its name and settings, a logger, events, and commands.
+
+    One context per start of an adapter; the supervisor closes it when the adapter stops,
+    which saves the cursor.
+    """
+
+    def __init__(self, runtime: Port, name: str, settings: S) -> None:
+        self.name = name
+        self.settings = settings
+        self.log = structlog.get_logger("aiguillage.adapters").bind(adapter=name)
+        self.subscribes: frozenset[str] = frozenset()
+        """Set by the supervisor from the adapter's ``subscribes`` once it is built."""
+        self.cursor_name = f"adapters.{name}"
+        self._runtime = runtime
+        self._life: float | None = None
+        """The runtime's ``recovered_at`` when the cursor was read: a rebuild (a journal
+        failure, a step-down) changes it, and the events are then read again from the cursor
+        the journal holds."""
+        self._read = self._yielded = self._done = self._saved = 0
+        self._saved_at = time.monotonic()
+        self._wake = anyio.Event()
+        runtime.add_listener(self._on_commit)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The deployment calendar's time zone, in which the API shows instants."""
+        return self._runtime.zone
+
+    @property
+    def position(self) -> int:
+        """The seq every event up to which is dealt with (saved or about to be)."""
+        return self._done
+
+    async def events(self) -> AsyncIterator[Record]:
+        """Yield the durable records after the cursor, in seq order, of the types subscribed.
+
+        Waits, without end, for new ones when caught up, and for the runtime while it is not
+        ready. Call ``done(record.seq)`` once a record is dealt with.
+        """
+        runtime = self._runtime
+        while True:
+            if not runtime.ready or runtime.recovered_at != self._life:
+                await self._resume()
+            life = self._life
+            self._wake = anyio.Event()
+            try:
+                page = await runtime.records_after(self._read, _PAGE)
+            except Unavailable:
+                await anyio.sleep(_RETRY_S)
+                continue
+            if not page:
+                await self._save()
+                with anyio.move_on_after(_IDLE_S):
+                    await self._wake.wait()
+                continue
+            for record in page:
+                if runtime.recovered_at != life:
+                    break  # rebuilt meanwhile: read again from the cursor the journal holds
+                self._read = record.seq
+                if not self.subscribes or event_type(record.event) in self.subscribes:
+                    self._yielded = record.seq
+                    yield record
+                elif self._done >= self._yielded:
+                    self._done = record.seq  # nothing before it is pending: pass over it
+
+    async def done(self, seq: int) -> None:
+        """Mark every record up to ``seq`` dealt with; the cursor is saved in batches."""
+        if self._runtime.recovered_at != self._life or not self._done < seq <= self._read:
+            return  # read before a rebuild (it comes again), or not read yet, or behind
+        self._done = seq
+        if seq - self._saved >= _SAVE_EVERY or time.monotonic() - self._saved_at >= _SAVE_AFTER_S:
+            await self._save()
+
+    async def submit(self, command: Submit, personal: dict[str, Any] | None = None) -> Receipt:
+        """Submit an interaction (see ``Runtime.submit``); ``Unavailable`` when not ready."""
+        return await self._runtime.submit(command, personal)
+
+    async def execute(
+        self, command: Command, personal: dict[str, Any] | None = None
+    ) -> list[Event]:
+        """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
+        return await self._runtime.execute(command, personal)
+
+    async def close(self) -> None:
+        """Stop listening and save the cursor (for two seconds at most)."""
+        self._runtime.remove_listener(self._on_commit)
+        with anyio.move_on_after(2, shield=True):
+            await self._save()
+
+    def _on_commit(self, records: Sequence[Record]) -> None:
+        self._wake.set()
+
+    async def _resume(self) -> None:
+        """Wait until the runtime is ready, then read on from the cursor its journal holds."""
+        runtime = self._runtime
+        while True:
+            journal, life = runtime.journal, runtime.recovered_at
+            if runtime.ready and journal is not None:
+                try:
+                    cursor = await journal.cursor(self.cursor_name)
+                except JournalError as exc:
+                    self.log.warning("cursor not readable; retrying", error=str(exc))
+                else:
+                    if runtime.ready and runtime.recovered_at == life:
+                        break
+            await anyio.sleep(_RETRY_S)
+        self._life = life
+        self._read = self._yielded = self._done = self._saved = cursor
+        self._saved_at = time.monotonic()
+        self.log.info("reading events", after=cursor)
+
+    async def _save(self) -> None:
+        runtime, seq = self._runtime, self._done
+        journal = runtime.journal
+        if seq == self._saved or journal is None or not runtime.ready:
+            return
+        if runtime.recovered_at != self._life:
+            return
+        self._saved_at = time.monotonic()
+        try:
+            await journal.save_cursor(self.cursor_name, seq)
+        except JournalError as exc:
+            self.log.warning("cursor not saved; retrying later", seq=seq, error=str(exc))
+            return
+        self._saved = seq
+
+
+def subscriptions(adapter: Adapter) -> frozenset[str]:
+    """Return the event types an adapter subscribes to; ``ValueError`` naming unknown ones."""
+    wanted = frozenset(adapter.subscribes)
+    unknown = sorted(wanted - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(
+            f"`subscribes` names unknown event types: {', '.join(unknown)}; "
+            "use those of aiguillage.adapters.channels.protocol.EVENT_TYPES"
+        )
+    return wanted

@@ -1,0 +1,1 @@
+"""The daemon's HTTP and WebSocket API: routes, models, tokens, limits and documents."""

@@ -1,0 +1,176 @@
+"""The API's request and response bodies, as msgspec Structs (validated and documented).
+
+Requests forbid unknown fields: a misspelt ``prority`` is a 400 naming it, not a silently
+ignored wish. Datetimes must carry a UTC offset; the handlers refuse naive ones by field name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from aiguillage.adapters.stores.views import InteractionOut
+from aiguillage.engine.policies import Channel, Typology
+
+__all__ = [
+    "AdvisorIn",
+    "AdvisorOut",
+    "AdvisorPage",
+    "AdvisorPatch",
+    "ChannelQueue",
+    "DeclineIn",
+    "ErrorOut",
+    "EventPage",
+    "InteractionPage",
+    "Queues",
+    "StateIn",
+    "SubmitIn",
+    "TicketOut",
+    "TransferIn",
+    "TransferOutIn",
+    "WorkIn",
+]
+
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+_Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class _In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class SubmitIn(_In, kw_only=True):
+    """A new interaction from a channel: a call in the PBX queue, a complaint, a message."""
+
+    channel: Channel
+    source: _Id
+    external_id: _Id
+    """The id the source gave it (the call id, the e-mail's Message-ID, the post id): a
+    resubmission with the same ``(source, external_id)`` creates nothing. It may name a
+    person: the journal holds a keyed digest of it, and the erasable store the id itself."""
+    received_at: datetime | None = None
+    """ISO-8601 with a UTC offset; defaults to now."""
+    motive: str | None = None
+    language: str | None = None
+    typology: Typology | None = None
+    priority: Annotated[int, msgspec.Meta(ge=0, le=9)] | None = None
+    skills: dict[str, _Level] = {}
+    customer: dict[str, Any] | None = None
+    """Personal data: kept in the erasable store, never in the journal."""
+    subject: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    text: str | None = None
+
+
+class StateIn(_In, kw_only=True):
+    state: Literal["offline", "available", "not_ready"]
+    """Not ``wrap_up``: the engine puts an advisor in it when work ends, for the channel's
+    ``wrap_up_s``, and out of it."""
+    reason: str = ""
+    """One of the codes of ``[reasons] not_ready`` in config.toml (``lunch``), or none."""
+
+
+class WorkIn(_In, kw_only=True):
+    """A supervisor acting for an advisor names it; an advisor's own token says who it is."""
+
+    advisor_id: str | None = None
+
+
+class DeclineIn(_In, kw_only=True):
+    reason: str = ""
+    """One of the codes of ``[reasons] decline`` in config.toml (``busy``), or none."""
+
+
+class TransferIn(_In, kw_only=True):
+    advisor_id: str | None = None
+    channel: Channel | None = None
+    motive: str | None = None
+    skills: dict[str, _Level] | None = None
+    note: str = ""
+    """Personal data: kept in the erasable store, never in the journal."""
+
+
+class TransferOutIn(_In, kw_only=True):
+    advisor_id: str | None = None
+    party: _Id
+    """Who takes the work over; personal data, kept like a transfer's note."""
+
+
+class AdvisorIn(_In, kw_only=True):
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
+    name: str = ""
+    skills: dict[str, _Level] = {}
+    languages: tuple[str, ...] = ()
+    capacity: dict[Channel, Annotated[int, msgspec.Meta(ge=0, le=50)]] = {}
+
+
+class AdvisorPatch(_In, kw_only=True):
+    name: str | None = None
+    skills: dict[str, _Level] | None = None
+    languages: tuple[str, ...] | None = None
+    capacity: dict[Channel, Annotated[int, msgspec.Meta(ge=0, le=50)]] | None = None
+
+
+class AdvisorOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    state: str
+    reason: str
+    skills: dict[str, int]
+    languages: tuple[str, ...]
+    capacity: dict[Channel, int]
+    load: dict[Channel, int]
+    holding: list[int]
+    offers: list[int]
+
+
+class AdvisorPage(msgspec.Struct, kw_only=True):
+    advisors: list[AdvisorOut]
+    next_after: str | None
+    """Pass it as ``after`` for the next page; ``null`` when this page ends the list."""
+
+
+class InteractionPage(msgspec.Struct, kw_only=True):
+    interactions: list[InteractionOut]
+    next_after: int | None
+    """Pass it as ``after`` for the next page; ``null`` when this page ends the list."""
+
+
+class ChannelQueue(msgspec.Struct, kw_only=True):
+    waiting: int
+    oldest_wait_s: float | None
+    estimated_wait_s: float | None
+    """Mean wait of the last (up to 50) interactions an advisor accepted since the start."""
+    service_level_today: float | None
+    """Share of today's (local day) interactions answered within their SLA, of those decided."""
+    target_share: float
+    advisors: dict[str, int]
+    """Advisors able to take this channel, by state."""
+
+
+class Queues(msgspec.Struct, kw_only=True):
+    at: str
+    channels: dict[str, ChannelQueue]
+
+
+class EventPage(msgspec.Struct, kw_only=True):
+    events: list[dict[str, Any]]
+    next_after: int
+    """Pass it as ``after`` to read on; equal to the request's when nothing new."""
+
+
+class TicketOut(msgspec.Struct, kw_only=True):
+    ticket: str
+    expires_in_s: int
+    url: str
+
+
+class ErrorOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    error: str
+    """A short stable code: invalid_request, unauthorized, forbidden, not_found, conflict…"""
+    detail: str
+    field: str | None = None
+    """The request field at fault, as a path (``received_at``, ``customer.phone``)."""
+    leader: str | None = None
+    """On a 503 from a standby: the address of the daemon that leads (serves) now."""

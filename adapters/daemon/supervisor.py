@@ -1,0 +1,167 @@
+"""Run the enabled adapters beside the engine; restart a failing one; never let one stop the rest.
+
+``serve`` starts one ``Supervisor`` in its task group, next to the runtime. The supervisor
+gives each enabled adapter (see ``plugins``) a task of its own, builds it with a fresh
+``AdapterContext`` and awaits its ``run``. An adapter that raises, or returns, has failed: the
+supervisor logs why, saves its cursor, waits (1 s, doubling up to 60 s; back to 1 s once it has
+run a minute without failing) and starts it again, from its cursor. Its exceptions stay here:
+the engine, the API and the other adapters go on. Cancellation (``stop``, the daemon's
+shutdown) is the one thing that passes through.
+
+``status()`` is what ``/readyz`` shows under ``adapters``; the metrics
+``aiguillage_adapter_up{adapter}`` and ``aiguillage_adapter_restarts_total{adapter}`` follow
+the same states. A failing adapter never makes the daemon unready: it is reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+import anyio
+import anyio.abc
+import msgspec
+import structlog
+
+from aiguillage.adapters.channels.protocol import AdapterContext, subscriptions
+from aiguillage.adapters.config.errors import ConfigError, Problem
+from aiguillage.adapters.config.locations import dotted
+from aiguillage.adapters.config.plugins import EnabledAdapter, configured_adapters
+from aiguillage.adapters.daemon.runtime import Runtime
+
+__all__ = ["AdapterStatus", "Supervisor"]
+
+log = structlog.get_logger("aiguillage.adapters")
+
+
+class AdapterStatus(msgspec.Struct, kw_only=True):
+    """How one adapter is doing, for ``/readyz``."""
+
+    plugin: str
+    state: Literal["running", "backing-off"] = "running"
+    restarts: int = 0
+    """Starts after a failure, since the daemon started."""
+    last_error: str = ""
+    """Why it failed last (kept after a restart, for the operator's eyes)."""
+    position: int = 0
+    """The seq of the last event it has dealt with."""
+
+
+class Supervisor:
+    """Starts the enabled adapters, restarts those that fail, and reports how they are."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        adapters: Sequence[EnabledAdapter] | None = None,
+        *,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        steady_s: float = 60.0,
+    ) -> None:
+        """Supervise ``adapters``, by default those enabled in the runtime's configuration.
+
+        ``ConfigError`` when the configuration names an adapter that cannot be loaded now
+        (``load_config`` checked it, but packages may have changed since).
+        """
+        if adapters is None:
+            adapters = _enabled(runtime)
+        self.adapters = list(adapters)
+        self._runtime = runtime
+        self._backoff_s, self._max_backoff_s, self._steady_s = backoff_s, max_backoff_s, steady_s
+        self._status = {a.name: AdapterStatus(plugin=a.plugin) for a in self.adapters}
+        self._contexts: dict[str, AdapterContext[msgspec.Struct]] = {}
+        self._scope: anyio.CancelScope | None = None
+        self._stopped = anyio.Event()
+        metrics = runtime.metrics
+        for adapter in self.adapters:
+            # Every series exists from the start, so that alerts see the first change.
+            metrics.adapter_up.labels(adapter=adapter.name).set(0)
+            metrics.adapter_restarts.labels(adapter=adapter.name)
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run every adapter until ``stop`` or cancellation."""
+        try:
+            async with anyio.create_task_group() as group:
+                self._scope = group.cancel_scope
+                for adapter in self.adapters:
+                    group.start_soon(self._keep_running, adapter, name=f"adapter {adapter.name}")
+                task_status.started()
+        finally:
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Cancel the adapters and wait until each has saved its cursor."""
+        if self._scope is None:
+            return
+        self._scope.cancel()
+        await self._stopped.wait()
+
+    def status(self) -> dict[str, AdapterStatus]:
+        """Each adapter's state, restarts, last error and position, by name."""
+        for name, context in self._contexts.items():
+            self._status[name].position = context.position
+        return self._status
+
+    async def _keep_running(self, adapter: EnabledAdapter) -> None:
+        status = self._status[adapter.name]
+        up = self._runtime.metrics.adapter_up.labels(adapter=adapter.name)
+        restarts = self._runtime.metrics.adapter_restarts.labels(adapter=adapter.name)
+        backoff = self._backoff_s
+        while True:
+            context: AdapterContext[msgspec.Struct] = AdapterContext(
+                self._runtime, adapter.name, adapter.settings
+            )
+            self._contexts[adapter.name] = context
+            status.state = "running"
+            up.set(1)
+            started = time.monotonic()
+            failure: Exception | None = None
+            try:
+                instance = adapter.factory(context)
+                context.subscribes = subscriptions(instance)
+                await instance.run()
+            except Exception as exc:  # an adapter's failure must not reach the engine
+                failure = exc
+            finally:
+                await context.close()
+            if time.monotonic() - started >= self._steady_s:
+                backoff = self._backoff_s
+            error = (
+                "its run() returned; an adapter runs until it is cancelled"
+                if failure is None
+                else _describe(failure)
+            )
+            status.state, status.last_error = "backing-off", error
+            up.set(0)
+            log.error(
+                "adapter failed; it restarts later",
+                adapter=adapter.name,
+                error=error,
+                restart_in_s=backoff,
+                exc_info=failure,
+            )
+            await anyio.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff_s)
+            status.restarts += 1
+            restarts.inc()
+
+
+def _enabled(runtime: Runtime) -> list[EnabledAdapter]:
+    adapters, problems = configured_adapters(runtime.settings.adapters)
+    if problems:
+        source = runtime.loaded.source
+        raise ConfigError(
+            [Problem(source, None, dotted(key), message, fix) for key, message, fix in problems]
+        )
+    return adapters
+
+
+def _describe(exc: BaseException) -> str:
+    """Say what failed: the first error inside a group, its type and its message."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Reports: HTML pages with charts, CSV files, and the words of each language."""

@@ -1,0 +1,331 @@
+"""Personal data in Redis: beside a domain's journal, written only by the journal's writer.
+
+The same interface and meaning as ``sqlite.personal.SQLitePersonalStore`` (see
+``stores.personal`` for the seal: the journal keeps a salted digest, this store the salt and the
+data, and erasing them leaves the chain whole). An interaction's pieces are the fields of the
+hash ``aiguillage:{domain}:personal:<id>`` (digest → msgpack of salt, canonical JSON,
+stored_at); each piece's age is a member ``<id>:<digest>`` of the sorted set
+``aiguillage:{domain}:personal:stored``, for the retention purge and for the recovery's look at
+what the last batches stored. The key for external ids is ``aiguillage:{domain}:personal:key``
+(``redis_keys``). Records written by an earlier version (a field ``<id>`` of the hash
+``aiguillage:{domain}:personal``, a member ``<id>`` of the sorted set) are moved to this layout
+when a leader opens the store.
+
+The store shares the journal's connection and its epoch: every write (put, erase, purge,
+discard) runs in a script that first checks the epoch, like an append. After a failover that
+lost recent writes, the new leader reuses interaction ids; a paused former leader must not
+overwrite or erase, under such an id, another customer's data.
+
+What erasure means in Redis: the record leaves the server's memory at once, and nothing reads
+it again. The append-only file still holds the commands that wrote it until Redis rewrites that
+file from its memory, so after an erasure the store asks for ``BGREWRITEAOF``, at most once an
+hour (a rewrite forks the server and writes the whole dataset): at once for the first erasure,
+otherwise at the next erasure or retention purge (the daemon purges hourly) an hour after the
+previous request. A refused request (a rewrite already running, the command renamed) is logged
+and asked again an hour later. Until the rewrite, the data remains in the AOF files; it also
+remains in RDB files if ``save`` is configured, in replicas until they rewrite their own, and
+in backups: rotate those, and encrypt the volume for what the file system keeps of freed blocks.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import msgspec
+import redis.exceptions
+import structlog
+
+from aiguillage.adapters.stores.journal import JournalUnavailable
+from aiguillage.adapters.stores.personal import KEY_BYTES, Sealed, digest
+from aiguillage.engine.instants import Instant
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
+
+    from aiguillage.adapters.stores.redis.journal import RedisJournal
+
+__all__ = ["REWRITE_SPACING_S", "RedisPersonalStore"]
+
+REWRITE_SPACING_S = 3600.0
+"""The least time between two requests to rewrite the AOF after erasures."""
+_PURGE_CHUNK = 1000
+"""Pieces purged per script call, so that one call never holds the server long."""
+
+log = structlog.get_logger("aiguillage.redis_personal")
+
+_PUT = """#!lua
+-- Store pieces of personal data, fenced by the writer's epoch.
+-- KEYS: epoch, personal:stored, then the hash personal:<id> of each piece
+-- ARGV: epoch, then 4 per piece (digest, sealed piece, stored_at, "<id>:<digest>")
+-- returns: {"ok"} | {"fenced", the epoch now}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+for i = 3, #KEYS do
+  local a = 2 + (i - 3) * 4
+  redis.call("HSET", KEYS[i], ARGV[a], ARGV[a + 1])
+  redis.call("ZADD", KEYS[2], ARGV[a + 2], ARGV[a + 3])
+end
+return {"ok"}
+"""
+
+_ERASE = """#!lua
+-- Erase every piece of personal data held under an interaction id, fenced by the epoch.
+-- KEYS: epoch, personal:stored, personal:<id>
+-- ARGV: epoch, interaction id
+-- returns: {"ok", pieces erased} | {"fenced", the epoch now}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+local erased = 0
+for _, digest in ipairs(redis.call("HKEYS", KEYS[3])) do
+  redis.call("ZREM", KEYS[2], ARGV[2] .. ":" .. digest)
+  erased = erased + 1
+end
+redis.call("DEL", KEYS[3])
+return {"ok", erased}
+"""
+
+_DISCARD = """#!lua
+-- Erase the pieces named, fenced by the writer's epoch.
+-- KEYS: epoch, personal:stored, then the hash holding each piece
+-- ARGV: epoch, then 2 per piece (its field in that hash, its member in personal:stored)
+-- returns: {"ok", pieces erased} | {"fenced", the epoch now}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+local erased = 0
+for i = 3, #KEYS do
+  local a = 2 + (i - 3) * 2
+  erased = erased + redis.call("HDEL", KEYS[i], ARGV[a])
+  redis.call("ZREM", KEYS[2], ARGV[a + 1])
+end
+return {"ok", erased}
+"""
+
+_MOVE = """#!lua
+-- Move records of an earlier version (one per interaction) to the layout of pieces, fenced.
+-- KEYS: epoch, personal:stored, personal, then the hash personal:<id> of each record
+-- ARGV: epoch, then 4 per record (interaction id, digest, sealed piece, stored_at)
+-- returns: {"ok"} | {"fenced", the epoch now}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+for i = 4, #KEYS do
+  local a = 2 + (i - 4) * 4
+  redis.call("HSET", KEYS[i], ARGV[a + 1], ARGV[a + 2])
+  redis.call("ZADD", KEYS[2], ARGV[a + 3], ARGV[a] .. ":" .. ARGV[a + 1])
+  redis.call("ZREM", KEYS[2], ARGV[a])
+  redis.call("HDEL", KEYS[3], ARGV[a])
+end
+return {"ok"}
+"""
+
+_SEALED = msgspec.msgpack.Encoder()
+_PIECE = msgspec.msgpack.Decoder(tuple[bytes, bytes, int])
+_EARLIER = msgspec.msgpack.Decoder(tuple[bytes, bytes])
+
+
+class _Scripts(NamedTuple):
+    put: AsyncScript
+    erase: AsyncScript
+    discard: AsyncScript
+    move: AsyncScript
+
+
+class RedisPersonalStore:
+    """Sealed personal data in the journal's Redis, written under its epoch."""
+
+    def __init__(self, journal: RedisJournal) -> None:
+        self.description = f"{journal.description}, personal data"
+        self._journal = journal
+        self._scripts: _Scripts | None = None
+        self._rewrite_pending = False
+        self._rewrite_asked: float | None = None
+
+    async def open(self) -> None:
+        """Get ready on the journal's connection, and move an earlier version's records to
+        this layout; ``JournalUnavailable`` if it is not open, ``JournalFenced``."""
+        connection = self._journal.connection()
+        self._scripts = _Scripts(
+            connection.register_script(_PUT),
+            connection.register_script(_ERASE),
+            connection.register_script(_DISCARD),
+            connection.register_script(_MOVE),
+        )
+        await self._move_earlier_records()
+
+    async def external_id_key(self) -> bytes:
+        """Return the domain's key for external ids; the first writer to ask makes it."""
+        self._open()
+        journal = self._journal
+        client = journal.connection()
+        with journal.unavailable("reading the external-id key"):
+            await client.set(journal.keys.personal_key, secrets.token_bytes(KEY_BYTES), nx=True)
+            key: Any = await client.get(journal.keys.personal_key)
+        if key is None:  # pragma: no cover - deleted between the two calls
+            raise JournalUnavailable(f"{self.description}: the external-id key vanished")
+        return bytes(key)
+
+    async def put_many(self, rows: Sequence[Sealed]) -> None:
+        """Store pieces, durable on return."""
+        keys = self._journal.keys
+        hashes, arguments = [], []
+        for piece in rows:
+            hashes.append(keys.personal_of(piece.interaction_id))
+            value = _SEALED.encode((piece.salt, piece.data, piece.stored_at))
+            member = f"{piece.interaction_id}:{piece.digest}"
+            arguments += [piece.digest, value, piece.stored_at, member]
+        if hashes:
+            await self._write(self._open().put, hashes, arguments, "storing personal data")
+
+    async def get(self, interaction_id: int) -> list[Sealed]:
+        """Return every piece stored under an interaction's id, unchecked."""
+        self._open()
+        journal = self._journal
+        client = journal.connection()
+        with journal.unavailable("reading personal data"):
+            fields: Any = await client.hgetall(journal.keys.personal_of(interaction_id))
+        pieces = []
+        for field, value in fields.items():
+            salt, data, stored_at = _PIECE.decode(value)
+            pieces.append(Sealed(interaction_id, field.decode(), salt, data, stored_at))
+        return pieces
+
+    async def erase(self, interaction_id: int) -> bool:
+        """Erase an interaction's pieces (see the module docstring); False if none."""
+        keys = self._journal.keys
+        erased = await self._write(
+            self._open().erase,
+            [keys.personal_of(interaction_id)],
+            [interaction_id],
+            "erasing personal data",
+        )
+        await self._rewrite(erased)
+        return erased > 0
+
+    async def purge(self, before: Instant) -> int:
+        """Erase every piece stored before ``before`` (the retention period); how many."""
+        journal = self._journal
+        erased = 0
+        while True:
+            self._open()
+            with journal.unavailable("purging personal data"):
+                members: Any = await journal.connection().zrangebyscore(
+                    journal.keys.personal_stored, "-inf", f"({before}", 0, _PURGE_CHUNK
+                )
+            if not members:
+                break
+            erased += await self._discard_members([m.decode() for m in members], "purging")
+        await self._rewrite(erased)
+        return erased
+
+    async def stored_since(self, since: Instant) -> list[tuple[int, str]]:
+        """Return (interaction id, digest) of the pieces stored at or after ``since``."""
+        self._open()
+        journal = self._journal
+        client = journal.connection()
+        with journal.unavailable("reading personal data"):
+            members: Any = await client.zrangebyscore(journal.keys.personal_stored, since, "+inf")
+        pieces = []
+        for member in members:
+            interaction_id, _, piece = member.decode().partition(":")
+            pieces.append((int(interaction_id), piece))
+        return pieces
+
+    async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:
+        """Erase these pieces (interaction id, digest) for good; how many there were."""
+        if not pieces:
+            return 0
+        members = [f"{interaction_id}:{piece}" for interaction_id, piece in pieces]
+        erased = await self._discard_members(members, "discarding")
+        await self._rewrite(erased)
+        return erased
+
+    async def close(self) -> None:
+        """Forget the scripts; the connection is the journal's, and the journal closes it."""
+        self._scripts = None
+
+    async def _discard_members(self, members: list[str], doing: str) -> int:
+        """Erase the pieces named by their members of ``personal:stored`` (``<id>:<digest>``)."""
+        keys = self._journal.keys
+        hashes, arguments = [], []
+        for member in members:
+            interaction_id, _, piece = member.partition(":")
+            hashes.append(keys.personal_of(int(interaction_id)))
+            arguments += [piece, member]
+        if not hashes:
+            return 0
+        return await self._write(self._open().discard, hashes, arguments, f"{doing} personal data")
+
+    async def _move_earlier_records(self) -> None:
+        """Move the records of an earlier version (one per interaction) to pieces, a chunk at
+        a time; each keeps its salt, data and age, and gets its digest computed again."""
+        journal = self._journal
+        keys = journal.keys
+        client = journal.connection()
+        cursor = 0
+        while True:
+            with journal.unavailable("moving personal data to pieces"):
+                scanned: Any = await client.hscan(keys.personal, cursor, count=_PURGE_CHUNK)
+                cursor, records = scanned
+                ids = [field.decode() for field in records]
+                ages: Any = await client.zmscore(keys.personal_stored, ids) if ids else []
+            hashes, arguments = [], []
+            for (field, value), age in zip(records.items(), ages, strict=True):
+                salt, data = _EARLIER.decode(value)
+                stored_at = int(age or 0)
+                hashes.append(keys.personal_of(int(field)))
+                piece = _SEALED.encode((salt, data, stored_at))
+                arguments += [int(field), digest(salt, data), piece, stored_at]
+            if hashes:
+                await journal.write_fenced(
+                    self._open().move,
+                    (keys.personal_stored, keys.personal, *hashes),
+                    arguments,
+                    "moving personal data to pieces",
+                )
+                log.info("personal data moved to pieces", records=len(hashes))
+            if cursor == 0:
+                return
+
+    async def _write(
+        self, script: AsyncScript, keys: list[str], arguments: list[Any], doing: str
+    ) -> int:
+        found = await self._journal.write_fenced(
+            script, (self._journal.keys.personal_stored, *keys), arguments, doing
+        )
+        return int(found[0]) if found else 0
+
+    async def _rewrite(self, erased: int) -> None:
+        """Ask Redis to rewrite its AOF without the erased data, at most once an hour."""
+        self._rewrite_pending = self._rewrite_pending or erased > 0
+        now = time.monotonic()
+        if not self._rewrite_pending or (
+            self._rewrite_asked is not None and now - self._rewrite_asked < REWRITE_SPACING_S
+        ):
+            return
+        self._rewrite_asked = now
+        try:
+            await self._journal.connection().bgrewriteaof()
+        except redis.exceptions.RedisError as exc:
+            log.warning(
+                "erased personal data stays in Redis's AOF files until a rewrite: the request "
+                "was refused, and is made again in an hour",
+                store=self.description,
+                error=str(exc),
+            )
+            return
+        self._rewrite_pending = False
+
+    def _open(self) -> _Scripts:
+        if self._scripts is None:
+            raise JournalUnavailable(f"{self.description} is not open")
+        return self._scripts

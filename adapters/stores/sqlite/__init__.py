@@ -1,0 +1,1 @@
+"""The embedded store: the journal and the personal data in SQLite files."""

@@ -1,0 +1,85 @@
+"""``aiguillage simulate`` on the reference configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from aiguillage.adapters.cli.main import app
+from aiguillage.adapters.config.settings import default_config_path
+
+runner = CliRunner()
+CONFIG = ["--config", str(default_config_path())]
+
+
+def run(*args: str) -> dict[str, object]:
+    result = runner.invoke(app, ["simulate", *CONFIG, "--json", *args])
+    assert result.exit_code == 0, result.output
+    answer: dict[str, object] = json.loads(result.stdout)
+    return answer
+
+
+def test_json_is_one_object_with_each_channel() -> None:
+    answer = run("--days", "1", "--seed", "2")
+    channels = answer["channels"]
+    assert isinstance(channels, list)
+    assert [c["channel"] for c in channels] == ["voice", "written", "social"]
+    assert {"service_level", "penalties_eur", "p90_wait_s", "occupancy"} <= set(channels[0])
+
+
+def test_the_same_seed_prints_the_same_json() -> None:
+    assert run("--days", "1", "--seed", "2") == run("--days", "1", "--seed", "2")
+
+
+def test_from_and_to_choose_the_days() -> None:
+    answer = run("--from", "2027-02-01", "--to", "2027-02-02")
+    assert answer["start"] == "2027-02-01T00:00:00+01:00"
+    assert answer["end"] == "2027-02-03T00:00:00+01:00"
+
+
+def test_replications_give_estimates_with_intervals() -> None:
+    answer = run("--days", "1", "--replications", "3")
+    runs = answer["runs"]
+    assert isinstance(runs, list)
+    assert [r["seed"] for r in runs] == [1, 2, 3]
+    estimate = answer["estimates"]["social"]["service_level"]  # type: ignore[index]
+    assert estimate["low"] <= estimate["mean"] <= estimate["high"]
+
+
+def test_an_unknown_strategy_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["simulate", *CONFIG, "--strategy", "coin-toss"])
+    assert result.exit_code == 2
+    assert "unknown strategy 'coin-toss'" in result.output
+
+
+def test_days_and_from_to_together_are_refused() -> None:
+    result = runner.invoke(
+        app, ["simulate", *CONFIG, "--days", "2", "--from", "2027-01-04", "--to", "2027-01-05"]
+    )
+    assert result.exit_code == 2
+    assert "not both" in result.output
+
+
+def test_the_plain_output_is_a_table_per_channel() -> None:
+    result = runner.invoke(app, ["simulate", *CONFIG, "--days", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for word in ("voice", "written", "social", "within SLA", "penalties", "occupancy"):
+        assert word in result.stdout
+
+
+def test_the_report_is_written_where_asked(tmp_path: Path) -> None:
+    report = tmp_path / "week.html"
+    result = runner.invoke(app, ["simulate", *CONFIG, "--days", "1", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert str(report) in result.stdout.replace("\n", "")
+
+
+def test_a_report_that_cannot_be_written_is_an_error_without_traceback(tmp_path: Path) -> None:
+    report = tmp_path / "missing" / "week.html"
+    result = runner.invoke(app, ["simulate", *CONFIG, "--days", "1", "--report", str(report)])
+    assert result.exit_code == 1
+    assert "cannot write the report" in result.output
+    assert "Traceback" not in result.output
