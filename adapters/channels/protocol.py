@@ -1,8 +1,9 @@
-"""Adapter plugins: the protocol, how adapters are found and configured, and what they are given.
+"""The channel protocol: what an adapter plugin is, and what the daemon gives it.
 
 An adapter connects the daemon to something outside it (telephony, a social network, mail, a
-CRM). It is a class registered in the ``aiguillage.adapters`` entry-point group of its
-distribution; the built-in ones register there too, so a third-party adapter is their peer::
+web form, a CRM). It is a class registered in the ``aiguillage.adapters`` entry-point group of
+its distribution; the built-in ones register there too, so a third-party adapter is their
+peer::
 
     [project.entry-points."aiguillage.adapters"]
     webhook = "aiguillage.adapters.channels.webhook:WebhookAdapter"
@@ -19,23 +20,34 @@ It is enabled by name in ``config.toml``, with its own settings in the same tabl
     url = "https://dwh.example/ingest"
     secret_env = "AIGUILLAGE_WAREHOUSE_SECRET"
 
-``load_config`` (so ``aiguillage check-config`` and ``serve``) checks every table against the
-class's ``Settings`` (a msgspec ``Struct``), with the file's line and key and what to do, like
-every other problem of the file. A disabled adapter that is not installed is no problem: one
-file may serve machines with different plugins.
+``config.plugins`` finds the classes and checks every table against the class's ``Settings``
+(a msgspec ``Struct``), with the file's line and key and what to do.
 
 The protocol (``Adapter``) is small: ``Settings``; ``subscribes``, the event types it wants
 (empty: all); ``__init__(context)``; ``async run()``, which runs until cancelled (raising, or
 returning, is a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the
-durable events after its cursor, ``done(seq)`` to move the cursor, and ``submit``/``execute``
-to send commands. ``supervisor`` starts, restarts and reports the adapters.
+durable events after its cursor, ``done(seq)`` to move the cursor, ``submit``/``execute`` to
+send commands, and ``report`` to say how its peer is doing. The daemon's ``supervisor`` starts,
+restarts and reports the adapters.
 
-Delivery is at least once: the cursor (``adapters.<name>`` in the journal's cursors) is saved
-in batches, at most ``_SAVE_EVERY`` events or ``_SAVE_AFTER_S`` behind what was done, and
-exactly when caught up or stopped; after a crash the events since the last save come again.
+A channel is an adapter that also talks with customers (``Channel``); each part is optional:
+
+- ``routes()``: the inbound HTTP routes it serves on the daemon's public listener (``inbound``),
+  where its peer delivers messages and events; it verifies the peer itself;
+- ``sources`` and ``async send(outgoing)``: it sends the answers the daemon's outbox holds for
+  the interactions of those sources (``outgoing``), at least once, with an idempotency key;
+- ``State`` and ``context.state()``: its own durable state (a mailbox's UID and UIDVALIDITY,
+  a network's page token), kept in the journal and written only by the daemon that leads it.
+
+Delivery of events is at least once: the cursor (``adapters.<name>`` in the journal's cursors)
+is saved in batches, at most ``_SAVE_EVERY`` events or ``_SAVE_AFTER_S`` behind what was done,
+and exactly when caught up or stopped; after a crash the events since the last save come again.
 Events come in journal order, and only once the journal holds them (write-ahead), only from
 the daemon that leads the journal: on a standby, ``events`` waits until it takes over, and
 then resumes from the cursor the journal holds.
+
+This module imports nothing of the daemon: it is written against ``port.Port``, which the
+daemon's runtime implements.
 """
 
 from __future__ import annotations
@@ -58,16 +70,20 @@ import anyio
 import msgspec
 import structlog
 
+from aiguillage.adapters.channels.inbound import InboundRoute
+from aiguillage.adapters.channels.outgoing import Outgoing, Sent
 from aiguillage.adapters.channels.port import Port, Receipt, Unavailable
 from aiguillage.adapters.stores.journal import JournalError, Record, event_type
-from aiguillage.engine.commands import Command, Submit
+from aiguillage.engine.commands import Command, PostMessage, Submit
 from aiguillage.engine.events import Event
 
 __all__ = [
     "EVENT_TYPES",
     "Adapter",
     "AdapterContext",
+    "Channel",
     "EventType",
+    "Health",
     "subscriptions",
 ]
 
@@ -109,6 +125,33 @@ class Adapter(Protocol):
         ...
 
 
+class Channel(Adapter, Protocol):
+    """An adapter that receives from customers' side and sends answers back (each optional).
+
+    A class may define ``routes`` without ``send`` (a web form whose answers leave by mail),
+    or ``send`` without ``routes`` (a mailbox it polls itself).
+    """
+
+    sources: frozenset[str]
+    """The sources whose interactions' answers it sends (a class attribute, or set by
+    ``__init__`` from the settings). Two channels may not send for the same source."""
+
+    def routes(self) -> Sequence[InboundRoute]:
+        """The routes it serves on the public listener, under ``/channels/<name>``."""
+        ...
+
+    async def send(self, outgoing: Outgoing) -> Sent:
+        """Send one message; raise ``SendFailed`` (or ``NeedsReauthorisation``) when the peer
+        does not take it. Called again after a crash for a message sent but not yet
+        journaled as sent: pass ``outgoing.idempotency_key`` to the peer."""
+        ...
+
+
+Health = Literal["ok", "degraded", "needs_reauthorisation"]
+"""How a channel's peer is doing, as the channel reports it: ``degraded`` when it answers
+badly or slowly, ``needs_reauthorisation`` when it refuses the channel's credentials."""
+
+
 class AdapterContext(Generic[S]):
     """What an adapter is given: its name and settings, a logger, events, and commands.
 
@@ -131,7 +174,25 @@ class AdapterContext(Generic[S]):
         self._read = self._yielded = self._done = self._saved = 0
         self._saved_at = time.monotonic()
         self._wake = anyio.Event()
+        self.health: Health = "ok"
+        self.health_detail = ""
         runtime.add_listener(self._on_commit)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the daemon takes commands now (it leads the journal and is not rebuilding):
+        an inbound handler answers 503 when it is not, so that its peer delivers again."""
+        return self._runtime.ready
+
+    def report(self, health: Health, detail: str = "") -> None:
+        """Say how the channel's peer is doing; ``/readyz`` and the metrics show it.
+
+        The daemon sets ``needs_reauthorisation`` itself when ``send`` raises
+        ``NeedsReauthorisation``, and ``ok`` again when a send succeeds.
+        """
+        if (health, detail) != (self.health, self.health_detail):
+            self.log.info("channel health", health=health, detail=detail)
+        self.health, self.health_detail = health, detail
 
     @property
     def zone(self) -> ZoneInfo:
@@ -192,6 +253,14 @@ class AdapterContext(Generic[S]):
     ) -> list[Event]:
         """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
         return await self._runtime.execute(command, personal)
+
+    async def acknowledge(self, interaction_id: int, text: str) -> None:
+        """Tell the customer their message was received: an acknowledgement in the thread,
+        sent by the channel's outbox like an answer, which stops no clock."""
+        command = PostMessage(
+            interaction_id=interaction_id, advisor_id=None, kind="acknowledgement", digest=""
+        )
+        await self._runtime.execute(command, {"message": text})
 
     async def close(self) -> None:
         """Stop listening and save the cursor (for two seconds at most)."""

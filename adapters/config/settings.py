@@ -152,6 +152,22 @@ class DaemonSettings(_Section, frozen=True):
     archive_dir: str = ""
     """On a Redis journal: where events older than the snapshots are archived before the stream
     is trimmed. Empty: ``archive`` in ``[deployment] data_dir``."""
+    public_host: str = "127.0.0.1"
+    """Where the channels' peers deliver (``/channels/<name>/…``), apart from the API; started
+    only when an enabled channel declares routes. Put TLS in front of it."""
+    public_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8081
+
+
+class OutboxSettings(_Section, frozen=True):
+    """How the daemon sends the answers the channels carry, and when it gives up."""
+
+    first_retry_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 30.0
+    """A failed send is tried again after this, then after twice as long each time..."""
+    max_retry_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 1800.0
+    """... up to this between two attempts."""
+    give_up_after_s: Annotated[float, msgspec.Meta(ge=1)] = 86_400.0
+    """An answer not sent this long after it was posted fails for good: the advisor is told,
+    ``/readyz`` and the metrics count it, and nothing more is tried."""
 
 
 class Reasons(_Section, frozen=True):
@@ -165,6 +181,9 @@ class Reasons(_Section, frozen=True):
     """Why an advisor pauses (state ``not_ready``)."""
     decline: tuple[ReasonCode, ...] = ("busy", "skill_mismatch", "language_mismatch")
     """Why an advisor declines an offer."""
+    close: tuple[ReasonCode, ...] = ("answered", "no_answer_needed", "duplicate", "spam")
+    """Why work is closed: ``no_answer_needed`` for a thank-you, ``spam`` for spam (neither is
+    answered); closing with no reason is allowed."""
 
 
 class TokenSeed(_Section, frozen=True):
@@ -191,6 +210,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     routing: RoutingPolicy = RoutingPolicy()
     advisors: tuple[AdvisorSeed, ...] = ()
     daemon: DaemonSettings = DaemonSettings()
+    outbox: OutboxSettings = OutboxSettings()
     reasons: Reasons = Reasons()
     tokens: tuple[TokenSeed, ...] = ()
     simulation: Scenario = Scenario()

@@ -29,6 +29,13 @@ Metrics (label values in braces)::
     aiguillage_adapter_up{adapter}                          1 when the adapter runs, 0 while it
                                                             waits to restart after a failure
     aiguillage_adapter_restarts_total{adapter}              restarts after a failure
+    aiguillage_messages_total{channel,outcome}              answers and acknowledgements:
+                                                            posted, sent, failed (each failed
+                                                            attempt), gave_up, bounced
+    aiguillage_outbox_waiting{channel}                      answers posted and not sent yet
+    aiguillage_channel_health{adapter,health}               1 for the health a channel reports
+    aiguillage_channel_requests_total{adapter,status}       deliveries to a channel's public
+                                                            routes, by the status answered
 """
 
 from __future__ import annotations
@@ -44,6 +51,10 @@ from aiguillage.engine.events import (
     InteractionArrived,
     InteractionClosed,
     InteractionTransferred,
+    MessageBounced,
+    MessageFailed,
+    MessagePosted,
+    MessageSent,
     OfferAccepted,
     OfferDeclined,
     OfferExpired,
@@ -60,6 +71,7 @@ __all__ = [
     "ADVISOR_STATES",
     "COMMIT_BUCKETS",
     "CONTENT_TYPE",
+    "MESSAGE_OUTCOMES",
     "OFFER_OUTCOMES",
     "UNKNOWN_CHANNEL",
     "ChannelOf",
@@ -85,6 +97,12 @@ COMMIT_BUCKETS: tuple[float, ...] = (
 """Seconds: from a write-back cache's fsync (half a millisecond) to a struggling disk (1 s)."""
 
 OFFER_OUTCOMES: tuple[str, ...] = ("made", "accepted", "declined", "expired", "revoked")
+MESSAGE_OUTCOMES: tuple[str, ...] = ("posted", "sent", "failed", "gave_up", "bounced")
+_MESSAGE_OUTCOME: dict[type, str] = {
+    MessageSent: "sent",
+    MessageFailed: "failed",
+    MessageBounced: "bounced",
+}
 
 UNKNOWN_CHANNEL = "unknown"
 """The channel label of an event whose interaction's channel nobody could tell."""
@@ -203,6 +221,31 @@ class Metrics:
             ["adapter"],
             registry=registry,
         )
+        self.messages = Counter(
+            "aiguillage_messages",
+            "Answers and acknowledgements: posted, sent, failed (each failed attempt), "
+            "gave_up (failed for good), bounced.",
+            ["channel", "outcome"],
+            registry=registry,
+        )
+        self.outbox_waiting = Gauge(
+            "aiguillage_outbox_waiting",
+            "Answers and acknowledgements posted and not sent yet.",
+            ["channel"],
+            registry=registry,
+        )
+        self.channel_health = Gauge(
+            "aiguillage_channel_health",
+            "1 for the health a channel reports: ok, degraded or needs_reauthorisation.",
+            ["adapter", "health"],
+            registry=registry,
+        )
+        self.channel_requests = Counter(
+            "aiguillage_channel_requests",
+            "Deliveries to a channel's routes on the public listener, by the status answered.",
+            ["adapter", "status"],
+            registry=registry,
+        )
         # Every series exists from the start at zero, so that rate() and alerts see the first
         # increase instead of a series appearing from nowhere.
         for channel in CHANNELS:
@@ -210,6 +253,8 @@ class Metrics:
                 counter.labels(channel=channel)
             for outcome in OFFER_OUTCOMES:
                 self.offers.labels(channel=channel, outcome=outcome)
+            for outcome in MESSAGE_OUTCOMES:
+                self.messages.labels(channel=channel, outcome=outcome)
 
     def observe(self, events: Sequence[Event], channel_of: ChannelOf | None = None) -> None:
         """Count events the journal has made durable.
@@ -243,6 +288,16 @@ class Metrics:
                 self.sla_breaches.labels(channel=channel(event.interaction_id)).inc()
             elif isinstance(event, InteractionClosed):
                 self.closed.labels(channel=channel(event.interaction_id)).inc()
+            elif isinstance(event, MessagePosted):
+                if event.kind in ("answer", "acknowledgement"):
+                    self.messages.labels(
+                        channel=channel(event.interaction_id), outcome="posted"
+                    ).inc()
+            elif isinstance(event, MessageSent | MessageFailed | MessageBounced):
+                outcome = _MESSAGE_OUTCOME[type(event)]
+                if isinstance(event, MessageFailed) and event.retry_at is None:
+                    outcome = "gave_up"
+                self.messages.labels(channel=channel(event.interaction_id), outcome=outcome).inc()
 
     def observe_commit(self, seconds: float, events: int) -> None:
         """Record one durable append: how long it took and how many events it held."""
@@ -262,9 +317,11 @@ class Metrics:
             self.waiting.clear()
             self.oldest_wait.clear()
             self.advisors.clear()
+            self.outbox_waiting.clear()
         else:
             self._refresh_queues(state, now)
             self._refresh_advisors(state)
+            self._refresh_outbox(state)
         return generate_latest(self.registry)
 
     def _refresh_queues(self, state: State, now: Instant) -> None:
@@ -283,6 +340,15 @@ class Metrics:
             first = since.get(channel)
             wait = 0.0 if first is None else max(0, now - first) / SECOND
             self.oldest_wait.labels(channel=channel).set(wait)
+
+    def _refresh_outbox(self, state: State) -> None:
+        counts = dict.fromkeys(CHANNELS, 0)
+        for message in state.outbox.values():
+            interaction = state.interactions.get(message.interaction_id)
+            if interaction is not None:
+                counts[interaction.channel] = counts.get(interaction.channel, 0) + 1
+        for channel, count in counts.items():
+            self.outbox_waiting.labels(channel=channel).set(count)
 
     def _refresh_advisors(self, state: State) -> None:
         counts = dict.fromkeys(ADVISOR_STATES, 0)

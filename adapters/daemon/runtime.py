@@ -98,7 +98,7 @@ from aiguillage.adapters.stores.journal import (
     event_type,
 )
 from aiguillage.adapters.stores.journal import InteractionView as StoredView
-from aiguillage.adapters.stores.personal import PersonalStore, Sealed, opened
+from aiguillage.adapters.stores.personal import PersonalStore, Sealed, opened_by_digest
 from aiguillage.adapters.stores.sealing import (
     check_key,
     discard_unjournaled,
@@ -114,7 +114,14 @@ from aiguillage.adapters.stores.views import (
     personal_digests,
     view_of,
 )
-from aiguillage.engine.commands import Command, Decline, SetAdvisorState, SetPolicies, Submit
+from aiguillage.engine.commands import (
+    Close,
+    Command,
+    Decline,
+    SetAdvisorState,
+    SetPolicies,
+    Submit,
+)
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import ApplyFailed, EngineError, SnapshotFormatError
 from aiguillage.engine.events import (
@@ -286,7 +293,7 @@ class Runtime:
     async def _resubmitted(self, known: _Known) -> InteractionOut:
         """Return the journal's view of work known in the idempotency window but gone from the
         live state, once the resubmission's content is checked against it."""
-        body = await self._stored_body(known.interaction_id)
+        body = await self.stored_body(known.interaction_id)
         if body is None:  # pragma: no cover - the journal wrote it with the arrival
             raise Unavailable("the interaction's record is not readable now")
         kept = msgspec.json.decode(body, type=KeptView)
@@ -374,10 +381,10 @@ class Runtime:
 
     async def stored_view(self, interaction_id: int) -> InteractionOut | None:
         """Return the view the journal holds of an interaction (live or not), or ``None``."""
-        body = await self._stored_body(interaction_id)
+        body = await self.stored_body(interaction_id)
         return None if body is None else msgspec.json.decode(body, type=InteractionOut)
 
-    async def _stored_body(self, interaction_id: int) -> bytes | None:
+    async def stored_body(self, interaction_id: int) -> bytes | None:
         journal = self._journal_or_unavailable()
         try:
             return await journal.view(interaction_id)
@@ -427,7 +434,7 @@ class Runtime:
         return () if kept is None else kept.personal_digests or ()
 
     async def _kept_view(self, interaction_id: int) -> KeptView | None:
-        body = await self._stored_body(interaction_id)
+        body = await self.stored_body(interaction_id)
         if body is None:
             return None
         kept = msgspec.json.decode(body, type=KeptView)
@@ -441,6 +448,16 @@ class Runtime:
 
     async def _opened(self, interaction_id: int, journaled: Sequence[str]) -> list[dict[str, Any]]:
         """The pieces of an interaction's personal data whose digest the journal holds."""
+        return list((await self._opened_by_digest(interaction_id, journaled)).values())
+
+    async def pieces(self, interaction_id: int) -> dict[str, dict[str, Any]]:
+        """Return an interaction's personal data by digest (a submission, a message's text, a
+        note), only what the journal holds the digest of for this interaction."""
+        return await self._opened_by_digest(interaction_id, await self._journaled(interaction_id))
+
+    async def _opened_by_digest(
+        self, interaction_id: int, journaled: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
         personal = self.personal
         if personal is None or not self.ready:
             raise self.unavailable()
@@ -448,7 +465,7 @@ class Runtime:
             pieces = await personal.get(interaction_id)
         except JournalUnavailable as exc:
             raise Unavailable(f"the personal-data store cannot be read: {exc}") from exc
-        shown = opened(pieces, journaled)
+        shown = opened_by_digest(pieces, journaled)
         if len(shown) < len(pieces):
             log.warning(
                 "personal data stored under this interaction's id that the journal does not "
@@ -833,7 +850,7 @@ class Runtime:
     ) -> Any:
         command = job.command
         if not isinstance(command, Submit):
-            if isinstance(command, SetAdvisorState | Decline) and command.reason:
+            if isinstance(command, SetAdvisorState | Decline | Close) and command.reason:
                 self._check_reason(command)
             command, piece = seal_free_text(command, job.personal, now)
             handled = engine.handle(command, now)
@@ -865,11 +882,10 @@ class Runtime:
         view = view_of(submission.interaction, self.zone)
         return Receipt(msgspec.structs.replace(view, external_id=given), submission.created)
 
-    def _check_reason(self, command: SetAdvisorState | Decline) -> None:
+    def _check_reason(self, command: SetAdvisorState | Decline | Close) -> None:
         """Refuse a reason that is not one of the configured codes (``Rejected``): free text
         would reach the journal, which keeps it for good."""
-        declined = isinstance(command, Decline)
-        kind, what = ("decline", "decline") if declined else ("not_ready", "pause")
+        kind, what = _REASON_KINDS[type(command)]
         codes: tuple[str, ...] = getattr(self.settings.reasons, kind)
         if command.reason not in codes:
             raise Rejected(
@@ -939,7 +955,9 @@ class Runtime:
                     external_id=interaction.external_id,
                     # Images older than the field hold 0: their arrival is at latest this.
                     accepted_at=interaction.accepted_at or interaction.received_at,
-                    body=_ENCODE.encode(kept_view_of(interaction, self.zone)),
+                    body=_ENCODE.encode(
+                        kept_view_of(interaction, self.zone, engine.state.messages)
+                    ),
                 )
             )
         return views
@@ -1188,6 +1206,14 @@ def _same_content(source: str, held: str, given: str) -> None:
 def _kind(job: _Job) -> str:
     """Name a job's command for the log (its type, never its content)."""
     return type(job.command).__name__
+
+
+_REASON_KINDS: dict[type[Any], tuple[str, str]] = {
+    SetAdvisorState: ("not_ready", "pause"),
+    Decline: ("decline", "decline"),
+    Close: ("close", "close"),
+}
+"""The ``[reasons]`` list each command's reason is checked against, and what it is called."""
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException) -> None:

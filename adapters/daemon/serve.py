@@ -1,10 +1,12 @@
-"""``aiguillage serve``: the runtime, the API and the HTTP server on one event loop.
+"""``aiguillage serve``: the runtime, the API and the HTTP servers on one event loop.
 
-One anyio task group holds the engine task (``Runtime.run``) and uvicorn. SIGTERM or SIGINT
-asks uvicorn to stop accepting and finish the requests in flight; then the runtime answers what
-is left in its inbox, snapshots and closes the journal, and the process exits 0. A fatal journal
-error (another daemon holds it, an unknown format) stops everything with status 1 and a message.
-uvloop runs the loop on Linux.
+One anyio task group holds the engine task (``Runtime.run``), the adapters' supervisor, uvicorn
+serving the API and, when an enabled channel declares inbound routes, a second uvicorn serving
+the public listener (``public``). SIGTERM or SIGINT asks both servers to stop accepting and
+finish the requests in flight; then the adapters stop (saving their cursors), the runtime
+answers what is left in its inbox, snapshots and closes the journal, and the process exits 0.
+A fatal journal error (another daemon holds it, an unknown format) stops everything with
+status 1 and a message. uvloop runs the loop on Linux.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import signal
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import uvicorn
@@ -21,6 +24,7 @@ import uvicorn
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.daemon.api.app import create_app
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
+from aiguillage.adapters.daemon.public import PublicApp
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.supervisor import Supervisor
 from aiguillage.adapters.stores.journal import Journal
@@ -99,6 +103,36 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
     tickets = Tickets(runtime.daemon.ticket_ttl_s)
     adapters = Supervisor(runtime)
     app = create_app(runtime, tokens, tickets, adapters=adapters)
+    server = _server(app, host, port)
+    public = None
+    if adapters.serves_routes:
+        daemon = runtime.daemon
+        public_app = PublicApp(adapters, daemon.max_body_bytes)
+        public = _server(public_app, daemon.public_host, daemon.public_port)
+    async with anyio.create_task_group() as group:
+        await group.start(runtime.run)
+        await group.start(adapters.run)
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    server.should_exit = True
+                    if public is not None:
+                        public.should_exit = True
+                    return
+
+        group.start_soon(stop_on_signal)
+        if public is not None:
+            group.start_soon(public.serve)
+        await server.serve()
+        if public is not None:
+            public.should_exit = True
+        await adapters.stop()  # before the journal closes: they save their cursors in it
+        await runtime.stop()
+        group.cancel_scope.cancel()
+
+
+def _server(app: Any, host: str, port: int) -> _Server:
     config = uvicorn.Config(
         app,
         host=host,
@@ -110,22 +144,7 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-    server = _Server(config)
-    async with anyio.create_task_group() as group:
-        await group.start(runtime.run)
-        await group.start(adapters.run)
-
-        async def stop_on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    server.should_exit = True
-                    return
-
-        group.start_soon(stop_on_signal)
-        await server.serve()
-        await adapters.stop()  # before the journal closes: they save their cursors in it
-        await runtime.stop()
-        group.cancel_scope.cancel()
+    return _Server(config)
 
 
 def run_daemon(runtime: Runtime, host: str, port: int) -> None:

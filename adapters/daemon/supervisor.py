@@ -11,23 +11,31 @@ shutdown) is the one thing that passes through.
 ``status()`` is what ``/readyz`` shows under ``adapters``; the metrics
 ``aiguillage_adapter_up{adapter}`` and ``aiguillage_adapter_restarts_total{adapter}`` follow
 the same states. A failing adapter never makes the daemon unready: it is reported.
+
+A channel (``channels.protocol.Channel``) gets more in the same task: while it runs, its
+``routes()`` are served by the public listener (``public``), which finds them here, and when it
+sends, its outbox (``outbox``) runs beside it, so that a channel that fails stops sending too
+and starts again with it. Its health, as it reports it (``context.report``) or as its sends
+show it, is in ``status()`` and in ``aiguillage_channel_health{adapter,health}``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import anyio.abc
 import msgspec
 import structlog
 
-from aiguillage.adapters.channels.protocol import AdapterContext, subscriptions
+from aiguillage.adapters.channels.inbound import InboundRoute
+from aiguillage.adapters.channels.protocol import AdapterContext, Health, subscriptions
 from aiguillage.adapters.config.errors import ConfigError, Problem
 from aiguillage.adapters.config.locations import dotted
 from aiguillage.adapters.config.plugins import EnabledAdapter, configured_adapters
+from aiguillage.adapters.daemon.outbox import Outbox, OutboxStatus
 from aiguillage.adapters.daemon.runtime import Runtime
 
 __all__ = ["AdapterStatus", "Supervisor"]
@@ -46,6 +54,11 @@ class AdapterStatus(msgspec.Struct, kw_only=True):
     """Why it failed last (kept after a restart, for the operator's eyes)."""
     position: int = 0
     """The seq of the last event it has dealt with."""
+    health: Health = "ok"
+    """How its peer is doing, as the channel reports it (or its sends show it)."""
+    health_detail: str = ""
+    outbox: OutboxStatus | None = None
+    """For a channel that sends: its outbox (waiting, failing, given up)."""
 
 
 class Supervisor:
@@ -72,6 +85,10 @@ class Supervisor:
         self._backoff_s, self._max_backoff_s, self._steady_s = backoff_s, max_backoff_s, steady_s
         self._status = {a.name: AdapterStatus(plugin=a.plugin) for a in self.adapters}
         self._contexts: dict[str, AdapterContext[msgspec.Struct]] = {}
+        self._routes: dict[str, dict[str, InboundRoute] | None] = {
+            a.name: None for a in self.adapters if hasattr(a.factory, "routes")
+        }
+        self._outboxes: dict[str, Outbox] = {}
         self._scope: anyio.CancelScope | None = None
         self._stopped = anyio.Event()
         metrics = runtime.metrics
@@ -103,8 +120,26 @@ class Supervisor:
     def status(self) -> dict[str, AdapterStatus]:
         """Each adapter's state, restarts, last error and position, by name."""
         for name, context in self._contexts.items():
-            self._status[name].position = context.position
+            status = self._status[name]
+            status.position = context.position
+            status.health, status.health_detail = context.health, context.health_detail
+            outbox = self._outboxes.get(name)
+            status.outbox = None if outbox is None else outbox.status()
         return self._status
+
+    @property
+    def serves_routes(self) -> bool:
+        """Whether an enabled adapter declares inbound routes (the public listener is needed)."""
+        return bool(self._routes)
+
+    def known(self, adapter: str) -> bool:
+        return adapter in self._routes
+
+    def routes_of(self, adapter: str) -> dict[str, InboundRoute] | None:
+        return self._routes.get(adapter)
+
+    def counted(self, adapter: str, status: int) -> None:
+        self._runtime.metrics.channel_requests.labels(adapter=adapter, status=str(status)).inc()
 
     async def _keep_running(self, adapter: EnabledAdapter) -> None:
         status = self._status[adapter.name]
@@ -123,10 +158,12 @@ class Supervisor:
             try:
                 instance = adapter.factory(context)
                 context.subscribes = subscriptions(instance)
-                await instance.run()
+                await self._run(adapter.name, instance, context)
             except Exception as exc:  # an adapter's failure must not reach the engine
-                failure = exc
+                failure = _first(exc)
             finally:
+                if adapter.name in self._routes:
+                    self._routes[adapter.name] = None
                 await context.close()
             if time.monotonic() - started >= self._steady_s:
                 backoff = self._backoff_s
@@ -148,6 +185,62 @@ class Supervisor:
             backoff = min(backoff * 2, self._max_backoff_s)
             status.restarts += 1
             restarts.inc()
+
+    async def _run(self, name: str, instance: Any, context: AdapterContext[msgspec.Struct]) -> None:
+        """Run an adapter, serve its routes and run its outbox, until one of them fails."""
+        if name in self._routes:
+            self._routes[name] = routes_by_key(instance.routes())
+        send = getattr(instance, "send", None)
+        if send is None:
+            await instance.run()
+            return
+        outbox = self._outboxes.get(name)
+        if outbox is None:
+            outbox = self._outboxes[name] = Outbox(self._runtime, name, self._outbox_settings)
+        sources = channel_sources(instance)
+        claimed = {s for other, box in self._outboxes.items() if other != name for s in box.sources}
+        if sources & claimed:
+            raise ValueError(
+                f"`sources` {sorted(sources & claimed)} are already sent by another channel"
+            )
+        outbox.sources = sources
+        async with anyio.create_task_group() as group:
+
+            async def run_then_stop() -> None:
+                await instance.run()
+                group.cancel_scope.cancel()  # returning is a failure: the caller says so
+
+            group.start_soon(run_then_stop)
+            group.start_soon(outbox.run, send, context)
+
+
+def routes_by_key(routes: Sequence[InboundRoute]) -> dict[str, InboundRoute]:
+    """Index a channel's routes by ``"METHOD /path"``; ``ValueError`` on a bad or twice
+    declared one."""
+    indexed: dict[str, InboundRoute] = {}
+    for route in routes:
+        if not isinstance(route, InboundRoute) or not route.path.startswith("/"):
+            raise ValueError(f"`routes()` gives {route!r}: give InboundRoute(method, '/path', h)")
+        key = f"{route.method.upper()} {route.path}"
+        if key in indexed:
+            raise ValueError(f"`routes()` declares {key} twice")
+        indexed[key] = route
+    return indexed
+
+
+def channel_sources(instance: Any) -> frozenset[str]:
+    """Return the sources a sending channel serves; ``ValueError`` when it names none."""
+    sources = getattr(instance, "sources", None)
+    if not isinstance(sources, frozenset) or not sources:
+        raise ValueError("a channel with `send` must set `sources`, a frozenset of source names")
+    return sources
+
+
+def _first(exc: Exception) -> Exception:
+    """The first error of a group that has only one (the outbox's task group), else itself."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]  # type: ignore[assignment]
+    return exc
 
 
 def _enabled(runtime: Runtime) -> list[EnabledAdapter]:

@@ -46,6 +46,7 @@ __all__ = [
     "key_id",
     "keyed_id",
     "opened",
+    "opened_by_digest",
     "seal",
     "sealed",
 ]
@@ -94,17 +95,24 @@ def digest(salt: bytes, canonical: bytes) -> str:
 
 
 def opened(pieces: Sequence[Sealed], journaled: Sequence[str]) -> list[dict[str, Any]]:
-    """Return the data of the pieces the journal holds, in the order of ``journaled``.
+    """Return the data of the pieces the journal holds, in the order of ``journaled``."""
+    return list(opened_by_digest(pieces, journaled).values())
+
+
+def opened_by_digest(
+    pieces: Sequence[Sealed], journaled: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Return the data of the pieces the journal holds, by digest, in the order of ``journaled``.
 
     A piece is shown only when its digest is one the journal holds for the interaction and
     its salt and data give that digest again; anything else at that id is left unread.
     """
     by_digest = {piece.digest: piece for piece in pieces}
-    shown = []
+    shown: dict[str, dict[str, Any]] = {}
     for wanted in journaled:
         piece = by_digest.get(wanted)
         if piece is not None and hmac.compare_digest(digest(piece.salt, piece.data), wanted):
-            shown.append(_DATA.decode(piece.data))
+            shown[wanted] = _DATA.decode(piece.data)
     return shown
 
 

@@ -25,7 +25,7 @@ from aiguillage.adapters.stores.personal import (
     sealed,
 )
 from aiguillage.adapters.stores.views import personal_digests
-from aiguillage.engine.commands import Command, Submit, Transfer, TransferOut
+from aiguillage.engine.commands import Command, PostMessage, Submit, Transfer, TransferOut
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.instants import Instant
 
@@ -40,7 +40,11 @@ __all__ = [
 
 log = structlog.get_logger("aiguillage.runtime")
 
-_DIGEST_FIELD: dict[type[Any], str] = {Transfer: "note_digest", TransferOut: "party_digest"}
+_DIGEST_FIELD: dict[type[Any], str] = {
+    Transfer: "note_digest",
+    TransferOut: "party_digest",
+    PostMessage: "digest",
+}
 """Commands whose free text is personal data, and the field that carries its digest."""
 
 
@@ -98,12 +102,13 @@ _CANONICAL = msgspec.json.Encoder(order="sorted")
 def seal_free_text(
     command: Command, personal: dict[str, Any] | None, now: Instant
 ) -> tuple[Command, Sealed | None]:
-    """Return a transfer or a hand-over carrying the digest of its free text, and its piece.
+    """Return a transfer, a hand-over or a message carrying the digest of its free text, and
+    its piece.
 
-    ``personal`` is ``{"note": …}`` or ``{"party": …}``; other commands carry no free text and
-    come back as they are.
+    ``personal`` is ``{"note": …}``, ``{"party": …}`` or ``{"message": …}``; other commands
+    carry no free text and come back as they are.
     """
-    if not personal or not isinstance(command, Transfer | TransferOut):
+    if not personal or not isinstance(command, Transfer | TransferOut | PostMessage):
         return command, None
     piece = sealed(command.interaction_id, personal, now)
     field = _DIGEST_FIELD[type(command)]
@@ -112,17 +117,25 @@ def seal_free_text(
 
 def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return the pieces of one interaction as the API shows them: the submission's fields,
-    then ``notes`` and ``parties`` in the order they were added."""
-    merged: dict[str, Any] = {}
-    notes, parties = [], []
+    then ``notes``, ``parties`` and ``messages`` in the order they were added.
+
+    ``messages`` holds what was written in the thread after the submission: the customer's
+    later messages (each as its channel submitted it) and the texts of answers and notes.
+    """
+    merged: dict[str, Any] | None = None
+    notes, parties, messages = [], [], []
     for piece in pieces:
         if "note" in piece:
             notes.append(piece["note"])
         elif "party" in piece:
             parties.append(piece["party"])
+        elif "message" in piece:
+            messages.append({"text": piece["message"]})
+        elif merged is None:
+            merged = dict(piece)
         else:
-            merged.update(piece)
-    return {**merged, "notes": notes, "parties": parties}
+            messages.append(piece)
+    return {**(merged or {}), "notes": notes, "parties": parties, "messages": messages}
 
 
 async def discard_unjournaled(personal: PersonalStore, engine: Engine) -> None:

@@ -16,9 +16,19 @@ import msgspec
 
 from aiguillage.engine.instants import Instant, to_datetime
 from aiguillage.engine.interactions import Interaction
+from aiguillage.engine.messages import Message, MessageKind, MessageState
 from aiguillage.engine.policies import Channel, Typology
 
-__all__ = ["InteractionOut", "KeptView", "iso", "kept_view_of", "personal_digests", "view_of"]
+__all__ = [
+    "InteractionOut",
+    "KeptView",
+    "MessageView",
+    "iso",
+    "kept_view_of",
+    "message_view",
+    "personal_digests",
+    "view_of",
+]
 
 
 class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +62,47 @@ class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
     ended_at: str | None = None
 
 
+class MessageView(msgspec.Struct, frozen=True, kw_only=True):
+    """One message of an interaction's thread, without its text (the personal-data store has
+    it, under ``digest``)."""
+
+    id: int
+    kind: MessageKind
+    """``customer``, ``answer``, ``note`` (internal) or ``acknowledgement`` (of receipt)."""
+    author: str | None
+    """The advisor who wrote it; None for the customer's and the system's."""
+    at: str
+    state: MessageState
+    """``received``, ``internal``; for what is sent: ``posted``, ``sent``, ``failed``,
+    ``bounced``."""
+    digest: str
+    peer_id: str = ""
+    """The peer's id of it (an e-mail's Message-ID, a post's id), once sent or received."""
+    attempts: int = 0
+    retry_at: str | None = None
+    """When a failed send is tried again; None once it is sent or failed for good."""
+    reason: str = ""
+    """Why the last send failed, or why it bounced, as the peer said."""
+    template: str = ""
+
+
+def message_view(message: Message, zone: tzinfo) -> MessageView:
+    """Return the view of one message of a thread."""
+    return MessageView(
+        id=message.id,
+        kind=message.kind,
+        author=message.author,
+        at=iso(message.at, zone),
+        state=message.state,
+        digest=message.digest,
+        peer_id=message.peer_id,
+        attempts=message.attempts,
+        retry_at=None if message.retry_at is None else iso(message.retry_at, zone),
+        reason=message.reason,
+        template=message.template,
+    )
+
+
 class KeptView(InteractionOut, frozen=True, kw_only=True):
     """The view the journal keeps of an interaction (its API view, read as ``InteractionOut``)."""
 
@@ -61,6 +112,9 @@ class KeptView(InteractionOut, frozen=True, kw_only=True):
     content_digest: str = ""
     """The keyed digest of the submission's content (see ``sealing.content_digest``); empty in a
     view written by an earlier version."""
+    messages: tuple[MessageView, ...] = ()
+    """Its thread (empty in a view written before threads), so that it reads the same once
+    the interaction has left the live state."""
 
 
 def personal_digests(interaction: Interaction) -> tuple[str, ...]:
@@ -102,10 +156,15 @@ def view_of(interaction: Interaction, zone: tzinfo) -> InteractionOut:
     )
 
 
-def kept_view_of(interaction: Interaction, zone: tzinfo) -> KeptView:
-    """Return the view the journal keeps of an interaction held by the engine."""
+def kept_view_of(
+    interaction: Interaction, zone: tzinfo, messages: dict[int, Message] | None = None
+) -> KeptView:
+    """Return the view the journal keeps of an interaction held by the engine, with its
+    thread (``messages``: the engine's messages by id)."""
+    found = messages or {}
     return KeptView(
         **msgspec.structs.asdict(view_of(interaction, zone)),
         personal_digests=personal_digests(interaction),
         content_digest=interaction.content_digest,
+        messages=tuple(message_view(found[i], zone) for i in interaction.messages if i in found),
     )

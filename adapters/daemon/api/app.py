@@ -46,6 +46,7 @@ from litestar.types import ControllerRouterHandler
 from aiguillage.adapters.channels.port import CommandFailed, Conflict, Rejected, Unavailable
 from aiguillage.adapters.daemon.api.asyncapi import asyncapi_json
 from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_handler
+from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
@@ -317,7 +318,7 @@ def create_app(
             readyz,
             metrics,
             offers_socket,
-            *documented([*ROUTES, *TOKEN_ROUTES], without_commands=[ticket]),
+            *documented([*ROUTES, *MESSAGE_ROUTES, *TOKEN_ROUTES], without_commands=[ticket]),
         ],
         exception_handlers={
             HTTPException: _http_error,

@@ -37,11 +37,11 @@ _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 _Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 
-class _In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class BodyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
-class SubmitIn(_In, kw_only=True):
+class SubmitIn(BodyIn, kw_only=True):
     """A new interaction from a channel: a call in the PBX queue, a complaint, a message."""
 
     channel: Channel
@@ -63,7 +63,7 @@ class SubmitIn(_In, kw_only=True):
     text: str | None = None
 
 
-class StateIn(_In, kw_only=True):
+class StateIn(BodyIn, kw_only=True):
     state: Literal["offline", "available", "not_ready"]
     """Not ``wrap_up``: the engine puts an advisor in it when work ends, for the channel's
     ``wrap_up_s``, and out of it."""
@@ -71,18 +71,24 @@ class StateIn(_In, kw_only=True):
     """One of the codes of ``[reasons] not_ready`` in config.toml (``lunch``), or none."""
 
 
-class WorkIn(_In, kw_only=True):
+class WorkIn(BodyIn, kw_only=True):
     """A supervisor acting for an advisor names it; an advisor's own token says who it is."""
 
     advisor_id: str | None = None
 
 
-class DeclineIn(_In, kw_only=True):
+class CloseIn(WorkIn, kw_only=True):
+    reason: str = ""
+    """One of the codes of ``[reasons] close`` in config.toml (``no_answer_needed`` for a
+    thank-you or spam that needs no answer), or none."""
+
+
+class DeclineIn(BodyIn, kw_only=True):
     reason: str = ""
     """One of the codes of ``[reasons] decline`` in config.toml (``busy``), or none."""
 
 
-class TransferIn(_In, kw_only=True):
+class TransferIn(BodyIn, kw_only=True):
     advisor_id: str | None = None
     channel: Channel | None = None
     motive: str | None = None
@@ -91,13 +97,13 @@ class TransferIn(_In, kw_only=True):
     """Personal data: kept in the erasable store, never in the journal."""
 
 
-class TransferOutIn(_In, kw_only=True):
+class TransferOutIn(BodyIn, kw_only=True):
     advisor_id: str | None = None
     party: _Id
     """Who takes the work over; personal data, kept like a transfer's note."""
 
 
-class AdvisorIn(_In, kw_only=True):
+class AdvisorIn(BodyIn, kw_only=True):
     id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     name: str = ""
     skills: dict[str, _Level] = {}
@@ -105,7 +111,7 @@ class AdvisorIn(_In, kw_only=True):
     capacity: dict[Channel, Annotated[int, msgspec.Meta(ge=0, le=50)]] = {}
 
 
-class AdvisorPatch(_In, kw_only=True):
+class AdvisorPatch(BodyIn, kw_only=True):
     name: str | None = None
     skills: dict[str, _Level] | None = None
     languages: tuple[str, ...] | None = None

@@ -38,6 +38,7 @@ from aiguillage.adapters.daemon.api.models import (
     AdvisorPage,
     AdvisorPatch,
     ChannelQueue,
+    CloseIn,
     DeclineIn,
     EventPage,
     InteractionPage,
@@ -124,12 +125,12 @@ def _as_advisor(principal: Principal, advisor_id: str | None) -> str:
     return advisor_id
 
 
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
+def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def _holder(runtime: Runtime, interaction_id: int) -> Any:
+def holder_of(runtime: Runtime, interaction_id: int) -> Any:
     def holder(engine: Engine) -> str | None:
         interaction = engine.state.interactions.get(interaction_id)
         if interaction is None:
@@ -139,12 +140,14 @@ def _holder(runtime: Runtime, interaction_id: int) -> Any:
     return runtime.read(holder)
 
 
-async def _worker(request: Request[Any, Any, Any], interaction_id: int, named: str | None) -> str:
+async def acting_advisor(
+    request: Request[Any, Any, Any], interaction_id: int, named: str | None
+) -> str:
     """The advisor acting on an interaction: the caller, the one named, or its holder."""
     principal = caller(request, "advisor", *STAFF)
     if principal.role == "advisor" or named is not None:
         return _as_advisor(principal, named)
-    holder = await _holder(_runtime(request), interaction_id)
+    holder = await holder_of(runtime_of(request), interaction_id)
     if holder is None:
         raise InvalidField("advisor_id", "nobody holds this interaction; name the advisor")
     return str(holder)
@@ -190,7 +193,7 @@ async def submit(request: Request[Any, Any, Any], data: SubmitIn) -> Response[In
         priority=data.priority,
         typology=data.typology,
     )
-    receipt = await _runtime(request).submit(command, personal or None)
+    receipt = await runtime_of(request).submit(command, personal or None)
     return Response(receipt.interaction, status_code=201 if receipt.created else 200)
 
 
@@ -200,11 +203,11 @@ async def read_interaction(request: Request[Any, Any, Any], interaction_id: int)
     Message-ID names an address) only for those who may read its personal data, else the
     keyed digest the journal holds."""
     principal = caller(request, *ANY_ROLE)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     reveal = True
     if principal.role == "advisor":
         try:
-            reveal = await _holder(runtime, interaction_id) == principal.advisor_id
+            reveal = await holder_of(runtime, interaction_id) == principal.advisor_id
         except UnknownInteraction:
             reveal = False  # no longer live: nobody holds it
     found = await runtime.interaction(interaction_id, reveal=reveal)
@@ -218,7 +221,7 @@ async def respond(
     request: Request[Any, Any, Any], interaction_id: int, data: WorkIn | None = None
 ) -> dict[str, Any]:
     """Record the first response sent (a call's pick-up counts already): the SLA clock stops."""
-    advisor_id = await _worker(request, interaction_id, data.advisor_id if data else None)
+    advisor_id = await acting_advisor(request, interaction_id, data.advisor_id if data else None)
     return await _done(
         request, RecordResponse(advisor_id=advisor_id, interaction_id=interaction_id)
     )
@@ -232,7 +235,7 @@ async def transfer(
 
     The note is personal data: kept in the erasable store, its digest in the journal.
     """
-    advisor_id = await _worker(request, interaction_id, data.advisor_id)
+    advisor_id = await acting_advisor(request, interaction_id, data.advisor_id)
     command = Transfer(
         advisor_id=advisor_id,
         interaction_id=interaction_id,
@@ -251,7 +254,7 @@ async def transfer_out(
 
     Who the party is is personal data (it may name a person): kept like a transfer's note.
     """
-    advisor_id = await _worker(request, interaction_id, data.advisor_id)
+    advisor_id = await acting_advisor(request, interaction_id, data.advisor_id)
     command = TransferOut(advisor_id=advisor_id, interaction_id=interaction_id)
     return await _done(request, command, {"party": data.party})
 
@@ -263,7 +266,7 @@ async def await_principal(
     request: Request[Any, Any, Any], interaction_id: int, data: WorkIn | None = None
 ) -> dict[str, Any]:
     """Wait for the principal's input; a ``complex`` complaint's clock pauses meanwhile."""
-    advisor_id = await _worker(request, interaction_id, data.advisor_id if data else None)
+    advisor_id = await acting_advisor(request, interaction_id, data.advisor_id if data else None)
     return await _done(
         request, AwaitPrincipal(advisor_id=advisor_id, interaction_id=interaction_id)
     )
@@ -291,13 +294,16 @@ async def abandon(request: Request[Any, Any, Any], interaction_id: int) -> dict[
 
 @post("/v1/interactions/{interaction_id:int}/close", tags=["interactions"], status_code=200)
 async def close(
-    request: Request[Any, Any, Any], interaction_id: int, data: WorkIn | None = None
+    request: Request[Any, Any, Any], interaction_id: int, data: CloseIn | None = None
 ) -> dict[str, Any]:
-    """Close it: the advisor's slot is freed (after wrap-up, for calls)."""
+    """Close it: the advisor's slot is freed (after wrap-up, for calls). ``reason`` is one of
+    ``[reasons] close``: ``no_answer_needed`` closes a thank-you or spam without answering."""
     principal = caller(request, "advisor", "integrator", *STAFF)
     named = data.advisor_id if data else None
     advisor_id = _as_advisor(principal, named) if principal.role == "advisor" else named
-    return await _done(request, Close(interaction_id=interaction_id, advisor_id=advisor_id))
+    reason = data.reason if data else ""
+    command = Close(interaction_id=interaction_id, advisor_id=advisor_id, reason=reason)
+    return await _done(request, command)
 
 
 @get("/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"])
@@ -306,9 +312,9 @@ async def personal_data(request: Request[Any, Any, Any], interaction_id: int) ->
     the advisor holding the work, staff and integrators. Only what the journal holds the
     digest of for this interaction is shown."""
     principal = caller(request, "advisor", "integrator", *STAFF)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     if principal.role == "advisor":
-        holder = await _holder(runtime, interaction_id)
+        holder = await holder_of(runtime, interaction_id)
         if holder != principal.advisor_id:
             raise PermissionDeniedException("an advisor reads the personal data of its own work")
     data = await runtime.personal_data(interaction_id)
@@ -325,7 +331,7 @@ async def personal_data(request: Request[Any, Any, Any], interaction_id: int) ->
 async def erase(request: Request[Any, Any, Any], interaction_id: int) -> dict[str, Any]:
     """Erase the customer's personal data (GDPR); the journal keeps only a meaningless digest."""
     caller(request, "admin")
-    erased = await _runtime(request).erase(interaction_id)
+    erased = await runtime_of(request).erase(interaction_id)
     return {"interaction_id": interaction_id, "erased": erased}
 
 
@@ -378,7 +384,7 @@ async def read_advisor(request: Request[Any, Any, Any], advisor_id: str) -> Advi
         offers = [o.id for o in engine.state.offers.values() if o.advisor_id == advisor_id]
         return advisor_out(advisor, offers)
 
-    result: AdvisorOut = await _runtime(request).read(read)
+    result: AdvisorOut = await runtime_of(request).read(read)
     return result
 
 
@@ -425,7 +431,7 @@ async def remove_advisor(request: Request[Any, Any, Any], advisor_id: str) -> di
 async def queues(request: Request[Any, Any, Any]) -> Queues:
     """Per channel: waiting, oldest wait, estimated wait, service level today, advisors."""
     caller(request, *STAFF)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     result: Queues = await runtime.read(lambda engine: _queues(runtime, engine))
     return result
 
@@ -480,7 +486,7 @@ async def events(
 ) -> EventPage:
     """The audit trail, in journal order, a page at a time."""
     caller(request, *STAFF)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     records = await runtime.records_after(after, limit)
     rows = [
         {"id": r.id, "seq": r.seq, "hash": r.hash, "event": event_out(r.event, runtime.zone)}
@@ -529,7 +535,7 @@ async def list_advisors(
     def read(engine: Engine) -> tuple[list[AdvisorOut], str | None]:
         return advisors_page(engine, state=in_state, only=only, after=after, limit=limit)
 
-    advisors, next_after = await _runtime(request).read(read)
+    advisors, next_after = await runtime_of(request).read(read)
     return AdvisorPage(advisors=advisors, next_after=next_after)
 
 
@@ -580,7 +586,7 @@ async def list_interactions(
         received_since=_instant("received_since", received_since),
         received_until=_instant("received_until", received_until),
     )
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     zone = runtime.zone
     found, next_after = await runtime.read(
         lambda engine: interactions_page(engine, wanted, after=after, limit=limit, zone=zone)
@@ -603,7 +609,7 @@ def _instant(field: str, text: str | None) -> int | None:
 async def _done(
     request: Request[Any, Any, Any], command: Any, personal: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     events = await runtime.execute(command, personal)
     return {"events": [event_out(event, runtime.zone) for event in events]}
 
