@@ -53,7 +53,7 @@ daemon's runtime implements.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -176,6 +176,8 @@ class AdapterContext(Generic[S]):
         self._wake = anyio.Event()
         self.health: Health = "ok"
         self.health_detail = ""
+        self.on_health: Callable[[Health], None] | None = None
+        """Set by the supervisor: told each health the channel reports (the metrics)."""
         runtime.add_listener(self._on_commit)
 
     @property
@@ -193,6 +195,8 @@ class AdapterContext(Generic[S]):
         if (health, detail) != (self.health, self.health_detail):
             self.log.info("channel health", health=health, detail=detail)
         self.health, self.health_detail = health, detail
+        if self.on_health is not None:
+            self.on_health(health)
 
     @property
     def zone(self) -> ZoneInfo:

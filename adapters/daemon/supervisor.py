@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, get_args
 
 import anyio
 import anyio.abc
@@ -127,6 +128,11 @@ class Supervisor:
             status.outbox = None if outbox is None else outbox.status()
         return self._status
 
+    def _health(self, name: str, health: Health) -> None:
+        gauge = self._runtime.metrics.channel_health
+        for each in get_args(Health):
+            gauge.labels(adapter=name, health=each).set(1 if each == health else 0)
+
     @property
     def serves_routes(self) -> bool:
         """Whether an enabled adapter declares inbound routes (the public listener is needed)."""
@@ -151,6 +157,8 @@ class Supervisor:
                 self._runtime, adapter.name, adapter.settings
             )
             self._contexts[adapter.name] = context
+            context.on_health = partial(self._health, adapter.name)
+            self._health(adapter.name, "ok")
             status.state = "running"
             up.set(1)
             started = time.monotonic()

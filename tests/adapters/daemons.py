@@ -69,8 +69,11 @@ class Daemon:
         *,
         store: str | None = None,
         standby: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.directory = directory
+        self.env = dict(env or {})
+        """More environment for the process (a plugin's path, its secrets)."""
         self.config = config or write_config(directory)
         self.journal = directory / "journal.sqlite"
         self.store = store or f"sqlite:///{self.journal}"
@@ -82,7 +85,7 @@ class Daemon:
 
     def start(self, timeout: float = 30.0, *, ready: bool = True) -> Daemon:
         """Start the process; wait until ``/readyz`` answers 200 (or answers at all)."""
-        env = dict(os.environ, AIGUILLAGE_ADMIN_TOKEN=ADMIN, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, AIGUILLAGE_ADMIN_TOKEN=ADMIN, PYTHONUNBUFFERED="1", **self.env)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [

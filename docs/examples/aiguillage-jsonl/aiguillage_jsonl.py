@@ -16,7 +16,7 @@ from pathlib import Path
 import anyio.to_thread
 import msgspec
 
-from aiguillage.adapters.channels.protocol import AdapterContext
+from aiguillage.adapters.channels import AdapterContext
 
 _ENCODE = msgspec.json.Encoder()
 
