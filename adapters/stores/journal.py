@@ -42,6 +42,7 @@ from aiguillage.engine.events import Event
 from aiguillage.engine.instants import Instant
 
 __all__ = [
+    "CHANNEL_STATE_LIMIT",
     "EVENT_FORMAT",
     "GENESIS",
     "ChainBreak",
@@ -58,6 +59,7 @@ __all__ = [
     "Recovery",
     "Verification",
     "chain_hash",
+    "check_channel_state",
     "columns",
     "decode_event",
     "encode_event",
@@ -71,6 +73,9 @@ EVENT_FORMAT = 1
 
 GENESIS = "0" * 64
 """The hash before the first record: the chain of an empty journal ends here."""
+
+CHANNEL_STATE_LIMIT = 64 * 1024
+"""The largest channel state a journal keeps, in bytes: a cursor, not a mailbox."""
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
@@ -142,6 +147,16 @@ def read_record(seq: int, format: int, body: bytes, stored_hash: str) -> Record:
         return Record(seq, decode_event(body), stored_hash)
     except msgspec.DecodeError as exc:
         raise ChainBreak(seq, f"event {seq}: its body is not an event ({exc})") from None
+
+
+def check_channel_state(where: str, name: str, state: bytes) -> None:
+    """Refuse a channel state over ``CHANNEL_STATE_LIMIT`` with ``JournalError``, saying why."""
+    if len(state) > CHANNEL_STATE_LIMIT:
+        raise JournalError(
+            f"{where}: the state of channel {name!r} is {len(state)} bytes, over the limit of "
+            f"{CHANNEL_STATE_LIMIT} (64 KiB): keep a position there (a UID, a page token), "
+            "not the messages themselves"
+        )
 
 
 def chain_hash(previous: str, seq: int, body: bytes) -> str:
@@ -489,6 +504,15 @@ class Journal(Protocol):
 
     async def save_cursor(self, name: str, seq: int) -> None:
         """Keep a consumer's position durably, so that after a restart it resumes there."""
+        ...
+
+    async def channel_state(self, name: str) -> bytes | None:
+        """Return the state a channel saved (opaque bytes), or None if it never saved one."""
+        ...
+
+    async def save_channel_state(self, name: str, state: bytes) -> None:
+        """Keep a channel's state durably (at most ``CHANNEL_STATE_LIMIT`` bytes, else
+        ``JournalError``); only the writer may, like ``save_cursor``."""
         ...
 
     async def close(self) -> None:

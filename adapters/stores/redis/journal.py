@@ -9,11 +9,11 @@ server; the chain hashes are computed here, with the same ``chain_hash`` as SQLi
 Leader and fencing. ``open`` takes the writer's lease in a script: if another daemon holds it,
 ``JournalLocked`` names it; otherwise the domain's epoch is incremented and the lease
 (``"<epoch> <address>"``, expiring after ``lease_s``) is set. The epoch is the fencing token:
-every write (append, snapshot, trim, cursor, personal data) runs in a script that first checks
-that the epoch key still holds this writer's epoch, so a leader paused past its lease (a long
-GC, a frozen VM) can never write once a standby took over, by construction and whatever the
-clocks say; it gets ``JournalFenced``. ``renew`` extends the lease while the epoch is ours;
-``close`` releases it, so a clean shutdown hands over at once.
+every write (append, snapshot, trim, cursor, channel state, personal data) runs in a script that
+first checks that the epoch key still holds this writer's epoch, so a leader paused past its
+lease (a long GC, a frozen VM) can never write once a standby took over, by construction and
+whatever the clocks say; it gets ``JournalFenced``. ``renew`` extends the lease while the epoch
+is ours; ``close`` releases it, so a clean shutdown hands over at once.
 
 Appends. One script per batch checks the epoch and that the journal still ends where this writer
 expects (``last_seq``/``last_hash`` in the meta hash; otherwise it is a conflict:
@@ -87,6 +87,7 @@ from aiguillage.adapters.stores.journal import (
     Recovery,
     Verification,
     chain_hash,
+    check_channel_state,
     columns,
     encode_event,
     read_record,
@@ -612,6 +613,21 @@ class RedisJournal:
         doing = f"saving the cursor {name!r}"
         with self.unavailable(doing):
             reply = await scripts.save_cursor(self.epoch, name, seq)
+        if reply.status == "fenced":
+            raise self.fenced(reply.found[0], doing)
+
+    async def channel_state(self, name: str) -> bytes | None:
+        client = self.connection()
+        with self.unavailable(f"reading the state of channel {name!r}"):
+            state: Any = await client.hget(self.keys.channel_states, name)
+        return None if state is None else bytes(state)
+
+    async def save_channel_state(self, name: str, state: bytes) -> None:
+        check_channel_state(self.description, name, state)
+        scripts = self._writer_scripts()
+        doing = f"saving the state of channel {name!r}"
+        with self.unavailable(doing):
+            reply = await scripts.save_channel_state(self.epoch, name, state)
         if reply.status == "fenced":
             raise self.fenced(reply.found[0], doing)
 

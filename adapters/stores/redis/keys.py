@@ -38,6 +38,8 @@ key (``aiguillage:{d}:…``)  type        holds
                                        of the latest interaction with that key
 ``arrivals``               sorted set  interaction ids scored by ``accepted_at``
 ``cursors``                hash        consumer name → the seq it has dealt with up to
+``channel_states``         hash        channel name → its durable state (opaque bytes, at most
+                                       64 KiB: an IMAP UID with its UIDVALIDITY, a page token)
 ``personal:<id>``          hash        an interaction's pieces of personal data: digest →
                                        msgpack of salt, canonical JSON, stored_at
 ``personal:stored``        sorted set  ``<id>:<digest>`` of each piece, scored by its
@@ -74,6 +76,7 @@ class DomainKeys(msgspec.Struct, frozen=True):
     external: str
     arrivals: str
     cursors: str
+    channel_states: str
     personal: str
     personal_stored: str
     personal_key: str
@@ -111,6 +114,7 @@ def keys_of(domain: str) -> DomainKeys:
         external=prefix + "external",
         arrivals=prefix + "arrivals",
         cursors=prefix + "cursors",
+        channel_states=prefix + "channel_states",
         personal=prefix + "personal",
         personal_stored=prefix + "personal:stored",
         personal_key=prefix + "personal:key",

@@ -184,6 +184,18 @@ redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
 return {"ok"}
 """
 
+_SAVE_CHANNEL_STATE = """#!lua
+-- Keep a channel's state (opaque bytes), fenced.
+-- KEYS: epoch, channel_states
+-- ARGV: epoch, name, state
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+return {"ok"}
+"""
+
 
 def text(value: Any) -> str:
     """Return a reply's value as text (redis-py gives bytes, or int for Lua numbers)."""
@@ -225,6 +237,7 @@ class Scripts:
         self._snapshot = client.register_script(_SNAPSHOT)
         self._trim = client.register_script(_TRIM)
         self._save_cursor = client.register_script(_SAVE_CURSOR)
+        self._save_channel_state = client.register_script(_SAVE_CHANNEL_STATE)
 
     async def acquire(self, address: str, lease_ms: int) -> Reply:
         keys = self._keys
@@ -268,3 +281,7 @@ class Scripts:
     async def save_cursor(self, epoch: int, name: str, seq: int) -> Reply:
         keys = self._keys
         return await call(self._save_cursor, (keys.epoch, keys.cursors), (epoch, name, seq))
+
+    async def save_channel_state(self, epoch: int, name: str, state: bytes) -> Reply:
+        keys = (self._keys.epoch, self._keys.channel_states)
+        return await call(self._save_channel_state, keys, (epoch, name, state))

@@ -26,6 +26,11 @@ Tables::
                   (the idempotency window counts from there), kept after it leaves the
                   engine's live state
     cursors       name → seq: how far each consumer (an adapter) has dealt with the events
+    channel_states  name → state: a channel's own durable position (an IMAP UID with its
+                  UIDVALIDITY, a page token), opaque bytes of at most 64 KiB
+
+Tables added since format 2 (``channel_states``) are created when a writer opens a file that
+lacks them: a version that does not know them leaves them alone, so they change no format.
 
 Back up with SQLite's online backup, safe while the daemon runs thanks to WAL::
 
@@ -67,6 +72,7 @@ from aiguillage.adapters.stores.journal import (
     Recovery,
     Verification,
     chain_hash,
+    check_channel_state,
     columns,
     encode_event,
     read_record,
@@ -123,6 +129,7 @@ _SCHEMA = (
     ON interactions (source, external_id, received_at)""",
     "CREATE INDEX IF NOT EXISTS interactions_by_arrival ON interactions (received_at)",
     "CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS channel_states (name TEXT PRIMARY KEY, state BLOB NOT NULL)",
     """CREATE TABLE IF NOT EXISTS snapshot_seals (id INTEGER PRIMARY KEY,
     after_seq INTEGER NOT NULL, body BLOB NOT NULL, hash TEXT NOT NULL)""",
 )
@@ -258,6 +265,15 @@ class SQLiteJournal:
 
     async def save_cursor(self, name: str, seq: int) -> None:
         await self._thread.run(partial(self._save_cursor, name, seq))
+
+    async def channel_state(self, name: str) -> bytes | None:
+        query = "SELECT CAST(state AS BLOB) FROM channel_states WHERE name = ?"
+        row = await self._thread.run(partial(self._one, query, (name,)))
+        return None if row is None else bytes(row[0])
+
+    async def save_channel_state(self, name: str, state: bytes) -> None:
+        check_channel_state(self.description, name, state)
+        await self._thread.run(partial(self._save_channel_state, name, bytes(state)))
 
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -426,6 +442,16 @@ class SQLiteJournal:
             connection.execute(
                 "INSERT INTO cursors VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = ?",
                 (name, seq, seq),
+            )
+
+    def _save_channel_state(self, name: str, state: bytes) -> None:
+        connection = self._writer()
+        doing = f"saving the state of channel {name!r}"
+        with unavailable(self.description, doing), transaction(connection):
+            connection.execute(
+                """INSERT INTO channel_states VALUES (?, ?)
+                ON CONFLICT (name) DO UPDATE SET state = excluded.state""",
+                (name, state),
             )
 
     def _records(self, query: str, parameters: tuple[int, ...]) -> list[Record]:

@@ -21,6 +21,7 @@ import redis.exceptions
 from structlog.testing import capture_logs
 
 from aiguillage.adapters.stores.journal import (
+    CHANNEL_STATE_LIMIT,
     GENESIS,
     JournalError,
     JournalFenced,
@@ -680,3 +681,57 @@ async def test_a_trimmed_journal_of_format_1_opens_from_its_snapshot_after_the_u
     again = await recovered(redis_server, archive)
     assert (again.image, again.image_seq) == (b"image after 5", 5)
     assert [record.seq for record in again.records] == [6, 7, 8, 9, 10]
+
+
+async def test_a_channel_state_round_trips_and_survives_a_reopen(
+    redis_server: RedisServer, journal: RedisJournal
+) -> None:
+    assert await journal.channel_state("mail") is None
+    await journal.save_channel_state("mail", b'{"uidvalidity": 7, "uid": 41}')
+    await journal.save_channel_state("mail", b'{"uidvalidity": 7, "uid": 42}')
+    await journal.save_channel_state("x", b"\x00\xff not text")
+    with raw(redis_server) as client:
+        assert client.hget(KEYS.channel_states, "mail") == b'{"uidvalidity": 7, "uid": 42}'
+    await journal.close()
+    reopened = journal_on(redis_server)
+    await reopened.open()
+    try:
+        assert await reopened.channel_state("mail") == b'{"uidvalidity": 7, "uid": 42}'
+        assert await reopened.channel_state("x") == b"\x00\xff not text"
+        assert await reopened.channel_state("facebook") is None
+    finally:
+        await reopened.close()
+
+
+async def test_a_deposed_writer_or_a_standby_saves_no_channel_state(
+    redis_server: RedisServer, archive: Path
+) -> None:
+    old = journal_on(redis_server, archive, lease_s=0.3)
+    await old.open()
+    await old.save_channel_state("mail", b"uid 41")
+    await anyio.sleep(0.5)  # "paused" past its lease, without renewing it
+    new = journal_on(redis_server, archive)
+    await new.open()
+    standby = journal_on(redis_server, archive)
+    await standby.follow(0, GENESIS)
+    try:
+        with pytest.raises(JournalFenced, match="saving the state of channel 'mail' refused"):
+            await old.save_channel_state("mail", b"uid 99 from the old leader")
+        with pytest.raises(JournalUnavailable, match="is not open"):
+            await standby.save_channel_state("mail", b"uid 99 from the standby")
+        assert await new.channel_state("mail") == b"uid 41"
+        await new.save_channel_state("mail", b"uid 42")
+        assert await new.channel_state("mail") == b"uid 42"
+    finally:
+        await standby.close()
+        await old.close()
+        await new.close()
+
+
+async def test_a_channel_state_over_64_kib_is_refused_and_nothing_is_kept(
+    journal: RedisJournal,
+) -> None:
+    await journal.save_channel_state("mail", b"x" * CHANNEL_STATE_LIMIT)
+    with pytest.raises(JournalError, match=r"channel 'mail' is 65537 bytes, over the limit"):
+        await journal.save_channel_state("mail", b"y" * (CHANNEL_STATE_LIMIT + 1))
+    assert await journal.channel_state("mail") == b"x" * 65536

@@ -14,6 +14,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from aiguillage.adapters.stores.journal import (
+    CHANNEL_STATE_LIMIT,
     GENESIS,
     InteractionView,
     JournalCorrupt,
@@ -558,3 +559,83 @@ async def test_an_intact_chain_ends_at_the_last_hash(journal: SQLiteJournal, pat
 async def test_a_missing_file_is_not_verified(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="does not exist"):
         verify_file(tmp_path / "nowhere.sqlite")
+
+
+async def test_a_channel_state_round_trips_is_replaced_and_survives_a_reopen(path: Path) -> None:
+    journal = SQLiteJournal(path)
+    await journal.open()
+    assert await journal.channel_state("mail") is None
+    await journal.save_channel_state("mail", b'{"uidvalidity": 7, "uid": 41}')
+    await journal.save_channel_state("mail", b'{"uidvalidity": 7, "uid": 42}')
+    await journal.save_channel_state("x", b"\x00\xff not text")
+    assert await journal.channel_state("mail") == b'{"uidvalidity": 7, "uid": 42}'
+    await journal.close()
+
+    again = SQLiteJournal(path)
+    await again.open()
+    assert await again.channel_state("mail") == b'{"uidvalidity": 7, "uid": 42}'
+    assert await again.channel_state("x") == b"\x00\xff not text"
+    assert await again.channel_state("facebook") is None
+    await again.close()
+
+
+async def test_a_file_written_before_channel_states_gets_their_table_when_opened(
+    path: Path,
+) -> None:
+    journal = SQLiteJournal(path)
+    await journal.open()
+    await journal.append(batch(1, 2), [])
+    await journal.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:  # as the last version wrote
+        raw.execute("DROP TABLE channel_states")
+
+    again = SQLiteJournal(path)
+    recovery = await again.open()
+    assert recovery.last_seq == 2
+    assert await again.channel_state("mail") is None
+    await again.save_channel_state("mail", b"{}")
+    assert await again.channel_state("mail") == b"{}"
+    await again.close()
+    assert verify_file(path).ok
+
+
+async def test_a_channel_state_is_saved_only_by_the_writer_that_holds_the_journal(
+    journal: SQLiteJournal, path: Path
+) -> None:
+    second = SQLiteJournal(path)
+    with pytest.raises(JournalLocked):
+        await second.open()
+    with pytest.raises(JournalUnavailable, match="is not open"):
+        await second.save_channel_state("mail", b"from the second daemon")
+    await second.close()
+    assert await journal.channel_state("mail") is None
+
+
+async def test_a_writer_whose_append_failed_saves_no_channel_state_until_reopened(
+    path: Path,
+) -> None:
+    journal = SQLiteJournal(path, busy_timeout_s=0.2)
+    await journal.open()
+    await journal.save_channel_state("mail", b"before")
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(JournalUnavailable, match="database is locked"):
+            await journal.append(batch(1, 1), [])
+        other.execute("ROLLBACK")
+    with pytest.raises(JournalUnavailable, match="close the journal and open it again"):
+        await journal.save_channel_state("mail", b"after the failure")
+    await journal.close()
+
+    again = SQLiteJournal(path)
+    await again.open()
+    assert await again.channel_state("mail") == b"before"
+    await again.close()
+
+
+async def test_a_channel_state_over_64_kib_is_refused_and_nothing_is_kept(
+    journal: SQLiteJournal,
+) -> None:
+    await journal.save_channel_state("mail", b"x" * CHANNEL_STATE_LIMIT)
+    with pytest.raises(JournalError, match=r"channel 'mail' is 65537 bytes, over the limit"):
+        await journal.save_channel_state("mail", b"y" * (CHANNEL_STATE_LIMIT + 1))
+    assert await journal.channel_state("mail") == b"x" * 65536
