@@ -4,8 +4,9 @@ Everything an adapter plugin needs is importable from here, and only the names b
 promised to stay (``docs/adapters.md``): the protocol (``Adapter``, ``Channel``), what the
 daemon gives an adapter (``AdapterContext``, ``Health``, ``EVENT_TYPES``), inbound routes
 (``Inbound``, ``Answer``, ``InboundRoute``), sending (``Outgoing``, ``Sent``, ``SendFailed``,
-``NeedsReauthorisation``), the errors of the port (``Unavailable``, ``Rejected``,
-``Conflict``, ``CommandFailed``), and ``Receipt`` and ``Record``.
+``NeedsReauthorisation``), a channel's durable state (``ChannelState``), the errors of the port
+(``Unavailable``, ``Rejected``, ``Conflict``, ``CommandFailed``), and ``Receipt`` and
+``Record``.
 """
 
 from aiguillage.adapters.channels.inbound import Answer, Inbound, InboundRoute
@@ -25,6 +26,7 @@ from aiguillage.adapters.channels.protocol import (
     EventType,
     Health,
 )
+from aiguillage.adapters.channels.state import ChannelState, ChannelStateError
 from aiguillage.adapters.stores.journal import Record
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "AdapterContext",
     "Answer",
     "Channel",
+    "ChannelState",
+    "ChannelStateError",
     "CommandFailed",
     "Conflict",
     "EventType",

@@ -82,6 +82,10 @@ class CursorStore(Protocol):
 
     async def save_cursor(self, name: str, seq: int) -> None: ...
 
+    async def channel_state(self, name: str) -> bytes | None: ...
+
+    async def save_channel_state(self, name: str, state: bytes) -> None: ...
+
 
 class Port(Protocol):
     """What the daemon offers its channels (the runtime implements it)."""

@@ -72,7 +72,8 @@ import structlog
 
 from aiguillage.adapters.channels.inbound import InboundRoute
 from aiguillage.adapters.channels.outgoing import Outgoing, Sent
-from aiguillage.adapters.channels.port import Port, Receipt, Unavailable
+from aiguillage.adapters.channels.port import CursorStore, Port, Receipt, Unavailable
+from aiguillage.adapters.channels.state import ChannelState
 from aiguillage.adapters.stores.journal import JournalError, Record, event_type
 from aiguillage.engine.commands import Command, PostMessage, Submit
 from aiguillage.engine.events import Event
@@ -97,6 +98,7 @@ else:
     EventType = Literal[EVENT_TYPES]
 
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T", bound=msgspec.Struct)
 
 _PAGE = 256
 """Records read from the journal at once."""
@@ -258,6 +260,12 @@ class AdapterContext(Generic[S]):
         """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
         return await self._runtime.execute(command, personal)
 
+    def state(self, type_: type[T]) -> ChannelState[T]:
+        """Return the channel's durable state, of the msgspec ``Struct`` type ``type_``: kept
+        in the journal under the adapter's name, written only by the daemon that leads it.
+        ``Unavailable`` from ``get``/``put`` while the daemon has no journal open."""
+        return ChannelState(_Journaled(self._runtime), f"channels.{self.name}", type_)
+
     async def acknowledge(self, interaction_id: int, text: str) -> None:
         """Tell the customer their message was received: an acknowledgement in the thread,
         sent by the channel's outbox like an answer, which stops no clock."""
@@ -308,6 +316,25 @@ class AdapterContext(Generic[S]):
             self.log.warning("cursor not saved; retrying later", seq=seq, error=str(exc))
             return
         self._saved = seq
+
+
+class _Journaled:
+    """The journal the daemon has open now (it changes at a rebuild or a takeover)."""
+
+    def __init__(self, runtime: Port) -> None:
+        self._runtime = runtime
+
+    def _journal(self) -> CursorStore:
+        journal = self._runtime.journal
+        if journal is None or not self._runtime.ready:
+            raise Unavailable("the daemon has no journal open now; retry")
+        return journal
+
+    async def channel_state(self, name: str) -> bytes | None:
+        return await self._journal().channel_state(name)
+
+    async def save_channel_state(self, name: str, state: bytes) -> None:
+        await self._journal().save_channel_state(name, state)
 
 
 def subscriptions(adapter: Adapter) -> frozenset[str]:

@@ -49,6 +49,12 @@ from aiguillage.adapters.config.errors import (
 from aiguillage.adapters.config.locations import Key
 from aiguillage.adapters.config.plugins import configured_adapters
 from aiguillage.adapters.config.salvage import salvage
+from aiguillage.adapters.config.templates import (
+    TemplateError,
+    Templates,
+    TemplatesSettings,
+    load_templates,
+)
 from aiguillage.engine.commands import AddAdvisor, Command, SetPolicies
 from aiguillage.engine.policies import (
     CHANNELS,
@@ -211,6 +217,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     advisors: tuple[AdvisorSeed, ...] = ()
     daemon: DaemonSettings = DaemonSettings()
     outbox: OutboxSettings = OutboxSettings()
+    templates: TemplatesSettings = TemplatesSettings()
+    """The answer templates (the tone charter), loaded and checked with the file."""
     reasons: Reasons = Reasons()
     tokens: tuple[TokenSeed, ...] = ()
     simulation: Scenario = Scenario()
@@ -257,6 +265,8 @@ class LoadedConfig(msgspec.Struct, frozen=True):
     source: str
     digest: str
     """SHA-256 of the file's bytes, in hex: the ``config_digest`` journaled with the policies."""
+    templates: Templates = Templates()
+    """The answer templates ``[templates] dir`` holds, checked (none when it is not set)."""
 
     def seed_commands(self) -> list[Command]:
         return self.settings.seed_commands(config_digest=self.digest)
@@ -304,7 +314,34 @@ def load_config_bytes(data: bytes, source: str) -> LoadedConfig:
         problems.sort(key=lambda problem: (problem.line is None, problem.line or 0))
         raise ConfigError(problems)
     assert settings is not None  # no problem was found, so pass 2 decoded the file
-    return LoadedConfig(settings, source, digest)
+    return LoadedConfig(settings, source, digest, _templates(settings, source, lines))
+
+
+def _templates(settings: Settings, source: str, lines: Any) -> Templates:
+    """Load ``[templates] dir`` (relative to the file's directory); a problem of a template
+    names the template's file and line; a motive it names must be configured."""
+    if not settings.templates.dir:
+        return Templates()
+    directory = Path(source).parent / settings.templates.dir
+    try:
+        templates = load_templates(directory)
+    except TemplateError as exc:
+        raise ConfigError([Problem(str(exc.path), exc.line, "", exc.problem, exc.fix)]) from None
+    problems = [
+        Problem(
+            str(directory / f"{template.name}.{template.language}.md"),
+            None,
+            "motives",
+            f"motive `{motive}` is not configured",
+            "name motives of [motives]" + did_you_mean(motive, list(settings.motives)),
+        )
+        for template in templates
+        for motive in template.motives
+        if motive not in settings.motives
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return templates
 
 
 def validate_config(path: Path) -> list[Problem]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import string
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import msgspec
@@ -101,6 +101,9 @@ class Templates:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def __iter__(self) -> Iterator[Template]:
+        return iter(self._by_key.values())
 
     def get(self, name: str, language: str) -> Template:
         """Return a template; ``LookupError`` naming those there are in that language."""

@@ -49,6 +49,7 @@ from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
+from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
 from aiguillage.adapters.daemon.api.websocket import offers_socket
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
@@ -318,7 +319,10 @@ def create_app(
             readyz,
             metrics,
             offers_socket,
-            *documented([*ROUTES, *MESSAGE_ROUTES, *TOKEN_ROUTES], without_commands=[ticket]),
+            *documented(
+                [*ROUTES, *MESSAGE_ROUTES, *TEMPLATE_ROUTES, *TOKEN_ROUTES],
+                without_commands=[ticket],
+            ),
         ],
         exception_handlers={
             HTTPException: _http_error,

@@ -26,6 +26,7 @@ from aiguillage.adapters.daemon.api.routes import (
     holder_of,
     runtime_of,
 )
+from aiguillage.adapters.daemon.api.templates import fill
 from aiguillage.adapters.daemon.conversations import MessageOut, thread
 from aiguillage.engine.commands import PostMessage
 from aiguillage.engine.events import MessagePosted
@@ -91,12 +92,15 @@ async def post_message(
 ) -> PostedOut:
     """Add an answer (sent by the interaction's channel) or an internal note to the thread."""
     advisor_id = await acting_advisor(request, interaction_id, data.advisor_id)
+    runtime = runtime_of(request)
     text = data.text
+    if data.template and all(t.name != data.template for t in runtime.loaded.templates):
+        detail = f"no template {data.template!r}; GET /v1/templates lists them"
+        raise InvalidField("template", detail)
     if not text.strip():
         if not data.template:
             raise InvalidField("text", "write the answer's text, or name a template")
-        text = await request.app.state.fill_template(interaction_id, data.template)
-    runtime = runtime_of(request)
+        text = await fill(runtime, interaction_id, data.template)
     command = PostMessage(
         interaction_id=interaction_id,
         advisor_id=advisor_id,
