@@ -25,7 +25,9 @@ __all__ = [
     "Command",
     "Decline",
     "MintToken",
+    "PostMessage",
     "PrincipalAnswered",
+    "RecordDelivery",
     "RecordResponse",
     "RemoveAdvisor",
     "RevokeToken",
@@ -110,7 +112,14 @@ class SetAdvisorState(_Command, frozen=True, tag="advisor.set_state"):
 
 
 class Submit(_Command, frozen=True, tag="interaction.submit"):
-    """A new interaction. The same ``(source, external_id)`` twice creates nothing."""
+    """A new interaction, or a customer message joining one. The same ``(source, external_id)``
+    twice creates nothing.
+
+    With a ``thread`` (a conversation key the channel gives: a mail thread's root Message-ID, a
+    social conversation id), the message joins the thread's latest interaction while it is open;
+    when it has ended, or the thread is new, the message opens a new interaction that follows
+    the thread's previous one and is offered first to the advisor who handled that one.
+    """
 
     channel: Channel
     source: str
@@ -129,6 +138,7 @@ class Submit(_Command, frozen=True, tag="interaction.submit"):
     """The caller's digest of the submission as given, carried to the interaction so that a
     resubmission of the same key with other content can be told apart; the engine only carries
     it."""
+    thread: str = ""
 
 
 class Accept(_Command, frozen=True, tag="offer.accept"):
@@ -192,10 +202,44 @@ class Abandon(_Command, frozen=True, tag="interaction.abandon"):
 
 
 class Close(_Command, frozen=True, tag="interaction.close"):
-    """Close an interaction; ``advisor_id`` when an advisor closes its own work."""
+    """Close an interaction; ``advisor_id`` when an advisor closes its own work.
+
+    ``reason`` is a code, journaled as it is: ``no_answer_needed`` when an advisor closes spam
+    or a thank-you without answering it.
+    """
 
     interaction_id: int
     advisor_id: str | None = None
+    reason: str = ""
+
+
+class PostMessage(_Command, frozen=True, tag="message.post"):
+    """Add an advisor's answer or note, or the system's acknowledgement, to a thread.
+
+    An answer or a note is written by the advisor holding the work; an acknowledgement by the
+    system (``advisor_id`` ``None``) on any open interaction. A call has no written answer. The
+    first answer to a written or social interaction is its first response: it stops the SLA
+    clock; a note or an acknowledgement stops no clock. ``digest`` names the sealed text in the
+    personal store; ``template`` the template it was written from, if any.
+    """
+
+    interaction_id: int
+    advisor_id: str | None
+    kind: Literal["answer", "note", "acknowledgement"]
+    digest: str
+    template: str = ""
+
+
+class RecordDelivery(_Command, frozen=True, tag="message.record_delivery"):
+    """What the channel did with an answer or acknowledgement: ``sent`` (``peer_id``: the id the
+    peer gave it), ``failed`` (with ``retry_at``: tried again then; without: given up), or
+    ``bounced`` after it was sent. A repeated ``sent`` or ``bounced`` report changes nothing."""
+
+    message_id: int
+    outcome: Literal["sent", "failed", "bounced"]
+    peer_id: str = ""
+    reason: str = ""
+    retry_at: Instant | None = None
 
 
 Command = (
@@ -216,4 +260,6 @@ Command = (
     | PrincipalAnswered
     | Abandon
     | Close
+    | PostMessage
+    | RecordDelivery
 )

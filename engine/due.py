@@ -66,8 +66,8 @@ def timer_applies(state: State, timer: Timer) -> bool:
     interaction = state.interactions.get(subject)  # type: ignore[arg-type]
     if interaction is None:
         return False
-    if kind == FORGET:  # the one timer about ended work
-        return interaction.ended_at is not None
+    if kind == FORGET:  # the one timer about ended work; not while it still has to send
+        return interaction.ended_at is not None and not state.sending(interaction)
     if interaction.ended_at is not None:
         return False
     if kind == SLA_BREACH:

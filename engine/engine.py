@@ -26,7 +26,7 @@ from .advisors import Advisor, is_eligible
 from .commands import Command, Submit
 from .due import fire_timer, timer_applies
 from .errors import ApplyFailed, ClockWentBackwards
-from .events import Event, OfferMade
+from .events import Event, InteractionArrived, OfferMade
 from .handlers import COMMAND_HANDLERS
 from .instants import SECOND, Instant
 from .interactions import Interaction
@@ -51,7 +51,11 @@ class _Pool(NamedTuple):
 
 
 class Submission:
-    """The answer to a ``Submit``: the interaction, and whether this call created it."""
+    """The answer to a ``Submit``: the interaction, and whether this call created it.
+
+    A message that joined an open interaction of its thread created nothing: ``created`` is
+    false, ``events`` holds its ``MessageReceived``.
+    """
 
     __slots__ = ("created", "events", "interaction")
 
@@ -108,7 +112,8 @@ class Engine:
         """
         events = self.handle(command, now)
         interaction_id = self.state.by_external[(command.source, command.external_id)]
-        return Submission(self.state.interactions[interaction_id], bool(events), events)
+        created = bool(events) and type(events[0]) is InteractionArrived
+        return Submission(self.state.interactions[interaction_id], created, events)
 
     def advance(self, now: Instant) -> list[Event]:
         """Fire every timer due at or before ``now`` and return the events that happened."""
@@ -223,6 +228,10 @@ class Engine:
             "revoked_digests": sorted(state.revoked_digests),
             "next_token_id": state.next_token_id,
             "retired_advisors": sorted(state.retired_advisors),
+            "messages": dict(sorted(state.messages.items())),
+            "outbox": sorted(state.outbox),
+            "threads": dict(sorted(state.threads.items())),
+            "next_message_id": state.next_message_id,
         }
 
     # -- internals -----------------------------------------------------------------------------
@@ -344,6 +353,17 @@ class Engine:
         if not candidates:
             return
         advisors = state.advisors
+        preferred = interaction.preferred_advisor
+        # A thread's follow-up goes first to who handled its previous interaction, when ready.
+        if (
+            preferred is not None
+            and preferred in state.index
+            and candidates >> state.index[preferred] & 1
+        ):
+            score = self.strategy.advisor_score(advisors[preferred], interaction.need, now)
+            count = candidates.bit_count()
+            self._offer(interaction, preferred, "preferred_advisor", count, score, now, out)
+            return
         if pool.tiers:
             # A static score: the best tier with a candidate, then its longest idle.
             for score, tier in pool.tiers:

@@ -7,7 +7,7 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     │   │                     out of range, an instant earlier than the engine's clock
     │   └── ClockWentBackwards
     ├── Refused               the command is well formed but the current state refuses it
-    │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken
+    │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken / UnknownMessage
     │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
     │   ├── NotYourWork        an advisor acted on work it does not hold
     │   └── ChannelClosed      reason ``closed``: the channel is outside its opening hours
@@ -37,6 +37,7 @@ __all__ = [
     "SnapshotFormatError",
     "UnknownAdvisor",
     "UnknownInteraction",
+    "UnknownMessage",
     "UnknownOffer",
     "UnknownToken",
 ]
@@ -89,6 +90,10 @@ class UnknownOffer(Refused):
 
 class UnknownToken(Refused):
     reason = "unknown_token"
+
+
+class UnknownMessage(Refused):
+    reason = "unknown_message"
 
 
 class IllegalTransition(Refused):

@@ -13,6 +13,7 @@ import msgspec
 
 from .commands import AdvisorState
 from .instants import Instant
+from .messages import MessageKind
 from .policies import Channel, Policies, Typology
 from .tokens import Role
 
@@ -30,6 +31,11 @@ __all__ = [
     "InteractionResponded",
     "InteractionTransferred",
     "InteractionTransferredOut",
+    "MessageBounced",
+    "MessageFailed",
+    "MessagePosted",
+    "MessageReceived",
+    "MessageSent",
     "OfferAccepted",
     "OfferDeclined",
     "OfferExpired",
@@ -104,7 +110,10 @@ class AdvisorStateChanged(_Event, frozen=True, tag="advisor.state_changed"):
     due: Instant | None = None
 
 
-class InteractionArrived(_Event, frozen=True, tag="interaction.arrived"):
+class InteractionArrived(_Event, frozen=True, tag="interaction.arrived", omit_defaults=True):
+    """New work. With a ``thread``, it is that thread's latest interaction; ``follows`` is the
+    thread's previous one, and ``preferred_advisor`` who handled it (offered the work first)."""
+
     interaction_id: int
     channel: Channel
     source: str
@@ -121,6 +130,9 @@ class InteractionArrived(_Event, frozen=True, tag="interaction.arrived"):
     personal_digest: str = ""
     content_digest: str = ""
     """The submitter's digest of what it submitted (see ``Submit``); empty when none was given."""
+    thread: str = ""
+    follows: int | None = None
+    preferred_advisor: str | None = None
 
 
 class InteractionRelaxed(_Event, frozen=True, tag="interaction.relaxed"):
@@ -139,8 +151,10 @@ class OfferMade(_Event, frozen=True, tag="offer.made"):
     advisors waiting for work (``candidates``: how many of them were eligible and free to take
     it; ``score``: the winner's advisor score); ``freed_advisor``, an advisor took the most
     urgent work it may serve (``candidates``: how many queue heads it compared; ``score``: the
-    winner's work score). ``strategy`` names the strategy that scored, ``step`` the relaxation
-    step in force (0 is the requirement as submitted).
+    winner's work score); ``preferred_advisor``, a thread's follow-up went to who handled its
+    previous interaction, waiting for work (``candidates`` and ``score`` as for
+    ``idle_advisor``, the score that advisor's). ``strategy`` names the strategy that scored,
+    ``step`` the relaxation step in force (0 is the requirement as submitted).
     """
 
     offer_id: int
@@ -241,9 +255,58 @@ class InteractionAbandoned(_Event, frozen=True, tag="interaction.abandoned"):
     interaction_id: int
 
 
-class InteractionClosed(_Event, frozen=True, tag="interaction.closed"):
+class InteractionClosed(_Event, frozen=True, tag="interaction.closed", omit_defaults=True):
+    """``reason``: as the ``Close`` command gave it (``no_answer_needed``), or empty."""
+
     interaction_id: int
     advisor_id: str | None = None
+    reason: str = ""
+
+
+class MessageReceived(_Event, frozen=True, tag="message.received", omit_defaults=True):
+    """A customer message in an interaction's thread: its first one (right after its arrival),
+    or one that joined it; ``(source, external_id)`` is the key it was submitted with."""
+
+    interaction_id: int
+    message_id: int
+    digest: str
+    external_id: str
+    source: str
+
+
+class MessagePosted(_Event, frozen=True, tag="message.posted", omit_defaults=True):
+    """An answer or a note (``author``: its advisor) or an acknowledgement (``author`` None)."""
+
+    interaction_id: int
+    message_id: int
+    kind: MessageKind
+    author: str | None
+    digest: str
+    template: str = ""
+
+
+class MessageSent(_Event, frozen=True, tag="message.sent", omit_defaults=True):
+    interaction_id: int
+    message_id: int
+    peer_id: str = ""
+
+
+class MessageFailed(_Event, frozen=True, tag="message.failed", omit_defaults=True):
+    """A delivery failed; ``attempts`` counts the failures so far; ``retry_at`` None: given up."""
+
+    interaction_id: int
+    message_id: int
+    reason: str = ""
+    attempts: int = 1
+    retry_at: Instant | None = None
+
+
+class MessageBounced(_Event, frozen=True, tag="message.bounced", omit_defaults=True):
+    """A sent message came back undelivered."""
+
+    interaction_id: int
+    message_id: int
+    reason: str = ""
 
 
 class InteractionForgotten(_Event, frozen=True, tag="interaction.forgotten"):
@@ -294,4 +357,9 @@ Event = (
     | InteractionForgotten
     | SlaWarning
     | SlaBreached
+    | MessageReceived
+    | MessagePosted
+    | MessageSent
+    | MessageFailed
+    | MessageBounced
 )

@@ -18,7 +18,9 @@ from .commands import (
     AwaitPrincipal,
     Close,
     Decline,
+    PostMessage,
     PrincipalAnswered,
+    RecordDelivery,
     RecordResponse,
     Submit,
     Transfer,
@@ -30,6 +32,7 @@ from .errors import (
     InvalidCommand,
     NotYourWork,
     UnknownInteraction,
+    UnknownMessage,
     UnknownOffer,
 )
 from .events import (
@@ -41,6 +44,11 @@ from .events import (
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
+    MessageBounced,
+    MessageFailed,
+    MessagePosted,
+    MessageReceived,
+    MessageSent,
     OfferAccepted,
     OfferDeclined,
 )
@@ -48,10 +56,11 @@ from .events import PrincipalAnswered as PrincipalAnsweredEvent
 from .events import PrincipalAwaited as PrincipalAwaitedEvent
 from .instants import SECOND, Instant, to_datetime
 from .interactions import Interaction, Offer
+from .messages import Message, in_outbox
 from .policies import ChannelPolicy, ElapsedSla
 from .roster import ROSTER_HANDLERS, check_profile, revoke_offers
 from .state import State
-from .states import Action, interaction_next
+from .states import OPEN_STATUSES, Action, interaction_next
 
 __all__ = ["COMMAND_HANDLERS"]
 
@@ -128,6 +137,12 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
     received = now if command.received_at is None else command.received_at
     if received > now:
         raise InvalidCommand("received_at is later than now: the interaction has not arrived yet")
+    follows: Interaction | None = None
+    if command.thread:
+        latest = state.threads.get((command.source, command.thread))
+        follows = None if latest is None else state.interactions[latest]
+        if follows is not None and follows.status in OPEN_STATUSES:
+            return [_received(state.next_message_id, follows.id, command, now)]
     priority = channel.default_priority if command.priority is None else command.priority
     if not 0 <= priority <= 9:
         raise InvalidCommand(f"priority {priority} is out of range: it goes from 0 to 9")
@@ -160,7 +175,7 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
         deadline = received + rule.seconds * SECOND
     else:
         deadline = sla.deadline(rule, received, state.calendar, channel.hours)
-    return [
+    arrived: list[Event] = [
         InteractionArrived(
             at=now,
             interaction_id=state.next_interaction_id,
@@ -177,8 +192,27 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
             warning_at=sla.warning_at(received, deadline, channel.warning_fraction),
             personal_digest=command.personal_digest,
             content_digest=command.content_digest,
+            thread=command.thread,
+            follows=None if follows is None else follows.id,
+            preferred_advisor=None if follows is None else follows.handled_by,
         )
     ]
+    # Every thread starts with the customer's message (a submission without personal data has
+    # no text to hold).
+    if command.thread or command.personal_digest:
+        arrived.append(_received(state.next_message_id, state.next_interaction_id, command, now))
+    return arrived
+
+
+def _received(message_id: int, interaction_id: int, command: Submit, now: Instant) -> Event:
+    return MessageReceived(
+        at=now,
+        interaction_id=interaction_id,
+        message_id=message_id,
+        digest=command.personal_digest,
+        external_id=command.external_id,
+        source=command.source,
+    )
 
 
 def _pending_offer(state: State, offer_id: int, advisor_id: str, now: Instant) -> Offer:
@@ -364,11 +398,103 @@ def _close(state: State, command: Close, now: Instant) -> list[Event]:
     else:
         _transition(interaction, "close")
     events: list[Event] = [
-        InteractionClosed(at=now, interaction_id=interaction.id, advisor_id=advisor_id)
+        InteractionClosed(
+            at=now, interaction_id=interaction.id, advisor_id=advisor_id, reason=command.reason
+        )
     ]
     if interaction.status == "assigned" and interaction.advisor_id is not None:
         events += _wrap_up(state, interaction, interaction.advisor_id, now)
     return events
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+
+def _post_message(state: State, command: PostMessage, now: Instant) -> list[Event]:
+    interaction = _interaction(state, command.interaction_id)
+    if not command.digest:
+        raise InvalidCommand("digest must not be empty: it names the message's sealed text")
+    kind, advisor_id = command.kind, command.advisor_id
+    posted = MessagePosted(
+        at=now,
+        interaction_id=interaction.id,
+        message_id=state.next_message_id,
+        kind=kind,
+        author=advisor_id,
+        digest=command.digest,
+        template=command.template,
+    )
+    if kind == "acknowledgement":
+        if advisor_id is not None:
+            raise InvalidCommand("an acknowledgement is posted by the system: no advisor_id")
+        if interaction.status not in OPEN_STATUSES:
+            raise IllegalTransition(
+                f"interaction {interaction.id} is {interaction.status}: it cannot be acknowledged"
+            )
+        return [posted]
+    if advisor_id is None:
+        raise InvalidCommand(f"an advisor writes an {kind}: advisor_id is missing")
+    if kind == "answer" and interaction.channel == "voice":
+        raise InvalidCommand(f"interaction {interaction.id} is a call: picking up answers it")
+    _held_by(interaction, advisor_id, "respond")
+    # The first answer to written or social work is its first response: the clock stops.
+    if kind == "answer" and interaction.responded_at is None:
+        return [posted, _responded(interaction, advisor_id, now)]
+    return [posted]
+
+
+def _message(state: State, message_id: int) -> Message:
+    message = state.messages.get(message_id)
+    if message is None:
+        raise UnknownMessage(f"no message {message_id}")
+    return message
+
+
+def _record_delivery(state: State, command: RecordDelivery, now: Instant) -> list[Event]:
+    message = _message(state, command.message_id)
+    outcome = command.outcome
+    if command.retry_at is not None and outcome != "failed":
+        raise InvalidCommand(f"retry_at goes with a failed delivery, not a {outcome} one")
+    if message.kind not in ("answer", "acknowledgement"):
+        raise IllegalTransition(f"message {message.id} is a {message.kind}: it is not delivered")
+    if message.state == outcome != "failed":
+        return []  # the same report again
+    allowed = message.state == "sent" if outcome == "bounced" else in_outbox(message)
+    if not allowed:
+        raise IllegalTransition(
+            f"message {message.id} is {_delivery(message)}: it cannot be {outcome}",
+            reason=f"message_{message.state}",
+        )
+    interaction_id, message_id = message.interaction_id, message.id
+    if outcome == "sent":
+        peer_id = command.peer_id
+        return [
+            MessageSent(
+                at=now, interaction_id=interaction_id, message_id=message_id, peer_id=peer_id
+            )
+        ]
+    if outcome == "bounced":
+        return [
+            MessageBounced(
+                at=now, interaction_id=interaction_id, message_id=message_id, reason=command.reason
+            )
+        ]
+    return [
+        MessageFailed(
+            at=now,
+            interaction_id=interaction_id,
+            message_id=message_id,
+            reason=command.reason,
+            attempts=message.attempts + 1,
+            retry_at=command.retry_at,
+        )
+    ]
+
+
+def _delivery(message: Message) -> str:
+    if message.state != "failed":
+        return message.state
+    return "failed, to be tried again" if message.retry_at is not None else "failed and given up"
 
 
 COMMAND_HANDLERS: dict[type[Any], Handler] = {
@@ -383,4 +509,6 @@ COMMAND_HANDLERS: dict[type[Any], Handler] = {
     PrincipalAnswered: _principal_answered,
     Abandon: _abandon,
     Close: _close,
+    PostMessage: _post_message,
+    RecordDelivery: _record_delivery,
 }

@@ -73,6 +73,14 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     accepted_at: Instant = 0
     """When the engine recorded its arrival (``received_at`` may be earlier: a backfill); 0 in
     images written before it was kept."""
+    thread: str = ""
+    """The conversation key of its source's thread, if any (see ``Submit``)."""
+    follows: int | None = None
+    """The interaction of the same thread before it."""
+    preferred_advisor: str | None = None
+    """Who handled the thread's previous interaction: offered this one first when ready."""
+    messages: list[int] = []
+    """The ids of its thread's messages (``State.messages``), in order."""
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True, gc=False):

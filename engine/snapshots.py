@@ -28,6 +28,7 @@ from .calendar import BusinessCalendar
 from .errors import SnapshotFormatError
 from .instants import Instant
 from .interactions import Interaction, Offer
+from .messages import Message, in_outbox
 from .policies import Policies
 from .queues import queue_key
 from .sla import BREACH_AFTER
@@ -37,8 +38,12 @@ from .tokens import Token
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 """The image format this code writes.
+
+3: conversations: the messages of the live interactions' threads, the threads' latest
+interactions, the message counter. A format-2 image is read too, upgraded on the way: it had no
+message, no thread, and its next message id is 1.
 
 2: breach timers are due one microsecond after the deadline, and every interaction keeps its
 raw deadline beside the one in force. A format-1 image is read too, upgraded on the way: its
@@ -46,7 +51,7 @@ breach timers move one microsecond later, and each interaction's raw deadline is
 force (what a format-1 image knew of it; a deadline once given never moved earlier).
 """
 
-_UPGRADABLE = frozenset({1})
+_UPGRADABLE = frozenset({1, 2})
 """Older formats read by upgrading them (``_upgraded``)."""
 
 
@@ -80,6 +85,11 @@ class _Image(msgspec.Struct, kw_only=True):
     revoked_digests: list[str] = []
     next_token_id: int = 1
     retired_advisors: list[str] = []
+    messages: list[Message] = []
+    """In the order they were numbered; the outbox is rebuilt from their states."""
+    threads: list[tuple[str, str, int]] = []
+    """``(source, thread key, latest interaction id)``."""
+    next_message_id: int = 1
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -109,6 +119,9 @@ def dump_state(state: State, now: Instant = 0) -> bytes:
         revoked_digests=sorted(state.revoked_digests),
         next_token_id=state.next_token_id,
         retired_advisors=sorted(state.retired_advisors),
+        messages=list(state.messages.values()),
+        threads=[(source, key, i) for (source, key), i in state.threads.items()],
+        next_message_id=state.next_message_id,
     )
     return _ENCODER.encode(image)
 
@@ -159,6 +172,10 @@ def read_image(data: bytes) -> tuple[State, Instant]:
     state.revoked_digests = set(image.revoked_digests)
     state.next_token_id = image.next_token_id
     state.retired_advisors = set(image.retired_advisors)
+    state.messages = {message.id: message for message in image.messages}
+    state.outbox = {message.id: message for message in image.messages if in_outbox(message)}
+    state.threads = {(source, key): i for source, key, i in image.threads}
+    state.next_message_id = image.next_message_id
     state.pending_advisors.clear()
     state.pending_interactions.clear()
     return state, image.now
@@ -199,15 +216,19 @@ def _decode(data: bytes) -> _Image:
 
 
 def _upgraded(data: bytes, found: int) -> _Image:
-    """Read an image of an older format as the current one (``SnapshotFormatError`` if not)."""
+    """Read an image of an older format as the current one (``SnapshotFormatError`` if not).
+
+    Format 2 needs nothing done: what format 3 adds reads as its default (no messages).
+    """
     try:
         raw = msgspec.msgpack.decode(data)
-        for interaction in raw["interactions"]:
-            interaction.setdefault("raw_deadline", interaction["deadline"])
-        raw["timers"] = [
-            [due + BREACH_AFTER if kind == SLA_BREACH else due, sequence, kind, subject, mark]
-            for due, sequence, kind, subject, mark in raw["timers"]
-        ]
+        if found == 1:
+            for interaction in raw["interactions"]:
+                interaction.setdefault("raw_deadline", interaction["deadline"])
+            raw["timers"] = [
+                [due + BREACH_AFTER if kind == SLA_BREACH else due, sequence, kind, subject, mark]
+                for due, sequence, kind, subject, mark in raw["timers"]
+            ]
         raw["format"] = SNAPSHOT_FORMAT
         return msgspec.convert(raw, _Image)
     except (msgspec.MsgspecError, KeyError, TypeError, ValueError) as exc:

@@ -7,6 +7,13 @@ the state replaces them and never changes them in place.
 happened, keeps the queues, loads and indexes consistent, and sets the timers that follow from
 the new state. Decisions (which advisor, which work, what is refused) are the engine's; their
 results reach the state only as events. Replaying a journal is therefore ``apply`` in a loop.
+
+Conversations: every message of a thread is in ``messages`` and its interaction's list; the
+answers and acknowledgements still to be delivered are in ``outbox`` too. Ended work is
+forgotten with its messages, but not while one of them is still in the outbox: its forget
+timer then does not apply (``due.timer_applies``), and is set again when the last of them
+leaves the outbox (sent, or given up), for the end of the retention period or at once when it
+is past. A delivery reported for a forgotten message is refused as unknown.
 """
 
 from __future__ import annotations
@@ -33,6 +40,11 @@ from .events import (
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
+    MessageBounced,
+    MessageFailed,
+    MessagePosted,
+    MessageReceived,
+    MessageSent,
     OfferAccepted,
     OfferDeclined,
     OfferExpired,
@@ -48,6 +60,7 @@ from .events import (
 )
 from .instants import SECOND, Instant
 from .interactions import Interaction, Offer, signature_of
+from .messages import Message, in_outbox
 from .policies import Channel, Policies
 from .queues import Queues
 from .ready import ReadyMasks
@@ -102,6 +115,14 @@ class State:
         self.revoked_digests: set[str] = set()
         """Digests of revoked tokens: never let in again."""
         self.next_token_id = 1
+        self.messages: dict[int, Message] = {}
+        """Every message of the live interactions' threads, by id."""
+        self.outbox: dict[int, Message] = {}
+        """The answers and acknowledgements still to be delivered: posted, or failed with a
+        retry to come (the same objects as in ``messages``)."""
+        self.threads: dict[tuple[str, str], int] = {}
+        """``(source, thread key)`` -> the thread's latest interaction."""
+        self.next_message_id = 1
         # ``appliers`` (below) is what ``apply`` dispatches on, by event type; the engine's hot
         # paths read it directly to save a call per event.
         # Routing hints: what the engine's routing pass must look at next (advisors with new
@@ -134,6 +155,11 @@ class State:
             SlaWarning: self._sla_warning,
             SlaBreached: self._sla_breached,
             InteractionForgotten: self._forgotten,
+            MessageReceived: self._message_received,
+            MessagePosted: self._message_posted,
+            MessageSent: self._message_sent,
+            MessageFailed: self._message_failed,
+            MessageBounced: self._message_bounced,
         }
 
     def apply(self, event: Event) -> None:
@@ -332,9 +358,14 @@ class State:
             personal_digest=event.personal_digest,
             content_digest=event.content_digest,
             accepted_at=event.at,
+            thread=event.thread,
+            follows=event.follows,
+            preferred_advisor=event.preferred_advisor,
         )
         self.interactions[interaction.id] = interaction
         self.by_external[(event.source, event.external_id)] = interaction.id
+        if event.thread:
+            self.threads[(event.source, event.thread)] = interaction.id
         if interaction.id >= self.next_interaction_id:
             self.next_interaction_id = interaction.id + 1
         self._enqueue(interaction)
@@ -497,14 +528,109 @@ class State:
 
     def _forgotten(self, event: InteractionForgotten) -> None:
         interaction = self.interactions.pop(event.interaction_id)
+        by_external = self.by_external
         key = (interaction.source, interaction.external_id)
-        if self.by_external.get(key) == interaction.id:
-            del self.by_external[key]
+        if by_external.get(key) == interaction.id:
+            del by_external[key]
+        for message_id in interaction.messages:
+            message = self.messages.pop(message_id)
+            self.outbox.pop(message_id, None)
+            key = (interaction.source, message.external_id)
+            if message.external_id and by_external.get(key) == interaction.id:
+                del by_external[key]
+        thread = (interaction.source, interaction.thread)
+        if interaction.thread and self.threads.get(thread) == interaction.id:
+            del self.threads[thread]
         # Offers end in time order, so the ones old enough to forget are at the front.
         cutoff = event.at - self.policies.retention.live_after_close_s * SECOND
         ended_order = self.ended_order
         while ended_order and ended_order[0][0] < cutoff:
             del self.ended_offers[ended_order.popleft()[1]]
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _add_message(self, interaction: Interaction, message: Message) -> None:
+        self.messages[message.id] = message
+        interaction.messages.append(message.id)
+        if message.id >= self.next_message_id:
+            self.next_message_id = message.id + 1
+        digest = message.digest
+        if (
+            digest
+            and digest != interaction.personal_digest
+            and digest not in interaction.later_digests
+        ):
+            interaction.later_digests += (digest,)
+
+    def _message_received(self, event: MessageReceived) -> None:
+        interaction = self.interactions[event.interaction_id]
+        message = Message(
+            id=event.message_id,
+            interaction_id=interaction.id,
+            kind="customer",
+            author=None,
+            at=event.at,
+            digest=event.digest,
+            state="received",
+            external_id=event.external_id,
+        )
+        self._add_message(interaction, message)
+        if event.external_id:
+            self.by_external[(event.source, event.external_id)] = interaction.id
+
+    def _message_posted(self, event: MessagePosted) -> None:
+        interaction = self.interactions[event.interaction_id]
+        message = Message(
+            id=event.message_id,
+            interaction_id=interaction.id,
+            kind=event.kind,
+            author=event.author,
+            at=event.at,
+            digest=event.digest,
+            state="internal" if event.kind == "note" else "posted",
+            template=event.template,
+        )
+        self._add_message(interaction, message)
+        if message.state == "posted":
+            self.outbox[message.id] = message
+
+    def _message_sent(self, event: MessageSent) -> None:
+        message = self.messages[event.message_id]
+        message.state = "sent"
+        message.peer_id = event.peer_id
+        message.retry_at = None
+        self._delivered(message, event.at)
+
+    def _message_failed(self, event: MessageFailed) -> None:
+        message = self.messages[event.message_id]
+        message.state = "failed"
+        message.reason = event.reason
+        message.attempts = event.attempts
+        message.retry_at = event.retry_at
+        if in_outbox(message):
+            self.outbox[message.id] = message
+        else:
+            self._delivered(message, event.at)
+
+    def _message_bounced(self, event: MessageBounced) -> None:
+        message = self.messages[event.message_id]
+        message.state = "bounced"
+        message.reason = event.reason
+
+    def _delivered(self, message: Message, at: Instant) -> None:
+        """A message left the outbox: ended work waiting for it may now be forgotten."""
+        if self.outbox.pop(message.id, None) is None:
+            return
+        interaction = self.interactions[message.interaction_id]
+        if interaction.ended_at is None or self.sending(interaction):
+            return
+        forget_at = interaction.ended_at + self.policies.retention.live_after_close_s * SECOND
+        self.timers.set(max(forget_at, at), FORGET, interaction.id)
+
+    def sending(self, interaction: Interaction) -> bool:
+        """Return whether one of an interaction's messages is still in the outbox."""
+        outbox = self.outbox
+        return bool(outbox) and any(m in outbox for m in interaction.messages)
 
     def _sla_warning(self, event: SlaWarning) -> None:
         self.interactions[event.interaction_id].warned = True

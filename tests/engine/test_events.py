@@ -70,6 +70,9 @@ EVENT_SAMPLES: dict[str, Any] = {
         deadline=T0 + 1000,
         warning_at=T0 + 800,
         personal_digest="salted",
+        thread="<root@example.org>",
+        follows=0,
+        preferred_advisor="A1",
     ),
     "interaction.relaxed": events.InteractionRelaxed(
         at=T0, interaction_id=1, step=2, skills={"general": 1}, due=T0 - 1
@@ -118,10 +121,31 @@ EVENT_SAMPLES: dict[str, Any] = {
         at=T0, interaction_id=1, deadline=T0 + 2000, warning_at=T0 + 1600
     ),
     "interaction.abandoned": events.InteractionAbandoned(at=T0, interaction_id=1),
-    "interaction.closed": events.InteractionClosed(at=T0, interaction_id=1, advisor_id="A1"),
+    "interaction.closed": events.InteractionClosed(
+        at=T0, interaction_id=1, advisor_id="A1", reason="no_answer_needed"
+    ),
     "interaction.forgotten": events.InteractionForgotten(at=T0 + 7, interaction_id=1, due=T0),
     "sla.warning": events.SlaWarning(at=T0, interaction_id=1, deadline=T0 + 100, due=T0 - 3),
     "sla.breached": events.SlaBreached(at=T0, interaction_id=1, due=T0 - 4),
+    "message.received": events.MessageReceived(
+        at=T0, interaction_id=1, message_id=2, digest="salted-2", external_id="m-2", source="email"
+    ),
+    "message.posted": events.MessagePosted(
+        at=T0,
+        interaction_id=1,
+        message_id=3,
+        kind="answer",
+        author="A1",
+        digest="salted-3",
+        template="refund-ok",
+    ),
+    "message.sent": events.MessageSent(at=T0, interaction_id=1, message_id=3, peer_id="<a@b>"),
+    "message.failed": events.MessageFailed(
+        at=T0, interaction_id=1, message_id=3, reason="timeout", attempts=2, retry_at=T0 + 60
+    ),
+    "message.bounced": events.MessageBounced(
+        at=T0, interaction_id=1, message_id=3, reason="mailbox full"
+    ),
 }
 
 COMMAND_SAMPLES: dict[str, Any] = {
@@ -153,6 +177,7 @@ COMMAND_SAMPLES: dict[str, Any] = {
         priority=3,
         typology="simple",
         personal_digest="salted",
+        thread="<root@example.org>",
     ),
     "offer.accept": commands.Accept(advisor_id="A1", offer_id=3),
     "offer.decline": commands.Decline(advisor_id="A1", offer_id=3, reason="busy"),
@@ -170,7 +195,15 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "interaction.await_principal": commands.AwaitPrincipal(advisor_id="A1", interaction_id=1),
     "interaction.principal_answered": commands.PrincipalAnswered(interaction_id=1),
     "interaction.abandon": commands.Abandon(interaction_id=1),
-    "interaction.close": commands.Close(interaction_id=1, advisor_id=None),
+    "interaction.close": commands.Close(
+        interaction_id=1, advisor_id=None, reason="no_answer_needed"
+    ),
+    "message.post": commands.PostMessage(
+        interaction_id=1, advisor_id="A1", kind="note", digest="salted-4", template="t"
+    ),
+    "message.record_delivery": commands.RecordDelivery(
+        message_id=3, outcome="failed", reason="timeout", retry_at=T0 + 60
+    ),
 }
 
 EVENT_JSON = msgspec.json.Decoder(Event)
@@ -206,6 +239,11 @@ def test_the_event_tags_are_pinned() -> None:
         "interaction.responded",
         "interaction.transferred",
         "interaction.transferred_out",
+        "message.bounced",
+        "message.failed",
+        "message.posted",
+        "message.received",
+        "message.sent",
         "offer.accepted",
         "offer.declined",
         "offer.expired",
@@ -290,6 +328,8 @@ def test_the_command_tags_are_pinned() -> None:
         "interaction.submit",
         "interaction.transfer",
         "interaction.transfer_out",
+        "message.post",
+        "message.record_delivery",
         "offer.accept",
         "offer.decline",
         "policies.set",
