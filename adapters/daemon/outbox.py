@@ -26,6 +26,8 @@ the error is logged with its traceback.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
@@ -46,7 +48,7 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.instants import SECOND, Instant
 from aiguillage.engine.messages import Message
 
-__all__ = ["Outbox", "OutboxStatus"]
+__all__ = ["Outbox", "OutboxStatus", "idempotency_key"]
 
 log = structlog.get_logger("aiguillage.outbox")
 
@@ -56,6 +58,14 @@ _IDLE_S = 5.0
 """With nothing due, the outbox looks again this often anyway (a wake missed, a retry due)."""
 _RETRY_S = 0.5
 """How often it looks again while the daemon is not ready."""
+
+
+def idempotency_key(deployment: str, message_id: int) -> str:
+    """Return the key a message is sent with: the same at every attempt, ASCII only (the
+    deployment's name without its accents, other characters as ``-``)."""
+    plain = unicodedata.normalize("NFKD", deployment).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-").lower() or "aiguillage"
+    return f"{slug}:message:{message_id}"
 
 
 class OutboxStatus(msgspec.Struct, kw_only=True):
@@ -88,7 +98,7 @@ class Outbox:
         self._settings = settings
         self._status = OutboxStatus()
         self._wake = anyio.Event()
-        self._prefix = f"{runtime.settings.deployment.name}:message:"
+        self._deployment = runtime.settings.deployment.name
 
     def status(self) -> OutboxStatus:
         return self._status
@@ -145,7 +155,7 @@ class Outbox:
     async def _deliver(self, message_id: int, send: Send, context: AdapterContext[Any]) -> None:
         runtime = self._runtime
         try:
-            key = f"{self._prefix}{message_id}"
+            key = idempotency_key(self._deployment, message_id)
             prepared = await conversations.outgoing(runtime, message_id, key)
         except Unavailable:
             return

@@ -127,6 +127,7 @@ from aiguillage.engine.errors import ApplyFailed, EngineError, SnapshotFormatErr
 from aiguillage.engine.events import (
     Event,
     InteractionArrived,
+    MessageReceived,
     OfferAccepted,
     SlaBreached,
     SlaWarning,
@@ -877,7 +878,7 @@ class Runtime:
             _same_content(command.source, held, command.content_digest)
         submission = engine.submit(command, now)
         events.extend(submission.events)
-        if submission.created:
+        if submission.events:  # new work, or a message that joined its thread's open one
             pieces.append(piece._replace(interaction_id=submission.interaction.id))
         view = view_of(submission.interaction, self.zone)
         return Receipt(msgspec.structs.replace(view, external_id=given), submission.created)
@@ -982,7 +983,11 @@ class Runtime:
                     interaction_id=getattr(event, "interaction_id", None),
                     advisor_id=getattr(event, "advisor_id", None),
                 )
-            if isinstance(event, InteractionArrived):
+            if isinstance(event, MessageReceived):
+                # A message that joined its thread: a redelivery is known by its key too.
+                key = (event.source, event.external_id)
+                self._keys.setdefault(key, (event.interaction_id, event.at))
+            elif isinstance(event, InteractionArrived):
                 key = (event.source, event.external_id)
                 self._keys[key] = (event.interaction_id, event.at)
                 if info:

@@ -204,7 +204,9 @@ class Supervisor:
             return
         outbox = self._outboxes.get(name)
         if outbox is None:
-            outbox = self._outboxes[name] = Outbox(self._runtime, name, self._outbox_settings)
+            outbox = self._outboxes[name] = Outbox(
+                self._runtime, name, self._runtime.settings.outbox
+            )
         sources = channel_sources(instance)
         claimed = {s for other, box in self._outboxes.items() if other != name for s in box.sources}
         if sources & claimed:
@@ -247,7 +249,7 @@ def channel_sources(instance: Any) -> frozenset[str]:
 def _first(exc: Exception) -> Exception:
     """The first error of a group that has only one (the outbox's task group), else itself."""
     while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]  # type: ignore[assignment]
+        exc = exc.exceptions[0]
     return exc
 
 

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,6 +25,8 @@ class Peer:
         self.sends: Counter[str] = Counter()
         self.first: dict[str, dict[str, Any]] = {}
         self.fail_next = 0
+        self.on_take: Callable[[], None] | None = None
+        """Called when a send is taken, before it is answered (the tests kill the daemon)."""
         self.refuse_credentials = False
         self._lock = threading.Lock()
         peer = self
@@ -34,6 +37,8 @@ class Peer:
                 body = json.loads(self.rfile.read(length))
                 key = self.headers.get("Idempotency-Key", "")
                 status, answer = peer._take(key, body)
+                if status == 200 and peer.on_take is not None:
+                    peer.on_take()
                 time.sleep(peer.delay_s)
                 data = json.dumps(answer).encode()
                 self.send_response(status)

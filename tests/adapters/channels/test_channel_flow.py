@@ -19,6 +19,8 @@ import json
 import random
 import threading
 import time
+import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from aiguillage.adapters.daemon.outbox import idempotency_key
 from tests.adapters.channels.peer import Peer
 from tests.adapters.daemons import ADMIN, ROOT, Daemon, free_port, write_config
 from tests.adapters.redis_server import RedisServer
@@ -62,9 +65,10 @@ def _config(directory: Path, peer: Peer, public_port: int, *, lease: bool = Fals
 class Flow:
     """Drives deliveries and an advisor against a daemon that may be killed at any time."""
 
-    def __init__(self, daemon: Daemon, public_port: int) -> None:
+    def __init__(self, daemon: Daemon, public_port: int, killer: Killer) -> None:
         self.daemon = daemon
         self.public = f"http://127.0.0.1:{public_port}"
+        self.killer = killer
 
     def deliver(self, number: int) -> int:
         body = json.dumps(
@@ -86,6 +90,7 @@ class Flow:
             ),
             accept=(202,),
         )
+        self.killer.at("delivered")
         return int(answer.json()["interaction_id"])
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -123,6 +128,7 @@ class Flow:
                         f"/v1/interactions/{interaction_id}/messages",
                         json={"text": text, "advisor_id": ADVISOR},
                     )
+                    self.killer.at("posted")
                 if self.answered(interaction_id):
                     self.api(
                         "POST",
@@ -151,43 +157,58 @@ def _retried(
 
 
 class Killer:
-    """Kills the daemon with SIGKILL at random instants, and starts it again."""
+    """Kills the daemon with SIGKILL at points of the flow drawn at random, and restarts it.
+
+    The points: just after a delivery was taken (``delivered``), just after an answer's POST
+    returned (``posted``: journaled, not sent yet), and when the peer has taken an answer and
+    not answered yet (``taken``: sent, and not journaled as sent).
+    """
+
+    POINTS = ("delivered", "posted", "taken")
 
     def __init__(self, daemon: Daemon, seed: int, kills: int) -> None:
-        self.daemon, self.kills, self.done = daemon, kills, 0
-        self.random = random.Random(seed)
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        rng = random.Random(seed)
+        self.daemon = daemon
+        self.plan = {(self.POINTS[n % 3], rng.randint(1, 6)) for n in range(kills)}
+        self.seen: Counter[str] = Counter()
+        self.done: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+        self.restarts: list[threading.Thread] = []
 
-    def _run(self) -> None:
-        try:
-            while self.done < self.kills and not self.stop.wait(self.random.uniform(0.3, 1.5)):
-                self.daemon.kill()
-                self.done += 1
-                self.daemon.start(timeout=60)
-        except BaseException as exc:
-            self.error = exc
+    def at(self, point: str, *, restart_later: bool = False) -> None:
+        with self.lock:
+            self.seen[point] += 1
+            if (point, self.seen[point]) not in self.plan:
+                return
+            self.daemon.kill()
+            self.done.append((point, self.seen[point]))
+        if not restart_later:
+            self._restart()
+            return
+        thread = threading.Thread(target=self._restart, daemon=True)
+        thread.start()
+        self.restarts.append(thread)
+
+    def _restart(self) -> None:
+        with self.lock:
+            self.daemon.start(timeout=60)
+
+    def join(self) -> None:
+        for thread in self.restarts:
+            thread.join(timeout=90)
 
 
 def _every_answer_reaches_the_peer(
     daemon: Daemon, peer: Peer, public_port: int, *, kills: int, seed: int
 ) -> None:
-    flow = Flow(daemon, public_port)
     killer = Killer(daemon, seed, kills)
-    killer.thread.start()
-    try:
-        interactions = sorted({flow.deliver(number) for number in range(8)})
-        assert len(interactions) == 8
-        # A redelivery (the peer did not see our 202) is the same interaction.
-        assert flow.deliver(3) == interactions[3]
-        flow.work(interactions, time.monotonic() + 120)
-    finally:
-        killer.stop.set()
-        killer.thread.join(timeout=90)
-    assert killer.error is None, killer.error
-    if kills:
-        assert killer.done >= 1, "the daemon was never killed: the test proved nothing"
+    flow = Flow(daemon, public_port, killer)
+    peer.on_take = lambda: killer.at("taken", restart_later=True)
+    interactions = sorted({flow.deliver(number) for number in range(8)})
+    assert len(interactions) == 8
+    # A redelivery (the peer did not see our 202) is the same interaction.
+    assert flow.deliver(3) == interactions[3]
+    flow.work(interactions, time.monotonic() + 120)
 
     answers: dict[int, list[dict[str, Any]]] = {}
     deadline = time.monotonic() + 60
@@ -197,33 +218,33 @@ def _every_answer_reaches_the_peer(
             break
         assert time.monotonic() < deadline, f"answers not all sent: {answers}"
         time.sleep(0.1)
-    deployment = _deployment(daemon)
-    keys = {f"{deployment}:message:{m['id']}": m for a in answers.values() for m in a}
+    killer.join()
+    # Every planned kill happened: otherwise the test would prove less than it says.
+    assert sorted(killer.done) == sorted(killer.plan)
+    deployment = tomllib.loads(daemon.config.read_text())["deployment"]["name"]
+    keys = {idempotency_key(deployment, m["id"]): m for a in answers.values() for m in a}
     # Every journaled answer reached the peer, under its own key, and nothing else did.
     assert set(peer.sends) == set(keys)
     # At most once more than once, with the same key, after a crash; never without one.
     assert all(count <= 2 for count in peer.sends.values()), peer.sends
     if not kills:
         assert all(count == 1 for count in peer.sends.values()), peer.sends
+    if any(point == "taken" for point, _ in killer.done):
+        # Killed after the peer took an answer and before its record: sent once more.
+        assert 2 in peer.sends.values(), peer.sends
     for key, message in keys.items():
         assert message["peer_id"] == peer.first[key]["id"]
         interaction_id = _interaction_of(answers, message)
         assert peer.first[key]["text"] == f"Réponse à l'interaction {interaction_id}"
     # Each went to the customer who wrote, in reply to their message.
     for interaction_id, thread in answers.items():
-        sent = peer.first[f"{deployment}:message:{thread[0]['id']}"]
+        sent = peer.first[idempotency_key(deployment, thread[0]["id"])]
         number = interactions.index(interaction_id)
         assert (sent["to"], sent["in_reply_to"]) == (f"@customer{number}", f"msg-{number}")
 
 
 def _interaction_of(answers: dict[int, list[dict[str, Any]]], message: dict[str, Any]) -> int:
     return next(i for i, thread in answers.items() if message in thread)
-
-
-def _deployment(daemon: Daemon) -> str:
-    text = daemon.config.read_text()
-    line = next(x for x in text.splitlines() if x.startswith("name = "))
-    return line.split("=", 1)[1].split("#")[0].strip().strip('"')
 
 
 @pytest.fixture
@@ -247,7 +268,7 @@ def test_a_signed_delivery_becomes_work_and_its_answer_reaches_the_peer(
         daemon.kill()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_at_random_points_loses_no_answer_and_sends_none_twice_sqlite(
     tmp_path: Path, peer: Peer, seed: int
 ) -> None:
@@ -268,7 +289,7 @@ def test_sigkill_at_random_points_loses_no_answer_and_sends_none_twice_redis(
     env = _install_plugin(tmp_path)
     daemon = Daemon(tmp_path, config, store=redis_server.url, env=env).start()
     try:
-        _every_answer_reaches_the_peer(daemon, peer, public_port, kills=3, seed=3)
+        _every_answer_reaches_the_peer(daemon, peer, public_port, kills=3, seed=4)
     finally:
         daemon.kill()
 
@@ -297,7 +318,7 @@ def test_deliveries_with_a_bad_signature_or_body_are_refused_and_create_nothing(
         assert httpx.get(f"{public}/channels/signed/deliveries").status_code == 405
         assert httpx.post(f"{public}/channels/nobody/x").status_code == 404
         assert httpx.post(f"{public}/v1/interactions").status_code == 404  # not the API
-        listed = daemon.client().get("/v1/interactions").json()["interactions"]
-        assert listed == []
+        with daemon.client() as client:
+            assert client.get("/v1/interactions").json()["interactions"] == []
     finally:
         daemon.kill()
