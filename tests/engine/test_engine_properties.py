@@ -5,6 +5,9 @@ random jumps of the clock, and checks after every step: no interaction lost or h
 places, none held by two advisors, no advisor over capacity or working while offline, the queue
 order respected by every decision, no eligible work left waiting beside a free advisor, a refused
 command changes nothing, time never goes back, and replaying the events rebuilds the state.
+Conversations too: submissions join threads or open follow-ups, answers, notes and
+acknowledgements are posted and their deliveries reported, and the outbox, the threads and the
+messages stay consistent with each other.
 
 Snapshots are checked twice: every state round-trips through an image, and at random points a
 twin engine is restored from one and then driven beside the original, which it must follow
@@ -41,7 +44,9 @@ from aiguillage.engine.commands import (
     Command,
     Decline,
     MintToken,
+    PostMessage,
     PrincipalAnswered,
+    RecordDelivery,
     RecordResponse,
     RemoveAdvisor,
     RevokeToken,
@@ -56,8 +61,10 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError, UnknownInteraction
 from aiguillage.engine.events import Event, InteractionForgotten, OfferMade, SlaBreached
 from aiguillage.engine.instants import SECOND
+from aiguillage.engine.messages import in_outbox
 from aiguillage.engine.policies import CHANNELS, RelaxationStep, RetentionPolicy
 from aiguillage.engine.queues import queue_key
+from aiguillage.engine.states import OPEN_STATUSES
 
 from .conftest import TUESDAY_10H, JournaledEngine, make_policies, replayed
 
@@ -228,13 +235,14 @@ class EngineMachine(RuleBasedStateMachine):
                 st.sampled_from(["simple", "complex", "transfer"]),
                 st.integers(0, 7200),
                 st.booleans(),
+                st.sampled_from(["", "", "t1", "t2", "t3"]),
             ),
             min_size=1,
             max_size=4,
         )
     )
-    def submit(self, burst: list[tuple[Any, str | None, str, int, Any, int, bool]]) -> None:
-        for channel, motive, language, priority, typology, age, duplicate in burst:
+    def submit(self, burst: list[tuple[Any, str | None, str, int, Any, int, bool, str]]) -> None:
+        for channel, motive, language, priority, typology, age, duplicate, thread in burst:
             if not (duplicate and self.external):
                 self.external += 1
             self.run(
@@ -247,8 +255,67 @@ class EngineMachine(RuleBasedStateMachine):
                     priority=priority,
                     typology=typology if channel == "written" else None,
                     received_at=self.now - age * SECOND if channel != "voice" else None,
+                    personal_digest=f"d-{self.external % 4}" if self.external % 3 else "",
+                    thread=thread if channel != "voice" else "",
                 )
             )
+
+    @precondition(lambda self: self.engine.state.interactions)
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from(["answer", "answer", "note", "acknowledgement"]),
+        wrong=st.booleans(),
+        then=st.sampled_from([None, "sent", "sent", "failed", "bounced"]),
+    )
+    def post_message(self, data: st.DataObject, kind: Any, wrong: bool, then: Any) -> None:
+        """Mostly on held work by its holder; sometimes on any work, by anyone. Then, often,
+        the channel reports on the oldest message of the outbox."""
+        held = self.interactions_in("assigned")
+        interaction_id = self.pick(
+            data, held if held and not wrong else sorted(self.engine.state.interactions)
+        )
+        if interaction_id is None:
+            return
+        advisor_id = self.engine.state.interactions[interaction_id].advisor_id
+        if wrong:
+            advisor_id = self.pick(data, [None, *self.advisor_ids])
+        elif kind == "acknowledgement":
+            advisor_id = None
+        self.run(
+            PostMessage(
+                interaction_id=interaction_id,
+                advisor_id=advisor_id,
+                kind=kind,
+                digest=f"m-{len(self.engine.state.messages) % 5}",
+            )
+        )
+        if then is not None and self.engine.state.outbox:
+            retry_at = self.now + 20 * SECOND if data.draw(st.booleans()) else None
+            self.run(
+                RecordDelivery(
+                    message_id=min(self.engine.state.outbox),
+                    outcome=then,
+                    retry_at=retry_at if then == "failed" else None,
+                )
+            )
+
+    @precondition(lambda self: self.engine.state.messages)
+    @rule(
+        data=st.data(),
+        outcome=st.sampled_from(["sent", "sent", "failed", "bounced"]),
+        retry=st.booleans(),
+    )
+    def report_a_delivery(self, data: st.DataObject, outcome: Any, retry: bool) -> None:
+        """Mostly about the outbox; sometimes about any message, even one forgotten."""
+        outbox = sorted(self.engine.state.outbox)
+        pool = outbox if outbox and data.draw(st.booleans()) else sorted(self.engine.state.messages)
+        message_id = self.pick(data, [*pool, self.engine.state.next_message_id])
+        retry_at = self.now + 30 * SECOND if retry and outcome == "failed" else None
+        self.run(
+            RecordDelivery(
+                message_id=message_id, outcome=outcome, reason="r", peer_id="p", retry_at=retry_at
+            )
+        )
 
     @precondition(lambda self: self.engine.state.offers)
     @rule(data=st.data(), accept=st.sampled_from([True, True, True, False]))
@@ -420,16 +487,41 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def only_live_work_is_known_by_its_external_id(self) -> None:
         state = self.engine.state
-        assert state.by_external == {
-            (i.source, i.external_id): i.id for i in state.interactions.values()
-        }
+        known = {(i.source, i.external_id): i.id for i in state.interactions.values()}
+        for interaction in state.interactions.values():
+            for message_id in interaction.messages:
+                message = state.messages[message_id]
+                if message.external_id:
+                    known[interaction.source, message.external_id] = interaction.id
+        assert state.by_external == known
+
+    @invariant()
+    def threads_and_the_outbox_agree_with_the_messages(self) -> None:
+        state = self.engine.state
+        threaded = [i for i in state.interactions.values() if i.messages]
+        assert sorted(m for i in threaded for m in i.messages) == sorted(state.messages)
+        for interaction in threaded:
+            assert all(
+                state.messages[m].interaction_id == interaction.id for m in interaction.messages
+            )
+            assert interaction.messages == sorted(interaction.messages)
+        assert state.outbox == {m.id: m for m in state.messages.values() if in_outbox(m)}
+        assert all(state.next_message_id > m for m in state.messages)
+        for (source, thread), latest in state.threads.items():
+            same = [
+                i for i in state.interactions.values() if (i.source, i.thread) == (source, thread)
+            ]
+            assert latest == max(i.id for i in same)
+            # Only the latest of a thread may be open: a message joins it instead of opening.
+            assert all(i.status not in OPEN_STATUSES for i in same if i.id != latest)
 
     @invariant()
     def ended_work_is_forgotten_after_the_retention_period(self) -> None:
         state = self.engine.state
         period = state.policies.retention.live_after_close_s * SECOND
         for interaction in state.interactions.values():
-            if interaction.ended_at is not None:
+            # Work with a message still to deliver waits for it (see ``State``).
+            if interaction.ended_at is not None and not state.sending(interaction):
                 assert interaction.ended_at + period > self.engine.now, (
                     f"{interaction.id} ended at {interaction.ended_at} and is still known"
                 )
@@ -483,6 +575,11 @@ class EngineMachine(RuleBasedStateMachine):
             "PrincipalAnswered",
             "SlaBreached",
             "InteractionForgotten",
+            "MessageReceived",
+            "MessagePosted",
+            "MessageSent",
+            "MessageFailed",
+            "MessageBounced",
         ):
             note_event(f"reached {kind}: {kind in kinds}")
         note_event(f"restored a twin: {self.twin is not None}")
