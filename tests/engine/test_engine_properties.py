@@ -65,6 +65,7 @@ from aiguillage.engine.messages import in_outbox
 from aiguillage.engine.policies import CHANNELS, RelaxationStep, RetentionPolicy
 from aiguillage.engine.queues import queue_key
 from aiguillage.engine.states import OPEN_STATUSES
+from aiguillage.engine.timers import FORGET
 
 from .conftest import TUESDAY_10H, JournaledEngine, make_policies, replayed
 
@@ -519,12 +520,21 @@ class EngineMachine(RuleBasedStateMachine):
     def ended_work_is_forgotten_after_the_retention_period(self) -> None:
         state = self.engine.state
         period = state.policies.retention.live_after_close_s * SECOND
+        now = self.engine.now
         for interaction in state.interactions.values():
             # Work with a message still to deliver waits for it (see ``State``).
-            if interaction.ended_at is not None and not state.sending(interaction):
-                assert interaction.ended_at + period > self.engine.now, (
-                    f"{interaction.id} ended at {interaction.ended_at} and is still known"
+            if interaction.ended_at is None or state.sending(interaction):
+                continue
+            if interaction.ended_at + period <= now:
+                # Past its time only when its last delivery was just reported: the forget timer
+                # that delivery set is due, for the next advance.
+                kinds = {state.messages[m].kind for m in interaction.messages}
+                delivered = bool(kinds & {"answer", "acknowledgement"})
+                due = any(
+                    t[2] == FORGET and t[3] == interaction.id and t[0] <= now for t in state.timers
                 )
+                pending = delivered and due
+                assert pending, f"{interaction.id} ended at {interaction.ended_at}, still known"
         forgotten = [e for e in self.engine.journal if isinstance(e, InteractionForgotten)]
         if forgotten:
             cutoff = forgotten[-1].at - period
