@@ -168,7 +168,7 @@ def test_a_restart_replays_the_tail_after_the_latest_snapshot(tmp_path: Path) ->
         with daemon.client(INTEGRATOR) as api:
             ids = [
                 api.post("/v1/interactions", json=_complaint(f"snap-{n}")).json()["id"]
-                for n in range(150)
+                for n in range(75)
             ]
         daemon.kill()  # no snapshot at shutdown: the one taken on the way must serve
         daemon.start()
@@ -181,7 +181,7 @@ def test_a_restart_replays_the_tail_after_the_latest_snapshot(tmp_path: Path) ->
         assert starts[-1]["snapshot_seq"] >= 100
         assert starts[-1]["replayed"] < 100
         with daemon.client(INTEGRATOR) as api:
-            assert api.get(f"/v1/interactions/{ids[-1]}").json()["external_id"] == "snap-149"
+            assert api.get(f"/v1/interactions/{ids[-1]}").json()["external_id"] == "snap-74"
             assert api.get(f"/v1/interactions/{ids[0]}").json()["external_id"] == "snap-0"
     finally:
         daemon.kill()
