@@ -26,7 +26,7 @@ from .advisors import Advisor, is_eligible
 from .commands import Command, Submit
 from .due import fire_timer, timer_applies
 from .errors import ApplyFailed, ClockWentBackwards
-from .events import Event, InteractionArrived, OfferMade
+from .events import Event, OfferMade
 from .handlers import COMMAND_HANDLERS
 from .instants import SECOND, Instant
 from .interactions import Interaction
@@ -53,8 +53,9 @@ class _Pool(NamedTuple):
 class Submission:
     """The answer to a ``Submit``: the interaction, and whether this call created it.
 
-    A message that joined an open interaction of its thread created nothing: ``created`` is
-    false, ``events`` holds its ``MessageReceived``.
+    A message that joined an open interaction of its thread counts as created (it is new, and
+    its text is kept like a new interaction's): ``events`` then holds its ``MessageReceived``
+    only. A redelivery of a known key creates nothing.
     """
 
     __slots__ = ("created", "events", "interaction")
@@ -112,8 +113,7 @@ class Engine:
         """
         events = self.handle(command, now)
         interaction_id = self.state.by_external[(command.source, command.external_id)]
-        created = bool(events) and type(events[0]) is InteractionArrived
-        return Submission(self.state.interactions[interaction_id], created, events)
+        return Submission(self.state.interactions[interaction_id], bool(events), events)
 
     def advance(self, now: Instant) -> list[Event]:
         """Fire every timer due at or before ``now`` and return the events that happened."""

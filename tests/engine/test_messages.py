@@ -157,7 +157,7 @@ def test_a_message_of_an_open_thread_joins_its_interaction(engine: JournaledEngi
             source="email",
         )
     ]
-    assert (submission.created, submission.interaction.id) == (False, 1)
+    assert (submission.created, submission.interaction.id) == (True, 1)
     assert list(engine.state.interactions) == [1]
     assert engine.state.interactions[1].messages == [1, 2]
     assert engine.state.interactions[1].later_digests == ("d-m2",)
