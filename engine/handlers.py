@@ -137,6 +137,7 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
     received = now if command.received_at is None else command.received_at
     if received > now:
         raise InvalidCommand("received_at is later than now: the interaction has not arrived yet")
+    # A message joins its thread's open work whatever the channel's hours: the work is here.
     follows: Interaction | None = None
     if command.thread:
         latest = state.threads.get((command.source, command.thread))
