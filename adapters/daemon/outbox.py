@@ -91,8 +91,11 @@ class _Due(msgspec.Struct, frozen=True):
 class Outbox:
     """Sends one channel's answers, as the module docstring says."""
 
-    def __init__(self, runtime: Runtime, name: str, settings: OutboxSettings) -> None:
+    def __init__(
+        self, runtime: Runtime, name: str, settings: OutboxSettings, *, idle_s: float = _IDLE_S
+    ) -> None:
         self.name = name
+        self._idle_s = idle_s
         self.sources: frozenset[str] = frozenset()
         self._runtime = runtime
         self._settings = settings
@@ -122,7 +125,7 @@ class Outbox:
                     await self._deliver(message_id, send, context)
                 if found.due:
                     continue  # sending took time: look again before sleeping
-                wait = _IDLE_S
+                wait = self._idle_s
                 if found.next_at is not None:
                     wait = min(wait, max(0.0, (found.next_at - runtime.clock()) / SECOND))
                 with anyio.move_on_after(wait):

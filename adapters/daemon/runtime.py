@@ -298,7 +298,8 @@ class Runtime:
         if body is None:  # pragma: no cover - the journal wrote it with the arrival
             raise Unavailable("the interaction's record is not readable now")
         kept = msgspec.json.decode(body, type=KeptView)
-        _same_content(known.source, kept.content_digest, known.content_digest)
+        if kept.external_id == known.external_id:  # not a message that joined it later
+            _same_content(known.source, kept.content_digest, known.content_digest)
         return msgspec.json.decode(body, type=InteractionOut)
 
     def _admitted(self, command: Submit, now: Instant) -> Submit:
@@ -869,13 +870,14 @@ class Runtime:
         known_id = self._keys.get(key)
         if known_id is not None and known_id[0] not in engine.state.interactions:
             # Gone from the live state: the journal's view is read after the batch.
-            return _Known(known_id[0], command.source, command.content_digest)
+            return _Known(known_id[0], command.source, command.content_digest, command.external_id)
         live = engine.state.by_external.get(key)
         if live is None:
             command = self._admitted(command, now)  # new work: its received_at is checked
         else:
-            held = engine.state.interactions[live].content_digest
-            _same_content(command.source, held, command.content_digest)
+            held = engine.state.interactions[live]
+            if held.external_id == command.external_id:  # not a message that joined it later
+                _same_content(command.source, held.content_digest, command.content_digest)
         submission = engine.submit(command, now)
         events.extend(submission.events)
         if submission.events:  # new work, or a message that joined its thread's open one
@@ -1191,6 +1193,9 @@ class _Known(NamedTuple):
     interaction_id: int
     source: str
     content_digest: str
+    external_id: str
+    """As the journal holds it (keyed): a later message of the interaction's thread has its
+    own, and only the submission's is compared for content."""
 
 
 def _same_content(source: str, held: str, given: str) -> None:

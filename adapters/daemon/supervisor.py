@@ -73,6 +73,7 @@ class Supervisor:
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
         steady_s: float = 60.0,
+        outbox_idle_s: float = 5.0,
     ) -> None:
         """Supervise ``adapters``, by default those enabled in the runtime's configuration.
 
@@ -84,6 +85,8 @@ class Supervisor:
         self.adapters = list(adapters)
         self._runtime = runtime
         self._backoff_s, self._max_backoff_s, self._steady_s = backoff_s, max_backoff_s, steady_s
+        self._outbox_idle_s = outbox_idle_s
+        """How often an outbox with nothing due looks again anyway (a retry's time come)."""
         self._status = {a.name: AdapterStatus(plugin=a.plugin) for a in self.adapters}
         self._contexts: dict[str, AdapterContext[msgspec.Struct]] = {}
         self._routes: dict[str, dict[str, InboundRoute] | None] = {

@@ -143,6 +143,7 @@ def test_a_kill_between_the_personal_commit_and_the_journal_commit_serves_nothin
             "external_id": "second",
             "notes": [],
             "parties": [],
+            "messages": [],
         }
         assert secret.encode() not in _bytes_of(personal_path)
     finally:

@@ -162,7 +162,7 @@ async def test_data_left_by_a_failed_append_is_not_served_on_the_next_interactio
     second = await runtime.submit(social("second"), None)
     assert second.interaction.id == before.interaction.id + 1
     data = await runtime.personal_data(second.interaction.id)
-    assert data == {"external_id": "second", "notes": [], "parties": []}
+    assert data == {"external_id": "second", "notes": [], "parties": [], "messages": []}
 
 
 async def test_data_left_by_a_failed_append_is_removed_at_recovery(harness: Harness) -> None:
@@ -200,6 +200,7 @@ async def test_data_whose_digest_the_journal_does_not_hold_is_not_served_after_t
         "text": "le vrai message",
         "notes": [],
         "parties": [],
+        "messages": [],
     }
     # Something else written at that id, under a digest the journal never held, is not served.
     assert runtime.personal is not None
@@ -209,6 +210,7 @@ async def test_data_whose_digest_the_journal_does_not_hold_is_not_served_after_t
         "text": "le vrai message",
         "notes": [],
         "parties": [],
+        "messages": [],
     }
 
 

@@ -51,13 +51,24 @@ def test_a_note_and_a_party_leave_only_their_digest_in_the_command() -> None:
     )
 
 
-def test_pieces_are_shown_as_the_submission_then_notes_and_parties_in_order() -> None:
-    pieces = [{"external_id": "e", "text": "t"}, {"note": "n1"}, {"note": "n2"}, {"party": "p"}]
+def test_pieces_are_shown_as_the_submission_then_notes_parties_and_messages_in_order() -> None:
+    pieces = [
+        {"external_id": "e", "text": "t"},
+        {"note": "n1"},
+        {"message": "an answer"},
+        {"note": "n2"},
+        {"external_id": "e2", "text": "a later message"},
+        {"party": "p"},
+    ]
     assert shown(pieces) == {
         "external_id": "e",
         "text": "t",
         "notes": ["n1", "n2"],
         "parties": ["p"],
+        "messages": [
+            {"text": "an answer"},
+            {"external_id": "e2", "text": "a later message"},
+        ],
     }
 
 
