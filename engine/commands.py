@@ -240,6 +240,8 @@ class RecordDelivery(_Command, frozen=True, tag="message.record_delivery"):
     peer_id: str = ""
     reason: str = ""
     retry_at: Instant | None = None
+    evidence_digest: str = ""
+    """With ``sent``: the digest of the bytes sent, sealed in the personal store."""
 
 
 Command = (

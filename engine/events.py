@@ -286,9 +286,13 @@ class MessagePosted(_Event, frozen=True, tag="message.posted", omit_defaults=Tru
 
 
 class MessageSent(_Event, frozen=True, tag="message.sent", omit_defaults=True):
+    """``evidence_digest``: the digest of the bytes sent, kept in the personal store as the
+    evidence a dispute over the answer needs (empty when the channel gave none)."""
+
     interaction_id: int
     message_id: int
     peer_id: str = ""
+    evidence_digest: str = ""
 
 
 class MessageFailed(_Event, frozen=True, tag="message.failed", omit_defaults=True):

@@ -468,10 +468,13 @@ def _record_delivery(state: State, command: RecordDelivery, now: Instant) -> lis
         )
     interaction_id, message_id = message.interaction_id, message.id
     if outcome == "sent":
-        peer_id = command.peer_id
         return [
             MessageSent(
-                at=now, interaction_id=interaction_id, message_id=message_id, peer_id=peer_id
+                at=now,
+                interaction_id=interaction_id,
+                message_id=message_id,
+                peer_id=command.peer_id,
+                evidence_digest=command.evidence_digest,
             )
         ]
     if outcome == "bounced":

@@ -599,6 +599,9 @@ class State:
         message.state = "sent"
         message.peer_id = event.peer_id
         message.retry_at = None
+        if event.evidence_digest:
+            interaction = self.interactions[message.interaction_id]
+            interaction.later_digests += (event.evidence_digest,)
         self._delivered(message, event.at)
 
     def _message_failed(self, event: MessageFailed) -> None:

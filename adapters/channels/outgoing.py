@@ -48,6 +48,10 @@ class Sent(NamedTuple):
 
     peer_id: str = ""
     """The peer's id of what it accepted (a Message-ID, a post id), journaled with it."""
+    evidence: bytes = b""
+    """The bytes sent as the peer took them (the whole mail, the API request), kept in the
+    personal-data store with the interaction (erasable, and purged with it): the evidence a
+    dispute over the answer needs."""
 
 
 class SendFailed(Exception):

@@ -52,6 +52,7 @@ daemon's runtime implements.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import (
@@ -75,7 +76,7 @@ from aiguillage.adapters.channels.outgoing import Outgoing, Sent
 from aiguillage.adapters.channels.port import CursorStore, Port, Receipt, Unavailable
 from aiguillage.adapters.channels.state import ChannelState
 from aiguillage.adapters.stores.journal import JournalError, Record, event_type
-from aiguillage.engine.commands import Command, PostMessage, Submit
+from aiguillage.engine.commands import Command, PostMessage, RecordDelivery, Submit
 from aiguillage.engine.events import Event
 
 __all__ = [
@@ -250,8 +251,18 @@ class AdapterContext(Generic[S]):
         if seq - self._saved >= _SAVE_EVERY or time.monotonic() - self._saved_at >= _SAVE_AFTER_S:
             await self._save()
 
-    async def submit(self, command: Submit, personal: dict[str, Any] | None = None) -> Receipt:
-        """Submit an interaction (see ``Runtime.submit``); ``Unavailable`` when not ready."""
+    async def submit(
+        self, command: Submit, personal: dict[str, Any] | None = None, *, raw: bytes = b""
+    ) -> Receipt:
+        """Submit an interaction, or a message of its thread; ``Unavailable`` when not ready.
+
+        ``raw``: the bytes received from the peer (the whole mail, the webhook's body), kept
+        with the message's personal data as the evidence a dispute needs (erasable, and
+        purged with it), shown base64-encoded under ``evidence``.
+        """
+        if raw:
+            evidence = {"direction": "in", "bytes": base64.b64encode(raw).decode()}
+            personal = {**(personal or {}), "evidence": evidence}
         return await self._runtime.submit(command, personal)
 
     async def execute(
@@ -273,6 +284,12 @@ class AdapterContext(Generic[S]):
             interaction_id=interaction_id, advisor_id=None, kind="acknowledgement", digest=""
         )
         await self._runtime.execute(command, {"message": text})
+
+    async def bounced(self, message_id: int, reason: str) -> None:
+        """Record that a message sent came back undelivered (a mail's delivery status
+        notification): the advisor who wrote it is told, and it counts in the metrics."""
+        command = RecordDelivery(message_id=message_id, outcome="bounced", reason=reason[:500])
+        await self._runtime.execute(command, None)
 
     async def close(self) -> None:
         """Stop listening and save the cursor (for two seconds at most)."""

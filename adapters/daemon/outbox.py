@@ -25,6 +25,7 @@ the error is logged with its traceback.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import unicodedata
@@ -179,7 +180,13 @@ class Outbox:
         if context.health == "needs_reauthorisation":
             context.report("ok")
         peer_id = sent.peer_id if isinstance(sent, Sent) else ""
-        await self._record(RecordDelivery(message_id=message_id, outcome="sent", peer_id=peer_id))
+        evidence = sent.evidence if isinstance(sent, Sent) else b""
+        command = RecordDelivery(message_id=message_id, outcome="sent", peer_id=peer_id)
+        kept = None
+        if evidence:
+            raw = base64.b64encode(evidence).decode()
+            kept = {"evidence": {"message_id": message_id, "direction": "out", "bytes": raw}}
+        await self._record(command, kept)
         self._status.sent += 1
 
     async def _failed(self, message: Message, reason: str, *, permanent: bool) -> None:
@@ -204,10 +211,12 @@ class Outbox:
         )
         await self._record(command)
 
-    async def _record(self, command: RecordDelivery) -> None:
+    async def _record(
+        self, command: RecordDelivery, evidence: dict[str, Any] | None = None
+    ) -> None:
         """Journal an outcome; while the daemon cannot, the message stays due and is sent
         again later with the same key (at most once more, as for a crash)."""
         try:
-            await self._runtime.execute(command, None)
+            await self._runtime.execute(command, evidence)
         except Unavailable as exc:
             log.warning("an outcome could not be journaled now", adapter=self.name, error=str(exc))

@@ -854,7 +854,7 @@ class Runtime:
         if not isinstance(command, Submit):
             if isinstance(command, SetAdvisorState | Decline | Close) and command.reason:
                 self._check_reason(command)
-            command, piece = seal_free_text(command, job.personal, now)
+            command, piece = seal_free_text(command, job.personal, now, engine)
             handled = engine.handle(command, now)
             events.extend(handled)
             if piece is not None:

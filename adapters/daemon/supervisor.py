@@ -210,7 +210,12 @@ class Supervisor:
             outbox = self._outboxes[name] = Outbox(
                 self._runtime, name, self._runtime.settings.outbox
             )
-        sources = channel_sources(instance)
+        configured = frozenset(
+            source
+            for policy in self._runtime.settings.channels.values()
+            for source in policy.sources
+        )
+        sources = channel_sources(instance, configured)
         claimed = {s for other, box in self._outboxes.items() if other != name for s in box.sources}
         if sources & claimed:
             raise ValueError(
@@ -241,11 +246,18 @@ def routes_by_key(routes: Sequence[InboundRoute]) -> dict[str, InboundRoute]:
     return indexed
 
 
-def channel_sources(instance: Any) -> frozenset[str]:
-    """Return the sources a sending channel serves; ``ValueError`` when it names none."""
+def channel_sources(instance: Any, configured: frozenset[str]) -> frozenset[str]:
+    """Return the sources a sending channel serves; ``ValueError`` when it names none, or one
+    that no configured channel takes."""
     sources = getattr(instance, "sources", None)
     if not isinstance(sources, frozenset) or not sources:
         raise ValueError("a channel with `send` must set `sources`, a frozenset of source names")
+    unknown = sorted(sources - configured)
+    if unknown:
+        raise ValueError(
+            f"`sources` names {', '.join(unknown)}, which no channel of config.toml takes "
+            f"(its sources: {', '.join(sorted(configured))})"
+        )
     return sources
 
 

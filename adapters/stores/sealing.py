@@ -25,7 +25,14 @@ from aiguillage.adapters.stores.personal import (
     sealed,
 )
 from aiguillage.adapters.stores.views import personal_digests
-from aiguillage.engine.commands import Command, PostMessage, Submit, Transfer, TransferOut
+from aiguillage.engine.commands import (
+    Command,
+    PostMessage,
+    RecordDelivery,
+    Submit,
+    Transfer,
+    TransferOut,
+)
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.instants import Instant
 
@@ -44,6 +51,7 @@ _DIGEST_FIELD: dict[type[Any], str] = {
     Transfer: "note_digest",
     TransferOut: "party_digest",
     PostMessage: "digest",
+    RecordDelivery: "evidence_digest",
 }
 """Commands whose free text is personal data, and the field that carries its digest."""
 
@@ -100,17 +108,27 @@ _CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
 def seal_free_text(
-    command: Command, personal: dict[str, Any] | None, now: Instant
+    command: Command, personal: dict[str, Any] | None, now: Instant, engine: Engine
 ) -> tuple[Command, Sealed | None]:
     """Return a transfer, a hand-over or a message carrying the digest of its free text, and
     its piece.
 
-    ``personal`` is ``{"note": …}``, ``{"party": …}`` or ``{"message": …}``; other commands
-    carry no free text and come back as they are.
+    ``personal`` is ``{"note": …}``, ``{"party": …}``, ``{"message": …}`` or, for a message
+    sent, ``{"evidence": …}`` (the bytes the peer took); other commands carry no free text and
+    come back as they are.
     """
-    if not personal or not isinstance(command, Transfer | TransferOut | PostMessage):
+    if not personal or not isinstance(
+        command, Transfer | TransferOut | PostMessage | RecordDelivery
+    ):
         return command, None
-    piece = sealed(command.interaction_id, personal, now)
+    if isinstance(command, RecordDelivery):
+        message = engine.state.messages.get(command.message_id)
+        if message is None:
+            return command, None  # the engine refuses it, naming the message
+        interaction_id = message.interaction_id
+    else:
+        interaction_id = command.interaction_id
+    piece = sealed(interaction_id, personal, now)
     field = _DIGEST_FIELD[type(command)]
     return msgspec.structs.replace(command, **{field: piece.digest}), piece
 
@@ -120,12 +138,16 @@ def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
     then ``notes``, ``parties`` and ``messages`` in the order they were added.
 
     ``messages`` holds what was written in the thread after the submission: the customer's
-    later messages (each as its channel submitted it) and the texts of answers and notes.
+    later messages (each as its channel submitted it) and the texts of answers and notes;
+    ``evidence_sent``, when a channel kept any, the bytes of each answer as sent (base64); the
+    bytes received are in each message's own ``evidence``.
     """
     merged: dict[str, Any] | None = None
-    notes, parties, messages = [], [], []
+    notes, parties, messages, evidence = [], [], [], []
     for piece in pieces:
-        if "note" in piece:
+        if "evidence" in piece and len(piece) == 1:
+            evidence.append(piece["evidence"])
+        elif "note" in piece:
             notes.append(piece["note"])
         elif "party" in piece:
             parties.append(piece["party"])
@@ -135,7 +157,8 @@ def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
             merged = dict(piece)
         else:
             messages.append(piece)
-    return {**(merged or {}), "notes": notes, "parties": parties, "messages": messages}
+    shown = {**(merged or {}), "notes": notes, "parties": parties, "messages": messages}
+    return {**shown, "evidence_sent": evidence} if evidence else shown
 
 
 async def discard_unjournaled(personal: PersonalStore, engine: Engine) -> None:

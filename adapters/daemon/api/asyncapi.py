@@ -32,7 +32,7 @@ def pushed_event_types() -> list[type[msgspec.Struct]]:
     """Return the message types an advisor's connection may receive, ``OfferPending`` first.
 
     An event reaches an advisor when it names the advisor or work the advisor holds (see
-    ``api_socket._message_for``), so every event type with an ``advisor_id`` or an
+    ``api_socket.message_for``), so every event type with an ``advisor_id`` or an
     ``interaction_id``, except those it is never sent.
     """
     events = [

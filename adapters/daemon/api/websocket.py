@@ -37,7 +37,15 @@ from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.adapters.stores.views import view_of
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.events import AdvisorStateChanged, OfferMade, TokenMinted, TokenRevoked
+from aiguillage.engine.events import (
+    AdvisorStateChanged,
+    MessageBounced,
+    MessageFailed,
+    MessageSent,
+    OfferMade,
+    TokenMinted,
+    TokenRevoked,
+)
 
 __all__ = ["CLOSE_CODES", "NOT_PUSHED", "offers_socket"]
 
@@ -90,7 +98,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 why[0] = "the token was revoked"
                 send.close()
                 return
-            message = _message_for(advisor_id, record, engine, runtime)
+            message = message_for(advisor_id, record, engine, runtime)
             if message is not None:
                 _push(send, message)
 
@@ -213,13 +221,17 @@ def _pending(advisor_id: str, engine: Engine, runtime: Runtime) -> list[bytes]:
     return messages
 
 
-def _message_for(
+def message_for(
     advisor_id: str, record: Record, engine: Engine | None, runtime: Runtime
 ) -> bytes | None:
     event = record.event
     if isinstance(event, NOT_PUSHED):
         return None
     about = getattr(event, "advisor_id", None)
+    if isinstance(event, MessageSent | MessageFailed | MessageBounced) and engine is not None:
+        # What became of an answer reaches its author, even once the work is closed.
+        message = engine.state.messages.get(event.message_id)
+        about = None if message is None else message.author
     if about != advisor_id:
         if isinstance(event, AdvisorStateChanged) or engine is None:
             return None

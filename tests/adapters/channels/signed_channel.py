@@ -91,7 +91,9 @@ class SignedChannel:
         )
         try:
             receipt = await self.context.submit(
-                command, {"customer": {"handle": delivery.sender}, "text": delivery.text}
+                command,
+                {"customer": {"handle": delivery.sender}, "text": delivery.text},
+                raw=inbound.body,
             )
         except Unavailable:
             return Answer.json({"error": "unavailable", "detail": "retry"}, 503)
@@ -118,7 +120,7 @@ class SignedChannel:
             raise SendFailed(f"the peer answered {response.status_code}")
         if response.status_code >= 400:
             raise SendFailed(f"the peer refused: {response.text}", permanent=True)
-        return Sent(peer_id=str(response.json()["id"]))
+        return Sent(peer_id=str(response.json()["id"]), evidence=response.request.content)
 
     async def run(self) -> None:
         try:

@@ -13,6 +13,7 @@ twice except once more with the same key (which the peer deduplicates).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -264,6 +265,14 @@ def test_a_signed_delivery_becomes_work_and_its_answer_reaches_the_peer(
         ready = daemon.readyz().json()["adapters"]["signed"]
         assert ready["health"] == "ok"
         assert ready["outbox"]["waiting"] == 0
+        # The bytes received and sent are kept with the personal data, as evidence.
+        with daemon.client() as admin:
+            kept = admin.get("/v1/interactions/1/personal-data").json()
+        received = json.loads(base64.b64decode(kept["evidence"]["bytes"]))
+        assert (kept["evidence"]["direction"], received["id"]) == ("in", "msg-0")
+        (out,) = kept["evidence_sent"]
+        assert out["direction"] == "out"
+        assert json.loads(base64.b64decode(out["bytes"]))["to"] == "@customer0"
     finally:
         daemon.kill()
 

@@ -24,9 +24,11 @@ from aiguillage.adapters.channels import (
     Sent,
 )
 from aiguillage.adapters.config.plugins import EnabledAdapter
+from aiguillage.adapters.daemon.api.websocket import message_for
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.supervisor import Supervisor
-from aiguillage.engine.commands import Accept, PostMessage, SetAdvisorState, Submit
+from aiguillage.engine.commands import Accept, Close, PostMessage, SetAdvisorState, Submit
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import MessageFailed, MessageSent, OfferMade
 from aiguillage.engine.instants import SECOND
 from tests.adapters.daemon.test_runtime import VirtualClock, serving
@@ -273,3 +275,29 @@ async def test_two_channels_may_not_send_for_the_same_source(tmp_path: Path) -> 
             errors = [s.last_error for s in supervisor.status().values() if s.last_error]
             await supervisor.stop()
     assert any("already sent by another channel" in error for error in errors), errors
+
+
+async def test_an_answer_that_failed_for_good_is_pushed_to_its_author_after_the_close(
+    tmp_path: Path,
+) -> None:
+    script = [fail("no such user", permanent=True)]
+    async with outbox(tmp_path, script) as (runtime, _clock, _boxes, _sent):
+        message_id = await answered(runtime)
+        read = state_of(runtime, message_id)
+
+        async def given_up() -> bool:
+            return bool((await read()).state == "failed")
+
+        await until(given_up)
+        interaction_id = (await read()).interaction_id
+        await runtime.execute(Close(interaction_id=interaction_id, advisor_id=ADVISOR), None)
+        records = await runtime.records_after(0, 10_000)
+        failed = next(r for r in records if isinstance(r.event, MessageFailed))
+
+        def pushed(advisor_id: str) -> Callable[[Engine], bytes | None]:
+            return lambda engine: message_for(advisor_id, failed, engine, runtime)
+
+        body = await runtime.read(pushed(ADVISOR))
+        assert body is not None
+        assert msgspec.json.decode(body)["event"]["reason"] == "no such user"
+        assert await runtime.read(pushed("hugo.simon")) is None

@@ -6,10 +6,20 @@ from structlog.testing import capture_logs
 
 from aiguillage.adapters.stores.personal import digest, keyed_id
 from aiguillage.adapters.stores.sealing import check_key, seal_free_text, seal_submission, shown
-from aiguillage.engine.commands import Close, Submit, Transfer, TransferOut
+from aiguillage.engine.commands import (
+    Close,
+    PostMessage,
+    RecordDelivery,
+    Submit,
+    Transfer,
+    TransferOut,
+)
+from aiguillage.engine.engine import Engine
 
 T0 = 1_796_112_000_000_000
 KEY = b"k" * 32
+ENGINE = Engine()
+"""An empty engine: the commands sealed here name no message it holds."""
 MESSAGE_ID = "<20270104.4711.jeanne@example.org>"
 
 
@@ -35,20 +45,35 @@ def test_an_external_id_an_earlier_version_journaled_in_clear_is_still_recognise
 
 def test_a_note_and_a_party_leave_only_their_digest_in_the_command() -> None:
     transfer = Transfer(advisor_id="A1", interaction_id=4)
-    sealed_transfer, note = seal_free_text(transfer, {"note": "06 12 34 56 78"}, T0)
+    sealed_transfer, note = seal_free_text(transfer, {"note": "06 12 34 56 78"}, T0, ENGINE)
     assert isinstance(sealed_transfer, Transfer)
     assert note is not None
     assert (note.interaction_id, sealed_transfer.note_digest) == (4, note.digest)
     handed, party = seal_free_text(
-        TransferOut(advisor_id="A1", interaction_id=4), {"party": "P"}, T0
+        TransferOut(advisor_id="A1", interaction_id=4), {"party": "P"}, T0, ENGINE
     )
     assert isinstance(handed, TransferOut)
     assert party is not None
     assert handed.party_digest == party.digest
-    assert seal_free_text(Close(interaction_id=4), {"note": "x"}, T0) == (
+    assert seal_free_text(Close(interaction_id=4), {"note": "x"}, T0, ENGINE) == (
         Close(interaction_id=4),
         None,
     )
+
+
+def test_a_message_and_the_evidence_of_its_sending_are_sealed_under_its_interaction() -> None:
+    posted, text = seal_free_text(
+        PostMessage(interaction_id=4, advisor_id="A1", kind="answer", digest=""),
+        {"message": "Bonjour"},
+        T0,
+        ENGINE,
+    )
+    assert isinstance(posted, PostMessage)
+    assert text is not None
+    assert (text.interaction_id, posted.digest) == (4, text.digest)
+    # No such message: nothing is sealed, and the engine refuses the report, naming it.
+    report = RecordDelivery(message_id=7, outcome="sent")
+    assert seal_free_text(report, {"evidence": {"bytes": "eA=="}}, T0, ENGINE) == (report, None)
 
 
 def test_pieces_are_shown_as_the_submission_then_notes_parties_and_messages_in_order() -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
