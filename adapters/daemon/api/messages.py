@@ -14,16 +14,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.exceptions import PermissionDeniedException
 
 from aiguillage.adapters.channels.events_out import event_out
 from aiguillage.adapters.daemon.api.models import BodyIn
 from aiguillage.adapters.daemon.api.routes import (
-    STAFF,
     InvalidField,
     acting_advisor,
-    caller,
-    holder_of,
+    reader_of_work,
     runtime_of,
 )
 from aiguillage.adapters.daemon.api.templates import fill
@@ -70,12 +67,7 @@ class PostedOut(msgspec.Struct, frozen=True, kw_only=True):
 async def read_messages(request: Request[Any, Any, Any], interaction_id: int) -> MessagesOut:
     """The thread, oldest first: for the advisor holding the work, staff and integrators. A
     text erased (GDPR) reads as null; the rest of the thread stays."""
-    principal = caller(request, "advisor", "integrator", *STAFF)
-    runtime = runtime_of(request)
-    if principal.role == "advisor":
-        holder = await holder_of(runtime, interaction_id)
-        if holder != principal.advisor_id:
-            raise PermissionDeniedException("an advisor reads the thread of its own work")
+    runtime = await reader_of_work(request, interaction_id, "the thread")
     return MessagesOut(
         interaction_id=interaction_id, messages=await thread(runtime, interaction_id)
     )

@@ -153,6 +153,20 @@ async def acting_advisor(
     return str(holder)
 
 
+async def reader_of_work(
+    request: Request[Any, Any, Any], interaction_id: int, what: str
+) -> Runtime:
+    """Check that the caller may read ``what`` of an interaction (the advisor holding it,
+    staff, integrators), and return the runtime."""
+    principal = caller(request, "advisor", "integrator", *STAFF)
+    runtime = runtime_of(request)
+    if principal.role == "advisor":
+        holder = await holder_of(runtime, interaction_id)
+        if holder != principal.advisor_id:
+            raise PermissionDeniedException(f"an advisor reads {what} of its own work")
+    return runtime
+
+
 # -- interactions ---------------------------------------------------------------------------------
 
 
@@ -311,12 +325,7 @@ async def personal_data(request: Request[Any, Any, Any], interaction_id: int) ->
     """The external id, customer, subject and text, then the transfer notes and parties: for
     the advisor holding the work, staff and integrators. Only what the journal holds the
     digest of for this interaction is shown."""
-    principal = caller(request, "advisor", "integrator", *STAFF)
-    runtime = runtime_of(request)
-    if principal.role == "advisor":
-        holder = await holder_of(runtime, interaction_id)
-        if holder != principal.advisor_id:
-            raise PermissionDeniedException("an advisor reads the personal data of its own work")
+    runtime = await reader_of_work(request, interaction_id, "the personal data")
     data = await runtime.personal_data(interaction_id)
     if data is None:
         raise NotFoundException(

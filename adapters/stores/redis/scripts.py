@@ -172,22 +172,11 @@ redis.call("HSET", KEYS[2], "trimmed_seq", ARGV[3], "trimmed_hash", ARGV[4])
 return {"ok"}
 """
 
-_SAVE_CURSOR = """#!lua
--- Keep a consumer's position, fenced.
--- KEYS: epoch, cursors
--- ARGV: epoch, name, seq
-local epoch = redis.call("GET", KEYS[1])
-if epoch ~= ARGV[1] then
-  return {"fenced", epoch or "0"}
-end
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
-return {"ok"}
-"""
-
-_SAVE_CHANNEL_STATE = """#!lua
--- Keep a channel's state (opaque bytes), fenced.
--- KEYS: epoch, channel_states
--- ARGV: epoch, name, state
+_SAVE_FENCED = """#!lua
+-- Keep a value in a hash, fenced: a consumer's position (cursors), a channel's state
+-- (channel_states, opaque bytes).
+-- KEYS: epoch, the hash
+-- ARGV: epoch, name, value
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
   return {"fenced", epoch or "0"}
@@ -236,8 +225,7 @@ class Scripts:
         self._append = client.register_script(_APPEND)
         self._snapshot = client.register_script(_SNAPSHOT)
         self._trim = client.register_script(_TRIM)
-        self._save_cursor = client.register_script(_SAVE_CURSOR)
-        self._save_channel_state = client.register_script(_SAVE_CHANNEL_STATE)
+        self._save_fenced = client.register_script(_SAVE_FENCED)
 
     async def acquire(self, address: str, lease_ms: int) -> Reply:
         keys = self._keys
@@ -280,8 +268,8 @@ class Scripts:
 
     async def save_cursor(self, epoch: int, name: str, seq: int) -> Reply:
         keys = self._keys
-        return await call(self._save_cursor, (keys.epoch, keys.cursors), (epoch, name, seq))
+        return await call(self._save_fenced, (keys.epoch, keys.cursors), (epoch, name, seq))
 
     async def save_channel_state(self, epoch: int, name: str, state: bytes) -> Reply:
         keys = (self._keys.epoch, self._keys.channel_states)
-        return await call(self._save_channel_state, keys, (epoch, name, state))
+        return await call(self._save_fenced, keys, (epoch, name, state))
