@@ -157,8 +157,26 @@ def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
             merged = dict(piece)
         else:
             messages.append(piece)
-    shown = {**(merged or {}), "notes": notes, "parties": parties, "messages": messages}
+    shown = {
+        **_without_bytes(merged or {}),
+        "notes": notes,
+        "parties": parties,
+        "messages": [_without_bytes(message) for message in messages],
+    }
     return {**shown, "evidence_sent": evidence} if evidence else shown
+
+
+def _without_bytes(piece: dict[str, Any]) -> dict[str, Any]:
+    """A piece with its attachments named, typed and sized, not their bytes (served apart,
+    to staff only: ``daemon.api.attachments``)."""
+    attachments = piece.get("attachments")
+    if not isinstance(attachments, list):
+        return piece
+    listed = [
+        {k: v for k, v in item.items() if k != "data"} if isinstance(item, dict) else item
+        for item in attachments
+    ]
+    return {**piece, "attachments": listed}
 
 
 async def discard_unjournaled(personal: PersonalStore, engine: Engine) -> None:

@@ -45,6 +45,7 @@ from litestar.types import ControllerRouterHandler
 
 from aiguillage.adapters.channels.port import CommandFailed, Conflict, Rejected, Unavailable
 from aiguillage.adapters.daemon.api.asyncapi import asyncapi_json
+from aiguillage.adapters.daemon.api.attachments import ATTACHMENT_ROUTES
 from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_handler
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
@@ -320,7 +321,7 @@ def create_app(
             metrics,
             offers_socket,
             *documented(
-                [*ROUTES, *MESSAGE_ROUTES, *TEMPLATE_ROUTES, *TOKEN_ROUTES],
+                [*ROUTES, *MESSAGE_ROUTES, *ATTACHMENT_ROUTES, *TEMPLATE_ROUTES, *TOKEN_ROUTES],
                 without_commands=[ticket],
             ),
         ],

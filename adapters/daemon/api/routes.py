@@ -154,11 +154,12 @@ async def acting_advisor(
 
 
 async def reader_of_work(
-    request: Request[Any, Any, Any], interaction_id: int, what: str
+    request: Request[Any, Any, Any], interaction_id: int, what: str, *, integrators: bool = True
 ) -> Runtime:
     """Check that the caller may read ``what`` of an interaction (the advisor holding it,
-    staff, integrators), and return the runtime."""
-    principal = caller(request, "advisor", "integrator", *STAFF)
+    staff, and integrators unless told not), and return the runtime."""
+    roles = ("advisor", "integrator", *STAFF) if integrators else ("advisor", *STAFF)
+    principal = caller(request, *roles)
     runtime = runtime_of(request)
     if principal.role == "advisor":
         holder = await holder_of(runtime, interaction_id)

@@ -23,6 +23,8 @@ class Peer:
         """Each send is taken, then answered this much later: a daemon killed meanwhile has
         sent a message it has not journaled as sent."""
         self.sends: Counter[str] = Counter()
+        self.first_taken: dict[str, float] = {}
+        """When each key was first taken (``time.monotonic``)."""
         self.first: dict[str, dict[str, Any]] = {}
         self.fail_next = 0
         self.on_take: Callable[[], None] | None = None
@@ -50,7 +52,11 @@ class Peer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a daemon killed before our answer: nobody to tell
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -64,6 +70,7 @@ class Peer:
             if not key:
                 return 400, {"error": "Idempotency-Key is required"}
             self.sends[key] += 1
+            self.first_taken.setdefault(key, time.monotonic())
             if key not in self.first:
                 self.first[key] = {**body, "id": f"peer-{len(self.first) + 1}"}
             return 200, {"id": self.first[key]["id"]}
