@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -17,6 +19,8 @@ from aiguillage.adapters.channels.webform.checks import (
     type_by_name,
 )
 from aiguillage.adapters.channels.webform.settings import Rate, Settings
+from aiguillage.adapters.config.settings import ConfigError, load_config
+from tests.adapters.daemons import write_config
 
 KEY = b"k" * 32
 NOW = 1_800_000_000.0
@@ -144,3 +148,12 @@ def test_settings_refuse_no_motive_and_a_bad_proxy() -> None:
         msgspec.convert({**base, "motives": [motive], "colour": "red"}, Settings)
     settings = msgspec.convert({**base, "motives": [motive]}, Settings)
     assert (settings.language, settings.max_attachments, settings.secure) == ("fr", 3, True)
+
+
+def test_check_config_refuses_a_form_without_motives(tmp_path: Path) -> None:
+    extra = '\n[adapters.webform]\npublic_url = "https://reclamations.example.fr"\nmotives = []\n'
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, extra))
+    (problem,) = [str(p) for p in caught.value.problems]
+    assert "adapters.webform" in problem
+    assert "motives" in problem

@@ -9,6 +9,7 @@ accepted is read back through the API, as an administrator.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import os
 import re
 import secrets
@@ -17,11 +18,17 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import anyio
 import httpx
+import msgspec
 import pytest
 
+from aiguillage.adapters.channels import AdapterContext, Inbound, Unavailable
+from aiguillage.adapters.channels.webform.channel import WebformChannel
 from aiguillage.adapters.channels.webform.page import COLOURS, STYLE
+from aiguillage.adapters.channels.webform.settings import Settings
 from tests.adapters.daemons import Daemon, free_port, write_config
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -460,3 +467,94 @@ def test_without_its_secret_the_channel_does_not_start_and_says_what_to_set(
             time.sleep(0.2)
     finally:
         daemon.kill()
+
+
+class _Unavailable:
+    """A daemon whose journal cannot write now: every submission is ``Unavailable``."""
+
+    zone = ZoneInfo("Europe/Paris")
+    ready = True
+    recovered_at = 0.0
+    journal = None
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    async def records_after(self, seq: int, limit: int) -> list[Any]:
+        return []
+
+    def add_listener(self, listener: Any) -> None:
+        pass
+
+    def remove_listener(self, listener: Any) -> None:
+        pass
+
+    async def submit(self, command: Any, personal: Any) -> Any:
+        self.submitted += 1
+        raise Unavailable("the journal cannot write", retry_after_s=7)
+
+    async def execute(self, command: Any, personal: Any) -> Any:
+        raise AssertionError("nothing to execute")
+
+
+def _channel(port: _Unavailable, language: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("WEBFORM_TEST_SECRET", SECRET)
+    settings = msgspec.convert(
+        {
+            "public_url": "https://reclamations.example.fr",
+            "language": language,
+            "motives": [{"code": "refunds", "label": "Refunds"}],
+            "secret_env": "WEBFORM_TEST_SECRET",
+        },
+        Settings,
+    )
+    return WebformChannel(AdapterContext(port, "webform", settings))
+
+
+def _run(handler: Any, inbound: Inbound) -> Any:
+    """Run a handler in a thread of its own: Playwright's loop may hold this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, handler, inbound).result()
+
+
+def _inbound(method: str, headers: dict[str, str], body: bytes = b"") -> Inbound:
+    return Inbound(method, "/", {}, headers, body, "203.0.113.5:40000")
+
+
+def test_while_the_daemon_cannot_write_the_form_answers_503_and_to_try_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = _Unavailable()
+    channel = _channel(port, "fr", monkeypatch)
+    form = _run(channel.form, _inbound("GET", {}))
+    cookie = form.headers["Set-Cookie"].split(";")[0]
+    assert cookie.startswith("__Host-aiguillage-webform=")  # https: a host-only cookie
+    assert "; Secure" in form.headers["Set-Cookie"]
+    assert "SameSite=Strict" in form.headers["Set-Cookie"]
+    assert "HttpOnly" in form.headers["Set-Cookie"]
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', form.body)
+    assert token is not None
+    fields = {**_complaint(), "motive": "refunds", "csrf_token": token.group(1).decode()}
+    request = httpx.Request(
+        "POST", "https://x/", data=fields, files=[("attachments", ("", b"", "text/plain"))]
+    )
+    headers = {
+        "origin": "https://reclamations.example.fr",
+        "content-type": request.headers["content-type"],
+        "cookie": cookie,
+    }
+    answer = _run(channel.post, _inbound("POST", headers, request.read()))
+    assert port.submitted == 1
+    assert answer.status == 503
+    assert answer.headers["Retry-After"] == "7"
+    assert "réessayez dans un instant" in answer.body.decode()
+    assert "text/html" in answer.content_type
+
+
+def test_the_form_speaks_english_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    channel = _channel(_Unavailable(), "en", monkeypatch)
+    body = _run(channel.form, _inbound("GET", {})).body.decode()
+    assert '<html lang="en">' in body
+    assert "<title>File a complaint</title>" in body
+    assert "Full name (required)" in body
+    assert "3 files at most, of 5 MB each at most; accepted formats: PDF, PNG, JPEG." in body
