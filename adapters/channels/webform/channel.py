@@ -127,7 +127,7 @@ class WebformChannel:
 
     Settings = WebformSettings
     subscribes: frozenset[str] = frozenset({"interaction.closed"})
-    """It reads no event; the fewest are passed over."""
+    """Any one type: ``run`` reads no event, it only keeps the routes served."""
 
     def __init__(self, context: AdapterContext[WebformSettings]) -> None:
         self.context = context
