@@ -162,6 +162,9 @@ class DaemonSettings(_Section, frozen=True):
     """Where the channels' peers deliver (``/channels/<name>/…``), apart from the API; started
     only when an enabled channel declares routes. Put TLS in front of it."""
     public_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8081
+    public_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 25 * 1024 * 1024
+    """A delivery to a channel above this is refused with 413 before it is read whole: room
+    for a web form's attachments (a mail's are read from the mailbox, not posted)."""
 
 
 class OutboxSettings(_Section, frozen=True):

@@ -9,9 +9,9 @@ enabled adapter declares routes. ``GET /healthz`` answers 200 for a load balance
 
 This is a plain ASGI application rather than a second Litestar app: a channel's handler gets the
 body's bytes exactly as received (signatures are computed over them), and nothing parses or
-decodes the request before it. A body above ``[daemon] max_body_bytes`` is refused with 413
-before it is read whole; an unknown channel or path is 404; a known path with another method,
-405 with ``Allow``; a channel not running now (restarting after a failure), 503 with
+decodes the request before it. A body above ``[daemon] public_max_body_bytes`` is refused with
+413 before it is read whole; an unknown channel or path is 404; a known path with another
+method, 405 with ``Allow``; a channel not running now (restarting after a failure), 503 with
 ``Retry-After``, so that the peer delivers again; a handler that raises, 500 (logged). Every
 error body is JSON: ``{"error", "detail", "field"}``, as the API's are.
 """
@@ -164,7 +164,9 @@ def _error(
 
 
 def _too_large(limit: int) -> Answer:
-    return _error(413, "body", f"the body is larger than {limit} bytes ([daemon] max_body_bytes)")
+    return _error(
+        413, "body", f"the body is larger than {limit} bytes ([daemon] public_max_body_bytes)"
+    )
 
 
 _ERRORS = {

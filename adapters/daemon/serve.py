@@ -107,7 +107,7 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
     public = None
     if adapters.serves_routes:
         daemon = runtime.daemon
-        public_app = PublicApp(adapters, daemon.max_body_bytes)
+        public_app = PublicApp(adapters, daemon.public_max_body_bytes)
         public = _server(public_app, daemon.public_host, daemon.public_port)
     async with anyio.create_task_group() as group:
         await group.start(runtime.run)

@@ -14,9 +14,9 @@ thread with its reference ``AIG-<id>`` and due date only: never the name or the 
 acknowledgement sent to a mistyped address would leak. The page answered says the same.
 
 The channel has routes and no ``send``: the mail channel sends the answers (and this
-acknowledgement) for source ``webform``. ``[daemon] max_body_bytes`` must leave room for the
-attachments (``max_attachments`` times ``max_attachment_bytes``, plus the text): the listener
-refuses a larger body with 413 before this channel sees it.
+acknowledgement) for source ``webform``. ``[daemon] public_max_body_bytes`` must leave room for
+the attachments (``max_attachments`` times ``max_attachment_bytes``, plus the text): the
+listener refuses a larger body with 413 before this channel sees it.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from aiguillage.adapters.channels import AdapterContext, Inbound, Unavailable
 from aiguillage.adapters.channels.webform.channel import WebformChannel
 from aiguillage.adapters.channels.webform.page import COLOURS, STYLE
 from aiguillage.adapters.channels.webform.settings import Settings
-from tests.adapters.daemons import Daemon, free_port, write_config
+from tests.adapters.daemons import INTEGRATOR, Daemon, free_port, write_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 SECRET = secrets.token_urlsafe(32)
@@ -55,9 +55,11 @@ secret_env = "WEBFORM_TEST_SECRET"
     text = config.read_text()
     text = text.replace("\npublic_port = 8081 ", f"\npublic_port = {public_port} ", 1)
     # Three attachments of 5 MiB, in base64-free multipart: the listener must take 16 MiB.
-    text = text.replace("\nmax_body_bytes = 1048576 ", "\nmax_body_bytes = 16777216 ", 1)
+    text = text.replace(
+        "\npublic_max_body_bytes = 26214400 ", "\npublic_max_body_bytes = 16777216 ", 1
+    )
     assert f"public_port = {public_port}" in text
-    assert "max_body_bytes = 16777216" in text
+    assert "public_max_body_bytes = 16777216" in text
     config.write_text(text)
     return config
 
@@ -79,6 +81,10 @@ class Site:
             assert answer.status_code == 200, answer.text
             kept: dict[str, Any] = answer.json()
         return kept
+
+    def attachment(self, interaction_id: int, number: int) -> httpx.Response:
+        with self.daemon.client() as admin:
+            return admin.get(f"/v1/interactions/{interaction_id}/attachments/{number}")
 
     def messages(self, interaction_id: int) -> list[dict[str, Any]]:
         with self.daemon.client() as admin:
@@ -234,8 +240,17 @@ def test_a_complaint_sent_with_the_keyboard_only_becomes_written_work(
     assert kept["pass_reference"] == "NAV-123456"
     (attachment,) = kept["attachments"]
     assert (attachment["name"], attachment["content_type"]) == ("billet.png", "image/png")
-    assert base64.b64decode(attachment["data"]) == PNG
     assert attachment["size"] == len(PNG)
+    assert "data" not in attachment  # the bytes are served apart, to staff only
+    download = site.attachment(interaction_id, 1)
+    assert download.status_code == 200, download.text
+    assert download.content == PNG
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    with site.daemon.client(INTEGRATOR) as integrator:  # staff only
+        path = f"/v1/interactions/{interaction_id}/attachments/1"
+        assert integrator.get(path).status_code == 403
     assert COMPLAINT.encode() in base64.b64decode(kept["evidence"]["bytes"])
 
     # The acknowledgement is queued in the thread: the reference, never the text or the name.
