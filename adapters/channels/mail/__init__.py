@@ -1,0 +1,1 @@
+"""The mail channel: IMAP in, SMTP out."""
