@@ -25,7 +25,7 @@ import hashlib
 import re
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses
+from email.utils import collapse_rfc2231_value, getaddresses
 from html.parser import HTMLParser
 
 import msgspec
@@ -177,12 +177,14 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str]:
     with Windows' curly quotes and euro sign (and Latin-1 as windows-1252 where it can be).
     """
     declared = (charset or "").strip().strip('"').lower()
+    said = f"declared the charset {declared}" if declared else "declared no charset"
     if declared:
         try:
             return data.decode(_WINDOWS.get(declared, declared)), ""
-        except (LookupError, UnicodeDecodeError):
+        except LookupError:
+            said = f"declared an unknown charset ({declared})"
+        except UnicodeDecodeError:
             pass
-    said = f"declared the charset {declared}" if declared else "declared no charset"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -193,6 +195,8 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str]:
             return data.decode("latin-1", errors="replace"), problem
     if not declared:
         return text, ""
+    if said.startswith("declared an unknown"):
+        return text, f"A text part {said}; it was read as UTF-8."
     return text, f"A text part {said} but was not in it; it was read as UTF-8."
 
 
@@ -226,10 +230,7 @@ class _Reader:
         self.problems: list[str] = []
 
     def read(self, message: Message) -> None:
-        try:
-            self._walk(message, depth=0)
-        except Exception as error:
-            self.problems.append(f"Part of the message could not be read ({error}).")
+        self._walk_safely(message, depth=0)
         if self.dropped:
             self.problems.append(
                 f"{self.dropped} more attachment(s) were not kept "
@@ -237,8 +238,9 @@ class _Reader:
             )
 
     def text(self) -> str:
-        if self.plain:
-            return "\n\n".join(part.strip("\n") for part in self.plain if part.strip())
+        plain = [part.strip("\n") for part in self.plain if part.strip()]
+        if plain or not self.html:
+            return "\n\n".join(plain)
         converted = []
         for html in self.html:
             try:
@@ -278,6 +280,12 @@ class _Reader:
                 found = [("", loose.group(0))]
         return found
 
+    def _walk_safely(self, part: Message, depth: int) -> None:
+        try:
+            self._walk(part, depth)
+        except Exception as error:
+            self.problems.append(f"A part of the message could not be read ({error}).")
+
     def _walk(self, part: Message, depth: int) -> None:
         if depth > 20:
             self.problems.append("The message nests parts too deeply; the deepest were skipped.")
@@ -288,7 +296,7 @@ class _Reader:
             if isinstance(payload, list):
                 for child in payload:
                     if isinstance(child, Message):
-                        self._walk(child, depth + 1)
+                        self._walk_safely(child, depth + 1)
                 if any(isinstance(d, _UNCLOSED) for d in part.defects):
                     self.problems.append("The message ends before its last part was closed.")
                 return
@@ -369,13 +377,16 @@ _BASE64_DEFECTS = (
 
 
 def _filename(part: Message) -> str:
+    """The part's file name as given, decoded, without any folder or control character."""
     try:
         name = part.get_filename() or part.get_param("name") or ""
     except Exception:
         return ""
     if isinstance(name, tuple):  # an RFC 2231 value get_param left undecoded
-        name = email.utils.collapse_rfc2231_value(name)
-    return decode_header_text(_raw_text(str(name)))
+        name = collapse_rfc2231_value(name)
+    decoded = decode_header_text(_raw_text(str(name)))
+    base = decoded.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(char for char in base if char.isprintable()).strip()
 
 
 def _size(count: int) -> str:

@@ -106,6 +106,24 @@ def test_multipart_alternative_prefers_the_plain_text() -> None:
     assert parsed.problems == ()
 
 
+def test_an_empty_plain_alternative_gives_way_to_the_html() -> None:
+    raw = mail(
+        *HEADERS,
+        'Content-Type: multipart/alternative; boundary="b1"',
+        "",
+        "--b1",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        " ",
+        "--b1",
+        "Content-Type: text/html; charset=utf-8",
+        "",
+        "<div>Le texte est ici.</div>",
+        "--b1--",
+    )
+    assert parse(raw).text == "Le texte est ici."
+
+
 def test_base64_body_and_windows_1252_declared_as_iso_8859_1() -> None:
     body = "Le prix était 10 € \u2013 \u2018trop\u2019".encode("cp1252")
     raw = mail(
@@ -165,8 +183,7 @@ def test_a_wrong_or_unknown_charset_falls_back_and_says_so() -> None:
     parsed = parse(unknown)
     assert parsed.text == "Déçu"
     assert parsed.problems == (
-        "A text part declared the charset x-no-such-charset but was not in it; "
-        "it was read as UTF-8.",
+        "A text part declared an unknown charset (x-no-such-charset); it was read as UTF-8.",
     )
 
 
@@ -246,6 +263,20 @@ def test_rfc_2231_and_rfc_2047_attachment_names() -> None:
         b"\xff\xd8\xff jpeg",
     )
     assert parsed.problems == ()
+
+
+def test_attachment_names_lose_their_folders() -> None:
+    raw = attachment_mail(
+        "--==mixed==",
+        'Content-Type: application/octet-stream; name="..\\\\..\\\\evil\x07.exe"',
+        "",
+        "x",
+        "--==mixed==",
+        'Content-Disposition: attachment; filename="/etc/passwd"',
+        "",
+        "y",
+    )
+    assert [a.name for a in parse(raw).attachments] == ["evil.exe", "passwd"]
 
 
 def test_an_oversized_attachment_is_listed_without_its_bytes() -> None:
