@@ -147,7 +147,11 @@ def header(message: Message, name: str) -> str:
 
 
 def decode_header_text(value: str) -> str:
-    """A header's text with its RFC 2047 encoded words decoded, whatever their charset."""
+    """A header's text on one line, its RFC 2047 encoded words decoded, whatever their charset."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", _decoded_words(value)).strip()
+
+
+def _decoded_words(value: str) -> str:
     if "=?" not in value:
         return value.strip()
     try:
@@ -384,7 +388,7 @@ def _filename(part: Message) -> str:
         return ""
     if isinstance(name, tuple):  # an RFC 2231 value get_param left undecoded
         name = collapse_rfc2231_value(name)
-    decoded = decode_header_text(_raw_text(str(name)))
+    decoded = decode_header_text(re.sub(r"[\x00-\x1f\x7f]", "", _raw_text(str(name))))
     base = decoded.replace("\\", "/").rsplit("/", 1)[-1]
     return "".join(char for char in base if char.isprintable()).strip()
 

@@ -86,11 +86,16 @@ def compose(
     The subject gets ``Re:`` when the mail answers one (``in_reply_to``), unless it has it
     already. ``reference_header``: the interaction's reference, sent as
     ``X-Aiguillage-Reference`` so a reply that loses its threading headers still finds it.
+    Line breaks and control characters in the subject and names become spaces (a subject
+    decoded from the customer's mail cannot add headers). Raises ``ValueError`` for an address
+    that cannot be written.
     """
     message = EmailMessage(policy=SMTP)
-    message["From"] = Address(display_name=from_name, addr_spec=from_address)
+    message["From"] = Address(display_name=_one_line(from_name), addr_spec=from_address)
     message["To"] = Address(addr_spec=to_address)
-    message["Subject"] = _answer_subject(subject) if _bare(in_reply_to) else subject
+    message["Subject"] = (
+        _answer_subject(_one_line(subject)) if _bare(in_reply_to) else _one_line(subject)
+    )
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = f"<{_bare(message_id)}>"
     if _bare(in_reply_to):
@@ -103,13 +108,17 @@ def compose(
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
     if reference_header:
-        message["X-Aiguillage-Reference"] = reference_header
+        message["X-Aiguillage-Reference"] = _one_line(reference_header)
     message.set_content(text, charset="utf-8", cte=None if text.isascii() else "quoted-printable")
     return message
 
 
 def _answer_subject(subject: str) -> str:
     return subject if _ANSWERED.match(subject) else f"Re: {subject}".rstrip()
+
+
+def _one_line(value: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
 
 
 def _bare(message_id: str) -> str:

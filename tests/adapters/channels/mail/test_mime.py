@@ -205,6 +205,8 @@ def test_rfc_2047_subject_and_names_and_8bit_headers() -> None:
     assert parsed.to == ("contact@shop.example",)
     assert parsed.subject == "Réclamation commande n°42 urgent"
     assert parsed.reply_to == ""
+    injected = parse(mail("Subject: =?utf-8?q?Colis=0D=0ABcc:_x@example.net?=", "", "x"))
+    assert injected.subject == "Colis Bcc: x@example.net"
     raw_8bit = mail(
         "From: Zoé <zoe@example.fr>",
         "Subject: Commande livrée à moitié",

@@ -163,6 +163,13 @@ def test_an_acknowledgement_is_marked_auto_submitted() -> None:
     assert message["X-Aiguillage-Reference"] is None
 
 
+def test_line_breaks_in_a_subject_add_no_header() -> None:
+    message = answer(subject="Colis\r\nBcc: spy@example.net", from_name="Service\nclient")
+    assert message["Subject"] == "Re: Colis Bcc: spy@example.net"
+    assert message["Bcc"] is None
+    assert message["From"].addresses[0].display_name == "Service client"
+
+
 def test_a_new_mail_has_no_threading_headers() -> None:
     message = answer(in_reply_to="", references=())
     assert message["Subject"] == "Ma commande n°42"
