@@ -22,7 +22,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from aiguillage.adapters.channels import NeedsReauthorisation, SendFailed
 from aiguillage.adapters.channels.mail.mime import parse
-from aiguillage.adapters.channels.mail.smtp import Submission, compose, message_id_for
+from aiguillage.adapters.channels.mail.smtp import Security, Submission, compose, message_id_for
 
 pytestmark = pytest.mark.anyio
 
@@ -299,29 +299,56 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
 
 async def test_starttls_with_credentials(tls_files: tuple[Path, Path]) -> None:
     key, cert = tls_files
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
     handler = Handler()
     servers = run(
         handler,
-        tls_context=server_context,
+        tls_context=server_context(key, cert),
         require_starttls=True,
         authenticator=handler.authenticate,
         auth_required=True,
     )
     running = next(servers)
     try:
-        client_context = ssl.create_default_context(cafile=str(cert))
-        submission = Submission(
-            "127.0.0.1", running.port, user=USER, password=PASSWORD, tls_context=client_context
-        )
-        assert await submission.send(answer()) == "acme.message.42@shop.example"
-        assert handler.logins == [USER]
-        assert len(handler.received) == 1
-        untrusted = Submission("127.0.0.1", running.port, user=USER, password=PASSWORD)
-        with pytest.raises(SendFailed) as failed:
-            await untrusted.send(answer())
-        assert not failed.value.permanent
-        assert len(handler.received) == 1
+        await check_tls(running, "starttls", cert)
     finally:
         servers.close()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_implicit_tls_with_credentials(tls_files: tuple[Path, Path]) -> None:
+    key, cert = tls_files
+    handler = Handler()
+    servers = run(
+        handler,
+        ssl_context=server_context(key, cert),
+        authenticator=handler.authenticate,
+        auth_required=True,
+        auth_require_tls=False,  # the session is TLS, but aiosmtpd counts only STARTTLS as TLS
+    )
+    running = next(servers)
+    try:
+        await check_tls(running, "tls", cert)
+    finally:
+        servers.close()
+
+
+def server_context(key: Path, cert: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def check_tls(server: Server, security: Security, cert: Path) -> None:
+    """Sends with a context trusting ``cert``, then fails to with the system's."""
+    trusting = ssl.create_default_context(cafile=str(cert))
+    submission = Submission(
+        "127.0.0.1", server.port, security, USER, PASSWORD, timeout=5, tls_context=trusting
+    )
+    assert await submission.send(answer()) == "acme.message.42@shop.example"
+    assert server.handler.logins == [USER]
+    assert len(server.handler.received) == 1
+    untrusted = Submission("127.0.0.1", server.port, security, USER, PASSWORD, timeout=5)
+    with pytest.raises(SendFailed) as failed:
+        await untrusted.send(answer())
+    assert not failed.value.permanent
+    assert len(server.handler.received) == 1
