@@ -471,16 +471,19 @@ _MESSAGE_ID_LINE = re.compile(r"^[ \t>]*message-id:\s*<([^<>\s]+)>", re.IGNORECA
 
 
 def _failed(block: dict[str, str]) -> bool:
-    status = _status(block.get("status", ""))
-    return status.startswith("5") or (
-        block.get("action", "").lower().startswith("failed") and not status.startswith("4")
-    )
+    """RFC 3464's Action says; the Status class only when there is none: a server that gives
+    up after days of temporary failures reports ``Action: failed`` with a 4.x.x status."""
+    action = block.get("action", "").strip().lower()
+    return action.startswith("failed") if action else _status_class(block) == "5"
 
 
 def _delayed(block: dict[str, str]) -> bool:
-    return _status(block.get("status", "")).startswith("4") or block.get(
-        "action", ""
-    ).lower().startswith("delayed")
+    action = block.get("action", "").strip().lower()
+    return action.startswith("delayed") if action else _status_class(block) == "4"
+
+
+def _status_class(block: dict[str, str]) -> str:
+    return _status(block.get("status", ""))[:1]
 
 
 def _status(value: str) -> str:
@@ -617,7 +620,7 @@ def _has(message: Message, name: str) -> bool:
     return any(key.lower() == wanted for key, _ in message.raw_items())
 
 
-_SKIPPED = frozenset({"script", "style", "title", "template", "head"})
+_SKIPPED = frozenset({"script", "style", "title", "template"})
 _PARAGRAPHS = frozenset(
     {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "table", "pre", "hr"}
 )

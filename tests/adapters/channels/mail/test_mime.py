@@ -79,6 +79,7 @@ def test_an_html_only_mail_is_read_as_text_without_scripts_or_styles() -> None:
 def test_html_to_text_keeps_preformatted_text_and_survives_unclosed_tags() -> None:
     assert html_to_text("<pre>a\n  b</pre><p>x<div>y") == "a\n  b\n\nx\ny"
     assert html_to_text("Un<br><br>Deux<div><div>Trois</div></div>") == "Un\n\nDeux\nTrois"
+    assert html_to_text("<html><head><meta charset=utf-8><title>T</title><p>Texte") == "Texte"
 
 
 def test_multipart_alternative_prefers_the_plain_text() -> None:
@@ -598,6 +599,13 @@ def test_a_delayed_dsn_is_automatic_not_a_bounce() -> None:
     parsed = parse(delayed)
     assert parsed.bounce is None
     assert parsed.auto == "A delivery delay report: the message is still being tried."
+
+
+def test_a_dsn_that_gave_up_after_temporary_failures_is_a_bounce() -> None:
+    expired = POSTFIX_DSN.replace(b"Status: 5.1.1", b"Status: 4.4.7")
+    parsed = parse(expired)
+    assert parsed.bounce is not None
+    assert parsed.bounce.status == "4.4.7"
 
 
 def test_a_dsn_without_the_returned_message_is_automatic_without_a_bounce() -> None:
