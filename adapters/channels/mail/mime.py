@@ -329,8 +329,7 @@ class _Reader:
         except Exception:
             data = None
         if not isinstance(data, bytes):
-            payload = part.get_payload()
-            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+            data = _undecoded(part.get_payload())
         if any(isinstance(d, _BASE64_DEFECTS) for d in part.defects):
             self.problems.append(
                 "A part's base64 encoding is damaged; what could be decoded is kept."
@@ -370,6 +369,15 @@ class _Reader:
         self.attachments.append(
             Attachment(name=name, content_type=content_type, size=len(data), data=kept)
         )
+
+
+def _undecoded(payload: object) -> bytes:
+    """A payload the parser kept as text, or split into blocks (message/delivery-status)."""
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    if isinstance(payload, list):
+        return b"".join(block.as_bytes() for block in payload if isinstance(block, Message))
+    return b""
 
 
 _UNCLOSED = email.errors.CloseBoundaryNotFoundDefect

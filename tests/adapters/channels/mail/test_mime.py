@@ -515,7 +515,12 @@ def test_a_postfix_dsn_is_a_bounce() -> None:
         "message/delivery-status",
         "message/rfc822",
     ]
-    assert parsed.attachments[1].name == "Re: Ma commande.eml"
+    report, returned = parsed.attachments
+    assert report.data is not None
+    assert b"Final-Recipient: rfc822; jeanne@example.fr" in report.data
+    assert returned.name == "Re: Ma commande.eml"
+    assert returned.data is not None
+    assert parse(returned.data).message_id == "out-42-1@shop.example"
 
 
 EXCHANGE_DSN = mail(
