@@ -66,7 +66,6 @@ def _id_char(char: str, *, colon: bool = True) -> str:
 
 
 def compose(
-    *,
     from_address: str,
     from_name: str,
     to_address: str,
@@ -77,6 +76,7 @@ def compose(
     references: Iterable[str] = (),
     auto_submitted: bool = False,
     reference_header: str | None = None,
+    *,
     now: datetime | None = None,
 ) -> EmailMessage:
     """The answer as a mail, ready to submit.
