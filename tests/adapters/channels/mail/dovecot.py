@@ -1,0 +1,303 @@
+"""A real IMAP server for tests: Debian's Dovecot on a free loopback port, everything in a temp dir.
+
+Configuration, passwd-file, maildirs, run and state directories and the log live in one
+directory of the server's own; the machine's ``/etc/dovecot`` is never read. IMAP only, no TLS,
+plaintext LOGIN allowed (loopback), no delay after a refused login.
+
+Dovecot runs as whoever runs the tests. Unprivileged, its internal and login processes and the
+mail all run as that same user. As root (CI), Dovecot refuses root for its login processes
+and for mail access, so those run as ``nobody``/``nogroup`` and the directory is made traversable
+for them.
+
+Tests inject mail the way a mail server delivers it, with IMAP APPEND (stdlib ``imaplib``),
+and read folders back the same way. ``set_uidvalidity`` uses ``doveadm`` with the server's
+configuration to make a folder's UIDVALIDITY change, as after a mailbox is rebuilt.
+"""
+
+from __future__ import annotations
+
+import grp
+import imaplib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from tests.adapters.daemons import free_port
+
+INSTALL = "install it: apt-get install dovecot-imapd (Debian)"
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+
+
+def executable(name: str) -> str | None:
+    return shutil.which(name, path=SEARCH_PATH)
+
+
+def available() -> bool:
+    return executable("dovecot") is not None and executable("doveadm") is not None
+
+
+class Dovecot:
+    """One Dovecot master process; ``start`` waits until the port answers an IMAP greeting."""
+
+    def __init__(self, users: Mapping[str, str] | None = None, settings: str = "") -> None:
+        self.users = dict(users or {"agent": "secret"})
+        self.settings = settings
+        self.directory = Path(tempfile.mkdtemp(prefix="aiguillage-dovecot-"))
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.config = self.directory / "dovecot.conf"
+        self.log = self.directory / "dovecot.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._write()
+
+    @property
+    def user(self) -> str:
+        return next(iter(self.users))
+
+    @property
+    def password(self) -> str:
+        return self.users[self.user]
+
+    def _write(self) -> None:
+        internal, group = _process_identity()
+        mail = pwd.getpwnam(internal)
+        for name in ("run", "state", "mail", "home"):
+            (self.directory / name).mkdir()
+        if os.getuid() == 0:
+            self.directory.chmod(0o755)
+            for name in ("mail", "home"):
+                os.chown(self.directory / name, mail.pw_uid, mail.pw_gid)
+        users = self.directory / "users"
+        users.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
+        self.config.write_text(
+            CONFIG.format(
+                directory=self.directory,
+                port=self.port,
+                internal=internal,
+                group=group,
+                uid=mail.pw_uid,
+                gid=mail.pw_gid,
+                settings=self.settings,
+            )
+        )
+
+    def start(self, timeout: float = 20.0) -> Dovecot:
+        command = [executable("dovecot") or "dovecot", "-F", "-c", str(self.config)]
+        with (self.directory / "stderr.log").open("ab") as stderr:
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot exited: {self.log_tail()}")
+            if self._greets():
+                return self
+            time.sleep(0.02)
+        raise RuntimeError(f"dovecot did not greet: {self.log_tail()}")
+
+    def _greets(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=1) as connection:
+                return connection.recv(256).startswith(b"* OK")
+        except OSError:
+            return False
+
+    def log_tail(self) -> str:
+        texts = [p.read_text()[-2000:] for p in (self.log, self.directory / "stderr.log")]
+        return "\n".join(t for t in texts if t)
+
+    def stop(self) -> None:
+        """SIGTERM the master (it ends its children), then remove the directory."""
+        self._signal(signal.SIGTERM)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL the master and its children at once; the directory stays for a restart."""
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, number: signal.Signals) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, number)
+            self.process.wait(timeout=10)
+
+    def connect(self, user: str | None = None) -> imaplib.IMAP4:
+        client = imaplib.IMAP4(self.host, self.port, timeout=10)
+        name = user or self.user
+        client.login(name, self.users[name])
+        return client
+
+    def append(
+        self,
+        raw: bytes,
+        folder: str = "INBOX",
+        internaldate: datetime | None = None,
+        flags: str = "",
+        user: str | None = None,
+    ) -> int:
+        """Deliver ``raw`` into ``folder`` with IMAP APPEND; the new message's UID."""
+        client = self.connect(user)
+        try:
+            date = imaplib.Time2Internaldate(internaldate) if internaldate else None
+            marks = f"({flags})" if flags else None
+            status, data = client.append(_quoted(folder), marks, date, raw)
+            _check(status, data)
+            found = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
+            if found is None:
+                raise RuntimeError(f"no APPENDUID in {data!r}")
+            return int(found.group(1))
+        finally:
+            client.logout()
+
+    def uids(self, folder: str = "INBOX", user: str | None = None) -> list[int]:
+        client = self.connect(user)
+        try:
+            _check(*client.select(_quoted(folder), readonly=True))
+            status, data = client.uid("SEARCH", "ALL")
+            _check(status, data)
+            return [int(uid) for uid in (data[0] or b"").split()]
+        finally:
+            client.logout()
+
+    def fetch(self, folder: str, uid: int, user: str | None = None) -> bytes:
+        """The raw bytes of a message, read without setting ``\\Seen``."""
+        client = self.connect(user)
+        try:
+            _check(*client.select(_quoted(folder), readonly=True))
+            status, data = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+            _check(status, data)
+            for item in data:
+                if isinstance(item, tuple):
+                    return bytes(item[1])
+            raise KeyError(uid)
+        finally:
+            client.logout()
+
+    def flags(self, folder: str, uid: int, user: str | None = None) -> set[str]:
+        client = self.connect(user)
+        try:
+            _check(*client.select(_quoted(folder), readonly=True))
+            status, data = client.uid("FETCH", str(uid), "(FLAGS)")
+            _check(status, data)
+            found = re.search(rb"FLAGS \(([^)]*)\)", data[0] or b"")
+            return set(found.group(1).decode().split()) if found else set()
+        finally:
+            client.logout()
+
+    def folders(self, user: str | None = None) -> list[str]:
+        client = self.connect(user)
+        try:
+            status, data = client.list()
+            _check(status, data)
+            names = [_mailbox_name(line) for line in data if isinstance(line, bytes)]
+            return sorted(names)
+        finally:
+            client.logout()
+
+    def create(self, folder: str, user: str | None = None) -> None:
+        client = self.connect(user)
+        try:
+            _check(*client.create(_quoted(folder)))
+        finally:
+            client.logout()
+
+    def delete(self, folder: str, user: str | None = None) -> None:
+        client = self.connect(user)
+        try:
+            _check(*client.delete(_quoted(folder)))
+        finally:
+            client.logout()
+
+    def uidvalidity(self, folder: str = "INBOX", user: str | None = None) -> int:
+        client = self.connect(user)
+        try:
+            status, data = client.status(_quoted(folder), "(UIDVALIDITY)")
+            _check(status, data)
+            found = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
+            if found is None:
+                raise RuntimeError(f"no UIDVALIDITY in {data!r}")
+            return int(found.group(1))
+        finally:
+            client.logout()
+
+    def set_uidvalidity(self, value: int, folder: str = "INBOX", user: str | None = None) -> None:
+        """Give ``folder`` (INBOX too, which IMAP cannot delete) a new UIDVALIDITY."""
+        command = [executable("doveadm") or "doveadm", "-c", str(self.config), "mailbox"]
+        command += ["update", "-u", user or self.user, "--uid-validity", str(value), folder]
+        subprocess.run(command, check=True, capture_output=True, timeout=30)
+
+
+def _process_identity() -> tuple[str, str]:
+    """The user and group Dovecot's unprivileged processes and the mail run as."""
+    if os.getuid() == 0:
+        return "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+    return pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _mailbox_name(line: bytes) -> str:
+    name = line.decode().rsplit(' "', 1)[-1] if line.endswith(b'"') else line.decode().split()[-1]
+    return name.strip('"')
+
+
+def _check(status: str, data: Sequence[object]) -> None:
+    if status != "OK":
+        raise RuntimeError(f"IMAP said {status}: {data!r}")
+
+
+CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {directory}/run
+state_dir = {directory}/state
+log_path = {directory}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+default_internal_user = {internal}
+default_internal_group = {group}
+default_login_user = {internal}
+first_valid_uid = {uid}
+last_valid_uid = {uid}
+first_valid_gid = {gid}
+last_valid_gid = {gid}
+mail_location = maildir:{directory}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {directory}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={directory}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0666
+  }}
+}}
+{settings}
+"""
