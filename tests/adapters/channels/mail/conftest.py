@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.adapters.channels.mail.dovecot import INSTALL, Dovecot, available
 from tests.adapters.channels.mail.smtp_server import SmtpServer
+
+USERS = {"agent": "secret", "other": "other-secret"}
 
 
 @pytest.fixture
@@ -16,18 +18,36 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    """A Dovecot of the test's own; CI (``AIGUILLAGE_REQUIRE_MAIL``) fails without one."""
+def require_dovecot() -> None:
+    """Skip without Dovecot; CI (``AIGUILLAGE_REQUIRE_MAIL=1``) fails instead."""
     if not available():
         if os.environ.get("AIGUILLAGE_REQUIRE_MAIL") == "1":
             pytest.fail(f"dovecot is not installed, and CI requires the mail tests: {INSTALL}")
         pytest.skip(f"dovecot is not installed: {INSTALL}")
-    server = Dovecot(users={"agent": "secret", "other": "other-secret"}).start()
+
+
+@pytest.fixture
+def dovecot_with() -> Iterator[Callable[[str], Dovecot]]:
+    """Start Dovecots with extra configuration lines (``imap_capability = ...``)."""
+    require_dovecot()
+    started: list[Dovecot] = []
+
+    def start(settings: str) -> Dovecot:
+        server = Dovecot(users=USERS, settings=settings)
+        started.append(server)
+        return server.start()
+
     try:
-        yield server
+        yield start
     finally:
-        server.stop()
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def dovecot(dovecot_with: Callable[[str], Dovecot]) -> Dovecot:
+    """A Dovecot of the test's own, users ``agent`` and ``other``."""
+    return dovecot_with("")
 
 
 @pytest.fixture
