@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.adapters.channels.mail.dovecot import INSTALL, Dovecot, available
+from tests.adapters.channels.mail.dovecot import INSTALL, Dovecot, Introspection, available
 from tests.adapters.channels.mail.smtp_server import SmtpServer
 
 USERS = {"agent": "secret", "other": "other-secret"}
@@ -27,13 +27,13 @@ def require_dovecot() -> None:
 
 
 @pytest.fixture
-def dovecot_with() -> Iterator[Callable[[str], Dovecot]]:
-    """Start Dovecots with extra configuration lines (``imap_capability = ...``)."""
+def dovecot_with() -> Iterator[Callable[..., Dovecot]]:
+    """Start Dovecots with extra configuration lines (``imap_capability = ...``), or XOAUTH2."""
     require_dovecot()
     started: list[Dovecot] = []
 
-    def start(settings: str) -> Dovecot:
-        server = Dovecot(users=USERS, settings=settings)
+    def start(settings: str = "", oauth2_introspection: str | None = None) -> Dovecot:
+        server = Dovecot(users=USERS, settings=settings, oauth2_introspection=oauth2_introspection)
         started.append(server)
         return server.start()
 
@@ -45,9 +45,19 @@ def dovecot_with() -> Iterator[Callable[[str], Dovecot]]:
 
 
 @pytest.fixture
-def dovecot(dovecot_with: Callable[[str], Dovecot]) -> Dovecot:
+def dovecot(dovecot_with: Callable[..., Dovecot]) -> Dovecot:
     """A Dovecot of the test's own, users ``agent`` and ``other``."""
-    return dovecot_with("")
+    return dovecot_with()
+
+
+@pytest.fixture
+def introspection() -> Iterator[Introspection]:
+    """An OAuth2 introspection endpoint for which ``agent-token`` is ``agent``'s access token."""
+    endpoint = Introspection({"agent-token": "agent"}).start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()
 
 
 @pytest.fixture

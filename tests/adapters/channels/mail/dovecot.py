@@ -9,6 +9,10 @@ mail all run as that same user. As root (CI), Dovecot refuses root for its login
 and for mail access, so those run as ``nobody``/``nogroup`` and the directory is made traversable
 for them.
 
+XOAUTH2 works offline too: given the URL of an OAuth2 token introspection endpoint (RFC 7662;
+``Introspection`` here is one, in a thread), Dovecot offers XOAUTH2 and OAUTHBEARER and asks
+that endpoint whether a bearer token is active, and for whom.
+
 Tests inject mail the way a mail server delivers it, with IMAP APPEND (stdlib ``imaplib``),
 and read folders back the same way. ``set_uidvalidity`` uses ``doveadm`` with the server's
 configuration to make a folder's UIDVALIDITY change, as after a mailbox is rebuilt.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import grp
 import imaplib
+import json
 import os
 import pwd
 import re
@@ -26,10 +31,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from tests.adapters.daemons import free_port
 
@@ -48,9 +56,15 @@ def available() -> bool:
 class Dovecot:
     """One Dovecot master process; ``start`` waits until the port answers an IMAP greeting."""
 
-    def __init__(self, users: Mapping[str, str] | None = None, settings: str = "") -> None:
+    def __init__(
+        self,
+        users: Mapping[str, str] | None = None,
+        settings: str = "",
+        oauth2_introspection: str | None = None,
+    ) -> None:
         self.users = dict(users or {"agent": "secret"})
         self.settings = settings
+        self.oauth2_introspection = oauth2_introspection
         self.directory = Path(tempfile.mkdtemp(prefix="aiguillage-dovecot-"))
         self.port = free_port()
         self.host = "127.0.0.1"
@@ -78,6 +92,12 @@ class Dovecot:
                 os.chown(self.directory / name, mail.pw_uid, mail.pw_gid)
         users = self.directory / "users"
         users.write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items()))
+        settings = self.settings
+        if self.oauth2_introspection is not None:
+            oauth2 = self.directory / "oauth2.conf.ext"
+            oauth2.write_text(OAUTH2.format(url=self.oauth2_introspection))
+            oauth2.chmod(0o644)
+            settings += OAUTH2_PASSDB.format(path=oauth2)
         self.config.write_text(
             CONFIG.format(
                 directory=self.directory,
@@ -86,7 +106,7 @@ class Dovecot:
                 group=group,
                 uid=mail.pw_uid,
                 gid=mail.pw_gid,
-                settings=self.settings,
+                settings=settings,
             )
         )
 
@@ -236,6 +256,48 @@ class Dovecot:
         subprocess.run(command, check=True, capture_output=True, timeout=30)
 
 
+class Introspection:
+    """An OAuth2 token introspection endpoint: the tokens given are active, for their user."""
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self.tokens = dict(tokens)
+        self.asked: list[str] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/introspect"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> Introspection:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                token = form.get(b"token", [b""])[0].decode()
+                endpoint.asked.append(token)
+                user = endpoint.tokens.get(token)
+                answer = {"active": True, "username": user} if user else {"active": False}
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        return Handler
+
+
 def _process_identity() -> tuple[str, str]:
     """The user and group Dovecot's unprivileged processes and the mail run as."""
     if os.getuid() == 0:
@@ -300,4 +362,21 @@ service anvil {{
   }}
 }}
 {settings}
+"""
+
+OAUTH2 = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+OAUTH2_PASSDB = """
+auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {path}
+}}
 """

@@ -1,9 +1,9 @@
 """The intake's mailbox against a real Dovecot: login, new mail by UID, moves, IDLE, UIDVALIDITY.
 
 Mail is delivered by the test with APPEND over another connection, as a mail server would.
-XOAUTH2 cannot be tried against Dovecot offline (it needs an OAuth2 passdb and a token
-introspection service), so its SASL string is checked as a unit against Google's published
-example, and the command's path is run against a Dovecot that does not offer the mechanism:
+XOAUTH2 is tried against Dovecot's oauth2 passdb, which asks a token introspection endpoint
+of the test's own (no network beyond loopback); the SASL string is also checked as a unit
+against Google's published example. A refused token gets an error challenge before the ``NO``:
 the refusal must be an authentication error, not a hang.
 """
 
@@ -27,7 +27,7 @@ from aiguillage.adapters.channels.mail.imap import (
     parse_internaldate,
     xoauth2,
 )
-from tests.adapters.channels.mail.dovecot import Dovecot
+from tests.adapters.channels.mail.dovecot import Dovecot, Introspection
 from tests.adapters.daemons import free_port
 
 pytestmark = pytest.mark.anyio
@@ -79,8 +79,33 @@ async def test_refused_credentials_raise_mailbox_auth_error(
     assert not box.connected
 
 
-async def test_an_access_token_the_server_cannot_take_is_an_auth_error(dovecot: Dovecot) -> None:
-    box = Mailbox(dovecot.host, dovecot.port, tls=False, user="agent", access_token="ya29.token")
+async def test_xoauth2_with_an_active_token_logs_in(
+    dovecot_with: Callable[..., Dovecot], introspection: Introspection
+) -> None:
+    server = dovecot_with(oauth2_introspection=introspection.url)
+    server.append(message("m0"))
+    box = Mailbox(server.host, server.port, tls=False, user="agent", access_token="agent-token")
+    await box.connect()
+    try:
+        assert introspection.asked == ["agent-token"]
+        assert [m.raw for m in await box.new_mail(0)] == [message("m0")]
+    finally:
+        await box.close()
+
+
+@pytest.mark.parametrize("token", ["expired-token", ""])
+async def test_xoauth2_with_a_refused_token_is_an_auth_error(
+    dovecot_with: Callable[..., Dovecot], introspection: Introspection, token: str
+) -> None:
+    server = dovecot_with(oauth2_introspection=introspection.url)
+    box = Mailbox(server.host, server.port, tls=False, user="agent", access_token=token)
+    with pytest.raises(MailboxAuthError, match="AUTHENTICATIONFAILED"):
+        await asyncio.wait_for(box.connect(), 10)  # answering the error challenge: no hang
+    assert not box.connected
+
+
+async def test_xoauth2_where_the_server_lacks_it_is_an_auth_error(dovecot: Dovecot) -> None:
+    box = Mailbox(dovecot.host, dovecot.port, tls=False, user="agent", access_token="agent-token")
     with pytest.raises(MailboxAuthError):
         await box.connect()
 
@@ -161,7 +186,7 @@ async def test_a_moved_message_leaves_the_inbox(dovecot: Dovecot, mailbox: Mailb
     "capabilities", ["IMAP4rev1 IDLE UIDPLUS", "IMAP4rev1 IDLE"], ids=["uidplus", "plain"]
 )
 async def test_without_move_a_message_is_copied_then_expunged(
-    dovecot_with: Callable[[str], Dovecot], capabilities: str
+    dovecot_with: Callable[..., Dovecot], capabilities: str
 ) -> None:
     server = dovecot_with(f"imap_capability = {capabilities}")
     uids = [server.append(message(f"m{n}")) for n in range(3)]
@@ -214,7 +239,7 @@ async def test_mail_announced_during_a_fetch_is_not_waited_for(dovecot: Dovecot)
         await box.close()
 
 
-async def test_without_idle_wait_polls(dovecot_with: Callable[[str], Dovecot]) -> None:
+async def test_without_idle_wait_polls(dovecot_with: Callable[..., Dovecot]) -> None:
     server = dovecot_with("imap_capability = IMAP4rev1 UIDPLUS MOVE")
     box = mailbox_of(server, poll_s=0.2)
     await box.connect()
