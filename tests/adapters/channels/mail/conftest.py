@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,12 +29,12 @@ def require_dovecot() -> None:
 
 @pytest.fixture
 def dovecot_with() -> Iterator[Callable[..., Dovecot]]:
-    """Start Dovecots with extra configuration lines (``imap_capability = ...``), or XOAUTH2."""
+    """Start Dovecots with extra configuration lines (``imap_capability = ...``), TLS, XOAUTH2."""
     require_dovecot()
     started: list[Dovecot] = []
 
-    def start(settings: str = "", oauth2_introspection: str | None = None) -> Dovecot:
-        server = Dovecot(users=USERS, settings=settings, oauth2_introspection=oauth2_introspection)
+    def start(settings: str = "", **options: Any) -> Dovecot:
+        server = Dovecot(users=USERS, settings=settings, **options)
         started.append(server)
         return server.start()
 

@@ -9,6 +9,10 @@ mail all run as that same user. As root (CI), Dovecot refuses root for its login
 and for mail access, so those run as ``nobody``/``nogroup`` and the directory is made traversable
 for them.
 
+TLS: given a certificate and its key (``certificates`` makes a test CA and a certificate for
+127.0.0.1 and localhost with the ``openssl`` command), Dovecot also listens with implicit TLS on
+``tls_port``; a client trusts that CA through ``SSL_CERT_FILE``.
+
 XOAUTH2 works offline too: given the URL of an OAuth2 token introspection endpoint (RFC 7662;
 ``Introspection`` here is one, in a thread), Dovecot offers XOAUTH2 and OAUTHBEARER and asks
 that endpoint whether a bearer token is active, and for whom.
@@ -39,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import msgspec
+
 from tests.adapters.daemons import free_port
 
 INSTALL = "install it: apt-get install dovecot-imapd (Debian)"
@@ -61,12 +67,15 @@ class Dovecot:
         users: Mapping[str, str] | None = None,
         settings: str = "",
         oauth2_introspection: str | None = None,
+        tls: Certificates | None = None,
     ) -> None:
         self.users = dict(users or {"agent": "secret"})
         self.settings = settings
         self.oauth2_introspection = oauth2_introspection
         self.directory = Path(tempfile.mkdtemp(prefix="aiguillage-dovecot-"))
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else 0
         self.host = "127.0.0.1"
         self.config = self.directory / "dovecot.conf"
         self.log = self.directory / "dovecot.log"
@@ -107,6 +116,8 @@ class Dovecot:
                 uid=mail.pw_uid,
                 gid=mail.pw_gid,
                 settings=settings,
+                tls_port=self.tls_port,
+                ssl=_ssl_settings(self.tls),
             )
         )
 
@@ -256,6 +267,73 @@ class Dovecot:
         subprocess.run(command, check=True, capture_output=True, timeout=30)
 
 
+class Certificates(msgspec.Struct, frozen=True):
+    """A test CA's certificate, and a server certificate it signed with the server's key."""
+
+    ca: Path
+    certificate: Path
+    key: Path
+
+
+def certificates(directory: Path) -> Certificates:
+    """A new CA and a certificate for ``127.0.0.1`` and ``localhost``, valid two days."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    csr, certificate = directory / "server.csr", directory / "server.pem"
+    key = directory / "server.key"
+    extensions = directory / "server.ext"
+    extensions.write_text(SERVER_EXTENSIONS)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        ca_key,
+        "-out",
+        ca,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Aiguillage test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
+    _openssl("req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        certificate,
+        "-days",
+        "2",
+        "-extfile",
+        extensions,
+    )
+    key.chmod(0o644)  # read by Dovecot's unprivileged processes when the tests run as root
+    return Certificates(ca, certificate, key)
+
+
+def _openssl(*arguments: str | Path) -> None:
+    command = [executable("openssl") or "openssl", *map(str, arguments)]
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
+def _ssl_settings(tls: Certificates | None) -> str:
+    if tls is None:
+        return "ssl = no"
+    return f"ssl = yes\nssl_cert = <{tls.certificate}\nssl_key = <{tls.key}"
+
+
 class Introspection:
     """An OAuth2 token introspection endpoint: the tokens given are active, for their user."""
 
@@ -325,7 +403,7 @@ listen = 127.0.0.1
 base_dir = {directory}/run
 state_dir = {directory}/state
 log_path = {directory}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -352,7 +430,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -379,4 +458,13 @@ passdb {{
   mechanisms = xoauth2 oauthbearer
   args = {path}
 }}
+"""
+
+SERVER_EXTENSIONS = """\
+subjectAltName = IP:127.0.0.1, DNS:localhost
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 """

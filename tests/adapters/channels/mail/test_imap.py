@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from aiguillage.adapters.channels.mail.imap import (
     parse_internaldate,
     xoauth2,
 )
-from tests.adapters.channels.mail.dovecot import Dovecot, Introspection
+from tests.adapters.channels.mail.dovecot import Dovecot, Introspection, certificates
 from tests.adapters.daemons import free_port
 
 pytestmark = pytest.mark.anyio
@@ -123,6 +124,31 @@ async def test_implicit_tls_against_a_plain_server_fails_as_a_mailbox_error(
     box = mailbox_of(dovecot, timeout_s=5.0)
     box.tls = True
     with pytest.raises(MailboxError) as raised:
+        await box.connect()
+    assert not isinstance(raised.value, MailboxAuthError)
+
+
+async def test_implicit_tls_with_a_trusted_certificate(
+    dovecot_with: Callable[..., Dovecot], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tls = certificates(tmp_path / "tls")
+    server = dovecot_with(tls=tls)
+    server.append(message("m0"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca))  # the default context trusts the test CA
+    box = Mailbox(server.host, server.tls_port, tls=True, user="agent", password="secret")
+    await box.connect()
+    try:
+        assert [m.raw for m in await box.new_mail(0)] == [message("m0")]
+    finally:
+        await box.close()
+
+
+async def test_an_untrusted_certificate_is_refused(
+    dovecot_with: Callable[..., Dovecot], tmp_path: Path
+) -> None:
+    server = dovecot_with(tls=certificates(tmp_path / "tls"))
+    box = Mailbox(server.host, server.tls_port, tls=True, user="agent", password="secret")
+    with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED") as raised:
         await box.connect()
     assert not isinstance(raised.value, MailboxAuthError)
 
