@@ -193,7 +193,11 @@ class _XOAuth2(aioimaplib.Command):  # type: ignore[misc]
 
 
 class Mailbox:
-    """One IMAP connection to a mailbox, its inbox selected; see the module's docstring."""
+    """One IMAP connection to a mailbox, its inbox selected; see the module's docstring.
+
+    One caller at a time: IMAP is one conversation, and IDLE holds it until ``wait`` returns.
+    After a ``MailboxError``, ``connect`` again (it closes what is left first).
+    """
 
     def __init__(
         self,
@@ -267,7 +271,8 @@ class Mailbox:
     async def _authenticate(self) -> None:
         client = self._client
         if self._password is not None:
-            response = await self._guard(client.login(self.user, self._password), "LOGIN")
+            login = client.login(aioimaplib.quoted(self.user), self._password)
+            response = await self._guard(login, "LOGIN")
         else:
             command = _XOAuth2(client.protocol, xoauth2(self.user, self._access_token or ""))
             executed = client.protocol.execute(command, scrub=self._access_token)
@@ -288,7 +293,7 @@ class Mailbox:
 
     async def new_mail(self, after_uid: int) -> list[Fetched]:
         """The inbox's messages after ``after_uid``, in UID order, ``batch`` at most."""
-        await self._ok(self._client.noop(), "NOOP")
+        await self._ok(self._live().noop(), "NOOP")
         self._announced = False
         uids = await self._uids_after(after_uid)
         self._left_over = len(uids) > self.batch
@@ -312,6 +317,7 @@ class Mailbox:
         (``UID EXPUNGE`` with UIDPLUS, else a plain EXPUNGE of every message so flagged). A UID
         the session has not been told of yet is not found: the move is tried again after a NOOP.
         """
+        self._live()
         moved = await self._move(uid, folder)
         if moved is False:
             await self._ok(self._client.noop(), "NOOP")
@@ -337,8 +343,7 @@ class Mailbox:
 
     async def wait(self, timeout_s: float) -> bool:
         """Until new mail may be there (True) or ``timeout_s`` passed (False, with IDLE)."""
-        if self._client is None or self._lost:
-            raise MailboxError("wait: not connected")
+        self._live()
         if self._announced or self._left_over:
             return True
         if not self._capable("IDLE"):
@@ -388,6 +393,11 @@ class Mailbox:
             transport = client.protocol.transport
             if transport is not None:
                 transport.close()
+
+    def _live(self) -> Any:
+        if self._client is None or self._lost:
+            raise MailboxError(f"{self.host}:{self.port}: not connected")
+        return self._client
 
     def _capable(self, capability: str) -> bool:
         return self._client is not None and bool(self._client.has_capability(capability))

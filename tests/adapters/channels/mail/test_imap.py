@@ -309,6 +309,9 @@ async def test_a_server_that_hangs_up_is_a_mailbox_error_at_once(dovecot: Doveco
             await box.new_mail(0)
     finally:
         await box.close()
+    for call in (box.new_mail(0), box.move(1, "Processed"), box.wait(1)):
+        with pytest.raises(MailboxError, match="not connected"):
+            await call
 
 
 def test_xoauth2_string_is_googles_example() -> None:
