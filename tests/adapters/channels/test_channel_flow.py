@@ -18,10 +18,8 @@ import hashlib
 import hmac
 import json
 import random
-import threading
 import time
 import tomllib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ import pytest
 from aiguillage.adapters.daemon.outbox import idempotency_key
 from tests.adapters.channels.peer import Peer
 from tests.adapters.daemons import ADMIN, ROOT, Daemon, free_port, write_config
+from tests.adapters.killer import Killer
 from tests.adapters.redis_server import RedisServer
 
 SECRET = "peer-signing-secret"
@@ -64,7 +63,12 @@ def _config(directory: Path, peer: Peer, public_port: int, *, lease: bool = Fals
 
 
 class Flow:
-    """Drives deliveries and an advisor against a daemon that may be killed at any time."""
+    """Drives deliveries and an advisor against a daemon that may be killed at any time.
+
+    The kills: just after a delivery was taken (``delivered``), just after an answer's POST
+    returned (``posted``: journaled, not sent yet), and when the peer has taken an answer and
+    not answered yet (``taken``: sent, and not journaled as sent).
+    """
 
     def __init__(self, daemon: Daemon, public_port: int, killer: Killer) -> None:
         self.daemon = daemon
@@ -157,54 +161,12 @@ def _retried(
         time.sleep(0.1)
 
 
-class Killer:
-    """Kills the daemon with SIGKILL at points of the flow drawn at random, and restarts it.
-
-    The points: just after a delivery was taken (``delivered``), just after an answer's POST
-    returned (``posted``: journaled, not sent yet), and when the peer has taken an answer and
-    not answered yet (``taken``: sent, and not journaled as sent).
-    """
-
-    POINTS = ("delivered", "posted", "taken")
-
-    def __init__(self, daemon: Daemon, seed: int, kills: int) -> None:
-        rng = random.Random(seed)
-        self.daemon = daemon
-        self.plan = {(self.POINTS[n % 3], rng.randint(1, 6)) for n in range(kills)}
-        self.seen: Counter[str] = Counter()
-        self.done: list[tuple[str, int]] = []
-        self.killed_at: list[float] = []
-        self.lock = threading.Lock()
-        self.restarts: list[threading.Thread] = []
-
-    def at(self, point: str, *, restart_later: bool = False) -> None:
-        with self.lock:
-            self.seen[point] += 1
-            if (point, self.seen[point]) not in self.plan:
-                return
-            self.daemon.kill()
-            self.done.append((point, self.seen[point]))
-            self.killed_at.append(time.monotonic())
-        if not restart_later:
-            self._restart()
-            return
-        thread = threading.Thread(target=self._restart, daemon=True)
-        thread.start()
-        self.restarts.append(thread)
-
-    def _restart(self) -> None:
-        with self.lock:
-            self.daemon.start(timeout=60)
-
-    def join(self) -> None:
-        for thread in self.restarts:
-            thread.join(timeout=90)
-
-
 def _every_answer_reaches_the_peer(
     daemon: Daemon, peer: Peer, public_port: int, *, kills: int, seed: int
 ) -> None:
-    killer = Killer(daemon, seed, kills)
+    rng = random.Random(seed)
+    points = ("delivered", "posted", "taken")
+    killer = Killer(daemon, {(points[n % 3], rng.randint(1, 6)) for n in range(kills)})
     flow = Flow(daemon, public_port, killer)
     peer.on_take = lambda: killer.at("taken", restart_later=True)
     interactions = sorted({flow.deliver(number) for number in range(8)})
@@ -221,9 +183,7 @@ def _every_answer_reaches_the_peer(
             break
         assert time.monotonic() < deadline, f"answers not all sent: {answers}"
         time.sleep(0.1)
-    killer.join()
-    # Every planned kill happened: otherwise the test would prove less than it says.
-    assert sorted(killer.done) == sorted(killer.plan)
+    killer.join()  # every planned kill happened, and every restart
     deployment = tomllib.loads(daemon.config.read_text())["deployment"]["name"]
     keys = {idempotency_key(deployment, m["id"]): m for a in answers.values() for m in a}
     # Every journaled answer reached the peer, under its own key, and nothing else did.
@@ -231,13 +191,13 @@ def _every_answer_reaches_the_peer(
     # Sent again only after a crash, once at most per crash while it was in flight, and always
     # with the same key: never twice by one daemon's life.
     for key, count in peer.sends.items():
-        crashes = sum(1 for killed in killer.killed_at if killed >= peer.first_taken[key])
+        crashes = killer.crashes_since(peer.first_taken[key])
         assert count <= 1 + crashes, (key, count, crashes)
     if not kills:
         assert all(count == 1 for count in peer.sends.values()), peer.sends
     if any(point == "taken" for point, _ in killer.done):
         # Killed after the peer took an answer and before its record: sent once more.
-        assert 2 in peer.sends.values(), peer.sends
+        assert max(peer.sends.values()) >= 2, peer.sends
     for key, message in keys.items():
         assert message["peer_id"] == peer.first[key]["id"]
         interaction_id = _interaction_of(answers, message)

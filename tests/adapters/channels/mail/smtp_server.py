@@ -13,7 +13,7 @@ aiosmtpd's ``auth_required``, whose warning about AUTH without TLS is meant for 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -45,6 +45,9 @@ class SmtpServer:
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._fail_next = fail_next
+        self.on_message: Callable[[Received], None] | None = None
+        """Called with each message accepted, before the 250 goes back (the tests kill the
+        sender there: it has sent the mail and not heard that it was taken)."""
         self._controller = Controller(
             _Handler(self),
             hostname=self.host,
@@ -118,5 +121,8 @@ class _Handler:
             return "451 4.3.0 Temporary failure, try again later"
         raw = envelope.original_content or b""
         sender = envelope.mail_from or ""
-        self.server.record(Received(sender, tuple(envelope.rcpt_tos), raw))
+        received = Received(sender, tuple(envelope.rcpt_tos), raw)
+        self.server.record(received)
+        if self.server.on_message is not None:
+            self.server.on_message(received)
         return "250 2.0.0 Message accepted for delivery"
