@@ -41,6 +41,7 @@ import structlog
 
 from aiguillage.adapters.channels import (
     AdapterContext,
+    Conflict,
     Outgoing,
     Rejected,
     SendFailed,
@@ -202,12 +203,14 @@ class MailChannel:
         else:
             try:
                 await self._submit(parsed, fetched)
-            except Rejected as exc:
+            except (Rejected, Conflict, EngineError) as exc:
+                # Refused for good (too old, its Message-ID reused for other work, a motive
+                # not configured): set aside for a person, and the intake goes on.
                 log.warning(
                     "a mail the daemon refuses was quarantined",
                     uid=fetched.uid,
-                    field=exc.field,
-                    detail=exc.detail,
+                    error=type(exc).__name__,
+                    detail=str(exc),
                 )
                 await mailbox.move(fetched.uid, settings.quarantine_folder)
                 return

@@ -288,3 +288,37 @@ def test_sigkill_at_points_of_the_flow_loses_no_mail_and_sends_again_only_after_
         crashes = killer.crashes_since(first_taken[message_id])
         assert times <= 1 + crashes, (message_id, times, crashes)
     assert max(received.values()) >= 2, "no mail was caught in flight"
+
+
+def test_a_broken_mail_is_work_with_its_problems_and_a_refused_one_is_set_aside(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer
+) -> None:
+    daemon = start_daemon(tmp_path, dovecot, smtp_server)
+    try:
+        broken = (
+            b"From: Marc <marc@example.org>\r\nTo: reclamations@idfm.example\r\n"
+            b"Subject: =?utf-8?q?R=C3=A9clamation?=\r\nMessage-ID: <broken@example.org>\r\n"
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="X"\r\n\r\n'
+            b"--X\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLe texte lisible.\r\n"
+            b"--X\r\nContent-Type: application/pdf; name=billet.pdf\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n%%% pas du base64 %%%\r\n"
+        )  # and no closing boundary
+        dovecot.append(broken)
+        # Older than [daemon] backfill_days: the daemon refuses it, the intake goes on.
+        dovecot.append(
+            mail("ancient@example.org", "Vieux message."),
+            internaldate=datetime(1990, 1, 1, tzinfo=UTC),
+        )
+        dovecot.append(mail("after@example.org", "Arrivé après."))
+        until("the readable ones are work", lambda: len(written(daemon)) == 2)
+        works = {w["external_id"]: w["id"] for w in written(daemon)}
+        assert set(works) == {"broken@example.org", "after@example.org"}
+        with daemon.client() as admin:
+            kept = admin.get(f"/v1/interactions/{works['broken@example.org']}/personal-data")
+        assert kept.json()["text"].strip() == "Le texte lisible."
+        assert kept.json()["subject"] == "Réclamation"
+        assert kept.json()["problems"]  # what could not be read, said in words
+        until("the inbox is empty", lambda: dovecot.uids("INBOX") == [])
+        assert len(dovecot.uids("Aiguillage-quarantaine")) == 1
+    finally:
+        daemon.kill()
