@@ -208,7 +208,7 @@ class Supervisor:
         outbox = self._outboxes.get(name)
         if outbox is None:
             outbox = self._outboxes[name] = Outbox(
-                self._runtime, name, self._runtime.settings.outbox
+                self._runtime, name, self._runtime.settings.outbox, idle_s=self._outbox_idle_s
             )
         configured = frozenset(
             source
