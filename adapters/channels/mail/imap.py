@@ -226,6 +226,7 @@ class Mailbox:
         self._announced = False
         self._left_over = False
         self._lost = False
+        self._gone = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -380,7 +381,11 @@ class Mailbox:
         return woken
 
     async def close(self) -> None:
-        """Log out (briefly, the connection may be gone) and drop the connection."""
+        """Log out (briefly, the connection may be gone) and drop the connection.
+
+        A TLS connection closes after both sides said so: that is waited for, two seconds at
+        most, then the socket is closed regardless.
+        """
         client, self._client = self._client, None
         if client is None:
             return
@@ -390,9 +395,17 @@ class Mailbox:
         except (OSError, TimeoutError, aioimaplib.AioImapException):
             pass
         finally:
-            transport = client.protocol.transport
-            if transport is not None:
-                transport.close()
+            _drop(client)
+            await self._closed(client)
+
+    async def _closed(self, client: Any) -> None:
+        transport = client.protocol.transport
+        if transport is None:
+            return
+        try:
+            await asyncio.wait_for(self._gone.wait(), 2.0)
+        except TimeoutError:
+            transport.abort()
 
     def _live(self) -> Any:
         if self._client is None or self._lost:
@@ -415,7 +428,10 @@ class Mailbox:
                 self._announced = True
             return untagged(line)
 
+        gone = self._gone = asyncio.Event()
+
         def lost(error: Exception | None) -> None:
+            gone.set()
             if self._client is None or self._client.protocol is not protocol:
                 return  # a connection closed before: its end must not mark the new one lost
             self._lost = True
@@ -444,6 +460,18 @@ class Mailbox:
         if response.result != "OK":
             raise MailboxError(f"{self.host} refused {what}: {response.result} {response.lines!r}")
         return response
+
+
+def _drop(client: Any) -> None:
+    """Close the connection, or give up opening it: no transport is left to the collector."""
+    opening = client._client_task
+    if not opening.done():
+        opening.cancel()
+    elif not opening.cancelled() and opening.exception() is None:
+        transport, _ = opening.result()
+        transport.close()
+    if client.protocol.transport is not None:
+        client.protocol.transport.close()
 
 
 def _tls_context() -> ssl.SSLContext:

@@ -1,8 +1,9 @@
 """A real IMAP server for tests: Debian's Dovecot on a free loopback port, everything in a temp dir.
 
 Configuration, passwd-file, maildirs, run and state directories and the log live in one
-directory of the server's own; the machine's ``/etc/dovecot`` is never read. IMAP only, no TLS,
-plaintext LOGIN allowed (loopback), no delay after a refused login.
+directory of the server's own; the machine's ``/etc/dovecot`` is never read. IMAP only, plain
+on ``port`` (TLS only when asked, below), LOGIN allowed without TLS (loopback), no delay after
+a refused login.
 
 Dovecot runs as whoever runs the tests. Unprivileged, its internal and login processes and the
 mail all run as that same user. As root (CI), Dovecot refuses root for its login processes

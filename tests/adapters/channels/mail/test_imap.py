@@ -293,6 +293,24 @@ async def test_uidvalidity_changes_after_the_inbox_is_rebuilt(dovecot: Dovecot) 
         await box.close()
 
 
+async def test_a_rebuilt_inbox_under_a_connected_mailbox_is_an_error_then_a_new_uidvalidity(
+    dovecot: Dovecot,
+) -> None:
+    dovecot.append(message("m0"))
+    box = mailbox_of(dovecot)
+    await box.connect()
+    try:
+        before = box.uidvalidity
+        await box.new_mail(0)
+        dovecot.set_uidvalidity(before + 3)
+        with pytest.raises(MailboxError):
+            await asyncio.wait_for(box.new_mail(0), 10)  # Dovecot hangs up: the view is stale
+        await box.connect()
+        assert box.uidvalidity == before + 3
+    finally:
+        await box.close()
+
+
 async def test_a_server_that_hangs_up_is_a_mailbox_error_at_once(dovecot: Dovecot) -> None:
     box = mailbox_of(dovecot, timeout_s=30.0)
     await box.connect()
