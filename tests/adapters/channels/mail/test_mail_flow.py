@@ -94,9 +94,10 @@ def until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
 
 
 def written(daemon: Daemon) -> list[dict[str, Any]]:
+    """The written work listed now; nothing while the daemon restarts (503)."""
     with daemon.client() as admin:
         page = admin.get("/v1/interactions", params={"channel": "written"})
-        return list(page.json()["interactions"])
+    return list(page.json()["interactions"]) if page.status_code == 200 else []
 
 
 def parsed(raw: bytes) -> email.message.EmailMessage:
@@ -230,8 +231,12 @@ def test_sigkill_at_points_of_the_flow_loses_no_mail_and_sends_again_only_after_
                 )
             )
             killer.at("appended")
-        until("every mail is work", lambda: len(written(daemon)) == count, timeout=90)
-        works = {w["external_id"]: w["id"] for w in written(daemon)}
+
+        def listed() -> list[dict[str, Any]] | None:
+            found = written(daemon)
+            return found if len(found) == count else None
+
+        works = {w["external_id"]: w["id"] for w in until("every mail is work", listed, timeout=90)}
         assert set(works) == {f"k{n}@example.org" for n in range(count)}  # none twice
         with daemon.client(ADVISOR) as advisor:
             answered: set[int] = set()
@@ -264,10 +269,10 @@ def test_sigkill_at_points_of_the_flow_loses_no_mail_and_sends_again_only_after_
 
         def sent() -> list[dict[str, Any]] | None:
             with daemon.client() as admin:
-                threads = [
-                    admin.get(f"/v1/interactions/{i}/messages").json()["messages"]
-                    for i in works.values()
-                ]
+                read = [admin.get(f"/v1/interactions/{i}/messages") for i in works.values()]
+            if any(r.status_code != 200 for r in read):
+                return None  # restarting
+            threads = [r.json()["messages"] for r in read]
             out = [m for thread in threads for m in thread if m["kind"] == "answer"]
             return out if all(m["state"] == "sent" for m in out) else None
 
