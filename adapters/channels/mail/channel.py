@@ -48,7 +48,7 @@ from aiguillage.adapters.channels import (
     Sent,
     Unavailable,
 )
-from aiguillage.adapters.channels.mail.imap import Fetched, Mailbox, MailboxAuthError
+from aiguillage.adapters.channels.mail.imap import Fetched, Mailbox, MailboxAuthError, MailboxError
 from aiguillage.adapters.channels.mail.mime import ParsedMail, digest_id, parse
 from aiguillage.adapters.channels.mail.oauth import AccessTokens
 from aiguillage.adapters.channels.mail.settings import MailSettings, is_loopback
@@ -141,7 +141,7 @@ class MailChannel:
             if settings.imap_tls is not None
             else not is_loopback(settings.imap_host)
         )
-        while True:
+        while True:  # a lost connection raises: the supervisor starts the channel again
             credential = await self._credential()
             mailbox = Mailbox(
                 settings.imap_host,
@@ -160,9 +160,15 @@ class MailChannel:
             except MailboxAuthError as exc:
                 self.context.report("needs_reauthorisation", f"IMAP: {exc}")
                 raise
+            except MailboxError as exc:
+                self.context.report("degraded", f"IMAP: {exc}")
+                raise
             self.context.report("ok")
             try:
                 await self._watch(mailbox, state)
+            except MailboxError as exc:
+                self.context.report("degraded", f"IMAP: {exc}")
+                raise
             finally:
                 with anyio.CancelScope(shield=True):
                     await mailbox.close()
