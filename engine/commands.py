@@ -217,8 +217,9 @@ class PostMessage(_Command, frozen=True, tag="message.post"):
     """Add an advisor's answer or note, or the system's acknowledgement, to a thread.
 
     An answer or a note is written by the advisor holding the work; an acknowledgement by the
-    system (``advisor_id`` ``None``) on any open interaction. A call has no written answer. The
-    first answer to a written or social interaction is its first response: it stops the SLA
+    system (``advisor_id`` ``None``) on any open interaction, once: asking again (a channel that
+    does not know whether it did, after a crash) changes nothing. A call has no written answer.
+    The first answer to a written or social interaction is its first response: it stops the SLA
     clock; a note or an acknowledgement stops no clock. ``digest`` names the sealed text in the
     personal store; ``template`` the template it was written from, if any.
     """

@@ -432,6 +432,9 @@ def _post_message(state: State, command: PostMessage, now: Instant) -> list[Even
             raise IllegalTransition(
                 f"interaction {interaction.id} is {interaction.status}: it cannot be acknowledged"
             )
+        messages = state.messages
+        if any(messages[i].kind == "acknowledgement" for i in interaction.messages):
+            return []  # acknowledged already: a channel asking again after a crash changes nothing
         return [posted]
     if advisor_id is None:
         raise InvalidCommand(f"an advisor writes an {kind}: advisor_id is missing")

@@ -292,6 +292,19 @@ def test_an_acknowledgement_is_the_systems_on_open_work_only(engine: JournaledEn
         engine.handle(ack, T0 + SECOND)
 
 
+def test_an_interaction_is_acknowledged_once_whoever_asks_again(engine: JournaledEngine) -> None:
+    mail(engine, "m1", T0)
+    ack = PostMessage(interaction_id=1, advisor_id=None, kind="acknowledgement", digest="d-ack")
+    (first,) = engine.handle(ack, T0)
+    # A channel that cannot tell whether it acknowledged (it crashed) asks again: nothing new.
+    again = PostMessage(interaction_id=1, advisor_id=None, kind="acknowledgement", digest="d-2")
+    assert engine.handle(again, T0 + SECOND) == []
+    kinds = [engine.state.messages[i].kind for i in engine.state.interactions[1].messages]
+    assert kinds.count("acknowledgement") == 1
+    assert isinstance(first, MessagePosted)
+    assert list(engine.state.outbox) == [first.message_id]
+
+
 def test_a_call_is_not_answered_in_writing(engine: JournaledEngine) -> None:
     add_advisor(engine, "A1", T0)
     advisor_id, interaction_id = held(

@@ -263,7 +263,10 @@ class MailChannel:
             except Unavailable:
                 await anyio.sleep(1)  # rebuilding, or a standby: the mail waits in the inbox
         interaction = receipt.interaction
-        opened = receipt.created and interaction.external_id == external_id
+        # Its own interaction (not one it joined), new or resubmitted: the engine posts one
+        # acknowledgement per interaction, so asking again after a crash loses none and sends
+        # none twice.
+        opened = interaction.external_id == external_id
         sender = str(personal["customer"]["email"]).lower()
         if opened and settings.acknowledge and sender and self._may_acknowledge(sender):
             await self._acknowledge(interaction.id, interaction.deadline)

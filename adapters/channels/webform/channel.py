@@ -45,6 +45,7 @@ from aiguillage.adapters.channels.webform import checks, page
 from aiguillage.adapters.channels.webform.settings import AttachmentType
 from aiguillage.adapters.channels.webform.settings import Settings as WebformSettings
 from aiguillage.engine.commands import Submit
+from aiguillage.engine.errors import EngineError
 
 __all__ = ["Part", "WebformChannel", "WebformError", "parse_multipart"]
 
@@ -229,15 +230,16 @@ class WebformChannel:
         interaction = receipt.interaction
         reference = f"AIG-{interaction.id}"
         due = page.due_date(interaction.deadline, settings.language)
-        if receipt.created:
-            await self._acknowledge(interaction.id, reference, due)
+        # Asked again for a resubmission too: the engine posts one acknowledgement per
+        # interaction, so one lost in a crash is posted now, and a second is nothing.
+        await self._acknowledge(interaction.id, reference, due)
         return self._page(200, page.thanks_page(settings, reference, due), set_cookie)
 
     async def _acknowledge(self, interaction_id: int, reference: str, due: str) -> None:
         text = self.texts["acknowledgement"].format(reference=reference, due=due)
         try:
             await self.context.acknowledge(interaction_id, text)
-        except (Unavailable, CommandFailed, Rejected) as exc:
+        except (Unavailable, CommandFailed, Rejected, EngineError) as exc:
             # The complaint is recorded; the page shows its reference all the same.
             self.context.log.warning(
                 "acknowledgement not queued", interaction_id=interaction_id, error=str(exc)
