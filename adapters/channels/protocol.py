@@ -36,7 +36,7 @@ A channel is an adapter that also talks with customers (``Channel``); each part 
   where its peer delivers messages and events; it verifies the peer itself;
 - ``sources`` and ``async send(outgoing)``: it sends the answers the daemon's outbox holds for
   the interactions of those sources (``outgoing``), at least once, with an idempotency key;
-- ``State`` and ``context.state()``: its own durable state (a mailbox's UID and UIDVALIDITY,
+- ``context.state(MyState)``: its own durable state (a mailbox's UID and UIDVALIDITY,
   a network's page token), kept in the journal and written only by the daemon that leads it.
 
 Delivery of events is at least once: the cursor (``adapters.<name>`` in the journal's cursors)
