@@ -26,7 +26,10 @@ class Killer:
         self.killed_at: list[float] = []
         """When each kill happened (``time.monotonic``)."""
         self.errors: list[str] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._down = False
+        """Killed and not started again yet: a kill waits for the restart under way, so that
+        each kill is of a running daemon and two restarts never overlap."""
         self._restarts: list[threading.Thread] = []
 
     def at(self, point: str, *, restart_later: bool = False) -> None:
@@ -34,7 +37,10 @@ class Killer:
             self.seen[point] = self.seen.get(point, 0) + 1
             if (point, self.seen[point]) not in self.plan:
                 return
+            while self._down:
+                self._lock.wait()
             self.daemon.kill()
+            self._down = True
             self.done.append((point, self.seen[point]))
             self.killed_at.append(time.monotonic())
         if not restart_later:
@@ -54,6 +60,9 @@ class Killer:
             except Exception as exc:
                 self.daemon.kill()
                 self.errors.append(f"{exc}")
+            finally:
+                self._down = False
+                self._lock.notify_all()
 
     def join(self) -> None:
         """Wait for the restarts under way; raise if one failed; check every planned kill ran."""
