@@ -1,7 +1,8 @@
 """The HTTP and WebSocket API (Litestar; OpenAPI at ``/schema``).
 
-Every ``/v1`` route needs a bearer token (see ``auth``); ``/livez``, ``/readyz`` and ``/metrics``
-do not, so that probes and scrapers need no secret. Errors are always JSON: ``error`` (a stable
+Every ``/v1`` route needs a bearer token (see ``auth``) or a browser session's cookie (see
+``sessions``, ``/app/session``); ``/livez``, ``/readyz`` and ``/metrics`` do not, so that probes
+and scrapers need no secret. Errors are always JSON: ``error`` (a stable
 code), ``detail`` (for people) and, for bad input, ``field`` (the path of the field at fault).
 
 Status codes::
@@ -50,6 +51,7 @@ from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
+from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions
 from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
 from aiguillage.adapters.daemon.api.websocket import offers_socket
@@ -310,16 +312,19 @@ def create_app(
     tickets: Tickets,
     *,
     adapters: Supervisor | None = None,
+    sessions: Sessions | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Return the application serving ``runtime`` (which ``serve`` starts and stops), and
-    reporting the ``adapters`` it supervises in ``/readyz``."""
+    reporting the ``adapters`` it supervises in ``/readyz``; browser ``sessions`` are kept in
+    memory (a new, empty set by default)."""
     app = Litestar(
         route_handlers=[
             livez,
             readyz,
             metrics,
             offers_socket,
+            *SESSION_ROUTES,
             *documented(
                 [*ROUTES, *MESSAGE_ROUTES, *ATTACHMENT_ROUTES, *TEMPLATE_ROUTES, *TOKEN_ROUTES],
                 without_commands=[ticket],
@@ -357,4 +362,5 @@ def create_app(
     app.state.tokens = tokens
     app.state.tickets = tickets
     app.state.adapters = adapters
+    app.state.sessions = Sessions() if sessions is None else sessions
     return app

@@ -50,6 +50,7 @@ from aiguillage.adapters.daemon.api.models import (
     TransferOutIn,
     WorkIn,
 )
+from aiguillage.adapters.daemon.api.sessions import SESSION_COOKIE, session_principal
 from aiguillage.adapters.daemon.auth import Principal, Unauthenticated
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.stores.views import InteractionOut, iso
@@ -93,8 +94,21 @@ class InvalidField(HTTPException):
 
 
 def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
-    """Return who holds the bearer token, if its role is one of ``roles``."""
-    header = request.headers.get("authorization", "")
+    """Return who holds the bearer token, or else the browser session (``sessions``), if its
+    role is one of ``roles``."""
+    header = request.headers.get("authorization")
+    if header is None and SESSION_COOKIE in request.cookies:
+        principal = session_principal(request)
+    else:
+        principal = _bearer(header or "", request)
+    if principal.role not in roles:
+        raise PermissionDeniedException(
+            f"role `{principal.role}` may not do this; it needs one of: {', '.join(roles)}"
+        )
+    return principal
+
+
+def _bearer(header: str, request: Request[Any, Any, Any]) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException(
@@ -105,10 +119,6 @@ def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
         principal: Principal = request.app.state.tokens.authenticate(token.strip())
     except Unauthenticated as refused:
         raise NotAuthorizedException(str(refused), headers={"WWW-Authenticate": "Bearer"}) from None
-    if principal.role not in roles:
-        raise PermissionDeniedException(
-            f"role `{principal.role}` may not do this; it needs one of: {', '.join(roles)}"
-        )
     return principal
 
 
