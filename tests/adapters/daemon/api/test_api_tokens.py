@@ -14,7 +14,6 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
@@ -23,8 +22,9 @@ from websockets.sync.client import connect
 from aiguillage.adapters.config.settings import load_config
 from aiguillage.adapters.daemon.api.app import create_app
 from aiguillage.adapters.daemon.auth import Tickets, Tokens, digest_of
-from aiguillage.adapters.daemon.serve import _Server, build_runtime
+from aiguillage.adapters.daemon.serve import build_runtime
 from aiguillage.engine.instants import SECOND
+from tests.adapters.daemon.api.in_process import serving_app
 from tests.adapters.daemon.test_runtime import VirtualClock
 from tests.adapters.daemons import (
     ADMIN,
@@ -32,7 +32,6 @@ from tests.adapters.daemons import (
     ADVISOR_ID,
     SUPERVISOR,
     Daemon,
-    free_port,
     running,
     write_config,
 )
@@ -300,31 +299,11 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Virtu
     runtime.clock = clock
     tokens = Tokens.serving(runtime, {"AIGUILLAGE_ADMIN_TOKEN": ADMIN})
     app = create_app(runtime, tokens, Tickets(60))
-    port = free_port()
-    server = _Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
-    )
-    stopped = anyio.Event()
-
-    async def serve() -> None:
-        try:
-            await server.serve()
-        finally:
-            stopped.set()
-
-    async with anyio.create_task_group() as group:
-        await group.start(runtime.run)
-        group.start_soon(serve)
-        while not (runtime.ready and server.started):
-            await anyio.sleep(0.01)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN}"}
-        ) as client:
-            yield client, clock
-        server.should_exit = True
-        await stopped.wait()
-        await runtime.stop()
-        group.cancel_scope.cancel()
+    async with (
+        serving_app(runtime, app) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}) as client,
+    ):
+        yield client, clock
 
 
 @pytest.mark.anyio

@@ -11,22 +11,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
-import uvicorn
 
 from aiguillage.adapters.config.settings import load_config
 from aiguillage.adapters.daemon.api.app import create_app
 from aiguillage.adapters.daemon.api.sessions import CSRF_HEADER, SESSION_COOKIE, Sessions
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
-from aiguillage.adapters.daemon.serve import _Server, build_runtime
+from aiguillage.adapters.daemon.serve import build_runtime
+from tests.adapters.daemon.api.in_process import serving_app
 from tests.adapters.daemons import (
     ADMIN,
     ADVISOR,
     ADVISOR_ID,
     Daemon,
-    free_port,
     running,
     write_config,
 )
@@ -264,29 +262,8 @@ async def served(
     tokens = Tokens.serving(runtime, {"AIGUILLAGE_ADMIN_TOKEN": ADMIN})
     sessions = Sessions(IDLE_S, clock)
     app = create_app(runtime, tokens, Tickets(60), sessions=sessions)
-    port = free_port()
-    server = _Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
-    )
-    stopped = anyio.Event()
-
-    async def serve() -> None:
-        try:
-            await server.serve()
-        finally:
-            stopped.set()
-
-    async with anyio.create_task_group() as group:
-        await group.start(runtime.run)
-        group.start_soon(serve)
-        while not (runtime.ready and server.started):
-            await anyio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as page:
-            yield page, clock, sessions
-        server.should_exit = True
-        await stopped.wait()
-        await runtime.stop()
-        group.cancel_scope.cancel()
+    async with serving_app(runtime, app) as url, httpx.AsyncClient(base_url=url) as page:
+        yield page, clock, sessions
 
 
 @pytest.mark.anyio
