@@ -22,6 +22,9 @@ class Advisor(msgspec.Struct, kw_only=True, gc=False):
     capacity: dict[Channel, int]
     state: AdvisorState = "offline"
     reason: str = ""
+    state_since: Instant = 0
+    """When it entered its state (the latest ``advisor.state_changed``): the screens show the
+    time in state from it."""
     wrap_until: Instant | None = None
     load: dict[Channel, int] = msgspec.field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
     holding: dict[int, None] = {}

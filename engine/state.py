@@ -303,6 +303,7 @@ class State:
         previous = advisor.state
         advisor.state = event.state
         advisor.reason = event.reason
+        advisor.state_since = event.at
         advisor.wrap_until = event.until
         if event.state == "wrap_up" and event.until is not None:
             self.timers.set(event.until, WRAP_UP_END, advisor.id)

@@ -192,6 +192,10 @@ def test_an_image_of_format_1_reads_as_replaying_its_journal_builds_the_state() 
         interaction.accepted_at = rebuilt.state.interactions[interaction.id].accepted_at
         interaction.handled_by = rebuilt.state.interactions[interaction.id].handled_by
     upgraded.state.retired_advisors = {"A0"}
+    # Nor when each advisor entered its state (0: unknown, shown as no time in state).
+    for advisor in upgraded.state.advisors.values():
+        assert advisor.state_since == 0
+        advisor.state_since = rebuilt.state.advisors[advisor.id].state_since
     assert upgraded.snapshot() == rebuilt.snapshot()
     assert upgraded.next_timer() == rebuilt.next_timer()
     # The breaches to come fire as this code fires them, one microsecond after the deadline.
