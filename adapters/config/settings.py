@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -165,6 +165,8 @@ class DaemonSettings(_Section, frozen=True):
     public_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 25 * 1024 * 1024
     """A delivery to a channel above this is refused with 413 before it is read whole: room
     for a web form's attachments (a mail's are read from the mailbox, not posted)."""
+    screens_language: Literal["fr", "en"] = "fr"
+    """The language of the advisors' and supervisors' screens (``/app/``)."""
 
 
 class OutboxSettings(_Section, frozen=True):

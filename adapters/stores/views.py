@@ -60,6 +60,11 @@ class InteractionOut(msgspec.Struct, frozen=True, kw_only=True):
     warned: bool = False
     breached: bool = False
     ended_at: str | None = None
+    transfers: int = 0
+    """How many times it was sent back to a queue by an advisor."""
+    follows: int | None = None
+    """The interaction of the same thread it follows (the customer wrote again after it
+    ended); absent when it opened its thread, and in views stored before it was shown."""
 
 
 class MessageView(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,6 +158,8 @@ def view_of(interaction: Interaction, zone: tzinfo) -> InteractionOut:
         warned=interaction.warned,
         breached=interaction.breached,
         ended_at=None if interaction.ended_at is None else iso(interaction.ended_at, zone),
+        transfers=interaction.transfers,
+        follows=interaction.follows,
     )
 
 

@@ -54,10 +54,12 @@ from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
 from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions
 from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
+from aiguillage.adapters.daemon.api.wallboard import WALLBOARD_ROUTES, wallboard_socket
 from aiguillage.adapters.daemon.api.websocket import offers_socket
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
 from aiguillage.adapters.daemon.metrics import CONTENT_TYPE
 from aiguillage.adapters.daemon.runtime import Runtime
+from aiguillage.adapters.daemon.screens.pages import SCREEN_ROUTES
 from aiguillage.adapters.daemon.supervisor import Supervisor
 from aiguillage.engine.errors import (
     EngineError,
@@ -324,9 +326,18 @@ def create_app(
             readyz,
             metrics,
             offers_socket,
+            wallboard_socket,
             *SESSION_ROUTES,
+            *SCREEN_ROUTES,
             *documented(
-                [*ROUTES, *MESSAGE_ROUTES, *ATTACHMENT_ROUTES, *TEMPLATE_ROUTES, *TOKEN_ROUTES],
+                [
+                    *ROUTES,
+                    *MESSAGE_ROUTES,
+                    *ATTACHMENT_ROUTES,
+                    *TEMPLATE_ROUTES,
+                    *TOKEN_ROUTES,
+                    *WALLBOARD_ROUTES,
+                ],
                 without_commands=[ticket],
             ),
         ],

@@ -16,7 +16,7 @@ from typing import TypeVar
 import msgspec
 
 from aiguillage.adapters.daemon.api.models import AdvisorOut
-from aiguillage.adapters.stores.views import InteractionOut, personal_digests, view_of
+from aiguillage.adapters.stores.views import InteractionOut, iso, personal_digests, view_of
 from aiguillage.engine.advisors import Advisor
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.instants import Instant
@@ -42,7 +42,7 @@ class InteractionFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Exclusive."""
 
 
-def advisor_out(advisor: Advisor, offers: list[int]) -> AdvisorOut:
+def advisor_out(advisor: Advisor, offers: list[int], zone: tzinfo) -> AdvisorOut:
     """Return the API's view of an advisor, with the ids of the offers pending for it."""
     return AdvisorOut(
         id=advisor.id,
@@ -55,6 +55,8 @@ def advisor_out(advisor: Advisor, offers: list[int]) -> AdvisorOut:
         load=dict(advisor.load),
         holding=list(advisor.holding),
         offers=offers,
+        since=iso(advisor.state_since, zone) if advisor.state_since else None,
+        wrap_until=None if advisor.wrap_until is None else iso(advisor.wrap_until, zone),
     )
 
 
@@ -65,6 +67,7 @@ def advisors_page(
     only: str | None,
     after: str | None,
     limit: int,
+    zone: tzinfo,
 ) -> tuple[list[AdvisorOut], str | None]:
     """Return the advisors after ``after`` in id order (only ``only``'s, if named) and the
     cursor to read on."""
@@ -81,7 +84,7 @@ def advisors_page(
     for offer in engine.state.offers.values():
         if offer.advisor_id in offers:
             offers[offer.advisor_id].append(offer.id)
-    return [advisor_out(advisors[a], offers[a]) for a in page], next_after
+    return [advisor_out(advisors[a], offers[a], zone) for a in page], next_after
 
 
 def interactions_page(

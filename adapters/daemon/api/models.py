@@ -129,6 +129,10 @@ class AdvisorOut(msgspec.Struct, kw_only=True):
     load: dict[Channel, int]
     holding: list[int]
     offers: list[int]
+    since: str | None = None
+    """When it entered its state; ``null`` before any change was journaled."""
+    wrap_until: str | None = None
+    """In ``wrap_up``: when it ends."""
 
 
 class AdvisorPage(msgspec.Struct, kw_only=True):

@@ -402,7 +402,7 @@ async def read_advisor(request: Request[Any, Any, Any], advisor_id: str) -> Advi
         if advisor is None:
             raise UnknownAdvisor(f"no advisor `{advisor_id}`")
         offers = [o.id for o in engine.state.offers.values() if o.advisor_id == advisor_id]
-        return advisor_out(advisor, offers)
+        return advisor_out(advisor, offers, runtime_of(request).zone)
 
     result: AdvisorOut = await runtime_of(request).read(read)
     return result
@@ -551,9 +551,10 @@ async def list_advisors(
             "state", f"`{in_state}` is not a state; one of: {', '.join(_ADVISOR_STATES)}"
         )
     only = principal.advisor_id if principal.role == "advisor" else None
+    zone = runtime_of(request).zone
 
     def read(engine: Engine) -> tuple[list[AdvisorOut], str | None]:
-        return advisors_page(engine, state=in_state, only=only, after=after, limit=limit)
+        return advisors_page(engine, state=in_state, only=only, after=after, limit=limit, zone=zone)
 
     advisors, next_after = await runtime_of(request).read(read)
     return AdvisorPage(advisors=advisors, next_after=next_after)

@@ -47,7 +47,7 @@ from aiguillage.engine.events import (
     TokenRevoked,
 )
 
-__all__ = ["CLOSE_CODES", "NOT_PUSHED", "offers_socket"]
+__all__ = ["CLOSE_CODES", "NOT_PUSHED", "authenticate", "drain_client", "offers_socket", "refuse"]
 
 _ENCODE = msgspec.json.Encoder()
 _BACKLOG = 1000
@@ -74,18 +74,18 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Push an advisor's offers and the events about its work."""
     await socket.accept()
     try:
-        principal = _authenticate(socket)
+        principal = authenticate(socket)
     except Unavailable as exc:
-        await _refuse(socket, _RECONNECT, "unavailable", str(exc))
+        await refuse(socket, _RECONNECT, "unavailable", str(exc))
         return
     if principal is None:
-        await _refuse(socket, _UNAUTHORIZED, "unauthorized", "a valid ticket or token is needed")
+        await refuse(socket, _UNAUTHORIZED, "unauthorized", "a valid ticket or token is needed")
         return
     advisor_id = principal.advisor_id
     if principal.role in ("supervisor", "admin"):
         advisor_id = socket.query_params.get("advisor") or None
     if advisor_id is None:
-        await _refuse(socket, _FORBIDDEN, "forbidden", "offers go to advisors; name one")
+        await refuse(socket, _FORBIDDEN, "forbidden", "offers go to advisors; name one")
         return
     runtime: Runtime = socket.app.state.runtime
     send, receive = anyio.create_memory_object_stream[bytes](_BACKLOG)
@@ -105,7 +105,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
     try:
         pending = await runtime.read(lambda engine: _pending(advisor_id, engine, runtime))
     except Unavailable as exc:
-        await _refuse(socket, _RECONNECT, "unavailable", str(exc))
+        await refuse(socket, _RECONNECT, "unavailable", str(exc))
         return
     why = ["too slow: reconnect"]
 
@@ -136,7 +136,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
         for message in pending:
             await socket.send_text(message.decode())
         async with anyio.create_task_group() as group:
-            group.start_soon(_drain_client, socket, group.cancel_scope)
+            group.start_soon(drain_client, socket, group.cancel_scope)
             if principal.token_id is not None:
                 group.start_soon(expire)
             async with receive:
@@ -152,7 +152,7 @@ async def offers_socket(socket: WebSocket[Any, Any, Any]) -> None:
         send.close()
 
 
-def _authenticate(socket: WebSocket[Any, Any, Any]) -> Principal | None:
+def authenticate(socket: WebSocket[Any, Any, Any]) -> Principal | None:
     ticket = socket.query_params.get("ticket")
     tokens: Tokens = socket.app.state.tokens
     if ticket:
@@ -167,12 +167,12 @@ def _authenticate(socket: WebSocket[Any, Any, Any]) -> Principal | None:
     return None
 
 
-async def _refuse(socket: WebSocket[Any, Any, Any], code: int, error: str, detail: str) -> None:
+async def refuse(socket: WebSocket[Any, Any, Any], code: int, error: str, detail: str) -> None:
     await socket.send_json({"error": error, "detail": detail})
     await socket.close(code=code, reason=error)
 
 
-async def _drain_client(socket: WebSocket[Any, Any, Any], scope: anyio.CancelScope) -> None:
+async def drain_client(socket: WebSocket[Any, Any, Any], scope: anyio.CancelScope) -> None:
     """Read what the client sends (nothing is expected) so that a disconnect is noticed."""
     try:
         while True:

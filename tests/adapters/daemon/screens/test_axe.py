@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.daemon.app.axe import AXE_VERSION, IMPACTS, summary, violations
+from tests.adapters.daemon.screens.axe import AXE_VERSION, IMPACTS, summary, violations
 
 CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'"
 

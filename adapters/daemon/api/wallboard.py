@@ -1,0 +1,308 @@
+"""The supervisor's wallboard as data: ``GET /v1/wallboard``, and the same pushed live.
+
+One object says what a supervisor's wall shows: per channel the queue (waiting, the oldest
+wait), today's figures (answered, abandoned, service level against the target) and the work at
+risk (past its warning) or breached; per advisor the state with its reason and since when, the
+load per channel against the capacity; the interactions at risk, oldest deadline first, with
+who holds them; and the health of the daemon, its journal and each channel adapter.
+
+``GET /v1/wallboard/live?ticket=T`` (a ticket from ``POST /v1/tickets``, as for the offers
+WebSocket) sends that object when it connects and again after every batch the journal makes
+durable, at most one every ``_MIN_INTERVAL_S``: a burst of events is one message, never a
+backlog. ``seq`` says the last journal record the object reflects, so a client can tell how far
+behind the journal it is. Times are ISO-8601 with the calendar's offset; the page counts the
+seconds itself (time in state, oldest wait) between messages.
+
+Supervisors and admins only: the wall shows every advisor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import msgspec
+from litestar import Request, WebSocket, get, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from aiguillage.adapters.channels.port import Unavailable
+from aiguillage.adapters.daemon.api.routes import STAFF, caller, runtime_of
+from aiguillage.adapters.daemon.api.websocket import (
+    CLOSE_CODES,
+    authenticate,
+    drain_client,
+    refuse,
+)
+from aiguillage.adapters.daemon.auth import Tokens
+from aiguillage.adapters.daemon.runtime import Runtime
+from aiguillage.adapters.daemon.supervisor import Supervisor
+from aiguillage.adapters.stores.journal import Record
+from aiguillage.adapters.stores.views import iso
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.instants import Instant, to_datetime
+from aiguillage.engine.policies import CHANNELS
+
+__all__ = ["WALLBOARD_ROUTES", "Wallboard", "wallboard_of"]
+
+_ENCODE = msgspec.json.Encoder()
+_MIN_INTERVAL_S = 0.1
+"""The shortest time between two pushes: a burst of events is sent as one state."""
+_RECONNECT, _UNAUTHORIZED, _FORBIDDEN = 1013, 4401, 4403
+assert all(code in CLOSE_CODES for code in (_RECONNECT, _UNAUTHORIZED, _FORBIDDEN))
+
+
+class ChannelBoard(msgspec.Struct, kw_only=True):
+    waiting: int
+    oldest_since: str | None
+    """When the oldest waiting interaction arrived (the page counts its wait from it)."""
+    offered: int
+    """Offered to an advisor now, ringing or unread."""
+    held: int
+    """Held by advisors now."""
+    at_risk: int
+    """Open, not answered, past its warning and not yet breached."""
+    breached: int
+    """Open, not answered, past its deadline."""
+    arrived_today: int
+    answered_today: int
+    answered_within_today: int
+    abandoned_today: int
+    service_level_today: float | None
+    """Answered within the SLA over today's decided ones (abandons count as missed)."""
+    target_share: float
+    advisors: dict[str, int]
+    """Advisors able to take the channel, by state."""
+
+
+class AdvisorBoard(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    state: str
+    reason: str
+    since: str | None
+    """When it entered its state; ``None`` before any change was journaled."""
+    wrap_until: str | None
+    load: dict[str, int]
+    capacity: dict[str, int]
+    holding: list[int]
+
+
+class AtRisk(msgspec.Struct, kw_only=True):
+    interaction_id: int
+    channel: str
+    motive: str | None
+    status: str
+    priority: int
+    received_at: str
+    deadline: str
+    breached: bool
+    advisor_id: str | None
+
+
+class Health(msgspec.Struct, kw_only=True):
+    ready: bool
+    role: str
+    leader: str | None
+    store: str | None
+    last_seq: int | None
+    adapters: dict[str, dict[str, Any]]
+
+
+class Wallboard(msgspec.Struct, kw_only=True):
+    at: str
+    seq: int
+    """The last journal record this state reflects."""
+    channels: dict[str, ChannelBoard]
+    advisors: list[AdvisorBoard]
+    at_risk: list[AtRisk]
+    health: Health
+
+
+def wallboard_of(runtime: Runtime, engine: Engine, adapters: Supervisor | None) -> Wallboard:
+    """Return the wall's state from the engine's (run between batches: all of it is durable)."""
+    state = engine.state
+    zone = runtime.zone
+    now = max(runtime.clock(), engine.now)
+    day = to_datetime(now, zone).date()
+    counts = {
+        channel: dict.fromkeys(
+            ("offered", "held", "at_risk", "breached", "arrived", "answered", "within"), 0
+        )
+        | {"abandoned": 0}
+        for channel in CHANNELS
+    }
+    oldest: dict[str, Instant] = {}
+    risky: list[AtRisk] = []
+    for interaction in state.interactions.values():
+        channel = interaction.channel
+        count = counts[channel]
+        status = interaction.status
+        if status == "queued":
+            since = oldest.get(channel)
+            if since is None or interaction.received_at < since:
+                oldest[channel] = interaction.received_at
+        elif status == "offered":
+            count["offered"] += 1
+        elif status == "assigned":
+            count["held"] += 1
+        open_unanswered = interaction.ended_at is None and interaction.responded_at is None
+        if open_unanswered and (interaction.warned or interaction.breached):
+            count["breached" if interaction.breached else "at_risk"] += 1
+            risky.append(
+                AtRisk(
+                    interaction_id=interaction.id,
+                    channel=channel,
+                    motive=interaction.motive,
+                    status=status,
+                    priority=interaction.priority,
+                    received_at=iso(interaction.received_at, zone),
+                    deadline=iso(interaction.deadline, zone),
+                    breached=interaction.breached,
+                    advisor_id=interaction.advisor_id,
+                )
+            )
+        if to_datetime(interaction.received_at, zone).date() == day:
+            count["arrived"] += 1
+            if interaction.responded_at is not None:
+                count["answered"] += 1
+                count["within"] += bool(interaction.within_sla)
+            elif status == "abandoned":
+                count["abandoned"] += 1
+    risky.sort(key=lambda r: (r.deadline, r.interaction_id))
+    channels: dict[str, ChannelBoard] = {}
+    for channel in CHANNELS:
+        count = counts[channel]
+        policy = state.policies.channels.get(channel)
+        decided = count["answered"] + count["abandoned"]
+        by_state: dict[str, int] = {}
+        for advisor in state.advisors.values():
+            if advisor.capacity.get(channel, 0) > 0:
+                by_state[advisor.state] = by_state.get(advisor.state, 0) + 1
+        since = oldest.get(channel)
+        channels[channel] = ChannelBoard(
+            waiting=state.queues.waiting(channel),
+            oldest_since=None if since is None else iso(since, zone),
+            offered=count["offered"],
+            held=count["held"],
+            at_risk=count["at_risk"],
+            breached=count["breached"],
+            arrived_today=count["arrived"],
+            answered_today=count["answered"],
+            answered_within_today=count["within"],
+            abandoned_today=count["abandoned"],
+            service_level_today=count["within"] / decided if decided else None,
+            target_share=policy.target_share if policy is not None else 0.0,
+            advisors=by_state,
+        )
+    advisors = [
+        AdvisorBoard(
+            id=advisor.id,
+            name=advisor.name,
+            state=advisor.state,
+            reason=advisor.reason,
+            since=iso(advisor.state_since, zone) if advisor.state_since else None,
+            wrap_until=None if advisor.wrap_until is None else iso(advisor.wrap_until, zone),
+            load={c: n for c, n in advisor.load.items() if n},
+            capacity={str(c): n for c, n in advisor.capacity.items()},
+            holding=list(advisor.holding),
+        )
+        for advisor in sorted(state.advisors.values(), key=lambda a: a.id)
+    ]
+    return Wallboard(
+        at=iso(now, zone),
+        seq=runtime.last_seq,
+        channels=channels,
+        advisors=advisors,
+        at_risk=risky,
+        health=_health(runtime, adapters),
+    )
+
+
+def _health(runtime: Runtime, adapters: Supervisor | None) -> Health:
+    journal = runtime.journal
+    role = "leader" if runtime.leading else "standby" if runtime.standby else "recovering"
+    return Health(
+        ready=runtime.ready,
+        role=role,
+        leader=None if runtime.leading else runtime.leader,
+        store=journal.description if journal is not None else None,
+        last_seq=runtime.last_seq if runtime.leading else None,
+        adapters={}
+        if adapters is None
+        else {name: msgspec.to_builtins(status) for name, status in adapters.status().items()},
+    )
+
+
+async def _read(runtime: Runtime, adapters: Supervisor | None) -> Wallboard:
+    board: Wallboard = await runtime.read(lambda engine: wallboard_of(runtime, engine, adapters))
+    return board
+
+
+@get("/v1/wallboard", summary="The supervisor's wall", tags=["supervision"])
+async def read_wallboard(request: Request[Any, Any, Any]) -> Wallboard:
+    """Per channel, per advisor, the work at risk and the health, as the wall shows them."""
+    caller(request, *STAFF)
+    return await _read(runtime_of(request), request.app.state.adapters)
+
+
+@websocket("/v1/wallboard/live")
+async def wallboard_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    """Push the wall's state on connection and after each durable batch (coalesced)."""
+    await socket.accept()
+    try:
+        principal = authenticate(socket)
+    except Unavailable as exc:
+        await refuse(socket, _RECONNECT, "unavailable", str(exc))
+        return
+    if principal is None:
+        await refuse(socket, _UNAUTHORIZED, "unauthorized", "a valid ticket is needed")
+        return
+    if principal.role not in STAFF:
+        await refuse(socket, _FORBIDDEN, "forbidden", "the wall is for supervisors and admins")
+        return
+    runtime: Runtime = socket.app.state.runtime
+    adapters: Supervisor | None = socket.app.state.adapters
+    tokens: Tokens = socket.app.state.tokens
+    changed = anyio.Event()
+    why = ["reconnect"]
+    ended = anyio.Event()
+
+    def listener(records: Sequence[Record]) -> None:
+        changed.set()
+
+    def dropped() -> None:
+        why[0] = "the daemon is rebuilding or stepped down: reconnect"
+        ended.set()
+        changed.set()
+
+    runtime.add_listener(listener)
+    runtime.add_drop_listener(dropped)
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(drain_client, socket, group.cancel_scope)
+            while not ended.is_set():
+                if tokens.current(principal) is None:
+                    why[0] = "the token expired (or was revoked): sign in again"
+                    break
+                try:
+                    board = await _read(runtime, adapters)
+                except Unavailable:
+                    why[0] = "unavailable: reconnect"
+                    break
+                await socket.send_text(_ENCODE.encode(board).decode())
+                await anyio.sleep(_MIN_INTERVAL_S)
+                with anyio.move_on_after(5.0):  # the health and the clock move without events
+                    await changed.wait()
+                changed = anyio.Event()
+            group.cancel_scope.cancel()
+        await socket.close(code=_RECONNECT, reason=why[0])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        runtime.remove_listener(listener)
+        runtime.remove_drop_listener(dropped)
+
+
+WALLBOARD_ROUTES = [read_wallboard]
+"""The HTTP routes (documented in OpenAPI); ``wallboard_socket`` is registered beside them."""
