@@ -32,7 +32,9 @@ Measured:
   this one process, and a late ticker means late reading, which would otherwise be taken for
   a slow daemon;
 - the daemon's CPU, and the integrator's ``POST /v1/interactions`` latency from each
-  submission's due instant (no coordinated omission).
+  submission's due instant (no coordinated omission);
+- how long the daemon's threads and this process's waited for a CPU (the scheduler's count):
+  on a machine shared with other work, late offers may be the machine's doing.
 
     python benchmarks/people.py [--seconds 60] [--rate 50] [--advisors 200]
         [--voice-advisors 60] [--handle 2] [--wrap-up 1] [--paced] [--drain 15]
@@ -178,6 +180,14 @@ class Daemon:
         self.process.kill()
         raise SystemExit(f"the daemon did not become ready: {self.log.read_text()[-3000:]}")
 
+    def commits(self) -> list[float]:
+        """The journal's [commits, seconds committing, events] so far, from /metrics."""
+        names = ["aiguillage_journal_commit_seconds_" + x for x in ("count", "sum")]
+        names.append("aiguillage_journal_events_total")
+        lines = httpx.get(self.url + "/metrics", timeout=10).text.splitlines()
+        values = dict(x.split(" ", 1) for x in lines if x and not x.startswith("#"))
+        return [float(values.get(name, 0)) for name in names]
+
     def cpu_seconds(self) -> float:
         """User and system CPU seconds of the daemon so far, all its threads."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -191,6 +201,33 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+
+
+def waited_for_cpu(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent ready to run but waiting for a CPU.
+
+    The scheduler's own count (``/proc/PID/task/*/schedstat``, its second field), so that
+    other processes on the machine taking the cores show as such, not as a slow program.
+    """
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def pressure() -> dict[str, float]:
+    """Seconds some task of the machine has waited for a CPU, and for I/O, since boot (PSI)."""
+    stalled = {}
+    for resource in ("cpu", "io"):
+        try:
+            line = Path(f"/proc/pressure/{resource}").read_text().splitlines()[0]
+        except OSError:
+            continue
+        stalled[resource] = int(line.rsplit("total=", 1)[1]) / 1e6
+    return stalled
 
 
 def instant(iso: str) -> float:
@@ -234,6 +271,31 @@ class Tally:
     daemon_cpu: float = 0.0
     """CPU seconds per second of ``elapsed_s``, the daemon's and this process's."""
     client_cpu: float = 0.0
+    daemon_waited: float = 0.0
+    """Seconds waiting for a CPU per second of ``elapsed_s``, summed over threads."""
+    client_waited: float = 0.0
+    load_before: list[float] = field(default_factory=list)
+    pressure: dict[str, float] = field(default_factory=dict)
+    """The share of ``elapsed_s`` some task of the machine waited for a CPU, for I/O."""
+    commits: list[float] = field(default_factory=list)
+    """Journal commits, seconds spent committing, events, over ``elapsed_s``."""
+
+
+async def request(
+    client: httpx.AsyncClient, tally: Tally, method: str, path: str, **kwargs: Any
+) -> httpx.Response:
+    """Send a request; once more if the daemon had closed the connection as it went out.
+
+    The daemon closes a keep-alive connection idle for a few seconds (uvicorn's default: 5 s);
+    a request sent on it at that very moment is met with a close (or a reset) and no answer.
+    A browser then sends it again on a new connection, and so does this client, once, and
+    counts it.
+    """
+    try:
+        return await client.request(method, path, **kwargs)
+    except (httpx.RemoteProtocolError, httpx.ReadError):
+        tally.statuses["sent again on a new connection"] += 1
+        return await client.request(method, path, **kwargs)
 
 
 async def check(response: httpx.Response, what: str) -> Any:
@@ -245,8 +307,8 @@ async def check(response: httpx.Response, what: str) -> Any:
 class Browser:
     """One person's browser: its own cookie jar and connections, signed in with a session."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, tally: Tally) -> None:
+        self.url, self.tally = url, tally
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
         self.csrf = ""
 
@@ -257,7 +319,8 @@ class Browser:
 
     async def send(self, method: str, path: str, body: Any = None) -> httpx.Response:
         """A request as the page makes it: the cookie (from the jar) and the CSRF header."""
-        return await self.http.request(method, path, json=body, headers={"X-CSRF-Token": self.csrf})
+        headers = {"X-CSRF-Token": self.csrf}
+        return await request(self.http, self.tally, method, path, json=body, headers=headers)
 
     async def socket_url(self, path: str) -> str:
         ticket = (await check(await self.send("POST", "/v1/tickets"), "ticket"))["ticket"]
@@ -300,6 +363,12 @@ class Advisor:
                 self.tally.reconnect_closes += 1
 
     async def work(self, offer_id: int, interaction_id: int) -> None:
+        try:
+            await self._work(offer_id, interaction_id)
+        except httpx.HTTPError as failed:
+            self.tally.statuses[f"work failed: {type(failed).__name__}"] += 1
+
+    async def _work(self, offer_id: int, interaction_id: int) -> None:
         accept = f"/v1/advisors/{self.id}/offers/{offer_id}/accept"
         answer = await self.browser.send("POST", accept)
         self.tally.statuses[f"accept {answer.status_code}"] += 1
@@ -406,7 +475,11 @@ async def submit_all(
             "text": f"Bonjour, ma demande numéro {number} est en attente.",
             "customer": {"name": f"Client {number}", "email": f"client{number}@example.org"},
         }
-        answer = await integrator.post("/v1/interactions", json=body)
+        try:
+            answer = await request(integrator, tally, "POST", "/v1/interactions", json=body)
+        except httpx.HTTPError as failed:
+            tally.statuses[f"submit failed: {type(failed).__name__}"] += 1
+            return
         tally.submit_latencies.append(loop.time() - due_at)
         tally.statuses[f"submit {answer.status_code}"] += 1
         if answer.status_code == 201:
@@ -441,7 +514,7 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
     integrator_token, supervisor_token = await minted("integrator"), await minted("supervisor")
     print(f"minted {len(tokens) + 2} tokens in {time.perf_counter() - started:.1f} s")
 
-    advisors = [Advisor(a, Browser(url), tally, args) for a in ids]
+    advisors = [Advisor(a, Browser(url, tally), tally, args) for a in ids]
 
     async def arrive(advisor: Advisor, token: str) -> None:
         async with gate:
@@ -461,7 +534,7 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
     listeners = [asyncio.create_task(a.listen()) for a in advisors]
 
     stop = asyncio.Event()
-    supervisor = Browser(url)
+    supervisor = Browser(url, tally)
     await supervisor.sign_in(supervisor_token)
     board = asyncio.create_task(wallboard(supervisor, tally, stop))
     tick = asyncio.create_task(ticker(tally, stop))
@@ -472,7 +545,10 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
         limits=limits,
     )
 
+    tally.load_before = [round(x, 2) for x in os.getloadavg()]
+    stalled, commits = pressure(), await asyncio.to_thread(daemon.commits)
     daemon_cpu = daemon.cpu_seconds()
+    daemon_waited, client_waited = waited_for_cpu(daemon.process.pid), waited_for_cpu(os.getpid())
     client_cpu, wall = time.process_time(), time.perf_counter()
     submissions = await submit_all(integrator, tally, args)
     await asyncio.gather(*submissions)
@@ -483,7 +559,12 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
     elapsed = time.perf_counter() - wall
     tally.daemon_cpu = (daemon.cpu_seconds() - daemon_cpu) / elapsed
     tally.client_cpu = (time.process_time() - client_cpu) / elapsed
+    tally.daemon_waited = (waited_for_cpu(daemon.process.pid) - daemon_waited) / elapsed
+    tally.client_waited = (waited_for_cpu(os.getpid()) - client_waited) / elapsed
     tally.window_s, tally.elapsed_s = window, elapsed
+    tally.pressure = {k: (v - stalled[k]) / elapsed for k, v in pressure().items() if k in stalled}
+    after = await asyncio.to_thread(daemon.commits)
+    tally.commits = [b - a for a, b in zip(commits, after, strict=True)]
 
     stop.set()
     await asyncio.gather(board, tick)
@@ -502,7 +583,7 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
 
 def report(args: argparse.Namespace, tally: Tally, exit_status: int) -> None:
     print()
-    print(f"machine: {json.dumps(machine())}")
+    print(f"machine: {json.dumps(machine())}; load average before the run {tally.load_before}")
     loop_kind = "uvloop" if uvloop is not None else "asyncio"
     print(
         f"run: {args.advisors} advisors ({args.voice_advisors} voice), {args.rate:g}/s "
@@ -530,9 +611,23 @@ def report(args: argparse.Namespace, tally: Tally, exit_status: int) -> None:
     print(f"submit latency (POST /v1/interactions, from due): {quantiles(tally.submit_latencies)}")
     print(
         f"client loop lag (10 ms ticker's delay): {quantiles(tally.ticker_lags)}; "
-        f"client CPU {tally.client_cpu:.0%} of a core"
+        f"client CPU {tally.client_cpu:.0%} of a core, waited for a CPU "
+        f"{tally.client_waited * 1000:.0f} ms/s"
     )
-    print(f"daemon CPU: {tally.daemon_cpu:.0%} of a core; exit status {exit_status}")
+    print(
+        f"daemon CPU: {tally.daemon_cpu:.0%} of a core, waited for a CPU "
+        f"{tally.daemon_waited * 1000:.0f} ms/s (all its threads); exit status {exit_status}"
+    )
+    count, seconds, events = tally.commits
+    print(
+        f"journal: {count:.0f} commits ({count / tally.elapsed_s:.1f}/s), "
+        f"{seconds / max(1, count) * 1000:.1f} ms each on average, "
+        f"{events / max(1, count):.1f} events each"
+    )
+    print(
+        "machine pressure during the run (PSI, some task waiting): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in tally.pressure.items())
+    )
     print(f"rerun: python benchmarks/people.py {shlex.join(sys.argv[1:])}".rstrip())
 
 
