@@ -14,11 +14,12 @@ session cookie and the CSRF token (no ``Authorization`` header), gets a ticket
 has its own HTTP connection pool and cookie jar, as each person has a browser.
 
 An integrator then submits ``--rate`` interactions a second (Poisson arrivals by default, or
-``--paced``) for ``--seconds`` seconds, across the three channels in the reference volumes'
-proportions; each is posted when due, whether or not earlier ones were answered. An advisor
-accepts each ``offer.made`` at once, handles the work for ``--handle`` seconds on average
-(uniform, half to one and a half times), and closes it. After the submissions, the run waits
-up to ``--drain`` seconds for the work to be closed.
+``--paced``) for ``--seconds`` seconds, from each source in proportion to its yearly volume in
+``[simulation.volumes]`` (about a fifth calls, a fifth written, three fifths social); each is
+posted when due, whether or not earlier ones were answered. An advisor accepts each
+``offer.made`` at once, handles the work for ``--handle`` seconds on average (uniform, half to
+one and a half times), and closes it. After the submissions, the run waits up to ``--drain``
+seconds for the work to be closed.
 
 Measured:
 
@@ -60,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,13 +80,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN = secrets.token_urlsafe(24)
 MOTIVES = ("general", "fares_passes", "disruptions", "lost_property")
 SKILLS = "{ general = 3, fares_passes = 3, disruptions = 3, lost_property = 3 }"
-# The reference volumes (config.toml, [simulation.volumes]): 40,000 calls, 45,000 written
-# complaints and 120,000 social-media messages a year.
-CHANNELS = (
-    (40, "voice", ("phone",)),
-    (45, "written", ("email", "webform")),
-    (120, "social", ("x", "facebook", "instagram")),
-)
 TICKER_S = 0.010
 
 
@@ -99,6 +94,18 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def sources() -> list[tuple[str, str, int]]:
+    """``(channel, source, volume)`` of config.toml: the yearly volumes of its simulation."""
+    config = tomllib.loads((ROOT / "config.toml").read_text())
+    volumes = config["simulation"]["volumes"]
+    return [
+        (channel, source, int(volumes[source]))
+        for channel, settings in config["channels"].items()
+        for source in settings["sources"]
+        if volumes.get(source)
+    ]
 
 
 def roster(advisors: int, voice: int) -> str:
@@ -396,8 +403,8 @@ async def ticker(tally: Tally, stop: asyncio.Event) -> None:
         tally.ticker_lags.append(max(0.0, loop.time() - before - TICKER_S))
 
 
-async def wallboard(browser: Browser, tally: Tally, stop: asyncio.Event) -> None:
-    """Read the supervisor's live wallboard, noting when each ``seq`` arrived."""
+async def open_wallboard(browser: Browser, tally: Tally) -> Any:
+    """The supervisor's live wallboard socket; ``None`` if the daemon has no such route."""
     try:
         url = await browser.socket_url("/v1/wallboard/live")
         connection = await websockets.connect(url, ping_interval=None, max_size=None)
@@ -411,8 +418,15 @@ async def wallboard(browser: Browser, tally: Tally, stop: asyncio.Event) -> None
             if plain.status_code == 404
             else f"not available (handshake answered {status}, GET {plain.status_code})"
         )
-        return
+        return None
     tally.wallboard_status = "connected"
+    return connection
+
+
+async def wallboard(connection: Any, tally: Tally, stop: asyncio.Event) -> None:
+    """Read the wallboard until ``stop``, noting when each ``seq`` arrived."""
+    if connection is None:
+        return
     async with connection:
         reader = asyncio.ensure_future(_read_wallboard(connection, tally))
         waiter = asyncio.ensure_future(stop.wait())
@@ -458,17 +472,18 @@ async def submit_all(
 ) -> list[asyncio.Task[None]]:
     """Post ``rate`` interactions a second for ``seconds``, each when due (open loop)."""
     rng = random.Random(args.seed)
-    weights = [share for share, _, _ in CHANNELS]
+    mix = sources()
+    weights = [volume for _, _, volume in mix]
     run = secrets.token_hex(4)
     loop = asyncio.get_running_loop()
     start = loop.time()
     due, n, tasks = 0.0, 0, []
 
     async def one(number: int, due_at: float) -> None:
-        _, channel, sources = rng.choices(CHANNELS, weights)[0]
+        channel, source, _ = rng.choices(mix, weights)[0]
         body = {
             "channel": channel,
-            "source": rng.choice(sources),
+            "source": source,
             "external_id": f"people-{run}-{number}",
             "motive": rng.choice(MOTIVES),
             "language": "fr",
@@ -536,7 +551,7 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
     stop = asyncio.Event()
     supervisor = Browser(url, tally)
     await supervisor.sign_in(supervisor_token)
-    board = asyncio.create_task(wallboard(supervisor, tally, stop))
+    board = asyncio.create_task(wallboard(await open_wallboard(supervisor, tally), tally, stop))
     tick = asyncio.create_task(ticker(tally, stop))
     integrator = httpx.AsyncClient(
         base_url=url,
@@ -546,7 +561,8 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
     )
 
     tally.load_before = [round(x, 2) for x in os.getloadavg()]
-    stalled, commits = pressure(), await asyncio.to_thread(daemon.commits)
+    commits = await asyncio.to_thread(daemon.commits)
+    stalled = pressure()
     daemon_cpu = daemon.cpu_seconds()
     daemon_waited, client_waited = waited_for_cpu(daemon.process.pid), waited_for_cpu(os.getpid())
     client_cpu, wall = time.process_time(), time.perf_counter()
@@ -557,12 +573,12 @@ async def run(args: argparse.Namespace, daemon: Daemon) -> Tally:
     while tally.submitted - tally.closed and time.monotonic() < drain_until:
         await asyncio.sleep(0.1)
     elapsed = time.perf_counter() - wall
+    tally.pressure = {k: (v - stalled[k]) / elapsed for k, v in pressure().items() if k in stalled}
     tally.daemon_cpu = (daemon.cpu_seconds() - daemon_cpu) / elapsed
     tally.client_cpu = (time.process_time() - client_cpu) / elapsed
     tally.daemon_waited = (waited_for_cpu(daemon.process.pid) - daemon_waited) / elapsed
     tally.client_waited = (waited_for_cpu(os.getpid()) - client_waited) / elapsed
     tally.window_s, tally.elapsed_s = window, elapsed
-    tally.pressure = {k: (v - stalled[k]) / elapsed for k, v in pressure().items() if k in stalled}
     after = await asyncio.to_thread(daemon.commits)
     tally.commits = [b - a for a, b in zip(commits, after, strict=True)]
 
@@ -655,6 +671,9 @@ def main() -> None:
         os.sched_setaffinity(0, {1})
     try:
         tally = (asyncio.run if uvloop is None else uvloop.run)(run(args, daemon))
+    except BaseException:
+        print(f"the run failed; the daemon's log: {daemon.log}", file=sys.stderr)
+        raise
     finally:
         exit_status = daemon.stop()
     report(args, tally, exit_status)
