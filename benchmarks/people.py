@@ -242,19 +242,17 @@ def instant(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def quantiles(samples: list[float], unit: float = 1000.0) -> str:
-    """``count, p50, p99, max`` of ``samples`` (seconds), in milliseconds by default."""
+def quantiles(samples: list[float]) -> str:
+    """``count, mean, p50, p99, max`` of ``samples`` (seconds), in milliseconds."""
     if not samples:
         return "count 0"
     ordered = sorted(samples)
 
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * unit
+    def ms(q: float) -> str:
+        return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
 
-    return (
-        f"count {len(ordered)}, p50 {at(0.5):.1f} ms, p99 {at(0.99):.1f} ms, "
-        f"max {ordered[-1] * unit:.1f} ms"
-    )
+    mean = sum(ordered) / len(ordered) * 1000
+    return f"count {len(ordered)}, mean {mean:.1f} ms, p50 {ms(0.5)}, p99 {ms(0.99)}, max {ms(1)}"
 
 
 @dataclass

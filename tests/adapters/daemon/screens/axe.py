@@ -23,11 +23,13 @@ import functools
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AXE_VERSION", "IMPACTS", "summary", "violations"]
+__all__ = ["AXE_SHA256", "AXE_VERSION", "IMPACTS", "SCRIPT", "summary", "violations"]
 
 AXE_VERSION = "4.14.1"
+AXE_SHA256 = "KTSJmUUM3yhJqOcLeRL8LahahJ2jnA0NU5T1HUqe2Vw="
+"""The file's SHA-256 in base64, as the package's ``sri-history.json`` publishes it."""
 IMPACTS = ("minor", "moderate", "serious", "critical")
-_SCRIPT = Path(__file__).with_name("vendor") / "axe.min.js"
+SCRIPT = Path(__file__).with_name("vendor") / "axe.min.js"
 _RUN = """async (impacts) => {
   const results = await window.axe.run(document, {resultTypes: ["violations"]});
   return results.violations
@@ -44,9 +46,9 @@ _RUN = """async (impacts) => {
 
 @functools.cache
 def _source() -> str:
-    source = _SCRIPT.read_text(encoding="utf-8")
+    source = SCRIPT.read_text(encoding="utf-8")
     if f"axe v{AXE_VERSION}" not in source[:200]:
-        raise RuntimeError(f"{_SCRIPT} is not axe-core {AXE_VERSION}; see vendor/README.md")
+        raise RuntimeError(f"{SCRIPT} is not axe-core {AXE_VERSION}; see vendor/README.md")
     return source
 
 

@@ -8,6 +8,8 @@ and one with none at all.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import struct
 import threading
 import zlib
@@ -17,7 +19,14 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.daemon.screens.axe import AXE_VERSION, IMPACTS, summary, violations
+from tests.adapters.daemon.screens.axe import (
+    AXE_SHA256,
+    AXE_VERSION,
+    IMPACTS,
+    SCRIPT,
+    summary,
+    violations,
+)
 
 CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'"
 
@@ -137,3 +146,11 @@ def test_each_document_gets_the_script_again_after_a_navigation(page: Any, site:
     page.goto(site + "/faulty")
     assert page.evaluate("typeof window.axe") == "undefined"
     assert {v["id"] for v in violations(page)} == {"image-alt", "label", "button-name"}
+
+
+def test_the_vendored_script_is_the_published_one() -> None:
+    digest = base64.b64encode(hashlib.sha256(SCRIPT.read_bytes()).digest()).decode()
+    assert digest == AXE_SHA256
+    readme = (SCRIPT.parent / "README.md").read_text()
+    assert f"axe-core {AXE_VERSION}" in readme
+    assert f"sha256-{AXE_SHA256}" in readme
