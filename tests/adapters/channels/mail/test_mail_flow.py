@@ -66,17 +66,28 @@ def dsn(original_id: str) -> bytes:
     ).encode()
 
 
-def start_daemon(directory: Path, dovecot: Dovecot, smtp: SmtpServer) -> Daemon:
-    extra = (
+def mail_config(
+    directory: Path, dovecot: Dovecot, smtp: SmtpServer, *, settings: str = "", extra: str = ""
+) -> tuple[Path, dict[str, str]]:
+    """A configuration with ``[adapters.mail]`` on these servers, and the environment it needs.
+
+    ``settings`` are more lines of the mail table (``motive = "refunds"``), ``extra`` more
+    tables after it (another channel's), for the tests that run the mail beside other parts.
+    """
+    table = (
         f'\n[adapters.mail]\nimap_host = "127.0.0.1"\nimap_port = {dovecot.port}\n'
         f'imap_user = "{dovecot.user}"\nimap_password_env = "MAIL_PASSWORD"\n'
         f'smtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nfrom_address = "{FROM}"\n'
         "poll_s = 1\n"
     )
-    config = write_config(directory, extra)
+    config = write_config(directory, table + settings + extra)
     text = config.read_text().replace("\nfirst_retry_s = 30 ", "\nfirst_retry_s = 0.2 ", 1)
     config.write_text(text)
-    env = {"MAIL_PASSWORD": dovecot.password}
+    return config, {"MAIL_PASSWORD": dovecot.password}
+
+
+def start_daemon(directory: Path, dovecot: Dovecot, smtp: SmtpServer) -> Daemon:
+    config, env = mail_config(directory, dovecot, smtp)
     return Daemon(directory, config, env=env).start()
 
 

@@ -37,8 +37,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 COMPLAINT = "Le bus 42 est passé en avance de dix minutes et je l'ai manqué."
 
 
-def _config(directory: Path, public_port: int) -> Path:
-    extra = f"""
+def webform_table(public_port: int) -> str:
+    """The ``[adapters.webform]`` of these tests: its form at ``public_port``, three motives."""
+    return f"""
 [adapters.webform]
 public_url = "http://127.0.0.1:{public_port}"
 motives = [
@@ -51,14 +52,24 @@ rate_per_address = {{ count = 20, per_s = 600 }}
 rate_per_email = {{ count = 3, per_s = 3600 }}
 secret_env = "WEBFORM_TEST_SECRET"
 """
-    config = write_config(directory, extra)
+
+
+def listen_publicly(config: Path, public_port: int) -> None:
+    """Move the daemon's public listener (the reference's 8081) to ``public_port``."""
     text = config.read_text()
     text = text.replace("\npublic_port = 8081 ", f"\npublic_port = {public_port} ", 1)
+    assert f"public_port = {public_port}" in text
+    config.write_text(text)
+
+
+def _config(directory: Path, public_port: int) -> Path:
+    config = write_config(directory, webform_table(public_port))
+    listen_publicly(config, public_port)
+    text = config.read_text()
     # Three attachments of 5 MiB, in base64-free multipart: the listener must take 16 MiB.
     text = text.replace(
         "\npublic_max_body_bytes = 26214400 ", "\npublic_max_body_bytes = 16777216 ", 1
     )
-    assert f"public_port = {public_port}" in text
     assert "public_max_body_bytes = 16777216" in text
     config.write_text(text)
     return config
