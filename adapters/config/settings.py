@@ -149,6 +149,9 @@ class DaemonSettings(_Section, frozen=True):
     """Events between two snapshots of the engine, so a restart replays a short tail."""
     ticket_ttl_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
     """How long a WebSocket ticket (a browser's stand-in for its bearer token) stays valid."""
+    session_idle_s: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
+    """A browser session unused this long (seconds) ends: the page signs in again. Sliding:
+    each use, at most a minute apart, starts it again (see ``daemon.api.sessions``)."""
     advertise_url: str = ""
     """How clients reach this daemon (``http://10.0.0.5:8080``); a standby names the leader by
     it. Empty: ``http://host:port`` as this daemon listens."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from datetime import UTC
 from typing import NamedTuple, Protocol
 
@@ -107,10 +107,18 @@ class Tokens:
         table: Callable[[], Mapping[str, Token]],
         clock: Callable[[], Instant],
         admin_token: str | None = None,
+        advisors: Callable[[], Container[str]] = frozenset,
     ) -> None:
         self._table = table
         self._clock = clock
         self._admin = digest_of(admin_token) if admin_token else None
+        self._advisors = advisors
+
+    @property
+    def admin_digest(self) -> str | None:
+        """The SHA-256 of ``AIGUILLAGE_ADMIN_TOKEN`` (``None`` when unset): a browser session
+        opened with it holds a fingerprint of it, and ends when the variable changes."""
+        return self._admin
 
     @classmethod
     def serving(cls, runtime: Serving, environ: Mapping[str, str]) -> Tokens:
@@ -122,7 +130,18 @@ class Tokens:
                 raise runtime.unavailable()
             return engine.state.tokens
 
-        return cls(table, lambda: runtime.clock(), environ.get(ADMIN_TOKEN_VARIABLE) or None)
+        def advisors() -> Container[str]:
+            engine = runtime.engine
+            if not runtime.ready or engine is None:
+                raise runtime.unavailable()
+            return engine.state.advisors
+
+        return cls(
+            table,
+            lambda: runtime.clock(),
+            environ.get(ADMIN_TOKEN_VARIABLE) or None,
+            advisors,
+        )
 
     def authenticate(self, token: str) -> Principal:
         """Return who holds ``token``; raise ``Unauthenticated`` when it lets nobody in.
@@ -140,6 +159,22 @@ class Tokens:
             expired = to_datetime(found.expires_at, UTC).isoformat()
             raise Unauthenticated(f"this token expired at {expired}; ask an admin for a new one")
         return Principal(found.role, found.advisor_id, found.label, found.id)
+
+    def by_id(self, token_id: int) -> Principal | None:
+        """Return the holder of the journal's token ``token_id``; ``None`` once it is revoked
+        (by hand or with its advisor) or expired. A browser session names its token this way."""
+        now = self._clock()
+        for token in self._table().values():
+            if token.id == token_id:
+                if token.expired(now):
+                    return None
+                return Principal(token.role, token.advisor_id, token.label, token.id)
+        return None
+
+    def advisor_present(self, advisor_id: str) -> bool:
+        """Whether the roster holds ``advisor_id`` (not removed): a session that was not opened
+        with a token (OpenID Connect) ends when its advisor is removed, as a token would."""
+        return advisor_id in self._advisors()
 
     def current(self, principal: Principal) -> Principal | None:
         """Return ``principal`` if its token still lets it in (a ticket outlives nothing)."""

@@ -1149,6 +1149,12 @@ class Runtime:
             raise self.unavailable()
         return self.journal
 
+    @property
+    def external_id_key(self) -> bytes:
+        """The deployment's secret key, from the personal-data store: ``b""`` until the first
+        recovery. Browser sessions derive their signing key from it (``api.sessions``)."""
+        return self._external_id_key
+
     def unavailable(self) -> Unavailable:
         """The error to answer with while not ready: why, and where the leader is, if known."""
         return Unavailable(self.unready_reason(), leader=None if self.leading else self.leader)

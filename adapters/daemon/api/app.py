@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import copy
 from typing import Any
 
@@ -51,7 +51,7 @@ from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
-from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions
+from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions, refresh_cookie
 from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
 from aiguillage.adapters.daemon.api.wallboard import WALLBOARD_ROUTES, wallboard_socket
@@ -318,8 +318,8 @@ def create_app(
     debug: bool = False,
 ) -> Litestar:
     """Return the application serving ``runtime`` (which ``serve`` starts and stops), and
-    reporting the ``adapters`` it supervises in ``/readyz``; browser ``sessions`` are kept in
-    memory (a new, empty set by default)."""
+    reporting the ``adapters`` it supervises in ``/readyz``; browser ``sessions`` are signed
+    with the deployment's key, idle after ``[daemon] session_idle_s`` by default."""
     app = Litestar(
         route_handlers=[
             livez,
@@ -353,6 +353,7 @@ def create_app(
         request_max_body_size=runtime.daemon.max_body_bytes,
         request_class=LimitedRequest,
         before_request=refuse_before_handler,
+        before_send=[refresh_cookie],
         openapi_config=OpenAPIConfig(
             title="Aiguillage",
             version="1",
@@ -373,5 +374,20 @@ def create_app(
     app.state.tokens = tokens
     app.state.tickets = tickets
     app.state.adapters = adapters
-    app.state.sessions = Sessions() if sessions is None else sessions
+    app.state.sessions = (
+        Sessions(_deployment_key(runtime), runtime.daemon.session_idle_s)
+        if sessions is None
+        else sessions
+    )
     return app
+
+
+def _deployment_key(runtime: Runtime) -> Callable[[], bytes]:
+    """The deployment's secret, which sessions sign with; 503 until the runtime has read it."""
+
+    def key() -> bytes:
+        if not runtime.external_id_key:
+            raise runtime.unavailable()
+        return runtime.external_id_key
+
+    return key

@@ -1,121 +1,188 @@
-"""Browser sessions: the people's screens sign in once with a token, then hold only a cookie.
+"""Browser sessions: the people's screens sign in once, then hold only a signed cookie.
 
 A page must not keep a bearer token where any script of it can read it (``localStorage``). It
-posts the token once to ``POST /app/session``; the daemon answers with a cookie
-``aiguillage_session`` (HttpOnly, SameSite=Strict, Path=/, and Secure unless the request came
-over plain http to a loopback address) holding an opaque random id, and with a CSRF token the
-page keeps in memory. From then on ``caller`` (``routes``) accepts the cookie in place of an
+posts the token once to ``POST /app/session`` (or signs in through OpenID Connect, see
+``oidc``); the daemon answers with a cookie ``aiguillage_session`` (HttpOnly, SameSite=Strict,
+Path=/, and Secure unless the request came over plain http to a loopback address) and with a
+CSRF token the page keeps in memory. A reloaded page asks ``GET /app/session`` for its CSRF
+token again. From then on ``caller`` (``routes``) accepts the cookie in place of an
 ``Authorization`` header:
 
-- the session's token is checked again on every request (``Tokens.current``), so revoking it,
+- the session's token is checked again on every request (``Tokens.by_id``), so revoking it,
   its expiry or its advisor's removal ends the session at once;
 - a request that may change something (POST, PUT, PATCH, DELETE) must carry the header
   ``X-CSRF-Token`` with the session's CSRF token; without it the answer is 403 and nothing is
   done;
-- a session unused for ``idle_s`` seconds (``IDLE_S`` by default) is forgotten;
-- ``DELETE /app/session`` signs out: the session is forgotten and the cookie cleared.
+- a session unused for ``[daemon] session_idle_s`` seconds ends; each use, at most a minute
+  apart, gives the browser a new cookie saying when it was last used (a sliding time-out);
+- ``DELETE /app/session`` signs out: the cookie is cleared.
 
 A request with an ``Authorization`` header is a bearer request, whatever cookie it carries.
+
+The cookie is the session. It holds a random session id, what the session stands for (the
+journal's id of its token, never the secret; or, for OpenID Connect, the role, advisor and
+subject the provider vouched for; or a fingerprint of ``AIGUILLAGE_ADMIN_TOKEN``), when it was
+opened and last used, all MAC'd with HMAC-SHA256 under a key derived from the deployment's
+secret (``signed``). No daemon keeps a table of sessions: any daemon of the deployment checks a
+cookie after a restart or a failover, and the page never signs in again for those. The CSRF
+token is a MAC of the session id, so it needs no storage either.
+
+Signing out clears the cookie, and the daemon keeps the session id in a signed-out set until
+the session would have been idle too long anyway, so that a copy of the cookie replayed after
+the sign-out is refused. That set lives in the daemon's memory: another daemon, or this one
+after a restart, does not know it. It is enough, because the browser has dropped the cookie
+(HttpOnly: no script of the page ever read it), so a replay needs a copy taken from the
+machine or the wire, and even that copy dies at its idle time-out; to end every session of a
+person for sure, revoke the token (or remove the advisor), which every daemon sees at once.
 
 "Plain http to loopback" means both the address the request came in on and its ``Host`` are
 loopback: a page on ``http://127.0.0.1`` gets a cookie it can send back, and one behind a
 TLS-terminating proxy that keeps the public ``Host`` gets a Secure one.
-
-Sessions live in the daemon's memory only: a restart forgets them all, and the page signs in
-again (as it does after an idle time-out). The daemon keeps, per session, the token's principal
-(its id in the journal, never the secret), the CSRF token, and when it was last used.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
-from litestar import Request, Response, delete, post
+from litestar import Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
+from litestar.types import Message, Scope
 
+from aiguillage.adapters.daemon.api import signed
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.auth import Principal, Tokens, Unauthenticated
+from aiguillage.engine.tokens import ROLES
 
 __all__ = [
     "CSRF_HEADER",
-    "IDLE_S",
     "SESSION_COOKIE",
     "SESSION_ROUTES",
+    "Claims",
     "SessionIn",
     "SessionOut",
     "Sessions",
+    "refresh_cookie",
     "session_principal",
+    "session_response",
 ]
 
 SESSION_COOKIE = "aiguillage_session"
 CSRF_HEADER = "X-CSRF-Token"
-IDLE_S = 1800.0
-"""How long a session may go unused; ``[daemon] session_idle_s`` is where it will be set."""
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REFRESH_S = 60.0
+"""A cookie last used longer ago than this (or half the idle time-out) is given anew."""
+_LABEL = b"aiguillage browser sessions v1"
+_REFRESHED = "aiguillage.session_cookie"
+"""Where ``session_principal`` leaves a renewed cookie, for ``refresh_cookie`` to send."""
+
+Kind = Literal["token", "environment", "oidc"]
 
 
-class Session(msgspec.Struct, kw_only=True):
-    principal: Principal
-    csrf: str
-    last_used: float
+class Claims(msgspec.Struct, frozen=True, array_like=True):
+    """What a session cookie says, under its MAC (readable by whoever holds the cookie)."""
+
+    sid: str
+    kind: Kind
+    issued: int
+    """When the session was opened (seconds since the epoch)."""
+    used: int
+    """When it was last used, to a minute (the cookie is given anew at most once a minute)."""
+    token_id: int | None = None
+    """``token``: the journal's id of the token signed in with."""
+    role: str = ""
+    """``oidc``: the role the provider's claims map to."""
+    advisor_id: str | None = None
+    subject: str = ""
+    """``oidc``: the provider's subject; ``environment``: a fingerprint of the admin token."""
+
+
+class SignInAgain(NotAuthorizedException):
+    """A cookie that opens nothing (any more): 401, saying why."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{detail}; sign in again (POST /app/session)")
 
 
 class Sessions:
-    """The signed-in sessions, by cookie id; ``clock`` is monotonic, in seconds."""
+    """Opens and checks session cookies; ``key`` returns the deployment's secret (raising while
+    the daemon cannot serve), ``clock`` the wall-clock time in seconds."""
 
-    def __init__(self, idle_s: float = IDLE_S, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        key: Callable[[], bytes],
+        idle_s: float = 1800.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.idle_s = idle_s
+        self._key = key
         self._clock = clock
-        self._open: dict[str, Session] = {}
+        self._signed_out: dict[str, float] = {}
+        """Session id -> when it would have ended anyway (see the module's docstring)."""
 
-    def open(self, principal: Principal) -> tuple[str, Session]:
-        """Return a new session id and its session, for ``principal``."""
+    def open(self, kind: Kind, **what: Any) -> tuple[str, Claims]:
+        """Return a new session's cookie value and its claims."""
+        now = int(self._clock())
+        claims = Claims(secrets.token_urlsafe(24), kind, now, now, **what)
+        return self._sealed(claims), claims
+
+    def read(self, value: str | None) -> Claims:
+        """Return what a cookie says; raise ``SignInAgain`` if it was not ours, was altered,
+        was signed out, or was idle too long."""
+        payload = signed.verify(self._session_key(), value or "")
+        if payload is None:
+            raise SignInAgain("this session cookie is not one of ours, or was altered")
+        try:
+            claims = msgspec.json.decode(payload, type=Claims)
+        except msgspec.DecodeError:
+            raise SignInAgain("this session cookie is of another version") from None
         now = self._clock()
-        self._forget_idle(now)
-        session_id = secrets.token_urlsafe(32)
-        session = Session(principal=principal, csrf=secrets.token_urlsafe(32), last_used=now)
-        self._open[session_id] = session
-        return session_id, session
+        if now - claims.used > self.idle_s:
+            raise SignInAgain(f"this session was idle more than {self.idle_s:g} s")
+        if claims.sid in self._signed_out:
+            raise SignInAgain("this session was signed out")
+        return claims
 
-    def find(self, session_id: str | None) -> Session | None:
-        """Return the session ``session_id`` names; ``None`` if unknown or idle too long."""
-        session = self._open.get(session_id or "")
-        if session is None:
+    def csrf(self, claims: Claims) -> str:
+        """The session's CSRF token: a MAC of its id, so nothing keeps it."""
+        return signed.mac(self._session_key(), b"csrf\0" + claims.sid.encode())
+
+    def renewed(self, claims: Claims) -> str | None:
+        """Return the cookie value saying the session is used now, when the one sent is older
+        than a minute (or half the idle time-out); ``None`` while it is recent enough."""
+        now = int(self._clock())
+        if now - claims.used < min(REFRESH_S, self.idle_s / 2):
             return None
-        if self._clock() - session.last_used > self.idle_s:
-            del self._open[session_id or ""]
-            return None
-        return session
+        return self._sealed(msgspec.structs.replace(claims, used=now))
 
-    def touch(self, session: Session) -> None:
-        session.last_used = self._clock()
+    def close(self, claims: Claims) -> None:
+        """Refuse the session's cookie from now on, until it would have been idle too long."""
+        now = self._clock()
+        self._signed_out = {sid: end for sid, end in self._signed_out.items() if end >= now}
+        self._signed_out[claims.sid] = claims.used + self.idle_s
 
-    def close(self, session_id: str | None) -> None:
-        self._open.pop(session_id or "", None)
+    def environment_fingerprint(self, admin_digest: str) -> str:
+        """What a session opened with ``AIGUILLAGE_ADMIN_TOKEN`` holds of it: a MAC of its
+        digest, so that the session ends when the variable changes."""
+        return signed.mac(self._session_key(), b"environment\0" + admin_digest.encode())
 
-    def __len__(self) -> int:
-        return len(self._open)
+    def _sealed(self, claims: Claims) -> str:
+        return signed.sign(self._session_key(), msgspec.json.encode(claims))
 
-    def _forget_idle(self, now: float) -> None:
-        idle = [key for key, session in self._open.items() if now - session.last_used > self.idle_s]
-        for session_id in idle:
-            del self._open[session_id]
-
-
-def _sign_in_again(detail: str) -> NotAuthorizedException:
-    return NotAuthorizedException(f"{detail}; sign in again (POST /app/session)")
+    def _session_key(self) -> bytes:
+        return signed.derive(self._key(), _LABEL)
 
 
-def _csrf_checked(request: Request[Any, Any, Any], session: Session) -> None:
+def _csrf_checked(request: Request[Any, Any, Any], sessions: Sessions, claims: Claims) -> None:
     if request.method in UNSAFE and not secrets.compare_digest(
-        request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()
+        request.headers.get(CSRF_HEADER, "").encode(), sessions.csrf(claims).encode()
     ):
         raise PermissionDeniedException(
             f"a request of a browser session that changes something needs the header "
@@ -123,21 +190,58 @@ def _csrf_checked(request: Request[Any, Any, Any], session: Session) -> None:
         )
 
 
+def _principal(request: Request[Any, Any, Any], sessions: Sessions, claims: Claims) -> Principal:
+    """Who the session stands for now, checked against the journal as a token would be."""
+    tokens: Tokens = request.app.state.tokens
+    if claims.kind == "token" and claims.token_id is not None:
+        principal = tokens.by_id(claims.token_id)
+        if principal is None:
+            raise SignInAgain("the token of this session was revoked or expired")
+        return principal
+    if claims.kind == "environment":
+        admin = tokens.admin_digest
+        if admin is None or not secrets.compare_digest(
+            claims.subject.encode(), sessions.environment_fingerprint(admin).encode()
+        ):
+            raise SignInAgain("the admin token of this session changed")
+        return Principal("admin", None, "environment")
+    if claims.kind == "oidc":
+        if getattr(request.app.state, "oidc", None) is None:
+            raise SignInAgain("OpenID Connect sign-in is no longer configured")
+        if claims.role not in ROLES:
+            raise SignInAgain(f"role `{claims.role}` is not one this daemon knows")
+        if claims.role == "advisor" and not tokens.advisor_present(claims.advisor_id or ""):
+            raise SignInAgain(f"advisor `{claims.advisor_id}` is not on the roster")
+        return Principal(claims.role, claims.advisor_id, f"oidc {claims.subject}")
+    raise SignInAgain("this session cookie is of another version")
+
+
+def _verified(request: Request[Any, Any, Any]) -> tuple[Sessions, Claims, Principal]:
+    """Check the request's session cookie, its principal and its CSRF header; leave a renewed
+    cookie for ``refresh_cookie`` when it is due."""
+    sessions: Sessions = request.app.state.sessions
+    claims = sessions.read(request.cookies.get(SESSION_COOKIE))
+    principal = _principal(request, sessions, claims)
+    _csrf_checked(request, sessions, claims)
+    renewed = sessions.renewed(claims)
+    if renewed is not None:
+        request.scope.setdefault("state", {})[_REFRESHED] = _cookie(request, renewed)
+    return sessions, claims, principal
+
+
 def session_principal(request: Request[Any, Any, Any]) -> Principal:
     """Return who the request's session cookie stands for, checking its token and CSRF."""
-    sessions: Sessions = request.app.state.sessions
-    session_id = request.cookies.get(SESSION_COOKIE)
-    session = sessions.find(session_id)
-    if session is None:
-        raise _sign_in_again("this session is unknown, ended, or was idle too long")
-    tokens: Tokens = request.app.state.tokens
-    principal = tokens.current(session.principal)
-    if principal is None:
-        sessions.close(session_id)
-        raise _sign_in_again("the token of this session was revoked or expired")
-    _csrf_checked(request, session)
-    sessions.touch(session)
-    return principal
+    return _verified(request)[2]
+
+
+async def refresh_cookie(message: Message, scope: Scope) -> None:
+    """``before_send``: add the renewed session cookie ``session_principal`` left, if any, to
+    the answer (a refused request renews nothing: the check came first)."""
+    if message["type"] != "http.response.start":
+        return
+    cookie = scope.get("state", {}).pop(_REFRESHED, None)
+    if cookie is not None:
+        message["headers"] = [*message.get("headers", []), cookie.to_encoded_header()]
 
 
 def _loopback(host: str | None) -> bool:
@@ -159,6 +263,17 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
     return not (plain and _loopback(server_host) and _loopback(request.url.hostname))
 
 
+def _cookie(request: Request[Any, Any, Any], value: str) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+
+
 class SessionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     token: str
 
@@ -169,6 +284,24 @@ class SessionOut(msgspec.Struct, kw_only=True):
     role: str
     advisor_id: str | None
     idle_timeout_s: int
+
+
+def _described(sessions: Sessions, claims: Claims, principal: Principal) -> SessionOut:
+    return SessionOut(
+        csrf=sessions.csrf(claims),
+        role=principal.role,
+        advisor_id=principal.advisor_id,
+        idle_timeout_s=math.ceil(sessions.idle_s),
+    )
+
+
+def session_response(
+    request: Request[Any, Any, Any], kind: Kind, principal: Principal, **what: Any
+) -> tuple[Cookie, SessionOut]:
+    """Open a session for ``principal``: its cookie, and what the page is told of it."""
+    sessions: Sessions = request.app.state.sessions
+    value, claims = sessions.open(kind, **what)
+    return _cookie(request, value), _described(sessions, claims, principal)
 
 
 def _errors(**described: str) -> dict[int, ResponseSpec]:
@@ -211,23 +344,33 @@ async def sign_in(request: Request[Any, Any, Any], data: SessionIn) -> Response[
         principal = tokens.authenticate(data.token.strip())
     except Unauthenticated as refused:
         raise NotAuthorizedException(str(refused)) from None
-    sessions: Sessions = request.app.state.sessions
-    session_id, session = sessions.open(principal)
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=session_id,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
-    body = SessionOut(
-        csrf=session.csrf,
-        role=principal.role,
-        advisor_id=principal.advisor_id,
-        idle_timeout_s=int(sessions.idle_s),
-    )
+    if principal.token_id is not None:
+        cookie, body = session_response(request, "token", principal, token_id=principal.token_id)
+    else:
+        sessions: Sessions = request.app.state.sessions
+        fingerprint = sessions.environment_fingerprint(tokens.admin_digest or "")
+        cookie, body = session_response(request, "environment", principal, subject=fingerprint)
     return Response(body, status_code=201, cookies=[cookie])
+
+
+@get(
+    "/app/session",
+    tags=["sessions"],
+    security=[],
+    responses=_errors(
+        bad_request="never answered here (the route takes no input but the cookie)",
+        unauthorized="no session, or one signed out, idle too long, or whose token was revoked",
+        forbidden="never answered here",
+        **_COMMON,
+    ),
+)
+async def current_session(request: Request[Any, Any, Any]) -> SessionOut:
+    """The signed-in session, as signing in answered it: a reloaded page's CSRF token.
+
+    A page of another site cannot read it: the cookie is SameSite=Strict, and the daemon
+    answers no CORS request."""
+    sessions, claims, principal = _verified(request)
+    return _described(sessions, claims, principal)
 
 
 @delete(
@@ -243,17 +386,15 @@ async def sign_in(request: Request[Any, Any, Any], data: SessionIn) -> Response[
     ),
 )
 async def sign_out(request: Request[Any, Any, Any]) -> Response[None]:
-    """Sign out: the session is forgotten and its cookie cleared (needs ``X-CSRF-Token``)."""
+    """Sign out: the cookie is cleared and refused from now on (needs ``X-CSRF-Token``)."""
     sessions: Sessions = request.app.state.sessions
-    session_id = request.cookies.get(SESSION_COOKIE)
-    session = sessions.find(session_id)
-    if session is None:
-        raise _sign_in_again("this session is unknown, ended, or was idle too long")
-    _csrf_checked(request, session)
-    sessions.close(session_id)
+    claims = sessions.read(request.cookies.get(SESSION_COOKIE))
+    _csrf_checked(request, sessions, claims)
+    sessions.close(claims)
+    request.scope.get("state", {}).pop(_REFRESHED, None)
     response: Response[None] = Response(None, status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-SESSION_ROUTES = [sign_in, sign_out]
+SESSION_ROUTES = [sign_in, current_session, sign_out]

@@ -1,13 +1,17 @@
-"""Browser sessions: a token exchanged once for an HttpOnly cookie, CSRF-checked on changes,
-ended by sign-out, by its token's revocation, and by idleness.
+"""Browser sessions: a token exchanged once for a signed HttpOnly cookie, CSRF-checked on
+changes, recovered by a reloaded page, kept through a restart of the daemon and a failover to
+another on the same Redis, ended by sign-out, by its token's revocation, and by idleness.
 
-Through a real daemon on loopback (``daemons.py``), with an httpx client that keeps cookies and
+Through real daemons on loopback (``daemons.py``), with an httpx client that keeps cookies and
 sends no ``Authorization`` header; idleness through the same application served in process by
 uvicorn on loopback, with sessions on a clock the test moves.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from tests.adapters.daemons import (
     running,
     write_config,
 )
+from tests.adapters.redis_server import RedisServer
 
 
 @pytest.fixture(scope="module")
@@ -231,14 +236,116 @@ def test_a_bearer_request_ignores_any_session_cookie(daemon: Daemon) -> None:
         assert_error(wrong, 401, "unauthorized", "not known")
 
 
+def test_a_reloaded_page_gets_its_csrf_token_back_from_the_cookie(
+    daemon: Daemon, advisor: tuple[str, str, int]
+) -> None:
+    advisor_id, token, _ = advisor
+    with browser(daemon.url) as page:
+        signed = page.post("/app/session", json={"token": token}).json()
+        # A reload: the page's memory is gone, the cookie is not.
+        again = page.get("/app/session")
+        assert again.status_code == 200, again.text
+        assert again.json() == signed
+        changed = page.put(
+            f"/v1/advisors/{advisor_id}/state",
+            json={"state": "available"},
+            headers={CSRF_HEADER: again.json()["csrf"]},
+        )
+        assert changed.status_code == 200, changed.text
+    with browser(daemon.url) as stranger:
+        assert_error(stranger.get("/app/session"), 401, "unauthorized", "sign in")
+
+
+def test_an_altered_cookie_is_refused(daemon: Daemon, advisor: tuple[str, str, int]) -> None:
+    advisor_id, token, _ = advisor
+    with browser(daemon.url) as page:
+        sign_in(page, token)
+        cookie = page.cookies[SESSION_COOKIE]
+        payload, _, mac = cookie.partition(".")
+        for altered in (payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + mac, payload):
+            page.cookies.clear()
+            page.cookies.set(SESSION_COOKIE, altered)
+            assert_error(page.get(f"/v1/advisors/{advisor_id}"), 401, "unauthorized", "altered")
+
+
+def test_the_cookie_carries_the_token_id_never_the_token(
+    daemon: Daemon, advisor: tuple[str, str, int]
+) -> None:
+    _, token, token_id = advisor
+    with browser(daemon.url) as page:
+        sign_in(page, token)
+        payload = page.cookies[SESSION_COOKIE].partition(".")[0]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert token not in json.dumps(claims)
+    assert claims[1] == "token"
+    assert claims[4] == token_id
+
+
+def test_the_environment_admin_token_opens_a_session(daemon: Daemon) -> None:
+    with browser(daemon.url) as page:
+        csrf = sign_in(page, ADMIN)
+        assert page.get("/app/session").json()["role"] == "admin"
+        assert page.get("/v1/queues").status_code == 200
+        minted = page.post("/v1/tokens", json={"role": "supervisor"}, headers={CSRF_HEADER: csrf})
+        assert minted.status_code == 201, minted.text
+
+
+def test_a_session_survives_a_restart_of_the_daemon(tmp_path: Path) -> None:
+    daemon = Daemon(tmp_path).start()
+    try:
+        with browser(daemon.url) as page:
+            csrf = sign_in(page, ADVISOR)
+            daemon.stop()
+            daemon.start()
+            again = page.get("/app/session")
+            assert again.status_code == 200, again.text
+            assert again.json()["csrf"] == csrf
+            changed = page.put(
+                f"/v1/advisors/{ADVISOR_ID}/state",
+                json={"state": "available"},
+                headers={CSRF_HEADER: csrf},
+            )
+            assert changed.status_code == 200, changed.text
+    finally:
+        daemon.kill()
+
+
+def test_a_session_survives_a_failover_to_another_daemon_on_the_same_redis(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text()
+    config.write_text(text.replace("\nlease_s = 10 ", "\nlease_s = 2 ", 1))
+    first = Daemon(tmp_path / "a", config, store=redis_server.url)
+    second = Daemon(tmp_path / "b", config, store=redis_server.url)
+    for one in (first, second):
+        one.directory.mkdir()
+    try:
+        first.start()
+        with browser(first.url) as page:
+            csrf = sign_in(page, ADVISOR)
+            cookie = page.cookies[SESSION_COOKIE]
+        first.kill()
+        second.start(timeout=60)
+        with browser(second.url) as page:
+            page.cookies.set(SESSION_COOKIE, cookie)
+            again = page.get("/app/session")
+            assert again.status_code == 200, again.text
+            assert again.json()["csrf"] == csrf
+            assert page.get(f"/v1/advisors/{ADVISOR_ID}").status_code == 200
+    finally:
+        first.kill()
+        second.kill()
+
+
 # -- idleness, on a clock the test moves ---------------------------------------------------------
 
 
 class Seconds:
-    """A monotonic clock the test moves by hand."""
+    """A wall clock the test moves by hand."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = float(int(time.time()))  # whole seconds, as the cookie keeps them
 
     def __call__(self) -> float:
         return self.now
@@ -249,44 +356,60 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-IDLE_S = 60.0
+IDLE_S = 600.0
 
 
 @pytest.fixture
-async def served(
-    tmp_path: Path,
-) -> AsyncIterator[tuple[httpx.AsyncClient, Seconds, Sessions]]:
+async def served(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Seconds]]:
     """The API with sessions idle after ``IDLE_S`` on a moved clock, by uvicorn on loopback."""
     runtime = build_runtime(load_config(write_config(tmp_path)), tmp_path / "journal.sqlite")
     clock = Seconds()
     tokens = Tokens.serving(runtime, {"AIGUILLAGE_ADMIN_TOKEN": ADMIN})
-    sessions = Sessions(IDLE_S, clock)
+    sessions = Sessions(lambda: runtime.external_id_key, IDLE_S, clock)
     app = create_app(runtime, tokens, Tickets(60), sessions=sessions)
     async with serving_app(runtime, app) as url, httpx.AsyncClient(base_url=url) as page:
-        yield page, clock, sessions
+        yield page, clock
 
 
 @pytest.mark.anyio
 @pytest.mark.filterwarnings("ignore::litestar.exceptions.LitestarDeprecationWarning")
-async def test_a_session_unused_for_its_idle_time_out_ends(
-    served: tuple[httpx.AsyncClient, Seconds, Sessions],
+async def test_a_session_unused_for_its_idle_time_out_ends_and_each_use_slides_it(
+    served: tuple[httpx.AsyncClient, Seconds],
 ) -> None:
-    page, clock, sessions = served
+    page, clock = served
     signed = await page.post("/app/session", json={"token": ADVISOR})
     assert signed.status_code == 201, signed.text
     assert signed.json()["idle_timeout_s"] == IDLE_S
     path = f"/v1/advisors/{ADVISOR_ID}"
-    clock.now += IDLE_S
-    assert (await page.get(path)).status_code == 200  # used: idle from now on
+    clock.now += 30
+    recent = await page.get(path)
+    assert recent.status_code == 200
+    assert "set-cookie" not in recent.headers  # used less than a minute ago: the same cookie
+    clock.now += IDLE_S - 30
+    used = await page.get(path)
+    assert used.status_code == 200  # idle exactly IDLE_S: still open, and renewed
+    assert used.headers["set-cookie"].startswith(f"{SESSION_COOKIE}=")
+    renewed = page.cookies[SESSION_COOKIE]
     clock.now += IDLE_S
     assert (await page.get(path)).status_code == 200
+    assert (await page.get("/app/session")).status_code == 200
     clock.now += IDLE_S + 1
     assert_error(await page.get(path), 401, "unauthorized", "idle")
-    assert len(sessions) == 0  # forgotten, not merely refused
+    assert_error(await page.get("/app/session"), 401, "unauthorized", "idle")
+    # The older cookie, replayed, is no better.
+    page.cookies.clear()
+    page.cookies.set(SESSION_COOKIE, renewed)
+    assert_error(await page.get(path), 401, "unauthorized", "idle")
 
+
+@pytest.mark.anyio
+@pytest.mark.filterwarnings("ignore::litestar.exceptions.LitestarDeprecationWarning")
+async def test_a_refused_request_renews_no_cookie(
+    served: tuple[httpx.AsyncClient, Seconds],
+) -> None:
+    page, clock = served
     await page.post("/app/session", json={"token": ADVISOR})
-    await page.post("/app/session", json={"token": ADVISOR})
-    assert len(sessions) == 2
-    clock.now += IDLE_S + 1
-    await page.post("/app/session", json={"token": ADVISOR})
-    assert len(sessions) == 1  # a sign-in forgets the idle ones
+    clock.now += 120
+    refused = await page.put(f"/v1/advisors/{ADVISOR_ID}/state", json={"state": "available"})
+    assert refused.status_code == 403
+    assert "set-cookie" not in refused.headers
