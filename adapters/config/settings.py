@@ -47,6 +47,7 @@ from aiguillage.adapters.config.errors import (
     parse_toml,
 )
 from aiguillage.adapters.config.locations import Key
+from aiguillage.adapters.config.oidc import OidcSettings
 from aiguillage.adapters.config.plugins import configured_adapters
 from aiguillage.adapters.config.salvage import salvage
 from aiguillage.adapters.config.templates import (
@@ -79,6 +80,7 @@ __all__ = [
     "DaemonSettings",
     "Deployment",
     "LoadedConfig",
+    "OidcSettings",
     "Problem",
     "Reasons",
     "Role",
@@ -229,6 +231,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """The answer templates (the tone charter), loaded and checked with the file."""
     reasons: Reasons = Reasons()
     tokens: tuple[TokenSeed, ...] = ()
+    oidc: OidcSettings | None = None
+    """Sign-in through an OpenID Connect provider (see ``oidc``); none without the table."""
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon ignores it."""
     adapters: dict[str, dict[str, Any]] = {}

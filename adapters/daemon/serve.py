@@ -23,6 +23,7 @@ import uvicorn
 
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.daemon.api.app import create_app
+from aiguillage.adapters.daemon.api.oidc import Oidc
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
 from aiguillage.adapters.daemon.public import PublicApp
 from aiguillage.adapters.daemon.runtime import Runtime
@@ -102,7 +103,8 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
     tokens = Tokens.serving(runtime, os.environ)
     tickets = Tickets(runtime.daemon.ticket_ttl_s)
     adapters = Supervisor(runtime)
-    app = create_app(runtime, tokens, tickets, adapters=adapters)
+    oidc = Oidc.configured(runtime.settings.oidc, os.environ)
+    app = create_app(runtime, tokens, tickets, adapters=adapters, oidc=oidc)
     server = _server(app, host, port)
     public = None
     if adapters.serves_routes:

@@ -50,6 +50,7 @@ from aiguillage.adapters.daemon.api.attachments import ATTACHMENT_ROUTES
 from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_handler
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
+from aiguillage.adapters.daemon.api.oidc import OIDC_ROUTES, Oidc
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
 from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions, refresh_cookie
 from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
@@ -315,11 +316,13 @@ def create_app(
     *,
     adapters: Supervisor | None = None,
     sessions: Sessions | None = None,
+    oidc: Oidc | None = None,
     debug: bool = False,
 ) -> Litestar:
     """Return the application serving ``runtime`` (which ``serve`` starts and stops), and
     reporting the ``adapters`` it supervises in ``/readyz``; browser ``sessions`` are signed
-    with the deployment's key, idle after ``[daemon] session_idle_s`` by default."""
+    with the deployment's key, idle after ``[daemon] session_idle_s`` by default; ``oidc``
+    is the OpenID provider people may sign in with (none: tokens only)."""
     app = Litestar(
         route_handlers=[
             livez,
@@ -329,6 +332,7 @@ def create_app(
             wallboard_socket,
             *SESSION_ROUTES,
             *SCREEN_ROUTES,
+            *OIDC_ROUTES,
             *documented(
                 [
                     *ROUTES,
@@ -374,6 +378,7 @@ def create_app(
     app.state.tokens = tokens
     app.state.tickets = tickets
     app.state.adapters = adapters
+    app.state.oidc = oidc
     app.state.sessions = (
         Sessions(_deployment_key(runtime), runtime.daemon.session_idle_s)
         if sessions is None

@@ -70,6 +70,7 @@ __all__ = [
     "SessionOut",
     "Sessions",
     "refresh_cookie",
+    "secure_cookie",
     "session_principal",
     "session_response",
 ]
@@ -173,11 +174,15 @@ class Sessions:
         digest, so that the session ends when the variable changes."""
         return signed.mac(self._session_key(), b"environment\0" + admin_digest.encode())
 
+    def key_for(self, label: bytes) -> bytes:
+        """A key of the deployment's for another use than sessions (``label`` names it)."""
+        return signed.derive(self._key(), label)
+
     def _sealed(self, claims: Claims) -> str:
         return signed.sign(self._session_key(), msgspec.json.encode(claims))
 
     def _session_key(self) -> bytes:
-        return signed.derive(self._key(), _LABEL)
+        return self.key_for(_LABEL)
 
 
 def _csrf_checked(request: Request[Any, Any, Any], sessions: Sessions, claims: Claims) -> None:
@@ -255,7 +260,7 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def _secure(request: Request[Any, Any, Any]) -> bool:
+def secure_cookie(request: Request[Any, Any, Any]) -> bool:
     """Whether the cookie must be Secure: always, but for plain http to a loopback address."""
     server = request.scope.get("server")
     server_host = server[0] if server else None
@@ -270,7 +275,7 @@ def _cookie(request: Request[Any, Any, Any], value: str) -> Cookie:
         path="/",
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=secure_cookie(request),
     )
 
 

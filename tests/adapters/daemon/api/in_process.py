@@ -18,9 +18,10 @@ __all__ = ["serving_app"]
 
 
 @asynccontextmanager
-async def serving_app(runtime: Runtime, app: Any) -> AsyncIterator[str]:
-    """Run the runtime and serve ``app``; yield its base URL once both are ready."""
-    port = free_port()
+async def serving_app(runtime: Runtime, app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Run the runtime and serve ``app`` (on ``port``, or a free one); yield its base URL once
+    both are ready."""
+    port = port or free_port()
     server = _Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
     )
