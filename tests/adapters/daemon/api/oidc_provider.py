@@ -3,8 +3,8 @@
 It serves what the daemon uses of a provider: the discovery document, the authorization
 endpoint (which approves ``user`` at once and redirects back with a code), the token endpoint
 (which checks the client secret, the redirect URI and the PKCE verifier against the S256
-challenge, and answers an ID token signed RS256), and the JWKS. A test turns its knobs to make
-it misbehave: another nonce, an expired token, a signature by a key it does not publish.
+challenge, and answers an ID token signed RS256 or ES256), and the JWKS. A test turns its knobs
+to make it misbehave: another nonce, an expired token, a signature by a key it does not publish.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import ECKey, KeySet, RSAKey
 
 __all__ = ["Provider", "providing"]
 
@@ -37,8 +37,11 @@ class Provider:
     user: dict[str, Any]
     """The claims of the one person it signs in (``sub`` and the rest)."""
     issuer: str = ""
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "k1"}))
-    signing_key: RSAKey | None = None
+    alg: str = "RS256"
+    """How it signs ID tokens: RS256 or ES256 (P-256)."""
+    key: RSAKey | ECKey | None = None
+    """The key it publishes (made for ``alg`` when not given)."""
+    signing_key: RSAKey | ECKey | None = None
     """When set, ID tokens are signed with it (still claiming the published key's ``kid``)."""
     nonce: str | None = None
     """When set, the ID token carries this nonce instead of the one asked for."""
@@ -46,6 +49,16 @@ class Provider:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     """Why the token endpoint refused, in order (what the tests assert on)."""
+
+    def __post_init__(self) -> None:
+        if self.key is None:
+            self.key = self.new_key()
+
+    def new_key(self) -> RSAKey | ECKey:
+        """A key for ``alg``, named ``k1`` (as the published one is)."""
+        if self.alg == "ES256":
+            return ECKey.generate_key("P-256", {"kid": "k1"})
+        return RSAKey.generate_key(2048, {"kid": "k1"})
 
     def discovery(self) -> dict[str, Any]:
         return {
@@ -55,12 +68,13 @@ class Provider:
             "jwks_uri": f"{self.issuer}/jwks",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": [self.alg],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic"],
         }
 
     def jwks(self) -> dict[str, Any]:
+        assert self.key is not None
         return KeySet([self.key]).as_dict(private=False)
 
     def authorize(self, query: dict[str, str]) -> tuple[int, str]:
@@ -105,7 +119,8 @@ class Provider:
             **self.user,
         }
         key = self.signing_key or self.key
-        id_token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
+        assert key is not None
+        id_token = jwt.encode({"alg": self.alg, "kid": "k1"}, claims, key)
         return 200, {"access_token": "opaque", "token_type": "Bearer", "id_token": id_token}
 
     def _refuse(self, status: int, error: str, why: str) -> tuple[int, dict[str, Any]]:

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from joserfc.jwk import RSAKey
 
 from aiguillage.adapters.config.oidc import OidcSettings
 from aiguillage.adapters.config.settings import load_config
@@ -49,11 +48,12 @@ class Desk:
     admin: httpx.AsyncClient
 
 
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    """The daemon, signing people in through the provider; its advisor is ``ADVISOR_ID``."""
+@pytest.fixture(params=["RS256", "ES256"])
+async def desk(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
+    """The daemon, signing people in through the provider (which signs its ID tokens with each
+    algorithm the daemon takes); its advisor is ``ADVISOR_ID``."""
     user = {"sub": "u-42", "preferred_username": ADVISOR_ID, "groups": ["desk", "agents"]}
-    with providing(Provider("aiguillage", SECRET, user)) as provider:
+    with providing(Provider("aiguillage", SECRET, user, alg=request.param)) as provider:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         oidc = f"""
@@ -187,7 +187,7 @@ async def test_a_wrong_nonce_is_refused(desk: Desk) -> None:
 
 
 async def test_a_token_signed_by_another_key_is_refused(desk: Desk) -> None:
-    desk.provider.signing_key = RSAKey.generate_key(2048, {"kid": "k1"})
+    desk.provider.signing_key = desk.provider.new_key()
     assert_refused(await sign_in(desk), 401, "unauthorized", "does not hold")
 
 
