@@ -396,7 +396,6 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[None]:
     claims = sessions.read(request.cookies.get(SESSION_COOKIE))
     _csrf_checked(request, sessions, claims)
     sessions.close(claims)
-    request.scope.get("state", {}).pop(_REFRESHED, None)
     response: Response[None] = Response(None, status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
