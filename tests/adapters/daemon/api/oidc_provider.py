@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -46,6 +47,10 @@ class Provider:
     nonce: str | None = None
     """When set, the ID token carries this nonce instead of the one asked for."""
     lifetime_s: int = 300
+    consent_page: bool = False
+    """When set, authorizing answers a page with a link back (``#approve``) instead of a
+    redirect: the way back is then a navigation the provider's site starts, as when a person
+    approves there, which a browser treats as coming from another site."""
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
     """Why the token endpoint refused, in order (what the tests assert on)."""
@@ -133,6 +138,15 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def _page(self, back: str) -> None:
+            link = html.escape(back, quote=True)
+            data = f'<!doctype html><title>Approve</title><a id="approve" href="{link}">Go</a>'
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data.encode())))
+            self.end_headers()
+            self.wfile.write(data.encode())
+
         def _answer(self, status: int, body: Any, location: str | None = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -152,7 +166,9 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, provider.jwks())
             elif url.path == "/authorize":
                 status, where = provider.authorize(query)
-                if status == 302:
+                if status == 302 and provider.consent_page:
+                    self._page(where)
+                elif status == 302:
                     self._answer(302, {}, location=where)
                 else:
                     self._answer(status, {"error": "invalid_request", "detail": where})
@@ -172,10 +188,11 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def providing(provider: Provider) -> Iterator[Provider]:
-    """Serve ``provider`` on a free loopback port (its ``issuer`` is set) until the block ends."""
+def providing(provider: Provider, host: str = "127.0.0.1") -> Iterator[Provider]:
+    """Serve ``provider`` on a free loopback port until the block ends; its ``issuer`` names
+    it by ``host`` (``localhost``: another site than ``127.0.0.1``, for a browser)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    provider.issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    provider.issuer = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
