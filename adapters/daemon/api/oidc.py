@@ -11,9 +11,10 @@ take the callback.
 
 ``GET /app/oidc/callback`` checks ``state`` against the cookie, exchanges the code at the
 token endpoint (with the verifier and the client secret, HTTP Basic), and checks the ID token:
-its signature against the provider's JWKS (RS256 or ES256), ``iss``, ``aud``, ``exp`` and the
-``nonce``. Its claims give the role (``role_claim``, or the first of ``group_roles`` the person
-is in) and, for an advisor, the advisor's id (``advisor_claim``), which must be on the roster.
+its signature against the provider's JWKS (RS256 or ES256), ``iss``, ``aud`` (and ``azp`` when
+there are several audiences), ``exp`` and the ``nonce``. Its claims give the role
+(``role_claim``, or the first of ``group_roles`` the person is in) and, for an advisor, the
+advisor's id (``advisor_claim``), which must be on the roster.
 It then opens the same browser session as a token sign-in (``sessions``), and redirects to
 ``after_sign_in``, where the page asks ``GET /app/session`` for its CSRF token.
 
@@ -243,6 +244,11 @@ class Oidc:
                 sub={"essential": True},
                 nonce={"essential": True, "value": nonce},
             ).validate(token.claims)
+            audience = token.claims.get("aud")
+            # OpenID Connect Core 3.1.3.7: with several audiences, ``azp`` must be us.
+            several = isinstance(audience, list) and len(audience) > 1
+            if several and token.claims.get("azp") != self.settings.client_id:
+                raise ValueError("several audiences, and azp is not this client")
         except (JoseError, ValueError) as exc:
             raise SignInFailed(
                 401,

@@ -191,6 +191,19 @@ async def test_a_token_signed_by_another_key_is_refused(desk: Desk) -> None:
     assert_refused(await sign_in(desk), 401, "unauthorized", "does not hold")
 
 
+async def test_a_token_for_another_audience_is_refused(desk: Desk) -> None:
+    desk.provider.user = {**desk.provider.user, "aud": "another-client"}
+    assert_refused(await sign_in(desk), 401, "unauthorized", "aud")
+
+
+async def test_a_token_for_several_audiences_must_be_authorized_for_us(desk: Desk) -> None:
+    shared = {**desk.provider.user, "aud": ["aiguillage", "another-client"]}
+    desk.provider.user = {**shared, "azp": "another-client"}
+    assert_refused(await sign_in(desk), 401, "unauthorized", "azp")
+    desk.provider.user = {**shared, "azp": "aiguillage"}
+    assert (await sign_in(desk)).status_code == 303
+
+
 async def test_an_expired_token_is_refused(desk: Desk) -> None:
     desk.provider.lifetime_s = -600
     assert_refused(await sign_in(desk), 401, "unauthorized", "expired")
