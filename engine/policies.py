@@ -165,6 +165,10 @@ class ChannelPolicy(_Policy, frozen=True):
     on while the principal is consulted, since the tender does not say that it stops."""
     relaxation: tuple[RelaxationStep, ...] = ()
     default_priority: Annotated[int, msgspec.Meta(ge=0, le=9)] = 0
+    short_abandon_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """Work abandoned after waiting less than this is a short abandon (a wrong number, a caller
+    who hung up at once): counted apart, and left out of the service level and the abandonment
+    rate (see ``figures``). 0: none is left out. Only the figures read it; routing does not."""
 
 
 class SkillPolicy(_Policy, frozen=True):

@@ -28,8 +28,10 @@ class IntervalRow(msgspec.Struct, frozen=True, kw_only=True):
     mean_wait_s: float
     """Mean time to first response of those answered in the interval."""
     occupancy: float
-    """Busy time on this channel (wrap-up included) over the logged-in time of advisors able to
-    serve it."""
+    """Busy time on this channel (wrap-up included) over the staffed time (available or busy) of
+    advisors able to serve it (``figures.occupancy``)."""
+    short_abandons: int = 0
+    """Of ``abandoned``, those that waited less than the channel's ``short_abandon_s``."""
 
 
 class ChannelSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,13 +45,18 @@ class ChannelSummary(msgspec.Struct, frozen=True, kw_only=True):
     still_open: int
     """Still waiting for a first response at the end, deadline not yet passed: no outcome."""
     service_level: float
-    """Answered within the SLA over those with an outcome (abandons count as missed)."""
+    """Answered within the SLA over those with an outcome (abandons count as missed, short
+    ones are left out): ``figures.service_level``."""
     target_share: float
     mean_wait_s: float
     p90_wait_s: float
     breaches: int
     penalties_eur: float
     occupancy: float
+    short_abandons: int = 0
+    """Of ``abandoned``, those that waited less than the channel's ``short_abandon_s``."""
+    abandonment: float = 0.0
+    """Abandoned over offered, short abandons left out of both: ``figures.abandonment_rate``."""
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +73,7 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     series: dict[str, list[IntervalRow]]
     """Per channel, one row per interval from start to end."""
     occupancy: float
-    """Busy time over logged-in time, all advisors, all channels."""
+    """Busy time over staffed time (available or busy), all advisors, all channels."""
     breaches_per_day: dict[str, dict[str, int]]
     """Per channel, breaches per local date (``YYYY-MM-DD``), days without any left out."""
 

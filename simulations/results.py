@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiguillage.engine import figures
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
@@ -50,6 +51,8 @@ class ChannelResult:
     answered: int = 0
     answered_within_sla: int = 0
     abandoned: int = 0
+    short_abandons: int = 0
+    """Of ``abandoned``, those that waited less than the channel's ``short_abandon_s``."""
     breaches: int = 0
     late_open: int = 0
     """Past their deadline and not answered yet (at the end of the run)."""
@@ -63,16 +66,27 @@ class ChannelResult:
 
     @property
     def service_level(self) -> float:
-        """Answered within the SLA over those settled (abandons count as missed).
-
-        Interactions still open and not yet past their deadline have no outcome yet and are
-        left out, so a run cut off at noon does not count this morning's complaints as missed.
-        """
-        return self.answered_within_sla / self.settled if self.settled else 1.0
+        """``figures.service_level``; 1.0 when no work has an outcome (nothing was missed)."""
+        level = figures.service_level(
+            self.answered_within_sla,
+            self.answered,
+            self.abandoned,
+            self.short_abandons,
+            self.late_open,
+        )
+        return 1.0 if level is None else level
 
     @property
     def mean_wait_s(self) -> float:
-        return sum(self.waits_s) / len(self.waits_s) if self.waits_s else 0.0
+        """``figures.mean_wait_s``; 0.0 when nothing was answered."""
+        wait = figures.mean_wait_s(sum(self.waits_s), len(self.waits_s))
+        return 0.0 if wait is None else wait
+
+    @property
+    def abandonment(self) -> float:
+        """``figures.abandonment_rate``; 0.0 when nothing arrived."""
+        rate = figures.abandonment_rate(self.abandoned, self.offered, self.short_abandons)
+        return 0.0 if rate is None else rate
 
     def wait_percentile_s(self, share: float) -> float:
         if not self.waits_s:
@@ -87,6 +101,7 @@ class _Bucket:
     answered: int = 0
     within: int = 0
     abandoned: int = 0
+    short: int = 0
     breaches: int = 0
     wait_s: float = 0.0
     waiting: int = -1
@@ -96,7 +111,8 @@ class _Bucket:
 
 @dataclass(slots=True)
 class _Sample:
-    """An advisor as last seen: since when, logged in or not, busy and able channels."""
+    """An advisor as last seen: since when, staffed or not (``figures.occupancy``), busy and
+    able channels."""
 
     at: Instant
     logged: bool
@@ -193,12 +209,20 @@ class Tally:
             days[day] = days.get(day, 0) + 1
 
     def _abandoned(self, event: InteractionAbandoned) -> None:
-        channel = self._arrivals[event.interaction_id][0]
-        self.channels[channel].abandoned += 1
+        channel, received = self._arrivals[event.interaction_id]
+        result = self.channels[channel]
+        result.abandoned += 1
+        bucket = self._bucket(channel, event.at)
+        bucket.abandoned += 1
         if event.interaction_id in self._late:  # late, then gone: counted once, as abandoned
             self._late.discard(event.interaction_id)
-            self.channels[channel].late_open -= 1
-        self._bucket(channel, event.at).abandoned += 1
+            result.late_open -= 1
+        elif self._engine is not None:
+            policy = self._engine.state.policies.channels.get(channel)
+            limit = policy.short_abandon_s if policy is not None else 0.0
+            if figures.is_short_abandon((event.at - received) / SECOND, limit):
+                result.short_abandons += 1
+                bucket.short += 1
         self._released(event)
 
     def _offered(self, event: OfferMade) -> None:
@@ -257,7 +281,8 @@ class Tally:
                 capacity,
                 tuple([c for c in CHANNELS if capacity.get(c, 0) > 0]),
             )
-        logged = advisor.state != "offline"
+        # Staffed: logged in and available, or busy; a pause with nothing in hand is not.
+        logged = advisor.state != "offline" and (bool(busy) or advisor.state != "not_ready")
         if previous is not None:
             if previous.logged == logged and previous.busy == busy and previous.able == able[1]:
                 return
@@ -350,6 +375,8 @@ class Tally:
                     offered=result.offered,
                     answered=result.answered,
                     abandoned=result.abandoned,
+                    short_abandons=result.short_abandons,
+                    abandonment=result.abandonment,
                     answered_within_sla=result.answered_within_sla,
                     still_open=result.offered - result.settled,
                     service_level=result.service_level,
@@ -358,7 +385,7 @@ class Tally:
                     p90_wait_s=result.wait_percentile_s(0.9),
                     breaches=result.breaches,
                     penalties_eur=result.breaches * (policy.penalty_eur if policy else 0.0),
-                    occupancy=busy / logged if logged else 0.0,
+                    occupancy=figures.occupancy(busy, logged) or 0.0,
                 )
             )
             rows = []
@@ -374,10 +401,11 @@ class Tally:
                         answered=bucket.answered,
                         answered_within_sla=bucket.within,
                         abandoned=bucket.abandoned,
+                        short_abandons=bucket.short,
                         breaches=bucket.breaches,
                         waiting=waiting,
-                        mean_wait_s=bucket.wait_s / bucket.answered if bucket.answered else 0.0,
-                        occupancy=bucket.busy_s / bucket.logged_s if bucket.logged_s else 0.0,
+                        mean_wait_s=figures.mean_wait_s(bucket.wait_s, bucket.answered) or 0.0,
+                        occupancy=figures.occupancy(bucket.busy_s, bucket.logged_s) or 0.0,
                     )
                 )
             series[channel] = rows
@@ -391,7 +419,7 @@ class Tally:
             interval_minutes=self._interval // MINUTE,
             channels=summaries,
             series=series,
-            occupancy=overall_busy / overall_logged if overall_logged else 0.0,
+            occupancy=figures.occupancy(overall_busy, overall_logged) or 0.0,
             breaches_per_day={c: dict(sorted(d.items())) for c, d in self._breach_days.items()},
         )
 
@@ -400,6 +428,8 @@ FIGURES = (
     "offered",
     "answered",
     "abandoned",
+    "short_abandons",
+    "abandonment",
     "service_level",
     "mean_wait_s",
     "p90_wait_s",
@@ -447,4 +477,4 @@ def estimates(runs: list[RunResult]) -> dict[str, dict[str, Estimate]]:
     return out
 
 
-_SHARES = frozenset({"service_level", "occupancy"})
+_SHARES = frozenset({"service_level", "occupancy", "abandonment"})

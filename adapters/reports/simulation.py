@@ -30,6 +30,7 @@ from aiguillage.adapters.reports.charts import (
     line_chart,
 )
 from aiguillage.adapters.reports.words import DASH, LANGUAGES, Language
+from aiguillage.engine import figures as defined
 from aiguillage.simulations.outcome import IntervalRow, ReplicatedRun, RunResult
 
 __all__ = ["LANGUAGES", "MAX_POINTS", "render_html"]
@@ -168,6 +169,13 @@ def _table(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Lang
             bounds = f"[{bare(low)} {DASH} {bare(high)}]"
             return f'{escape(text)}<span class="ci">{escape(bounds)}</span>'
 
+        shorts = mean("short_abandons")
+        short = (
+            f'<span class="ci">{escape(words("short", n=_figure("count", shorts, words)[0]))}'
+            "</span>"
+            if shorts > 0
+            else ""
+        )
         level = estimates.get(channel, {}).get("service_level")
         met = (level.mean if level else mean("service_level")) >= summary.target_share
         verdict = words("met" if met else "missed")
@@ -176,8 +184,9 @@ def _table(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Lang
             f"{escape(words.channel(channel))}</th>"
             + "".join(
                 f"<td>{escape(_figure('count', mean(field), words)[0])}</td>"
-                for field in ("offered", "answered", "abandoned")
+                for field in ("offered", "answered")
             )
+            + f"<td>{escape(_figure('count', mean('abandoned'), words)[0])}{short}</td>"
             + f'<td class="{"met" if met else "missed"}" title="{escape(verdict)}">'
             f"{'✓' if met else '✗'} {cell('service_level', 'share')}</td>"
             f"<td>{escape(words.percent(summary.target_share, 0))}</td>"
@@ -304,8 +313,9 @@ def _per_interval(
 ) -> list[str]:
     """Service level and occupancy per interval, or per group of intervals on long runs.
 
-    A group's service level is its answers within the SLA over its answers and abandons (a
-    ratio of sums, so quiet intervals weigh little); its occupancy is the mean over the
+    A group's service level is its answers within the SLA over its answers and abandons, short
+    abandons left out (``figures.service_level`` of sums, so quiet intervals weigh little); its
+    occupancy is the mean over the
     intervals where it is not zero, since a closed channel's intervals carry no staff time (they
     are left blank).
     """
@@ -335,9 +345,13 @@ def _per_interval(
         busy_points: list[tuple[float, float | None]] = []
         for members in sorted(groups.values(), key=lambda members: members[0][0]):
             at_x = sum(middle for middle, _ in members) / len(members)
-            outcomes = sum(row.answered + row.abandoned for _, row in members)
-            within = sum(row.answered_within_sla for _, row in members)
-            level_points.append((at_x, within / outcomes if outcomes else None))
+            level = defined.service_level(
+                sum(row.answered_within_sla for _, row in members),
+                sum(row.answered for _, row in members),
+                sum(row.abandoned for _, row in members),
+                sum(row.short_abandons for _, row in members),
+            )
+            level_points.append((at_x, level))
             shares = [row.occupancy for _, row in members if row.occupancy > 0]
             busy_points.append((at_x, sum(shares) / len(shares) if shares else None))
         levels.append(Line(words.channel(name), colours[name], level_points))

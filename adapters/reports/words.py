@@ -24,6 +24,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "à 95 % de cette moyenne.",
         "columns": "Canal|Entrantes|Répondues|Abandonnées|Niveau de service|Objectif|"
         "Attente moyenne|Attente, 90e centile|Dépassements|Pénalités|Occupation",
+        "short": "dont {n} courts",
         "met": "objectif atteint",
         "missed": "objectif manqué",
         "overall": "Occupation des conseillers, tous canaux : {occupancy}. "
@@ -35,10 +36,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "week_title": "Interactions en attente au fil de la semaine",
         "week_note": "La même moyenne, par jour de la semaine et heure.",
         "sl_title": "Niveau de service par intervalle",
-        "sl_note": "Répondues dans le délai sur répondues ou abandonnées ({span}) ; "
-        "objectifs en pointillés.",
+        "sl_note": "Répondues dans le délai sur répondues ou abandonnées, abandons courts "
+        "écartés ({span}) ; objectifs en pointillés.",
         "occupancy_title": "Occupation par intervalle",
-        "occupancy_note": "Temps occupé sur temps connecté des conseillers du canal ({span}).",
+        "occupancy_note": "Temps occupé sur temps disponible ou occupé des conseillers du canal "
+        "({span}).",
         "span_interval": "par intervalle de {minutes} min",
         "span_hours": "regroupé par tranches de {hours} h",
         "span_day": "regroupé par jour",
@@ -58,11 +60,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "definitions": "Niveau de service : interactions répondues dans le délai contractuel, "
         "sur celles dont l'issue est connue (répondues, abandonnées, ou en retard et encore "
         "ouvertes). Un abandon compte comme manqué ; ce qui reste ouvert et dans les temps à la "
-        "fin de la période n'a pas encore d'issue et n'est pas compté.|Attente : délai jusqu'à "
+        "fin de la période n'a pas encore d'issue et n'est pas compté.|Abandons courts : "
+        "abandonnées après une attente plus courte que le seuil du canal (short_abandon_s, "
+        "aucun par défaut) ; comptées à part dans les abandonnées, elles sont écartées du "
+        "niveau de service et du taux d'abandon.|Attente : délai jusqu'à "
         "la première réponse (l'accusé de réception ne compte pas) ; 90e centile : 90 % des "
         "interactions répondues ont attendu moins.|Dépassements : échéances passées sans "
         "réponse ; pénalités : dépassements \u00d7 pénalité unitaire du canal.|Occupation : temps "
-        "occupé sur temps connecté des conseillers pouvant servir le canal ; un intervalle sans "
+        "occupé sur temps disponible ou occupé (les pauses sans travail en main n'y sont "
+        "pas) des conseillers pouvant servir le canal ; un intervalle sans "
         "occupation (canal fermé) reste en blanc, un regroupement fait la moyenne des autres."
         "|Une simulation en temps virtuel donne des estimations, pas des mesures. Heures locales "
         "({zone}).",
@@ -90,6 +96,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "of that mean.",
         "columns": "Channel|Offered|Answered|Abandoned|Service level|Target|Mean wait|"
         "90th percentile wait|Breaches|Penalties|Occupancy",
+        "short": "{n} short",
         "met": "target met",
         "missed": "target missed",
         "overall": "Advisor occupancy, all channels: {occupancy}. "
@@ -101,9 +108,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "week_title": "Backlog through the week",
         "week_note": "The same average, per day of the week and time of day.",
         "sl_title": "Service level per interval",
-        "sl_note": "Answered within the SLA over answered or abandoned ({span}); targets dashed.",
+        "sl_note": "Answered within the SLA over answered or abandoned, short abandons left out "
+        "({span}); targets dashed.",
         "occupancy_title": "Occupancy per interval",
-        "occupancy_note": "Busy time over logged-in time of the channel's advisors ({span}).",
+        "occupancy_note": "Busy time over available-or-busy time of the channel's advisors "
+        "({span}).",
         "span_interval": "per {minutes}-minute interval",
         "span_hours": "grouped by {hours} hours",
         "span_day": "grouped by day",
@@ -123,12 +132,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "definitions": "Service level: interactions answered within the contractual time, over "
         "those whose outcome is known (answered, abandoned, or late and still open). An abandon "
         "counts as missed; work still open and in time at the end of the run has no outcome yet "
-        "and is not counted.|Wait: time to the first response (an acknowledgement of receipt "
-        "does not count); 90th percentile: 90% of the answered interactions waited less."
+        "and is not counted.|Short abandons: abandoned after waiting less than the channel's "
+        "threshold (short_abandon_s, none by default); counted apart among the abandoned, they "
+        "are left out of the service level and of the abandonment rate.|Wait: time to the first "
+        "response (an acknowledgement of receipt does not count); 90th percentile: 90% of the "
+        "answered interactions waited less."
         "|Breaches: deadlines passed without an answer; penalties: breaches \u00d7 the channel's "
-        "penalty per breach.|Occupancy: busy time over logged-in time of the advisors able to "
-        "serve the channel; an interval without any (channel closed) is left blank, and a group "
-        "is the mean of the others."
+        "penalty per breach.|Occupancy: busy time over available-or-busy time (a pause with no "
+        "work in hand is left out) of the advisors able to serve the channel; an interval "
+        "without any (channel closed) is left blank, and a group is the mean of the others."
         "|A simulation in virtual time gives estimates, not measurements. Local times "
         "({zone}).",
         "channel.voice": "Voice",

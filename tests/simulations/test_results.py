@@ -6,9 +6,10 @@ import math
 import random
 import statistics
 
+import msgspec
 import pytest
 
-from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies, Submit
+from aiguillage.engine.commands import Abandon, AddAdvisor, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
     InteractionAbandoned,
@@ -198,3 +199,67 @@ def test_a_call_picked_up_at_the_very_deadline_is_met_and_costs_no_penalty() -> 
     voice = next(c for c in result.channels if c.channel == "voice")
     assert (voice.answered_within_sla, voice.breaches, voice.penalties_eur) == (1, 0, 0.0)
     assert voice.service_level == 1.0
+
+
+def test_short_abandons_are_counted_apart_and_left_out_of_the_figures() -> None:
+    policies = make_policies()
+    voice = policies.channels["voice"]
+    short = msgspec.structs.replace(voice, short_abandon_s=5.0)
+    engine = Engine()
+    engine.handle(
+        SetPolicies(policies=msgspec.structs.replace(policies, channels={"voice": short})),
+        TUESDAY_10H,
+    )
+    tally = Tally(engine, TUESDAY_10H)
+    for n in range(1, 5):
+        tally(arrived(n))
+    tally(
+        InteractionResponded(at=T + 20 * SECOND, interaction_id=1, advisor_id="A", within_sla=True)
+    )
+    tally(InteractionAbandoned(at=T + 4 * SECOND, interaction_id=2))  # short
+    tally(InteractionAbandoned(at=T + 5 * SECOND, interaction_id=3))  # not short: 5 s is enough
+    tally(InteractionAbandoned(at=T + 60 * SECOND, interaction_id=4))
+    result = tally.channels["voice"]
+    assert (result.abandoned, result.short_abandons) == (3, 1)
+    assert result.service_level == pytest.approx(1 / 3)
+    assert result.abandonment == pytest.approx(2 / 3)
+
+
+def test_without_a_threshold_no_abandon_is_short() -> None:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies()), TUESDAY_10H)
+    tally = Tally(engine, TUESDAY_10H)
+    tally(arrived(1))
+    tally(arrived(2))
+    tally(InteractionAbandoned(at=T, interaction_id=1))
+    tally(InteractionResponded(at=T + SECOND, interaction_id=2, advisor_id="A", within_sla=True))
+    result = tally.channels["voice"]
+    assert (result.short_abandons, result.service_level, result.abandonment) == (0, 0.5, 0.5)
+
+
+def test_a_short_abandon_reaches_the_run_result_and_its_interval() -> None:
+    engine = Engine()
+    policies = make_policies()
+    voice = msgspec.structs.replace(policies.channels["voice"], short_abandon_s=5.0)
+    channels = {**policies.channels, "voice": voice}
+    engine.handle(
+        SetPolicies(policies=msgspec.structs.replace(policies, channels=channels)), TUESDAY_10H
+    )
+    tally = Tally(engine, TUESDAY_10H, interval_minutes=60)
+    simulation = Simulation(
+        engine,
+        random.Random(1),
+        Behaviour(handling={}, answer_delay_s=0, patience_s=None),
+        observers=[tally],
+    )
+    simulation.schedule(TUESDAY_10H, Submit(channel="voice", source="phone", external_id="c1"))
+    simulation.schedule(TUESDAY_10H + 2 * SECOND, Abandon(interaction_id=1))
+    end = TUESDAY_10H + 3600 * SECOND
+    simulation.run(end)
+    result = tally.result(
+        end=end, policies=engine.state.policies, deployment="test", seed=1, strategy="deadline"
+    )
+    summary = next(c for c in result.channels if c.channel == "voice")
+    assert (summary.abandoned, summary.short_abandons, summary.abandonment) == (1, 1, 0.0)
+    assert summary.service_level == 1.0  # nothing with an outcome: nothing missed
+    assert result.series["voice"][0].short_abandons == 1

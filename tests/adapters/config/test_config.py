@@ -599,3 +599,38 @@ def test_a_problem_of_meaning_beside_a_type_problem_is_reported_in_the_same_run(
         ("motives.refunds.skill", line_of(text, '"refund"')),
         ("advisors[0].skills.refunds", line_of(text, "refunds = 7")),
     ]
+
+
+# --- short abandons -----------------------------------------------------------------------------
+
+
+def test_the_reference_leaves_calls_gone_within_5_seconds_out_of_the_figures(
+    reference: LoadedConfig,
+) -> None:
+    channels = reference.settings.channels
+    assert channels["voice"].short_abandon_s == 5
+    assert channels["written"].short_abandon_s == channels["social"].short_abandon_s == 0
+
+
+def test_short_abandon_s_defaults_to_none_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    assert load_config(path).settings.channels["voice"].short_abandon_s == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "fix"),
+    [
+        ("-1", "Expected `float` >= 0.0", "write a number >= 0.0"),
+        ('"5s"', "Expected `float`, got `str`", "write a number"),
+    ],
+)
+def test_a_short_abandon_threshold_must_be_a_number_of_seconds_at_least_0(
+    tmp_path: Path, value: str, message: str, fix: str
+) -> None:
+    text = edit('sources = ["phone"]', f'sources = ["phone"]\nshort_abandon_s = {value}')
+    problem = only_problem(tmp_path, text)
+    assert problem.key == "channels.voice.short_abandon_s"
+    assert problem.line == line_of(text, "short_abandon_s")
+    assert problem.message == message
+    assert problem.fix.startswith(fix)

@@ -487,3 +487,28 @@ def test_a_line_breaks_where_a_value_is_missing() -> None:
     svg = line_chart(frame, [Line("a", "#000000", [(0, 1), (1, None), (2, 1), (3, 0.5)])], x, y)
     assert svg.count("<circle") == 1
     assert svg.count("<polyline") == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "defined"),
+    [
+        ("fr", "dont 3 courts", "Abandons courts"),
+        ("en", "3 short", "Short abandons"),
+    ],
+)
+def test_short_abandons_are_shown_beside_the_abandoned_and_defined(
+    language: str, shown: str, defined: str
+) -> None:
+    base = run()
+    voice = msgspec.structs.replace(base.channels[0], abandoned=7, short_abandons=3)
+    page = render_html(
+        msgspec.structs.replace(base, channels=[voice, *base.channels[1:]]), language=language
+    )
+    label = "Téléphone" if language == "fr" else "Voice"
+    assert shown in cells(page, label)
+    assert defined in page.split("<footer>")[1]
+
+
+def test_a_channel_without_short_abandons_shows_none() -> None:
+    page = render_html(run(), language="en")
+    assert "short" not in cells(page, "Voice")
