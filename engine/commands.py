@@ -13,6 +13,7 @@ import msgspec
 
 from .instants import Instant
 from .policies import Channel, Policies, Typology
+from .schedules import Shift
 from .tokens import Role
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "RevokeToken",
     "SetAdvisorState",
     "SetPolicies",
+    "SetSchedule",
     "Submit",
     "Transfer",
     "TransferOut",
@@ -245,6 +247,19 @@ class RecordDelivery(_Command, frozen=True, tag="message.record_delivery"):
     """With ``sent``: the digest of the bytes sent, sealed in the personal store."""
 
 
+# -- schedules ----------------------------------------------------------------------------------
+
+
+class SetSchedule(_Command, frozen=True, tag="schedule.set"):
+    """Journal one day's planned shifts (``schedules``), replacing that day's previous ones.
+
+    ``day`` is a local date, ``YYYY-MM-DD``; each shift starts on it. No shift clears the day.
+    """
+
+    day: str
+    shifts: tuple[Shift, ...] = ()
+
+
 Command = (
     SetPolicies
     | AddAdvisor
@@ -265,4 +280,6 @@ Command = (
     | Close
     | PostMessage
     | RecordDelivery
+    # schedules
+    | SetSchedule
 )

@@ -232,6 +232,7 @@ class Engine:
             "outbox": sorted(state.outbox),
             "threads": dict(sorted(state.threads.items())),
             "next_message_id": state.next_message_id,
+            "schedules": state.schedules,
         }
 
     # -- internals -----------------------------------------------------------------------------

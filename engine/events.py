@@ -15,6 +15,7 @@ from .commands import AdvisorState
 from .instants import Instant
 from .messages import MessageKind
 from .policies import Channel, Policies, Typology
+from .schedules import Shift
 from .tokens import Role
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PoliciesSet",
     "PrincipalAnswered",
     "PrincipalAwaited",
+    "ScheduleSet",
     "SlaBreached",
     "SlaWarning",
     "TokenMinted",
@@ -336,6 +338,17 @@ class SlaBreached(_Event, frozen=True, tag="sla.breached"):
     due: Instant
 
 
+# -- schedules ----------------------------------------------------------------------------------
+
+
+class ScheduleSet(_Event, frozen=True, tag="schedule.set"):
+    """One day's planned shifts, replacing that day's previous ones; days more than
+    ``schedules.KEPT_DAYS`` before the local date of ``at`` are dropped from the state."""
+
+    day: str
+    shifts: tuple[Shift, ...] = ()
+
+
 Event = (
     PoliciesSet
     | AdvisorAdded
@@ -366,4 +379,6 @@ Event = (
     | MessageSent
     | MessageFailed
     | MessageBounced
+    # schedules
+    | ScheduleSet
 )

@@ -22,6 +22,7 @@ from .commands import (
     PrincipalAnswered,
     RecordDelivery,
     RecordResponse,
+    SetSchedule,
     Submit,
     Transfer,
     TransferOut,
@@ -51,6 +52,7 @@ from .events import (
     MessageSent,
     OfferAccepted,
     OfferDeclined,
+    ScheduleSet,
 )
 from .events import PrincipalAnswered as PrincipalAnsweredEvent
 from .events import PrincipalAwaited as PrincipalAwaitedEvent
@@ -59,6 +61,7 @@ from .interactions import Interaction, Offer
 from .messages import Message, in_outbox
 from .policies import ChannelPolicy, ElapsedSla
 from .roster import ROSTER_HANDLERS, check_profile, revoke_offers
+from .schedules import ScheduleError, check_schedule
 from .state import State
 from .states import OPEN_STATUSES, Action, interaction_next
 
@@ -504,6 +507,25 @@ def _delivery(message: Message) -> str:
     return "failed, to be tried again" if message.retry_at is not None else "failed and given up"
 
 
+# -- schedules ----------------------------------------------------------------------------------
+
+
+def _set_schedule(state: State, command: SetSchedule, now: Instant) -> list[Event]:
+    """Journal a day's shifts; advisors not in the roster are refused (a typo, not a person)."""
+    try:
+        check_schedule(command.day, command.shifts, state.calendar.zone, now)
+    except ScheduleError as exc:
+        where = "" if exc.index is None else f"shift {exc.index + 1}: "
+        raise InvalidCommand(f"{where}{exc}", reason="invalid_schedule") from None
+    for index, shift in enumerate(command.shifts):
+        if shift.advisor_id not in state.advisors:
+            raise InvalidCommand(
+                f"shift {index + 1}: no advisor {shift.advisor_id!r} in the roster",
+                reason="unknown_advisor",
+            )
+    return [ScheduleSet(at=now, day=command.day, shifts=command.shifts)]
+
+
 COMMAND_HANDLERS: dict[type[Any], Handler] = {
     **ROSTER_HANDLERS,
     Submit: _submit,
@@ -518,4 +540,6 @@ COMMAND_HANDLERS: dict[type[Any], Handler] = {
     Close: _close,
     PostMessage: _post_message,
     RecordDelivery: _record_delivery,
+    # schedules
+    SetSchedule: _set_schedule,
 }

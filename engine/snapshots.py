@@ -31,6 +31,7 @@ from .interactions import Interaction, Offer
 from .messages import Message, in_outbox
 from .policies import Policies
 from .queues import queue_key
+from .schedules import Shift
 from .sla import BREACH_AFTER
 from .state import State
 from .timers import SLA_BREACH, Timer, Timers
@@ -38,8 +39,13 @@ from .tokens import Token
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
 """The image format this code writes.
+
+4: schedules: the planned shifts of the days kept. A format-3 image is read too, upgraded on
+the way: it had no schedule (the journal had none). The format changes, rather than gaining a
+field with a default, so that an older version refuses a format-4 image and rebuilds from the
+journal, instead of reading it without its schedules and writing its next image without them.
 
 3: conversations: the messages of the live interactions' threads, the threads' latest
 interactions, the message counter. A format-2 image is read too, upgraded on the way: it had no
@@ -51,7 +57,7 @@ breach timers move one microsecond later, and each interaction's raw deadline is
 force (what a format-1 image knew of it; a deadline once given never moved earlier).
 """
 
-_UPGRADABLE = frozenset({1, 2})
+_UPGRADABLE = frozenset({1, 2, 3})
 """Older formats read by upgrading them (``_upgraded``)."""
 
 
@@ -90,6 +96,8 @@ class _Image(msgspec.Struct, kw_only=True):
     threads: list[tuple[str, str, int]] = []
     """``(source, thread key, latest interaction id)``."""
     next_message_id: int = 1
+    schedules: list[tuple[str, list[Shift]]] = []
+    """``(day, its shifts)``, oldest day first."""
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -122,6 +130,7 @@ def dump_state(state: State, now: Instant = 0) -> bytes:
         messages=list(state.messages.values()),
         threads=[(source, key, i) for (source, key), i in state.threads.items()],
         next_message_id=state.next_message_id,
+        schedules=[(day, list(shifts)) for day, shifts in state.schedules.items()],
     )
     return _ENCODER.encode(image)
 
@@ -176,6 +185,7 @@ def read_image(data: bytes) -> tuple[State, Instant]:
     state.outbox = {message.id: message for message in image.messages if in_outbox(message)}
     state.threads = {(source, key): i for source, key, i in image.threads}
     state.next_message_id = image.next_message_id
+    state.schedules = {day: tuple(shifts) for day, shifts in image.schedules}
     state.pending_advisors.clear()
     state.pending_interactions.clear()
     return state, image.now
@@ -218,7 +228,8 @@ def _decode(data: bytes) -> _Image:
 def _upgraded(data: bytes, found: int) -> _Image:
     """Read an image of an older format as the current one (``SnapshotFormatError`` if not).
 
-    Format 2 needs nothing done: what format 3 adds reads as its default (no messages).
+    Formats 2 and 3 need nothing done: what formats 3 and 4 add reads as its default (no
+    messages, no schedules).
     """
     try:
         raw = msgspec.msgpack.decode(data)

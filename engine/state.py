@@ -53,6 +53,7 @@ from .events import (
     PoliciesSet,
     PrincipalAnswered,
     PrincipalAwaited,
+    ScheduleSet,
     SlaBreached,
     SlaWarning,
     TokenMinted,
@@ -64,6 +65,7 @@ from .messages import Message, in_outbox
 from .policies import Channel, Policies
 from .queues import Queues
 from .ready import ReadyMasks
+from .schedules import Shift, kept_since
 from .sla import breach_due, warning_at
 from .states import INTERACTION_TRANSITIONS, Action
 from .timers import (
@@ -123,6 +125,9 @@ class State:
         self.threads: dict[tuple[str, str], int] = {}
         """``(source, thread key)`` -> the thread's latest interaction."""
         self.next_message_id = 1
+        self.schedules: dict[str, tuple[Shift, ...]] = {}
+        """Planned shifts by local day (``YYYY-MM-DD``): the last week's days and those ahead
+        (see ``schedules``); routing never reads them."""
         # ``appliers`` (below) is what ``apply`` dispatches on, by event type; the engine's hot
         # paths read it directly to save a call per event.
         # Routing hints: what the engine's routing pass must look at next (advisors with new
@@ -160,6 +165,7 @@ class State:
             MessageSent: self._message_sent,
             MessageFailed: self._message_failed,
             MessageBounced: self._message_bounced,
+            ScheduleSet: self._schedule_set,
         }
 
     def apply(self, event: Event) -> None:
@@ -641,6 +647,17 @@ class State:
 
     def _sla_breached(self, event: SlaBreached) -> None:
         self.interactions[event.interaction_id].breached = True
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    def _schedule_set(self, event: ScheduleSet) -> None:
+        oldest = kept_since(event.at, self.calendar.zone)
+        schedules = {day: shifts for day, shifts in self.schedules.items() if day >= oldest}
+        if event.shifts:
+            schedules[event.day] = event.shifts
+        else:
+            schedules.pop(event.day, None)
+        self.schedules = dict(sorted(schedules.items()))
 
 
 _RETURNS: dict[type[Any], Action] = {

@@ -17,6 +17,7 @@ import pytest
 from aiguillage.engine import commands, events
 from aiguillage.engine.commands import Command
 from aiguillage.engine.events import Event
+from aiguillage.engine.schedules import Shift
 
 from .conftest import TUESDAY_10H, make_policies
 
@@ -146,6 +147,11 @@ EVENT_SAMPLES: dict[str, Any] = {
     "message.bounced": events.MessageBounced(
         at=T0, interaction_id=1, message_id=3, reason="mailbox full"
     ),
+    "schedule.set": events.ScheduleSet(
+        at=T0,
+        day="2026-12-02",
+        shifts=(Shift(advisor_id="A1", start=T0, end=T0 + 3600, activity="lunch"),),
+    ),
 }
 
 COMMAND_SAMPLES: dict[str, Any] = {
@@ -204,6 +210,9 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "message.record_delivery": commands.RecordDelivery(
         message_id=3, outcome="failed", reason="timeout", retry_at=T0 + 60
     ),
+    "schedule.set": commands.SetSchedule(
+        day="2026-12-02", shifts=(Shift(advisor_id="A1", start=T0, end=T0 + 3600),)
+    ),
 }
 
 EVENT_JSON = msgspec.json.Decoder(Event)
@@ -250,6 +259,7 @@ def test_the_event_tags_are_pinned() -> None:
         "offer.made",
         "offer.revoked",
         "policies.set",
+        "schedule.set",
         "sla.breached",
         "sla.warning",
         "token.minted",
@@ -333,6 +343,7 @@ def test_the_command_tags_are_pinned() -> None:
         "offer.accept",
         "offer.decline",
         "policies.set",
+        "schedule.set",
         "token.mint",
         "token.revoke",
     ]
