@@ -76,11 +76,13 @@ class Shift(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class ScheduleError(ValueError):
-    """A schedule that cannot be journaled; ``index`` is the shift at fault, if one is."""
+    """A schedule that cannot be journaled; ``index`` is the shift at fault, if one is, and
+    ``field`` its field at fault (``advisor_id``, ``start``, ``end``, ``activity``)."""
 
-    def __init__(self, message: str, index: int | None = None) -> None:
+    def __init__(self, message: str, index: int | None = None, field: str = "") -> None:
         super().__init__(message)
         self.index = index
+        self.field = field
 
 
 def parse_day(day: str) -> date:
@@ -121,23 +123,25 @@ def check_schedule(day: str, shifts: tuple[Shift, ...], zone: tzinfo, now: Insta
     by_advisor: dict[str, list[tuple[Instant, Instant, int]]] = {}
     for index, shift in enumerate(shifts):
         if not shift.advisor_id:
-            raise ScheduleError("a shift names no advisor", index)
+            raise ScheduleError("a shift names no advisor", index, "advisor_id")
         if not first <= shift.start < last:
             starts = to_datetime(shift.start, zone).isoformat()
             raise ScheduleError(
                 f"the shift starts at {starts}, not on {day}: a shift belongs to the day it "
                 "starts on",
                 index,
+                "start",
             )
         if shift.end <= shift.start:
-            raise ScheduleError("the shift ends before it starts", index)
+            raise ScheduleError("the shift ends before it starts", index, "end")
         if shift.end - shift.start > _LONGEST:
-            raise ScheduleError("the shift lasts more than 24 hours", index)
+            raise ScheduleError("the shift lasts more than 24 hours", index, "end")
         if shift.activity != WORK and not _is_code(shift.activity):
             raise ScheduleError(
                 f"activity {shift.activity!r} is neither `work` nor a reason code (lowercase "
                 "letters, digits and _, such as lunch)",
                 index,
+                "activity",
             )
         by_advisor.setdefault(shift.advisor_id, []).append((shift.start, shift.end, index))
     for advisor_id, spans in by_advisor.items():
@@ -148,6 +152,7 @@ def check_schedule(day: str, shifts: tuple[Shift, ...], zone: tzinfo, now: Insta
                     f"advisor {advisor_id!r} has two shifts at once: each stretch of a day is "
                     "one activity (split a work shift around its breaks)",
                     index,
+                    "start",
                 )
 
 

@@ -16,6 +16,7 @@ Status codes::
     409 conflict           the state refuses it (an offer already expired, a closed channel),
                             or an external id resubmitted with other content (``Conflict``)
     413 payload_too_large   a body above ``[daemon] max_body_bytes``
+    415 unsupported_media_type  a body in a type the route does not read (a schedule not CSV)
     422 invalid_command     well-formed, but the engine refuses its content (an unknown motive)
     500 internal            a fault of ours, logged with its traceback; the engine serves on
                             (``CommandFailed``)
@@ -52,6 +53,7 @@ from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.oidc import OIDC_ROUTES, Oidc
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
+from aiguillage.adapters.daemon.api.schedule import SCHEDULE_ROUTES
 from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions, refresh_cookie
 from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
@@ -341,6 +343,7 @@ def create_app(
                     *TEMPLATE_ROUTES,
                     *TOKEN_ROUTES,
                     *WALLBOARD_ROUTES,
+                    *SCHEDULE_ROUTES,
                 ],
                 without_commands=[ticket],
             ),
