@@ -1,7 +1,8 @@
 """The figures of a contact center, defined once: service level, speed of answer, abandonment,
 occupancy and adherence.
 
-The wallboard, the simulator's report and the monthly reports all compute their ratios here, so
+The simulator's report and the wallboard's figures of the day (``adapters/daemon/today.py``)
+compute their ratios here, and so must every report that shows them (the monthly ones), so
 that a figure means the same wherever it is shown. Each function takes counts and durations
 (seconds) that its caller has tallied, and returns a share between 0 and 1 (or seconds), or
 ``None`` when nothing is there to divide by: a quiet morning has no service level, not 100 %

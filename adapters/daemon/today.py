@@ -5,7 +5,7 @@ what the wallboard shows since the local midnight of the deployment's zone: per 
 work that arrived, was answered (within the SLA or not), abandoned (short abandons apart) or
 breached; per advisor the time logged in, staffed (available or busy) and busy, as stretches of
 the day, so that adherence compares them with the day's schedule. Every ratio is computed by
-``engine.figures``, the one definition the simulator's report and the monthly reports share.
+``engine.figures``, the one definition the simulator's report shares.
 
 Counts go to the local day of the event: work answered today that arrived yesterday counts
 today, as answered. At midnight the counts start again from zero; what advisors are doing then
