@@ -38,7 +38,7 @@ class OfferPending(
 
 @cache
 def instant_fields(kind: type[Any]) -> frozenset[str]:
-    """Return the names of an event type's fields that hold an instant (or none)."""
+    """Return the names of an event type's (or a struct's) fields that hold an instant."""
     names = set()
     for klass in kind.__mro__:  # the annotations are strings (``from __future__ import …``)
         for name, annotation in getattr(klass, "__annotations__", {}).items():
@@ -50,8 +50,18 @@ def instant_fields(kind: type[Any]) -> frozenset[str]:
 def event_out(event: Event | OfferPending, zone: tzinfo) -> dict[str, Any]:
     """Return an event as builtins, its instants as ISO-8601 in ``zone``."""
     body: dict[str, Any] = msgspec.to_builtins(event)
-    for name in instant_fields(type(event)):
+    _iso_instants(event, body, zone)
+    # Structs listed in an event (a schedule's shifts) show their instants the same way.
+    for name in type(event).__struct_fields__:
+        items = getattr(event, name)
+        if isinstance(items, tuple) and items and isinstance(items[0], msgspec.Struct):
+            for item, shown in zip(items, body[name], strict=True):
+                _iso_instants(item, shown, zone)
+    return body
+
+
+def _iso_instants(struct: msgspec.Struct, body: dict[str, Any], zone: tzinfo) -> None:
+    for name in instant_fields(type(struct)):
         value = body.get(name)
         if isinstance(value, int):
             body[name] = iso(value, zone)
-    return body

@@ -80,7 +80,11 @@ def test_a_wfm_export_is_journaled_and_read_back_as_json(supervisor: httpx.Clien
     events = supervisor.get("/v1/events", params={"after": 0, "limit": 5000})
     assert events.status_code == 200, events.text
     journaled = [row["event"] for row in events.json()["events"]]
-    assert [e["day"] for e in journaled if e["type"] == "schedule.set"][-1] == today().isoformat()
+    (latest, *_) = [e for e in reversed(journaled) if e["type"] == "schedule.set"]
+    assert latest["day"] == today().isoformat()
+    # Its shifts' instants read as every instant of the API does: ISO-8601 with the offset.
+    assert latest["shifts"][1]["start"] == shifts[1]["start"]
+    assert datetime.fromisoformat(latest["shifts"][1]["end"]) == datetime.fromisoformat(at("13:00"))
 
 
 def test_a_grid_merges_consecutive_intervals_into_shifts(supervisor: httpx.Client) -> None:
