@@ -124,8 +124,9 @@ class Tally:
     """Counters per channel and per interval, fed one event at a time.
 
     Without an engine it counts interactions only; with one it also measures occupancy (busy
-    time over logged-in time, per channel among the advisors able to serve it) and the backlog
-    at the end of each interval.
+    time over staffed time, per channel among the advisors able to serve it), the backlog at the
+    end of each interval, and short abandons (the thresholds are the engine's policies). Every
+    ratio comes from ``engine.figures``.
     """
 
     def __init__(
