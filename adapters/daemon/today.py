@@ -21,6 +21,7 @@ first event of the day (what it did before is not known without reading yesterda
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
@@ -29,6 +30,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.engine import figures
 from aiguillage.engine.engine import Engine
@@ -54,7 +56,7 @@ from aiguillage.engine.instants import SECOND, Instant, from_datetime, to_dateti
 from aiguillage.engine.policies import CHANNELS, Channel
 from aiguillage.engine.schedules import WORK, Shift
 
-__all__ = ["AdvisorDay", "ChannelDay", "Today", "catch_up"]
+__all__ = ["AdvisorDay", "ChannelDay", "Following", "Today", "catch_up"]
 
 _PAGE = 1000
 """Records read per page when catching up."""
@@ -450,3 +452,37 @@ async def catch_up(today: Today, runtime: _Reader) -> None:
 
 def _feed(today: Today, records: Sequence[Record], engine: Engine) -> None:
     today._feed(records, engine)
+
+
+class Following:
+    """The day's figures (``Today``), following the journal from the first wall that asks,
+    and started afresh after the daemon drops its engine."""
+
+    def __init__(self) -> None:
+        self._today: Today | None = None
+        self._lock = asyncio.Lock()
+
+    async def today(self, runtime: Runtime) -> Today:
+        async with self._lock:
+            if self._today is None:
+                today = Today(runtime.zone)
+
+                def follow(records: Sequence[Record]) -> None:
+                    if runtime.engine is not None:
+                        today.feed(records, runtime.engine)
+
+                def dropped() -> None:
+                    runtime.remove_listener(follow)
+                    runtime.remove_drop_listener(dropped)
+                    if self._today is today:
+                        self._today = None
+
+                runtime.add_listener(follow)
+                runtime.add_drop_listener(dropped)
+                try:
+                    await catch_up(today, runtime)
+                except BaseException:
+                    dropped()
+                    raise
+                self._today = today
+            return self._today

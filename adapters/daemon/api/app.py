@@ -64,6 +64,7 @@ from aiguillage.adapters.daemon.metrics import CONTENT_TYPE
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.screens.pages import SCREEN_ROUTES
 from aiguillage.adapters.daemon.supervisor import Supervisor
+from aiguillage.adapters.daemon.today import Following
 from aiguillage.engine.errors import (
     EngineError,
     InvalidCommand,
@@ -381,6 +382,7 @@ def create_app(
     app.state.tokens = tokens
     app.state.tickets = tickets
     app.state.adapters = adapters
+    app.state.following = Following()
     app.state.oidc = oidc
     app.state.sessions = (
         Sessions(_deployment_key(runtime), runtime.daemon.session_idle_s)

@@ -153,7 +153,8 @@ class ChannelQueue(msgspec.Struct, kw_only=True):
     estimated_wait_s: float | None
     """Mean wait of the last (up to 50) interactions an advisor accepted since the start."""
     service_level_today: float | None
-    """Share of today's (local day) interactions answered within their SLA, of those decided."""
+    """Today's (local day) service level, as ``engine.figures.service_level`` defines it: short
+    abandons left out; the same figure as the wall's."""
     target_share: float
     advisors: dict[str, int]
     """Advisors able to take this channel, by state."""

@@ -53,6 +53,7 @@ from aiguillage.adapters.daemon.api.models import (
 from aiguillage.adapters.daemon.api.sessions import SESSION_COOKIE, session_principal
 from aiguillage.adapters.daemon.auth import Principal, Unauthenticated
 from aiguillage.adapters.daemon.runtime import Runtime
+from aiguillage.adapters.daemon.today import Today
 from aiguillage.adapters.stores.views import InteractionOut, iso
 from aiguillage.engine.commands import (
     Abandon,
@@ -73,7 +74,7 @@ from aiguillage.engine.commands import (
 )
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import UnknownAdvisor, UnknownInteraction
-from aiguillage.engine.instants import SECOND, from_datetime, to_datetime
+from aiguillage.engine.instants import SECOND, from_datetime
 from aiguillage.engine.policies import CHANNELS
 from aiguillage.engine.states import InteractionStatus
 
@@ -452,31 +453,23 @@ async def queues(request: Request[Any, Any, Any]) -> Queues:
     """Per channel: waiting, oldest wait, estimated wait, service level today, advisors."""
     caller(request, *STAFF)
     runtime = runtime_of(request)
-    result: Queues = await runtime.read(lambda engine: _queues(runtime, engine))
+    today = await request.app.state.following.today(runtime)
+    result: Queues = await runtime.read(lambda engine: _queues(runtime, engine, today))
     return result
 
 
-def _queues(runtime: Runtime, engine: Engine) -> Queues:
+def _queues(runtime: Runtime, engine: Engine, today: Today) -> Queues:
     state = engine.state
     now = max(runtime.clock(), engine.now)
     zone = runtime.zone
     channels: dict[str, ChannelQueue] = {}
     waiting_since: dict[str, int] = {}
-    decided: dict[str, list[int]] = {c: [0, 0] for c in CHANNELS}
-    day = to_datetime(now, zone).date()
     for interaction in state.interactions.values():
         channel = interaction.channel
         if interaction.status == "queued":
             since = waiting_since.get(channel)
             if since is None or interaction.received_at < since:
                 waiting_since[channel] = interaction.received_at
-        if to_datetime(interaction.received_at, zone).date() != day:
-            continue
-        met = interaction.within_sla
-        if met is None and (interaction.breached or interaction.status == "abandoned"):
-            met = False
-        if met is not None:
-            decided[channel][0 if met else 1] += 1
     for channel in CHANNELS:
         policy = state.policies.channels.get(channel)
         by_state: dict[str, int] = {}
@@ -484,14 +477,12 @@ def _queues(runtime: Runtime, engine: Engine) -> Queues:
             if advisor.capacity.get(channel, 0) > 0:
                 by_state[advisor.state] = by_state.get(advisor.state, 0) + 1
         waits = runtime.recent_waits(channel)
-        met_today, missed_today = decided[channel]
-        decided_today = met_today + missed_today
         oldest = waiting_since.get(channel)
         channels[channel] = ChannelQueue(
             waiting=state.queues.waiting(channel),
             oldest_wait_s=None if oldest is None else max(0.0, (now - oldest) / SECOND),
             estimated_wait_s=sum(waits) / len(waits) if waits else None,
-            service_level_today=met_today / decided_today if decided_today else None,
+            service_level_today=today.channel(channel, now).service_level,
             target_share=policy.target_share if policy is not None else 0.0,
             advisors=by_state,
         )

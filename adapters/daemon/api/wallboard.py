@@ -3,8 +3,14 @@
 One object says what a supervisor's wall shows: per channel the queue (waiting, the oldest
 wait), today's figures (answered, abandoned, service level against the target) and the work at
 risk (past its warning) or breached; per advisor the state with its reason and since when, the
-load per channel against the capacity; the interactions at risk, oldest deadline first, with
-who holds them; and the health of the daemon, its journal and each channel adapter.
+load per channel against the capacity, occupancy and adherence to today's schedule; the
+interactions at risk, oldest deadline first, with who holds them; and the health of the
+daemon, its journal and each channel adapter.
+
+Today's figures come from ``daemon.today`` (every ratio by ``engine.figures``, the one
+definition the reports share), which follows the journal from the first wall that asks: it
+reads the day's records once, then each durable batch; when the daemon drops its engine (a
+journal failure, a step-down) it is started afresh from the journal.
 
 ``GET /v1/wallboard/live?ticket=T`` (a ticket from ``POST /v1/tickets``, as for the offers
 WebSocket) sends that object when it connects and again after every batch the journal makes
@@ -37,10 +43,11 @@ from aiguillage.adapters.daemon.api.websocket import (
 from aiguillage.adapters.daemon.auth import Tokens
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.supervisor import Supervisor
+from aiguillage.adapters.daemon.today import Following, Today
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.adapters.stores.views import iso
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.instants import Instant, to_datetime
+from aiguillage.engine.instants import Instant
 from aiguillage.engine.policies import CHANNELS
 
 __all__ = ["WALLBOARD_ROUTES", "Wallboard", "wallboard_of"]
@@ -68,8 +75,14 @@ class ChannelBoard(msgspec.Struct, kw_only=True):
     answered_today: int
     answered_within_today: int
     abandoned_today: int
+    """Every abandon of the day, the short ones included."""
+    short_abandons_today: int
+    breached_today: int
+    """Deadlines passed today without an answer."""
     service_level_today: float | None
-    """Answered within the SLA over today's decided ones (abandons count as missed)."""
+    """``figures.service_level`` over the day: short abandons left out."""
+    asa_today_s: float | None
+    abandonment_today: float | None
     target_share: float
     advisors: dict[str, int]
     """Advisors able to take the channel, by state."""
@@ -86,6 +99,9 @@ class AdvisorBoard(msgspec.Struct, kw_only=True):
     load: dict[str, int]
     capacity: dict[str, int]
     holding: list[int]
+    occupancy_today: float | None
+    adherence_today: float | None
+    """Against today's schedule (``PUT /v1/schedule/{day}``); ``None`` without one."""
 
 
 class AtRisk(msgspec.Struct, kw_only=True):
@@ -119,17 +135,16 @@ class Wallboard(msgspec.Struct, kw_only=True):
     health: Health
 
 
-def wallboard_of(runtime: Runtime, engine: Engine, adapters: Supervisor | None) -> Wallboard:
-    """Return the wall's state from the engine's (run between batches: all of it is durable)."""
+def wallboard_of(
+    runtime: Runtime, engine: Engine, adapters: Supervisor | None, today: Today
+) -> Wallboard:
+    """Return the wall's state from the engine's (run between batches: all of it is durable)
+    and the day's figures."""
     state = engine.state
     zone = runtime.zone
     now = max(runtime.clock(), engine.now)
-    day = to_datetime(now, zone).date()
     counts = {
-        channel: dict.fromkeys(
-            ("offered", "held", "at_risk", "breached", "arrived", "answered", "within"), 0
-        )
-        | {"abandoned": 0}
+        channel: dict.fromkeys(("offered", "held", "at_risk", "breached"), 0)
         for channel in CHANNELS
     }
     oldest: dict[str, Instant] = {}
@@ -162,19 +177,12 @@ def wallboard_of(runtime: Runtime, engine: Engine, adapters: Supervisor | None) 
                     advisor_id=interaction.advisor_id,
                 )
             )
-        if to_datetime(interaction.received_at, zone).date() == day:
-            count["arrived"] += 1
-            if interaction.responded_at is not None:
-                count["answered"] += 1
-                count["within"] += bool(interaction.within_sla)
-            elif status == "abandoned":
-                count["abandoned"] += 1
     risky.sort(key=lambda r: (r.deadline, r.interaction_id))
     channels: dict[str, ChannelBoard] = {}
     for channel in CHANNELS:
         count = counts[channel]
         policy = state.policies.channels.get(channel)
-        decided = count["answered"] + count["abandoned"]
+        day = today.channel(channel, now)
         by_state: dict[str, int] = {}
         for advisor in state.advisors.values():
             if advisor.capacity.get(channel, 0) > 0:
@@ -187,28 +195,36 @@ def wallboard_of(runtime: Runtime, engine: Engine, adapters: Supervisor | None) 
             held=count["held"],
             at_risk=count["at_risk"],
             breached=count["breached"],
-            arrived_today=count["arrived"],
-            answered_today=count["answered"],
-            answered_within_today=count["within"],
-            abandoned_today=count["abandoned"],
-            service_level_today=count["within"] / decided if decided else None,
+            arrived_today=day.arrived,
+            answered_today=day.answered,
+            answered_within_today=day.answered_within,
+            abandoned_today=day.abandoned,
+            short_abandons_today=day.short_abandons,
+            breached_today=day.breached,
+            service_level_today=day.service_level,
+            asa_today_s=day.asa_s,
+            abandonment_today=day.abandonment,
             target_share=policy.target_share if policy is not None else 0.0,
             advisors=by_state,
         )
-    advisors = [
-        AdvisorBoard(
-            id=advisor.id,
-            name=advisor.name,
-            state=advisor.state,
-            reason=advisor.reason,
-            since=iso(advisor.state_since, zone) if advisor.state_since else None,
-            wrap_until=None if advisor.wrap_until is None else iso(advisor.wrap_until, zone),
-            load={c: n for c, n in advisor.load.items() if n},
-            capacity={str(c): n for c, n in advisor.capacity.items()},
-            holding=list(advisor.holding),
+    advisors = []
+    for advisor in sorted(state.advisors.values(), key=lambda a: a.id):
+        figures = today.advisor(advisor.id, now, engine)
+        advisors.append(
+            AdvisorBoard(
+                id=advisor.id,
+                name=advisor.name,
+                state=advisor.state,
+                reason=advisor.reason,
+                since=iso(advisor.state_since, zone) if advisor.state_since else None,
+                wrap_until=None if advisor.wrap_until is None else iso(advisor.wrap_until, zone),
+                load={c: n for c, n in advisor.load.items() if n},
+                capacity={str(c): n for c, n in advisor.capacity.items()},
+                holding=list(advisor.holding),
+                occupancy_today=figures.occupancy,
+                adherence_today=figures.adherence,
+            )
         )
-        for advisor in sorted(state.advisors.values(), key=lambda a: a.id)
-    ]
     return Wallboard(
         at=iso(now, zone),
         seq=runtime.last_seq,
@@ -234,8 +250,11 @@ def _health(runtime: Runtime, adapters: Supervisor | None) -> Health:
     )
 
 
-async def _read(runtime: Runtime, adapters: Supervisor | None) -> Wallboard:
-    board: Wallboard = await runtime.read(lambda engine: wallboard_of(runtime, engine, adapters))
+async def _read(runtime: Runtime, adapters: Supervisor | None, following: Following) -> Wallboard:
+    today = await following.today(runtime)
+    board: Wallboard = await runtime.read(
+        lambda engine: wallboard_of(runtime, engine, adapters, today)
+    )
     return board
 
 
@@ -243,7 +262,8 @@ async def _read(runtime: Runtime, adapters: Supervisor | None) -> Wallboard:
 async def read_wallboard(request: Request[Any, Any, Any]) -> Wallboard:
     """Per channel, per advisor, the work at risk and the health, as the wall shows them."""
     caller(request, *STAFF)
-    return await _read(runtime_of(request), request.app.state.adapters)
+    state = request.app.state
+    return await _read(runtime_of(request), state.adapters, state.following)
 
 
 @websocket("/v1/wallboard/live")
@@ -286,7 +306,7 @@ async def wallboard_socket(socket: WebSocket[Any, Any, Any]) -> None:
                     why[0] = "the token expired (or was revoked): sign in again"
                     break
                 try:
-                    board = await _read(runtime, adapters)
+                    board = await _read(runtime, adapters, socket.app.state.following)
                 except Unavailable:
                     why[0] = "unavailable: reconnect"
                     break

@@ -49,7 +49,10 @@ _NO_SCRIPT = {
 }
 
 
-def _shell(screen: str, language: str) -> Response[bytes]:
+def _shell(screen: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    language = _language(request)
+    # Whether the sign-in offers the identity provider ([oidc]): a fact, not a secret.
+    oidc = ' data-oidc="1"' if getattr(request.app.state, "oidc", None) is not None else ""
     title = _TITLES[screen][language]
     page = (
         f'<!doctype html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
@@ -57,7 +60,7 @@ def _shell(screen: str, language: str) -> Response[bytes]:
         f"<title>{escape(title)}</title>\n"
         '<link rel="stylesheet" href="/app/static/app.css">\n'
         f'<script type="module" src="/app/static/{screen}.js"></script>\n'
-        f'</head>\n<body class="{screen}">\n'
+        f'</head>\n<body class="{screen}"{oidc}>\n'
         f"<noscript><p>{escape(_NO_SCRIPT[language])}</p></noscript>\n"
         '<div id="root"></div>\n</body>\n</html>\n'
     )
@@ -72,13 +75,13 @@ def _language(request: Request[Any, Any, Any]) -> str:
 @get("/app/", include_in_schema=False)
 async def workspace(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The advisor's workspace (a supervisor signed in here is sent to the wall)."""
-    return _shell("workspace", _language(request))
+    return _shell("workspace", request)
 
 
 @get("/app/wallboard", include_in_schema=False)
 async def wallboard(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The supervisor's wall; ``?wall=1`` for the large-screen mode."""
-    return _shell("wallboard", _language(request))
+    return _shell("wallboard", request)
 
 
 @get("/app/static/{name:str}", include_in_schema=False)

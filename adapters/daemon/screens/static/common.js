@@ -251,7 +251,9 @@ export function signInForm(root, title) {
       input,
       error,
       h("button", { type: "submit" }, t("signin.submit")),
-      h("p", {}, h("a", { href: "/app/oidc/login" }, t("signin.oidc"))),
+      document.body.dataset.oidc === "1"
+        ? h("p", {}, h("a", { href: "/app/oidc/login" }, t("signin.oidc")))
+        : null,
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();

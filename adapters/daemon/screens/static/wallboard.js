@@ -126,7 +126,8 @@ function layout() {
             h(
               "tr",
               {},
-              ["wall.advisor", "wall.state", "wall.in_state", "wall.load"].map((k) =>
+              ["wall.advisor", "wall.state", "wall.in_state", "wall.load", "wall.occupancy",
+                "wall.adherence"].map((k) =>
                 h("th", { scope: "col" }, t(k)),
               ),
               h("th", { scope: "col", class: "control" }, t("wall.actions")),
@@ -212,7 +213,17 @@ function channelCard(channel, c) {
       figure("wall.at_risk", c.at_risk, "at_risk", c.at_risk > 0 ? "warn" : ""),
       figure("wall.breached", c.breached, "breached", c.breached > 0 ? "bad" : ""),
       figure("wall.answered", c.answered_today, "answered"),
-      figure("wall.abandoned", c.abandoned_today, "abandoned"),
+      h("dt", {}, t("wall.abandoned")),
+      h(
+        "dd",
+        { "data-figure": "abandoned" },
+        String(c.abandoned_today),
+        c.short_abandons_today
+          ? [" ", h("small", {}, t("wall.short", { n: c.short_abandons_today }))]
+          : null,
+      ),
+      h("dt", {}, t("wall.asa")),
+      h("dd", { "data-figure": "asa" }, c.asa_today_s === null ? "—" : duration(c.asa_today_s)),
       h("dt", {}, t("wall.sl")),
       h(
         "dd",
@@ -250,6 +261,8 @@ function advisorRow(advisor) {
     ),
     h("td", {}, advisor.since ? h("span", { "data-since": advisor.since }) : "—"),
     h("td", {}, load),
+    h("td", { "data-figure": "occupancy" }, percent(advisor.occupancy_today)),
+    h("td", { "data-figure": "adherence" }, percent(advisor.adherence_today)),
     h(
       "td",
       { class: "control" },
