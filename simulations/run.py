@@ -20,15 +20,15 @@ from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event
 from aiguillage.engine.instants import DAY, Instant, from_datetime
-from aiguillage.engine.policies import BusinessHours, Channel, Policies
+from aiguillage.engine.policies import Channel, Policies
 from aiguillage.engine.routing import strategy_named
 
 from .kernel import Behaviour, Simulation
 from .outcome import RunResult
 from .planning import PLAN_CAPACITY, PlanRow
 from .results import Tally
-from .scenario import Profile, Scenario
-from .workload import Mix, Stream, arrivals
+from .scenario import Scenario
+from .workload import Mix, arrivals, streams_of
 
 __all__ = ["Deployment", "simulate"]
 
@@ -99,20 +99,7 @@ def simulate(
             shift = scenario.teams.get(team) if team is not None else None
             simulation.staff(command.advisor_id, shift, begin, end, calendar)
 
-    streams = []
-    for channel, policy in policies.channels.items():
-        open_at = _opening(calendar, policy.hours) if policy.refuse_when_closed else None
-        for source in policy.sources:
-            if scenario.volumes.get(source, 0):
-                streams.append(
-                    Stream(
-                        channel,
-                        source,
-                        scenario.volumes[source],
-                        scenario.profiles.get(channel, Profile()),
-                        open_at,
-                    )
-                )
+    streams = streams_of(policies, scenario, calendar)
     mix = Mix(
         motives=dict(scenario.motives) or dict.fromkeys(policies.motives, 1.0),
         languages=dict(scenario.languages),
@@ -126,13 +113,6 @@ def simulate(
     return tally.result(
         end=end, policies=policies, deployment=deployment.name, seed=seed, strategy=strategy_name
     )
-
-
-def _opening(calendar: BusinessCalendar, hours: BusinessHours | None) -> Callable[[Instant], bool]:
-    def is_open(at: Instant) -> bool:
-        return calendar.is_open(at, hours)
-
-    return is_open
 
 
 def _plan_roster(deployment: Deployment) -> tuple[tuple[AddAdvisor, str | None], ...]:

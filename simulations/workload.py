@@ -25,11 +25,11 @@ import numpy as np
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.commands import Submit
 from aiguillage.engine.instants import HOUR, Instant, from_datetime, to_datetime
-from aiguillage.engine.policies import Channel, Typology
+from aiguillage.engine.policies import BusinessHours, Channel, Policies, Typology
 
-from .scenario import Profile, Surge
+from .scenario import Profile, Scenario, Surge
 
-__all__ = ["REFERENCE_YEARLY_VOLUMES", "Mix", "Stream", "arrivals", "hourly_rates"]
+__all__ = ["REFERENCE_YEARLY_VOLUMES", "Mix", "Stream", "arrivals", "hourly_rates", "streams_of"]
 
 T = TypeVar("T")
 
@@ -67,6 +67,38 @@ class Stream:
     yearly: float
     profile: Profile = field(default_factory=Profile)
     open_at: Callable[[Instant], bool] | None = None
+
+
+def streams_of(policies: Policies, scenario: Scenario, calendar: BusinessCalendar) -> list[Stream]:
+    """Return the stream of every source the scenario gives a yearly volume, channel by channel
+    in the policies' order: a source takes its channel's profile, and its opening hours when the
+    channel refuses work while closed.
+
+    The one reading of a deployment's traffic: the simulator draws from these streams, and
+    whoever forecasts a day (the daemon's wallboard) shapes the same ones.
+    """
+    streams = []
+    for channel, policy in policies.channels.items():
+        open_at = _opening(calendar, policy.hours) if policy.refuse_when_closed else None
+        for source in policy.sources:
+            if scenario.volumes.get(source, 0):
+                streams.append(
+                    Stream(
+                        channel,
+                        source,
+                        scenario.volumes[source],
+                        scenario.profiles.get(channel, Profile()),
+                        open_at,
+                    )
+                )
+    return streams
+
+
+def _opening(calendar: BusinessCalendar, hours: BusinessHours | None) -> Callable[[Instant], bool]:
+    def is_open(at: Instant) -> bool:
+        return calendar.is_open(at, hours)
+
+    return is_open
 
 
 SLOTS = 12
