@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time as clock
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -248,3 +249,27 @@ async def test_a_failed_computation_is_tried_again(
     again = await forecasts.day(runtime, date(2027, 3, 9))
     assert again is not None
     assert len(calls) == 2
+
+
+async def test_a_caller_gone_leaves_the_computation_to_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = build_runtime(load_config(ROOT / "config.toml"), tmp_path / "journal.sqlite")
+    real = forecast_module.day_forecast
+    calls: list[date] = []
+    release = threading.Event()
+
+    def slow(settings: Settings, day: date) -> DayForecast | None:
+        calls.append(day)
+        release.wait(10)
+        return real(settings, day)
+
+    monkeypatch.setattr(forecast_module, "day_forecast", slow)
+    forecasts = Forecasts()
+    with anyio.move_on_after(0.2) as scope:
+        await forecasts.day(runtime, date(2027, 3, 9))
+    assert scope.cancelled_caught
+    release.set()
+    kept = await forecasts.day(runtime, date(2027, 3, 9))
+    assert kept is not None
+    assert calls == [date(2027, 3, 9)]
