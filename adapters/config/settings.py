@@ -234,7 +234,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     oidc: OidcSettings | None = None
     """Sign-in through an OpenID Connect provider (see ``oidc``); none without the table."""
     simulation: Scenario = Scenario()
-    """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon ignores it."""
+    """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon's wall shows
+    the day's expected arrivals from it beside the actual ones (``daemon.forecast``)."""
     adapters: dict[str, dict[str, Any]] = {}
     """``[adapters.<name>]``: the adapter plugins the daemon runs, each table checked against
     its plugin's settings in pass 3 (see ``plugins``)."""

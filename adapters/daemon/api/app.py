@@ -60,6 +60,7 @@ from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
 from aiguillage.adapters.daemon.api.wallboard import WALLBOARD_ROUTES, wallboard_socket
 from aiguillage.adapters.daemon.api.websocket import offers_socket
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
+from aiguillage.adapters.daemon.forecast import Forecasts
 from aiguillage.adapters.daemon.metrics import CONTENT_TYPE
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.screens.pages import SCREEN_ROUTES
@@ -383,6 +384,7 @@ def create_app(
     app.state.tickets = tickets
     app.state.adapters = adapters
     app.state.following = Following()
+    app.state.forecasts = Forecasts()
     app.state.oidc = oidc
     app.state.sessions = (
         Sessions(_deployment_key(runtime), runtime.daemon.session_idle_s)

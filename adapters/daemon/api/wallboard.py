@@ -41,9 +41,10 @@ from aiguillage.adapters.daemon.api.websocket import (
     refuse,
 )
 from aiguillage.adapters.daemon.auth import Tokens
+from aiguillage.adapters.daemon.forecast import DayForecast
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.supervisor import Supervisor
-from aiguillage.adapters.daemon.today import Following, Today
+from aiguillage.adapters.daemon.today import Today
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.adapters.stores.views import iso
 from aiguillage.engine.engine import Engine
@@ -72,6 +73,10 @@ class ChannelBoard(msgspec.Struct, kw_only=True):
     breached: int
     """Open, not answered, past its deadline."""
     arrived_today: int
+    expected_by_now: float | None
+    """Arrivals the plan (``[simulation]``) expects from midnight to now; ``None`` without one."""
+    expected_today: float | None
+    """... and over the whole day."""
     answered_today: int
     answered_within_today: int
     abandoned_today: int
@@ -136,7 +141,11 @@ class Wallboard(msgspec.Struct, kw_only=True):
 
 
 def wallboard_of(
-    runtime: Runtime, engine: Engine, adapters: Supervisor | None, today: Today
+    runtime: Runtime,
+    engine: Engine,
+    adapters: Supervisor | None,
+    today: Today,
+    plan: DayForecast | None = None,
 ) -> Wallboard:
     """Return the wall's state from the engine's (run between batches: all of it is durable)
     and the day's figures."""
@@ -196,6 +205,8 @@ def wallboard_of(
             at_risk=count["at_risk"],
             breached=count["breached"],
             arrived_today=day.arrived,
+            expected_by_now=_expected(plan, channel, now, by_now=True),
+            expected_today=_expected(plan, channel, now, by_now=False),
             answered_today=day.answered,
             answered_within_today=day.answered_within,
             abandoned_today=day.abandoned,
@@ -235,6 +246,16 @@ def wallboard_of(
     )
 
 
+def _expected(
+    plan: DayForecast | None, channel: str, now: Instant, *, by_now: bool
+) -> float | None:
+    if plan is None:
+        return None
+    if channel not in plan.channels:
+        return 0.0  # the plan sends this channel nothing
+    return plan.expected_by(channel, now) if by_now else plan.expected_day(channel)
+
+
 def _health(runtime: Runtime, adapters: Supervisor | None) -> Health:
     journal = runtime.journal
     role = "leader" if runtime.leading else "standby" if runtime.standby else "recovering"
@@ -250,10 +271,11 @@ def _health(runtime: Runtime, adapters: Supervisor | None) -> Health:
     )
 
 
-async def _read(runtime: Runtime, adapters: Supervisor | None, following: Following) -> Wallboard:
-    today = await following.today(runtime)
+async def _read(runtime: Runtime, adapters: Supervisor | None, state: Any) -> Wallboard:
+    today = await state.following.today(runtime)
+    plan = await state.forecasts.today(runtime)
     board: Wallboard = await runtime.read(
-        lambda engine: wallboard_of(runtime, engine, adapters, today)
+        lambda engine: wallboard_of(runtime, engine, adapters, today, plan)
     )
     return board
 
@@ -263,7 +285,7 @@ async def read_wallboard(request: Request[Any, Any, Any]) -> Wallboard:
     """Per channel, per advisor, the work at risk and the health, as the wall shows them."""
     caller(request, *STAFF)
     state = request.app.state
-    return await _read(runtime_of(request), state.adapters, state.following)
+    return await _read(runtime_of(request), state.adapters, state)
 
 
 @websocket("/v1/wallboard/live")
@@ -306,7 +328,7 @@ async def wallboard_socket(socket: WebSocket[Any, Any, Any]) -> None:
                     why[0] = "the token expired (or was revoked): sign in again"
                     break
                 try:
-                    board = await _read(runtime, adapters, socket.app.state.following)
+                    board = await _read(runtime, adapters, socket.app.state)
                 except Unavailable:
                     why[0] = "unavailable: reconnect"
                     break

@@ -212,6 +212,21 @@ function channelCard(channel, c) {
       figure("wall.held", c.held + c.offered, "held"),
       figure("wall.at_risk", c.at_risk, "at_risk", c.at_risk > 0 ? "warn" : ""),
       figure("wall.breached", c.breached, "breached", c.breached > 0 ? "bad" : ""),
+      c.expected_by_now === null
+        ? null
+        : [
+            h("dt", {}, t("wall.arrived")),
+            h(
+              "dd",
+              { "data-figure": "arrived" },
+              String(c.arrived_today),
+              " ",
+              h("small", {}, t("wall.expected", {
+                now: Math.round(c.expected_by_now),
+                day: Math.round(c.expected_today),
+              })),
+            ),
+          ],
       figure("wall.answered", c.answered_today, "answered"),
       h("dt", {}, t("wall.abandoned")),
       h(

@@ -64,6 +64,14 @@ def test_the_wall_counts_the_queue_and_names_who_holds_what(daemon: Daemon) -> N
     assert social["waiting"] == before["channels"]["social"]["waiting"] + 1
     assert social["oldest_since"] is not None
     assert social["target_share"] == 0.9
+    # The reference deployment has a plan: today's expected social messages, by now and all day.
+    assert 0 <= social["expected_by_now"] <= social["expected_today"]
+    assert social["expected_today"] > 100  # 120,000 a year
+    assert board["channels"]["voice"]["expected_today"] >= 0
+    # The reference deployment has a plan: today's expected social messages, by now and all day.
+    assert 0 <= social["expected_by_now"] <= social["expected_today"]
+    assert social["expected_today"] > 100  # 120,000 a year
+    assert board["channels"]["voice"]["expected_today"] >= 0
     assert board["seq"] > before["seq"]
     assert board["health"]["ready"] is True
     assert board["health"]["role"] == "leader"
