@@ -151,6 +151,10 @@ def test_an_image_of_format_3_reads_without_schedules_as_replaying_its_journal()
     rebuilt = replayed(journal)
     assert upgraded.state.schedules == {}
     assert upgraded.state.messages  # what format 3 added is kept
+    # Nor did it keep when each advisor entered its state (0: unknown, no time in state shown).
+    for advisor in upgraded.state.advisors.values():
+        assert advisor.state_since == 0
+        advisor.state_since = rebuilt.state.advisors[advisor.id].state_since
     assert upgraded.snapshot() == rebuilt.snapshot()
     assert upgraded.image() == rebuilt.image()
     later = upgraded.now + 3 * 86_400 * 1_000_000
