@@ -26,8 +26,10 @@ __all__ = [
     "Command",
     "Decline",
     "MintToken",
+    "Move",
     "PostMessage",
     "PrincipalAnswered",
+    "Prioritise",
     "RecordDelivery",
     "RecordResponse",
     "RemoveAdvisor",
@@ -111,6 +113,10 @@ class SetAdvisorState(_Command, frozen=True, tag="advisor.set_state"):
     advisor_id: str
     state: AdvisorState
     reason: str = ""
+    by: str = ""
+    """Who set it when not the advisor itself: a supervisor (``token:7``). Set by someone
+    else, ``not_ready`` or ``offline`` first sends the work the advisor holds back to its place
+    in the queue (``InteractionMoved``), where the advisor's own log-out is refused."""
 
 
 class Submit(_Command, frozen=True, tag="interaction.submit"):
@@ -164,7 +170,11 @@ class RecordResponse(_Command, frozen=True, tag="interaction.respond"):
 
 
 class Transfer(_Command, frozen=True, tag="interaction.transfer"):
-    """Send held work back to a queue, keeping its context, place and SLA clock."""
+    """Send held work back to a queue, keeping its context, place and SLA clock.
+
+    With ``to_advisor``, the work is offered first to that advisor when it is ready for it,
+    as a thread's follow-up is to who handled the thread before.
+    """
 
     advisor_id: str
     interaction_id: int
@@ -173,6 +183,7 @@ class Transfer(_Command, frozen=True, tag="interaction.transfer"):
     skills: dict[str, int] | None = None
     note_digest: str = ""
     """Salted digest of the advisor's note, kept outside the journal like personal data."""
+    to_advisor: str | None = None
 
 
 class TransferOut(_Command, frozen=True, tag="interaction.transfer_out"):
@@ -213,6 +224,9 @@ class Close(_Command, frozen=True, tag="interaction.close"):
     interaction_id: int
     advisor_id: str | None = None
     reason: str = ""
+    motive: str | None = None
+    """The final motive, one of the configured ones, when the work turned out to be about
+    something else than it was submitted for; ``None`` keeps the interaction's."""
 
 
 class PostMessage(_Command, frozen=True, tag="message.post"):
@@ -245,6 +259,42 @@ class RecordDelivery(_Command, frozen=True, tag="message.record_delivery"):
     retry_at: Instant | None = None
     evidence_digest: str = ""
     """With ``sent``: the digest of the bytes sent, sealed in the personal store."""
+
+
+# -- supervisor steering -------------------------------------------------------------------------
+# A supervisor's hand on the queues: journaled with who (``by``: ``token:7``, a label) and why
+# (``reason``: a code), like every command, so the audit trail answers "who moved my work".
+
+
+class Prioritise(_Command, frozen=True, tag="interaction.prioritise"):
+    """Give waiting work another priority (0 to 9): it takes the place its new key gives.
+
+    Offered work loses its offer first; held, waiting or ended work is refused.
+    """
+
+    interaction_id: int
+    priority: int
+    by: str
+    reason: str
+
+
+class Move(_Command, frozen=True, kw_only=True, tag="interaction.move"):
+    """Send queued, offered or held work back to its place in the queue, keeping its SLA
+    clock, with another channel, motive or skills when given, and offered first to
+    ``to_advisor`` when named (see ``Transfer``).
+
+    An offer is withdrawn; held work is taken from its holder, whose slot is freed without a
+    wrap-up. ``note_digest`` as ``Transfer``'s.
+    """
+
+    interaction_id: int
+    to_advisor: str | None = None
+    channel: Channel | None = None
+    motive: str | None = None
+    skills: dict[str, int] | None = None
+    by: str
+    reason: str
+    note_digest: str = ""
 
 
 # -- schedules ----------------------------------------------------------------------------------
@@ -280,6 +330,9 @@ Command = (
     | Close
     | PostMessage
     | RecordDelivery
+    # supervisor steering
+    | Prioritise
+    | Move
     # schedules
     | SetSchedule
 )

@@ -355,7 +355,8 @@ class Engine:
             return
         advisors = state.advisors
         preferred = interaction.preferred_advisor
-        # A thread's follow-up goes first to who handled its previous interaction, when ready.
+        # A thread's follow-up goes first to who handled its previous interaction, when ready;
+        # transferred or moved work to the advisor named.
         if (
             preferred is not None
             and preferred in state.index

@@ -28,7 +28,9 @@ __all__ = [
     "InteractionArrived",
     "InteractionClosed",
     "InteractionForgotten",
+    "InteractionMoved",
     "InteractionRelaxed",
+    "InteractionReprioritised",
     "InteractionResponded",
     "InteractionTransferred",
     "InteractionTransferredOut",
@@ -110,6 +112,8 @@ class AdvisorStateChanged(_Event, frozen=True, tag="advisor.state_changed"):
     reason: str = ""
     until: Instant | None = None
     due: Instant | None = None
+    by: str = ""
+    """Who set it when not the advisor itself or the engine (``SetAdvisorState.by``)."""
 
 
 class InteractionArrived(_Event, frozen=True, tag="interaction.arrived", omit_defaults=True):
@@ -154,9 +158,10 @@ class OfferMade(_Event, frozen=True, tag="offer.made"):
     it; ``score``: the winner's advisor score); ``freed_advisor``, an advisor took the most
     urgent work it may serve (``candidates``: how many queue heads it compared; ``score``: the
     winner's work score); ``preferred_advisor``, a thread's follow-up went to who handled its
-    previous interaction, waiting for work (``candidates`` and ``score`` as for
-    ``idle_advisor``, the score that advisor's). ``strategy`` names the strategy that scored,
-    ``step`` the relaxation step in force (0 is the requirement as submitted).
+    previous interaction, or transferred or moved work to the advisor named, waiting for work
+    (``candidates`` and ``score`` as for ``idle_advisor``, the score that advisor's).
+    ``strategy`` names the strategy that scored, ``step`` the relaxation step in force (0 is
+    the requirement as submitted).
     """
 
     offer_id: int
@@ -214,7 +219,8 @@ class InteractionTransferred(
 
     ``note_digest`` is the salted digest of the advisor's note, which is personal data and
     kept outside the journal. Journals written before digests hold the note's text as ``note``:
-    it is read past (an unknown field), so it reaches no reader of the events.
+    it is read past (an unknown field), so it reaches no reader of the events. ``to_advisor``:
+    the advisor it is offered first (see ``Transfer``).
     """
 
     interaction_id: int
@@ -223,6 +229,7 @@ class InteractionTransferred(
     motive: str | None
     skills: dict[str, int]
     note_digest: str = ""
+    to_advisor: str | None = None
 
 
 class InteractionTransferredOut(
@@ -258,11 +265,17 @@ class InteractionAbandoned(_Event, frozen=True, tag="interaction.abandoned"):
 
 
 class InteractionClosed(_Event, frozen=True, tag="interaction.closed", omit_defaults=True):
-    """``reason``: as the ``Close`` command gave it (``no_answer_needed``), or empty."""
+    """``reason``: as the ``Close`` command gave it (``no_answer_needed``), or empty.
+
+    ``motive``: the interaction's motive as it was closed (the one ``Close`` gave, else the one
+    it had), so that reports count closed work by outcome and by final motive; ``None`` when it
+    had none, and in journals written before it was kept.
+    """
 
     interaction_id: int
     advisor_id: str | None = None
     reason: str = ""
+    motive: str | None = None
 
 
 class MessageReceived(_Event, frozen=True, tag="message.received", omit_defaults=True):
@@ -338,6 +351,44 @@ class SlaBreached(_Event, frozen=True, tag="sla.breached"):
     due: Instant
 
 
+# -- supervisor steering -------------------------------------------------------------------------
+
+
+class InteractionReprioritised(_Event, frozen=True, tag="interaction.reprioritised"):
+    """Waiting work given another priority by ``by`` for ``reason`` (see ``Prioritise``)."""
+
+    interaction_id: int
+    priority: int
+    previous: int
+    by: str
+    reason: str
+
+
+class InteractionMoved(
+    _Event, frozen=True, kw_only=True, tag="interaction.moved", omit_defaults=True
+):
+    """Work sent back to its place in the queue by ``by`` for ``reason``, its SLA clock kept.
+
+    ``from_advisor``: the advisor who held it, or was offered it (that offer's
+    ``offer.revoked`` comes just before), ``None`` when it was waiting; that advisor is not
+    offered it again before the re-offer delay. ``to_advisor``: the advisor it is offered first.
+    ``channel``, ``motive`` and ``skills``: its requirement from now on. Written by ``Move``,
+    and for each interaction an advisor held when a supervisor set it ``not_ready`` or
+    ``offline`` (``SetAdvisorState.by``; ``reason`` is then the state change's).
+    ``note_digest`` as ``InteractionTransferred``'s.
+    """
+
+    interaction_id: int
+    from_advisor: str | None = None
+    to_advisor: str | None = None
+    channel: Channel
+    motive: str | None
+    skills: dict[str, int]
+    by: str
+    reason: str
+    note_digest: str = ""
+
+
 # -- schedules ----------------------------------------------------------------------------------
 
 
@@ -379,6 +430,9 @@ Event = (
     | MessageSent
     | MessageFailed
     | MessageBounced
+    # supervisor steering
+    | InteractionReprioritised
+    | InteractionMoved
     # schedules
     | ScheduleSet
 )

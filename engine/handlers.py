@@ -64,6 +64,7 @@ from .roster import ROSTER_HANDLERS, check_profile, revoke_offers
 from .schedules import ScheduleError, check_schedule
 from .state import State
 from .states import OPEN_STATUSES, Action, interaction_next
+from .steering import STEERING_HANDLERS, check_preferred, requirement
 
 __all__ = ["COMMAND_HANDLERS"]
 
@@ -300,18 +301,11 @@ def _wrap_up(state: State, interaction: Interaction, advisor_id: str, now: Insta
 def _transfer(state: State, command: Transfer, now: Instant) -> list[Event]:
     interaction = _interaction(state, command.interaction_id)
     _held_by(interaction, command.advisor_id, "transfer")
-    channel = command.channel or interaction.channel
-    _channel(state, channel)
-    motive = interaction.motive if command.motive is None else command.motive
-    needs = dict(interaction.skills)
-    if command.motive is not None:
-        policy = state.policies.motives.get(command.motive)
-        if policy is None:
-            raise InvalidCommand(f"unknown motive {command.motive!r}")
-        needs = {policy.skill: policy.level}
-    if command.skills is not None:
-        check_profile(state.policies, command.skills, None, None)
-        needs = dict(command.skills) if command.motive is None else {**needs, **command.skills}
+    channel, motive, needs = requirement(
+        state, interaction, command.channel, command.motive, command.skills
+    )
+    if command.to_advisor is not None:
+        check_preferred(state, command.to_advisor, interaction, needs)
     return [
         InteractionTransferred(
             at=now,
@@ -321,6 +315,7 @@ def _transfer(state: State, command: Transfer, now: Instant) -> list[Event]:
             motive=motive,
             skills=needs,
             note_digest=command.note_digest,
+            to_advisor=command.to_advisor,
         ),
         *_wrap_up(state, interaction, command.advisor_id, now),
     ]
@@ -401,9 +396,19 @@ def _close(state: State, command: Close, now: Instant) -> list[Event]:
         _held_by(interaction, advisor_id, "close")
     else:
         _transition(interaction, "close")
+    motive = command.motive
+    if motive is None:
+        motive = interaction.motive
+    elif motive not in state.policies.motives:
+        known = ", ".join(state.policies.motives) or "none configured"
+        raise InvalidCommand(f"unknown motive {motive!r}; known: {known}")
     events: list[Event] = [
         InteractionClosed(
-            at=now, interaction_id=interaction.id, advisor_id=advisor_id, reason=command.reason
+            at=now,
+            interaction_id=interaction.id,
+            advisor_id=advisor_id,
+            reason=command.reason,
+            motive=motive,
         )
     ]
     if interaction.status == "assigned" and interaction.advisor_id is not None:
@@ -528,6 +533,7 @@ def _set_schedule(state: State, command: SetSchedule, now: Instant) -> list[Even
 
 COMMAND_HANDLERS: dict[type[Any], Handler] = {
     **ROSTER_HANDLERS,
+    **STEERING_HANDLERS,
     Submit: _submit,
     Accept: _accept,
     Decline: _decline,

@@ -78,7 +78,8 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     follows: int | None = None
     """The interaction of the same thread before it."""
     preferred_advisor: str | None = None
-    """Who handled the thread's previous interaction: offered this one first when ready."""
+    """Who handled the thread's previous interaction, or the advisor a transfer or a move
+    named: offered this one first when ready."""
     messages: list[int] = []
     """The ids of its thread's messages (``State.messages``), in order."""
 

@@ -28,6 +28,7 @@ from .events import (
     AdvisorStateChanged,
     AdvisorUpdated,
     Event,
+    InteractionMoved,
     OfferRevoked,
     PoliciesSet,
     TokenMinted,
@@ -248,20 +249,42 @@ def _set_advisor_state(state: State, command: SetAdvisorState, now: Instant) -> 
     if not advisor_may(advisor.state, target):
         raise IllegalTransition(f"advisor {advisor.id!r} is {advisor.state}: it cannot go {target}")
     events: list[Event] = []
-    if target == "offline":
-        held = [i for i in advisor.holding if state.interactions[i].status == "assigned"]
-        if held:
-            raise Refused(
-                f"advisor {advisor.id!r} still holds interactions {held}: "
-                "close or transfer them before logging out",
-                reason="holds_work",
-            )
+    held = [i for i in advisor.holding if state.interactions[i].status == "assigned"]
+    if target in ("offline", "not_ready") and command.by:
+        # Someone else takes the advisor away: its work goes back to its place in the queue.
+        events += [_taken_back(state, i, command, now) for i in held]
+    elif target == "offline" and held:
+        raise Refused(
+            f"advisor {advisor.id!r} still holds interactions {held}: "
+            "close or transfer them before logging out",
+            reason="holds_work",
+        )
     if target in ("offline", "not_ready"):
         events += revoke_offers(state, advisor, f"advisor went {target}", now)
     events.append(
-        AdvisorStateChanged(at=now, advisor_id=advisor.id, state=target, reason=command.reason)
+        AdvisorStateChanged(
+            at=now, advisor_id=advisor.id, state=target, reason=command.reason, by=command.by
+        )
     )
     return events
+
+
+def _taken_back(
+    state: State, interaction_id: int, command: SetAdvisorState, now: Instant
+) -> InteractionMoved:
+    """Return the move of held work back to its queue, its requirement kept, for an advisor
+    someone else set ``not_ready`` or ``offline``."""
+    interaction = state.interactions[interaction_id]
+    return InteractionMoved(
+        at=now,
+        interaction_id=interaction_id,
+        from_advisor=command.advisor_id,
+        channel=interaction.channel,
+        motive=interaction.motive,
+        skills=interaction.skills,
+        by=command.by,
+        reason=command.reason,
+    )
 
 
 ROSTER_HANDLERS: dict[type[Any], Callable[[State, Any, Instant], list[Event]]] = {

@@ -36,7 +36,9 @@ from .events import (
     InteractionArrived,
     InteractionClosed,
     InteractionForgotten,
+    InteractionMoved,
     InteractionRelaxed,
+    InteractionReprioritised,
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
@@ -165,6 +167,8 @@ class State:
             MessageSent: self._message_sent,
             MessageFailed: self._message_failed,
             MessageBounced: self._message_bounced,
+            InteractionReprioritised: self._reprioritised,
+            InteractionMoved: self._moved,
             ScheduleSet: self._schedule_set,
         }
 
@@ -468,7 +472,17 @@ class State:
         interaction.requeued_at = event.at
         if event.note_digest:
             interaction.later_digests += (event.note_digest,)
+        if event.to_advisor is not None:
+            interaction.preferred_advisor = event.to_advisor
+            # Not straight back to who transferred it (free at once without a wrap-up).
+            self._exclude(interaction, event.advisor_id, event.at)
         self._requeue(interaction, event.at)
+
+    def _exclude(self, interaction: Interaction, advisor_id: str, at: Instant) -> None:
+        """Offer an interaction to an advisor again only after the re-offer delay."""
+        again = at + self.policies.routing.reoffer_after_s * SECOND
+        interaction.excluded = {**interaction.excluded, advisor_id: again}
+        self.timers.set(again, REOFFER, interaction.id)
 
     def _transferred_out(self, event: InteractionTransferredOut) -> None:
         interaction = self.interactions[event.interaction_id]
@@ -513,7 +527,45 @@ class State:
         else:  # only unassigned work can be waiting in a queue
             self.queues.remove(interaction.id)
         _move(interaction, "close")
+        if event.motive is not None:
+            interaction.motive = event.motive
         self._ended(interaction, event.at)
+
+    # -- supervisor steering ---------------------------------------------------------------
+
+    def _reprioritised(self, event: InteractionReprioritised) -> None:
+        interaction = self.interactions[event.interaction_id]
+        _move(interaction, "prioritise")
+        interaction.priority = event.priority
+        self._enqueue(interaction)  # the place its new key gives, relaxation kept
+
+    def _moved(self, event: InteractionMoved) -> None:
+        interaction = self.interactions[event.interaction_id]
+        held = interaction.status == "assigned"
+        if held:
+            self._release(interaction, event.at)
+            interaction.requeued_at = event.at
+        _move(interaction, "move")
+        same = (
+            event.channel == interaction.channel
+            and event.motive == interaction.motive
+            and event.skills == interaction.skills
+        )
+        if not same:
+            self.queues.remove(interaction.id)  # it may change channel: out of the old queue
+            interaction.channel = event.channel
+            interaction.motive = event.motive
+            interaction.skills = event.skills
+        if event.note_digest:
+            interaction.later_digests += (event.note_digest,)
+        if event.to_advisor is not None:
+            interaction.preferred_advisor = event.to_advisor
+        if event.from_advisor is not None:
+            self._exclude(interaction, event.from_advisor, event.at)
+        if held or not same:
+            self._requeue(interaction, event.at)  # the requirement as given, relaxed anew
+        else:
+            self._enqueue(interaction)  # its place, relaxation kept: routed again
 
     def _end_offer(self, interaction: Interaction, outcome: str, at: Instant) -> None:
         offer_id = interaction.offer_id

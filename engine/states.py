@@ -45,6 +45,8 @@ Action = Literal[
     "principal_answered",
     "abandon",
     "close",
+    "prioritise",  # a supervisor gives waiting work another priority
+    "move",  # a supervisor sends work back to its place in the queue
 ]
 
 INTERACTION_TRANSITIONS: Final[dict[tuple[InteractionStatus, Action], InteractionStatus]] = {
@@ -63,6 +65,10 @@ INTERACTION_TRANSITIONS: Final[dict[tuple[InteractionStatus, Action], Interactio
     ("assigned", "close"): "closed",
     ("waiting_principal", "principal_answered"): "queued",
     ("waiting_principal", "close"): "closed",
+    # Offered work is prioritised or moved too: its offer is revoked first, then it is queued.
+    ("queued", "prioritise"): "queued",
+    ("queued", "move"): "queued",
+    ("assigned", "move"): "queued",
 }
 
 TERMINAL_STATUSES: Final[frozenset[InteractionStatus]] = frozenset(

@@ -181,6 +181,8 @@ _PATTERN_FIXES = {
     "advisors[].id": "use letters, digits, '.', '-' and '_' only, such as \"claire.martin\"",
     "reasons.not_ready[]": _CODE,
     "reasons.decline[]": _CODE,
+    "reasons.close[]": _CODE,
+    "reasons.steer[]": _CODE,
 }
 _type_info = functools.cache(mi.type_info)  # built once per schema, like a msgspec decoder
 

@@ -187,7 +187,8 @@ class OutboxSettings(_Section, frozen=True):
 
 
 class Reasons(_Section, frozen=True):
-    """The codes an advisor gives for a pause and for declining an offer.
+    """The codes an advisor gives for a pause and for declining an offer, those closed work is
+    counted by, and those a supervisor gives for steering work.
 
     Codes, not free text: the journal keeps them for good, and a person typing a reason types
     what the GDPR would have erased (a customer's name, a phone number).
@@ -200,6 +201,14 @@ class Reasons(_Section, frozen=True):
     close: tuple[ReasonCode, ...] = ("answered", "no_answer_needed", "duplicate", "spam")
     """Why work is closed: ``no_answer_needed`` for a thank-you, ``spam`` for spam (neither is
     answered); closing with no reason is allowed."""
+    steer: tuple[ReasonCode, ...] = (
+        "urgent",
+        "vip",
+        "rebalance",
+        "skill_needed",
+        "advisor_absent",
+    )
+    """Why a supervisor gives work another priority or moves it (a reason is required)."""
 
 
 class TokenSeed(_Section, frozen=True):

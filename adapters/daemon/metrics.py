@@ -50,6 +50,7 @@ from aiguillage.engine.events import (
     Event,
     InteractionArrived,
     InteractionClosed,
+    InteractionMoved,
     InteractionTransferred,
     MessageBounced,
     MessageFailed,
@@ -259,8 +260,9 @@ class Metrics:
     def observe(self, events: Sequence[Event], channel_of: ChannelOf | None = None) -> None:
         """Count events the journal has made durable.
 
-        An event that does not carry its channel takes it from an arrival or a transfer earlier
-        in the same batch, else from ``channel_of``, else it is counted under ``unknown``.
+        An event that does not carry its channel takes it from an arrival, a transfer or a move
+        earlier in the same batch, else from ``channel_of``, else it is counted under
+        ``unknown``.
         """
         learned: dict[int, str] = {}
 
@@ -274,7 +276,7 @@ class Metrics:
             if isinstance(event, InteractionArrived):
                 learned[event.interaction_id] = event.channel
                 self.arrived.labels(channel=event.channel).inc()
-            elif isinstance(event, InteractionTransferred):
+            elif isinstance(event, InteractionTransferred | InteractionMoved):
                 learned[event.interaction_id] = event.channel
             elif isinstance(
                 event, OfferMade | OfferAccepted | OfferDeclined | OfferExpired | OfferRevoked

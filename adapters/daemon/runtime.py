@@ -118,6 +118,8 @@ from aiguillage.engine.commands import (
     Close,
     Command,
     Decline,
+    Move,
+    Prioritise,
     SetAdvisorState,
     SetPolicies,
     Submit,
@@ -852,7 +854,7 @@ class Runtime:
     ) -> Any:
         command = job.command
         if not isinstance(command, Submit):
-            if isinstance(command, SetAdvisorState | Decline | Close) and command.reason:
+            if isinstance(command, _REASONED) and command.reason:
                 self._check_reason(command)
             command, piece = seal_free_text(command, job.personal, now, engine)
             handled = engine.handle(command, now)
@@ -885,7 +887,7 @@ class Runtime:
         view = view_of(submission.interaction, self.zone)
         return Receipt(msgspec.structs.replace(view, external_id=given), submission.created)
 
-    def _check_reason(self, command: SetAdvisorState | Decline | Close) -> None:
+    def _check_reason(self, command: SetAdvisorState | Decline | Close | Prioritise | Move) -> None:
         """Refuse a reason that is not one of the configured codes (``Rejected``): free text
         would reach the journal, which keeps it for good."""
         kind, what = _REASON_KINDS[type(command)]
@@ -1228,8 +1230,11 @@ _REASON_KINDS: dict[type[Any], tuple[str, str]] = {
     SetAdvisorState: ("not_ready", "pause"),
     Decline: ("decline", "decline"),
     Close: ("close", "close"),
+    Prioritise: ("steer", "steering"),
+    Move: ("steer", "steering"),
 }
 """The ``[reasons]`` list each command's reason is checked against, and what it is called."""
+_REASONED = SetAdvisorState | Decline | Close | Prioritise | Move
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException) -> None:

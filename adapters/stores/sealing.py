@@ -27,6 +27,7 @@ from aiguillage.adapters.stores.personal import (
 from aiguillage.adapters.stores.views import personal_digests
 from aiguillage.engine.commands import (
     Command,
+    Move,
     PostMessage,
     RecordDelivery,
     Submit,
@@ -49,6 +50,7 @@ log = structlog.get_logger("aiguillage.runtime")
 
 _DIGEST_FIELD: dict[type[Any], str] = {
     Transfer: "note_digest",
+    Move: "note_digest",
     TransferOut: "party_digest",
     PostMessage: "digest",
     RecordDelivery: "evidence_digest",
@@ -110,15 +112,15 @@ _CANONICAL = msgspec.json.Encoder(order="sorted")
 def seal_free_text(
     command: Command, personal: dict[str, Any] | None, now: Instant, engine: Engine
 ) -> tuple[Command, Sealed | None]:
-    """Return a transfer, a hand-over or a message carrying the digest of its free text, and
-    its piece.
+    """Return a transfer, a move, a hand-over or a message carrying the digest of its free
+    text, and its piece.
 
     ``personal`` is ``{"note": …}``, ``{"party": …}``, ``{"message": …}`` or, for a message
     sent, ``{"evidence": …}`` (the bytes the peer took); other commands carry no free text and
     come back as they are.
     """
     if not personal or not isinstance(
-        command, Transfer | TransferOut | PostMessage | RecordDelivery
+        command, Transfer | Move | TransferOut | PostMessage | RecordDelivery
     ):
         return command, None
     if isinstance(command, RecordDelivery):

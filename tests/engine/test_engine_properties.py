@@ -44,8 +44,10 @@ from aiguillage.engine.commands import (
     Command,
     Decline,
     MintToken,
+    Move,
     PostMessage,
     PrincipalAnswered,
+    Prioritise,
     RecordDelivery,
     RecordResponse,
     RemoveAdvisor,
@@ -216,10 +218,12 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         state=st.sampled_from(["available", "available", "not_ready", "offline", "wrap_up"]),
+        by=st.sampled_from(["", "", "token:2"]),
     )
-    def set_state(self, data: st.DataObject, state: Any) -> None:
+    def set_state(self, data: st.DataObject, state: Any, by: str) -> None:
+        """An advisor sets its own state, or a supervisor sets it (``by``): its work goes back."""
         if advisor_id := self.pick(data, self.advisor_ids):
-            self.run(SetAdvisorState(advisor_id=advisor_id, state=state))
+            self.run(SetAdvisorState(advisor_id=advisor_id, state=state, by=by))
 
     @rule(data=st.data(), skills=SKILL_SETS, capacity=st.none() | PARTIAL_CAPACITIES)
     def update_advisor(self, data: st.DataObject, skills: dict[str, int], capacity: Any) -> None:
@@ -363,14 +367,87 @@ class EngineMachine(RuleBasedStateMachine):
                 interaction_id=interaction_id,
                 channel=data.draw(st.sampled_from(CHANNELS)),
                 skills=data.draw(SKILL_SETS),
+                to_advisor=data.draw(st.none() | st.sampled_from(self.advisor_ids)),
             ),
             "out": TransferOut(
                 advisor_id=advisor_id, interaction_id=interaction_id, party_digest="sealed"
             ),
             "principal": AwaitPrincipal(advisor_id=advisor_id, interaction_id=interaction_id),
-            "close": Close(advisor_id=advisor_id, interaction_id=interaction_id),
+            "close": Close(
+                advisor_id=advisor_id,
+                interaction_id=interaction_id,
+                motive=data.draw(st.sampled_from([None, "refunds", "unknown"])),
+            ),
         }[action]
         self.run(command)
+
+    @precondition(lambda self: self.engine.state.interactions)
+    @rule(
+        data=st.data(),
+        priority=st.integers(-1, 10),
+        reason=st.sampled_from(["urgent", "urgent", ""]),
+    )
+    def supervisor_prioritises(self, data: st.DataObject, priority: int, reason: str) -> None:
+        interaction_id = self.pick(data, sorted(self.engine.state.interactions))
+        self.run(
+            Prioritise(
+                interaction_id=interaction_id, priority=priority, by="token:2", reason=reason
+            )
+        )
+
+    @precondition(lambda self: self.engine.state.interactions)
+    @rule(
+        data=st.data(),
+        channel=st.none() | st.sampled_from(CHANNELS),
+        skills=st.none() | SKILL_SETS,
+        motive=st.sampled_from([None, None, "refunds", "unknown"]),
+    )
+    def supervisor_moves(
+        self, data: st.DataObject, channel: Any, skills: Any, motive: str | None
+    ) -> None:
+        # Mostly open work, that it may move; sometimes any, that it may not.
+        pool = self.interactions_in("queued", "offered", "assigned")
+        if not pool or data.draw(st.integers(0, 4)) == 0:
+            pool = sorted(self.engine.state.interactions)
+        interaction_id = self.pick(data, pool)
+        self.run(
+            Move(
+                interaction_id=interaction_id,
+                to_advisor=data.draw(st.none() | st.sampled_from([*self.advisor_ids, "nobody"])),
+                channel=channel,
+                motive=motive,
+                skills=skills,
+                by="token:2",
+                reason="rebalance",
+                note_digest=data.draw(st.sampled_from(["", "sealed-note"])),
+            )
+        )
+
+    @precondition(lambda self: self.interactions_in("assigned"))
+    @rule(data=st.data(), supervisor=st.booleans())
+    def hand_to_a_colleague(self, data: st.DataObject, supervisor: bool) -> None:
+        """Held work handed to a named colleague who may take it: by its advisor (a transfer)
+        or by a supervisor (a move), its requirement kept."""
+        interaction_id = self.pick(data, self.interactions_in("assigned"))
+        interaction = self.engine.state.interactions[interaction_id]
+        holder = interaction.advisor_id
+        assert holder is not None
+        colleagues = [
+            a.id
+            for a in self.engine.state.advisors.values()
+            if a.id != holder
+            and is_eligible(a, (interaction.language, tuple(interaction.skills.items())))
+        ]
+        if (colleague := self.pick(data, sorted(colleagues))) is None:
+            return
+        command: Command = (
+            Move(interaction_id=interaction_id, to_advisor=colleague, by="token:2", reason="vip")
+            if supervisor
+            else Transfer(advisor_id=holder, interaction_id=interaction_id, to_advisor=colleague)
+        )
+        events = self.engine.journal[:]
+        self.run(command)
+        assert len(self.engine.journal) > len(events), f"{command!r} was refused"
 
     @precondition(lambda self: self.interactions_in("waiting_principal"))
     @rule(data=st.data())
@@ -582,6 +659,8 @@ class EngineMachine(RuleBasedStateMachine):
         for kind in (
             "OfferAccepted",
             "InteractionTransferred",
+            "InteractionReprioritised",
+            "InteractionMoved",
             "PrincipalAnswered",
             "SlaBreached",
             "InteractionForgotten",

@@ -54,7 +54,13 @@ EVENT_SAMPLES: dict[str, Any] = {
     ),
     "token.revoked": events.TokenRevoked(at=T0, token_id=4, reason="advisor removed"),
     "advisor.state_changed": events.AdvisorStateChanged(
-        at=T0 + 5, advisor_id="A1", state="wrap_up", reason="after call", until=T0 + 9, due=T0
+        at=T0 + 5,
+        advisor_id="A1",
+        state="wrap_up",
+        reason="after call",
+        until=T0 + 9,
+        due=T0,
+        by="token:7",
     ),
     "interaction.arrived": events.InteractionArrived(
         at=T0,
@@ -111,6 +117,7 @@ EVENT_SAMPLES: dict[str, Any] = {
         motive=None,
         skills={"fines": 2},
         note_digest="salted-note",
+        to_advisor="A2",
     ),
     "interaction.transferred_out": events.InteractionTransferredOut(
         at=T0, interaction_id=1, advisor_id="A1", party_digest="salted-party"
@@ -123,7 +130,22 @@ EVENT_SAMPLES: dict[str, Any] = {
     ),
     "interaction.abandoned": events.InteractionAbandoned(at=T0, interaction_id=1),
     "interaction.closed": events.InteractionClosed(
-        at=T0, interaction_id=1, advisor_id="A1", reason="no_answer_needed"
+        at=T0, interaction_id=1, advisor_id="A1", reason="no_answer_needed", motive="fines"
+    ),
+    "interaction.reprioritised": events.InteractionReprioritised(
+        at=T0, interaction_id=1, priority=8, previous=2, by="token:7", reason="urgent"
+    ),
+    "interaction.moved": events.InteractionMoved(
+        at=T0,
+        interaction_id=1,
+        from_advisor="A1",
+        to_advisor="A2",
+        channel="written",
+        motive="fines",
+        skills={"fines": 2},
+        by="token:7",
+        reason="rebalance",
+        note_digest="salted-note",
     ),
     "interaction.forgotten": events.InteractionForgotten(at=T0 + 7, interaction_id=1, due=T0),
     "sla.warning": events.SlaWarning(at=T0, interaction_id=1, deadline=T0 + 100, due=T0 - 3),
@@ -170,7 +192,7 @@ COMMAND_SAMPLES: dict[str, Any] = {
     ),
     "token.revoke": commands.RevokeToken(token_id=4),
     "advisor.set_state": commands.SetAdvisorState(
-        advisor_id="A1", state="not_ready", reason="lunch"
+        advisor_id="A1", state="not_ready", reason="lunch", by="token:7"
     ),
     "interaction.submit": commands.Submit(
         channel="written",
@@ -194,6 +216,7 @@ COMMAND_SAMPLES: dict[str, Any] = {
         channel="voice",
         skills={"general": 1},
         note_digest="salted-note",
+        to_advisor="A2",
     ),
     "interaction.transfer_out": commands.TransferOut(
         advisor_id="A1", interaction_id=1, party_digest="salted-party"
@@ -202,7 +225,20 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "interaction.principal_answered": commands.PrincipalAnswered(interaction_id=1),
     "interaction.abandon": commands.Abandon(interaction_id=1),
     "interaction.close": commands.Close(
-        interaction_id=1, advisor_id=None, reason="no_answer_needed"
+        interaction_id=1, advisor_id=None, reason="no_answer_needed", motive="fines"
+    ),
+    "interaction.prioritise": commands.Prioritise(
+        interaction_id=1, priority=8, by="token:7", reason="urgent"
+    ),
+    "interaction.move": commands.Move(
+        interaction_id=1,
+        to_advisor="A2",
+        channel="written",
+        motive="fines",
+        skills={"general": 2},
+        by="token:7",
+        reason="rebalance",
+        note_digest="salted-note",
     ),
     "message.post": commands.PostMessage(
         interaction_id=1, advisor_id="A1", kind="note", digest="salted-4", template="t"
@@ -242,9 +278,11 @@ def test_the_event_tags_are_pinned() -> None:
         "interaction.arrived",
         "interaction.closed",
         "interaction.forgotten",
+        "interaction.moved",
         "interaction.principal_answered",
         "interaction.principal_awaited",
         "interaction.relaxed",
+        "interaction.reprioritised",
         "interaction.responded",
         "interaction.transferred",
         "interaction.transferred_out",
@@ -316,6 +354,22 @@ def test_a_note_or_a_party_is_written_as_its_digest_only() -> None:
     assert written["party_digest"] == "salted-party"
 
 
+def test_events_journaled_before_steering_decode_with_their_defaults() -> None:
+    """A journal written before ``by``, ``to_advisor`` and the final motive were kept."""
+    changed = EVENT_JSON.decode(
+        b'{"type": "advisor.state_changed", "at": 1, "advisor_id": "A1", "state": "offline",'
+        b' "reason": "", "until": null, "due": null}'
+    )
+    transferred = EVENT_JSON.decode(
+        b'{"type": "interaction.transferred", "at": 1, "interaction_id": 1, "advisor_id": "A1",'
+        b' "channel": "social", "motive": null, "skills": {}}'
+    )
+    closed = EVENT_JSON.decode(b'{"type": "interaction.closed", "at": 1, "interaction_id": 1}')
+    assert changed.by == ""  # type: ignore[union-attr]
+    assert transferred.to_advisor is None  # type: ignore[union-attr]
+    assert closed.motive is None  # type: ignore[union-attr]
+
+
 def test_an_unknown_event_type_is_refused_at_the_tag_field() -> None:
     with pytest.raises(msgspec.ValidationError, match=r"'offer\.lost' - at `\$\.type`"):
         EVENT_JSON.decode(b'{"type": "offer.lost", "at": 0}')
@@ -333,7 +387,9 @@ def test_the_command_tags_are_pinned() -> None:
         "interaction.abandon",
         "interaction.await_principal",
         "interaction.close",
+        "interaction.move",
         "interaction.principal_answered",
+        "interaction.prioritise",
         "interaction.respond",
         "interaction.submit",
         "interaction.transfer",

@@ -78,6 +78,8 @@ def test_every_action_appears_in_the_table() -> None:
         (["abandon"], ["abandoned"]),
         (["offer", "abandon"], ["offered", "abandoned"]),
         (["close"], ["closed"]),
+        (["prioritise", "offer"], ["queued", "offered"]),
+        (["offer", "accept", "move", "offer"], ["offered", "assigned", "queued", "offered"]),
         (["offer", "accept", "transfer", "offer"], ["offered", "assigned", "queued", "offered"]),
         (["offer", "accept", "transfer_out"], ["offered", "assigned", "transferred_out"]),
         (
@@ -98,6 +100,8 @@ def test_every_action_appears_in_the_table() -> None:
         "abandoned-in-queue",
         "abandoned-while-offered",
         "closed-in-queue",
+        "prioritised-in-queue",
+        "moved-from-its-holder",
         "transferred-back-to-a-queue",
         "transferred-out",
         "principal-answered",
@@ -117,8 +121,10 @@ def test_a_lifecycle_path_visits_the_statuses_the_table_gives(
         (("accept", "decline", "expire", "revoke"), {"offered"}),
         (("respond", "transfer", "transfer_out", "await_principal"), {"assigned"}),
         (("principal_answered",), {"waiting_principal"}),
+        (("prioritise",), {"queued"}),
+        (("move",), {"queued", "assigned"}),
     ],
-    ids=["offer", "answer-an-offer", "held-work", "principal"],
+    ids=["offer", "answer-an-offer", "held-work", "principal", "prioritise", "move"],
 )
 def test_an_action_starts_only_from_the_status_it_belongs_to(
     actions: tuple[Action, ...], origin: set[InteractionStatus]

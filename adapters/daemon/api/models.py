@@ -24,6 +24,8 @@ __all__ = [
     "ErrorOut",
     "EventPage",
     "InteractionPage",
+    "MoveIn",
+    "PriorityIn",
     "Queues",
     "StateIn",
     "SubmitIn",
@@ -35,6 +37,7 @@ __all__ = [
 
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 _Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
+_Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 
 class BodyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -81,6 +84,9 @@ class CloseIn(WorkIn, kw_only=True):
     reason: str = ""
     """One of the codes of ``[reasons] close`` in config.toml (``no_answer_needed`` for a
     thank-you or spam that needs no answer), or none."""
+    motive: str | None = None
+    """The final motive, one of ``[motives]``, when the work was about something else than it
+    was submitted for; none keeps the interaction's."""
 
 
 class DeclineIn(BodyIn, kw_only=True):
@@ -95,6 +101,31 @@ class TransferIn(BodyIn, kw_only=True):
     skills: dict[str, _Level] | None = None
     note: str = ""
     """Personal data: kept in the erasable store, never in the journal."""
+    to_advisor: str | None = None
+    """The advisor offered the work first, when ready for it (not the one transferring it)."""
+
+
+class PriorityIn(BodyIn, kw_only=True):
+    """A supervisor gives waiting (or offered) work another priority."""
+
+    priority: Annotated[int, msgspec.Meta(ge=0, le=9)]
+    reason: _Code
+    """One of the codes of ``[reasons] steer`` in config.toml (``urgent``)."""
+
+
+class MoveIn(BodyIn, kw_only=True):
+    """A supervisor sends queued, offered or held work back to its place in the queue."""
+
+    to_advisor: str | None = None
+    """The advisor offered the work first, when ready for it."""
+    channel: Channel | None = None
+    motive: str | None = None
+    skills: dict[str, _Level] | None = None
+    reason: _Code
+    """One of the codes of ``[reasons] steer`` in config.toml (``rebalance``)."""
+    note: str = ""
+    """Personal data, like a transfer's note: kept in the erasable store, never in the
+    journal."""
 
 
 class TransferOutIn(BodyIn, kw_only=True):

@@ -42,6 +42,8 @@ from aiguillage.adapters.daemon.api.models import (
     DeclineIn,
     EventPage,
     InteractionPage,
+    MoveIn,
+    PriorityIn,
     Queues,
     StateIn,
     SubmitIn,
@@ -63,7 +65,9 @@ from aiguillage.engine.commands import (
     AwaitPrincipal,
     Close,
     Decline,
+    Move,
     PrincipalAnswered,
+    Prioritise,
     RecordResponse,
     RemoveAdvisor,
     SetAdvisorState,
@@ -92,6 +96,12 @@ class InvalidField(HTTPException):
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(detail=detail, extra=[{"key": field, "message": detail}])
+
+
+class UnknownName(InvalidField):
+    """A field naming something that does not exist (an advisor not in the roster)."""
+
+    status_code = 404
 
 
 def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
@@ -134,6 +144,33 @@ def _as_advisor(principal: Principal, advisor_id: str | None) -> str:
     if advisor_id is None:
         raise InvalidField("advisor_id", "name the advisor this action is for")
     return advisor_id
+
+
+def actor(principal: Principal) -> str:
+    """Name who steers work in the journal: its token, by the journal's id (never the secret)."""
+    return f"token:{principal.label if principal.token_id is None else principal.token_id}"
+
+
+async def check_names(
+    runtime: Runtime, *, motive: str | None = None, to_advisor: str | None = None
+) -> None:
+    """Refuse, naming the field, a motive not configured or an advisor not in the roster.
+
+    The engine refuses them too, but cannot say which field of the request is at fault.
+    """
+
+    def check(engine: Engine) -> InvalidField | None:
+        motives = engine.state.policies.motives
+        if motive is not None and motive not in motives:
+            known = ", ".join(motives) or "none configured"
+            return InvalidField("motive", f"`{motive}` is not a configured motive; one of: {known}")
+        if to_advisor is not None and to_advisor not in engine.state.advisors:
+            return UnknownName("to_advisor", f"no advisor `{to_advisor}` in the roster")
+        return None
+
+    problem = await runtime.read(check)
+    if problem is not None:
+        raise problem
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> Runtime:
@@ -258,16 +295,19 @@ async def transfer(
     request: Request[Any, Any, Any], interaction_id: int, data: TransferIn
 ) -> dict[str, Any]:
     """Send it back to a queue (another channel, motive or skills); place and clock are kept.
+    With ``to_advisor``, that advisor is offered it first, when ready for it.
 
     The note is personal data: kept in the erasable store, its digest in the journal.
     """
     advisor_id = await acting_advisor(request, interaction_id, data.advisor_id)
+    await check_names(runtime_of(request), motive=data.motive, to_advisor=data.to_advisor)
     command = Transfer(
         advisor_id=advisor_id,
         interaction_id=interaction_id,
         channel=data.channel,
         motive=data.motive,
         skills=data.skills,
+        to_advisor=data.to_advisor,
     )
     return await _done(request, command, {"note": data.note} if data.note else None)
 
@@ -323,13 +363,59 @@ async def close(
     request: Request[Any, Any, Any], interaction_id: int, data: CloseIn | None = None
 ) -> dict[str, Any]:
     """Close it: the advisor's slot is freed (after wrap-up, for calls). ``reason`` is one of
-    ``[reasons] close``: ``no_answer_needed`` closes a thank-you or spam without answering."""
+    ``[reasons] close``: ``no_answer_needed`` closes a thank-you or spam without answering.
+    ``motive``, one of ``[motives]``, is the final one when the work was about something else;
+    reports count closed work by both."""
     principal = caller(request, "advisor", "integrator", *STAFF)
     named = data.advisor_id if data else None
     advisor_id = _as_advisor(principal, named) if principal.role == "advisor" else named
     reason = data.reason if data else ""
-    command = Close(interaction_id=interaction_id, advisor_id=advisor_id, reason=reason)
+    motive = data.motive if data else None
+    await check_names(runtime_of(request), motive=motive)
+    command = Close(
+        interaction_id=interaction_id, advisor_id=advisor_id, reason=reason, motive=motive
+    )
     return await _done(request, command)
+
+
+@post("/v1/interactions/{interaction_id:int}/priority", tags=["supervision"], status_code=200)
+async def prioritise(
+    request: Request[Any, Any, Any], interaction_id: int, data: PriorityIn
+) -> dict[str, Any]:
+    """Give waiting work another priority (0 to 9): it takes the place its new key gives, and
+    an offer pending for it is withdrawn first. Supervisors and admins; ``reason`` is one of
+    ``[reasons] steer``; the journal records the token that did it."""
+    principal = caller(request, *STAFF)
+    command = Prioritise(
+        interaction_id=interaction_id,
+        priority=data.priority,
+        by=actor(principal),
+        reason=data.reason,
+    )
+    return await _done(request, command)
+
+
+@post("/v1/interactions/{interaction_id:int}/move", tags=["supervision"], status_code=200)
+async def move(
+    request: Request[Any, Any, Any], interaction_id: int, data: MoveIn
+) -> dict[str, Any]:
+    """Send queued, offered or held work back to its place in the queue, its SLA clock kept:
+    an offer is withdrawn, held work is taken from its advisor (freed without a wrap-up). With
+    another channel, motive or skills when given; offered first to ``to_advisor`` when named.
+    Supervisors and admins; ``reason`` is one of ``[reasons] steer``; the note is personal data,
+    kept like a transfer's."""
+    principal = caller(request, *STAFF)
+    await check_names(runtime_of(request), motive=data.motive, to_advisor=data.to_advisor)
+    command = Move(
+        interaction_id=interaction_id,
+        to_advisor=data.to_advisor,
+        channel=data.channel,
+        motive=data.motive,
+        skills=data.skills,
+        by=actor(principal),
+        reason=data.reason,
+    )
+    return await _done(request, command, {"note": data.note} if data.note else None)
 
 
 @get("/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"])
@@ -363,10 +449,15 @@ async def erase(request: Request[Any, Any, Any], interaction_id: int) -> dict[st
 async def set_state(
     request: Request[Any, Any, Any], advisor_id: str, data: StateIn
 ) -> dict[str, Any]:
-    """Log in, go available, pause (``not_ready``), or log out (``offline``)."""
+    """Log in, go available, pause (``not_ready``), or log out (``offline``).
+
+    Set by a supervisor or an admin, ``not_ready`` and ``offline`` first send the work the
+    advisor holds back to its place in the queue (an ``interaction.moved`` each), and the
+    journal records the token that did it (``by``)."""
     principal = caller(request, "advisor", *STAFF)
     _as_advisor(principal, advisor_id)
-    command = SetAdvisorState(advisor_id=advisor_id, state=data.state, reason=data.reason)
+    by = "" if principal.role == "advisor" else actor(principal)
+    command = SetAdvisorState(advisor_id=advisor_id, state=data.state, reason=data.reason, by=by)
     return await _done(request, command)
 
 
@@ -636,6 +727,8 @@ ROUTES = [
     principal_answered,
     abandon,
     close,
+    prioritise,
+    move,
     personal_data,
     erase,
     set_state,

@@ -39,6 +39,7 @@ from aiguillage.adapters.stores.views import view_of
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
     AdvisorStateChanged,
+    InteractionMoved,
     MessageBounced,
     MessageFailed,
     MessageSent,
@@ -228,6 +229,8 @@ def message_for(
     if isinstance(event, NOT_PUSHED):
         return None
     about = getattr(event, "advisor_id", None)
+    if isinstance(event, InteractionMoved):
+        about = event.from_advisor  # the work taken from it (or its offer) tells it why
     if isinstance(event, MessageSent | MessageFailed | MessageBounced) and engine is not None:
         # What became of an answer reaches its author, even once the work is closed.
         message = engine.state.messages.get(event.message_id)

@@ -569,10 +569,19 @@ def test_a_reason_that_is_not_a_code_is_reported(tmp_path: Path) -> None:
     assert problem.line == line_of(text, "pause café")
 
 
+def test_a_steering_reason_that_is_not_a_code_is_reported_with_the_fix(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[reasons]\nsteer = ["urgent", "Client VIP"]\n'
+    problem = only_problem(tmp_path, text)
+    assert problem.key.startswith("reasons.steer")
+    assert problem.line == line_of(text, "Client VIP")
+    assert "lowercase letters" in problem.fix
+
+
 def test_the_reference_reasons_are_codes(reference: LoadedConfig) -> None:
     reasons = reference.settings.reasons
     assert "lunch" in reasons.not_ready
     assert "busy" in reasons.decline
+    assert "rebalance" in reasons.steer
 
 
 def test_a_skill_refused_for_its_type_is_not_reported_again_as_undefined(tmp_path: Path) -> None:

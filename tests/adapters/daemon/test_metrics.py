@@ -11,6 +11,7 @@ from aiguillage.engine.commands import (
     Close,
     Command,
     Decline,
+    Move,
     SetAdvisorState,
     SetPolicies,
     Submit,
@@ -212,6 +213,22 @@ def test_an_event_without_its_channel_takes_it_from_its_batch_then_the_lookup() 
     assert _value(text, "aiguillage_offers_total", channel="voice", outcome="made") == 1
     assert _value(text, "aiguillage_offers_total", channel="social", outcome="made") == 1
     assert _value(text, "aiguillage_offers_total", channel="unknown", outcome="made") == 1
+
+
+def test_an_offer_after_a_move_to_another_channel_is_counted_in_that_channel() -> None:
+    day = _Day(Metrics())
+    add_advisor(day.engine, "A1", TUESDAY_10H)
+    day.engine.handle(Submit(channel="written", source="email", external_id="m1"), TUESDAY_10H)
+    add_advisor(day.engine, "A2", TUESDAY_10H)  # takes it: A1 just lost it
+    events = day.engine.handle(
+        Move(interaction_id=1, channel="social", by="token:1", reason="rebalance"), TUESDAY_10H
+    )
+    assert [type(e).__name__ for e in events] == ["OfferRevoked", "InteractionMoved", "OfferMade"]
+    metrics = Metrics()
+    metrics.observe(events, lambda _: "written")  # what the state said before the move
+    text = metrics.render(None, 0, ready=True, journal_ok=True)
+    assert _value(text, "aiguillage_offers_total", channel="written", outcome="revoked") == 1
+    assert _value(text, "aiguillage_offers_total", channel="social", outcome="made") == 1
 
 
 def test_every_counter_series_exists_at_zero_from_the_start() -> None:

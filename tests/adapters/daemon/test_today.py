@@ -143,6 +143,17 @@ def test_an_advisors_day_occupancy_and_adherence_to_the_schedule(day: Journaled)
     assert a1.adherence == pytest.approx(3000 / 3600)
 
 
+def test_work_a_supervisor_takes_back_ends_the_advisors_busy_time(day: Journaled) -> None:
+    # A1 holds c4 from 09:40; at 10:00 a supervisor pauses A1, and c4 goes back to the queue.
+    day.run(
+        SetAdvisorState(advisor_id="A1", state="not_ready", reason="meeting", by="token:2"),
+        paris("10:00:00"),
+    )
+    assert day.engine.state.interactions[4].status == "queued"
+    a1 = day.today.advisor("A1", paris("10:30:00"), day.engine)
+    assert a1.busy_s == 600 + 1200
+
+
 def test_a_scheduled_lunch_taken_as_planned_keeps_adherence(day: Journaled) -> None:
     (held,) = day.engine.state.advisors["A1"].holding
     day.run(Close(interaction_id=held, advisor_id="A1"), paris("11:59:00"))
