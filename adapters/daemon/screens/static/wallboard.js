@@ -216,15 +216,12 @@ function channelCard(channel, c) {
         ? null
         : [
             h("dt", {}, t("wall.arrived")),
+            h("dd", { "data-figure": "arrived" }, String(c.arrived_today)),
+            h("dt", {}, t("wall.expected")),
             h(
               "dd",
-              { "data-figure": "arrived" },
-              String(c.arrived_today),
-              " ",
-              h("small", {}, t("wall.expected", {
-                now: Math.round(c.expected_by_now),
-                day: Math.round(c.expected_today),
-              })),
+              { "data-figure": "expected" },
+              `${Math.round(c.expected_by_now)} / ${Math.round(c.expected_today)}`,
             ),
           ],
       figure("wall.answered", c.answered_today, "answered"),

@@ -500,16 +500,23 @@ function personalList(data) {
   const rows = [];
   const add = (key, value) => {
     if (value === null || value === undefined || value === "") return;
+    const named = label("field", key);
+    if (named !== key && (typeof value !== "object" || value === null)) {
+      rows.push(h("dt", {}, named), h("dd", {}, String(value)));
+      return;
+    }
     if (Array.isArray(value)) {
-      value.forEach((item, n) => add(`${key} ${n + 1}`, item));
+      value.forEach((item, n) => add(`${named} ${n + 1}`, item));
     } else if (typeof value === "object") {
       for (const [inner, v] of Object.entries(value)) add(`${key}.${inner}`, v);
     } else {
       rows.push(h("dt", {}, key), h("dd", {}, String(value)));
     }
   };
+  // The texts (the submission's, the messages') are in the thread already.
+  const shown = new Set(["interaction_id", "text", "messages", "message_id", "raw"]);
   for (const [key, value] of Object.entries(data)) {
-    if (key !== "interaction_id") add(key, value);
+    if (!shown.has(key)) add(key, value);
   }
   return h("dl", {}, rows);
 }

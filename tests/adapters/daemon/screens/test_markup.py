@@ -146,7 +146,7 @@ class Screen:
 
 
 def row(panel: Any, key: str) -> Any:
-    """The value of one row of the customer's data (``customer.name``, ``attachments 1.name``)."""
+    """The value of one row of the customer's data (``Nom``, ``Pièces jointes 1.name``)."""
     term = panel.locator(".customer dt", has_text=re.compile(rf"^{re.escape(key)}$"))
     return term.locator("xpath=following-sibling::dd[1]")
 
@@ -194,9 +194,9 @@ def test_what_customers_wrote_is_shown_as_text_through_each_channel(
             mail,
             [payload("mail-text"), SCRIPT, "mon passe a été débité deux fois"],
             {
-                "customer.name": f"Zoé {payload('from')}",
-                "subject": f"Remboursement {payload('subject')}",
-                "attachments 1.name": f"{payload('mail-file')}.png",
+                "Nom": f"Zoé {payload('from')}",
+                "Objet": f"Remboursement {payload('subject')}",
+                "Pièces jointes 1.name": f"{payload('mail-file')}.png",
             },
         )
 
@@ -219,8 +219,8 @@ def test_what_customers_wrote_is_shown_as_text_through_each_channel(
             form,
             [payload("form-text"), SCRIPT],
             {
-                "customer.name": payload("form-name"),
-                "attachments 1.name": f"{payload('form-file')}.png",
+                "Nom": payload("form-name"),
+                "Pièces jointes 1.name": f"{payload('form-file')}.png",
             },
         )
 
@@ -242,7 +242,7 @@ def test_what_customers_wrote_is_shown_as_text_through_each_channel(
         shows_as_text(
             social,
             [payload("social-text"), SCRIPT],
-            {"customer.name": f"@voyageur {payload('social-name')}"},
+            {"Nom": f"@voyageur {payload('social-name')}"},
         )
 
         # Each panel again, drawn anew by a tab switch: still text.
