@@ -250,7 +250,8 @@ class PrincipalAwaited(_Event, frozen=True, tag="interaction.principal_awaited")
 
 
 class PrincipalAnswered(_Event, frozen=True, tag="interaction.principal_answered"):
-    """The principal answered; ``deadline`` and ``warning_at`` are those now in force.
+    """The principal answered; ``deadline`` and ``warning_at`` are those now in force. The work
+    queues again, offered first to the advisor who waited for the answer (when ready).
 
     ``deadline`` is later than before when the wait was credited (see ``sla.credit_wait``).
     """

@@ -506,6 +506,8 @@ class State:
         interaction.paused_at = None
         interaction.deadline = event.deadline
         interaction.warning_at = event.warning_at
+        # The advisor who waited for the principal resumes the work: offered it first.
+        interaction.preferred_advisor = interaction.handled_by
         self._requeue(interaction, event.at)
         # Timers that came due during the pause were dropped; set them again for the deadline
         # now in force (a timer that already fired is not fired twice: see warned, breached).

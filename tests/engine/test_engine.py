@@ -449,6 +449,21 @@ def test_waiting_for_the_principal_leaves_the_clock_running_by_default(engine: E
     assert (interaction.deadline, interaction.raw_deadline) == (deadline, deadline)
 
 
+def test_the_advisor_who_waited_for_the_principal_resumes_the_work(
+    engine: JournaledEngine,
+) -> None:
+    add_advisor(engine, "A1", T0)
+    submit(engine, "m1", channel="written", typology="complex")
+    add_advisor(engine, "A2", T0)  # idle since now: longer than A1 once A1 is freed
+    engine.handle(Accept(advisor_id="A1", offer_id=1), T0)
+    engine.handle(AwaitPrincipal(advisor_id="A1", interaction_id=1), T0 + SECOND)
+    assert engine.state.advisors["A2"].idle_since < engine.state.advisors["A1"].idle_since
+    later = T0 + 3600 * SECOND
+    (offer,) = only(engine.handle(PrincipalAnswered(interaction_id=1), later), OfferMade)
+    assert (offer.advisor_id, offer.rule) == ("A1", "preferred_advisor")
+    assert replayed(engine.journal).snapshot() == engine.snapshot()
+
+
 def credited(engine: JournaledEngine) -> JournaledEngine:
     engine.handle(SetPolicies(policies=make_policies(credit_principal_wait=True)), T0)
     return engine
