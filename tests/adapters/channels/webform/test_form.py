@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import os
 import re
 import secrets
 import time
@@ -31,7 +30,6 @@ from aiguillage.adapters.channels.webform.page import COLOURS, STYLE
 from aiguillage.adapters.channels.webform.settings import Settings
 from tests.adapters.daemons import INTEGRATOR, Daemon, free_port, write_config
 
-CHROMIUM = Path("/usr/bin/chromium")
 SECRET = secrets.token_urlsafe(32)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 COMPLAINT = "Le bus 42 est passé en avance de dix minutes et je l'ai manqué."
@@ -115,41 +113,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(daemon, public_port)
     finally:
         daemon.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("AIGUILLAGE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and AIGUILLAGE_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is missing (Debian's chromium); the browser tests need it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _tab_to(page: Any, element_id: str) -> None:
