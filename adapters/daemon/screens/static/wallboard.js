@@ -184,12 +184,24 @@ function draw() {
     Object.entries(board.channels).map(([channel, c]) => channelCard(channel, c)),
   );
   if (busy) return;
+  // Choices made in the rows' lists, not yet acted on, survive the redraw.
+  const chosen = new Map(
+    [...document.querySelectorAll("#risk-rows select, #advisor-rows select")]
+      .filter((element) => element.value)
+      .map((element) => [element.id, element.value]),
+  );
   parts.riskNone.hidden = board.at_risk.length > 0;
   document.getElementById("risk-table").hidden = board.at_risk.length === 0;
   fill(parts.risk, board.at_risk.map(riskRow));
   fill(parts.advisors, board.advisors.filter((a) => a.state !== "offline" || a.holding.length)
     .concat(board.advisors.filter((a) => a.state === "offline" && !a.holding.length))
     .map(advisorRow));
+  for (const [id, value] of chosen) {
+    const element = document.getElementById(id);
+    if (element && [...element.options].some((option) => option.value === value)) {
+      element.value = value;
+    }
+  }
   tick();
 }
 

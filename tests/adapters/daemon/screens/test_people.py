@@ -19,6 +19,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,93 @@ def test_the_pages_are_served_with_a_policy_that_runs_only_the_daemons_scripts(
     # The shell holds nothing of the deployment: the directory needs a session or a token.
     assert "camille" not in httpx.get(daemon.url + "/app/").text.lower()
     assert httpx.get(daemon.url + "/app/directory").status_code == 401
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Daemon]:
+    """A daemon of this test's own: nobody signed in, nothing waiting."""
+    extra = (
+        f'\n[[tokens]]\nsha256 = "{digest_of(LEA_TOKEN)}"\nrole = "advisor"\nadvisor = "{LEA}"\n'
+    )
+    running = Daemon(tmp_path, write_config(tmp_path, extra)).start()
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+def test_the_supervisor_steers_work_at_risk_and_advisors_from_the_wall(
+    browser: Any, fresh: Daemon
+) -> None:
+    wall = _screen(browser, fresh, "/app/wallboard", SUPERVISOR)
+    expect(wall.locator("#connection")).to_have_text("En direct")
+    # A message that came in 3 h 50 min ago: past its warning, not yet breached, nobody free.
+    received = datetime.now(UTC) - timedelta(hours=3, minutes=50)
+    late = _submit(
+        fresh,
+        channel="social",
+        source="instagram",
+        external_id="ig-late-1",
+        motive="general",
+        received_at=received.isoformat(),
+        customer={"name": "Sam"},
+        text="Toujours pas de réponse ?",
+    )
+    row = wall.locator(f'#risk-rows tr[data-interaction="{late}"]')
+    expect(row).to_be_visible()
+    expect(row.locator("td").nth(4)).to_have_text("personne")
+    before = int(row.locator("td").nth(5).inner_text())
+
+    # Raise its priority, with a reason: the row says so, and the journal says who and why.
+    row.locator(f"#steer-reason-{late}").select_option("urgent")
+    row.get_by_role("button", name="Augmenter la priorité").click()
+    expect(row.locator("td").nth(5)).to_have_text(str(before + 1))
+    raised = _events(fresh, "interaction.reprioritised")
+    assert [(e["interaction_id"], e["reason"]) for e in raised] == [(late, "urgent")]
+    assert raised[0]["by"].startswith("token:")
+
+    # Camille and Léa come in: routing offers the work to one; the supervisor moves it to the
+    # other, who is offered it at once (the first is kept off it for reoffer_after_s).
+    for advisor_id, token in ((ADVISOR_ID, ADVISOR), (LEA, LEA_TOKEN)):
+        with fresh.client(token) as client:
+            answer = client.put(f"/v1/advisors/{advisor_id}/state", json={"state": "available"})
+            assert answer.status_code == 200, answer.text
+    first = _offered_to(fresh, late)
+    second, token = (LEA, LEA_TOKEN) if first == ADVISOR_ID else (ADVISOR_ID, ADVISOR)
+    expect(row.locator("td").nth(4)).to_have_text(first)
+    row.locator(f"#move-to-{late}").select_option(second)
+    row.locator(f"#steer-reason-{late}").select_option("rebalance")
+    row.get_by_role("button", name="Déplacer").click()
+    expect(row.locator("td").nth(4)).to_have_text(second)
+    moved = _events(fresh, "interaction.moved")
+    assert [(e["from_advisor"], e["to_advisor"], e["reason"]) for e in moved] == [
+        (first, second, "rebalance")
+    ]
+    with fresh.client(token) as client:
+        offers = client.get(f"/v1/advisors/{second}").json()["offers"]
+        accepted = client.post(f"/v1/advisors/{second}/offers/{offers[0]}/accept")
+        assert accepted.status_code == 200, accepted.text
+    expect(row.locator("td").nth(2)).to_have_text("En traitement")
+
+    # The supervisor pauses that advisor: the work goes back to its place in the queue.
+    advisor = wall.locator(f'#advisor-rows tr[data-advisor="{second}"]')
+    advisor.locator("select").select_option("meeting")
+    advisor.get_by_role("button", name="Mettre en pause").click()
+    expect(advisor.locator("[data-state]")).to_have_attribute("data-state", "not_ready")
+    expect(advisor.locator("[data-state]")).to_contain_text("meeting")
+    expect(row.locator("td").nth(4)).not_to_have_text(second)
+    expect(row.locator("td").nth(2)).to_have_text(re.compile("En file|Proposée"))
+    paused = _events(fresh, "advisor.state_changed")[-1]
+    assert (paused["advisor_id"], paused["state"], paused["reason"]) == (
+        LEA,
+        "not_ready",
+        "meeting",
+    )
+    assert paused["by"].startswith("token:")
+    assert ERRORS[id(wall)] == []
+
+
+def _events(daemon: Daemon, kind: str) -> list[dict[str, Any]]:
+    with daemon.client(SUPERVISOR) as client:
+        rows = client.get("/v1/events", params={"limit": 5000}).json()["events"]
+    return [row["event"] for row in rows if row["event"]["type"] == kind]
