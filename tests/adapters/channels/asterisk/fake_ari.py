@@ -495,6 +495,11 @@ class FakeAri:
         self._loop.call_later(PLAYBACK_S, finished)
         return 201, playback
 
+    def _channels_playWithId(
+        self, channelId: str, playbackId: str, media: str, **query: str
+    ) -> tuple[int, Any]:
+        return self._channels_play(channelId, media, playbackId=playbackId, **query)
+
     # -- bridges -------------------------------------------------------------------------------
 
     def _bridges_create(self, **query: str) -> tuple[int, Any]:

@@ -1,0 +1,123 @@
+"""A small ARI client: REST requests with httpx, the event stream with ``websockets``.
+
+Only what the channel uses is here, each request named as in Asterisk's Swagger files
+(``channels.json``, ``bridges.json``). Requests that create by id (a channel's originate, a
+bridge) are idempotent: Asterisk answers 409 when the id exists, which is taken as done, so
+that a retry or a resynchronisation never rings a phone twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from websockets.asyncio.client import connect
+
+__all__ = ["Ari", "AriError"]
+
+
+class AriError(Exception):
+    """Asterisk answered a request with an unexpected status (or not at all)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Ari:
+    def __init__(self, url: str, username: str, password: str, app: str) -> None:
+        self.url = url.rstrip("/") + "/ari"
+        self.app = app
+        self._auth = (username, password)
+        self._http = httpx.AsyncClient(base_url=self.url, auth=self._auth, timeout=10)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """The application's events, until the WebSocket closes (``AriError`` then)."""
+        ws_url = (
+            self.url.replace("http", "ws", 1)
+            + "/events?"
+            + urlencode({"app": self.app, "api_key": ":".join(self._auth)})
+        )
+        try:
+            async with connect(ws_url, open_timeout=10) as socket:
+                async for message in socket:
+                    yield json.loads(message)
+        except (OSError, TimeoutError) as exc:
+            raise AriError(f"event WebSocket: {exc}") from exc
+        except Exception as exc:  # websockets' ConnectionClosed, InvalidStatus...
+            raise AriError(f"event WebSocket: {type(exc).__name__}: {exc}") from exc
+        raise AriError("event WebSocket closed")
+
+    async def _call(
+        self, method: str, path: str, params: dict[str, str] | None = None, *, ok: tuple[int, ...]
+    ) -> Any:
+        try:
+            response = await self._http.request(method, path, params=params)
+        except httpx.TransportError as exc:
+            raise AriError(f"{method} {path}: {exc}") from exc
+        if response.status_code not in (200, 201, 204, *ok):
+            raise AriError(
+                f"{method} {path}: {response.status_code} {response.text[:200]}",
+                response.status_code,
+            )
+        if response.status_code in (200, 201) and response.content:
+            return response.json()
+        return None
+
+    # -- channels ------------------------------------------------------------------------------
+
+    async def channels(self) -> list[dict[str, Any]]:
+        return list(await self._call("GET", "/channels", ok=()))
+
+    async def answer(self, channel_id: str) -> None:
+        await self._call("POST", f"/channels/{channel_id}/answer", ok=(404,))
+
+    async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
+        params = {"variable": variable, "value": value}
+        await self._call("POST", f"/channels/{channel_id}/variable", params, ok=(404,))
+
+    async def play(self, channel_id: str, media: str, playback_id: str) -> None:
+        path = f"/channels/{channel_id}/play/{playback_id}"
+        await self._call("POST", path, {"media": media}, ok=(404, 409))
+
+    async def originate(self, channel_id: str, endpoint: str, args: str, caller_id: str) -> bool:
+        """Ring ``endpoint`` on a channel of this id in the application; False when the id
+        already exists (rung already)."""
+        params = {"endpoint": endpoint, "app": self.app, "appArgs": args}
+        if caller_id:
+            params["callerId"] = caller_id
+        found = await self._call("POST", f"/channels/{channel_id}", params, ok=(409,))
+        return found is not None
+
+    async def hang_up(self, channel_id: str, reason: str = "normal") -> None:
+        await self._call("DELETE", f"/channels/{channel_id}", {"reason": reason}, ok=(404,))
+
+    # -- bridges -------------------------------------------------------------------------------
+
+    async def bridges(self) -> list[dict[str, Any]]:
+        return list(await self._call("GET", "/bridges", ok=()))
+
+    async def bridge(self, bridge_id: str, kind: str) -> None:
+        """Create the bridge of this id; one that exists already is taken as it is."""
+        await self._call("POST", f"/bridges/{bridge_id}", {"type": kind}, ok=(409,))
+
+    async def music_on_hold(self, bridge_id: str, moh_class: str) -> None:
+        await self._call("POST", f"/bridges/{bridge_id}/moh", {"mohClass": moh_class}, ok=())
+
+    async def add(self, bridge_id: str, channel_ids: list[str]) -> None:
+        params = {"channel": ",".join(channel_ids)}
+        await self._call("POST", f"/bridges/{bridge_id}/addChannel", params, ok=())
+
+    async def remove(self, bridge_id: str, channel_id: str) -> None:
+        """Take a channel out of a bridge; one not in it (or gone) is no error."""
+        params = {"channel": channel_id}
+        await self._call("POST", f"/bridges/{bridge_id}/removeChannel", params, ok=(400, 404, 422))
+
+    async def destroy(self, bridge_id: str) -> None:
+        await self._call("DELETE", f"/bridges/{bridge_id}", ok=(404,))

@@ -1,0 +1,450 @@
+"""The Asterisk channel: the daemon as the call distributor behind Asterisk, through ARI.
+
+The dialplan sends each call to the Stasis application (``Stasis(aiguillage)``). A call
+entering it (``StasisStart``) is submitted as ``voice`` work from source ``phone``, its channel
+id the external id (the journal keeps it keyed: the channel learns a call's interaction from
+its submission's receipt), its creation time ``received_at`` (so that submitting it again after a
+reconnection is the same submission), its caller id in the personal store and its dialled
+number mapped to a motive. The caller is answered and waits in a holding bridge with music on
+hold; the interaction's id travels with the call as the channel variable
+``AIGUILLAGE_INTERACTION``. Outside opening hours the engine refuses the call (reason
+``closed``): the caller hears the closed message, and the call ends.
+
+The engine's offers ring phones. ``offer.made`` for a call of this channel originates a channel
+to the advisor's endpoint with the id ``aig-offer-<offer id>``, into the application; Asterisk
+refuses a second channel of the same id (409), so a retry or a resynchronisation never rings
+twice. That channel answering is the pick-up: the offer is accepted, and caller and advisor
+are bridged in ``aig-call-<interaction id>``. An offer that expires or is withdrawn hangs its
+phone up. The caller hanging up while queued is an abandon; either side hanging up after the
+pick-up closes the interaction (the advisor's wrap-up follows).
+
+ARI keeps no events for a WebSocket that dropped: the channel reconnects with back-off, then
+resynchronises. Each call in the application is submitted again (the same key: nothing is
+created twice, and its interaction is found again), and each call this channel knew of that
+Asterisk no longer has is abandoned, or closed if it was picked up.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from aiguillage.adapters.channels import (
+    AdapterContext,
+    CommandFailed,
+    Conflict,
+    Record,
+    Rejected,
+    Unavailable,
+)
+from aiguillage.adapters.channels.asterisk.ari import Ari, AriError
+from aiguillage.adapters.channels.asterisk.settings import AsteriskSettings
+from aiguillage.engine.commands import Abandon, Accept, Close, Command, Submit
+from aiguillage.engine.errors import ChannelClosed, EngineError
+from aiguillage.engine.events import (
+    InteractionAbandoned,
+    InteractionClosed,
+    OfferAccepted,
+    OfferDeclined,
+    OfferExpired,
+    OfferMade,
+    OfferRevoked,
+)
+from aiguillage.engine.instants import from_datetime, to_datetime
+
+__all__ = ["AsteriskChannel"]
+
+log = structlog.get_logger("aiguillage.channels.asterisk")
+
+VARIABLE = "AIGUILLAGE_INTERACTION"
+SOURCE = "phone"
+_OFFER = "aig-offer-"
+_FIRST_RETRY_S = 0.5
+_CLOSED_PLAY_MAX_S = 60.0
+"""The longest the closed message may play before the call is ended anyway."""
+
+
+def offer_channel(offer_id: int) -> str:
+    """The id of the channel that rings an advisor for an offer."""
+    return f"{_OFFER}{offer_id}"
+
+
+def call_bridge(interaction_id: int) -> str:
+    """The id of the bridge where a call's caller and advisor talk."""
+    return f"aig-call-{interaction_id}"
+
+
+@dataclass
+class _Call:
+    """A caller's channel and what the engine did with it, as far as this daemon knows."""
+
+    channel_id: str
+    interaction_id: int
+    offers: dict[int, str] = field(default_factory=dict)
+    """Offer id → advisor, for the offers ringing now."""
+    advisor_id: str | None = None
+    advisor_channel: str | None = None
+    """Once picked up: who took it, on which channel."""
+    ended: bool = False
+
+
+class AsteriskChannel:
+    """The ``asterisk`` plugin: see the module docstring."""
+
+    Settings = AsteriskSettings
+    subscribes: frozenset[str] = frozenset(
+        {
+            "interaction.arrived",
+            "offer.made",
+            "offer.accepted",
+            "offer.declined",
+            "offer.expired",
+            "offer.revoked",
+            "interaction.abandoned",
+            "interaction.closed",
+        }
+    )
+
+    def __init__(self, context: AdapterContext[AsteriskSettings]) -> None:
+        self.context = context
+        self.settings = settings = context.settings
+        password = os.environ.get(settings.password_env, "")
+        if not password:
+            raise ValueError(
+                f"set {settings.password_env} in the daemon's environment (the ARI password "
+                "of [adapters.asterisk])"
+            )
+        self.ari = Ari(settings.ari_url, settings.username, password, settings.app)
+        self._calls: dict[str, _Call] = {}
+        """Caller channel id → its call."""
+        self._by_interaction: dict[int, _Call] = {}
+        self._offers: dict[str, tuple[int, int, str]] = {}
+        """Offer channel id → (offer id, interaction id, advisor id)."""
+        self._playing: dict[str, anyio.Event] = {}
+        self._holding_ready = False
+        self._submitting = 0
+        self._arriving: set[str] = set()
+        """Caller channels being submitted, answered and held now."""
+        """Submissions under way: an offer of a call not known yet may be of one of them."""
+
+    # -- life ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._follow_engine)
+                await self._follow_asterisk(group)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.ari.close()
+
+    async def _follow_asterisk(self, group: TaskGroup) -> None:
+        """Hold the event WebSocket open: reconnect with back-off, resynchronise each time."""
+        wait = _FIRST_RETRY_S
+        while True:
+            try:
+                stream = self.ari.events()
+                first = True
+                async for event in stream:
+                    if first:  # connected: what happened meanwhile is read from the lists
+                        first, wait = False, _FIRST_RETRY_S
+                        self.context.report("ok")
+                        group.start_soon(self._resynchronise)
+                    if event.get("type") == "ApplicationReplaced":
+                        log.warning("another client took the Stasis application over")
+                    await self._on_ari(event, group)
+            except AriError as exc:
+                self.context.report("degraded", f"ARI: {exc}")
+                log.warning("ARI event stream lost; reconnecting", error=str(exc), wait_s=wait)
+            await anyio.sleep(wait)
+            wait = min(wait * 2, self.settings.reconnect_max_s)
+
+    # -- Asterisk's events ---------------------------------------------------------------------
+
+    async def _on_ari(self, event: dict[str, Any], group: TaskGroup) -> None:
+        kind = event.get("type")
+        channel = event.get("channel") or {}
+        channel_id = str(channel.get("id", ""))
+        if kind == "StasisStart":
+            if channel_id.startswith(_OFFER):
+                group.start_soon(self._guard, self._picked_up, channel_id)
+            else:
+                group.start_soon(self._guard, self._arrived, channel)
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
+            group.start_soon(self._guard, self._gone, channel_id)
+        elif kind == "PlaybackFinished":
+            playback_id = str((event.get("playback") or {}).get("id", ""))
+            done = self._playing.pop(playback_id, None)
+            if done is not None:
+                done.set()
+
+    async def _guard(self, step: Any, *args: Any) -> None:
+        """Run one reaction; a failure is logged, never the end of the channel."""
+        try:
+            await step(*args)
+        except (AriError, Unavailable, CommandFailed) as exc:
+            log.warning("a call step failed", step=step.__name__, error=str(exc))
+
+    async def _arrived(self, channel: dict[str, Any]) -> None:
+        """A caller in the application: submit it, answer it, hold it (or play it closed)."""
+        channel_id = str(channel["id"])
+        known = self._calls.get(channel_id)
+        if (known is not None and not known.ended) or channel_id in self._arriving:
+            return  # its StasisStart and a resynchronisation both saw it
+        self._arriving.add(channel_id)
+        try:
+            await self._take(channel_id, channel)
+        finally:
+            self._arriving.discard(channel_id)
+
+    async def _take(self, channel_id: str, channel: dict[str, Any]) -> None:
+        self._submitting += 1
+        try:
+            interaction_id = await self._submit(channel)
+            call = self._remember(channel_id, interaction_id)
+        except ChannelClosed:
+            await self._closed(channel_id)
+            return
+        except (EngineError, Rejected, Conflict) as exc:
+            log.warning("a call the daemon refuses is ended", channel=channel_id, error=str(exc))
+            await self.ari.hang_up(channel_id, "normal")
+            return
+        finally:
+            self._submitting -= 1
+        if call.advisor_channel is not None:
+            return  # already with an advisor (a resynchronisation)
+        await self.ari.answer(channel_id)
+        await self.ari.set_variable(channel_id, VARIABLE, str(interaction_id))
+        await self._hold(channel_id)
+
+    async def _submit(self, channel: dict[str, Any]) -> int:
+        settings = self.settings
+        dialplan = channel.get("dialplan") or {}
+        dialled = str(dialplan.get("exten", ""))
+        created = _instant(str(channel.get("creationtime", "")))
+        command = Submit(
+            channel="voice",
+            source=SOURCE,
+            external_id=str(channel["id"]),
+            received_at=created,
+            motive=settings.numbers.get(dialled, settings.motive),
+            language=settings.language,
+        )
+        caller = channel.get("caller") or {}
+        personal = {
+            "customer": {"name": caller.get("name", ""), "phone": caller.get("number", "")},
+            "dialled": dialled,
+        }
+        while True:
+            try:
+                receipt = await self.context.submit(command, personal)
+                return receipt.interaction.id
+            except Unavailable:
+                await anyio.sleep(1)  # a standby or a rebuild: the caller hears ringing
+
+    async def _hold(self, channel_id: str) -> None:
+        holding = self.settings.holding_bridge
+        if not self._holding_ready:
+            await self.ari.bridge(holding, "holding")
+            await self.ari.music_on_hold(holding, self.settings.moh_class)
+            self._holding_ready = True
+        await self.ari.add(holding, [channel_id])
+
+    async def _closed(self, channel_id: str) -> None:
+        """Outside opening hours: the closed message, then the end of the call."""
+        log.info("a call outside opening hours hears the closed message", channel=channel_id)
+        playback_id = f"aig-closed-{channel_id}"
+        done = self._playing[playback_id] = anyio.Event()
+        await self.ari.answer(channel_id)
+        await self.ari.play(channel_id, self.settings.closed_sound, playback_id)
+        with anyio.move_on_after(_CLOSED_PLAY_MAX_S):
+            await done.wait()
+        self._playing.pop(playback_id, None)
+        await self.ari.hang_up(channel_id, "normal")
+
+    async def _picked_up(self, offer_channel_id: str) -> None:
+        """The advisor's phone answered: accept the offer, and bridge the caller to it."""
+        offer = self._offers.get(offer_channel_id)
+        if offer is None:
+            log.warning("a ringing phone for an offer not known here", channel=offer_channel_id)
+            await self.ari.hang_up(offer_channel_id, "normal")
+            return
+        offer_id, interaction_id, advisor_id = offer
+        call = self._by_interaction.get(interaction_id)
+        try:
+            await self._execute(Accept(advisor_id=advisor_id, offer_id=offer_id))
+        except EngineError as exc:  # expired meanwhile, or the caller left
+            log.info("a pick-up too late for its offer", offer_id=offer_id, error=str(exc))
+            await self.ari.hang_up(offer_channel_id, "normal")
+            return
+        if call is None or call.ended:
+            await self.ari.hang_up(offer_channel_id, "normal")
+            return
+        call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
+        bridge = call_bridge(interaction_id)
+        await self.ari.bridge(bridge, "mixing")
+        await self.ari.remove(self.settings.holding_bridge, call.channel_id)
+        await self.ari.add(bridge, [call.channel_id, offer_channel_id])
+
+    async def _gone(self, channel_id: str) -> None:
+        """A channel left the application: the caller's or an advisor's."""
+        if channel_id in self._offers:
+            offer_id, interaction_id, _ = self._offers.pop(channel_id)
+            call = self._by_interaction.get(interaction_id)
+            if call is not None and call.advisor_channel == channel_id:
+                await self._ended(call)  # the advisor hung up a call in progress
+            elif call is not None:
+                call.offers.pop(offer_id, None)  # rang out: the offer's clock decides
+            return
+        call = self._calls.get(channel_id)
+        if call is not None:
+            await self._ended(call)
+
+    async def _ended(self, call: _Call) -> None:
+        """The call is over: abandon it while queued, close it once picked up."""
+        if call.ended:
+            return
+        call.ended = True
+        try:
+            if call.advisor_id is None:
+                await self._execute(Abandon(interaction_id=call.interaction_id))
+            else:
+                close = Close(interaction_id=call.interaction_id, advisor_id=call.advisor_id)
+                await self._execute(close)
+        except EngineError as exc:  # already ended (an advisor closed it, a resync)
+            log.info(
+                "a call's end the engine knew", interaction=call.interaction_id, error=str(exc)
+            )
+        for offer_id in list(call.offers):
+            await self.ari.hang_up(offer_channel(offer_id), "normal")
+        for channel_id in (call.channel_id, call.advisor_channel):
+            if channel_id is not None:
+                await self.ari.hang_up(channel_id, "normal")
+        if call.advisor_channel is not None:
+            await self.ari.destroy(call_bridge(call.interaction_id))
+        self._forget(call)
+
+    # -- the engine's events -------------------------------------------------------------------
+
+    async def _follow_engine(self) -> None:
+        async for record in self.context.events():
+            try:
+                await self._on_engine(record)
+            except (AriError, Unavailable, CommandFailed) as exc:
+                log.warning("an engine event not acted on", seq=record.seq, error=str(exc))
+            await self.context.done(record.seq)
+
+    async def _on_engine(self, record: Record) -> None:
+        event = record.event
+        if isinstance(event, OfferMade):
+            call = self._by_interaction.get(event.interaction_id)
+            # The engine may offer a call before its submission returned here: wait for it.
+            waited = 0
+            while call is None and self._submitting and waited < 100:
+                await anyio.sleep(0.05)
+                waited += 1
+                call = self._by_interaction.get(event.interaction_id)
+            if call is not None and not call.ended:
+                await self._ring(call, event)
+        elif isinstance(event, OfferExpired | OfferRevoked | OfferDeclined):
+            call = self._by_interaction.get(event.interaction_id)
+            if call is not None:
+                call.offers.pop(event.offer_id, None)
+            if offer_channel(event.offer_id) in self._offers:
+                await self.ari.hang_up(offer_channel(event.offer_id), "no_answer")
+        elif isinstance(event, OfferAccepted):
+            call = self._by_interaction.get(event.interaction_id)
+            if call is not None:  # other offers of the call (none today) stop ringing
+                for offer_id in [o for o in call.offers if o != event.offer_id]:
+                    await self.ari.hang_up(offer_channel(offer_id), "answered_elsewhere")
+        elif isinstance(event, InteractionAbandoned | InteractionClosed):
+            call = self._by_interaction.get(event.interaction_id)
+            if call is not None and not call.ended:
+                await self._ended(call)  # ended here (a supervisor): the call ends too
+
+    async def _ring(self, call: _Call, offer: OfferMade) -> None:
+        if to_datetime(offer.expires_at) <= datetime.now(UTC):
+            return  # an old offer read again after a restart
+        endpoint = self.settings.endpoints.get(offer.advisor_id)
+        if endpoint is None:
+            log.warning(
+                "an offer to an advisor with no endpoint in [adapters.asterisk.endpoints] "
+                "is left to expire",
+                advisor=offer.advisor_id,
+            )
+            return
+        channel_id = offer_channel(offer.offer_id)
+        self._offers[channel_id] = (offer.offer_id, offer.interaction_id, offer.advisor_id)
+        call.offers[offer.offer_id] = offer.advisor_id
+        rung = await self.ari.originate(
+            channel_id, endpoint, f"offer,{offer.offer_id}", caller_id=""
+        )
+        log.info("an advisor's phone rings", offer_id=offer.offer_id, again=not rung)
+
+    # -- resynchronisation ---------------------------------------------------------------------
+
+    async def _resynchronise(self) -> None:
+        """After a (re)connection: the calls in Asterisk and the calls known here, reconciled."""
+        try:
+            channels = await self.ari.channels()
+            bridges = await self.ari.bridges()
+        except AriError as exc:
+            log.warning("resynchronisation failed; the next reconnection retries", error=str(exc))
+            return
+        present = {str(c["id"]): c for c in channels}
+        self._holding_ready = any(b["id"] == self.settings.holding_bridge for b in bridges)
+        for call in list(self._calls.values()):
+            if call.channel_id not in present:
+                await self._guard(self._ended, call)
+        for offer_channel_id in list(self._offers):
+            if offer_channel_id not in present:
+                await self._guard(self._gone, offer_channel_id)
+        for channel_id, channel in present.items():
+            dialplan = channel.get("dialplan") or {}
+            in_app = dialplan.get("app_name") == "Stasis" and str(
+                dialplan.get("app_data", "")
+            ).startswith(self.settings.app)
+            if in_app and not channel_id.startswith(_OFFER) and channel_id not in self._calls:
+                await self._guard(self._arrived, channel)
+        log.info("resynchronised with Asterisk", channels=len(present), calls=len(self._calls))
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _remember(self, channel_id: str, interaction_id: int) -> _Call:
+        call = self._calls.get(channel_id)
+        if call is None or call.ended:
+            call = _Call(channel_id=channel_id, interaction_id=interaction_id)
+            self._calls[channel_id] = call
+            self._by_interaction[interaction_id] = call
+        return call
+
+    def _forget(self, call: _Call) -> None:
+        self._calls.pop(call.channel_id, None)
+        self._by_interaction.pop(call.interaction_id, None)
+        for channel_id in [c for c, o in self._offers.items() if o[1] == call.interaction_id]:
+            del self._offers[channel_id]
+
+    async def _execute(self, command: Command) -> None:
+        while True:
+            try:
+                await self.context.execute(command)
+                return
+            except Unavailable:
+                await anyio.sleep(1)
+
+
+def _instant(text: str) -> Any:
+    """ARI's ``2026-12-04T10:00:00.123+0000`` as an engine instant; now when unreadable."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return from_datetime(moment)

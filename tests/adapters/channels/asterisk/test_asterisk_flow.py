@@ -1,0 +1,231 @@
+"""Contract tests of the Asterisk channel: a real daemon, and the fake ARI in Asterisk's place.
+
+Each flow scripts callers and phones on the fake (which holds every request to ARI's published
+contract) and asserts the journal afterwards: a call answered within the clock, a caller who
+hangs up while queued, an offer nobody answers going to the next advisor, and a call outside
+opening hours hearing the closed message. They are contract tests, not integration tests:
+Asterisk itself does not run here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.adapters.channels.asterisk.fake_ari import FakeAri
+from tests.adapters.channels.test_webhook import journaled
+from tests.adapters.daemons import Daemon, write_config
+
+APP = "aiguillage"
+PHONES = {"claire.martin": "PJSIP/1001", "julien.bernard": "PJSIP/1002"}
+ALL_DAY = (
+    '[calendar.hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+    "opens = 00:00:00\ncloses = 23:59:59\nclosed_on_holidays = false\n"
+)
+NEVER = (
+    '[calendar.hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+    "opens = 00:00:00\ncloses = 00:00:01\nclosed_on_holidays = false\n"
+)
+
+
+def asterisk_daemon(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> Daemon:
+    """A daemon whose voice channel follows ``hours``, its offers ringing 3 s, on the fake."""
+    endpoints = "".join(f'"{a}" = "{e}"\n' for a, e in PHONES.items())
+    table = (
+        f'\n[adapters.asterisk]\nari_url = "{fake.url}"\nusername = "{fake.username}"\n'
+        f'password_env = "ARI_PASSWORD"\napp = "{APP}"\nmotive = "general"\n'
+        'closed_sound = "sound:aiguillage-closed"\nmoh_class = "default"\n'
+        f'[adapters.asterisk.numbers]\n"3975" = "fares_passes"\n'
+        f"[adapters.asterisk.endpoints]\n{endpoints}"
+    )
+    config = write_config(directory, table)
+    text = config.read_text()
+    start = text.index("[calendar.hours]")
+    end = text.index("\n# ---", start)
+    text = text[:start] + hours + text[end:]
+    text = text.replace("\noffer_timeout_s = 15 ", "\noffer_timeout_s = 3 ", 1)
+    config.write_text(text)
+    daemon = Daemon(directory, config, env={"ARI_PASSWORD": fake.password}).start()
+    until("the channel connected to ARI", lambda: fake.connected(APP))
+    return daemon
+
+
+@pytest.fixture
+def run_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+
+    def start(fake: FakeAri, **options: Any) -> Daemon:
+        started.append(asterisk_daemon(tmp_path, fake, **options))
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for daemon in started:
+            daemon.kill()
+
+
+def until(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = check()
+            if found:
+                return found
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
+
+
+def available(daemon: Daemon, *advisors: str) -> None:
+    with daemon.client() as admin:
+        for advisor in advisors:
+            done = admin.put(f"/v1/advisors/{advisor}/state", json={"state": "available"})
+            assert done.status_code == 200, done.text
+
+
+def events(daemon: Daemon) -> list[dict[str, Any]]:
+    """The journal's events, through the API."""
+    return [row["event"] for row in journaled(daemon)]
+
+
+def of(daemon: Daemon, kind: str) -> list[dict[str, Any]]:
+    return [e for e in events(daemon) if e["type"] == kind]
+
+
+def arrived(daemon: Daemon, channel_id: str) -> dict[str, Any]:
+    """The ``interaction.arrived`` of the call on ``channel_id`` (the journal keys external ids:
+    the API shows them as given)."""
+
+    def listed() -> list[int]:
+        with daemon.client() as admin:
+            page = admin.get("/v1/interactions", params={"channel": "voice"})
+        rows = page.json()["interactions"] if page.status_code == 200 else []
+        return [w["id"] for w in rows if w["external_id"] == channel_id]
+
+    (interaction,) = until("the call is work", listed)
+    (event,) = [e for e in of(daemon, "interaction.arrived") if e["interaction_id"] == interaction]
+    return event
+
+
+def test_a_call_answered_within_the_clock(fake_ari: FakeAri, run_daemon: Any) -> None:
+    daemon = run_daemon(fake_ari)
+    available(daemon, "claire.martin")
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    work = arrived(daemon, caller)
+    assert (work["channel"], work["source"], work["motive"]) == ("voice", "phone", "fares_passes")
+    interaction = work["interaction_id"]
+    with daemon.client() as admin:
+        kept = admin.get(f"/v1/interactions/{interaction}/personal-data").json()
+    assert kept["customer"]["phone"] == "0612345678"
+    assert kept["dialled"] == "3975"
+    # Answered, waiting in the holding bridge with music, the interaction's id on the channel.
+    until(
+        "the caller waits on hold",
+        lambda: caller in fake_ari.bridges["aiguillage-holding"]["channels"],
+    )
+    assert fake_ari.channels[caller]["state"] == "Up"
+    assert fake_ari.moh["aiguillage-holding"] == "default"
+    assert fake_ari.variables[caller]["AIGUILLAGE_INTERACTION"] == str(interaction)
+
+    (ringing,) = until("the advisor's phone rings", lambda: fake_ari.ringing("PJSIP/1001"))
+    (offer,) = of(daemon, "offer.made")
+    assert ringing == f"aig-offer-{offer['offer_id']}"
+    assert fake_ari.answer("PJSIP/1001") == ringing
+    bridge = f"aig-call-{interaction}"
+    until(
+        "caller and advisor are bridged",
+        lambda: (
+            sorted(fake_ari.bridges.get(bridge, {}).get("channels", []))
+            == sorted([caller, ringing])
+        ),
+    )
+    assert of(daemon, "offer.accepted")[0]["offer_id"] == offer["offer_id"]
+    assert caller not in fake_ari.bridges["aiguillage-holding"]["channels"]
+
+    fake_ari.hang_up(caller)
+    (closed,) = until("the call is closed", lambda: of(daemon, "interaction.closed"))
+    assert closed["interaction_id"] == interaction
+    assert closed["advisor_id"] == "claire.martin"
+    until("the advisor's leg is hung up", lambda: ringing not in fake_ari.channels)
+    assert bridge not in fake_ari.bridges
+    kinds = [e["type"] for e in events(daemon) if e.get("interaction_id") == interaction]
+    assert kinds.index("interaction.arrived") < kinds.index("offer.made")
+    assert (
+        kinds.index("offer.made")
+        < kinds.index("offer.accepted")
+        < kinds.index("interaction.closed")
+    )
+    originated = [
+        r
+        for r in fake_ari.requests
+        if r[0] == "POST" and r[1].startswith("/ari/channels/aig-offer-")
+    ]
+    assert len(originated) == 1  # rung once
+
+
+def test_a_caller_hanging_up_while_queued_abandons(fake_ari: FakeAri, run_daemon: Any) -> None:
+    daemon = run_daemon(fake_ari)
+    caller = fake_ari.incoming_call(caller="0700000000", dialed="0800")
+    work = arrived(daemon, caller)
+    assert work["motive"] == "general"  # a number not mapped: the default motive
+    until(
+        "the caller waits on hold",
+        lambda: caller in fake_ari.bridges["aiguillage-holding"]["channels"],
+    )
+    fake_ari.hang_up(caller)
+    (abandoned,) = until("the call is abandoned", lambda: of(daemon, "interaction.abandoned"))
+    assert abandoned["interaction_id"] == work["interaction_id"]
+    assert of(daemon, "interaction.closed") == []
+
+
+def test_an_unanswered_offer_goes_to_the_next_advisor(fake_ari: FakeAri, run_daemon: Any) -> None:
+    daemon = run_daemon(fake_ari)
+    available(daemon, *PHONES)
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    work = arrived(daemon, caller)
+
+    def rings() -> list[tuple[str, str]]:
+        return [(e, c) for e in PHONES.values() for c in fake_ari.ringing(e)]
+
+    ((first_phone, first),) = until("a phone rings", rings)
+    (expired,) = until("the offer expires", lambda: of(daemon, "offer.expired"), timeout=15)
+    assert first == f"aig-offer-{expired['offer_id']}"
+    second_phone = next(e for e in PHONES.values() if e != first_phone)
+    until("the next advisor's phone rings", lambda: fake_ari.ringing(second_phone))
+    until("the first phone stopped ringing", lambda: first not in fake_ari.channels)
+    second = fake_ari.answer(second_phone)
+    until("caller and advisor are bridged", lambda: of(daemon, "offer.accepted"))
+    (accepted,) = of(daemon, "offer.accepted")
+    assert second == f"aig-offer-{accepted['offer_id']}"
+    assert accepted["advisor_id"] != expired["advisor_id"]
+    fake_ari.hang_up(second)  # the advisor ends the call
+    (closed,) = until("the call is closed", lambda: of(daemon, "interaction.closed"))
+    assert closed["interaction_id"] == work["interaction_id"]
+    until("the caller's leg is hung up", lambda: caller not in fake_ari.channels)
+
+
+def test_a_call_outside_opening_hours_hears_the_closed_message(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    daemon = run_daemon(fake_ari, hours=NEVER)
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    until("the call ends", lambda: caller not in fake_ari.channels)
+    assert fake_ari.events_of(caller) == [
+        "StasisStart",
+        "ChannelStateChange",
+        "PlaybackStarted",
+        "PlaybackFinished",
+        "ChannelHangupRequest",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
+    (play,) = [r for r in fake_ari.requests if "/play" in r[1]]
+    assert play[2]["media"] == "sound:aiguillage-closed"
+    assert of(daemon, "interaction.arrived") == []
