@@ -9,7 +9,7 @@ that a retry or a resynchronisation never rings a phone twice.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,8 +37,9 @@ class Ari:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
-        """The application's events, until the WebSocket closes (``AriError`` then)."""
+    async def events(self, connected: Callable[[], None]) -> AsyncIterator[dict[str, Any]]:
+        """The application's events, until the WebSocket closes (``AriError`` then);
+        ``connected`` is called once the WebSocket is open, before any event."""
         ws_url = (
             self.url.replace("http", "ws", 1)
             + "/events?"
@@ -46,6 +47,7 @@ class Ari:
         )
         try:
             async with connect(ws_url, open_timeout=10) as socket:
+                connected()
                 async for message in socket:
                     yield json.loads(message)
         except (OSError, TimeoutError) as exc:

@@ -148,14 +148,15 @@ class AsteriskChannel:
         """Hold the event WebSocket open: reconnect with back-off, resynchronise each time."""
         wait = _FIRST_RETRY_S
         while True:
+
+            def connected() -> None:  # what happened meanwhile is read from the lists
+                nonlocal wait
+                wait = _FIRST_RETRY_S
+                self.context.report("ok")
+                group.start_soon(self._resynchronise)
+
             try:
-                stream = self.ari.events()
-                first = True
-                async for event in stream:
-                    if first:  # connected: what happened meanwhile is read from the lists
-                        first, wait = False, _FIRST_RETRY_S
-                        self.context.report("ok")
-                        group.start_soon(self._resynchronise)
+                async for event in self.ari.events(connected):
                     if event.get("type") == "ApplicationReplaced":
                         log.warning("another client took the Stasis application over")
                     await self._on_ari(event, group)
@@ -391,6 +392,9 @@ class AsteriskChannel:
 
     async def _resynchronise(self) -> None:
         """After a (re)connection: the calls in Asterisk and the calls known here, reconciled."""
+        # Known before the lists are read: a call absent from them is really gone (one that
+        # arrives while they are read is in them, or not known yet).
+        known, ringing = list(self._calls.values()), list(self._offers)
         try:
             channels = await self.ari.channels()
             bridges = await self.ari.bridges()
@@ -399,11 +403,11 @@ class AsteriskChannel:
             return
         present = {str(c["id"]): c for c in channels}
         self._holding_ready = any(b["id"] == self.settings.holding_bridge for b in bridges)
-        for call in list(self._calls.values()):
+        for call in known:
             if call.channel_id not in present:
                 await self._guard(self._ended, call)
-        for offer_channel_id in list(self._offers):
-            if offer_channel_id not in present:
+        for offer_channel_id in ringing:
+            if offer_channel_id not in present and offer_channel_id in self._offers:
                 await self._guard(self._gone, offer_channel_id)
         for channel_id, channel in present.items():
             dialplan = channel.get("dialplan") or {}

@@ -179,6 +179,7 @@ class FakeAri:
         with self._lock:
             for app in list(self._apps):
                 self._push(app, None)
+                del self._apps[app]  # from now on, its events are lost
 
     def connected(self, app: str) -> bool:
         with self._lock:

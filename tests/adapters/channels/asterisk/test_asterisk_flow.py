@@ -2,8 +2,9 @@
 
 Each flow scripts callers and phones on the fake (which holds every request to ARI's published
 contract) and asserts the journal afterwards: a call answered within the clock, a caller who
-hangs up while queued, an offer nobody answers going to the next advisor, and a call outside
-opening hours hearing the closed message. They are contract tests, not integration tests:
+hangs up while queued, an offer nobody answers going to the next advisor, a call outside
+opening hours hearing the closed message, and the event WebSocket dropped while calls come and
+go, then resynchronised. They are contract tests, not integration tests:
 Asterisk itself does not run here.
 """
 
@@ -229,3 +230,48 @@ def test_a_call_outside_opening_hours_hears_the_closed_message(
     (play,) = [r for r in fake_ari.requests if "/play" in r[1]]
     assert play[2]["media"] == "sound:aiguillage-closed"
     assert of(daemon, "interaction.arrived") == []
+
+
+def test_a_dropped_websocket_is_resynchronised(fake_ari: FakeAri, run_daemon: Any) -> None:
+    """ARI keeps no events for a dropped WebSocket: what happened meanwhile is found again
+    from the lists of channels, nothing lost and nothing counted twice."""
+    daemon = run_daemon(fake_ari)
+    gone = fake_ari.incoming_call(caller="0611111111", dialed="3975")
+    left_while_away = arrived(daemon, gone)
+    until(
+        "the caller waits on hold",
+        lambda: gone in fake_ari.bridges["aiguillage-holding"]["channels"],
+    )
+    waiting = fake_ari.incoming_call(caller="0622222222", dialed="3975")
+    stays = arrived(daemon, waiting)
+    until(
+        "both wait on hold", lambda: waiting in fake_ari.bridges["aiguillage-holding"]["channels"]
+    )
+    fake_ari.drop_websocket()
+    # While no WebSocket is open: one caller hangs up, another calls. Nobody hears of it.
+    fake_ari.hang_up(gone)
+    new = fake_ari.incoming_call(caller="0633333333", dialed="3975", app=APP)
+    assert fake_ari.events_of(new) == []
+    until("the channel reconnected", lambda: fake_ari.connected(APP))
+    (abandoned,) = until(
+        "the caller gone meanwhile abandoned", lambda: of(daemon, "interaction.abandoned")
+    )
+    assert abandoned["interaction_id"] == left_while_away["interaction_id"]
+    came = arrived(daemon, new)
+    until(
+        "the new caller waits on hold",
+        lambda: new in fake_ari.bridges["aiguillage-holding"]["channels"],
+    )
+    assert fake_ari.variables[new]["AIGUILLAGE_INTERACTION"] == str(came["interaction_id"])
+    # The caller who stayed is the same work, once.
+    work = [e["interaction_id"] for e in of(daemon, "interaction.arrived")]
+    assert sorted(work) == sorted(
+        {left_while_away["interaction_id"], stays["interaction_id"], came["interaction_id"]}
+    )
+    # And it is served as before the drop.
+    available(daemon, "claire.martin")
+    ringing = until("a phone rings", lambda: fake_ari.ringing("PJSIP/1001"))
+    fake_ari.answer("PJSIP/1001")
+    accepted = until("a pick-up", lambda: of(daemon, "offer.accepted"))
+    assert accepted[0]["interaction_id"] in {stays["interaction_id"], came["interaction_id"]}
+    assert ringing[0].startswith("aig-offer-")
