@@ -18,10 +18,12 @@ are bridged in ``aig-call-<interaction id>``. An offer that expires or is withdr
 phone up. The caller hanging up while queued is an abandon; either side hanging up after the
 pick-up closes the interaction (the advisor's wrap-up follows).
 
-ARI keeps no events for a WebSocket that dropped: the channel reconnects with back-off, then
-resynchronises. Each call in the application is submitted again (the same key: nothing is
-created twice, and its interaction is found again), and each call this channel knew of that
-Asterisk no longer has is abandoned, or closed if it was picked up.
+The calls in progress are the channel's durable state (``AsteriskState``), saved at each step
+before Asterisk is asked to act, so that a restarted daemon takes them up again. ARI keeps no
+events for a WebSocket that dropped, nor for a daemon that was down: the channel reconnects
+with back-off, then resynchronises. A call in the application not known here is submitted
+(the same key: nothing is created twice, and its interaction is found again), and each call
+known here that Asterisk no longer has is abandoned, or closed if it was picked up.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import msgspec
 import structlog
 from anyio.abc import TaskGroup
 
@@ -45,6 +48,7 @@ from aiguillage.adapters.channels import (
 )
 from aiguillage.adapters.channels.asterisk.ari import Ari, AriError
 from aiguillage.adapters.channels.asterisk.settings import AsteriskSettings
+from aiguillage.adapters.stores.journal import JournalError
 from aiguillage.engine.commands import Abandon, Accept, Close, Command, Submit
 from aiguillage.engine.errors import ChannelClosed, EngineError
 from aiguillage.engine.events import (
@@ -58,7 +62,7 @@ from aiguillage.engine.events import (
 )
 from aiguillage.engine.instants import from_datetime, to_datetime
 
-__all__ = ["AsteriskChannel"]
+__all__ = ["AsteriskChannel", "AsteriskState", "HeldCall"]
 
 log = structlog.get_logger("aiguillage.channels.asterisk")
 
@@ -78,6 +82,22 @@ def offer_channel(offer_id: int) -> str:
 def call_bridge(interaction_id: int) -> str:
     """The id of the bridge where a call's caller and advisor talk."""
     return f"aig-call-{interaction_id}"
+
+
+class HeldCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A call as the channel's durable state keeps it."""
+
+    channel_id: str
+    interaction_id: int
+    advisor_id: str | None = None
+    advisor_channel: str | None = None
+    offers: dict[int, str] = {}
+
+
+class AsteriskState(msgspec.Struct, frozen=True, kw_only=True):
+    """The calls in progress (a few hundred at most fit the journal's 64 KiB of state)."""
+
+    calls: list[HeldCall] = []
 
 
 @dataclass
@@ -130,12 +150,15 @@ class AsteriskChannel:
         self._holding_ready = False
         self._submitting = 0
         self._arriving: set[str] = set()
+        self._state = context.state(AsteriskState)
+        self._saving = anyio.Lock()
         """Caller channels being submitted, answered and held now."""
         """Submissions under way: an offer of a call not known yet may be of one of them."""
 
     # -- life ----------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        await self._load()
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._follow_engine)
@@ -209,6 +232,7 @@ class AsteriskChannel:
         try:
             interaction_id = await self._submit(channel)
             call = self._remember(channel_id, interaction_id)
+            await self._save()
         except ChannelClosed:
             await self._closed(channel_id)
             return
@@ -288,6 +312,7 @@ class AsteriskChannel:
             await self.ari.hang_up(offer_channel_id, "normal")
             return
         call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
+        await self._save()
         bridge = call_bridge(interaction_id)
         await self.ari.bridge(bridge, "mixing")
         await self.ari.remove(self.settings.holding_bridge, call.channel_id)
@@ -330,6 +355,7 @@ class AsteriskChannel:
         if call.advisor_channel is not None:
             await self.ari.destroy(call_bridge(call.interaction_id))
         self._forget(call)
+        await self._save()
 
     # -- the engine's events -------------------------------------------------------------------
 
@@ -383,6 +409,7 @@ class AsteriskChannel:
         channel_id = offer_channel(offer.offer_id)
         self._offers[channel_id] = (offer.offer_id, offer.interaction_id, offer.advisor_id)
         call.offers[offer.offer_id] = offer.advisor_id
+        await self._save()
         rung = await self.ari.originate(
             channel_id, endpoint, f"offer,{offer.offer_id}", caller_id=""
         )
@@ -419,6 +446,45 @@ class AsteriskChannel:
         log.info("resynchronised with Asterisk", channels=len(present), calls=len(self._calls))
 
     # -- bookkeeping ---------------------------------------------------------------------------
+
+    async def _load(self) -> None:
+        """The calls this channel held when the daemon last stopped (or was killed)."""
+        while True:
+            try:
+                kept = await self._state.get()
+                break
+            except Unavailable:
+                await anyio.sleep(1)  # a standby: it takes the calls over once it leads
+        for held in kept.calls if kept is not None else ():
+            call = self._remember(held.channel_id, held.interaction_id)
+            call.advisor_id, call.advisor_channel = held.advisor_id, held.advisor_channel
+            call.offers = dict(held.offers)
+            for offer_id, advisor_id in held.offers.items():
+                self._offers[offer_channel(offer_id)] = (offer_id, call.interaction_id, advisor_id)
+            if held.advisor_channel is not None and held.advisor_id is not None:
+                offer_id = int(held.advisor_channel.removeprefix(_OFFER))
+                entry = (offer_id, call.interaction_id, held.advisor_id)
+                self._offers[held.advisor_channel] = entry
+        log.info("calls taken up again", calls=len(self._calls))
+
+    async def _save(self) -> None:
+        """Keep the calls known now, so that a restart finds them (and those gone meanwhile)."""
+        async with self._saving:
+            calls = [
+                HeldCall(
+                    channel_id=c.channel_id,
+                    interaction_id=c.interaction_id,
+                    advisor_id=c.advisor_id,
+                    advisor_channel=c.advisor_channel,
+                    offers=dict(c.offers),
+                )
+                for c in self._calls.values()
+                if not c.ended
+            ]
+            try:
+                await self._state.put(AsteriskState(calls=calls))
+            except (Unavailable, JournalError) as exc:  # the next step saves them all again
+                log.warning("the calls in progress were not saved", error=str(exc))
 
     def _remember(self, channel_id: str, interaction_id: int) -> _Call:
         call = self._calls.get(channel_id)

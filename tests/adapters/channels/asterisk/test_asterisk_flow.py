@@ -3,9 +3,9 @@
 Each flow scripts callers and phones on the fake (which holds every request to ARI's published
 contract) and asserts the journal afterwards: a call answered within the clock, a caller who
 hangs up while queued, an offer nobody answers going to the next advisor, a call outside
-opening hours hearing the closed message, and the event WebSocket dropped while calls come and
-go, then resynchronised. They are contract tests, not integration tests:
-Asterisk itself does not run here.
+opening hours hearing the closed message, the event WebSocket dropped while calls come and go,
+then resynchronised, and the daemon SIGKILLed with calls in progress, then restarted. They are
+contract tests, not integration tests: Asterisk itself does not run here.
 """
 
 from __future__ import annotations
@@ -275,3 +275,46 @@ def test_a_dropped_websocket_is_resynchronised(fake_ari: FakeAri, run_daemon: An
     accepted = until("a pick-up", lambda: of(daemon, "offer.accepted"))
     assert accepted[0]["interaction_id"] in {stays["interaction_id"], came["interaction_id"]}
     assert ringing[0].startswith("aig-offer-")
+
+
+def test_a_daemon_killed_with_calls_in_progress_takes_them_up_again(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    daemon = run_daemon(fake_ari)
+    available(daemon, "claire.martin")
+    talking = fake_ari.incoming_call(caller="0611111111", dialed="3975")
+    first = arrived(daemon, talking)
+    advisor = until("the advisor's phone rings", lambda: fake_ari.ringing("PJSIP/1001"))[0]
+    fake_ari.answer("PJSIP/1001")
+    bridge = f"aig-call-{first['interaction_id']}"
+    until(
+        "caller and advisor are bridged",
+        lambda: len(fake_ari.bridges.get(bridge, {}).get("channels", [])) == 2,
+    )
+    queued = fake_ari.incoming_call(caller="0622222222", dialed="3975")
+    second = arrived(daemon, queued)
+    until(
+        "the second caller waits on hold",
+        lambda: queued in fake_ari.bridges["aiguillage-holding"]["channels"],
+    )
+
+    daemon.kill()
+    until("Asterisk sees the application gone", lambda: not fake_ari.connected(APP))
+    fake_ari.hang_up(queued)  # while no daemon listens: nobody hears of it
+    daemon = run_daemon(fake_ari)
+
+    (abandoned,) = until(
+        "the caller gone meanwhile abandoned", lambda: of(daemon, "interaction.abandoned")
+    )
+    assert abandoned["interaction_id"] == second["interaction_id"]
+    # The call in conversation is left as it is: still bridged, nobody rung again.
+    assert sorted(fake_ari.bridges[bridge]["channels"]) == sorted([talking, advisor])
+    assert [c for e in PHONES.values() for c in fake_ari.ringing(e)] == []
+    fake_ari.hang_up(advisor)
+    (closed,) = until("the call is closed", lambda: of(daemon, "interaction.closed"))
+    assert (closed["interaction_id"], closed["advisor_id"]) == (
+        first["interaction_id"],
+        "claire.martin",
+    )
+    until("the caller's leg is hung up", lambda: talking not in fake_ari.channels)
+    assert len(of(daemon, "interaction.arrived")) == 2  # every call once
