@@ -116,6 +116,7 @@ def arrived(daemon: Daemon, channel_id: str) -> dict[str, Any]:
 
 
 def test_a_call_answered_within_the_clock(fake_ari: FakeAri, run_daemon: Any) -> None:
+    """Contract test: submitted, held with music, rung once, bridged on the pick-up, closed."""
     daemon = run_daemon(fake_ari)
     available(daemon, "claire.martin")
     caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
@@ -172,6 +173,7 @@ def test_a_call_answered_within_the_clock(fake_ari: FakeAri, run_daemon: Any) ->
 
 
 def test_a_caller_hanging_up_while_queued_abandons(fake_ari: FakeAri, run_daemon: Any) -> None:
+    """Contract test: a caller who hangs up on hold is an abandon, never a close."""
     daemon = run_daemon(fake_ari)
     caller = fake_ari.incoming_call(caller="0700000000", dialed="0800")
     work = arrived(daemon, caller)
@@ -187,6 +189,8 @@ def test_a_caller_hanging_up_while_queued_abandons(fake_ari: FakeAri, run_daemon
 
 
 def test_an_unanswered_offer_goes_to_the_next_advisor(fake_ari: FakeAri, run_daemon: Any) -> None:
+    """Contract test: a phone nobody answers stops ringing when its offer expires, and the
+    next advisor's rings; the advisor hanging up closes the call."""
     daemon = run_daemon(fake_ari)
     available(daemon, *PHONES)
     caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
@@ -215,6 +219,8 @@ def test_an_unanswered_offer_goes_to_the_next_advisor(fake_ari: FakeAri, run_dae
 def test_a_call_outside_opening_hours_hears_the_closed_message(
     fake_ari: FakeAri, run_daemon: Any
 ) -> None:
+    """Contract test: refused by the engine (``closed``), the caller hears the closed message,
+    then the call ends; no work is created."""
     daemon = run_daemon(fake_ari, hours=NEVER)
     caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
     until("the call ends", lambda: caller not in fake_ari.channels)
@@ -233,8 +239,8 @@ def test_a_call_outside_opening_hours_hears_the_closed_message(
 
 
 def test_a_dropped_websocket_is_resynchronised(fake_ari: FakeAri, run_daemon: Any) -> None:
-    """ARI keeps no events for a dropped WebSocket: what happened meanwhile is found again
-    from the lists of channels, nothing lost and nothing counted twice."""
+    """Contract test: ARI keeps no events for a dropped WebSocket; what happened meanwhile is
+    found again from the lists of channels, nothing lost and nothing counted twice."""
     daemon = run_daemon(fake_ari)
     gone = fake_ari.incoming_call(caller="0611111111", dialed="3975")
     left_while_away = arrived(daemon, gone)
@@ -280,6 +286,8 @@ def test_a_dropped_websocket_is_resynchronised(fake_ari: FakeAri, run_daemon: An
 def test_a_daemon_killed_with_calls_in_progress_takes_them_up_again(
     fake_ari: FakeAri, run_daemon: Any
 ) -> None:
+    """Contract test: SIGKILLed with one call in conversation and one queued, the daemon
+    restarted abandons the caller who left meanwhile and leaves the conversation bridged."""
     daemon = run_daemon(fake_ari)
     available(daemon, "claire.martin")
     talking = fake_ari.incoming_call(caller="0611111111", dialed="3975")

@@ -143,3 +143,21 @@ def test_a_dropped_websocket_loses_what_happens_meanwhile(fake_ari: FakeAri) -> 
             socket.recv(timeout=5)
     caller = fake_ari.incoming_call(app="aiguillage")
     assert fake_ari.events_of(caller) == []  # nobody was connected: ARI keeps nothing
+
+
+def test_a_phone_that_rings_out_never_enters_the_application(fake_ari: FakeAri) -> None:
+    """An originated channel not answered ends with cause 19 and no ``StasisStart`` nor
+    ``StasisEnd``: it never was in the application."""
+    with events(fake_ari) as socket, client(fake_ari) as ari:
+        made = ari.post("/channels/ring-out", params={"endpoint": "PJSIP/1001", "app": "testsuite"})
+        assert made.status_code == 200
+        assert fake_ari.ringing("PJSIP/1001") == ["ring-out"]
+        assert fake_ari.no_answer("PJSIP/1001") == "ring-out"
+        got = next_events(socket, 3)
+    assert [e["type"] for e in got] == [
+        "ChannelCreated",
+        "ChannelHangupRequest",
+        "ChannelDestroyed",
+    ]
+    assert (got[2]["cause"], got[2]["cause_txt"]) == (19, "No answer")
+    assert "ring-out" not in fake_ari.channels
