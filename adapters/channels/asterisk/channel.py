@@ -28,6 +28,7 @@ known here that Asterisk no longer has is abandoned, or closed if it was picked 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -168,9 +169,16 @@ class AsteriskChannel:
                 await self.ari.close()
 
     async def _follow_asterisk(self, group: TaskGroup) -> None:
-        """Hold the event WebSocket open: reconnect with back-off, resynchronise each time."""
+        """Hold the event WebSocket open: reconnect with back-off, resynchronise each time.
+
+        Only the daemon that leads the journal holds it: a second connection to the same
+        application would take it over (``ApplicationReplaced``), so a standby waits, and a
+        daemon that stops leading lets it go.
+        """
         wait = _FIRST_RETRY_S
         while True:
+            while not self.context.ready:
+                await anyio.sleep(_FIRST_RETRY_S)
 
             def connected() -> None:  # what happened meanwhile is read from the lists
                 nonlocal wait
@@ -178,16 +186,29 @@ class AsteriskChannel:
                 self.context.report("ok")
                 group.start_soon(self._resynchronise)
 
-            try:
-                async for event in self.ari.events(connected):
-                    if event.get("type") == "ApplicationReplaced":
-                        log.warning("another client took the Stasis application over")
-                    await self._on_ari(event, group)
-            except AriError as exc:
-                self.context.report("degraded", f"ARI: {exc}")
-                log.warning("ARI event stream lost; reconnecting", error=str(exc), wait_s=wait)
+            async with anyio.create_task_group() as held:
+                held.start_soon(self._lead, held.cancel_scope)
+                await self._listen(connected, group)
+                held.cancel_scope.cancel()
             await anyio.sleep(wait)
             wait = min(wait * 2, self.settings.reconnect_max_s)
+
+    async def _listen(self, connected: Any, group: TaskGroup) -> None:
+        try:
+            async for event in self.ari.events(connected):
+                if event.get("type") == "ApplicationReplaced":
+                    log.warning("another client took the Stasis application over")
+                await self._on_ari(event, group)
+        except AriError as exc:
+            self.context.report("degraded", f"ARI: {exc}")
+            log.warning("ARI event stream lost; reconnecting", error=str(exc))
+
+    async def _lead(self, held: anyio.CancelScope) -> None:
+        """Let the application go when this daemon no longer leads the journal."""
+        while self.context.ready:
+            await anyio.sleep(_FIRST_RETRY_S)
+        log.warning("this daemon no longer leads: it lets the Stasis application go")
+        held.cancel()
 
     # -- Asterisk's events ---------------------------------------------------------------------
 
@@ -308,7 +329,10 @@ class AsteriskChannel:
             log.info("a pick-up too late for its offer", offer_id=offer_id, error=str(exc))
             await self.ari.hang_up(offer_channel_id, "normal")
             return
-        if call is None or call.ended:
+        if call is None or call.ended:  # the caller left while the offer was accepted
+            if call is not None:
+                with contextlib.suppress(EngineError):  # abandoned before the accept, or not
+                    await self._execute(Close(interaction_id=interaction_id, advisor_id=advisor_id))
             await self.ari.hang_up(offer_channel_id, "normal")
             return
         call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
