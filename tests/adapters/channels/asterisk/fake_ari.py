@@ -19,7 +19,8 @@ expects:
   ``ChannelEnteredBridge``, a playback ``PlaybackStarted`` then ``PlaybackFinished``
   (``channels/playback``).
 
-Tests script the callers: ``incoming_call`` (a call entering the application),
+Tests script the callers: ``incoming_call`` (a call entering the application; while no
+WebSocket holds it, ``Stasis()`` fails, as Asterisk's does for an inactive application),
 ``answer``/``no_answer`` (an advisor's phone ringing), ``hang_up``, ``drop_websocket``.
 """
 
@@ -51,6 +52,10 @@ PLAYBACK_S = 0.2
 _CAUSES = {16: "Normal Clearing", 19: "No answer", 17: "User busy"}
 
 
+class StasisFailed(Exception):
+    """``Stasis()`` failed in the dialplan: the application is not active."""
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
@@ -70,6 +75,8 @@ class FakeAri:
         self.channels: dict[str, dict[str, Any]] = {}
         self.bridges: dict[str, dict[str, Any]] = {}
         self.moh: dict[str, str] = {}
+        self.failed: list[tuple[str, str]] = []
+        """Calls whose ``Stasis()`` failed (caller, dialled): the dialplan's fallback took them."""
         self.variables: dict[str, dict[str, str]] = {}
         self._apps: dict[str, asyncio.Queue[dict[str, Any] | None]] = {}
         self._stasis: dict[str, str] = {}
@@ -122,10 +129,26 @@ class FakeAri:
 
     # -- what tests script ---------------------------------------------------------------------
 
-    def incoming_call(self, caller: str = "0612345678", dialed: str = "3975", app: str = "") -> str:
-        """A call from ``caller`` to ``dialed`` enters the Stasis application; its channel id."""
+    def incoming_call(
+        self,
+        caller: str = "0612345678",
+        dialed: str = "3975",
+        app: str = "",
+        *,
+        lost_in_flight: bool = False,
+    ) -> str:
+        """A call from ``caller`` to ``dialed`` enters the Stasis application; its channel id.
+
+        ``StasisFailed`` when the application is not active (no WebSocket holds it): Asterisk's
+        ``Stasis()`` then fails at once and the dialplan goes on (``STASISSTATUS=FAILED``).
+        ``lost_in_flight``: the channel enters the application, but its ``StasisStart`` is lost
+        with a WebSocket that broke as it was sent.
+        """
         with self._lock:
             app = app or self._only_app()
+            if app not in self._apps:
+                self.failed.append((caller, dialed))
+                raise StasisFailed(f"Stasis({app}): the application is not registered")
             number = next(self._numbers)
             channel_id = f"{int(time.time())}.{number}"
             self.channels[channel_id] = self._channel(
@@ -138,7 +161,8 @@ class FakeAri:
                 app_data=app,
             )
             self._stasis[channel_id] = app
-            self._emit(app, "StasisStart", args=[], channel=self.channels[channel_id])
+            if not lost_in_flight:
+                self._emit(app, "StasisStart", args=[], channel=self.channels[channel_id])
         return channel_id
 
     def ringing(self, endpoint: str) -> list[str]:

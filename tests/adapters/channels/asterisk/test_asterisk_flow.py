@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.adapters.channels.asterisk.fake_ari import FakeAri
+from tests.adapters.channels.asterisk.fake_ari import FakeAri, StasisFailed
 from tests.adapters.channels.test_webhook import journaled
 from tests.adapters.daemons import Daemon, write_config
 
@@ -244,43 +244,41 @@ def test_a_dropped_websocket_is_resynchronised(fake_ari: FakeAri, run_daemon: An
     daemon = run_daemon(fake_ari)
     gone = fake_ari.incoming_call(caller="0611111111", dialed="3975")
     left_while_away = arrived(daemon, gone)
+    stays = fake_ari.incoming_call(caller="0622222222", dialed="3975")
+    staying = arrived(daemon, stays)
+    holding = fake_ari.bridges
     until(
-        "the caller waits on hold",
-        lambda: gone in fake_ari.bridges["aiguillage-holding"]["channels"],
+        "both wait on hold", lambda: {gone, stays} <= set(holding["aiguillage-holding"]["channels"])
     )
-    waiting = fake_ari.incoming_call(caller="0622222222", dialed="3975")
-    stays = arrived(daemon, waiting)
-    until(
-        "both wait on hold", lambda: waiting in fake_ari.bridges["aiguillage-holding"]["channels"]
-    )
+    # A call enters the application as the WebSocket breaks: its StasisStart is lost.
+    unseen = fake_ari.incoming_call(caller="0633333333", dialed="3975", lost_in_flight=True)
     fake_ari.drop_websocket()
-    # While no WebSocket is open: one caller hangs up, another calls. Nobody hears of it.
+    # While no WebSocket is open: a caller hangs up, unheard; a new call cannot enter.
     fake_ari.hang_up(gone)
-    new = fake_ari.incoming_call(caller="0633333333", dialed="3975", app=APP)
-    assert fake_ari.events_of(new) == []
+    with pytest.raises(StasisFailed):
+        fake_ari.incoming_call(caller="0644444444", dialed="3975", app=APP)
     until("the channel reconnected", lambda: fake_ari.connected(APP))
     (abandoned,) = until(
         "the caller gone meanwhile abandoned", lambda: of(daemon, "interaction.abandoned")
     )
     assert abandoned["interaction_id"] == left_while_away["interaction_id"]
-    came = arrived(daemon, new)
+    came = arrived(daemon, unseen)
     until(
-        "the new caller waits on hold",
-        lambda: new in fake_ari.bridges["aiguillage-holding"]["channels"],
+        "the unseen caller waits on hold",
+        lambda: unseen in holding["aiguillage-holding"]["channels"],
     )
-    assert fake_ari.variables[new]["AIGUILLAGE_INTERACTION"] == str(came["interaction_id"])
-    # The caller who stayed is the same work, once.
+    assert fake_ari.variables[unseen]["AIGUILLAGE_INTERACTION"] == str(came["interaction_id"])
+    # The caller who stayed is the same work, once; every call is work once.
     work = [e["interaction_id"] for e in of(daemon, "interaction.arrived")]
-    assert sorted(work) == sorted(
-        {left_while_away["interaction_id"], stays["interaction_id"], came["interaction_id"]}
-    )
-    # And it is served as before the drop.
+    ids = {left_while_away["interaction_id"], staying["interaction_id"], came["interaction_id"]}
+    assert sorted(work) == sorted(ids)
+    # And the calls are served as before the drop.
     available(daemon, "claire.martin")
-    ringing = until("a phone rings", lambda: fake_ari.ringing("PJSIP/1001"))
+    (ringing,) = until("a phone rings", lambda: fake_ari.ringing("PJSIP/1001"))
+    assert ringing.startswith("aig-offer-")
     fake_ari.answer("PJSIP/1001")
-    accepted = until("a pick-up", lambda: of(daemon, "offer.accepted"))
-    assert accepted[0]["interaction_id"] in {stays["interaction_id"], came["interaction_id"]}
-    assert ringing[0].startswith("aig-offer-")
+    (accepted,) = until("a pick-up", lambda: of(daemon, "offer.accepted"))
+    assert accepted["interaction_id"] in {staying["interaction_id"], came["interaction_id"]}
 
 
 def test_a_daemon_killed_with_calls_in_progress_takes_them_up_again(

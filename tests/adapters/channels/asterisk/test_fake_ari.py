@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.adapters.channels.asterisk.contract import contract
-from tests.adapters.channels.asterisk.fake_ari import FakeAri
+from tests.adapters.channels.asterisk.fake_ari import FakeAri, StasisFailed
 
 
 def client(fake: FakeAri) -> httpx.Client:
@@ -141,8 +141,10 @@ def test_a_dropped_websocket_loses_what_happens_meanwhile(fake_ari: FakeAri) -> 
         fake_ari.drop_websocket()
         with pytest.raises(ConnectionClosed):
             socket.recv(timeout=5)
-    caller = fake_ari.incoming_call(app="aiguillage")
-    assert fake_ari.events_of(caller) == []  # nobody was connected: ARI keeps nothing
+    # An application no WebSocket holds is not active: Stasis() fails in the dialplan.
+    with pytest.raises(StasisFailed):
+        fake_ari.incoming_call(caller="0611111111", app="aiguillage")
+    assert fake_ari.failed == [("0611111111", "3975")]
 
 
 def test_a_phone_that_rings_out_never_enters_the_application(fake_ari: FakeAri) -> None:
