@@ -21,6 +21,7 @@ import pytest
 from tests.adapters.channels.asterisk.fake_ari import FakeAri, StasisFailed
 from tests.adapters.channels.test_webhook import journaled
 from tests.adapters.daemons import Daemon, write_config
+from tests.adapters.redis_server import RedisServer
 
 APP = "aiguillage"
 PHONES = {"claire.martin": "PJSIP/1001", "julien.bernard": "PJSIP/1002"}
@@ -34,8 +35,9 @@ NEVER = (
 )
 
 
-def asterisk_daemon(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> Daemon:
-    """A daemon whose voice channel follows ``hours``, its offers ringing 3 s, on the fake."""
+def asterisk_config(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> Path:
+    """A configuration whose voice channel follows ``hours``, its offers ringing 3 s, with
+    ``[adapters.asterisk]`` on the fake."""
     endpoints = "".join(f'"{a}" = "{e}"\n' for a, e in PHONES.items())
     table = (
         f'\n[adapters.asterisk]\nari_url = "{fake.url}"\nusername = "{fake.username}"\n'
@@ -51,6 +53,12 @@ def asterisk_daemon(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> 
     text = text[:start] + hours + text[end:]
     text = text.replace("\noffer_timeout_s = 15 ", "\noffer_timeout_s = 3 ", 1)
     config.write_text(text)
+    return config
+
+
+def asterisk_daemon(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> Daemon:
+    """A daemon on the fake (see ``asterisk_config``), once its channel holds the application."""
+    config = asterisk_config(directory, fake, hours=hours)
     daemon = Daemon(directory, config, env={"ARI_PASSWORD": fake.password}).start()
     until("the channel connected to ARI", lambda: fake.connected(APP))
     return daemon
@@ -324,3 +332,47 @@ def test_a_daemon_killed_with_calls_in_progress_takes_them_up_again(
     )
     until("the caller's leg is hung up", lambda: talking not in fake_ari.channels)
     assert len(of(daemon, "interaction.arrived")) == 2  # every call once
+
+
+def test_only_the_leader_holds_the_application_and_a_standby_takes_the_calls_over(
+    tmp_path: Path, fake_ari: FakeAri, redis_server: RedisServer
+) -> None:
+    """Contract test: a standby never connects (a second connection would take the application
+    over); when the leader dies, calls fail over to the dialplan's fallback until the standby
+    leads, then it holds the application and serves the calls the leader left queued."""
+    config = asterisk_config(tmp_path, fake_ari)
+    env = {"ARI_PASSWORD": fake_ari.password}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    leader = Daemon(tmp_path / "a", config, store=redis_server.url, env=env).start()
+    standby = Daemon(tmp_path / "b", config, store=redis_server.url, env=env, standby=True)
+    try:
+        until("the leader holds the application", lambda: fake_ari.connected(APP))
+        standby.start(ready=False)
+        until("the standby waits", lambda: standby.readyz().json().get("role") == "standby")
+        queued = fake_ari.incoming_call(caller="0611111111", dialed="3975")
+        work = arrived(leader, queued)
+        until(
+            "the caller waits on hold",
+            lambda: queued in fake_ari.bridges["aiguillage-holding"]["channels"],
+        )
+        sockets = [r for r in fake_ari.requests if r[1] == "/ari/events"]
+        assert len(sockets) == 1  # the standby never connected
+        assert [e for e in fake_ari.sent if e["type"] == "ApplicationReplaced"] == []
+
+        leader.kill()
+        until("the application is inactive", lambda: not fake_ari.connected(APP))
+        with pytest.raises(StasisFailed):  # the dialplan's fallback takes this one
+            fake_ari.incoming_call(caller="0622222222", dialed="3975", app=APP)
+        until("the standby leads", lambda: standby.readyz().status_code == 200, timeout=60)
+        until("the standby holds the application", lambda: fake_ari.connected(APP))
+        available(standby, "claire.martin")
+        (ringing,) = until("a phone rings", lambda: fake_ari.ringing("PJSIP/1001"))
+        fake_ari.answer("PJSIP/1001")
+        (accepted,) = until("the pick-up", lambda: of(standby, "offer.accepted"))
+        assert accepted["interaction_id"] == work["interaction_id"]
+        assert ringing == f"aig-offer-{accepted['offer_id']}"
+        assert len(of(standby, "interaction.arrived")) == 1
+    finally:
+        standby.kill()
+        leader.kill()
