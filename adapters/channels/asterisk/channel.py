@@ -150,11 +150,11 @@ class AsteriskChannel:
         self._playing: dict[str, anyio.Event] = {}
         self._holding_ready = False
         self._submitting = 0
+        """Submissions under way: an offer of a call not known yet may be of one of them."""
         self._arriving: set[str] = set()
+        """Caller channels being submitted, answered and held now."""
         self._state = context.state(AsteriskState)
         self._saving = anyio.Lock()
-        """Caller channels being submitted, answered and held now."""
-        """Submissions under way: an offer of a call not known yet may be of one of them."""
 
     # -- life ----------------------------------------------------------------------------------
 
