@@ -157,6 +157,11 @@ def test_a_call_answered_within_the_clock(fake_ari: FakeAri, run_daemon: Any) ->
         ),
     )
     assert of(daemon, "offer.accepted")[0]["offer_id"] == offer["offer_id"]
+    # The pick-up is the call's first response: within the 180 s clock.
+    (responded,) = of(daemon, "interaction.responded")
+    assert responded["interaction_id"] == interaction
+    assert responded["within_sla"] is True
+    assert responded["advisor_id"] == "claire.martin"
     assert caller not in fake_ari.bridges["aiguillage-holding"]["channels"]
 
     fake_ari.hang_up(caller)
