@@ -70,6 +70,8 @@ class FakeAri:
         self.url = f"http://127.0.0.1:{self.port}"
         self.violations: list[str] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.received_at: list[float] = []
+        """``time.time()`` of each of ``requests``, index for index (what benchmarks time)."""
         self.sent: list[dict[str, Any]] = []
         """Every event sent on a WebSocket, in order."""
         self.channels: dict[str, dict[str, Any]] = {}
@@ -333,6 +335,7 @@ class FakeAri:
         self, path: str, query: dict[str, str], receive: Receive, send: Send
     ) -> None:
         await receive()  # websocket.connect
+        self.received_at.append(time.time())
         self.requests.append(("GET", path, dict(query)))
         if not self._authorised(query, {}):
             await send({"type": "websocket.close", "code": 1008})
@@ -386,6 +389,7 @@ class FakeAri:
     ) -> tuple[int, Any]:
         if not self._authorised(query, headers):
             return 401, {"message": "Authentication required"}
+        self.received_at.append(time.time())
         self.requests.append((method, path, dict(query)))
         if not path.startswith("/ari/"):
             self.violations.append(f"unknown route: {method} {path}")

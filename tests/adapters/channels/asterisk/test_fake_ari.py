@@ -163,3 +163,16 @@ def test_a_phone_that_rings_out_never_enters_the_application(fake_ari: FakeAri) 
     ]
     assert (got[2]["cause"], got[2]["cause_txt"]) == (19, "No answer")
     assert "ring-out" not in fake_ari.channels
+
+
+def test_each_request_is_timed_as_it_arrives(fake_ari: FakeAri) -> None:
+    """The instants benchmarks time the adapter by: one per request, in order, as received."""
+    before = time.time()
+    with client(fake_ari) as ari:
+        assert ari.get("/channels").status_code == 200
+        between = time.time()
+        assert ari.get("/bridges").status_code == 200
+    after = time.time()
+    assert [r[1] for r in fake_ari.requests] == ["/ari/channels", "/ari/bridges"]
+    first, second = fake_ari.received_at
+    assert before <= first <= between <= second <= after
