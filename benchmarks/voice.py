@@ -48,6 +48,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,7 @@ def ringing_latency(
     talking: list[tuple[str, str]] = []  # (phone, channel) bridged, oldest first
     offline = list(phones)
     originated: Counter[str] = Counter()
+    timed: list[tuple[int, float, float]] = []  # (offer id, freed at, originate received at)
     bridged_calls = 0
     seen = len(fake.requests)
     started = time.time()
@@ -253,6 +255,7 @@ def ringing_latency(
                     if query["endpoint"] in free_at:
                         freed, how = free_at.pop(query["endpoint"])
                         samples[how].append(at - freed)
+                        timed.append((int(path.removeprefix(OFFER)), freed, at))
             for phone in phones:
                 if phone not in ringing and fake.ringing(phone):
                     ringing[phone] = fake.answer(phone)
@@ -269,11 +272,22 @@ def ringing_latency(
             time.sleep(0.001)
     elapsed = time.time() - started
     until("every caller's leg is hung up", lambda: not set(calls) & set(fake.channels))
+    decided = {
+        e["event"]["offer_id"]: datetime.fromisoformat(e["event"]["at"]).timestamp()
+        for e in journal(daemon)
+        if e["event"]["type"] == "offer.made"
+    }
     return {
         "queued": f"{len(calls)} calls entered and waited on hold in {held_s:.2f} s",
         "all": quantiles(samples["state"] + samples["close"]),
         "from PUT state": quantiles(samples["state"]),
         "from the hang-up that freed the advisor": quantiles(samples["close"]),
+        "of which free -> offer.made's at (ARI event, engine)": quantiles(
+            [decided[o] - freed for o, freed, _ in timed]
+        ),
+        "of which offer.made's at -> originate (the channel)": quantiles(
+            [at - decided[o] for o, _, at in timed]
+        ),
         "served": f"{bridged_calls} calls bridged in {elapsed:.1f} s",
         "rung twice": sum(1 for c in originated.values() if c > 1),
         "originates": sum(originated.values()),
@@ -389,12 +403,14 @@ def voice_interactions(daemon: Daemon) -> list[dict[str, Any]]:
 
 def journal(daemon: Daemon) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    after = 0
     with daemon.client(SUPERVISOR) as supervisor:
         while True:
-            page = supervisor.get("/v1/events", params={"after": len(rows), "limit": 5000})
-            if not page.json()["events"]:
+            page = supervisor.get("/v1/events", params={"after": after, "limit": 5000}).json()
+            if not page["events"]:
                 return rows
-            rows.extend(page.json()["events"])
+            rows.extend(page["events"])
+            after = page["next_after"]
 
 
 def main() -> None:
