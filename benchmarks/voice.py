@@ -20,7 +20,9 @@ no wrap-up (a call's end frees its advisor at once) and offers ringing up to 60 
     alone (the aim's case: a call centre frees an advisor every few seconds at most); then
     "all at once" (unless ``--one-by-one-only``), every advisor hanging up the moment its call
     is bridged, so that the daemon serves as fast as it can and each latency includes the
-    queueing behind the other calls' steps.
+    queueing behind the other calls' steps. Each latency is split at the engine's decision
+    (``offer.made``'s ``at`` in the journal): the engine's share (the ARI event read, the
+    command, the decision) and the channel's (from the decision to the originate request).
 (2) Resynchronisation. ``--calls`` new calls: the first ``--advisors`` in conversation, the rest
     on hold, ``--unseen`` of them entering as the WebSocket breaks (their ``StasisStart`` lost).
     The fake drops the event WebSocket; while it is down ``--gone`` queued callers and
