@@ -1,0 +1,169 @@
+"""The estimated wait of a queued call, on engine states built by hand (``engine/estimate.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiguillage.engine.commands import Accept, SetAdvisorState, SetPolicies, Submit
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.estimate import RecentHandling, estimated_wait_s
+from aiguillage.engine.events import OfferMade
+from aiguillage.engine.instants import SECOND, Instant
+from aiguillage.engine.policies import RelaxationStep
+
+from .conftest import TUESDAY_10H, add_advisor, make_policies
+
+NOW = TUESDAY_10H
+HANDLING = {"voice": 300.0}
+
+
+def fresh(**policies: object) -> Engine:
+    engine = Engine()
+    engine.handle(SetPolicies(policies=make_policies(**policies)), NOW)  # type: ignore[arg-type]
+    return engine
+
+
+def call(engine: Engine, name: str, at: Instant = NOW, **given: object) -> int:
+    """Submit a call; an advisor offered it picks it up at once. Return its id."""
+    events = engine.handle(
+        Submit(channel="voice", source="phone", external_id=name, **given),  # type: ignore[arg-type]
+        at,
+    )
+    interaction_id = events[0].interaction_id  # type: ignore[attr-defined]
+    for event in events:
+        if isinstance(event, OfferMade):
+            engine.handle(Accept(advisor_id=event.advisor_id, offer_id=event.offer_id), at)
+    return interaction_id
+
+
+def busy_advisors(engine: Engine, count: int, **profile: object) -> None:
+    """Add ``count`` advisors who speak French, each then busy on a call."""
+    for n in range(count):
+        add_advisor(engine, f"busy{n}", NOW, capacity={"voice": 1}, **profile)  # type: ignore[arg-type]
+        call(engine, f"held{n}")
+
+
+def test_one_advisor_busy_one_call_waits_one_handling_time() -> None:
+    engine = fresh()
+    busy_advisors(engine, 1)
+    waiting = call(engine, "c1")
+    assert engine.state.interactions[waiting].status == "queued"
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 300
+    # Each call ahead adds one handling time; wrap-up adds to each.
+    second = call(engine, "c2")
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING) == 600
+    wrapped = fresh(wrap_up_s=30)
+    busy_advisors(wrapped, 1)
+    first = call(wrapped, "c1")
+    assert estimated_wait_s(wrapped.state, first, NOW, HANDLING) == 360  # 330 s, rounded up
+
+
+def test_several_advisors_share_the_queue() -> None:
+    engine = fresh()
+    busy_advisors(engine, 3)
+    first, second = call(engine, "c1"), call(engine, "c2")
+    # (position + 1) x 300 s / 3 advisors: 100 s and 200 s, rounded up to the minute.
+    assert estimated_wait_s(engine.state, first, NOW, HANDLING) == 120
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING) == 240
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING, round_to_s=30) == 210
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING, round_to_s=1) == 200
+    # Longer handling, longer estimate: it is read from the argument, not from the state.
+    assert estimated_wait_s(engine.state, second, NOW, {"voice": 600.0}) == 420
+
+
+def test_calls_ahead_that_its_advisors_cannot_take_do_not_count() -> None:
+    engine = fresh()
+    add_advisor(engine, "fr", NOW, languages=("fr",), capacity={"voice": 1})
+    add_advisor(engine, "en", NOW, languages=("en",), capacity={"voice": 1})
+    call(engine, "held-fr", language="fr")
+    call(engine, "held-en", language="en")
+    english = call(engine, "c-en", language="en")  # ahead, but only "en" may take it
+    french = call(engine, "c-fr", language="fr")
+    assert estimated_wait_s(engine.state, french, NOW, HANDLING) == 300
+    assert estimated_wait_s(engine.state, english, NOW, HANDLING) == 300
+    # A French call ahead is one the same advisor must take first: it counts.
+    second_french = call(engine, "c-fr2", language="fr")
+    assert estimated_wait_s(engine.state, second_french, NOW, HANDLING) == 600
+
+
+def test_calls_ahead_that_some_of_its_advisors_may_take_count_whole() -> None:
+    engine = fresh()
+    add_advisor(engine, "both", NOW, languages=("fr", "en"), capacity={"voice": 1})
+    add_advisor(engine, "fr", NOW, languages=("fr",), capacity={"voice": 1})
+    call(engine, "held1")
+    call(engine, "held2")
+    call(engine, "c-en", language="en")  # only "both" may take it, who serves French too
+    french = call(engine, "c-fr", language="fr")
+    # Two places; one call ahead counted whole: 2 x 300 / 2.
+    assert estimated_wait_s(engine.state, french, NOW, HANDLING) == 300
+
+
+def test_only_advisors_taking_work_serve_and_nobody_means_no_estimate() -> None:
+    engine = fresh()
+    busy_advisors(engine, 2)
+    add_advisor(engine, "paused", NOW, capacity={"voice": 1})
+    engine.handle(SetAdvisorState(advisor_id="paused", state="not_ready", reason="break"), NOW)
+    add_advisor(engine, "away", NOW, capacity={"voice": 1}, available=False)  # offline
+    waiting = call(engine, "c1")
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 180  # 300 / 2, not / 4
+    for n in range(2):
+        engine.handle(
+            SetAdvisorState(advisor_id=f"busy{n}", state="not_ready", reason="break"), NOW
+        )
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) is None
+
+
+def test_an_advisor_holding_other_work_does_not_serve_an_exclusive_channel() -> None:
+    engine = fresh()
+    busy_advisors(engine, 1)
+    add_advisor(engine, "digital", NOW, capacity={"voice": 1, "written": 2})
+    engine.handle(Submit(channel="written", source="email", external_id="m1"), NOW)
+    assert engine.state.advisors["digital"].load["written"] == 1
+    waiting = call(engine, "c1")
+    assert engine.state.interactions[waiting].status == "queued"
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 300  # one place, not two
+
+
+def test_a_relaxation_step_to_come_caps_the_wait() -> None:
+    steps = (RelaxationStep(after_s=60, fallback=True),)
+    engine = fresh(voice_relaxation=steps)
+    busy_advisors(engine, 1, skills={"refunds": 3, "general": 3})
+    add_advisor(engine, "generalist", NOW, capacity={"voice": 1})  # general only, idle
+    waiting = call(engine, "c1", motive="refunds")
+    assert engine.state.interactions[waiting].status == "queued"
+    # Only the busy expert may take it now (300 s), but in 60 s anyone with "general" may,
+    # and one is free: the relaxation comes first.
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 60
+    later = NOW + 20 * SECOND
+    assert estimated_wait_s(engine.state, waiting, later, HANDLING, round_to_s=1) == 40
+    # Without the step, the expert is the only one.
+    strict = fresh()
+    busy_advisors(strict, 1, skills={"refunds": 3, "general": 3})
+    add_advisor(strict, "generalist", NOW, capacity={"voice": 1})
+    alone = call(strict, "c1", motive="refunds")
+    assert estimated_wait_s(strict.state, alone, NOW, HANDLING) == 300
+
+
+def test_what_is_not_waiting_has_no_estimate() -> None:
+    engine = fresh()
+    busy_advisors(engine, 1)
+    assert estimated_wait_s(engine.state, 999, NOW, HANDLING) is None
+    assert estimated_wait_s(engine.state, 1, NOW, HANDLING) is None  # picked up already
+    waiting = call(engine, "c1")
+    assert estimated_wait_s(engine.state, waiting, NOW, {}) is None  # no handling time known
+    add_advisor(engine, "late", NOW, capacity={"voice": 1})  # is offered the call at once
+    assert engine.state.interactions[waiting].status == "offered"
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 0
+
+
+def test_recent_handling_starts_from_the_seed_then_keeps_the_last_ones() -> None:
+    recent = RecentHandling({"voice": 300.0}, keep=3)
+    assert recent.means()["voice"] == 300.0
+    assert "written" not in recent.means()
+    recent.add("voice", 100.0)
+    assert recent.means()["voice"] == 100.0  # the seed stands in only until one is seen
+    for seconds in (200.0, 300.0, 400.0):
+        recent.add("voice", seconds)
+    assert recent.means()["voice"] == pytest.approx(300.0)  # 200, 300, 400: the oldest went
+    recent.add_span("written", NOW, NOW + 90 * SECOND)
+    assert recent.means()["written"] == 90.0
