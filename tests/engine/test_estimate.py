@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from aiguillage.engine.commands import Accept, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.estimate import RecentHandling, estimated_wait_s
+from aiguillage.engine.estimate import Z_80, RecentHandling, estimated_wait_s, gamma_quantile
 from aiguillage.engine.events import OfferMade
 from aiguillage.engine.instants import SECOND, Instant
 from aiguillage.engine.policies import RelaxationStep
@@ -15,6 +17,23 @@ from .conftest import TUESDAY_10H, add_advisor, make_policies
 
 NOW = TUESDAY_10H
 HANDLING = {"voice": 300.0}
+
+
+def told(starts: int, cycle_s: float, places: int, step: int = 60) -> int:
+    """What the method tells: the 80 % quantile of ``starts`` gaps of ``cycle_s / places``."""
+    return math.ceil(gamma_quantile(starts, cycle_s / places, Z_80) / step) * step
+
+
+def test_the_quantile_is_close_to_the_exact_erlang_one() -> None:
+    for shape in (1, 2, 5, 20):
+        # The exact 80 % quantile: P(Poisson(x) < shape) = 0.2, by bisection on x.
+        low, high = 0.0, 10.0 * shape
+        for _ in range(100):
+            x = (low + high) / 2
+            tail = sum(math.exp(-x) * x**i / math.factorial(i) for i in range(shape))
+            low, high = (x, high) if tail > 0.2 else (low, x)
+        assert gamma_quantile(shape, 1.0, Z_80) == pytest.approx(low, rel=0.01)
+    assert gamma_quantile(3, 100.0, 0.0) == pytest.approx(267.4, rel=0.01)  # the median
 
 
 def fresh(**policies: object) -> Engine:
@@ -48,27 +67,34 @@ def test_one_advisor_busy_one_call_waits_one_handling_time() -> None:
     busy_advisors(engine, 1)
     waiting = call(engine, "c1")
     assert engine.state.interactions[waiting].status == "queued"
-    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 300
-    # Each call ahead adds one handling time; wrap-up adds to each.
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == told(1, 300, 1) == 480
+    # Each call ahead adds a handling time to wait for; wrap-up adds to each.
     second = call(engine, "c2")
-    assert estimated_wait_s(engine.state, second, NOW, HANDLING) == 600
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING) == told(2, 300, 1) == 900
     wrapped = fresh(wrap_up_s=30)
     busy_advisors(wrapped, 1)
     first = call(wrapped, "c1")
-    assert estimated_wait_s(wrapped.state, first, NOW, HANDLING) == 360  # 330 s, rounded up
+    assert (
+        estimated_wait_s(wrapped.state, first, NOW, HANDLING) == told(1, 330, 1) == 540
+    )  # 527.8 s
 
 
 def test_several_advisors_share_the_queue() -> None:
     engine = fresh()
     busy_advisors(engine, 3)
     first, second = call(engine, "c1"), call(engine, "c2")
-    # (position + 1) x 300 s / 3 advisors: 100 s and 200 s, rounded up to the minute.
-    assert estimated_wait_s(engine.state, first, NOW, HANDLING) == 120
-    assert estimated_wait_s(engine.state, second, NOW, HANDLING) == 240
-    assert estimated_wait_s(engine.state, second, NOW, HANDLING, round_to_s=30) == 210
-    assert estimated_wait_s(engine.state, second, NOW, HANDLING, round_to_s=1) == 200
+    # Places free up every 100 s on average (300 s / 3 advisors): one gap, then two.
+    assert estimated_wait_s(engine.state, first, NOW, HANDLING) == told(1, 300, 3) == 180
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING) == told(2, 300, 3) == 300
+    assert (
+        estimated_wait_s(engine.state, second, NOW, HANDLING, round_to_s=45) == 315
+    )  # 298.5 s, rounded up to 7 x 45 s
+    exact = estimated_wait_s(engine.state, second, NOW, HANDLING, round_to_s=1)
+    assert exact == math.ceil(gamma_quantile(2, 100.0, Z_80)) == 299  # 298.5 s
     # Longer handling, longer estimate: it is read from the argument, not from the state.
-    assert estimated_wait_s(engine.state, second, NOW, {"voice": 600.0}) == 420
+    assert estimated_wait_s(engine.state, second, NOW, {"voice": 600.0}) == told(2, 600, 3)
+    # A lower quantile (about the median), a shorter estimate.
+    assert estimated_wait_s(engine.state, second, NOW, HANDLING, z=0.0) == 180
 
 
 def test_calls_ahead_that_its_advisors_cannot_take_do_not_count() -> None:
@@ -79,11 +105,11 @@ def test_calls_ahead_that_its_advisors_cannot_take_do_not_count() -> None:
     call(engine, "held-en", language="en")
     english = call(engine, "c-en", language="en")  # ahead, but only "en" may take it
     french = call(engine, "c-fr", language="fr")
-    assert estimated_wait_s(engine.state, french, NOW, HANDLING) == 300
-    assert estimated_wait_s(engine.state, english, NOW, HANDLING) == 300
+    assert estimated_wait_s(engine.state, french, NOW, HANDLING) == told(1, 300, 1)
+    assert estimated_wait_s(engine.state, english, NOW, HANDLING) == told(1, 300, 1)
     # A French call ahead is one the same advisor must take first: it counts.
     second_french = call(engine, "c-fr2", language="fr")
-    assert estimated_wait_s(engine.state, second_french, NOW, HANDLING) == 600
+    assert estimated_wait_s(engine.state, second_french, NOW, HANDLING) == told(2, 300, 1)
 
 
 def test_calls_ahead_that_some_of_its_advisors_may_take_count_whole() -> None:
@@ -94,8 +120,9 @@ def test_calls_ahead_that_some_of_its_advisors_may_take_count_whole() -> None:
     call(engine, "held2")
     call(engine, "c-en", language="en")  # only "both" may take it, who serves French too
     french = call(engine, "c-fr", language="fr")
-    # Two places; one call ahead counted whole: 2 x 300 / 2.
-    assert estimated_wait_s(engine.state, french, NOW, HANDLING) == 300
+    # Two places; the call ahead counted whole: two gaps of 150 s, not one.
+    assert estimated_wait_s(engine.state, french, NOW, HANDLING) == told(2, 300, 2)
+    assert told(2, 300, 2) > told(1, 300, 2)
 
 
 def test_only_advisors_taking_work_serve_and_nobody_means_no_estimate() -> None:
@@ -105,7 +132,7 @@ def test_only_advisors_taking_work_serve_and_nobody_means_no_estimate() -> None:
     engine.handle(SetAdvisorState(advisor_id="paused", state="not_ready", reason="break"), NOW)
     add_advisor(engine, "away", NOW, capacity={"voice": 1}, available=False)  # offline
     waiting = call(engine, "c1")
-    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 180  # 300 / 2, not / 4
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == told(1, 300, 2)  # not 4
     for n in range(2):
         engine.handle(
             SetAdvisorState(advisor_id=f"busy{n}", state="not_ready", reason="break"), NOW
@@ -121,7 +148,7 @@ def test_an_advisor_holding_other_work_does_not_serve_an_exclusive_channel() -> 
     assert engine.state.advisors["digital"].load["written"] == 1
     waiting = call(engine, "c1")
     assert engine.state.interactions[waiting].status == "queued"
-    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 300  # one place, not two
+    assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == told(1, 300, 1)  # not 2
 
 
 def test_a_relaxation_step_to_come_caps_the_wait() -> None:
@@ -131,7 +158,7 @@ def test_a_relaxation_step_to_come_caps_the_wait() -> None:
     add_advisor(engine, "generalist", NOW, capacity={"voice": 1})  # general only, idle
     waiting = call(engine, "c1", motive="refunds")
     assert engine.state.interactions[waiting].status == "queued"
-    # Only the busy expert may take it now (300 s), but in 60 s anyone with "general" may,
+    # Only the busy expert may take it now (minutes), but in 60 s anyone with "general" may,
     # and one is free: the relaxation comes first.
     assert estimated_wait_s(engine.state, waiting, NOW, HANDLING) == 60
     later = NOW + 20 * SECOND
@@ -141,7 +168,7 @@ def test_a_relaxation_step_to_come_caps_the_wait() -> None:
     busy_advisors(strict, 1, skills={"refunds": 3, "general": 3})
     add_advisor(strict, "generalist", NOW, capacity={"voice": 1})
     alone = call(strict, "c1", motive="refunds")
-    assert estimated_wait_s(strict.state, alone, NOW, HANDLING) == 300
+    assert estimated_wait_s(strict.state, alone, NOW, HANDLING) == told(1, 300, 1)
 
 
 def test_what_is_not_waiting_has_no_estimate() -> None:
