@@ -57,6 +57,16 @@ class ChannelSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Of ``abandoned``, those that waited less than the channel's ``short_abandon_s``."""
     abandonment: float = 0.0
     """Abandoned over offered, short abandons left out of both: ``figures.abandonment_rate``."""
+    estimated: int = 0
+    """Callers who had to wait and were told an estimated wait (``engine.estimate``), with an
+    outcome (answered or abandoned); 0 on channels whose customers are told none."""
+    estimate_late_share: float = 0.0
+    """Of ``estimated``, the share who waited more than 60 s beyond what they were told (the
+    aim: at most 10 %)."""
+    estimate_mae_s: float = 0.0
+    """Mean absolute difference between the wait and the estimate, over the answered ones."""
+    estimate_over_share: float = 0.0
+    """Share of the answered ones told more than they waited (over-estimates)."""
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):

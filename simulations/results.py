@@ -26,6 +26,7 @@ from aiguillage.engine.events import (
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
+    OfferAccepted,
     OfferDeclined,
     OfferExpired,
     OfferMade,
@@ -38,6 +39,7 @@ from aiguillage.engine.policies import CHANNELS, Channel, Policies
 from aiguillage.engine.sla import BREACH_AFTER
 
 from .outcome import ChannelSummary, Estimate, IntervalRow, RunResult
+from .told import Told, ToldFigures
 
 __all__ = ["FIGURES", "ChannelResult", "Tally", "estimates", "mean_interval"]
 
@@ -134,6 +136,7 @@ class Tally:
         engine: Engine | None = None,
         start: Instant = 0,
         interval_minutes: int = 30,
+        told: Told | None = None,
     ) -> None:
         self.channels: dict[Channel, ChannelResult] = {c: ChannelResult(c) for c in CHANNELS}
         self._engine = engine
@@ -151,6 +154,8 @@ class Tally:
         self._breach_days: dict[Channel, dict[str, int]] = {c: {} for c in CHANNELS}
         self._last_bucket = -1
         self._next_edge = start
+        self._told = told
+        """Measures the estimated waits callers are told, when given (``told.py``)."""
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             InteractionArrived: self._arrived,
             InteractionResponded: self._responded,
@@ -166,6 +171,8 @@ class Tally:
             PrincipalAwaited: self._released,
             AdvisorStateChanged: self._state_changed,
         }
+        if told is not None:
+            self._handlers[OfferAccepted] = self._accepted
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -180,6 +187,8 @@ class Tally:
         self._arrivals[event.interaction_id] = (event.channel, event.received_at)
         self.channels[event.channel].offered += 1
         self._bucket(event.channel, event.at).arrivals += 1
+        if self._told is not None:
+            self._told.arrived(event.interaction_id, event.channel, event.at)
 
     def _responded(self, event: InteractionResponded) -> None:
         channel, received = self._arrivals[event.interaction_id]
@@ -195,6 +204,8 @@ class Tally:
         if event.interaction_id in self._late:
             self._late.discard(event.interaction_id)
             result.late_open -= 1
+        if self._told is not None:
+            self._told.ended(event.interaction_id, event.at, True)
 
     def _breached(self, event: SlaBreached) -> None:
         channel = self._arrivals[event.interaction_id][0]
@@ -215,6 +226,8 @@ class Tally:
         result.abandoned += 1
         bucket = self._bucket(channel, event.at)
         bucket.abandoned += 1
+        if self._told is not None:
+            self._told.ended(event.interaction_id, event.at, False)
         if event.interaction_id in self._late:  # late, then gone: counted once, as abandoned
             self._late.discard(event.interaction_id)
             result.late_open -= 1
@@ -225,6 +238,10 @@ class Tally:
                 result.short_abandons += 1
                 bucket.short += 1
         self._released(event)
+
+    def _accepted(self, event: OfferAccepted) -> None:
+        if self._told is not None:
+            self._told.accepted(event.interaction_id, event.at)
 
     def _offered(self, event: OfferMade) -> None:
         self.channels[self._arrivals[event.interaction_id][0]].offers += 1
@@ -244,6 +261,8 @@ class Tally:
         | InteractionAbandoned,
     ) -> None:
         """Sample the advisor who held the interaction: its load just went down."""
+        if self._told is not None and type(event) is InteractionClosed:
+            self._told.closed(event.interaction_id, event.at)
         advisor_id = self._holder.pop(event.interaction_id, None)
         if advisor_id is not None and self._engine is not None:
             interaction = self._engine.state.interactions.get(event.interaction_id)
@@ -370,6 +389,7 @@ class Tally:
             buckets = self._buckets[channel]
             busy = sum(b.busy_s for b in buckets)
             logged = sum(b.logged_s for b in buckets)
+            told = self._told.figures(channel) if self._told is not None else ToldFigures()
             summaries.append(
                 ChannelSummary(
                     channel=channel,
@@ -387,6 +407,10 @@ class Tally:
                     breaches=result.breaches,
                     penalties_eur=result.breaches * (policy.penalty_eur if policy else 0.0),
                     occupancy=figures.occupancy(busy, logged) or 0.0,
+                    estimated=told.told,
+                    estimate_late_share=told.late_share,
+                    estimate_mae_s=told.mae_s,
+                    estimate_over_share=told.over_share,
                 )
             )
             rows = []

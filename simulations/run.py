@@ -28,6 +28,7 @@ from .outcome import RunResult
 from .planning import PLAN_CAPACITY, PlanRow
 from .results import Tally
 from .scenario import Scenario
+from .told import Told
 from .workload import Mix, arrivals, streams_of
 
 __all__ = ["Deployment", "simulate"]
@@ -82,7 +83,8 @@ def simulate(
     for command, _ in roster:
         engine.handle(command, begin)
 
-    tally = Tally(engine, begin, scenario.interval_minutes)
+    told = Told(engine, {c: model.mean_s for c, model in scenario.handling.items()})
+    tally = Tally(engine, begin, scenario.interval_minutes, told)
     behaviour = Behaviour(
         handling=dict(scenario.handling),
         by_typology=dict(scenario.written_typologies),
