@@ -461,6 +461,10 @@ FIGURES = (
     "breaches",
     "penalties_eur",
     "occupancy",
+    "estimated",
+    "estimate_late_share",
+    "estimate_mae_s",
+    "estimate_over_share",
 )
 """The per-channel figures that replications estimate."""
 
@@ -502,4 +506,6 @@ def estimates(runs: list[RunResult]) -> dict[str, dict[str, Estimate]]:
     return out
 
 
-_SHARES = frozenset({"service_level", "occupancy", "abandonment"})
+_SHARES = frozenset(
+    {"service_level", "occupancy", "abandonment", "estimate_late_share", "estimate_over_share"}
+)

@@ -31,7 +31,7 @@ from aiguillage.adapters.reports.charts import (
 )
 from aiguillage.adapters.reports.words import DASH, LANGUAGES, Language
 from aiguillage.engine import figures as defined
-from aiguillage.simulations.outcome import IntervalRow, ReplicatedRun, RunResult
+from aiguillage.simulations.outcome import Estimate, IntervalRow, ReplicatedRun, RunResult
 
 __all__ = ["LANGUAGES", "MAX_POINTS", "render_html"]
 
@@ -66,6 +66,7 @@ def render_html(result: RunResult | ReplicatedRun, *, language: str = "fr") -> s
             _header(runs, words),
             "<main>\n",
             _table(result, runs, words),
+            _told(result, runs, words),
             _charts(runs, words),
             "</main>\n<footer>\n",
             *(
@@ -159,15 +160,7 @@ def _table(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Lang
             return sum(_field(run, channel, field) for run in runs) / len(runs)
 
         def cell(field: str, kind: str, channel: str = channel) -> str:
-            estimate = estimates.get(channel, {}).get(field)
-            value = estimate.mean if estimate is not None else mean(field)
-            text, bare = _figure(kind, value, words)
-            if estimate is None or len(runs) == 1:
-                return escape(text)
-            low = max(0.0, estimate.low)
-            high = min(1.0, estimate.high) if kind == "share" else estimate.high
-            bounds = f"[{bare(low)} {DASH} {bare(high)}]"
-            return f'{escape(text)}<span class="ci">{escape(bounds)}</span>'
+            return _cell(estimates.get(channel, {}).get(field), runs, channel, field, kind, words)
 
         shorts = mean("short_abandons")
         short = (
@@ -203,6 +196,83 @@ def _table(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Lang
         f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table>\n"
         f"<p>{escape(overall)}</p>\n</section>\n"
     )
+
+
+TOLD_AIM = 0.10
+"""The aim for the estimated wait: at most this share of callers wait more than a minute beyond
+what they were told."""
+
+
+def _told(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Language) -> str:
+    """The estimated wait told to waiting callers, against the waits that followed.
+
+    Only channels where callers were told an estimate have a row; a run without any (older
+    outputs, or no caller ever waited) has no such section.
+    """
+    estimates = {} if isinstance(result, RunResult) else result.estimates
+    rows = []
+    for index, summary in enumerate(runs[0].channels):
+        channel = summary.channel
+        told = sum(_field(run, channel, "estimated") for run in runs) / len(runs)
+        if told <= 0:
+            continue
+
+        def cell(field: str, kind: str, channel: str = channel) -> str:
+            return _cell(estimates.get(channel, {}).get(field), runs, channel, field, kind, words)
+
+        late = estimates.get(channel, {}).get("estimate_late_share")
+        late_mean = (
+            late.mean
+            if late is not None
+            else sum(_field(run, channel, "estimate_late_share") for run in runs) / len(runs)
+        )
+        met = late_mean <= TOLD_AIM
+        verdict = words("met" if met else "missed")
+        colour = PALETTE[index % len(PALETTE)]
+        rows.append(
+            f'<tr><th scope="row"><span class="swatch" style="background:{colour}"></span>'
+            f"{escape(words.channel(channel))}</th>"
+            f"<td>{escape(_figure('count', told, words)[0])}</td>"
+            f'<td class="{"met" if met else "missed"}" title="{escape(verdict)}">'
+            f"{'✓' if met else '✗'} {cell('estimate_late_share', 'share')}</td>"
+            f"<td>{cell('estimate_mae_s', 'duration')}</td>"
+            f"<td>{cell('estimate_over_share', 'share')}</td></tr>\n"
+        )
+    if not rows:
+        return ""
+    heads = "".join(
+        f'<th scope="col">{escape(h)}</th>'
+        for h in words("told_columns", aim=words.percent(TOLD_AIM, 0)).split("|")
+    )
+    return (
+        f"<section>\n<h2>{escape(words('told'))}</h2>\n"
+        f"<p>{escape(words('told_note'))}</p>\n<table>\n"
+        f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table>\n"
+        "</section>\n"
+    )
+
+
+def _cell(
+    estimate: Estimate | None,
+    runs: list[RunResult],
+    channel: str,
+    field: str,
+    kind: str,
+    words: Language,
+) -> str:
+    """A figure's mean over the runs, with its confidence interval when there are several."""
+    value = (
+        estimate.mean
+        if estimate is not None
+        else sum(_field(run, channel, field) for run in runs) / len(runs)
+    )
+    text, bare = _figure(kind, value, words)
+    if estimate is None or len(runs) == 1:
+        return escape(text)
+    low = max(0.0, estimate.low)
+    high = min(1.0, estimate.high) if kind == "share" else estimate.high
+    bounds = f"[{bare(low)} {DASH} {bare(high)}]"
+    return f'{escape(text)}<span class="ci">{escape(bounds)}</span>'
 
 
 def _field(run: RunResult, channel: str, field: str) -> float:

@@ -512,3 +512,58 @@ def test_short_abandons_are_shown_beside_the_abandoned_and_defined(
 def test_a_channel_without_short_abandons_shows_none() -> None:
     page = render_html(run(), language="en")
     assert "short" not in cells(page, "Voice")
+
+
+# -- the announced wait -------------------------------------------------------------------------
+
+
+def told_run(late: float) -> RunResult:
+    base = run()
+    voice = msgspec.structs.replace(
+        base.channels[0],
+        estimated=4321,
+        estimate_late_share=late,
+        estimate_mae_s=95.0,
+        estimate_over_share=0.62,
+    )
+    return msgspec.structs.replace(base, channels=[voice, *base.channels[1:]])
+
+
+def told_section(page: str) -> str:
+    return page.split("<main>")[1].split("</section>")[1]
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "figures", "defined"),
+    [
+        ("fr", "Attente annoncée aux appelants", ["4\u202f321", "4,5\u00a0%", "1,6\u00a0min",
+                                                  "62,0\u00a0%"], "Attente annoncée :"),
+        ("en", "Wait announced to callers", ["4,321", "4.5%", "1.6\u00a0min", "62.0%"],
+         "Announced wait:"),
+    ],
+)  # fmt: skip
+def test_the_announced_wait_is_measured_per_channel_and_defined(
+    language: str, title: str, figures: list[str], defined: str
+) -> None:
+    page = render_html(told_run(0.045), language=language)
+    section = told_section(page)
+    assert title in section
+    label = "Téléphone" if language == "fr" else "Voice"
+    row = re.search(rf"<tr><th scope=\"row\">.*?{label}</th>(.*?)</tr>", section)
+    assert row is not None
+    for figure in figures:
+        assert figure in row.group(1)
+    assert '<td class="met"' in row.group(1)
+    assert "Réseaux sociaux" not in section  # told nothing
+    assert "Social" not in section
+    assert defined in page.split("<footer>")[1]
+    assert not Page(page).problems
+
+
+def test_an_announced_wait_too_often_exceeded_misses_its_aim() -> None:
+    row = told_section(render_html(told_run(0.101)))
+    assert '<td class="missed"' in row
+
+
+def test_a_run_where_nobody_was_told_has_no_announced_wait_section(page: str) -> None:
+    assert "Attente annoncée aux appelants" not in page
