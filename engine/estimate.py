@@ -216,6 +216,8 @@ def _ahead(
 ) -> int:
     """Count the interactions waiting ahead that one of ``advisors`` could take (step 2)."""
     queues = state.queues
+    if queues.waiting(channel) <= 1:
+        return 0  # it waits alone: the common case, answered without a look at the heaps
     live = queues.live
     own = live.get(interaction_id)
     if own is None:
@@ -230,13 +232,15 @@ def _ahead(
     key = mine[:3]
     count = 0
     for other, subqueue in queues.subqueues(channel).items():
-        if not any(is_eligible(a, other) for a in advisors):
-            continue
+        ahead = 0
         for entry in subqueue.heap:
             if entry[:3] < key:
                 current = live.get(entry[4])
                 if current is not None and current[0] == entry[3]:
-                    count += 1
+                    ahead += 1
+        # Eligibility is looked at only where something waits ahead (most sub-queues are empty).
+        if ahead and any(is_eligible(advisor, other) for advisor in advisors):
+            count += ahead
     return count
 
 

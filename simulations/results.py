@@ -26,7 +26,6 @@ from aiguillage.engine.events import (
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
-    OfferAccepted,
     OfferDeclined,
     OfferExpired,
     OfferMade,
@@ -39,7 +38,7 @@ from aiguillage.engine.policies import CHANNELS, Channel, Policies
 from aiguillage.engine.sla import BREACH_AFTER
 
 from .outcome import ChannelSummary, Estimate, IntervalRow, RunResult
-from .told import Told, ToldFigures
+from .told import TOLD, Told, ToldFigures
 
 __all__ = ["FIGURES", "ChannelResult", "Tally", "estimates", "mean_interval"]
 
@@ -171,8 +170,6 @@ class Tally:
             PrincipalAwaited: self._released,
             AdvisorStateChanged: self._state_changed,
         }
-        if told is not None:
-            self._handlers[OfferAccepted] = self._accepted
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -187,8 +184,9 @@ class Tally:
         self._arrivals[event.interaction_id] = (event.channel, event.received_at)
         self.channels[event.channel].offered += 1
         self._bucket(event.channel, event.at).arrivals += 1
-        if self._told is not None:
-            self._told.arrived(event.interaction_id, event.channel, event.at)
+        told = self._told
+        if told is not None and event.channel in TOLD:
+            told.arrived(event.interaction_id, event.channel, event.at)
 
     def _responded(self, event: InteractionResponded) -> None:
         channel, received = self._arrivals[event.interaction_id]
@@ -238,10 +236,6 @@ class Tally:
                 result.short_abandons += 1
                 bucket.short += 1
         self._released(event)
-
-    def _accepted(self, event: OfferAccepted) -> None:
-        if self._told is not None:
-            self._told.accepted(event.interaction_id, event.at)
 
     def _offered(self, event: OfferMade) -> None:
         self.channels[self._arrivals[event.interaction_id][0]].offers += 1

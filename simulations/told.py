@@ -65,7 +65,6 @@ class Told:
         self._recent = RecentHandling(handling_s)
         self._given: dict[int, tuple[Channel, Instant, int]] = {}
         """Interaction id -> (channel, arrival, estimate in microseconds)."""
-        self._accepted: dict[int, Instant] = {}
         self._counts: dict[Channel, _Counts] = {c: _Counts() for c in CHANNELS}
 
     def arrived(self, interaction_id: int, channel: Channel, at: Instant) -> None:
@@ -80,19 +79,20 @@ class Told:
         if estimate is not None:
             self._given[interaction_id] = (channel, interaction.received_at, estimate * SECOND)
 
-    def accepted(self, interaction_id: int, at: Instant) -> None:
-        interaction = self._engine.state.interactions.get(interaction_id)
-        if interaction is not None and interaction.channel in TOLD:
-            self._accepted[interaction_id] = at
-
     def closed(self, interaction_id: int, at: Instant) -> None:
-        """Note a handling time (acceptance to close) for the estimates to come."""
-        start = self._accepted.pop(interaction_id, None)
-        if start is None:
-            return
+        """Note a handling time (pick-up to close) for the estimates to come.
+
+        A call's first response is its pick-up, and the simulator's calls are picked up once
+        (never transferred), so it runs from ``responded_at``: no event of every channel's
+        acceptances needs following.
+        """
         interaction = self._engine.state.interactions.get(interaction_id)
-        if interaction is not None:
-            self._recent.add_span(interaction.channel, start, at)
+        if (
+            interaction is not None
+            and interaction.channel in TOLD
+            and interaction.responded_at is not None
+        ):
+            self._recent.add_span(interaction.channel, interaction.responded_at, at)
 
     def ended(self, interaction_id: int, at: Instant, answered: bool) -> None:
         """Set the wait that followed against the estimate (an answer or an abandon)."""
