@@ -156,8 +156,9 @@ def estimated_wait_s(
     best: float | None = None
     # The requirement in force, then each relaxation step still to come, from when it applies.
     steps = policy.relaxation
-    for step in range(interaction.relax_step, len(steps) + 1):
-        if step == interaction.relax_step:
+    current = interaction.relax_step
+    for step in [current, *range(current + 1, len(steps) + 1)]:
+        if step == current:
             signature, from_s = interaction.signature, 0.0
         else:
             need = relaxed_need(state, interaction, step)
@@ -165,7 +166,7 @@ def estimated_wait_s(
             due = interaction.relax_from + steps[step - 1].after_s * SECOND
             from_s = max(0, due - now) / SECOND
         if best is not None and from_s >= best:
-            break  # later steps come after the wait already found
+            continue  # the step comes after the wait already found
         wait = _wait(state, interaction_id, channel, signature, cycle, z)
         if wait is not None and (best is None or max(from_s, wait) < best):
             best = max(from_s, wait)

@@ -194,3 +194,17 @@ def test_recent_handling_starts_from_the_seed_then_keeps_the_last_ones() -> None
     assert recent.means()["voice"] == pytest.approx(300.0)  # 200, 300, 400: the oldest went
     recent.add_span("written", NOW, NOW + 90 * SECOND)
     assert recent.means()["written"] == 90.0
+
+
+def test_a_call_relaxed_beyond_the_steps_in_force_still_gets_its_estimate() -> None:
+    steps = (RelaxationStep(after_s=60, level_drop=1),)
+    engine = fresh(voice_relaxation=steps)
+    busy_advisors(engine, 1, skills={"refunds": 3, "general": 3})
+    waiting = call(engine, "c1", motive="refunds")
+    later = NOW + 61 * SECOND
+    engine.advance(later)
+    assert engine.state.interactions[waiting].relax_step == 1
+    # The relaxation steps are withdrawn: the call keeps its relaxed requirement.
+    engine.handle(SetPolicies(policies=make_policies()), later)
+    assert engine.state.interactions[waiting].status == "queued"
+    assert estimated_wait_s(engine.state, waiting, later, HANDLING) == told(1, 300, 1)
