@@ -43,9 +43,14 @@ The method, for an interaction X waiting in channel C:
 What it leaves out, on purpose: the time already spent by the interactions in service (with
 exponential handling it tells nothing; with less variable handling it would shorten the
 first wait a little), work ahead shared with advisors who do not serve X (counted whole: the
-estimate errs long), offers that time out, the time an advisor takes to pick up, and arrivals
-of higher priority still to come (they lengthen it). The simulator measures what that costs:
-each queued call's estimate is compared with the wait that followed (``simulations/told.py``).
+estimate errs long), callers ahead who hang up before their turn (they shorten the wait: the
+state does not say who will), offers that time out, the time an advisor takes to pick up, and
+arrivals of higher priority still to come (they lengthen it). Under heavy traffic, where many
+callers ahead hang up, the estimate is therefore long: on the reference deployment at ten times
+its calls (a fifth of them abandoned), 0.8 % of callers waited more than a minute beyond it,
+but it was longer than the wait for 82 % of them, and off by 111 s on average. The simulator
+measures what all this costs: each queued call's estimate is compared with the wait that
+followed (``simulations/told.py``).
 
 Handling times are an argument, not state: the simulator passes a running mean of the times it
 drew, the daemon those of the calls it saw close (``RecentHandling``); the snapshot format is
