@@ -32,6 +32,10 @@ The method, for an interaction X waiting in channel C:
    (``z``, Wilson and Hilferty's approximation, within 1 % of the exact quantile even for
    ``n = 1``). Measured on an M/M/c queue 87 % busy, the mean leaves one caller in five
    waiting more than a minute beyond the estimate; the 80 % quantile, fewer than one in ten.
+   When callers' mean patience is given (``patience_s``; exponential, as in Erlang A), callers
+   ahead may hang up before their turn: with ``j`` of them still ahead, the next step comes at
+   rate ``c / T + j / patience``. The wait is then the sum of those exponential steps, fitted
+   with the gamma law of the same mean and variance. Without it, nobody ahead hangs up.
 5. *Relaxation.* A relaxation step still to come widens who may take X from when it applies
    (``relax_from`` plus its ``after_s``): steps 1 to 4 are worked out again with the relaxed
    requirement (``due.relaxed_need``), and X is taken by whichever comes first, the wait with
@@ -43,18 +47,17 @@ The method, for an interaction X waiting in channel C:
 What it leaves out, on purpose: the time already spent by the interactions in service (with
 exponential handling it tells nothing; with less variable handling it would shorten the
 first wait a little), work ahead shared with advisors who do not serve X (counted whole: the
-estimate errs long), callers ahead who hang up before their turn (they shorten the wait: the
-state does not say who will), offers that time out, the time an advisor takes to pick up, and
-arrivals of higher priority still to come (they lengthen it). Under heavy traffic, where many
-callers ahead hang up, the estimate is therefore long: on the reference deployment at ten times
-its calls (a fifth of them abandoned), 0.8 % of callers waited more than a minute beyond it,
-but it was longer than the wait for 82 % of them, and off by 111 s on average. The simulator
-measures what all this costs: each queued call's estimate is compared with the wait that
-followed (``simulations/told.py``).
+estimate errs long), offers that time out, the time an advisor takes to pick up, and arrivals
+of higher priority still to come (they lengthen it). The simulator measures what all this
+costs: each queued call's estimate is compared with the wait that followed
+(``simulations/told.py``). Callers ahead who hang up matter most under heavy traffic: on the
+reference deployment at ten times its calls (a fifth of them abandoned), leaving them out made
+the estimate off by 111 s on average (0.8 % of callers waited more than a minute beyond it);
+with the patience learnt from the waits, by 82 s (1.0 %).
 
-Handling times are an argument, not state: the simulator passes a running mean of the times it
-drew, the daemon those of the calls it saw close (``RecentHandling``); the snapshot format is
-untouched.
+Handling times and patience are arguments, not state: the simulator and the daemon pass the
+means of the last ones they saw (``RecentHandling``, ``RecentPatience``), seeded with the
+configured ones; the snapshot format is untouched.
 """
 
 from __future__ import annotations
@@ -73,9 +76,11 @@ from .state import State
 
 __all__ = [
     "RECENT",
+    "RECENT_WAITS",
     "ROUND_TO_S",
     "Z_80",
     "RecentHandling",
+    "RecentPatience",
     "estimated_wait_s",
     "gamma_quantile",
     "serving",
@@ -86,6 +91,9 @@ ROUND_TO_S = 60
 
 RECENT = 50
 """Handling times kept per channel by ``RecentHandling``: the last fifty closes."""
+
+RECENT_WAITS = 1000
+"""Waits kept per channel by ``RecentPatience``: enough to hold some abandons."""
 
 Z_80 = 0.8416212335729143
 """The standard normal quantile at 80 %: estimates are the wait four callers in five do not
@@ -134,6 +142,7 @@ def estimated_wait_s(
     *,
     round_to_s: int = ROUND_TO_S,
     z: float = Z_80,
+    patience_s: Mapping[Channel, float] | None = None,
 ) -> int | None:
     """Return the estimated wait of an interaction in seconds, rounded up to ``round_to_s``.
 
@@ -143,7 +152,8 @@ def estimated_wait_s(
     may take it is logged in, or when no handling time is known for its channel. ``now`` is
     the instant of the question; the method reads only the state at it (see the module).
     ``z`` is the standard normal quantile of the share of callers who should wait less than
-    they are told (``Z_80``; 1.2816 for 90 %, 0 for about the median).
+    they are told (``Z_80``; 1.2816 for 90 %, 0 for about the median). ``patience_s``: the
+    callers' mean patience per channel in seconds, when known (step 4).
     """
     interaction = state.interactions.get(interaction_id)
     if interaction is None:
@@ -158,6 +168,7 @@ def estimated_wait_s(
     if handling is None or handling <= 0 or policy is None:
         return None
     cycle = handling + policy.wrap_up_s
+    patience = patience_s.get(channel) if patience_s is not None else None
     best: float | None = None
     # The requirement in force, then each relaxation step still to come, from when it applies.
     steps = policy.relaxation
@@ -172,7 +183,7 @@ def estimated_wait_s(
             from_s = max(0, due - now) / SECOND
         if best is not None and from_s >= best:
             continue  # the step comes after the wait already found
-        wait = _wait(state, interaction_id, channel, signature, cycle, z)
+        wait = _wait(state, interaction_id, channel, signature, cycle, z, patience)
         if wait is not None and (best is None or max(from_s, wait) < best):
             best = max(from_s, wait)
     if best is None:
@@ -188,6 +199,7 @@ def _wait(
     signature: Signature,
     cycle: float,
     z: float,
+    patience: float | None = None,
 ) -> float | None:
     """Return steps 1 to 4 of the method for one requirement, in seconds from now."""
     advisors = serving(state, channel, signature)
@@ -203,10 +215,21 @@ def _wait(
     starts = _ahead(state, interaction_id, channel, signature, advisors) + 1 - free
     if starts <= 0:
         return 0.0
-    return gamma_quantile(starts, cycle / places, z)
+    if patience is None or patience <= 0 or starts == 1:
+        return gamma_quantile(starts, cycle / places, z)
+    # Erlang A: with j callers still ahead, the next step comes at rate c / T + j / patience
+    # (a place frees up, or one of them hangs up). The sum of those exponential steps is fitted
+    # with the gamma law of the same mean and variance.
+    rate = places / cycle
+    mean = variance = 0.0
+    for ahead in range(starts):
+        step = 1 / (rate + ahead / patience)
+        mean += step
+        variance += step * step
+    return gamma_quantile(mean * mean / variance, variance / mean, z)
 
 
-def gamma_quantile(shape: int, scale: float, z: float) -> float:
+def gamma_quantile(shape: float, scale: float, z: float) -> float:
     """Return the quantile of a gamma law (``shape`` exponential stages of mean ``scale``) at
     the standard normal quantile ``z``, by Wilson and Hilferty's cube-root approximation."""
     ninth = 1 / (9 * shape)
@@ -277,3 +300,49 @@ class RecentHandling:
     def add_span(self, channel: Channel, start: Instant, end: Instant) -> None:
         """Take a handling time given by its start and end instants."""
         self.add(channel, max(0, end - start) / SECOND)
+
+
+class RecentPatience:
+    """Callers' mean patience per channel, from the last ``keep`` waits, seeded.
+
+    The time waited by every caller, answered or not, over the number who hung up: the maximum
+    likelihood estimate of an exponential patience when answers cut some waits short. Until a
+    channel's last waits hold ``least`` abandons, its seed (the configured mean patience)
+    stands for it, or nothing when it has none. Pure: its owner feeds it what it saw.
+    """
+
+    def __init__(
+        self, seeds: Mapping[Channel, float], keep: int = RECENT_WAITS, least: int = 10
+    ) -> None:
+        self._seeds = {channel: float(mean) for channel, mean in seeds.items() if mean > 0}
+        self._least = least
+        self._waits: dict[Channel, deque[tuple[int, bool]]] = {
+            c: deque(maxlen=keep) for c in CHANNELS
+        }
+        self._waited: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
+        """Microseconds waited in the kept waits: integers, so adding and taking away is exact."""
+        self._abandons: dict[Channel, int] = dict.fromkeys(CHANNELS, 0)
+        self._means: dict[Channel, float] = dict(self._seeds)
+
+    def add(self, channel: Channel, start: Instant, end: Instant, abandoned: bool) -> None:
+        """Take one caller's wait, from ``start`` to an answer or, ``abandoned``, a hang-up."""
+        waits = self._waits[channel]
+        if len(waits) == waits.maxlen and waits:
+            old, gone = waits[0]
+            self._waited[channel] -= old
+            self._abandons[channel] -= gone
+        waited = max(0, end - start)
+        waits.append((waited, abandoned))
+        self._waited[channel] += waited
+        self._abandons[channel] += abandoned
+        abandons = self._abandons[channel]
+        if abandons >= self._least:
+            self._means[channel] = self._waited[channel] / abandons / SECOND
+        elif channel in self._seeds:
+            self._means[channel] = self._seeds[channel]
+        else:
+            self._means.pop(channel, None)
+
+    def means(self) -> Mapping[Channel, float]:
+        """Return the mean patience per channel (seconds); a channel without one is absent."""
+        return self._means

@@ -203,7 +203,7 @@ class Tally:
             self._late.discard(event.interaction_id)
             result.late_open -= 1
         if self._told is not None:
-            self._told.ended(event.interaction_id, event.at, True)
+            self._told.ended(event.interaction_id, channel, received, event.at, True)
 
     def _breached(self, event: SlaBreached) -> None:
         channel = self._arrivals[event.interaction_id][0]
@@ -225,7 +225,7 @@ class Tally:
         bucket = self._bucket(channel, event.at)
         bucket.abandoned += 1
         if self._told is not None:
-            self._told.ended(event.interaction_id, event.at, False)
+            self._told.ended(event.interaction_id, channel, received, event.at, False)
         if event.interaction_id in self._late:  # late, then gone: counted once, as abandoned
             self._late.discard(event.interaction_id)
             result.late_open -= 1

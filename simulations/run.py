@@ -83,7 +83,11 @@ def simulate(
     for command, _ in roster:
         engine.handle(command, begin)
 
-    told = Told(engine, {c: model.mean_s for c, model in scenario.handling.items()})
+    told = Told(
+        engine,
+        {c: model.mean_s for c, model in scenario.handling.items()},
+        {} if scenario.patience_s is None else {"voice": scenario.patience_s},
+    )
     tally = Tally(engine, begin, scenario.interval_minutes, told)
     behaviour = Behaviour(
         handling=dict(scenario.handling),

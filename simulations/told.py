@@ -2,8 +2,9 @@
 
 At each arrival of a call that has to wait (still queued once routing has run, as a caller who
 hears an announcement), ``Told`` asks ``engine.estimate.estimated_wait_s`` for its estimate,
-with the handling times the simulator has seen so far (the last ones closed, seeded with the
-scenario's means: ``RecentHandling``, as the daemon keeps them), and remembers it. When the
+with the handling times and callers' patience the simulator has seen so far (the last ones,
+seeded with the scenario's means: ``RecentHandling`` and ``RecentPatience``, as the daemon
+keeps them), and remembers it. When the
 call is answered or abandoned, the wait that followed is set against it:
 
 - ``late_share``: the share of told callers who waited more than ``LATE_BY_S`` (60 s) beyond
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.estimate import RecentHandling, estimated_wait_s
+from aiguillage.engine.estimate import RecentHandling, RecentPatience, estimated_wait_s
 from aiguillage.engine.instants import SECOND, Instant
 from aiguillage.engine.policies import CHANNELS, Channel
 
@@ -60,9 +61,15 @@ class _Counts:
 class Told:
     """Estimates given to waiting callers, and how wrong they were; see the module."""
 
-    def __init__(self, engine: Engine, handling_s: Mapping[Channel, float]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        handling_s: Mapping[Channel, float],
+        patience_s: Mapping[Channel, float] | None = None,
+    ) -> None:
         self._engine = engine
         self._recent = RecentHandling(handling_s)
+        self._patience = RecentPatience(patience_s or {})
         self._given: dict[int, tuple[Channel, Instant, int]] = {}
         """Interaction id -> (channel, arrival, estimate in microseconds)."""
         self._counts: dict[Channel, _Counts] = {c: _Counts() for c in CHANNELS}
@@ -75,7 +82,13 @@ class Told:
         interaction = state.interactions.get(interaction_id)
         if interaction is None or interaction.status != "queued":
             return
-        estimate = estimated_wait_s(state, interaction_id, at, self._recent.means())
+        estimate = estimated_wait_s(
+            state,
+            interaction_id,
+            at,
+            self._recent.means(),
+            patience_s=self._patience.means(),
+        )
         if estimate is not None:
             self._given[interaction_id] = (channel, interaction.received_at, estimate * SECOND)
 
@@ -94,12 +107,16 @@ class Told:
         ):
             self._recent.add_span(interaction.channel, interaction.responded_at, at)
 
-    def ended(self, interaction_id: int, at: Instant, answered: bool) -> None:
-        """Set the wait that followed against the estimate (an answer or an abandon)."""
+    def ended(
+        self, interaction_id: int, channel: Channel, received: Instant, at: Instant, answered: bool
+    ) -> None:
+        """Note a caller's wait (for the patience), and set it against its estimate if told."""
+        if channel in TOLD:
+            self._patience.add(channel, received, at, not answered)
         given = self._given.pop(interaction_id, None)
         if given is None:
             return
-        channel, received, estimate = given
+        _, received, estimate = given
         error = (at - received) - estimate
         counts = self._counts[channel]
         counts.told += 1

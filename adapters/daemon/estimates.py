@@ -9,8 +9,10 @@ has one, the deployment's expected mean stands in (``[simulation.handling]`` in 
 configuration, what the simulator draws from).
 
 ``estimate(engine, interaction_id, now)`` is ``engine.estimate.estimated_wait_s`` with those
-times: whole seconds rounded up to the minute, or ``None`` (see that module for the method and
-what it assumes). Read it inside ``runtime.read`` so the engine does not move meanwhile.
+times and the callers' patience learnt from their waits (the time waited by every caller over
+those who hung up, over the last thousand calls; the configured ``patience_s`` until ten have
+hung up): whole seconds rounded up to the minute, or ``None`` (see that module for the method
+and what it assumes). Read it inside ``runtime.read`` so the engine does not move meanwhile.
 
 It does not read the journal back at start: it starts from the configured means, and the
 closes that follow replace them (fifty calls on a busy line take an hour or so).
@@ -23,11 +25,20 @@ from collections.abc import Mapping, Sequence
 from aiguillage.adapters.config.settings import Settings
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.estimate import RECENT, ROUND_TO_S, RecentHandling, estimated_wait_s
+from aiguillage.engine.estimate import (
+    RECENT,
+    ROUND_TO_S,
+    RecentHandling,
+    RecentPatience,
+    estimated_wait_s,
+)
 from aiguillage.engine.events import (
     InteractionAbandoned,
+    InteractionArrived,
     InteractionClosed,
+    InteractionForgotten,
     InteractionMoved,
+    InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
     OfferAccepted,
@@ -47,6 +58,9 @@ _CUT_SHORT = (
 )
 """Events that end an advisor's hold on work without a close: no handling time to keep."""
 
+ON_THE_LINE: tuple[Channel, ...] = ("voice",)
+"""Channels whose customers wait on the line, and may hang up: their patience is learnt."""
+
 
 class Estimates:
     """Recent handling times per channel, from journal records, and the waits they give."""
@@ -54,6 +68,7 @@ class Estimates:
     def __init__(
         self,
         seeds: Mapping[Channel, float],
+        patience_s: Mapping[Channel, float] | None = None,
         *,
         keep: int = RECENT,
         round_to_s: int = ROUND_TO_S,
@@ -61,6 +76,9 @@ class Estimates:
         self.seq = 0
         """The last record fed: a record at or before it is skipped."""
         self._recent = RecentHandling(seeds, keep)
+        self._patience = RecentPatience(patience_s or {})
+        self._waiting: dict[int, tuple[Channel, Instant]] = {}
+        """Calls on the line not answered yet: their channel and when they were received."""
         self._round_to_s = round_to_s
         self._accepted: dict[int, tuple[Channel, Instant]] = {}
         """Work being handled: its channel when accepted, and when."""
@@ -68,8 +86,12 @@ class Estimates:
     @classmethod
     def of(cls, settings: Settings) -> Estimates:
         """Return one seeded with the configuration's expected handling times."""
-        handling = settings.simulation.handling
-        return cls({channel: model.mean_s for channel, model in handling.items()})
+        simulation = settings.simulation
+        patience = simulation.patience_s
+        return cls(
+            {channel: model.mean_s for channel, model in simulation.handling.items()},
+            {} if patience is None else dict.fromkeys(ON_THE_LINE, patience),
+        )
 
     def feed(self, records: Sequence[Record], engine: Engine) -> None:
         """Take a batch of durable records, in journal order (each once, by ``seq``)."""
@@ -79,6 +101,16 @@ class Estimates:
                 continue
             self.seq = record.seq
             event = record.event
+            if isinstance(event, InteractionArrived):
+                if event.channel in ON_THE_LINE:
+                    self._waiting[event.interaction_id] = (event.channel, event.received_at)
+            elif isinstance(event, InteractionResponded | InteractionAbandoned):
+                waiting = self._waiting.pop(event.interaction_id, None)
+                if waiting is not None:
+                    abandoned = isinstance(event, InteractionAbandoned)
+                    self._patience.add(waiting[0], waiting[1], event.at, abandoned)
+            elif isinstance(event, InteractionForgotten):
+                self._waiting.pop(event.interaction_id, None)
             if isinstance(event, OfferAccepted):
                 interaction = interactions.get(event.interaction_id)
                 if interaction is not None:
@@ -94,6 +126,10 @@ class Estimates:
         """Return the mean handling time per channel now, in seconds."""
         return self._recent.means()
 
+    def patience_s(self) -> Mapping[Channel, float]:
+        """Return the callers' mean patience per channel now, in seconds."""
+        return self._patience.means()
+
     def estimate(self, engine: Engine, interaction_id: int, now: Instant) -> int | None:
         """Return the estimated wait of an interaction in seconds, or ``None``."""
         return estimated_wait_s(
@@ -102,4 +138,5 @@ class Estimates:
             now,
             self._recent.means(),
             round_to_s=self._round_to_s,
+            patience_s=self._patience.means(),
         )

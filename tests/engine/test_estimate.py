@@ -8,7 +8,13 @@ import pytest
 
 from aiguillage.engine.commands import Accept, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.estimate import Z_80, RecentHandling, estimated_wait_s, gamma_quantile
+from aiguillage.engine.estimate import (
+    Z_80,
+    RecentHandling,
+    RecentPatience,
+    estimated_wait_s,
+    gamma_quantile,
+)
 from aiguillage.engine.events import OfferMade
 from aiguillage.engine.instants import SECOND, Instant
 from aiguillage.engine.policies import RelaxationStep
@@ -208,3 +214,42 @@ def test_a_call_relaxed_beyond_the_steps_in_force_still_gets_its_estimate() -> N
     engine.handle(SetPolicies(policies=make_policies()), later)
     assert engine.state.interactions[waiting].status == "queued"
     assert estimated_wait_s(engine.state, waiting, later, HANDLING) == told(1, 300, 1)
+
+
+def test_callers_ahead_who_may_hang_up_shorten_the_wait() -> None:
+    engine = fresh()
+    busy_advisors(engine, 1)
+    first = call(engine, "c1")
+    third = [call(engine, f"c{n}") for n in (2, 3)][-1]
+    impatient = {"voice": 120.0}
+    # Nobody ahead of the first: its patience changes nothing.
+    assert estimated_wait_s(engine.state, first, NOW, HANDLING, patience_s=impatient) == told(
+        1, 300, 1
+    )
+    patient = estimated_wait_s(engine.state, third, NOW, HANDLING, patience_s={"voice": 1e9})
+    assert patient == told(3, 300, 1)
+    shorter = estimated_wait_s(engine.state, third, NOW, HANDLING, patience_s=impatient)
+    assert shorter is not None
+    assert shorter < told(3, 300, 1)
+    # Two steps ahead at rates 1/300 + 2/120 and 1/300 + 1/120, then one at 1/300: the mean.
+    mean = 1 / (1 / 300 + 2 / 120) + 1 / (1 / 300 + 1 / 120) + 300
+    median = estimated_wait_s(engine.state, third, NOW, HANDLING, patience_s=impatient, z=0.0)
+    assert median is not None
+    assert median == pytest.approx(mean, abs=60)
+
+
+def test_recent_patience_is_waited_time_over_abandons_once_enough_hang_up() -> None:
+    patience = RecentPatience({"voice": 300.0}, keep=4, least=2)
+    assert patience.means() == {"voice": 300.0}
+    patience.add("voice", NOW, NOW + 30 * SECOND, abandoned=True)
+    assert patience.means()["voice"] == 300.0  # one abandon is not enough
+    patience.add("voice", NOW, NOW + 90 * SECOND, abandoned=False)
+    patience.add("voice", NOW, NOW + 60 * SECOND, abandoned=True)
+    assert patience.means()["voice"] == pytest.approx(90.0)  # 180 s waited, 2 hung up
+    patience.add("voice", NOW, NOW + 20 * SECOND, abandoned=False)
+    patience.add("voice", NOW, NOW + 40 * SECOND, abandoned=False)  # the first one goes
+    assert patience.means()["voice"] == 300.0  # one abandon left among the last four: the seed
+    unseeded = RecentPatience({}, least=1)
+    assert "written" not in unseeded.means()
+    unseeded.add("written", NOW, NOW + 10 * SECOND, abandoned=True)
+    assert unseeded.means()["written"] == pytest.approx(10.0)

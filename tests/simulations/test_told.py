@@ -10,7 +10,7 @@ import pytest
 
 from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, SetPolicies, Submit
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.estimate import RecentHandling, estimated_wait_s
+from aiguillage.engine.estimate import RecentHandling, RecentPatience, estimated_wait_s
 from aiguillage.engine.events import (
     Event,
     InteractionAbandoned,
@@ -117,9 +117,11 @@ def test_channels_whose_customers_are_told_nothing_report_nothing() -> None:
 class Witness:
     """The measurement done again beside the run, from the events and the engine's state."""
 
-    def __init__(self, engine: Engine, handling_s: float) -> None:
+    def __init__(self, engine: Engine, handling_s: float, patience_s: float) -> None:
         self.engine = engine
         self.recent = RecentHandling({"voice": handling_s})
+        self.patience = RecentPatience({"voice": patience_s})
+        self.received: dict[int, int] = {}
         self.told: dict[int, tuple[int, int]] = {}
         self.outcomes: list[tuple[float, float, bool]] = []
         """(estimate, wait, answered) in seconds, per told caller with an outcome."""
@@ -127,11 +129,21 @@ class Witness:
     def __call__(self, event: Event) -> None:
         state = self.engine.state
         if isinstance(event, InteractionArrived):
+            self.received[event.interaction_id] = event.received_at
             if state.interactions[event.interaction_id].status == "queued":
-                told = estimated_wait_s(state, event.interaction_id, event.at, self.recent.means())
+                told = estimated_wait_s(
+                    state,
+                    event.interaction_id,
+                    event.at,
+                    self.recent.means(),
+                    patience_s=self.patience.means(),
+                )
                 if told is not None:
                     self.told[event.interaction_id] = (event.received_at, told)
         elif isinstance(event, InteractionResponded | InteractionAbandoned):
+            received = self.received.pop(event.interaction_id)
+            gone = isinstance(event, InteractionAbandoned)
+            self.patience.add("voice", received, event.at, gone)
             given = self.told.pop(event.interaction_id, None)
             if given is not None:
                 wait = (event.at - given[0]) / SECOND
@@ -151,8 +163,8 @@ def test_the_figures_are_those_of_the_waits_that_followed() -> None:
     for command, _ in deployment.roster:
         engine.handle(command, start)
         engine.handle(SetAdvisorState(advisor_id=command.advisor_id, state="available"), start)
-    tally = Tally(engine, start, 30, Told(engine, {"voice": 240.0}))
-    witness = Witness(engine, 240.0)
+    tally = Tally(engine, start, 30, Told(engine, {"voice": 240.0}, {"voice": 900.0}))
+    witness = Witness(engine, 240.0, 900.0)
     behaviour = Behaviour(
         handling={"voice": HandlingTime(mean_s=240, distribution="exponential")},
         answer_delay_s=2.0,

@@ -11,6 +11,7 @@ from aiguillage.adapters.daemon.estimates import Estimates
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.engine.commands import (
+    Abandon,
     Accept,
     AddAdvisor,
     Close,
@@ -153,3 +154,19 @@ async def _picked_up(runtime: Runtime, external_id: str) -> int:
     )
     await runtime.execute(Accept(advisor_id="claire.martin", offer_id=offer_id))
     return call.interaction.id
+
+
+def test_callers_patience_is_learnt_from_their_waits() -> None:
+    j = Journaled(Estimates({"voice": 300.0}, {"voice": 300.0}))
+    assert j.estimates.patience_s() == {"voice": 300.0}
+    start = TUESDAY_10H + 60 * SECOND
+    for n in range(10):  # nobody on the line: each caller waits 40 s, then hangs up
+        events = j.run(Submit(channel="voice", source="phone", external_id=f"c{n}"), start)
+        gone = events[0].interaction_id  # type: ignore[attr-defined]
+        j.run(Abandon(interaction_id=gone), start + 40 * SECOND)
+        start += 100 * SECOND
+    assert j.estimates.patience_s()["voice"] == pytest.approx(40.0)
+    j.run(AddAdvisor(advisor_id="A1", capacity={"voice": 1}), start)
+    j.run(SetAdvisorState(advisor_id="A1", state="available"), start)
+    j.handled("answered", start + 80 * SECOND, 60)  # picked up at once: waited 0 s
+    assert j.estimates.patience_s()["voice"] == pytest.approx(40.0)  # 400 s over 10 hang-ups
