@@ -219,6 +219,10 @@ def test_standard_library_and_uvicorn_lines_go_through_the_same_chain() -> None:
     leftover = logging.StreamHandler(io.StringIO())
     access.addHandler(leftover)  # as uvicorn's own logging configuration would leave it
     access.propagate = False
+    # A server another test ran in this process may have left the logger quieter.
+    level, disabled = access.level, access.disabled
+    access.setLevel(logging.INFO)
+    access.disabled = False
     stream = io.StringIO()
     configure_logging(stream=stream)
     try:
@@ -228,6 +232,8 @@ def test_standard_library_and_uvicorn_lines_go_through_the_same_chain() -> None:
         logging.getLogger("some.library").warning("retrying for 0612345678")
     finally:
         access.removeHandler(leftover)
+        access.setLevel(level)
+        access.disabled = disabled
     lines = _lines(stream)
     assert [(line["logger"], line["level"]) for line in lines] == [
         ("uvicorn.access", "info"),
