@@ -110,6 +110,10 @@ class Engine:
 
         Once ended work is forgotten (see ``RetentionPolicy``), the same key creates new work: a
         caller that must not, such as the daemon, keeps its own idempotency window.
+
+        A channel outside its opening hours raises ``ChannelClosed``, the state untouched; its
+        ``event`` (``InteractionRefused``) is for the caller's journal, and ``apply`` replays it
+        as a no-op. Whether a retried refusal is journaled again is the caller's choice.
         """
         events = self.handle(command, now)
         interaction_id = self.state.by_external[(command.source, command.external_id)]

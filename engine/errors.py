@@ -10,7 +10,8 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken / UnknownMessage
     │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
     │   ├── NotYourWork        an advisor acted on work it does not hold
-    │   └── ChannelClosed      reason ``closed``: the channel is outside its opening hours
+    │   └── ChannelClosed      reason ``closed``: the channel is outside its opening hours;
+    │                          its ``event`` is the refusal, for the journal to keep
     └── SnapshotFormatError   a snapshot this code cannot read (another format, damaged bytes):
                               the state is rebuilt from the journal instead
 
@@ -24,6 +25,11 @@ a command is decided (in ``handlers.py`` and ``roster.py``), before its first ev
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events import InteractionRefused
 
 __all__ = [
     "ApplyFailed",
@@ -105,7 +111,19 @@ class NotYourWork(Refused):
 
 
 class ChannelClosed(Refused):
+    """The channel is outside its opening hours: the work is turned away, not queued.
+
+    Unlike the other refusals, this one is a fact worth keeping (a report counts the calls a
+    closed line refused): ``event`` is the ``InteractionRefused`` that says so, decided by the
+    engine like any event. The state is untouched; a caller that journals the event keeps the
+    replay exact, since applying it changes nothing.
+    """
+
     reason = "closed"
+
+    def __init__(self, message: str, event: InteractionRefused) -> None:
+        super().__init__(message)
+        self.event = event
 
 
 class SnapshotFormatError(EngineError):

@@ -29,6 +29,7 @@ __all__ = [
     "InteractionClosed",
     "InteractionForgotten",
     "InteractionMoved",
+    "InteractionRefused",
     "InteractionRelaxed",
     "InteractionReprioritised",
     "InteractionResponded",
@@ -139,6 +140,23 @@ class InteractionArrived(_Event, frozen=True, tag="interaction.arrived", omit_de
     thread: str = ""
     follows: int | None = None
     preferred_advisor: str | None = None
+
+
+class InteractionRefused(_Event, frozen=True, tag="interaction.refused"):
+    """A submission turned away, so that reports count the calls a closed line refused.
+
+    ``reason``: ``closed``, the channel was outside its opening hours at ``received_at`` (the
+    caller was told so: ``ChannelClosed``). No interaction exists: nothing waits, nothing is
+    offered, and replaying the event leaves the state as it was. ``(source, external_id)`` is
+    the key it was submitted with, kept as ``InteractionArrived`` keeps it.
+    """
+
+    channel: Channel
+    source: str
+    external_id: str
+    motive: str | None
+    received_at: Instant
+    reason: str
 
 
 class InteractionRelaxed(_Event, frozen=True, tag="interaction.relaxed"):
@@ -410,6 +428,7 @@ Event = (
     | TokenRevoked
     | AdvisorStateChanged
     | InteractionArrived
+    | InteractionRefused
     | InteractionRelaxed
     | OfferMade
     | OfferAccepted

@@ -2,7 +2,9 @@
 
 Every function here reads the state, checks the command against the policies and the state,
 and returns the events that follow, without changing anything: the engine applies them. A
-function raises before returning anything, so a refused command leaves no trace. Routing
+function raises before returning anything, so a refused command leaves no trace in the state
+(a submission to a closed channel carries the event that records the refusal, for the journal:
+see ``ChannelClosed``). Routing
 (who gets which work) is decided separately, in ``engine.py``, once the events are applied.
 """
 
@@ -42,6 +44,7 @@ from .events import (
     InteractionAbandoned,
     InteractionArrived,
     InteractionClosed,
+    InteractionRefused,
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
@@ -174,7 +177,16 @@ def _submit(state: State, command: Submit, now: Instant) -> list[Event]:
             needs[skill] = max(level, needs.get(skill, 0))
     if channel.refuse_when_closed and not state.calendar.is_open(received, channel.hours):
         local = to_datetime(received, state.calendar.zone).isoformat()
-        raise ChannelClosed(f"the {command.channel} channel is closed at {local}")
+        refused = InteractionRefused(
+            at=now,
+            channel=command.channel,
+            source=command.source,
+            external_id=command.external_id,
+            motive=command.motive,
+            received_at=received,
+            reason=ChannelClosed.reason,
+        )
+        raise ChannelClosed(f"the {command.channel} channel is closed at {local}", refused)
     rule = channel.sla
     if type(rule) is ElapsedSla:  # the common case, without the general rule's dispatch
         deadline = received + rule.seconds * SECOND

@@ -37,6 +37,7 @@ from .events import (
     InteractionClosed,
     InteractionForgotten,
     InteractionMoved,
+    InteractionRefused,
     InteractionRelaxed,
     InteractionReprioritised,
     InteractionResponded,
@@ -146,6 +147,7 @@ class State:
             TokenRevoked: self._token_revoked,
             AdvisorStateChanged: self._advisor_state_changed,
             InteractionArrived: self._arrived,
+            InteractionRefused: self._refused,
             InteractionRelaxed: self._relaxed,
             OfferMade: self._offer_made,
             OfferAccepted: self._offer_accepted,
@@ -347,6 +349,9 @@ class State:
         if not interaction.warned:
             timers.set(interaction.warning_at, SLA_WARNING, interaction.id)
         timers.set(breach_due(interaction.deadline), SLA_BREACH, interaction.id)
+
+    def _refused(self, event: InteractionRefused) -> None:
+        """Work turned away never entered the state: the journal keeps it for the reports."""
 
     def _arrived(self, event: InteractionArrived) -> None:
         interaction = Interaction(

@@ -36,6 +36,7 @@ from aiguillage.engine.events import (
     AdvisorStateChanged,
     InteractionArrived,
     InteractionClosed,
+    InteractionRefused,
     InteractionRelaxed,
     InteractionResponded,
     OfferExpired,
@@ -108,6 +109,33 @@ def test_a_call_outside_opening_hours_is_refused_with_reason_closed(engine: Engi
         submit(engine, "c1", now=sunday)
     assert refused.value.reason == "closed"
     assert engine.snapshot() == before
+
+
+def test_a_refused_call_carries_the_event_that_records_it(engine: JournaledEngine) -> None:
+    sunday = at("2026-12-06T10:00:00+01:00")
+    command = Submit(
+        channel="voice",
+        source="phone",
+        external_id="c1",
+        motive="refunds",
+        received_at=sunday - 2 * SECOND,
+    )
+    with pytest.raises(ChannelClosed) as refused:
+        engine.submit(command, sunday)
+    assert refused.value.event == InteractionRefused(
+        at=sunday,
+        channel="voice",
+        source="phone",
+        external_id="c1",
+        motive="refunds",
+        received_at=sunday - 2 * SECOND,
+        reason="closed",
+    )
+    assert str(refused.value) == "the voice channel is closed at 2026-12-06T09:59:58+01:00"
+    # Journaled, it replays as nothing: the engine that refused and its replica agree.
+    engine.journal.append(refused.value.event)
+    assert replayed(engine.journal).snapshot() == engine.snapshot()
+    assert "c1" not in {key[1] for key in engine.state.by_external}
 
 
 def test_a_social_message_outside_opening_hours_is_accepted(engine: Engine) -> None:

@@ -81,6 +81,15 @@ EVENT_SAMPLES: dict[str, Any] = {
         follows=0,
         preferred_advisor="A1",
     ),
+    "interaction.refused": events.InteractionRefused(
+        at=T0,
+        channel="voice",
+        source="phone",
+        external_id="k1:0123abcd",
+        motive="refunds",
+        received_at=T0 - 3,
+        reason="closed",
+    ),
     "interaction.relaxed": events.InteractionRelaxed(
         at=T0, interaction_id=1, step=2, skills={"general": 1}, due=T0 - 1
     ),
@@ -281,6 +290,7 @@ def test_the_event_tags_are_pinned() -> None:
         "interaction.moved",
         "interaction.principal_answered",
         "interaction.principal_awaited",
+        "interaction.refused",
         "interaction.relaxed",
         "interaction.reprioritised",
         "interaction.responded",
