@@ -14,6 +14,9 @@ tests and several runtimes in one process never share or collide on a series.
 Metrics (label values in braces)::
 
     aiguillage_interactions_arrived_total{channel}          interactions received
+    aiguillage_interactions_refused_total{channel,reason}   submissions turned away (closed:
+                                                            outside opening hours), each key
+                                                            once
     aiguillage_offers_total{channel, outcome}               offers made, accepted, declined,
                                                             expired, revoked
     aiguillage_sla_warnings_total{channel}                  SLA warning timers fired
@@ -46,11 +49,13 @@ from typing import get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from aiguillage.engine.commands import AdvisorState
+from aiguillage.engine.errors import ChannelClosed
 from aiguillage.engine.events import (
     Event,
     InteractionArrived,
     InteractionClosed,
     InteractionMoved,
+    InteractionRefused,
     InteractionTransferred,
     MessageBounced,
     MessageFailed,
@@ -132,6 +137,12 @@ class Metrics:
             "aiguillage_interactions_arrived",
             "Interactions received, by channel.",
             ["channel"],
+            registry=registry,
+        )
+        self.refused = Counter(
+            "aiguillage_interactions_refused",
+            "Submissions turned away, by channel and reason (closed: outside opening hours).",
+            ["channel", "reason"],
             registry=registry,
         )
         self.offers = Counter(
@@ -252,6 +263,7 @@ class Metrics:
         for channel in CHANNELS:
             for counter in (self.arrived, self.sla_warnings, self.sla_breaches, self.closed):
                 counter.labels(channel=channel)
+            self.refused.labels(channel=channel, reason=ChannelClosed.reason)
             for outcome in OFFER_OUTCOMES:
                 self.offers.labels(channel=channel, outcome=outcome)
             for outcome in MESSAGE_OUTCOMES:
@@ -276,6 +288,8 @@ class Metrics:
             if isinstance(event, InteractionArrived):
                 learned[event.interaction_id] = event.channel
                 self.arrived.labels(channel=event.channel).inc()
+            elif isinstance(event, InteractionRefused):
+                self.refused.labels(channel=event.channel, reason=event.reason).inc()
             elif isinstance(event, InteractionTransferred | InteractionMoved):
                 learned[event.interaction_id] = event.channel
             elif isinstance(

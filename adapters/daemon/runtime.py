@@ -15,6 +15,13 @@ Personal data is shown only under a digest the journal holds for the interaction
 state's or the view the journal kept of it: what a batch stored before its append failed (or
 before the daemon died) is never served, and the next recovery removes it.
 
+A submission a closed channel refuses is journaled too (``interaction.refused``, with the external
+id keyed as an arrival's), then refused to its caller as before (``ChannelClosed``). A peer
+retrying the same call must not fill the journal: a key already refused in the idempotency
+window is refused again without a new record. The keys refused are held in memory, seeded at
+start from the records replayed since the snapshot: after a restart, a retry of a call refused
+before the snapshot is journaled once more, once per start at most.
+
 Reads (an interaction, the queues) run between batches, on the state the journal already holds,
 so nobody is ever shown what could still be lost.
 
@@ -125,10 +132,16 @@ from aiguillage.engine.commands import (
     Submit,
 )
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import ApplyFailed, EngineError, SnapshotFormatError
+from aiguillage.engine.errors import (
+    ApplyFailed,
+    ChannelClosed,
+    EngineError,
+    SnapshotFormatError,
+)
 from aiguillage.engine.events import (
     Event,
     InteractionArrived,
+    InteractionRefused,
     MessageReceived,
     OfferAccepted,
     SlaBreached,
@@ -259,6 +272,10 @@ class Runtime:
         """(source, external_id as journaled) -> (interaction id, when the daemon accepted it)
         for the idempotency window, beyond the engine's live state; in the order they were
         accepted, so the expired ones are at the front."""
+        self._refused: OrderedDict[tuple[str, str], Instant] = OrderedDict()
+        """(source, external_id as journaled) -> when its refusal was journaled, for the
+        idempotency window: the same key refused again is not journaled again. In the order
+        they were refused, so the expired ones are at the front."""
         self._external_id_key = b""
         """The deployment's key for external ids, from the personal-data store."""
         self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
@@ -597,6 +614,11 @@ class Runtime:
             )
         )
         check_key(self._keys, self._external_id_key)
+        self._refused = OrderedDict(
+            ((record.event.source, record.event.external_id), record.event.at)
+            for record in recovery.records
+            if isinstance(record.event, InteractionRefused) and record.event.at >= window
+        )
         # Seed an empty journal from the config; journal policies that changed since.
         commands: list[Command] = []
         if recovery.last_seq == 0:
@@ -880,12 +902,27 @@ class Runtime:
             held = engine.state.interactions[live]
             if held.external_id == command.external_id:  # not a message that joined it later
                 _same_content(command.source, held.content_digest, command.content_digest)
-        submission = engine.submit(command, now)
+        try:
+            submission = engine.submit(command, now)
+        except ChannelClosed as closed:
+            self._journal_refusal(closed.event, events)
+            raise
         events.extend(submission.events)
         if submission.events:  # new work, or a message that joined its thread's open one
             pieces.append(piece._replace(interaction_id=submission.interaction.id))
         view = view_of(submission.interaction, self.zone)
         return Receipt(msgspec.structs.replace(view, external_id=given), submission.created)
+
+    def _journal_refusal(self, refused: InteractionRefused, events: list[Event]) -> None:
+        """Journal a refused submission with the batch, unless its key was already refused in
+        the idempotency window (a peer retrying it). The key is taken at once, so a retry in
+        the same batch is not journaled twice; a batch that fails to commit drops the engine,
+        and recovery seeds the keys again from what the journal holds."""
+        key = (refused.source, refused.external_id)
+        if key in self._refused:
+            return
+        self._refused[key] = refused.at
+        events.append(refused)
 
     def _check_reason(self, command: SetAdvisorState | Decline | Close | Prioritise | Move) -> None:
         """Refuse a reason that is not one of the configured codes (``Rejected``): free text
@@ -1002,6 +1039,15 @@ class Runtime:
                         source=event.source,
                         seq=record.seq,
                     )
+            elif isinstance(event, InteractionRefused):
+                if info:
+                    log.info(
+                        "interaction refused",
+                        channel=event.channel,
+                        source=event.source,
+                        reason=event.reason,
+                        seq=record.seq,
+                    )
             elif isinstance(event, OfferAccepted):
                 interaction = interactions.get(event.interaction_id)
                 if interaction is not None:
@@ -1075,6 +1121,9 @@ class Runtime:
             if at >= horizon:
                 break
             keys.popitem(last=False)
+        refused = self._refused
+        while refused and next(iter(refused.values())) < horizon:
+            refused.popitem(last=False)
         personal = self.personal
         if personal is not None:
             before = now - self.daemon.personal_data_days * _DAY

@@ -3,9 +3,10 @@
 ``Today`` follows the durable journal records (a runtime listener feeds it each batch) and keeps
 what the wallboard shows since the local midnight of the deployment's zone: per channel the
 work that arrived, was answered (within the SLA or not), abandoned (short abandons apart) or
-breached; per advisor the time logged in, staffed (available or busy) and busy, as stretches of
-the day, so that adherence compares them with the day's schedule. Every ratio is computed by
-``engine.figures``, the one definition the simulator's report shares.
+breached, and the work refused (a call outside opening hours); per advisor the time logged in,
+staffed (available or busy) and busy, as stretches of the day, so that adherence compares them
+with the day's schedule. Every ratio is computed by ``engine.figures``, the one definition the
+simulator's report shares.
 
 Counts go to the local day of the event: work answered today that arrived yesterday counts
 today, as answered. At midnight the counts start again from zero; what advisors are doing then
@@ -43,6 +44,7 @@ from aiguillage.engine.events import (
     InteractionClosed,
     InteractionForgotten,
     InteractionMoved,
+    InteractionRefused,
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
@@ -77,6 +79,9 @@ class ChannelDay(msgspec.Struct, frozen=True, kw_only=True):
     service_level: float | None
     asa_s: float | None
     abandonment: float | None
+    refused: int = 0
+    """Submissions turned away (``interaction.refused``: a call outside opening hours), not
+    counted in ``arrived``; a caller's retries of the same call count once."""
 
 
 class AdvisorDay(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +104,7 @@ class _Counts:
     abandoned: int = 0
     short: int = 0
     breached: int = 0
+    refused: int = 0
 
 
 @dataclass(slots=True)
@@ -164,6 +170,7 @@ class Today:
         """While catching up: the records fed live, applied once the journal is read."""
         self._handlers: dict[type[Any], Callable[[Any, Engine], None]] = {
             InteractionArrived: self._arrived,
+            InteractionRefused: self._refused,
             InteractionResponded: self._responded,
             InteractionAbandoned: self._abandoned,
             SlaBreached: self._breached,
@@ -239,6 +246,10 @@ class Today:
         self._work[event.interaction_id] = (event.channel, event.received_at)
         if self._today(event.at):
             self._counts[event.channel].arrived += 1
+
+    def _refused(self, event: InteractionRefused, engine: Engine) -> None:
+        if self._today(event.at):
+            self._counts[event.channel].refused += 1
 
     def _responded(self, event: InteractionResponded, engine: Engine) -> None:
         found = self._lookup(event.interaction_id, engine)
@@ -358,6 +369,7 @@ class Today:
             ),
             asa_s=figures.mean_wait_s(counts.wait_s, counts.answered),
             abandonment=figures.abandonment_rate(counts.abandoned, counts.arrived, counts.short),
+            refused=counts.refused,
         )
 
     def advisor(self, advisor_id: str, now: Instant, engine: Engine) -> AdvisorDay:

@@ -18,6 +18,7 @@ from aiguillage.engine.commands import (
     Transfer,
 )
 from aiguillage.engine.engine import Engine
+from aiguillage.engine.errors import ChannelClosed
 from aiguillage.engine.events import Event
 from aiguillage.engine.instants import SECOND, Instant
 from tests.engine.conftest import TUESDAY_10H, add_advisor, make_policies
@@ -109,6 +110,19 @@ def test_arrivals_are_counted_by_channel(day: _Day) -> None:
     assert _value(text, "aiguillage_interactions_arrived_total", channel="voice") == 2
     assert _value(text, "aiguillage_interactions_arrived_total", channel="written") == 1
     assert _value(text, "aiguillage_interactions_arrived_total", channel="social") == 1
+
+
+def test_refusals_are_counted_by_channel_and_reason() -> None:
+    day = _Day(Metrics())
+    sunday = TUESDAY_10H + 5 * 86_400 * SECOND
+    with pytest.raises(ChannelClosed) as refused:
+        day.engine.handle(Submit(channel="voice", source="phone", external_id="c1"), sunday)
+    day.metrics.observe([refused.value.event], day.channel_of)
+    text = day.metrics.render(day.engine.state, sunday, ready=True, journal_ok=True)
+    refusals = "aiguillage_interactions_refused_total"
+    assert _value(text, refusals, channel="voice", reason="closed") == 1
+    assert _value(text, refusals, channel="written", reason="closed") == 0
+    assert _value(text, "aiguillage_interactions_arrived_total", channel="voice") == 0
 
 
 @pytest.mark.parametrize(

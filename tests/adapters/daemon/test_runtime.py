@@ -19,7 +19,8 @@ from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.serve import build_runtime
 from aiguillage.adapters.stores.sqlite.journal import SQLiteJournal
 from aiguillage.engine.commands import Accept, Close, SetAdvisorState, Submit
-from aiguillage.engine.events import InteractionClosed
+from aiguillage.engine.errors import ChannelClosed
+from aiguillage.engine.events import InteractionClosed, InteractionRefused
 from aiguillage.engine.handlers import COMMAND_HANDLERS
 from aiguillage.engine.instants import SECOND, from_datetime
 from tests.adapters.daemons import ROOT
@@ -304,6 +305,42 @@ async def test_a_restart_keeps_the_idempotency_window_from_acceptance(
         again = await restarted.submit(command, None)
     assert not again.created
     assert again.interaction.id == first.interaction.id
+
+
+async def _refusals(daemon: Runtime) -> list[InteractionRefused]:
+    records = await daemon.records_after(0, 5000)
+    return [r.event for r in records if isinstance(r.event, InteractionRefused)]
+
+
+async def test_a_call_refused_while_closed_is_journaled_once_in_the_idempotency_window(
+    runtime: tuple[Runtime, VirtualClock],
+) -> None:
+    daemon, clock = runtime
+    sunday = from_datetime(datetime.fromisoformat("2027-01-03T10:00:00+01:00"))
+    call = Submit(channel="voice", source="phone", external_id="call-1", received_at=sunday)
+
+    async def refused() -> None:
+        with pytest.raises(ChannelClosed):
+            await daemon.submit(call, {"customer": {"phone": "+33 6 12 34 56 78"}})
+
+    async with anyio.create_task_group() as group:  # retries that land in one batch
+        for _ in range(3):
+            group.start_soon(refused)
+    await refused()  # and one in a later batch
+    (journaled,) = await _refusals(daemon)
+    assert (journaled.channel, journaled.reason, journaled.received_at) == (
+        "voice",
+        "closed",
+        sunday,
+    )
+    assert journaled.external_id not in ("call-1", "")  # keyed, as an arrival's
+    # Once the window has passed, the same key refused again is a new record.
+    clock.now += (daemon.daemon.idempotency_days + 1) * DAY
+    await daemon.execute(Submit(channel="social", source="x", external_id="a-tick"))
+    late = msgspec.structs.replace(call, received_at=clock.now - DAY - 6 * HOUR)  # 03:00
+    with pytest.raises(ChannelClosed):
+        await daemon.submit(late, None)
+    assert [r.external_id for r in await _refusals(daemon)] == [journaled.external_id] * 2
 
 
 async def test_a_snapshot_this_version_cannot_read_is_passed_over_for_the_journal(

@@ -23,6 +23,7 @@ from aiguillage.engine.commands import (
     Submit,
 )
 from aiguillage.engine.engine import Engine
+from aiguillage.engine.errors import ChannelClosed
 from aiguillage.engine.events import Event, OfferMade
 from aiguillage.engine.instants import SECOND, Instant
 from aiguillage.engine.schedules import Shift
@@ -113,6 +114,20 @@ def test_a_channels_day_counts_and_its_ratios_leave_short_abandons_out(day: Jour
     assert voice.service_level == pytest.approx(1 / 3)  # 1 / (2 answered + 2 - 1 short)
     assert voice.asa_s == pytest.approx((10 + 370) / 2)
     assert voice.abandonment == pytest.approx(1 / 3)  # (2 - 1) / (4 - 1)
+
+
+def test_calls_refused_after_hours_count_apart_from_the_work_that_arrived(
+    day: Journaled,
+) -> None:
+    for call, clock in (("late-1", "20:30:00"), ("late-2", "21:00:00")):
+        with pytest.raises(ChannelClosed) as refused:
+            day.call(call, paris(clock))
+        day.feed([refused.value.event])
+    voice = day.today.channel("voice", paris("21:00:00"))
+    assert (voice.refused, voice.arrived) == (2, 4)
+    assert voice.abandonment == pytest.approx(1 / 3)  # as before: refused work never waited
+    assert day.today.channel("written", paris("21:00:00")).refused == 0
+    assert day.today.channel("voice", paris("08:00:00", "2026-12-02")).refused == 0
 
 
 def test_a_channel_without_work_today_has_no_ratios(day: Journaled) -> None:

@@ -211,6 +211,49 @@ def test_a_received_at_outside_the_accepted_window_is_400_and_the_daemon_serves_
     assert api.post("/v1/interactions", json=complaint()).status_code == 201
 
 
+def test_a_call_outside_opening_hours_is_409_and_journaled_once_as_refused(
+    daemon: Daemon, api: httpx.Client
+) -> None:
+    before = httpx.get(f"{daemon.url}/readyz").json()["last_seq"]
+    call = {
+        "channel": "voice",
+        "source": "phone",
+        "external_id": f"call-{next(_counter)}",
+        "received_at": "2026-11-22T10:00:00+01:00",  # a Sunday: the line is closed
+        "motive": "refunds",
+    }
+    for _ in range(3):  # the switchboard retrying the same call
+        refused = api.post("/v1/interactions", json=call)
+        assert_error(refused, 409, "closed")
+        assert refused.json()["detail"] == (
+            "the voice channel is closed at 2026-11-22T10:00:00+01:00"
+        )
+    # Another call refused is journaled on its own; one accepted later is unaffected.
+    other = api.post("/v1/interactions", json={**call, "external_id": f"call-{next(_counter)}"})
+    assert_error(other, 409, "closed")
+    with daemon.client(SUPERVISOR) as supervisor:
+        written = supervisor.get("/v1/events", params={"after": before}).json()["events"]
+    refusals = [row["event"] for row in written if row["event"]["type"] == "interaction.refused"]
+    assert len(refusals) == 2
+    first = refusals[0]
+    assert (first["channel"], first["source"], first["motive"], first["reason"]) == (
+        "voice",
+        "phone",
+        "refunds",
+        "closed",
+    )
+    assert first["received_at"] == "2026-11-22T10:00:00+01:00"
+    assert datetime.fromisoformat(first["at"]).utcoffset() is not None
+    # The journal keeps the external id keyed, as for work that arrived; never as given.
+    assert first["external_id"] not in (call["external_id"], "")
+    assert refusals[1]["external_id"] != first["external_id"]
+    assert call["external_id"] not in json.dumps(written)
+    assert not [row for row in written if row["event"]["type"] == "interaction.arrived"]
+    with daemon.client(SUPERVISOR) as supervisor:
+        metrics = supervisor.get("/metrics").text
+    assert 'aiguillage_interactions_refused_total{channel="voice",reason="closed"} 2.0' in metrics
+
+
 def test_an_offer_reaches_the_advisor_websocket_and_the_work_goes_through(
     daemon: Daemon, api: httpx.Client
 ) -> None:

@@ -43,8 +43,15 @@ def test_the_asyncapi_document_lists_every_event_an_advisor_can_receive(daemon: 
     assert channel["address"] == "/v1/offers"
     # Every event naming an advisor or an interaction reaches the advisor concerned, but the
     # roster's token.minted; the pending offers are replayed on connection. A schedule names
-    # many advisors, inside its shifts: it is nobody's in particular.
-    never_pushed = {"policies.set", "token.minted", "token.revoked", "schedule.set"}
+    # many advisors, inside its shifts: it is nobody's in particular. A refused call never
+    # became work: nobody holds it.
+    never_pushed = {
+        "policies.set",
+        "token.minted",
+        "token.revoked",
+        "schedule.set",
+        "interaction.refused",
+    }
     tags = {kind.__struct_config__.tag for kind in get_args(Event)} - never_pushed
     assert set(channel["messages"]) == tags | {"offer.pending", "refusal"}
     assert set(channel["x-close-codes"]) == {"1013", "4401", "4403"}
