@@ -8,7 +8,8 @@ reconnection is the same submission), its caller id in the personal store and it
 number mapped to a motive. The caller is answered and waits in a holding bridge with music on
 hold; the interaction's id travels with the call as the channel variable
 ``AIGUILLAGE_INTERACTION``. Outside opening hours the engine refuses the call (reason
-``closed``): the caller hears the closed message, and the call ends.
+``closed``): the caller hears the closed message, and the call ends; the daemon journals the
+refusal (``interaction.refused``), so reports count the calls turned away.
 
 The engine's offers ring phones. ``offer.made`` for a call of this channel originates a channel
 to the advisor's endpoint with the id ``aig-offer-<offer id>``, into the application; Asterisk

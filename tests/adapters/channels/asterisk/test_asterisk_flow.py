@@ -3,9 +3,10 @@
 Each flow scripts callers and phones on the fake (which holds every request to ARI's published
 contract) and asserts the journal afterwards: a call answered within the clock, a caller who
 hangs up while queued, an offer nobody answers going to the next advisor, a call outside
-opening hours hearing the closed message, the event WebSocket dropped while calls come and go,
-then resynchronised, and the daemon SIGKILLed with calls in progress, then restarted. They are
-contract tests, not integration tests: Asterisk itself does not run here.
+opening hours hearing the closed message (and journaled as refused), the event WebSocket
+dropped while calls come and go, then resynchronised, and the daemon SIGKILLed with calls in
+progress, then restarted. They are contract tests, not integration tests: Asterisk itself does
+not run here.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ def test_a_call_outside_opening_hours_hears_the_closed_message(
     fake_ari: FakeAri, run_daemon: Any
 ) -> None:
     """Contract test: refused by the engine (``closed``), the caller hears the closed message,
-    then the call ends; no work is created."""
+    then the call ends; no work is created, and the journal keeps the refusal."""
     daemon = run_daemon(fake_ari, hours=NEVER)
     caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
     until("the call ends", lambda: caller not in fake_ari.channels)
@@ -249,6 +250,14 @@ def test_a_call_outside_opening_hours_hears_the_closed_message(
     (play,) = [r for r in fake_ari.requests if "/play" in r[1]]
     assert play[2]["media"] == "sound:aiguillage-closed"
     assert of(daemon, "interaction.arrived") == []
+    (refused,) = of(daemon, "interaction.refused")
+    assert (refused["channel"], refused["source"], refused["motive"], refused["reason"]) == (
+        "voice",
+        "phone",
+        "fares_passes",
+        "closed",
+    )
+    assert refused["external_id"] not in (caller, "")  # keyed, as an arrival's
 
 
 def test_a_dropped_websocket_is_resynchronised(fake_ari: FakeAri, run_daemon: Any) -> None:
