@@ -125,6 +125,10 @@ class ChannelClosed(Refused):
         super().__init__(message)
         self.event = event
 
+    def __reduce__(self) -> tuple[type[ChannelClosed], tuple[str, InteractionRefused]]:
+        # Pickled with its event (to another process), not with the message alone.
+        return type(self), (self.message, self.event)
+
 
 class SnapshotFormatError(EngineError):
     """A snapshot of the state that this code cannot read: rebuild from the journal instead.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, TypeVar
 
 import msgspec
@@ -136,6 +137,18 @@ def test_a_refused_call_carries_the_event_that_records_it(engine: JournaledEngin
     engine.journal.append(refused.value.event)
     assert replayed(engine.journal).snapshot() == engine.snapshot()
     assert "c1" not in {key[1] for key in engine.state.by_external}
+
+
+def test_a_refusal_crosses_a_process_boundary_with_its_event(engine: Engine) -> None:
+    sunday = at("2026-12-06T10:00:00+01:00")
+    with pytest.raises(ChannelClosed) as refused:
+        submit(engine, "c1", now=sunday)
+    copy = pickle.loads(pickle.dumps(refused.value))
+    assert (str(copy), copy.reason, copy.event) == (
+        str(refused.value),
+        "closed",
+        refused.value.event,
+    )
 
 
 def test_a_social_message_outside_opening_hours_is_accepted(engine: Engine) -> None:
