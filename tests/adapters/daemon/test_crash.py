@@ -246,3 +246,29 @@ def _all_events(client: httpx.Client) -> list[dict[str, object]]:
         if page["next_after"] == after:
             return events
         after = page["next_after"]
+
+
+def test_a_call_refused_before_a_kill_is_not_journaled_again_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    daemon = Daemon(tmp_path).start()
+    call = {
+        "channel": "voice",
+        "source": "phone",
+        "external_id": "call-at-night",
+        "received_at": "2026-11-22T10:00:00+01:00",  # a Sunday: the line is closed
+    }
+    try:
+        with daemon.client(INTEGRATOR) as api:
+            refused = api.post("/v1/interactions", json=call)
+        daemon.kill()  # no snapshot: the refusal is in the journal's tail
+        assert refused.status_code == 409, refused.text
+        daemon.start()
+        with daemon.client(INTEGRATOR) as api:
+            again = api.post("/v1/interactions", json=call)
+        assert again.json() == refused.json()
+        with daemon.client(ADMIN) as admin:
+            events = _all_events(admin)
+        assert [e["reason"] for e in events if e["type"] == "interaction.refused"] == ["closed"]
+    finally:
+        daemon.kill()
