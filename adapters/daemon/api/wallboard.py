@@ -82,6 +82,8 @@ class ChannelBoard(msgspec.Struct, kw_only=True):
     abandoned_today: int
     """Every abandon of the day, the short ones included."""
     short_abandons_today: int
+    refused_today: int
+    """Refused because the channel was closed (a call outside opening hours)."""
     breached_today: int
     """Deadlines passed today without an answer."""
     service_level_today: float | None
@@ -211,6 +213,7 @@ def wallboard_of(
             answered_within_today=day.answered_within,
             abandoned_today=day.abandoned,
             short_abandons_today=day.short_abandons,
+            refused_today=day.refused,
             breached_today=day.breached,
             service_level_today=day.service_level,
             asa_today_s=day.asa_s,

@@ -246,6 +246,7 @@ function channelCard(channel, c) {
           ? [" ", h("small", {}, t("wall.short", { n: c.short_abandons_today }))]
           : null,
       ),
+      c.refused_today ? figure("wall.refused", c.refused_today, "refused") : null,
       h("dt", {}, t("wall.asa")),
       h("dd", { "data-figure": "asa" }, c.asa_today_s === null ? "—" : duration(c.asa_today_s)),
       h("dt", {}, t("wall.sl")),
