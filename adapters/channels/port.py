@@ -8,14 +8,16 @@ internals may change without a channel noticing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from aiguillage.adapters.config.settings import Settings
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.adapters.stores.views import InteractionOut
 from aiguillage.engine.commands import Command, Submit
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "Rejected",
     "Unavailable",
 ]
+
+T = TypeVar("T")
 
 
 class Unavailable(Exception):
@@ -94,6 +98,11 @@ class Port(Protocol):
     def zone(self) -> ZoneInfo: ...
 
     @property
+    def settings(self) -> Settings:
+        """The daemon's configuration as loaded (a channel reads it, never changes it)."""
+        ...
+
+    @property
     def ready(self) -> bool: ...
 
     @property
@@ -111,3 +120,8 @@ class Port(Protocol):
     async def submit(self, command: Submit, personal: dict[str, Any] | None) -> Receipt: ...
 
     async def execute(self, command: Command, personal: dict[str, Any] | None) -> list[Event]: ...
+
+    async def read(self, reader: Callable[[Engine], T]) -> T:
+        """Run ``reader`` on the engine between batches (all it shows is durable); ``Unavailable``
+        when not ready. ``reader`` must only read, and quickly: the engine waits for it."""
+        ...

@@ -23,12 +23,12 @@ It is enabled by name in ``config.toml``, with its own settings in the same tabl
 ``config.plugins`` finds the classes and checks every table against the class's ``Settings``
 (a msgspec ``Struct``), with the file's line and key and what to do.
 
-The protocol (``Adapter``) is small: ``Settings``; ``subscribes``, the event types it wants
-(empty: all); ``__init__(context)``; ``async run()``, which runs until cancelled (raising, or
-returning, is a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the
-durable events after its cursor, ``done(seq)`` to move the cursor, ``submit``/``execute`` to
-send commands, and ``report`` to say how its peer is doing. The daemon's ``supervisor`` starts,
-restarts and reports the adapters.
+The protocol (``Adapter``) is small: ``Settings``; ``subscribes``, the event types it wants (empty:
+all); ``__init__(context)``; ``async run()``, which runs until cancelled (raising, or returning, is
+a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the durable events
+after its cursor, ``done(seq)`` to move the cursor, ``submit``/``execute`` to send commands,
+``read`` to compute from the engine's state, and ``report`` to say how its peer is doing. The
+daemon's ``supervisor`` starts, restarts and reports the adapters.
 
 A channel is an adapter that also talks with customers (``Channel``); each part is optional:
 
@@ -75,8 +75,10 @@ from aiguillage.adapters.channels.inbound import InboundRoute
 from aiguillage.adapters.channels.outgoing import Outgoing, Sent
 from aiguillage.adapters.channels.port import CursorStore, Port, Receipt, Unavailable
 from aiguillage.adapters.channels.state import ChannelState
+from aiguillage.adapters.config.settings import Settings
 from aiguillage.adapters.stores.journal import JournalError, Record, event_type
 from aiguillage.engine.commands import Command, PostMessage, RecordDelivery, Submit
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event
 
 __all__ = [
@@ -100,6 +102,7 @@ else:
 
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T", bound=msgspec.Struct)
+R = TypeVar("R")
 
 _PAGE = 256
 """Records read from the journal at once."""
@@ -270,6 +273,17 @@ class AdapterContext(Generic[S]):
     ) -> list[Event]:
         """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
         return await self._runtime.execute(command, personal)
+
+    @property
+    def daemon_settings(self) -> Settings:
+        """The daemon's whole configuration (``config.toml`` as loaded), to read."""
+        return self._runtime.settings
+
+    async def read(self, reader: Callable[[Engine], R]) -> R:
+        """Run ``reader`` on the engine's state between batches, when all it shows is durable
+        (an estimated wait: ``estimates.Estimates``); ``Unavailable`` when not ready. It must
+        only read, and quickly: the engine waits for it."""
+        return await self._runtime.read(reader)
 
     def state(self, type_: type[T]) -> ChannelState[T]:
         """Return the channel's durable state, of the msgspec ``Struct`` type ``type_``: kept

@@ -485,6 +485,13 @@ class _Unavailable:
     async def execute(self, command: Any, personal: Any) -> Any:
         raise AssertionError("nothing to execute")
 
+    @property
+    def settings(self) -> Any:
+        raise AssertionError("no configuration to read")
+
+    async def read(self, reader: Any) -> Any:
+        raise Unavailable("the journal cannot write", retry_after_s=7)
+
 
 def _channel(port: _Unavailable, language: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("WEBFORM_TEST_SECRET", SECRET)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from aiguillage.adapters.channels.estimates import Estimates
 from aiguillage.adapters.config.settings import load_config
-from aiguillage.adapters.daemon.estimates import Estimates
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.engine.commands import (

@@ -1,18 +1,20 @@
-"""Estimated waits for the daemon: recent handling times from the journal, and the estimate.
+"""Estimated waits: recent handling times and patience from the journal, and the estimate.
 
-``Estimates`` follows the durable journal records (a runtime listener feeds it each batch, as
-it feeds ``today.Today``) and keeps, per channel, the handling times of the last ``RECENT``
-interactions closed: from the offer's acceptance to the close, by the advisor who accepted
-it. Work released otherwise (transferred, handed over, put back to wait for the principal,
-taken back by a supervisor) does not count: its time is not a whole handling. Until a channel
-has one, the deployment's expected mean stands in (``[simulation.handling]`` in the
+``Estimates`` follows the durable journal records (a runtime listener feeds it each batch, or a
+channel the records it is given, inside ``context.read``) and keeps, per channel, the handling
+times of the last ``RECENT`` interactions closed: from the offer's acceptance to the close, by the
+advisor who accepted it. Work released otherwise (transferred, handed over, put back to wait for
+the principal, taken back by a supervisor) does not count: its time is not a whole handling. Until
+a channel has one, the deployment's expected mean stands in (``[simulation.handling]`` in the
 configuration, what the simulator draws from).
 
 ``estimate(engine, interaction_id, now)`` is ``engine.estimate.estimated_wait_s`` with those
 times and the callers' patience learnt from their waits (the time waited by every caller over
 those who hung up, over the last thousand calls; the configured ``patience_s`` until ten have
 hung up): whole seconds rounded up to the minute, or ``None`` (see that module for the method
-and what it assumes). Read it inside ``runtime.read`` so the engine does not move meanwhile.
+and what it assumes). Read it inside ``runtime.read`` (a channel: ``context.read``) so the
+engine does not move meanwhile. It lives with the channels so that the daemon and a channel
+(the Asterisk one announces the wait to queued callers) share it.
 
 It does not read the journal back at start: it starts from the configured means, and the
 closes that follow replace them (fifty calls on a busy line take an hour or so).
