@@ -11,6 +11,11 @@ hold; the interaction's id travels with the call as the channel variable
 ``closed``): the caller hears the closed message, and the call ends; the daemon journals the
 refusal (``interaction.refused``), so reports count the calls turned away.
 
+While it waits, a caller hears its position in the queue and the estimated wait (see
+``settings``): every ``announce_every_s``, a playback on its channel in the holding bridge,
+worked out between the engine's batches (``context.read``) with the handling times and
+patience the channel learns from the events it follows (``estimates.Estimates``).
+
 The engine's offers ring phones. ``offer.made`` for a call of this channel originates a channel
 to the advisor's endpoint with the id ``aig-offer-<offer id>``, into the application; Asterisk
 refuses a second channel of the same id (409), so a retry or a resynchronisation never rings
@@ -30,7 +35,10 @@ known here that Asterisk no longer has is abandoned, or closed if it was picked 
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,8 +58,10 @@ from aiguillage.adapters.channels import (
 )
 from aiguillage.adapters.channels.asterisk.ari import Ari, AriError
 from aiguillage.adapters.channels.asterisk.settings import AsteriskSettings
+from aiguillage.adapters.channels.estimates import Estimates
 from aiguillage.adapters.stores.journal import JournalError
 from aiguillage.engine.commands import Abandon, Accept, Close, Command, Submit
+from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import ChannelClosed, EngineError
 from aiguillage.engine.events import (
     InteractionAbandoned,
@@ -64,7 +74,7 @@ from aiguillage.engine.events import (
 )
 from aiguillage.engine.instants import from_datetime, to_datetime
 
-__all__ = ["AsteriskChannel", "AsteriskState", "HeldCall"]
+__all__ = ["AsteriskChannel", "AsteriskState", "HeldCall", "announcement"]
 
 log = structlog.get_logger("aiguillage.channels.asterisk")
 
@@ -74,6 +84,8 @@ _OFFER = "aig-offer-"
 _FIRST_RETRY_S = 0.5
 _CLOSED_PLAY_MAX_S = 60.0
 """The longest the closed message may play before the call is ended anyway."""
+_ANNOUNCE_TICK_S = 0.25
+"""How often the calls due an announcement are looked for."""
 
 
 def offer_channel(offer_id: int) -> str:
@@ -114,6 +126,9 @@ class _Call:
     advisor_channel: str | None = None
     """Once picked up: who took it, on which channel."""
     ended: bool = False
+    announce_at: float | None = None
+    """When (``time.monotonic``) it next hears its position; ``None``: not while it is not
+    held in the holding bridge."""
 
 
 class AsteriskChannel:
@@ -130,6 +145,13 @@ class AsteriskChannel:
             "offer.revoked",
             "interaction.abandoned",
             "interaction.closed",
+            # What the estimated wait learns from (``Estimates.feed``).
+            "interaction.responded",
+            "interaction.forgotten",
+            "interaction.moved",
+            "interaction.transferred",
+            "interaction.transferred_out",
+            "interaction.principal_awaited",
         }
     )
 
@@ -156,6 +178,8 @@ class AsteriskChannel:
         """Caller channels being submitted, answered and held now."""
         self._state = context.state(AsteriskState)
         self._saving = anyio.Lock()
+        self._estimates = Estimates.of(context.daemon_settings)
+        self._announcements = itertools.count(1)
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -164,6 +188,8 @@ class AsteriskChannel:
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._follow_engine)
+                if self.settings.announce_every_s > 0:
+                    group.start_soon(self._announce)
                 await self._follow_asterisk(group)
         finally:
             with anyio.CancelScope(shield=True):
@@ -302,6 +328,9 @@ class AsteriskChannel:
             await self.ari.music_on_hold(holding, self.settings.moh_class)
             self._holding_ready = True
         await self.ari.add(holding, [channel_id])
+        call = self._calls.get(channel_id)
+        if call is not None:
+            call.announce_at = time.monotonic() + self.settings.announce_first_s
 
     async def _closed(self, channel_id: str) -> None:
         """Outside opening hours: the closed message, then the end of the call."""
@@ -337,6 +366,7 @@ class AsteriskChannel:
             await self.ari.hang_up(offer_channel_id, "normal")
             return
         call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
+        call.announce_at = None
         await self._save()
         bridge = call_bridge(interaction_id)
         await self.ari.bridge(bridge, "mixing")
@@ -362,6 +392,7 @@ class AsteriskChannel:
         if call.ended:
             return
         call.ended = True
+        call.announce_at = None
         try:
             if call.advisor_id is None:
                 await self._execute(Abandon(interaction_id=call.interaction_id))
@@ -386,6 +417,8 @@ class AsteriskChannel:
 
     async def _follow_engine(self) -> None:
         async for record in self.context.events():
+            with contextlib.suppress(Unavailable):  # a rebuild: the estimate misses one
+                await self.context.read(functools.partial(self._estimates.feed, [record]))
             try:
                 await self._on_engine(record)
             except (AriError, Unavailable, CommandFailed) as exc:
@@ -440,6 +473,45 @@ class AsteriskChannel:
         )
         log.info("an advisor's phone rings", offer_id=offer.offer_id, again=not rung)
 
+    # -- announcements -------------------------------------------------------------------------
+
+    async def _announce(self) -> None:
+        """Tell each caller held in the holding bridge, when due, its position and the wait."""
+        every = self.settings.announce_every_s
+        while True:
+            await anyio.sleep(_ANNOUNCE_TICK_S)
+            now = time.monotonic()
+            for call in list(self._calls.values()):
+                if call.announce_at is None or call.announce_at > now or call.ended:
+                    continue
+                call.announce_at = now + every
+                await self._guard(self._tell, call)
+
+    async def _tell(self, call: _Call) -> None:
+        interaction_id = call.interaction_id
+
+        def standing(engine: Engine) -> tuple[int, int | None] | None:
+            state = engine.state
+            interaction = state.interactions.get(interaction_id)
+            if interaction is None or interaction.status != "queued":
+                return None  # ringing an advisor, or over: nothing to tell
+            order = state.queues.ordered(interaction.channel)
+            if interaction_id not in order:
+                return None
+            now = from_datetime(datetime.now(UTC))
+            return order.index(interaction_id) + 1, self._estimates.estimate(
+                engine, interaction_id, now
+            )
+
+        found = await self.context.read(standing)
+        if found is None or call.announce_at is None:
+            return
+        position, wait_s = found
+        media = announcement(self.settings, position, wait_s)
+        playback_id = f"aig-announce-{next(self._announcements)}"
+        log.info("a queued caller hears its position", position=position, wait_s=wait_s)
+        await self.ari.play(call.channel_id, ",".join(media), playback_id)
+
     # -- resynchronisation ---------------------------------------------------------------------
 
     async def _resynchronise(self) -> None:
@@ -484,6 +556,8 @@ class AsteriskChannel:
             call = self._remember(held.channel_id, held.interaction_id)
             call.advisor_id, call.advisor_channel = held.advisor_id, held.advisor_channel
             call.offers = dict(held.offers)
+            if held.advisor_channel is None and self.settings.announce_every_s > 0:
+                call.announce_at = time.monotonic() + self.settings.announce_first_s
             for offer_id, advisor_id in held.offers.items():
                 self._offers[offer_channel(offer_id)] = (offer_id, call.interaction_id, advisor_id)
             if held.advisor_channel is not None and held.advisor_id is not None:
@@ -532,6 +606,17 @@ class AsteriskChannel:
                 return
             except Unavailable:
                 await anyio.sleep(1)
+
+
+def announcement(settings: AsteriskSettings, position: int, wait_s: int | None) -> list[str]:
+    """Return the media a queued caller hears: its position, then the wait when there is one
+    (an estimate of 0 says the call is about to be offered: only the position)."""
+    said = settings.announce_next if position == 1 else settings.announce_position
+    if wait_s:
+        said = (*said, *settings.announce_wait)
+    minutes = -(-(wait_s or 0) // 60)
+    numbers = {"{position}": f"number:{position}", "{minutes}": f"number:{minutes}"}
+    return [numbers.get(media, media) for media in said]
 
 
 def _instant(text: str) -> Any:

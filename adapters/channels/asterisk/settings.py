@@ -5,6 +5,14 @@ holds it. Dialled numbers map to motives (``[adapters.asterisk.numbers]``, a cal
 not listed gets ``motive``), and each advisor who takes calls names the endpoint their phone
 is reached at (``[adapters.asterisk.endpoints]``, ``"claire.martin" = "PJSIP/1001"``): an
 offer to an advisor without one is left to expire, with a warning.
+
+While queued, a caller hears its position and the estimated wait every ``announce_every_s``,
+the first time ``announce_first_s`` after it is held, as Asterisk's own queues say them with
+their standard sounds (``sounds/<lang>/queue-*``): "you are next", or "there are N calls
+waiting" (``queue-thereare``, ``number:N``, ``queue-callswaiting``), then "the estimated hold
+time is less than M minutes" (``queue-holdtime``, ``queue-less-than``, ``number:M``,
+``queue-minutes``), left out when nobody who may take the call is logged in. Each list is the
+media played in turn; ``{position}`` and ``{minutes}`` stand for the numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +22,9 @@ from typing import Annotated
 import msgspec
 
 __all__ = ["AsteriskSettings"]
+
+_Media = Annotated[str, msgspec.Meta(pattern=r"^(\{position\}|\{minutes\}|[a-z]+:[^,\s]+)$")]
+"""One media URI of ARI's ``play`` (``sound:queue-minutes``), or a number's placeholder."""
 
 _Endpoint = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]+/\S+$", examples=["PJSIP/1001"])]
 
@@ -46,3 +57,22 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """The id of the holding bridge where queued callers wait."""
     reconnect_max_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     """The longest wait between two attempts to reconnect the event WebSocket."""
+    announce_every_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 60.0
+    """How often a queued caller hears its position and the estimated wait; 0: never."""
+    announce_first_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 20.0
+    """How long after a call is held it hears the first announcement."""
+    announce_next: tuple[_Media, ...] = ("sound:queue-youarenext",)
+    """What the first caller in line hears."""
+    announce_position: tuple[_Media, ...] = (
+        "sound:queue-thereare",
+        "{position}",
+        "sound:queue-callswaiting",
+    )
+    """What a caller further back hears: ``{position}`` is its rank in the queue."""
+    announce_wait: tuple[_Media, ...] = (
+        "sound:queue-holdtime",
+        "sound:queue-less-than",
+        "{minutes}",
+        "sound:queue-minutes",
+    )
+    """The estimated wait, after the position: ``{minutes}`` is its bound in whole minutes."""
