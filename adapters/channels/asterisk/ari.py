@@ -1,9 +1,9 @@
 """A small ARI client: REST requests with httpx, the event stream with ``websockets``.
 
 Only what the channel uses is here, each request named as in Asterisk's Swagger files
-(``channels.json``, ``bridges.json``). Requests that create by id (a channel's originate, a
-bridge) are idempotent: Asterisk answers 409 when the id exists, which is taken as done, so
-that a retry or a resynchronisation never rings a phone twice.
+(``channels.json``, ``bridges.json``, ``playbacks.json``). Requests that create by id (a
+channel's originate, a bridge) are idempotent: Asterisk answers 409 when the id exists, which is
+taken as done, so that a retry or a resynchronisation never rings a phone twice.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ class Ari:
     async def play(self, channel_id: str, media: str, playback_id: str) -> None:
         path = f"/channels/{channel_id}/play/{playback_id}"
         await self._call("POST", path, {"media": media}, ok=(404, 409))
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback; one over already (or never started) is no error."""
+        await self._call("DELETE", f"/playbacks/{playback_id}", ok=(404,))
 
     async def originate(self, channel_id: str, endpoint: str, args: str, caller_id: str) -> bool:
         """Ring ``endpoint`` on a channel of this id in the application; False when the id

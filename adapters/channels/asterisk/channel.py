@@ -14,7 +14,8 @@ refusal (``interaction.refused``), so reports count the calls turned away.
 While it waits, a caller hears its position in the queue and the estimated wait (see
 ``settings``): every ``announce_every_s``, a playback on its channel in the holding bridge,
 worked out between the engine's batches (``context.read``) with the handling times and
-patience the channel learns from the events it follows (``estimates.Estimates``).
+patience the channel learns from the events it follows (``estimates.Estimates``). The
+pick-up stops an announcement still playing, so that the advisor does not talk over it.
 
 The engine's offers ring phones. ``offer.made`` for a call of this channel originates a channel
 to the advisor's endpoint with the id ``aig-offer-<offer id>``, into the application; Asterisk
@@ -129,6 +130,8 @@ class _Call:
     announce_at: float | None = None
     """When (``time.monotonic``) it next hears its position; ``None``: not while it is not
     held in the holding bridge."""
+    announcing: str | None = None
+    """The playback of its last announcement: stopped when an advisor picks it up."""
 
 
 class AsteriskChannel:
@@ -368,6 +371,9 @@ class AsteriskChannel:
         call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
         call.announce_at = None
         await self._save()
+        if call.announcing is not None:  # the advisor does not talk over it
+            await self.ari.stop_playback(call.announcing)
+            call.announcing = None
         bridge = call_bridge(interaction_id)
         await self.ari.bridge(bridge, "mixing")
         await self.ari.remove(self.settings.holding_bridge, call.channel_id)
@@ -510,6 +516,7 @@ class AsteriskChannel:
         media = announcement(self.settings, position, wait_s)
         playback_id = f"aig-announce-{next(self._announcements)}"
         log.info("a queued caller hears its position", position=position, wait_s=wait_s)
+        call.announcing = playback_id
         await self.ari.play(call.channel_id, ",".join(media), playback_id)
 
     # -- resynchronisation ---------------------------------------------------------------------

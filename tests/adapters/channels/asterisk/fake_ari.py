@@ -17,7 +17,8 @@ expects:
   ``StasisStart``; a hang-up sends ``ChannelHangupRequest``, ``StasisEnd`` and
   ``ChannelDestroyed`` (``channels/originate_with_id``); ``addChannel`` sends
   ``ChannelEnteredBridge``, a playback ``PlaybackStarted`` then ``PlaybackFinished``
-  (``channels/playback``).
+  (``channels/playback``), at once when it is stopped (``DELETE /playbacks/{id}``; 404 once it
+  is over).
 
 Tests script the callers: ``incoming_call`` (a call entering the application; while no
 WebSocket holds it, ``Stasis()`` fails, as Asterisk's does for an inactive application),
@@ -47,7 +48,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 PLAYBACK_S = 0.2
-"""How long a sound lasts in the fake."""
+"""How long a sound lasts in the fake (``playback_s``, which a test may change)."""
 
 _CAUSES = {16: "Normal Clearing", 19: "No answer", 17: "User busy"}
 
@@ -80,11 +81,16 @@ class FakeAri:
         self.failed: list[tuple[str, str]] = []
         """Calls whose ``Stasis()`` failed (caller, dialled): the dialplan's fallback took them."""
         self.variables: dict[str, dict[str, str]] = {}
+        self.stopped: list[str] = []
+        """The playbacks stopped before their end."""
+        self.playback_s = PLAYBACK_S
         self._apps: dict[str, asyncio.Queue[dict[str, Any] | None]] = {}
         self._stasis: dict[str, str] = {}
         """Channel id → the application it is in (or subscribed to, when originated)."""
         self._in_bridge: dict[str, str] = {}
         self._endpoint: dict[str, str] = {}
+        self._playing: dict[str, Callable[[], None]] = {}
+        """Playback id → what ends it (its ``PlaybackFinished``), while it plays."""
         self._numbers = itertools.count(1)
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -515,19 +521,34 @@ class FakeAri:
         }
         app = self._stasis[channelId]
         self._emit(app, "PlaybackStarted", playback={**playback, "state": "playing"})
+        playback_id = playback["id"]
 
         def finished() -> None:
             with self._lock:
-                self._emit(app, "PlaybackFinished", playback={**playback, "state": "done"})
+                if self._playing.pop(playback_id, None) is not None:
+                    self._emit(app, "PlaybackFinished", playback={**playback, "state": "done"})
 
         assert self._loop is not None
-        self._loop.call_later(PLAYBACK_S, finished)
+        self._playing[playback_id] = finished
+        self._loop.call_later(self.playback_s, finished)
         return 201, playback
 
     def _channels_playWithId(
         self, channelId: str, playbackId: str, media: str, **query: str
     ) -> tuple[int, Any]:
         return self._channels_play(channelId, media, playbackId=playbackId, **query)
+
+    # -- playbacks -----------------------------------------------------------------------------
+
+    def _playbacks_stop(self, playbackId: str) -> tuple[int, Any]:
+        """A playback stopped before its end finishes at once (``playbacks/stop``); one over
+        already, or unknown, is 404 (``playbacks.json``)."""
+        finished = self._playing.get(playbackId)
+        if finished is None:
+            return 404, {"message": "Playback not found"}
+        self.stopped.append(playbackId)
+        finished()
+        return 204, None
 
     # -- bridges -------------------------------------------------------------------------------
 

@@ -32,6 +32,16 @@ def heard(fake: FakeAri, channel_id: str) -> list[list[str]]:
     ]
 
 
+def playbacks(fake: FakeAri, channel_id: str) -> list[str]:
+    """The numbers of the announcements played to ``channel_id``, in order."""
+    prefix = f"/ari/channels/{channel_id}/play/aig-announce-"
+    return [
+        path.removeprefix(prefix)
+        for method, path, _ in list(fake.requests)
+        if method == "POST" and path.startswith(prefix)
+    ]
+
+
 def minutes(media: list[str]) -> int:
     """The wait announced, in minutes: the number between "less than" and "minutes"."""
     assert media[-4:-2] == list(WAIT), media
@@ -43,7 +53,8 @@ def minutes(media: list[str]) -> int:
 
 def test_queued_callers_hear_their_position_and_the_wait(fake_ari: FakeAri, tmp_path: Path) -> None:
     """Contract test: the position alone while nobody is logged in; the position and the wait
-    once an advisor is, again each second; nothing more once the call is picked up."""
+        once an advisor is, again each second; once the call is picked up, the announcement it hears
+    stops and no other follows."""
     config = asterisk_config(tmp_path, fake_ari)
     text = config.read_text()
     table = 'moh_class = "default"\n'
@@ -51,6 +62,7 @@ def test_queued_callers_hear_their_position_and_the_wait(fake_ari: FakeAri, tmp_
     config.write_text(
         text.replace(table, table + "announce_every_s = 1\nannounce_first_s = 0.5\n", 1)
     )
+    fake_ari.playback_s = 3.0  # an announcement still plays when the next call is picked up
     daemon = Daemon(tmp_path, config, env={"ARI_PASSWORD": fake_ari.password}).start()
     try:
         until("the channel connected to ARI", lambda: fake_ari.connected(APP))
@@ -100,6 +112,9 @@ def _flow(fake: FakeAri, daemon: Daemon) -> None:
         lambda: second not in fake.bridges["aiguillage-holding"]["channels"],
     )
     count = len(heard(fake, second))
+    # The announcement it was hearing stops: Julien does not talk over it.
+    last = f"aig-announce-{playbacks(fake, second)[-1]}"
+    until("the second caller's announcement stops", lambda: last in fake.stopped)
     until(
         "the third caller hears that it is next",
         lambda: any(m[:1] == ["sound:queue-youarenext"] for m in heard(fake, third)[1:]),
