@@ -423,12 +423,13 @@ class AsteriskChannel:
 
     async def _follow_engine(self) -> None:
         async for record in self.context.events():
-            with contextlib.suppress(Unavailable):  # a rebuild: the estimate misses one
-                await self.context.read(functools.partial(self._estimates.feed, [record]))
             try:
                 await self._on_engine(record)
             except (AriError, Unavailable, CommandFailed) as exc:
                 log.warning("an engine event not acted on", seq=record.seq, error=str(exc))
+            # Learnt after the phone rings, not before: a read waits for a batch in flight.
+            with contextlib.suppress(Unavailable):  # a rebuild: the estimate misses one
+                await self.context.read(functools.partial(self._estimates.feed, [record]))
             await self.context.done(record.seq)
 
     async def _on_engine(self, record: Record) -> None:
