@@ -169,7 +169,8 @@ function draw() {
     h("span", { class: health.ready ? "ok" : "bad" }, t("wall.daemon", { role: health.role })),
     health.leader ? [" — ", t("wall.leader", { leader: health.leader })] : null,
     " — ",
-    t("wall.store", { store: health.store ?? "—" }),
+    // The kind of journal (sqlite, redis), not where it lives: the wall is seen by many.
+    t("wall.store", { store: health.store ? health.store.split(":")[0] : "—" }),
     Object.entries(health.adapters).map(([name, status]) => [
       " — ",
       h(
