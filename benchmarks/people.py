@@ -49,7 +49,6 @@ import asyncio
 import bisect
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -70,6 +69,7 @@ from typing import Any
 
 import httpx
 import websockets
+from measure import machine, pressure, quantiles
 
 try:
     import uvloop
@@ -81,19 +81,6 @@ ADMIN = secrets.token_urlsafe(24)
 MOTIVES = ("general", "fares_passes", "disruptions", "lost_property")
 SKILLS = "{ general = 3, fares_passes = 3, disruptions = 3, lost_property = 3 }"
 TICKER_S = 0.010
-
-
-def machine() -> dict[str, Any]:
-    models = [
-        x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("model name")
-    ]
-    return {
-        "cpu": models[0].split(":", 1)[1].strip() if models else platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def sources() -> list[tuple[str, str, int]]:
@@ -225,34 +212,9 @@ def waited_for_cpu(pid: int) -> float:
     return total / 1e9
 
 
-def pressure() -> dict[str, float]:
-    """Seconds some task of the machine has waited for a CPU, and for I/O, since boot (PSI)."""
-    stalled = {}
-    for resource in ("cpu", "io"):
-        try:
-            line = Path(f"/proc/pressure/{resource}").read_text().splitlines()[0]
-        except OSError:
-            continue
-        stalled[resource] = int(line.rsplit("total=", 1)[1]) / 1e6
-    return stalled
-
-
 def instant(iso: str) -> float:
     """Seconds since the epoch of an ISO-8601 instant with an offset, as the API writes them."""
     return datetime.fromisoformat(iso).timestamp()
-
-
-def quantiles(samples: list[float]) -> str:
-    """``count, mean, p50, p99, max`` of ``samples`` (seconds), in milliseconds."""
-    if not samples:
-        return "count 0"
-    ordered = sorted(samples)
-
-    def ms(q: float) -> str:
-        return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
-
-    mean = sum(ordered) / len(ordered) * 1000
-    return f"count {len(ordered)}, mean {mean:.1f} ms, p50 {ms(0.5)}, p99 {ms(0.99)}, max {ms(1)}"
 
 
 @dataclass
