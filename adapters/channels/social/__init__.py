@@ -1,0 +1,15 @@
+"""What every social network's channel shares, one module per idea.
+
+- ``signatures``: a webhook's signature over the raw body (HMAC-SHA256, hex or base64),
+  compared in constant time;
+- ``intake``: a webhook's delivery made durable work before it is acknowledged: each customer
+  message submitted with the raw body as evidence, deduplicated on ``(source, external_id)``;
+- ``credentials``: the access token a channel sends with, its refusal remembered
+  ("needs re-authorisation") until an operator renews it;
+- ``pacing``: the back-off a platform's rate limits impose on every send of a channel;
+- ``window``: the messaging window a platform allows for an answer, and the urgency it gives
+  routing as it closes.
+
+A network's channel (``meta``; X, LinkedIn and YouTube to come) parses its own payloads and
+talks to its own API, and builds on these for the rest.
+"""
