@@ -78,14 +78,14 @@ class Urgency:
                 or not self._windowed(interaction.thread)
             ):
                 continue
-            latest = max(
-                (
-                    state.messages[i].at
-                    for i in interaction.messages
-                    if i in state.messages and state.messages[i].kind == "customer"
-                ),
-                default=interaction.received_at,
-            )
+            # The first message is the interaction's own, received when the platform says;
+            # those that joined it later are dated by their arrival.
+            customer = [
+                state.messages[i].at
+                for i in interaction.messages
+                if i in state.messages and state.messages[i].kind == "customer"
+            ]
+            latest = max([interaction.received_at, *customer[1:]])
             if closes_at(latest, self._window_s) <= horizon:
                 found.append(interaction.id)
         return sorted(found)
