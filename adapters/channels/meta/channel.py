@@ -269,7 +269,10 @@ class MetaChannel:
         if not outgoing.received:
             raise SendFailed("the interaction has no customer message to answer", permanent=True)
         if windowed(outgoing.thread):
-            known = (await self._known()).get(outgoing.idempotency_key)
+            try:
+                known = (await self._known()).get(outgoing.idempotency_key)
+            except Unavailable as exc:
+                raise SendFailed(f"the channel's state is not readable now: {exc}") from None
             if known:
                 return Sent(peer_id=known)  # Meta took it before a crash lost its record
             path, payload = self._message(outgoing)

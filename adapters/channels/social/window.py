@@ -66,7 +66,8 @@ class Urgency:
         self._every_s = every_s
 
     def due(self, engine: Engine, now: Instant) -> list[int]:
-        """Return the waiting work, of these sources, whose window closes within ``before_s``."""
+        """Return the waiting work, of these sources, whose window is open and closes within
+        ``before_s``."""
         state, found = engine.state, []
         horizon = now + self._before_s * SECOND
         for interaction in state.interactions.values():
@@ -86,7 +87,9 @@ class Urgency:
                 if i in state.messages and state.messages[i].kind == "customer"
             ]
             latest = max([interaction.received_at, *customer[1:]])
-            if closes_at(latest, self._window_s) <= horizon:
+            # Closing soon; one already closed cannot be answered there any more: it does not
+            # take the place of work that still can.
+            if now < closes_at(latest, self._window_s) <= horizon:
                 found.append(interaction.id)
         return sorted(found)
 

@@ -273,13 +273,17 @@ def test_waiting_work_whose_window_closes_soon_goes_first(meta: Meta) -> None:
     nearly = time.time() - 23 * 3600
     assert meta.post(d.dm("2400011", "m_late", "Urgent", int(nearly * 1000))).status_code == 200
     assert meta.post(d.dm("2400012", "m_fresh", "Pas urgent")).status_code == 200
+    past = int((time.time() - 25 * 3600) * 1000)
+    assert meta.post(d.dm("2400013", "m_past", "Trop tard", past)).status_code == 200
     by_external = {i["external_id"]: i for i in meta.interactions()}
     late, fresh = by_external["m_late"], by_external["m_fresh"]
     raised = _until(
         lambda: meta.api("GET", f"/v1/interactions/{late['id']}").json()["priority"] == 9, "raised"
     )
     assert raised
-    assert meta.api("GET", f"/v1/interactions/{fresh['id']}").json()["priority"] != 9
+    time.sleep(0.6)  # three more looks
+    for other in (fresh, by_external["m_past"]):  # in time, or already past its window
+        assert meta.api("GET", f"/v1/interactions/{other['id']}").json()["priority"] != 9
     events = meta.api("GET", "/v1/events", params={"limit": 500}).json()["events"]
     (steered,) = [e["event"] for e in events if e["event"]["type"] == "interaction.reprioritised"]
     assert (steered["interaction_id"], steered["by"], steered["reason"]) == (
