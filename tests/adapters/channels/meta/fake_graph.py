@@ -81,6 +81,12 @@ class FakeGraph:
         self.refused: list[dict[str, Any]] = []
         self.echo_to: str | None = None
         self.echoes: list[int] = []
+        self.echo_before_answer = False
+        """Report a message sent back to the webhook before answering its send (Meta's echo
+        may outrun its answer)."""
+        self.on_take: Callable[[], None] | None = None
+        """Called when a message is taken, after its echo, before its answer (a test kills the
+        daemon there: Meta took the message, the daemon never heard so)."""
         """The webhook's answer to each echo delivered."""
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -149,6 +155,11 @@ class FakeGraph:
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         status, answer, echo = self._handle(scope["method"], scope["path"], query, headers, body)
+        if echo is not None and self.echo_to and self.echo_before_answer:
+            await asyncio.to_thread(self._deliver_echo, echo)
+            echo = None
+        if status == 200 and self.on_take is not None:
+            await asyncio.to_thread(self.on_take)
         data = json.dumps(answer).encode()
         await send(
             {
@@ -157,7 +168,10 @@ class FakeGraph:
                 "headers": [(b"content-type", b"application/json"), (b"x-fb-trace-id", b"t")],
             }
         )
-        await send({"type": "http.response.body", "body": data})
+        try:
+            await send({"type": "http.response.body", "body": data})
+        except OSError:
+            return  # the daemon died before our answer
         if echo is not None and self.echo_to:
             await asyncio.to_thread(self._deliver_echo, echo)
 

@@ -330,3 +330,29 @@ def test_a_token_expiring_with_ten_answers_waiting_sends_all_ten_once_renewed(
     assert all(count == 1 for count in fake_graph.by_metadata.values())
     assert len(fake_graph.by_metadata) == 10
     _until(lambda: meta.daemon.readyz().json()["adapters"]["meta"]["health"] == "ok", "ok")
+
+
+def test_an_answer_meta_took_before_a_crash_is_not_sent_again(
+    meta: Meta, fake_graph: FakeGraph
+) -> None:
+    fake_graph.wrote("2400020")
+    assert meta.post(d.dm("2400020", "m_crash", "Bonjour")).status_code == 200
+    fake_graph.echo_before_answer = True
+    killed: list[bool] = []
+
+    def kill_once() -> None:
+        if not killed:
+            killed.append(True)
+            meta.daemon.kill()  # Meta took it and echoed it; the daemon never hears its answer
+
+    fake_graph.on_take = kill_once
+    (interaction_id,) = meta.answer(1, lambda i: "Nous revenons vers vous.", close=False)
+    _until(lambda: killed, "the send taken")
+    assert fake_graph.echoes == [200]  # the echo, with our key, was durable before the kill
+    meta.daemon.start()
+    (answer,) = _until(
+        lambda: [m for m in meta.answers(interaction_id) if m["state"] == "sent"], "recorded"
+    )
+    (sent,) = fake_graph.sent
+    assert answer["peer_id"] == sent["message_id"]
+    assert list(fake_graph.by_metadata.values()) == [1]  # taken once: not sent again
