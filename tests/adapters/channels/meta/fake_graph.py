@@ -81,6 +81,9 @@ class FakeGraph:
         self.refused: list[dict[str, Any]] = []
         self.echo_to: str | None = None
         self.echoes: list[int] = []
+        self.limit_next = 0
+        """Refuse that many next sends for the Page's rate limit (code 613), with a wait of a
+        minute in ``X-Business-Use-Case-Usage``, as Meta does."""
         self.echo_before_answer = False
         """Report a message sent back to the webhook before answering its send (Meta's echo
         may outrun its answer)."""
@@ -161,11 +164,29 @@ class FakeGraph:
         if status == 200 and self.on_take is not None:
             await asyncio.to_thread(self.on_take)
         data = json.dumps(answer).encode()
+        extra = []
+        if answer.get("error", {}).get("code") == 613:
+            usage = {
+                PAGE_ID: [
+                    {
+                        "type": "pages",
+                        "call_count": 100,
+                        "total_cputime": 12,
+                        "total_time": 40,
+                        "estimated_time_to_regain_access": 1,
+                    }
+                ]
+            }
+            extra.append((b"x-business-use-case-usage", json.dumps(usage).encode()))
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"x-fb-trace-id", b"t")],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-fb-trace-id", b"t"),
+                    *extra,
+                ],
             }
         )
         try:
@@ -198,6 +219,13 @@ class FakeGraph:
                         463,
                         "OAuthException",
                     ),
+                    None,
+                )
+            if self.limit_next > 0:
+                self.limit_next -= 1
+                return (
+                    400,
+                    _error("(#613) Calls to this api have exceeded the rate limit.", 613, None),
                     None,
                 )
             if node == PAGE_ID and edge == "messages":

@@ -7,7 +7,8 @@ each message sent back to the webhook as an echo, as Meta does. An advisor works
 API. Flows: the handshake; malformed, unsigned, wrongly signed, replayed and duplicated
 deliveries; a Facebook message in and its answer out; an Instagram comment answered by a
 reply; an answer typed in Meta Business Suite; an answer past the messaging window; the window's
-urgency; the Page token expiring with ten answers waiting, then renewed.
+urgency; the Page token expiring with ten answers waiting, then renewed; an answer Meta took
+and echoed before the daemon was SIGKILLed; a rate limit holding every send.
 """
 
 from __future__ import annotations
@@ -356,3 +357,26 @@ def test_an_answer_meta_took_before_a_crash_is_not_sent_again(
     (sent,) = fake_graph.sent
     assert answer["peer_id"] == sent["message_id"]
     assert list(fake_graph.by_metadata.values()) == [1]  # taken once: not sent again
+
+
+def test_a_rate_limit_holds_every_send_for_the_time_meta_gives(
+    meta: Meta, fake_graph: FakeGraph
+) -> None:
+    customers = ["2400030", "2400031", "2400032"]
+    for n, customer in enumerate(customers):
+        fake_graph.wrote(customer)
+        assert meta.post(d.dm(customer, f"m_rl{n}", f"Question {n}")).status_code == 200
+    fake_graph.limit_next = 1
+    answered = meta.answer(3, lambda i: f"Réponse {i}")
+
+    def failed() -> list[dict[str, Any]]:
+        found = [m for i in answered for m in meta.answers(i) if m["state"] == "failed"]
+        return found if len(found) == 3 else []
+
+    for answer in _until(failed, "all three held"):
+        assert answer["reason"].startswith("rate_limited"), answer
+        assert answer["retry_at"] is not None  # retried later, not given up
+    time.sleep(1.0)
+    # One call met the limit; the others waited without calling Meta (for a minute).
+    assert len(fake_graph.received_at) == 1
+    assert fake_graph.sent == []
