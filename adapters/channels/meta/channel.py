@@ -104,8 +104,12 @@ class MetaChannel:
         self.context = context
         self.settings = settings = context.settings
         where = f"[adapters.{context.name}]"
-        self._app_secret = _secret(settings.app_secret_env, "the Meta app's secret", where)
-        self._verify_token = _secret(settings.verify_token_env, "the webhook's verify token", where)
+        self._app_secret = _secret(
+            settings.app_secret_env, "the Meta app's secret", "app_secret_env", where
+        )
+        self._verify_token = _secret(
+            settings.verify_token_env, "the webhook's verify token", "verify_token_env", where
+        )
         try:
             self.token = Token(
                 env=settings.page_token_env or "",
@@ -344,12 +348,12 @@ class MetaChannel:
         return f"{comment_id}/{edge}", {"message": outgoing.text}
 
 
-def _secret(variable: str, what: str, where: str) -> str:
+def _secret(variable: str, what: str, key: str, where: str) -> str:
     value = os.environ.get(variable, "")
     if not value:
         raise MetaError(
-            f"set the environment variable {variable} to {what} ({where}, "
-            f"{'app_secret_env' if 'secret' in what else 'verify_token_env'})"
+            f"set the environment variable {variable} to {what} in the daemon's environment "
+            f"({where} {key} names it)"
         )
     return value
 

@@ -215,3 +215,20 @@ def test_a_rate_limit_holds_every_send_until_its_end() -> None:
     pacing.limited("x")
     now[0] += 61
     pacing.check()
+
+
+def test_the_configuration_names_what_is_wrong(tmp_path: Path) -> None:
+    from tests.adapters.channels.test_plugins import problems_of
+
+    both = (
+        f'\n[adapters.meta]\npage_id = "{PAGE_ID}"\npage_token_env = "T"\npage_token_file = "f"\n'
+    )
+    (problem,) = problems_of(tmp_path, both)
+    assert "adapters.meta" in problem
+    assert "exactly one of page_token_env" in problem
+    version = (
+        f'\n[adapters.meta]\npage_id = "{PAGE_ID}"\npage_token_env = "T"\ngraph_version = "21"\n'
+    )
+    (tmp_path / "v").mkdir()
+    (problem,) = problems_of(tmp_path / "v", version)
+    assert "graph_version" in problem
