@@ -121,6 +121,11 @@ class Port(Protocol):
 
     async def execute(self, command: Command, personal: dict[str, Any] | None) -> list[Event]: ...
 
+    async def pieces(self, interaction_id: int) -> dict[str, dict[str, Any]]:
+        """Return an interaction's personal data by digest (the submission, a transfer's note,
+        the party a hand-over named), only what the journal holds the digest of."""
+        ...
+
     async def read(self, reader: Callable[[Engine], T]) -> T:
         """Run ``reader`` on the engine between batches (all it shows is durable); ``Unavailable``
         when not ready. ``reader`` must only read, and quickly: the engine waits for it."""

@@ -27,7 +27,8 @@ The protocol (``Adapter``) is small: ``Settings``; ``subscribes``, the event typ
 all); ``__init__(context)``; ``async run()``, which runs until cancelled (raising, or returning, is
 a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the durable events
 after its cursor, ``done(seq)`` to move the cursor, ``submit``/``execute`` to send commands,
-``read`` to compute from the engine's state, and ``report`` to say how its peer is doing. The
+``read`` to compute from the engine's state, ``personal`` to read the personal data an
+event's digest names, and ``report`` to say how its peer is doing. The
 daemon's ``supervisor`` starts, restarts and reports the adapters.
 
 A channel is an adapter that also talks with customers (``Channel``); each part is optional:
@@ -284,6 +285,14 @@ class AdapterContext(Generic[S]):
         (an estimated wait: ``estimates.Estimates``); ``Unavailable`` when not ready. It must
         only read, and quickly: the engine waits for it."""
         return await self._runtime.read(reader)
+
+    async def personal(self, interaction_id: int, digest: str) -> dict[str, Any] | None:
+        """Return the piece of an interaction's personal data an event's digest names (the
+        ``party`` of ``interaction.transferred_out``, the ``note`` of a transfer); ``None``
+        when erased or never kept. ``Unavailable`` when not ready."""
+        if not digest:
+            return None
+        return (await self._runtime.pieces(interaction_id)).get(digest)
 
     def state(self, type_: type[T]) -> ChannelState[T]:
         """Return the channel's durable state, of the msgspec ``Struct`` type ``type_``: kept

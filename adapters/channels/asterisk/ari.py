@@ -92,12 +92,16 @@ class Ari:
         """Stop a playback; one over already (or never started) is no error."""
         await self._call("DELETE", f"/playbacks/{playback_id}", ok=(404,))
 
-    async def originate(self, channel_id: str, endpoint: str, args: str, caller_id: str) -> bool:
-        """Ring ``endpoint`` on a channel of this id in the application; False when the id
-        already exists (rung already)."""
+    async def originate(
+        self, channel_id: str, endpoint: str, args: str, caller_id: str, timeout_s: int = 0
+    ) -> bool:
+        """Ring ``endpoint`` on a channel of this id in the application (for ``timeout_s``,
+        else Asterisk's 30 s); False when the id already exists (rung already)."""
         params = {"endpoint": endpoint, "app": self.app, "appArgs": args}
         if caller_id:
             params["callerId"] = caller_id
+        if timeout_s:
+            params["timeout"] = str(timeout_s)
         found = await self._call("POST", f"/channels/{channel_id}", params, ok=(409,))
         return found is not None
 

@@ -25,6 +25,17 @@ are bridged in ``aig-call-<interaction id>``. An offer that expires or is withdr
 phone up. The caller hanging up while queued is an abandon; either side hanging up after the
 pick-up closes the interaction (the advisor's wrap-up follows).
 
+Transfers follow the engine. ``interaction.transferred`` (to another advisor, to a skill group)
+puts the caller back in the holding bridge, the advisor's phone hung up and the call bridge
+destroyed; the interaction keeps its place and clock, and its next offer rings as any.
+``interaction.transferred_out`` puts the caller through to the party the advisor named: the
+channel reads the party from the event's digest (``context.personal``), originates
+``aig-out-<interaction id>`` to its number (``[adapters.asterisk.parties]``), the caller on hold
+meanwhile, and bridges the two when it answers. The interaction is over for the engine; the
+channel only ends each leg when the other hangs up (Asterisk keeps a channel in the
+application until then). A party with no number, or one that does not answer: the caller hears
+``party_unavailable_sound``, and the call ends.
+
 The calls in progress are the channel's durable state (``AsteriskState``), saved at each step
 before Asterisk is asked to act, so that a restarted daemon takes them up again. ARI keeps no
 events for a WebSocket that dropped, nor for a daemon that was down: the channel reconnects
@@ -67,6 +78,8 @@ from aiguillage.engine.errors import ChannelClosed, EngineError
 from aiguillage.engine.events import (
     InteractionAbandoned,
     InteractionClosed,
+    InteractionTransferred,
+    InteractionTransferredOut,
     OfferAccepted,
     OfferDeclined,
     OfferExpired,
@@ -82,6 +95,7 @@ log = structlog.get_logger("aiguillage.channels.asterisk")
 VARIABLE = "AIGUILLAGE_INTERACTION"
 SOURCE = "phone"
 _OFFER = "aig-offer-"
+_OUT = "aig-out-"
 _FIRST_RETRY_S = 0.5
 _CLOSED_PLAY_MAX_S = 60.0
 """The longest the closed message may play before the call is ended anyway."""
@@ -92,6 +106,11 @@ _ANNOUNCE_TICK_S = 0.25
 def offer_channel(offer_id: int) -> str:
     """The id of the channel that rings an advisor for an offer."""
     return f"{_OFFER}{offer_id}"
+
+
+def party_channel(interaction_id: int) -> str:
+    """The id of the channel that dials the party a call is transferred out to."""
+    return f"{_OUT}{interaction_id}"
 
 
 def call_bridge(interaction_id: int) -> str:
@@ -107,6 +126,8 @@ class HeldCall(msgspec.Struct, frozen=True, kw_only=True):
     advisor_id: str | None = None
     advisor_channel: str | None = None
     offers: dict[int, str] = {}
+    out: bool = False
+    """Transferred out: the engine is done with it, the channel with its legs only."""
 
 
 class AsteriskState(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,6 +153,10 @@ class _Call:
     held in the holding bridge."""
     announcing: str | None = None
     """The playback of its last announcement: stopped when an advisor picks it up."""
+    out: bool = False
+    """Transferred out (``party_channel``): no command for its end, only its legs hung up."""
+    party_up: bool = False
+    """The party it is transferred out to answered."""
 
 
 class AsteriskChannel:
@@ -173,6 +198,8 @@ class AsteriskChannel:
         self._by_interaction: dict[int, _Call] = {}
         self._offers: dict[str, tuple[int, int, str]] = {}
         """Offer channel id → (offer id, interaction id, advisor id)."""
+        self._parties: dict[str, _Call] = {}
+        """Party channel id → the call transferred out to it."""
         self._playing: dict[str, anyio.Event] = {}
         self._holding_ready = False
         self._submitting = 0
@@ -249,6 +276,8 @@ class AsteriskChannel:
         if kind == "StasisStart":
             if channel_id.startswith(_OFFER):
                 group.start_soon(self._guard, self._picked_up, channel_id)
+            elif channel_id.startswith(_OUT):
+                group.start_soon(self._guard, self._party_answered, channel_id)
             else:
                 group.start_soon(self._guard, self._arrived, channel)
         elif kind in ("StasisEnd", "ChannelDestroyed"):
@@ -380,7 +409,15 @@ class AsteriskChannel:
         await self.ari.add(bridge, [call.channel_id, offer_channel_id])
 
     async def _gone(self, channel_id: str) -> None:
-        """A channel left the application: the caller's or an advisor's."""
+        """A channel left the application: the caller's, an advisor's or a party's."""
+        if channel_id in self._parties:
+            out = self._parties.pop(channel_id)
+            if out.party_up or out.ended:
+                await self._ended(out)  # the party hung up: the caller's leg ends too
+            else:  # rang out, or busy
+                log.info("the party did not answer", interaction=out.interaction_id)
+                await self._farewell(out, self.settings.party_unavailable_sound)
+            return
         if channel_id in self._offers:
             offer_id, interaction_id, _ = self._offers.pop(channel_id)
             call = self._by_interaction.get(interaction_id)
@@ -400,7 +437,9 @@ class AsteriskChannel:
         call.ended = True
         call.announce_at = None
         try:
-            if call.advisor_id is None:
+            if call.out:
+                pass  # transferred out: over for the engine already
+            elif call.advisor_id is None:
                 await self._execute(Abandon(interaction_id=call.interaction_id))
             else:
                 close = Close(interaction_id=call.interaction_id, advisor_id=call.advisor_id)
@@ -411,10 +450,12 @@ class AsteriskChannel:
             )
         for offer_id in list(call.offers):
             await self.ari.hang_up(offer_channel(offer_id), "normal")
-        for channel_id in (call.channel_id, call.advisor_channel):
+        party = party_channel(call.interaction_id) if call.out else None
+        self._parties.pop(party or "", None)
+        for channel_id in (call.channel_id, call.advisor_channel, party):
             if channel_id is not None:
                 await self.ari.hang_up(channel_id, "normal")
-        if call.advisor_channel is not None:
+        if call.advisor_channel is not None or call.out:
             await self.ari.destroy(call_bridge(call.interaction_id))
         self._forget(call)
         await self._save()
@@ -455,6 +496,14 @@ class AsteriskChannel:
             if call is not None:  # other offers of the call (none today) stop ringing
                 for offer_id in [o for o in call.offers if o != event.offer_id]:
                     await self.ari.hang_up(offer_channel(offer_id), "answered_elsewhere")
+        elif isinstance(event, InteractionTransferred):
+            call = self._by_interaction.get(event.interaction_id)
+            if call is not None and not call.ended and not call.out:
+                await self._transferred(call)
+        elif isinstance(event, InteractionTransferredOut):
+            call = self._by_interaction.get(event.interaction_id)
+            if call is not None and not call.ended and not call.out:
+                await self._transferred_out(call, event)
         elif isinstance(event, InteractionAbandoned | InteractionClosed):
             call = self._by_interaction.get(event.interaction_id)
             if call is not None and not call.ended:
@@ -479,6 +528,88 @@ class AsteriskChannel:
             channel_id, endpoint, f"offer,{offer.offer_id}", caller_id=""
         )
         log.info("an advisor's phone rings", offer_id=offer.offer_id, again=not rung)
+
+    # -- transfers -----------------------------------------------------------------------------
+
+    def _let_go(self, call: _Call) -> str | None:
+        """The advisor leaves the call: return the channel of their phone, if it was on it."""
+        advisor_channel = call.advisor_channel
+        if advisor_channel is not None:
+            offer = self._offers.pop(advisor_channel, None)
+            if offer is not None:
+                call.offers.pop(offer[0], None)
+        call.advisor_id = call.advisor_channel = None
+        return advisor_channel
+
+    async def _transferred(self, call: _Call) -> None:
+        """Back in queue (to another advisor, to a skill group): back on hold, the advisor's
+        phone hung up; the next offer rings as any."""
+        advisor_channel = self._let_go(call)
+        await self._save()
+        log.info("a transferred call is back on hold", interaction=call.interaction_id)
+        await self._hold(call.channel_id)  # Asterisk moves it out of the call bridge
+        if advisor_channel is not None:
+            await self.ari.hang_up(advisor_channel, "normal")
+            await self.ari.destroy(call_bridge(call.interaction_id))
+
+    async def _transferred_out(self, call: _Call, event: InteractionTransferredOut) -> None:
+        """Put the caller through to the party the advisor named, or tell it none answers."""
+        piece = await self.context.personal(event.interaction_id, event.party_digest)
+        party = (piece or {}).get("party")
+        endpoint = self.settings.parties.get(party) if isinstance(party, str) else None
+        advisor_channel = self._let_go(call)
+        call.out = True
+        channel_id = party_channel(call.interaction_id)
+        if endpoint is not None:
+            self._parties[channel_id] = call
+        await self._save()
+        if endpoint is None:
+            log.warning(
+                "a transfer out to a party with no number in [adapters.asterisk.parties]",
+                interaction=call.interaction_id,
+                known=piece is not None,
+            )
+        else:
+            await self._hold(call.channel_id)  # music while the party's number rings
+            call.announce_at = None
+        if advisor_channel is not None:
+            await self.ari.hang_up(advisor_channel, "normal")
+            await self.ari.destroy(call_bridge(call.interaction_id))
+        if endpoint is None:
+            await self._farewell(call, self.settings.party_unavailable_sound)
+            return
+        log.info("the party's number rings", interaction=call.interaction_id)
+        await self.ari.originate(
+            channel_id,
+            endpoint,
+            f"party,{call.interaction_id}",
+            caller_id="",
+            timeout_s=self.settings.party_ring_s,
+        )
+
+    async def _party_answered(self, channel_id: str) -> None:
+        """The party answered: it and the caller talk in the call's bridge."""
+        call = self._parties.get(channel_id)
+        if call is None or call.ended:
+            await self.ari.hang_up(channel_id, "normal")
+            return
+        call.party_up = True
+        bridge = call_bridge(call.interaction_id)
+        await self.ari.bridge(bridge, "mixing")
+        await self.ari.add(bridge, [call.channel_id, channel_id])
+        log.info("a call transferred out is put through", interaction=call.interaction_id)
+
+    async def _farewell(self, call: _Call, media: str) -> None:
+        """Play ``media`` to the caller, then end the call."""
+        if call.ended:
+            return
+        playback_id = f"aig-farewell-{call.channel_id}"
+        done = self._playing[playback_id] = anyio.Event()
+        await self.ari.play(call.channel_id, media, playback_id)
+        with anyio.move_on_after(_CLOSED_PLAY_MAX_S):
+            await done.wait()
+        self._playing.pop(playback_id, None)
+        await self._ended(call)
 
     # -- announcements -------------------------------------------------------------------------
 
@@ -526,7 +657,7 @@ class AsteriskChannel:
         """After a (re)connection: the calls in Asterisk and the calls known here, reconciled."""
         # Known before the lists are read: a call absent from them is really gone (one that
         # arrives while they are read is in them, or not known yet).
-        known, ringing = list(self._calls.values()), list(self._offers)
+        known, ringing = list(self._calls.values()), [*self._offers, *self._parties]
         try:
             channels = await self.ari.channels()
             bridges = await self.ari.bridges()
@@ -539,14 +670,16 @@ class AsteriskChannel:
             if call.channel_id not in present:
                 await self._guard(self._ended, call)
         for offer_channel_id in ringing:
-            if offer_channel_id not in present and offer_channel_id in self._offers:
+            gone = offer_channel_id not in present
+            if gone and (offer_channel_id in self._offers or offer_channel_id in self._parties):
                 await self._guard(self._gone, offer_channel_id)
         for channel_id, channel in present.items():
             dialplan = channel.get("dialplan") or {}
             in_app = dialplan.get("app_name") == "Stasis" and str(
                 dialplan.get("app_data", "")
             ).startswith(self.settings.app)
-            if in_app and not channel_id.startswith(_OFFER) and channel_id not in self._calls:
+            ours = channel_id.startswith((_OFFER, _OUT))
+            if in_app and not ours and channel_id not in self._calls:
                 await self._guard(self._arrived, channel)
         log.info("resynchronised with Asterisk", channels=len(present), calls=len(self._calls))
 
@@ -564,6 +697,9 @@ class AsteriskChannel:
             call = self._remember(held.channel_id, held.interaction_id)
             call.advisor_id, call.advisor_channel = held.advisor_id, held.advisor_channel
             call.offers = dict(held.offers)
+            if held.out:
+                call.out = call.party_up = True  # ringing or talking: its end ends the other
+                self._parties[party_channel(held.interaction_id)] = call
             if held.advisor_channel is None and self.settings.announce_every_s > 0:
                 call.announce_at = time.monotonic() + self.settings.announce_first_s
             for offer_id, advisor_id in held.offers.items():
@@ -584,6 +720,7 @@ class AsteriskChannel:
                     advisor_id=c.advisor_id,
                     advisor_channel=c.advisor_channel,
                     offers=dict(c.offers),
+                    out=c.out,
                 )
                 for c in self._calls.values()
                 if not c.ended

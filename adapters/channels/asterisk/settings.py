@@ -13,6 +13,12 @@ waiting" (``queue-thereare``, ``number:N``, ``queue-callswaiting``), then "the e
 time is less than M minutes" (``queue-holdtime``, ``queue-less-than``, ``number:M``,
 ``queue-minutes``), left out when nobody who may take the call is logged in. Each list is the
 media played in turn; ``{position}`` and ``{minutes}`` stand for the numbers.
+
+An advisor's transfer to another advisor or a skill group puts the caller back on hold; a
+transfer out (``transfer-out`` with a ``party``) dials the number ``[adapters.asterisk.parties]``
+gives that party (``"ratp" = "PJSIP/+33142000000@trunk"``), for ``party_ring_s`` at most, and
+bridges the caller to it; a party with no number there, or one that does not answer, and the
+caller hears ``party_unavailable_sound`` before the call ends.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ _Media = Annotated[str, msgspec.Meta(pattern=r"^(\{position\}|\{minutes\}|[a-z]+
 """One media URI of ARI's ``play`` (``sound:queue-minutes``), or a number's placeholder."""
 
 _Endpoint = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]+/\S+$", examples=["PJSIP/1001"])]
+_Sound = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+:[^,\s]+$", examples=["sound:tt-monkeys"])]
+"""One media URI of ARI's ``play``."""
+_Party = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+"""A party as ``transfer-out`` names it."""
 
 
 class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,7 +57,7 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")] = "fr"
     endpoints: dict[str, _Endpoint] = {}
     """Advisor id → the endpoint their phone rings at."""
-    closed_sound: str = "sound:aiguillage-closed"
+    closed_sound: _Sound = "sound:aiguillage-closed"
     """The media played to a caller outside opening hours, before the call ends."""
     moh_class: str = "default"
     """The music-on-hold class (``musiconhold.conf``) callers hear while queued."""
@@ -76,3 +86,10 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         "sound:queue-minutes",
     )
     """The estimated wait, after the position: ``{minutes}`` is its bound in whole minutes."""
+    parties: dict[_Party, _Endpoint] = {}
+    """Party (the ``party`` of a transfer out) → the endpoint the caller is put through to."""
+    party_ring_s: Annotated[int, msgspec.Meta(ge=5, le=300)] = 45
+    """How long a party's number rings before the transfer out is given up."""
+    party_unavailable_sound: _Sound = "sound:aiguillage-party-unavailable"
+    """What a caller transferred out hears when the party has no number or does not answer,
+    before the call ends."""

@@ -12,7 +12,7 @@ not run here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,20 @@ NEVER = (
 )
 
 
-def asterisk_config(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> Path:
+def asterisk_config(
+    directory: Path, fake: FakeAri, *, hours: str = ALL_DAY, settings: str = "", tables: str = ""
+) -> Path:
     """A configuration whose voice channel follows ``hours``, its offers ringing 3 s, with
-    ``[adapters.asterisk]`` on the fake."""
+    ``[adapters.asterisk]`` on the fake (``settings``: more of its keys; ``tables``: more of
+    its sub-tables)."""
     endpoints = "".join(f'"{a}" = "{e}"\n' for a, e in PHONES.items())
     table = (
         f'\n[adapters.asterisk]\nari_url = "{fake.url}"\nusername = "{fake.username}"\n'
         f'password_env = "ARI_PASSWORD"\napp = "{APP}"\nmotive = "general"\n'
         'closed_sound = "sound:aiguillage-closed"\nmoh_class = "default"\n'
+        f"{settings}"
         f'[adapters.asterisk.numbers]\n"3975" = "fares_passes"\n'
-        f"[adapters.asterisk.endpoints]\n{endpoints}"
+        f"[adapters.asterisk.endpoints]\n{endpoints}{tables}"
     )
     config = write_config(directory, table)
     text = config.read_text()
@@ -57,27 +61,12 @@ def asterisk_config(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> 
     return config
 
 
-def asterisk_daemon(directory: Path, fake: FakeAri, *, hours: str = ALL_DAY) -> Daemon:
+def asterisk_daemon(directory: Path, fake: FakeAri, **options: str) -> Daemon:
     """A daemon on the fake (see ``asterisk_config``), once its channel holds the application."""
-    config = asterisk_config(directory, fake, hours=hours)
+    config = asterisk_config(directory, fake, **options)
     daemon = Daemon(directory, config, env={"ARI_PASSWORD": fake.password}).start()
     until("the channel connected to ARI", lambda: fake.connected(APP))
     return daemon
-
-
-@pytest.fixture
-def run_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
-    started: list[Daemon] = []
-
-    def start(fake: FakeAri, **options: Any) -> Daemon:
-        started.append(asterisk_daemon(tmp_path, fake, **options))
-        return started[-1]
-
-    try:
-        yield start
-    finally:
-        for daemon in started:
-            daemon.kill()
 
 
 def until(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:

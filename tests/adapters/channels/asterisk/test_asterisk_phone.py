@@ -1,0 +1,177 @@
+"""Contract tests of the Asterisk channel's telephone features: transfers from the phone.
+
+A real daemon, the fake ARI in Asterisk's place (every request held to ARI's published
+contract), and the journal asserted afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.adapters.channels.asterisk.fake_ari import FakeAri
+from tests.adapters.channels.asterisk.test_asterisk_flow import (
+    arrived,
+    available,
+    events,
+    of,
+    until,
+)
+from tests.adapters.daemons import Daemon
+
+HOLDING = "aiguillage-holding"
+RATP = "PJSIP/+33142000000@trunk"
+PARTIES = f'[adapters.asterisk.parties]\n"ratp" = "{RATP}"\n'
+
+
+def picked_up(fake: FakeAri, daemon: Daemon, caller: str, endpoint: str) -> tuple[int, str]:
+    """Ring ``endpoint`` for the call on ``caller`` and answer it: (interaction, advisor leg)."""
+    interaction = arrived(daemon, caller)["interaction_id"]
+    until(f"{endpoint} rings", lambda: fake.ringing(endpoint))
+    advisor = fake.answer(endpoint)
+    bridge = f"aig-call-{interaction}"
+    until(
+        "caller and advisor are bridged",
+        lambda: (
+            sorted(fake.bridges.get(bridge, {}).get("channels", [])) == sorted([caller, advisor])
+        ),
+    )
+    return interaction, advisor
+
+
+def on_hold(fake: FakeAri, caller: str) -> bool:
+    return caller in fake.bridges.get(HOLDING, {}).get("channels", [])
+
+
+def transfer(daemon: Daemon, interaction: int, path: str, body: dict[str, Any]) -> None:
+    with daemon.client() as admin:
+        done = admin.post(f"/v1/interactions/{interaction}/{path}", json=body)
+    assert done.status_code == 200, done.text
+
+
+def test_a_call_transferred_to_an_advisor_then_to_a_group_rings_again(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: each transfer puts the caller back on hold (the advisor's leg hung up,
+    the call's bridge gone), the same interaction and clock; the next offer rings the next
+    phone, and its pick-up bridges the caller again."""
+    daemon = run_daemon(fake_ari)
+    available(daemon, "claire.martin")
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    interaction, claire = picked_up(fake_ari, daemon, caller, "PJSIP/1001")
+
+    available(daemon, "julien.bernard")
+    transfer(daemon, interaction, "transfer", {"to_advisor": "julien.bernard"})
+    until("the caller is back on hold", lambda: on_hold(fake_ari, caller))
+    until("claire's leg is hung up", lambda: claire not in fake_ari.channels)
+    until("the call's bridge is gone", lambda: f"aig-call-{interaction}" not in fake_ari.bridges)
+    assert caller in fake_ari.channels
+    _, julien = picked_up(fake_ari, daemon, caller, "PJSIP/1002")
+    assert not on_hold(fake_ari, caller)
+
+    # To a skill group: the motive's group; claire takes it when ready again.
+    available(daemon, "claire.martin")
+    transfer(daemon, interaction, "transfer", {"motive": "general"})
+    until("the caller is back on hold", lambda: on_hold(fake_ari, caller))
+    until("julien's leg is hung up", lambda: julien not in fake_ari.channels)
+    phones = ("PJSIP/1001", "PJSIP/1002")
+    rung = until("a phone rings", lambda: [e for e in phones if fake_ari.ringing(e)])
+    last = fake_ari.answer(rung[0])
+    until(
+        "caller and advisor are bridged",
+        lambda: (
+            sorted(fake_ari.bridges.get(f"aig-call-{interaction}", {}).get("channels", []))
+            == sorted([caller, last])
+        ),
+    )
+    fake_ari.hang_up(caller)
+    (closed,) = until("the call is closed", lambda: of(daemon, "interaction.closed"))
+
+    journal = [e for e in events(daemon) if e.get("interaction_id") == interaction]
+    kinds = [e["type"] for e in journal]
+    assert kinds.count("interaction.arrived") == 1
+    assert kinds.count("interaction.transferred") == 2
+    assert kinds.count("offer.accepted") == 3
+    assert kinds.count("interaction.responded") == 1  # the clock stopped at the first pick-up
+    assert "interaction.abandoned" not in kinds
+    first, second = [e for e in journal if e["type"] == "interaction.transferred"]
+    assert (first["advisor_id"], first["to_advisor"]) == ("claire.martin", "julien.bernard")
+    assert (second["advisor_id"], second["motive"]) == ("julien.bernard", "general")
+    accepted = [e["advisor_id"] for e in journal if e["type"] == "offer.accepted"]
+    assert accepted[:2] == ["claire.martin", "julien.bernard"]
+    assert closed["advisor_id"] == accepted[2]
+    assert kinds.index("interaction.transferred") < kinds.index("interaction.closed")
+
+
+def test_a_call_transferred_out_is_put_through_to_the_party(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: the party the advisor names is dialled at its configured number, the
+    caller on hold meanwhile, then bridged to it; when the party hangs up, the caller's leg
+    ends; the interaction is transferred out, never closed nor abandoned."""
+    daemon = run_daemon(fake_ari, tables=PARTIES)
+    available(daemon, "claire.martin")
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    interaction, claire = picked_up(fake_ari, daemon, caller, "PJSIP/1001")
+
+    transfer(daemon, interaction, "transfer-out", {"party": "ratp"})
+    (party,) = until("the party's number rings", lambda: fake_ari.ringing(RATP))
+    assert party == f"aig-out-{interaction}"
+    assert on_hold(fake_ari, caller)  # music while it rings
+    until("claire's leg is hung up", lambda: claire not in fake_ari.channels)
+    (originated,) = [r for r in fake_ari.requests if r[1] == f"/ari/channels/{party}"]
+    assert originated[2]["endpoint"] == RATP
+    assert originated[2]["timeout"] == "45"
+    fake_ari.answer(RATP)
+    bridge = f"aig-call-{interaction}"
+    until(
+        "caller and party are bridged",
+        lambda: sorted(fake_ari.bridges.get(bridge, {}).get("channels", [])) == [caller, party],
+    )
+    fake_ari.hang_up(party)
+    until("the caller's leg is hung up", lambda: caller not in fake_ari.channels)
+    until("the bridge is gone", lambda: bridge not in fake_ari.bridges)
+
+    kinds = [e["type"] for e in events(daemon) if e.get("interaction_id") == interaction]
+    assert kinds.count("interaction.transferred_out") == 1
+    assert "interaction.closed" not in kinds
+    assert "interaction.abandoned" not in kinds
+    with daemon.client() as admin:
+        kept = admin.get(f"/v1/interactions/{interaction}/personal-data").json()
+    assert kept["parties"] == ["ratp"]
+
+
+def test_a_call_transferred_out_to_a_party_with_no_number_hears_the_message(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: a party with no number, and one that does not answer: the caller hears
+    ``party_unavailable_sound``, then the call ends; each interaction is transferred out."""
+    daemon = run_daemon(
+        fake_ari,
+        settings='party_unavailable_sound = "sound:custom/orientation"\n',
+        tables=PARTIES,
+    )
+    available(daemon, "claire.martin")
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    interaction, _ = picked_up(fake_ari, daemon, caller, "PJSIP/1001")
+    transfer(daemon, interaction, "transfer-out", {"party": "prefecture"})
+    until("the call ends", lambda: caller not in fake_ari.channels)
+    plays = [r for r in fake_ari.requests if "/play/" in r[1] and caller in r[1]]
+    assert [p[2]["media"] for p in plays] == ["sound:custom/orientation"]
+    after = fake_ari.events_of(caller)
+    assert after.index("PlaybackFinished") < after.index("ChannelHangupRequest")
+    assert fake_ari.ringing(RATP) == []
+
+    available(daemon, "claire.martin")
+    again = fake_ari.incoming_call(caller="0699999999", dialed="3975")
+    second, _ = picked_up(fake_ari, daemon, again, "PJSIP/1001")
+    transfer(daemon, second, "transfer-out", {"party": "ratp"})
+    until("the party's number rings", lambda: fake_ari.ringing(RATP))
+    fake_ari.no_answer(RATP)
+    until("the call ends", lambda: again not in fake_ari.channels)
+    plays = [r for r in fake_ari.requests if "/play/" in r[1] and again in r[1]]
+    assert [p[2]["media"] for p in plays] == ["sound:custom/orientation"]
+
+    out = [e["interaction_id"] for e in of(daemon, "interaction.transferred_out")]
+    assert sorted(out) == sorted([interaction, second])
+    assert of(daemon, "interaction.closed") == []
+    assert of(daemon, "interaction.abandoned") == []
