@@ -84,6 +84,12 @@ class Ari:
         params = {"variable": variable, "value": value}
         await self._call("POST", f"/channels/{channel_id}/variable", params, ok=(404,))
 
+    async def get_variable(self, channel_id: str, variable: str) -> str | None:
+        """A channel variable's (or a dialplan function's) value; None when Asterisk has none."""
+        params = {"variable": variable}
+        found = await self._call("GET", f"/channels/{channel_id}/variable", params, ok=(404,))
+        return None if found is None else str(found.get("value", ""))
+
     async def play(self, channel_id: str, media: str, playback_id: str) -> None:
         path = f"/channels/{channel_id}/play/{playback_id}"
         await self._call("POST", path, {"media": media}, ok=(404, 409))

@@ -5,7 +5,8 @@ entering it (``StasisStart``) is submitted as ``voice`` work from source ``phone
 id the external id (the journal keeps it keyed: the channel learns a call's interaction from
 its submission's receipt), its creation time ``received_at`` (so that submitting it again after a
 reconnection is the same submission), its caller id in the personal store and its dialled
-number mapped to a motive. The caller is answered and waits in a holding bridge with music on
+number mapped to a motive, or the motive its SIP headers name (``headers``, kept as its
+``context``: see ``settings``). The caller is answered and waits in a holding bridge with music on
 hold; the interaction's id travels with the call as the channel variable
 ``AIGUILLAGE_INTERACTION``. Outside opening hours the engine refuses the call (reason
 ``closed``): the caller hears the closed message, and the call ends; the daemon journals the
@@ -333,25 +334,52 @@ class AsteriskChannel:
         dialplan = channel.get("dialplan") or {}
         dialled = str(dialplan.get("exten", ""))
         created = _instant(str(channel.get("creationtime", "")))
+        context = await self._headers(str(channel["id"]))
         command = Submit(
             channel="voice",
             source=SOURCE,
             external_id=str(channel["id"]),
             received_at=created,
-            motive=settings.numbers.get(dialled, settings.motive),
+            motive=self._motive(dialled, context),
             language=settings.language,
         )
         caller = channel.get("caller") or {}
-        personal = {
+        personal: dict[str, Any] = {
             "customer": {"name": caller.get("name", ""), "phone": caller.get("number", "")},
             "dialled": dialled,
         }
+        if context:
+            personal["context"] = context
         while True:
             try:
                 receipt = await self.context.submit(command, personal)
                 return receipt.interaction.id
             except Unavailable:
                 await anyio.sleep(1)  # a standby or a rebuild: the caller hears ringing
+
+    async def _headers(self, channel_id: str) -> dict[str, str]:
+        """The configured SIP headers the call brings (those it has)."""
+        found: dict[str, str] = {}
+        for name in self.settings.headers:
+            try:
+                value = await self.ari.get_variable(channel_id, f"PJSIP_HEADER(read,{name})")
+            except AriError as exc:  # a header is never worth the call: it goes without
+                log.warning("a SIP header not read", header=name, error=str(exc))
+                continue
+            if value is not None:
+                found[name] = value
+        return found
+
+    def _motive(self, dialled: str, context: dict[str, str]) -> str:
+        """The motive a header names, else the dialled number's, else the default."""
+        settings = self.settings
+        wanted = (settings.motive_header or "").lower()  # SIP's names ignore case
+        named = next((v for k, v in context.items() if k.lower() == wanted), None)
+        if named is not None:
+            if named in self.context.daemon_settings.motives:
+                return named
+            log.warning("a SIP header names no configured motive", header=settings.motive_header)
+        return settings.numbers.get(dialled, settings.motive)
 
     async def _hold(self, channel_id: str) -> None:
         holding = self.settings.holding_bridge

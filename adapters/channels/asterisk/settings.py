@@ -19,6 +19,12 @@ transfer out (``transfer-out`` with a ``party``) dials the number ``[adapters.as
 gives that party (``"ratp" = "PJSIP/+33142000000@trunk"``), for ``party_ring_s`` at most, and
 bridges the caller to it; a party with no number there, or one that does not answer, and the
 caller hears ``party_unavailable_sound`` before the call ends.
+
+A call transferred from a switchboard brings its context in SIP headers: each of ``headers``
+(``["X-Motive", "X-Context"]``) is read from the caller's channel (``PJSIP_HEADER(read,…)``) and
+kept with the interaction's personal data under ``context`` (it may name the customer); a
+header missing from the call is left out. ``motive_header``, one of them, sets the call's
+motive when it names a configured one (and wins over the dialled number).
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ _Sound = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+:[^,\s]+$", examples=["sou
 """One media URI of ARI's ``play``."""
 _Party = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 """A party as ``transfer-out`` names it."""
+_Header = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$", examples=["X-Context"])
+]
+"""A SIP header's name (a token: letters, digits, hyphens)."""
 
 
 class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -93,3 +103,16 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     party_unavailable_sound: _Sound = "sound:aiguillage-party-unavailable"
     """What a caller transferred out hears when the party has no number or does not answer,
     before the call ends."""
+    headers: tuple[_Header, ...] = ()
+    """The SIP headers of an incoming call kept on its interaction (personal data)."""
+    motive_header: _Header | None = None
+    """The header (one of ``headers``) whose value, a configured motive, is the call's."""
+
+    def __post_init__(self) -> None:
+        lowered = [h.lower() for h in self.headers]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("`headers` names a header twice")
+        if self.motive_header is not None and self.motive_header.lower() not in lowered:
+            raise ValueError(
+                f"`motive_header` {self.motive_header!r} is not one of `headers`: add it there"
+            )

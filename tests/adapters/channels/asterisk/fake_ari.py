@@ -31,6 +31,7 @@ import asyncio
 import base64
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -81,6 +82,8 @@ class FakeAri:
         self.failed: list[tuple[str, str]] = []
         """Calls whose ``Stasis()`` failed (caller, dialled): the dialplan's fallback took them."""
         self.variables: dict[str, dict[str, str]] = {}
+        self._sip_headers: dict[str, dict[str, str]] = {}
+        """Channel id → the SIP headers it came with (lower-cased names)."""
         self.stopped: list[str] = []
         """The playbacks stopped before their end."""
         self.playback_s = PLAYBACK_S
@@ -144,13 +147,15 @@ class FakeAri:
         app: str = "",
         *,
         lost_in_flight: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> str:
         """A call from ``caller`` to ``dialed`` enters the Stasis application; its channel id.
 
         ``StasisFailed`` when the application is not active (no WebSocket holds it): Asterisk's
         ``Stasis()`` then fails at once and the dialplan goes on (``STASISSTATUS=FAILED``).
         ``lost_in_flight``: the channel enters the application, but its ``StasisStart`` is lost
-        with a WebSocket that broke as it was sent.
+        with a WebSocket that broke as it was sent. ``headers``: the SIP headers of its INVITE,
+        which ``PJSIP_HEADER(read,<name>)`` reads (names case-insensitive, as in SIP).
         """
         with self._lock:
             app = app or self._only_app()
@@ -169,6 +174,7 @@ class FakeAri:
                 app_data=app,
             )
             self._stasis[channel_id] = app
+            self._sip_headers[channel_id] = {k.lower(): v for k, v in (headers or {}).items()}
             if not lost_in_flight:
                 self._emit(app, "StasisStart", args=[], channel=self.channels[channel_id])
         return channel_id
@@ -289,6 +295,7 @@ class FakeAri:
                 app, "ChannelDestroyed", cause=cause, cause_txt=_CAUSES[cause], channel=channel
             )
         del self.channels[channel_id]
+        self._sip_headers.pop(channel_id, None)
         self._stasis.pop(channel_id, None)
         self._endpoint.pop(channel_id, None)
 
@@ -503,7 +510,11 @@ class FakeAri:
         refused = self._in_stasis(channelId)
         if refused:
             return refused
-        found = self.variables.get(channelId, {}).get(variable)
+        header = re.fullmatch(r"PJSIP_HEADER\(read,([^,)]+)(?:,\d+)?\)", variable)
+        if header:  # a dialplan function: the INVITE's header, when it had one
+            found = self._sip_headers.get(channelId, {}).get(header[1].lower())
+        else:
+            found = self.variables.get(channelId, {}).get(variable)
         if found is None:
             return 404, {"message": "Provided variable was not found"}
         return 200, {"value": found}

@@ -175,3 +175,38 @@ def test_a_call_transferred_out_to_a_party_with_no_number_hears_the_message(
     assert sorted(out) == sorted([interaction, second])
     assert of(daemon, "interaction.closed") == []
     assert of(daemon, "interaction.abandoned") == []
+
+
+HEADERS = 'headers = ["X-Motive", "X-Context", "X-Dossier"]\nmotive_header = "x-motive"\n'
+
+
+def test_the_switchboards_sip_headers_are_kept_and_name_the_motive(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: each configured header the call brings is read from its channel and
+    kept in the erasable store as its ``context``; the motive header names the motive (over
+    the dialled number's); a header missing, or naming no motive, is passed over."""
+    daemon = run_daemon(fake_ari, settings=HEADERS)
+    context = {"X-Motive": "refunds", "X-Context": "Mme Vasseur, remboursement Navigo"}
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975", headers=context)
+    work = arrived(daemon, caller)
+    assert work["motive"] == "refunds"  # not 3975's fares_passes
+    with daemon.client() as admin:
+        kept = admin.get(f"/v1/interactions/{work['interaction_id']}/personal-data").json()
+    assert kept["context"] == context  # X-Dossier was not in the INVITE
+    assert "Vasseur" not in str(events(daemon))
+    reads = [r[2]["variable"] for r in fake_ari.requests if r[1].endswith(f"{caller}/variable")]
+    assert reads[:3] == [
+        "PJSIP_HEADER(read,X-Motive)",
+        "PJSIP_HEADER(read,X-Context)",
+        "PJSIP_HEADER(read,X-Dossier)",
+    ]
+
+    unknown = fake_ari.incoming_call(dialed="3975", headers={"x-motive": "nothing-of-ours"})
+    assert arrived(daemon, unknown)["motive"] == "fares_passes"
+    plain = fake_ari.incoming_call(dialed="0800")
+    second = arrived(daemon, plain)
+    assert second["motive"] == "general"
+    with daemon.client() as admin:
+        kept = admin.get(f"/v1/interactions/{second['interaction_id']}/personal-data").json()
+    assert "context" not in kept
