@@ -6,7 +6,9 @@ id the external id (the journal keeps it keyed: the channel learns a call's inte
 its submission's receipt), its creation time ``received_at`` (so that submitting it again after a
 reconnection is the same submission), its caller id in the personal store and its dialled
 number mapped to a motive, or the motive its SIP headers name (``headers``, kept as its
-``context``: see ``settings``). The caller is answered and waits in a holding bridge with music on
+``context``: see ``settings``), or the key the caller pressed in the menu, when there is one
+(``settings.Menu``: the call is answered and submitted once a key or the time-out chose).
+The caller is answered and waits in a holding bridge with music on
 hold; the interaction's id travels with the call as the channel variable
 ``AIGUILLAGE_INTERACTION``. Outside opening hours the engine refuses the call (reason
 ``closed``): the caller hears the closed message, and the call ends; the daemon journals the
@@ -94,6 +96,9 @@ __all__ = ["AsteriskChannel", "AsteriskState", "HeldCall", "announcement"]
 log = structlog.get_logger("aiguillage.channels.asterisk")
 
 VARIABLE = "AIGUILLAGE_INTERACTION"
+MOTIVE_VARIABLE = "AIGUILLAGE_MOTIVE"
+"""The motive the menu chose, kept on the caller's channel (a call taken up again is not
+asked again)."""
 SOURCE = "phone"
 _OFFER = "aig-offer-"
 _OUT = "aig-out-"
@@ -160,6 +165,15 @@ class _Call:
     """The party it is transferred out to answered."""
 
 
+@dataclass
+class _Menu:
+    """A caller in the key-press menu: the key of a choice it pressed, or its hang-up."""
+
+    wake: anyio.Event = field(default_factory=anyio.Event)
+    key: str | None = None
+    gone: bool = False
+
+
 class AsteriskChannel:
     """The ``asterisk`` plugin: see the module docstring."""
 
@@ -193,6 +207,15 @@ class AsteriskChannel:
                 f"set {settings.password_env} in the daemon's environment (the ARI password "
                 "of [adapters.asterisk])"
             )
+        if settings.menu is not None:
+            motives = context.daemon_settings.motives
+            named = {**settings.menu.choices, "default": settings.menu.default}
+            for key, motive in named.items():
+                if motive not in motives:
+                    raise ValueError(
+                        f"[adapters.asterisk.menu] {key!r} = {motive!r}: not a motive of "
+                        f"[motives]; use one of {', '.join(sorted(motives))}"
+                    )
         self.ari = Ari(settings.ari_url, settings.username, password, settings.app)
         self._calls: dict[str, _Call] = {}
         """Caller channel id → its call."""
@@ -200,6 +223,8 @@ class AsteriskChannel:
         self._offers: dict[str, tuple[int, int, str]] = {}
         """Offer channel id → (offer id, interaction id, advisor id)."""
         self._parties: dict[str, _Call] = {}
+        self._menus: dict[str, _Menu] = {}
+        """Caller channel id → its menu, while it chooses."""
         """Party channel id → the call transferred out to it."""
         self._playing: dict[str, anyio.Event] = {}
         self._holding_ready = False
@@ -283,6 +308,12 @@ class AsteriskChannel:
                 group.start_soon(self._guard, self._arrived, channel)
         elif kind in ("StasisEnd", "ChannelDestroyed"):
             group.start_soon(self._guard, self._gone, channel_id)
+        elif kind == "ChannelDtmfReceived":
+            menu = self._menus.get(channel_id)
+            chosen = self.settings.menu.choices if self.settings.menu else {}
+            if menu is not None and menu.key is None and event.get("digit") in chosen:
+                menu.key = str(event["digit"])
+                menu.wake.set()
         elif kind == "PlaybackFinished":
             playback_id = str((event.get("playback") or {}).get("id", ""))
             done = self._playing.pop(playback_id, None)
@@ -309,9 +340,17 @@ class AsteriskChannel:
             self._arriving.discard(channel_id)
 
     async def _take(self, channel_id: str, channel: dict[str, Any]) -> None:
+        dialled = str((channel.get("dialplan") or {}).get("exten", ""))
+        context = await self._headers(channel_id)
+        motive = self._named(context) or self.settings.numbers.get(dialled)
+        if motive is None and self.settings.menu is not None:
+            motive = await self._menu(channel_id)
+            if motive is None:
+                return  # hung up in the menu: no work
+        motive = motive or self.settings.motive
         self._submitting += 1
         try:
-            interaction_id = await self._submit(channel)
+            interaction_id = await self._submit(channel, motive, context)
             call = self._remember(channel_id, interaction_id)
             await self._save()
         except ChannelClosed:
@@ -329,18 +368,17 @@ class AsteriskChannel:
         await self.ari.set_variable(channel_id, VARIABLE, str(interaction_id))
         await self._hold(channel_id)
 
-    async def _submit(self, channel: dict[str, Any]) -> int:
+    async def _submit(self, channel: dict[str, Any], motive: str, context: dict[str, str]) -> int:
         settings = self.settings
         dialplan = channel.get("dialplan") or {}
         dialled = str(dialplan.get("exten", ""))
         created = _instant(str(channel.get("creationtime", "")))
-        context = await self._headers(str(channel["id"]))
         command = Submit(
             channel="voice",
             source=SOURCE,
             external_id=str(channel["id"]),
             received_at=created,
-            motive=self._motive(dialled, context),
+            motive=motive,
             language=settings.language,
         )
         caller = channel.get("caller") or {}
@@ -370,16 +408,47 @@ class AsteriskChannel:
                 found[name] = value
         return found
 
-    def _motive(self, dialled: str, context: dict[str, str]) -> str:
-        """The motive a header names, else the dialled number's, else the default."""
+    def _named(self, context: dict[str, str]) -> str | None:
+        """The motive the motive header names, when it is a configured one."""
         settings = self.settings
         wanted = (settings.motive_header or "").lower()  # SIP's names ignore case
         named = next((v for k, v in context.items() if k.lower() == wanted), None)
-        if named is not None:
-            if named in self.context.daemon_settings.motives:
-                return named
+        if named is not None and named not in self.context.daemon_settings.motives:
             log.warning("a SIP header names no configured motive", header=settings.motive_header)
-        return settings.numbers.get(dialled, settings.motive)
+            return None
+        return named
+
+    async def _menu(self, channel_id: str) -> str | None:
+        """The motive the caller picks with a key (the default at the time-out); None when it
+        hangs up first."""
+        menu = self.settings.menu
+        assert menu is not None
+        chosen = await self.ari.get_variable(channel_id, MOTIVE_VARIABLE)
+        if chosen:
+            return chosen  # chosen before an outage
+        waiting = self._menus[channel_id] = _Menu()
+        playback_id = f"aig-menu-{channel_id}"
+        self._playing[playback_id] = waiting.wake  # the prompt's end wakes it too
+        try:
+            await self.ari.answer(channel_id)
+            await self.ari.play(channel_id, menu.prompt, playback_id)
+            with anyio.move_on_after(_CLOSED_PLAY_MAX_S):
+                await waiting.wake.wait()
+            if waiting.key is None and not waiting.gone:  # the prompt is over: a key, in time
+                waiting.wake = anyio.Event()
+                with anyio.move_on_after(menu.timeout_s):
+                    await waiting.wake.wait()
+            if waiting.gone:
+                return None
+            if waiting.key is not None and playback_id in self._playing:
+                await self.ari.stop_playback(playback_id)  # a key cuts the prompt short
+        finally:
+            self._menus.pop(channel_id, None)
+            self._playing.pop(playback_id, None)
+        motive = menu.default if waiting.key is None else menu.choices[waiting.key]
+        log.info("a caller chose in the menu", key=waiting.key, motive=motive)
+        await self.ari.set_variable(channel_id, MOTIVE_VARIABLE, motive)
+        return motive
 
     async def _hold(self, channel_id: str) -> None:
         holding = self.settings.holding_bridge
@@ -438,6 +507,11 @@ class AsteriskChannel:
 
     async def _gone(self, channel_id: str) -> None:
         """A channel left the application: the caller's, an advisor's or a party's."""
+        menu = self._menus.get(channel_id)
+        if menu is not None:  # hung up while choosing
+            menu.gone = True
+            menu.wake.set()
+            return
         if channel_id in self._parties:
             out = self._parties.pop(channel_id)
             if out.party_up or out.ended:

@@ -25,6 +25,14 @@ A call transferred from a switchboard brings its context in SIP headers: each of
 kept with the interaction's personal data under ``context`` (it may name the customer); a
 header missing from the call is left out. ``motive_header``, one of them, sets the call's
 motive when it names a configured one (and wins over the dialled number).
+
+A call whose motive neither a header nor its dialled number gives goes through the key-press
+menu when there is one (``[adapters.asterisk.menu]``): answered, it hears ``prompt``, and the
+first key of ``choices`` it presses (``"1" = "fares_passes"``), during the prompt or
+``timeout_s`` after it, picks the motive; other keys are passed over, and the time-out gives
+``default``. Only then is the call submitted. The choice is kept on the call (the channel
+variable ``AIGUILLAGE_MOTIVE``), so that a call taken up again after an outage is the same
+submission, not asked again.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ["AsteriskSettings"]
+__all__ = ["AsteriskSettings", "Menu"]
 
 _Media = Annotated[str, msgspec.Meta(pattern=r"^(\{position\}|\{minutes\}|[a-z]+:[^,\s]+)$")]
 """One media URI of ARI's ``play`` (``sound:queue-minutes``), or a number's placeholder."""
@@ -43,10 +51,25 @@ _Sound = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+:[^,\s]+$", examples=["sou
 """One media URI of ARI's ``play``."""
 _Party = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 """A party as ``transfer-out`` names it."""
+_Digit = Annotated[str, msgspec.Meta(pattern=r"^[0-9*#]$")]
+"""A telephone keypad's key."""
 _Header = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$", examples=["X-Context"])
 ]
 """A SIP header's name (a token: letters, digits, hyphens)."""
+
+
+class Menu(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[adapters.asterisk.menu]``: the key-press menu that picks a call's motive."""
+
+    prompt: _Sound
+    """What the caller hears first (``sound:custom/tapez-1-pour-les-tarifs``)."""
+    choices: Annotated[dict[_Digit, str], msgspec.Meta(min_length=1)]
+    """Key → motive (a configured one)."""
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 6.0
+    """How long after the prompt a key is waited for."""
+    default: str = "general"
+    """The motive of a call whose caller presses none of ``choices`` in time."""
 
 
 class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +126,8 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     party_unavailable_sound: _Sound = "sound:aiguillage-party-unavailable"
     """What a caller transferred out hears when the party has no number or does not answer,
     before the call ends."""
+    menu: Menu | None = None
+    """The key-press menu for the calls no header nor dialled number gives a motive."""
     headers: tuple[_Header, ...] = ()
     """The SIP headers of an incoming call kept on its interaction (personal data)."""
     motive_header: _Header | None = None

@@ -22,7 +22,8 @@ expects:
 
 Tests script the callers: ``incoming_call`` (a call entering the application; while no
 WebSocket holds it, ``Stasis()`` fails, as Asterisk's does for an inactive application),
-``answer``/``no_answer`` (an advisor's phone ringing), ``hang_up``, ``drop_websocket``.
+``answer``/``no_answer`` (an advisor's phone ringing), ``press`` (a key), ``hang_up``,
+``drop_websocket``.
 """
 
 from __future__ import annotations
@@ -211,6 +212,14 @@ class FakeAri:
         """The party on ``channel_id`` hangs up."""
         with self._lock:
             self._hang_up(channel_id, cause=16)
+
+    def press(self, channel_id: str, digit: str) -> None:
+        """The caller on ``channel_id`` presses a key (``ChannelDtmfReceived``, sent as the
+        key is released)."""
+        with self._lock:
+            app = self._stasis[channel_id]
+            channel = self.channels[channel_id]
+            self._emit(app, "ChannelDtmfReceived", digit=digit, duration_ms=120, channel=channel)
 
     def drop_websocket(self) -> None:
         """Close every event WebSocket, as a network failure or a restart would."""

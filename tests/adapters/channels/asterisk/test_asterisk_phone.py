@@ -6,6 +6,7 @@ contract), and the journal asserted afterwards.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.adapters.channels.asterisk.fake_ari import FakeAri
@@ -210,3 +211,50 @@ def test_the_switchboards_sip_headers_are_kept_and_name_the_motive(
     with daemon.client() as admin:
         kept = admin.get(f"/v1/interactions/{second['interaction_id']}/personal-data").json()
     assert "context" not in kept
+
+
+MENU = (
+    '[adapters.asterisk.menu]\nprompt = "sound:custom/menu"\ntimeout_s = 1\n'
+    'default = "general"\nchoices = { "1" = "refunds", "2" = "lost_property" }\n'
+)
+
+
+def test_the_key_pressed_in_the_menu_is_the_motive_and_the_call_waits_for_it(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: a call no header nor dialled number gives a motive is answered and hears
+    the prompt; it is submitted only once a key of the menu (a key that is not is passed
+    over) or the time-out chose; the key cuts the prompt short. A dialled number with a motive
+    skips the menu; a caller hanging up in it is no work."""
+    fake_ari.playback_s = 3.0  # a prompt long enough to press during it
+    daemon = run_daemon(fake_ari, tables=MENU)
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="0800")
+    until("the prompt plays", lambda: "PlaybackStarted" in fake_ari.events_of(caller))
+    with daemon.client() as admin:
+        assert (
+            admin.get("/v1/interactions", params={"channel": "voice"}).json()["interactions"] == []
+        )  # not submitted while it chooses
+    fake_ari.press(caller, "9")  # not in the menu
+    fake_ari.press(caller, "2")
+    work = arrived(daemon, caller)
+    assert work["motive"] == "lost_property"
+    (prompt,) = [r for r in fake_ari.requests if r[1].endswith(f"/play/aig-menu-{caller}")]
+    assert prompt[2]["media"] == "sound:custom/menu"
+    assert fake_ari.stopped == [f"aig-menu-{caller}"]
+    assert fake_ari.variables[caller]["AIGUILLAGE_MOTIVE"] == "lost_property"
+    until("the caller waits on hold", lambda: on_hold(fake_ari, caller))
+
+    fake_ari.playback_s = 0.2
+    silent = fake_ari.incoming_call(caller="0622222222", dialed="0800")
+    assert arrived(daemon, silent)["motive"] == "general"  # the time-out's default
+    direct = fake_ari.incoming_call(caller="0633333333", dialed="3975")
+    assert arrived(daemon, direct)["motive"] == "fares_passes"
+    assert [r for r in fake_ari.requests if r[1].endswith(f"aig-menu-{direct}")] == []
+    gone = fake_ari.incoming_call(caller="0644444444", dialed="0800")
+    until("the prompt plays", lambda: "PlaybackStarted" in fake_ari.events_of(gone))
+    fake_ari.hang_up(gone)
+
+    time.sleep(2)  # longer than the menu's time-out: nothing more comes of the call gone
+    motives = {e["interaction_id"]: e["motive"] for e in of(daemon, "interaction.arrived")}
+    assert sorted(motives.values()) == ["fares_passes", "general", "lost_property"]
+    assert of(daemon, "interaction.refused") == []

@@ -41,3 +41,24 @@ def test_the_motive_header_must_be_one_of_the_headers_read() -> None:
     with pytest.raises(msgspec.ValidationError, match="twice"):
         settings(headers=["X-Context", "x-context"])
     assert settings(headers=["X-Motive"], motive_header="x-motive").motive_header == "x-motive"
+
+
+@pytest.mark.parametrize(
+    "menu",
+    [
+        {"prompt": "sound:custom/menu", "choices": {}},
+        {"prompt": "sound:custom/menu", "choices": {"10": "refunds"}},
+        {"prompt": "menu", "choices": {"1": "refunds"}},
+        {"prompt": "sound:custom/menu", "choices": {"1": "refunds"}, "timeout_s": 0},
+        {"prompt": "sound:custom/menu", "choices": {"1": "refunds"}, "keys": 1},
+    ],
+)
+def test_a_malformed_menu_is_refused_naming_it(menu: dict[str, object]) -> None:
+    with pytest.raises(msgspec.ValidationError, match="menu"):
+        settings(menu=menu)
+
+
+def test_a_menu_has_its_keys_and_a_default() -> None:
+    menu = settings(menu={"prompt": "sound:custom/menu", "choices": {"1": "refunds", "*": "fines"}})
+    assert menu.menu is not None
+    assert (menu.menu.default, menu.menu.timeout_s) == ("general", 6.0)
