@@ -28,8 +28,8 @@ all); ``__init__(context)``; ``async run()``, which runs until cancelled (raisin
 a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the durable events
 after its cursor, ``done(seq)`` to move the cursor, ``submit``/``execute`` to send commands,
 ``read`` to compute from the engine's state, ``personal`` to read the personal data an
-event's digest names, and ``report`` to say how its peer is doing. The
-daemon's ``supervisor`` starts, restarts and reports the adapters.
+event's digest names, ``on_erased`` to hear of erasures, and ``report`` to say how its peer is
+doing. The daemon's ``supervisor`` starts, restarts and reports the adapters.
 
 A channel is an adapter that also talks with customers (``Channel``); each part is optional:
 
@@ -186,6 +186,7 @@ class AdapterContext(Generic[S]):
         self.on_health: Callable[[Health], None] | None = None
         """Set by the supervisor: told each health the channel reports (the metrics)."""
         runtime.add_listener(self._on_commit)
+        self._erasure_listeners: list[Callable[[int], None]] = []
 
     @property
     def ready(self) -> bool:
@@ -294,6 +295,13 @@ class AdapterContext(Generic[S]):
             return None
         return (await self._runtime.pieces(interaction_id)).get(digest)
 
+    def on_erased(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener`` with the id of each interaction whose personal data is erased
+        while the adapter runs, so that it erases what it keeps of it elsewhere (a call's
+        recording). It must not block: note the id, and act on it in the adapter's own task."""
+        self._erasure_listeners.append(listener)
+        self._runtime.add_erasure_listener(listener)
+
     def state(self, type_: type[T]) -> ChannelState[T]:
         """Return the channel's durable state, of the msgspec ``Struct`` type ``type_``: kept
         in the journal under the adapter's name, written only by the daemon that leads it.
@@ -317,6 +325,8 @@ class AdapterContext(Generic[S]):
     async def close(self) -> None:
         """Stop listening and save the cursor (for two seconds at most)."""
         self._runtime.remove_listener(self._on_commit)
+        for listener in self._erasure_listeners:
+            self._runtime.remove_erasure_listener(listener)
         with anyio.move_on_after(2, shield=True):
             await self._save()
 

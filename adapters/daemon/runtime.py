@@ -280,6 +280,7 @@ class Runtime:
         """The deployment's key for external ids, from the personal-data store."""
         self._recent_waits: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=50))
         self._listeners: list[Listener] = []
+        self._erasure_listeners: list[Callable[[int], None]] = []
         self._quarantine: OrderedDict[str, None] = OrderedDict()
         """Fingerprints of commands whose events failed to apply (see ``_fingerprint``)."""
         self._fingerprint_key = secrets.token_bytes(32)
@@ -429,6 +430,11 @@ class Runtime:
         except JournalUnavailable as exc:
             raise Unavailable(f"the personal-data store cannot be written: {exc}") from exc
         log.info("personal data erased", interaction_id=interaction_id, found=erased)
+        for listener in list(self._erasure_listeners):
+            try:  # what a channel keeps elsewhere (a call's recording) goes too
+                listener(interaction_id)
+            except Exception:  # a listener's bug must not fail the erasure done
+                log.exception("an erasure listener failed", interaction_id=interaction_id)
         return erased
 
     async def personal_data(self, interaction_id: int) -> dict[str, Any] | None:
@@ -512,6 +518,14 @@ class Runtime:
     def remove_listener(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_erasure_listener(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener`` with the id of each interaction whose personal data is erased."""
+        self._erasure_listeners.append(listener)
+
+    def remove_erasure_listener(self, listener: Callable[[int], None]) -> None:
+        if listener in self._erasure_listeners:
+            self._erasure_listeners.remove(listener)
 
     def add_drop_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` when the engine is dropped (a failure, a step-down, a stop)."""

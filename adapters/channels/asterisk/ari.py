@@ -1,9 +1,10 @@
 """A small ARI client: REST requests with httpx, the event stream with ``websockets``.
 
 Only what the channel uses is here, each request named as in Asterisk's Swagger files
-(``channels.json``, ``bridges.json``, ``playbacks.json``). Requests that create by id (a
-channel's originate, a bridge) are idempotent: Asterisk answers 409 when the id exists, which is
-taken as done, so that a retry or a resynchronisation never rings a phone twice.
+(``channels.json``, ``bridges.json``, ``playbacks.json``, ``recordings.json``). Requests that
+create by id (a channel's originate, a bridge) are idempotent: Asterisk answers 409 when the
+id exists, which is taken as done, so that a retry or a resynchronisation never rings a phone
+twice.
 """
 
 from __future__ import annotations
@@ -137,3 +138,19 @@ class Ari:
 
     async def destroy(self, bridge_id: str) -> None:
         await self._call("DELETE", f"/bridges/{bridge_id}", ok=(404,))
+
+    async def record(self, bridge_id: str, name: str, file_format: str) -> None:
+        """Record a bridge as ``name``; a recording of that name already (the call bridged
+        again after a transfer) is appended to."""
+        params = {"name": name, "format": file_format, "ifExists": "append"}
+        await self._call("POST", f"/bridges/{bridge_id}/record", params, ok=())
+
+    # -- recordings ----------------------------------------------------------------------------
+
+    async def stored_recordings(self) -> list[str]:
+        """The names of the recordings Asterisk keeps."""
+        return [str(r["name"]) for r in await self._call("GET", "/recordings/stored", ok=())]
+
+    async def delete_recording(self, name: str) -> None:
+        """Delete a stored recording; one gone already is no error."""
+        await self._call("DELETE", f"/recordings/stored/{name}", ok=(404,))

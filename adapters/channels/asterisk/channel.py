@@ -39,6 +39,13 @@ channel only ends each leg when the other hangs up (Asterisk keeps a channel in 
 application until then). A party with no number, or one that does not answer: the caller hears
 ``party_unavailable_sound``, and the call ends.
 
+When configured (``record``), a caller hears ``record_announcement`` once answered, before it
+is bridged to anyone, and the call's bridge is recorded as ``aig-rec-<interaction id>-<day>``
+(after a transfer, the next bridge appends to the same recording). The interaction's personal
+data erased (``context.on_erased``), its recordings are deleted; and a daily pass deletes
+those older than ``recording_retention_days``. Erasures not yet carried out are kept in the
+durable state, so that a restart carries them out.
+
 The calls in progress are the channel's durable state (``AsteriskState``), saved at each step
 before Asterisk is asked to act, so that a restarted daemon takes them up again. ARI keeps no
 events for a WebSocket that dropped, nor for a daemon that was down: the channel reconnects
@@ -53,9 +60,10 @@ import contextlib
 import functools
 import itertools
 import os
+import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -107,6 +115,12 @@ _CLOSED_PLAY_MAX_S = 60.0
 """The longest the closed message may play before the call is ended anyway."""
 _ANNOUNCE_TICK_S = 0.25
 """How often the calls due an announcement are looked for."""
+_RECORDING = re.compile(r"^aig-rec-(\d+)-(\d{8})$")
+"""A recording's name: the interaction, and the day it began."""
+_MAINTAIN_S = 30.0
+"""How often erasures not carried out yet (ARI down) are tried again."""
+_RETENTION_EVERY_S = 86400.0
+"""How often recordings past their retention are looked for."""
 
 
 def offer_channel(offer_id: int) -> str:
@@ -134,12 +148,15 @@ class HeldCall(msgspec.Struct, frozen=True, kw_only=True):
     offers: dict[int, str] = {}
     out: bool = False
     """Transferred out: the engine is done with it, the channel with its legs only."""
+    recording: str | None = None
 
 
 class AsteriskState(msgspec.Struct, frozen=True, kw_only=True):
     """The calls in progress (a few hundred at most fit the journal's 64 KiB of state)."""
 
     calls: list[HeldCall] = []
+    erasing: list[int] = []
+    """Interactions erased whose recordings are not deleted yet."""
 
 
 @dataclass
@@ -163,6 +180,10 @@ class _Call:
     """Transferred out (``party_channel``): no command for its end, only its legs hung up."""
     party_up: bool = False
     """The party it is transferred out to answered."""
+    recording: str | None = None
+    """The name its bridge is recorded under, once picked up (``record``)."""
+    notice: anyio.Event | None = None
+    """Set once the caller heard that the call is recorded: it is bridged only then."""
 
 
 @dataclass
@@ -236,6 +257,9 @@ class AsteriskChannel:
         self._saving = anyio.Lock()
         self._estimates = Estimates.of(context.daemon_settings)
         self._announcements = itertools.count(1)
+        self._erasing: set[int] = set()
+        self._erased_wake = anyio.Event()
+        context.on_erased(self._erased)
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -246,6 +270,7 @@ class AsteriskChannel:
                 group.start_soon(self._follow_engine)
                 if self.settings.announce_every_s > 0:
                     group.start_soon(self._announce)
+                group.start_soon(self._maintain)
                 await self._follow_asterisk(group)
         finally:
             with anyio.CancelScope(shield=True):
@@ -366,6 +391,8 @@ class AsteriskChannel:
             return  # already with an advisor (a resynchronisation)
         await self.ari.answer(channel_id)
         await self.ari.set_variable(channel_id, VARIABLE, str(interaction_id))
+        if self.settings.record:
+            await self._notice(call)
         await self._hold(channel_id)
 
     async def _submit(self, channel: dict[str, Any], motive: str, context: dict[str, str]) -> int:
@@ -496,14 +523,23 @@ class AsteriskChannel:
             return
         call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
         call.announce_at = None
+        if self.settings.record and call.recording is None:
+            day = datetime.now(self.context.zone).strftime("%Y%m%d")
+            call.recording = f"aig-rec-{interaction_id}-{day}"
         await self._save()
         if call.announcing is not None:  # the advisor does not talk over it
             await self.ari.stop_playback(call.announcing)
             call.announcing = None
+        if call.notice is not None:  # the caller hears it is recorded before anyone else
+            with anyio.move_on_after(_CLOSED_PLAY_MAX_S):
+                await call.notice.wait()
         bridge = call_bridge(interaction_id)
         await self.ari.bridge(bridge, "mixing")
         await self.ari.remove(self.settings.holding_bridge, call.channel_id)
         await self.ari.add(bridge, [call.channel_id, offer_channel_id])
+        if self.settings.record and call.recording is not None:
+            await self.ari.record(bridge, call.recording, self.settings.record_format)
+            log.info("a call is recorded", interaction=interaction_id)
 
     async def _gone(self, channel_id: str) -> None:
         """A channel left the application: the caller's, an advisor's or a party's."""
@@ -713,6 +749,68 @@ class AsteriskChannel:
         self._playing.pop(playback_id, None)
         await self._ended(call)
 
+    # -- recordings ----------------------------------------------------------------------------
+
+    async def _notice(self, call: _Call) -> None:
+        """Tell the caller the call is recorded (before it is bridged to anyone)."""
+        call.notice = told = anyio.Event()
+        playback_id = f"aig-notice-{call.channel_id}"
+        done = self._playing[playback_id] = anyio.Event()
+        try:
+            await self.ari.play(call.channel_id, self.settings.record_announcement, playback_id)
+            with anyio.move_on_after(_CLOSED_PLAY_MAX_S):
+                await done.wait()
+        finally:
+            self._playing.pop(playback_id, None)
+            told.set()
+
+    def _erased(self, interaction_id: int) -> None:
+        """An interaction's personal data is erased: its recordings are to be deleted."""
+        self._erasing.add(interaction_id)
+        self._erased_wake.set()
+
+    async def _maintain(self) -> None:
+        """Delete the recordings of erased interactions, and, daily, those past retention."""
+        retain_at = 0.0
+        while True:
+            wake = self._erased_wake = anyio.Event()
+            if self.context.ready:
+                if self._erasing:
+                    await self._guard(self._erase_recordings)
+                if time.monotonic() >= retain_at:
+                    try:
+                        await self._retain()
+                        retain_at = time.monotonic() + _RETENTION_EVERY_S
+                    except AriError as exc:
+                        log.warning("the recordings' retention pass failed", error=str(exc))
+            with anyio.move_on_after(_MAINTAIN_S):
+                await wake.wait()
+
+    async def _erase_recordings(self) -> None:
+        pending = sorted(self._erasing)
+        await self._save()  # kept until done: a restart carries them out
+        names = await self.ari.stored_recordings()
+        for interaction_id in pending:
+            for name in names:
+                found = _RECORDING.match(name)
+                if found and int(found[1]) == interaction_id:
+                    await self.ari.delete_recording(name)
+                    log.info("a recording deleted with its personal data", recording=name)
+            self._erasing.discard(interaction_id)
+        await self._save()
+
+    async def _retain(self) -> None:
+        """Delete the recordings older than ``recording_retention_days``."""
+        today = datetime.now(self.context.zone).date()
+        oldest = (today - timedelta(days=self.settings.recording_retention_days)).strftime("%Y%m%d")
+        deleted = 0
+        for name in await self.ari.stored_recordings():
+            found = _RECORDING.match(name)
+            if found and found[2] < oldest:  # YYYYMMDD: as strings, as dates
+                await self.ari.delete_recording(name)
+                deleted += 1
+        log.info("recordings past their retention deleted", deleted=deleted, before=oldest)
+
     # -- announcements -------------------------------------------------------------------------
 
     async def _announce(self) -> None:
@@ -799,6 +897,7 @@ class AsteriskChannel:
             call = self._remember(held.channel_id, held.interaction_id)
             call.advisor_id, call.advisor_channel = held.advisor_id, held.advisor_channel
             call.offers = dict(held.offers)
+            call.recording = held.recording
             if held.out:
                 call.out = call.party_up = True  # ringing or talking: its end ends the other
                 self._parties[party_channel(held.interaction_id)] = call
@@ -810,6 +909,8 @@ class AsteriskChannel:
                 offer_id = int(held.advisor_channel.removeprefix(_OFFER))
                 entry = (offer_id, call.interaction_id, held.advisor_id)
                 self._offers[held.advisor_channel] = entry
+        if kept is not None:
+            self._erasing.update(kept.erasing)
         log.info("calls taken up again", calls=len(self._calls))
 
     async def _save(self) -> None:
@@ -823,12 +924,14 @@ class AsteriskChannel:
                     advisor_channel=c.advisor_channel,
                     offers=dict(c.offers),
                     out=c.out,
+                    recording=c.recording,
                 )
                 for c in self._calls.values()
                 if not c.ended
             ]
             try:
-                await self._state.put(AsteriskState(calls=calls))
+                state = AsteriskState(calls=calls, erasing=sorted(self._erasing))
+                await self._state.put(state)
             except (Unavailable, JournalError) as exc:  # the next step saves them all again
                 log.warning("the calls in progress were not saved", error=str(exc))
 

@@ -33,6 +33,13 @@ first key of ``choices`` it presses (``"1" = "fares_passes"``), during the promp
 ``default``. Only then is the call submitted. The choice is kept on the call (the channel
 variable ``AIGUILLAGE_MOTIVE``), so that a call taken up again after an outage is the same
 submission, not asked again.
+
+With ``record = true``, each call an advisor takes is recorded: the caller hears
+``record_announcement`` first, before it is bridged to anyone, and the call's bridge is
+recorded (``record_format``) as ``aig-rec-<interaction id>-<YYYYMMDD>`` (the day the recording
+began: ARI's stored recordings carry no date, so the name does). A recording is deleted when
+the interaction's personal data is erased, and ``recording_retention_days`` after its day (six
+months by default, the French data-protection authority's usual limit for call recordings).
 """
 
 from __future__ import annotations
@@ -128,6 +135,14 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     before the call ends."""
     menu: Menu | None = None
     """The key-press menu for the calls no header nor dialled number gives a motive."""
+    record: bool = False
+    """Record the calls advisors take."""
+    record_announcement: _Sound = "sound:aiguillage-recorded"
+    """What a caller hears before its call is recorded ("this call may be recorded")."""
+    record_format: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]{2,10}$")] = "wav"
+    """The file format Asterisk records in (``wav``, ``gsm``, ...)."""
+    recording_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 183
+    """How long a recording is kept, in days, unless erased before."""
     headers: tuple[_Header, ...] = ()
     """The SIP headers of an incoming call kept on its interaction (personal data)."""
     motive_header: _Header | None = None

@@ -23,7 +23,15 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[4]
-_RESOURCES = ("channels", "bridges", "playbacks", "applications", "events", "endpoints")
+_RESOURCES = (
+    "channels",
+    "bridges",
+    "playbacks",
+    "recordings",
+    "applications",
+    "events",
+    "endpoints",
+)
 
 
 def contracts_dir() -> Path:

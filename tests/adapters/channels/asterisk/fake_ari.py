@@ -18,7 +18,11 @@ expects:
   ``ChannelDestroyed`` (``channels/originate_with_id``); ``addChannel`` sends
   ``ChannelEnteredBridge``, a playback ``PlaybackStarted`` then ``PlaybackFinished``
   (``channels/playback``), at once when it is stopped (``DELETE /playbacks/{id}``; 404 once it
-  is over).
+  is over); ``POST /bridges/{id}/record`` sends ``RecordingStarted``, and the bridge's end
+  ``RecordingFinished`` (``bridges/bridge_record``); a name recorded already is refused (409)
+  unless ``ifExists`` says otherwise (``recording/file_conflicts``). The stored recordings
+  (``stored``) are what ``/recordings/stored`` lists and deletes: ``StoredRecording`` has a
+  name and a format, no date (``recording/stored``).
 
 Tests script the callers: ``incoming_call`` (a call entering the application; while no
 WebSocket holds it, ``Stasis()`` fails, as Asterisk's does for an inactive application),
@@ -86,6 +90,10 @@ class FakeAri:
         self._sip_headers: dict[str, dict[str, str]] = {}
         """Channel id → the SIP headers it came with (lower-cased names)."""
         self.stopped: list[str] = []
+        self.stored: dict[str, str] = {}
+        """The stored recordings: name → format (a test may add old ones)."""
+        self.recording: dict[str, str] = {}
+        """Bridge id → the name of the recording of it in progress."""
         """The playbacks stopped before their end."""
         self.playback_s = PLAYBACK_S
         self._apps: dict[str, asyncio.Queue[dict[str, Any] | None]] = {}
@@ -613,6 +621,50 @@ class FakeAri:
                 channel = self.channels[channel_id]
                 self._emit(app, "ChannelLeftBridge", bridge=bridge, channel=channel)
         self.moh.pop(bridgeId, None)
+        self._recording_done(bridgeId, bridge)
+        return 204, None
+
+    def _bridges_record(
+        self, bridgeId: str, name: str, format: str, ifExists: str = "fail", **_: str
+    ) -> tuple[int, Any]:
+        bridge = self.bridges.get(bridgeId)
+        if bridge is None:
+            return 404, {"message": "Bridge not found"}
+        if bridgeId in self.recording:
+            return 409, {"message": "Bridge is already being recorded"}
+        if name in self.stored and ifExists == "fail":
+            return 409, {"message": "Recording with the same name already exists"}
+        if format not in ("wav", "gsm", "ulaw", "alaw", "sln", "g722"):
+            return 422, {"message": f"Unrecognized format: {format}"}
+        self.stored[name] = format
+        self.recording[bridgeId] = name
+        live = self._live(bridgeId, "recording")
+        for app in {self._stasis[c] for c in bridge["channels"] if c in self._stasis}:
+            self._emit(app, "RecordingStarted", recording=live)
+        return 201, live
+
+    def _live(self, bridge_id: str, state: str) -> dict[str, Any]:
+        name = self.recording[bridge_id]
+        target = f"bridge:{bridge_id}"
+        return {"name": name, "format": self.stored[name], "target_uri": target, "state": state}
+
+    def _recording_done(self, bridge_id: str, bridge: dict[str, Any]) -> None:
+        if bridge_id not in self.recording:
+            return
+        live = self._live(bridge_id, "done")
+        del self.recording[bridge_id]
+        for app in set(self._apps):
+            self._emit(app, "RecordingFinished", recording=live)
+
+    # -- recordings ----------------------------------------------------------------------------
+
+    def _recordings_listStored(self) -> tuple[int, Any]:
+        return 200, [{"name": n, "format": f} for n, f in self.stored.items()]
+
+    def _recordings_deleteStored(self, recordingName: str) -> tuple[int, Any]:
+        if recordingName not in self.stored:
+            return 404, {"message": "Recording not found"}
+        del self.stored[recordingName]
         return 204, None
 
     def _bridges_addChannel(self, bridgeId: str, channel: str, **_: str) -> tuple[int, Any]:

@@ -7,7 +7,9 @@ contract), and the journal asserted afterwards.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.adapters.channels.asterisk.fake_ari import FakeAri
 from tests.adapters.channels.asterisk.test_asterisk_flow import (
@@ -258,3 +260,50 @@ def test_the_key_pressed_in_the_menu_is_the_motive_and_the_call_waits_for_it(
     motives = {e["interaction_id"]: e["motive"] for e in of(daemon, "interaction.arrived")}
     assert sorted(motives.values()) == ["fares_passes", "general", "lost_property"]
     assert of(daemon, "interaction.refused") == []
+
+
+def test_a_recorded_call_is_announced_then_deleted_by_erasure_and_by_retention(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: the caller hears that the call is recorded before it is bridged; the
+    call's bridge is recorded under the interaction's id and day; erasing the interaction's
+    personal data deletes it, and recordings older than the retention go at the channel's
+    start (the daily pass), others' files untouched."""
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    recent = f"aig-rec-998-{today - timedelta(days=182):%Y%m%d}"
+    old = f"aig-rec-999-{today - timedelta(days=184):%Y%m%d}"
+    fake_ari.stored.update({recent: "wav", old: "wav", "voicemail-1001": "wav"})
+    daemon = run_daemon(
+        fake_ari, settings='record = true\nrecord_announcement = "sound:custom/enregistre"\n'
+    )
+    until("the old recording is deleted", lambda: old not in fake_ari.stored)
+    assert set(fake_ari.stored) == {recent, "voicemail-1001"}
+
+    available(daemon, "claire.martin")
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    interaction, advisor = picked_up(fake_ari, daemon, caller, "PJSIP/1001")
+    heard = fake_ari.events_of(caller)
+    assert heard.index("PlaybackFinished") < heard.index("ChannelEnteredBridge")
+    (notice,) = [r for r in fake_ari.requests if r[1].endswith(f"/play/aig-notice-{caller}")]
+    assert notice[2]["media"] == "sound:custom/enregistre"
+    bridge = f"aig-call-{interaction}"
+    name = f"aig-rec-{interaction}-{today:%Y%m%d}"
+    until("the call is recorded", lambda: fake_ari.recording.get(bridge) == name)
+    (record,) = [r for r in fake_ari.requests if r[1] == f"/ari/bridges/{bridge}/record"]
+    assert (record[2]["name"], record[2]["format"]) == (name, "wav")
+
+    fake_ari.hang_up(advisor)
+    until("the call is closed", lambda: of(daemon, "interaction.closed"))
+    until("the recording is over", lambda: bridge not in fake_ari.recording)
+    assert name in fake_ari.stored
+    assert [e["type"] for e in fake_ari.sent if e["type"].startswith("Recording")] == [
+        "RecordingStarted",
+        "RecordingFinished",
+    ]
+    with daemon.client() as admin:
+        erased = admin.delete(f"/v1/interactions/{interaction}/personal-data")
+    assert erased.status_code == 200, erased.text
+    until("the recording is deleted", lambda: name not in fake_ari.stored)
+    assert set(fake_ari.stored) == {recent, "voicemail-1001"}
+    kinds = [e["type"] for e in events(daemon) if e.get("interaction_id") == interaction]
+    assert kinds.count("offer.accepted") == kinds.count("interaction.closed") == 1
