@@ -157,6 +157,7 @@ class FakeAri:
         *,
         lost_in_flight: bool = False,
         headers: dict[str, str] | None = None,
+        created: datetime | None = None,
     ) -> str:
         """A call from ``caller`` to ``dialed`` enters the Stasis application; its channel id.
 
@@ -165,6 +166,8 @@ class FakeAri:
         ``lost_in_flight``: the channel enters the application, but its ``StasisStart`` is lost
         with a WebSocket that broke as it was sent. ``headers``: the SIP headers of its INVITE,
         which ``PJSIP_HEADER(read,<name>)`` reads (names case-insensitive, as in SIP).
+        ``created``: the channel's ``creationtime`` (now by default), in its own offset as
+        Asterisk writes it in the server's zone.
         """
         with self._lock:
             app = app or self._only_app()
@@ -182,6 +185,9 @@ class FakeAri:
                 exten=dialed,
                 app_data=app,
             )
+            if created is not None:
+                stamp = created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + created.strftime("%z")
+                self.channels[channel_id]["creationtime"] = stamp
             self._stasis[channel_id] = app
             self._sip_headers[channel_id] = {k.lower(): v for k, v in (headers or {}).items()}
             if not lost_in_flight:

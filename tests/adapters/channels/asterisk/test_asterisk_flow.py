@@ -3,18 +3,23 @@
 Each flow scripts callers and phones on the fake (which holds every request to ARI's published
 contract) and asserts the journal afterwards: a call answered within the clock, a caller who
 hangs up while queued, an offer nobody answers going to the next advisor, a call outside
-opening hours hearing the closed message (and journaled as refused), the event WebSocket
-dropped while calls come and go, then resynchronised, and the daemon SIGKILLed with calls in
-progress, then restarted. They are contract tests, not integration tests: Asterisk itself does
-not run here.
+opening hours hearing the closed message (and journaled as refused), a call at 20:00:00
+refused and one at 19:59:59 queued, the event WebSocket dropped while calls come and go, then
+resynchronised, and the daemon SIGKILLed with calls in progress, or while calls keep coming
+in, then restarted. They are contract tests, not integration tests: Asterisk itself does not
+run here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -29,6 +34,10 @@ PHONES = {"claire.martin": "PJSIP/1001", "julien.bernard": "PJSIP/1002"}
 ALL_DAY = (
     '[calendar.hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
     "opens = 00:00:00\ncloses = 23:59:59\nclosed_on_holidays = false\n"
+)
+REFERENCE_HOURS = (
+    '[calendar.hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat"]\n'
+    "opens = 07:00:00\ncloses = 20:00:00\nclosed_on_holidays = true\n"
 )
 NEVER = (
     '[calendar.hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
@@ -379,3 +388,87 @@ def test_only_the_leader_holds_the_application_and_a_standby_takes_the_calls_ove
     finally:
         standby.kill()
         leader.kill()
+
+
+def test_a_call_at_2000_is_closed_and_one_at_195959_is_queued(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test, on the reference opening hours (Monday to Saturday, 07:00 to 20:00, Paris):
+    a call whose channel Asterisk created at 20:00:00 on a Thursday is refused ``closed`` (the
+    closed message, then the end of the call); one created a second earlier is queued."""
+    daemon = run_daemon(fake_ari, hours=REFERENCE_HOURS)
+    paris = ZoneInfo("Europe/Paris")
+    thursday = datetime(2025, 12, 4, tzinfo=paris)
+    just_before = thursday.replace(hour=19, minute=59, second=59)
+    last = fake_ari.incoming_call(caller="0611111111", dialed="3975", created=just_before)
+    late = fake_ari.incoming_call(
+        caller="0622222222", dialed="3975", created=thursday.replace(hour=20)
+    )
+    work = arrived(daemon, last)
+    until(
+        "the last caller waits on hold",
+        lambda: last in fake_ari.bridges["aiguillage-holding"]["channels"],
+    )
+    until("the late call ends", lambda: late not in fake_ari.channels)
+    assert "sound:aiguillage-closed" in [
+        r[2].get("media") for r in fake_ari.requests if r[1].endswith(f"/play/aig-closed-{late}")
+    ]
+    (refused,) = of(daemon, "interaction.refused")
+    assert refused["reason"] == "closed"
+    assert refused["received_at"].startswith("2025-12-04T20:00:00")
+    assert work["received_at"].startswith("2025-12-04T19:59:59")
+    assert [e["interaction_id"] for e in of(daemon, "interaction.arrived")] == [
+        work["interaction_id"]
+    ]
+
+
+def test_calls_coming_in_while_the_daemon_is_killed_and_restarted_are_each_work_once(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: calls keep coming in (one every 50 ms) while the daemon is SIGKILLed and
+    started again. Each call that entered the application (some while the dead daemon's
+    WebSocket was not yet seen closed: their StasisStart lost) is work exactly once and waits
+    on hold; each that came while no daemon held the application failed over to the
+    dialplan's fallback. None lost, none doubled."""
+    daemon = run_daemon(fake_ari)
+    entered: list[str] = []
+    stop = threading.Event()
+
+    def calls() -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            with contextlib.suppress(StasisFailed):
+                entered.append(
+                    fake_ari.incoming_call(caller=f"06{number:08d}", dialed="3975", app=APP)
+                )
+            time.sleep(0.05)
+
+    caller = threading.Thread(target=calls)
+    caller.start()
+    try:
+        until("a few calls are work", lambda: len(entered) >= 10)
+        daemon.kill()
+        before = len(entered)
+        daemon = run_daemon(fake_ari)
+        until("more calls came in since", lambda: len(entered) >= before + 10)
+    finally:
+        stop.set()
+        caller.join()
+    assert fake_ari.failed, "no call came while the application was inactive"
+
+    def work() -> dict[str, int]:
+        with daemon.client() as admin:
+            page = admin.get("/v1/interactions", params={"channel": "voice", "limit": 1000})
+        rows = page.json()["interactions"] if page.status_code == 200 else []
+        return {w["external_id"]: w["id"] for w in rows}
+
+    until("every call is work", lambda: set(work()) >= set(entered), timeout=60)
+    assert set(work()) == set(entered)
+    arrivals = [e["interaction_id"] for e in of(daemon, "interaction.arrived")]
+    assert sorted(arrivals) == sorted(work().values())  # each once
+    until(
+        "every call waits on hold",
+        lambda: set(fake_ari.bridges["aiguillage-holding"]["channels"]) == set(entered),
+        timeout=60,
+    )
