@@ -255,6 +255,12 @@ class AsteriskChannel:
         """Caller channels being submitted, answered and held now."""
         self._state = context.state(AsteriskState)
         self._saving = anyio.Lock()
+        self._asked = self._saved = 0
+        """Saves asked for, and the last asked for that a write covered (``_save``)."""
+        self._rings: dict[int, tuple[int, anyio.Event]] = {}
+        """Offer id → (its event's seq, set once its phone was rung), while it is rung."""
+        self._followed = 0
+        """The seq of the last engine event acted on."""
         self._estimates = Estimates.of(context.daemon_settings)
         self._announcements = itertools.count(1)
         self._erasing: set[int] = set()
@@ -601,18 +607,44 @@ class AsteriskChannel:
     # -- the engine's events -------------------------------------------------------------------
 
     async def _follow_engine(self) -> None:
-        async for record in self.context.events():
-            try:
-                await self._on_engine(record)
-            except (AriError, Unavailable, CommandFailed) as exc:
-                log.warning("an engine event not acted on", seq=record.seq, error=str(exc))
-            # Learnt after the phone rings, not before: a read waits for a batch in flight.
-            with contextlib.suppress(Unavailable):  # a rebuild: the estimate misses one
-                await self.context.read(functools.partial(self._estimates.feed, [record]))
-            await self.context.done(record.seq)
+        """Act on the engine's events in order; the phones of several offers ring at once.
 
-    async def _on_engine(self, record: Record) -> None:
+        Ringing a phone (a save, then the originate) runs apart, so that the offers made
+        together share their saves (``_save``); an event about an offer still being rung
+        waits for it, and the cursor passes an offer only once its phone was rung.
+        """
+        async with anyio.create_task_group() as rings:
+            async for record in self.context.events():
+                try:
+                    await self._on_engine(record, rings)
+                except (AriError, Unavailable, CommandFailed) as exc:
+                    log.warning("an engine event not acted on", seq=record.seq, error=str(exc))
+                # Learnt after acting, not before: a read waits for a batch in flight.
+                with contextlib.suppress(Unavailable):  # a rebuild: the estimate misses one
+                    await self.context.read(functools.partial(self._estimates.feed, [record]))
+                self._followed = record.seq
+                await self._advance()
+
+    async def _advance(self) -> None:
+        """Move the cursor up to the events followed, short of an offer still being rung."""
+        ringing = [seq for seq, _ in self._rings.values()]
+        upto = min(ringing) - 1 if ringing else self._followed
+        await self.context.done(min(upto, self._followed))
+
+    async def _rung(self, offer_id: int) -> None:
+        """Wait until the phone of this offer was rung (or given up), if it is being rung."""
+        ringing = self._rings.get(offer_id)
+        if ringing is not None:
+            await ringing[1].wait()
+
+    async def _on_engine(self, record: Record, rings: TaskGroup) -> None:
         event = record.event
+        if isinstance(event, OfferExpired | OfferRevoked | OfferDeclined | OfferAccepted):
+            await self._rung(event.offer_id)
+        elif not isinstance(event, OfferMade) and hasattr(event, "interaction_id"):
+            call = self._by_interaction.get(event.interaction_id)
+            for offer_id in list(call.offers) if call is not None else ():
+                await self._rung(offer_id)
         if isinstance(event, OfferMade):
             call = self._by_interaction.get(event.interaction_id)
             # The engine may offer a call before its submission returned here: wait for it.
@@ -622,7 +654,9 @@ class AsteriskChannel:
                 waited += 1
                 call = self._by_interaction.get(event.interaction_id)
             if call is not None and not call.ended:
-                await self._ring(call, event)
+                done = anyio.Event()
+                self._rings[event.offer_id] = (record.seq, done)
+                rings.start_soon(self._ring, call, event, done)
         elif isinstance(event, OfferExpired | OfferRevoked | OfferDeclined):
             call = self._by_interaction.get(event.interaction_id)
             if call is not None:
@@ -647,7 +681,16 @@ class AsteriskChannel:
             if call is not None and not call.ended:
                 await self._ended(call)  # ended here (a supervisor): the call ends too
 
-    async def _ring(self, call: _Call, offer: OfferMade) -> None:
+    async def _ring(self, call: _Call, offer: OfferMade, done: anyio.Event) -> None:
+        try:
+            await self._guard(self._originate, call, offer)
+        finally:
+            self._rings.pop(offer.offer_id, None)
+            done.set()
+            with contextlib.suppress(Unavailable):
+                await self._advance()
+
+    async def _originate(self, call: _Call, offer: OfferMade) -> None:
         if to_datetime(offer.expires_at) <= datetime.now(UTC):
             return  # an old offer read again after a restart
         endpoint = self.settings.endpoints.get(offer.advisor_id)
@@ -662,10 +705,14 @@ class AsteriskChannel:
         self._offers[channel_id] = (offer.offer_id, offer.interaction_id, offer.advisor_id)
         call.offers[offer.offer_id] = offer.advisor_id
         await self._save()
+        if call.ended:
+            return  # the caller left while the offer was saved
         rung = await self.ari.originate(
             channel_id, endpoint, f"offer,{offer.offer_id}", caller_id=""
         )
         log.info("an advisor's phone rings", offer_id=offer.offer_id, again=not rung)
+        if call.ended:  # the caller left as it rang: its end hung up nothing yet
+            await self.ari.hang_up(channel_id, "normal")
 
     # -- transfers -----------------------------------------------------------------------------
 
@@ -914,8 +961,19 @@ class AsteriskChannel:
         log.info("calls taken up again", calls=len(self._calls))
 
     async def _save(self) -> None:
-        """Keep the calls known now, so that a restart finds them (and those gone meanwhile)."""
+        """Keep the calls known now, so that a restart finds them (and those gone meanwhile).
+
+        A group commit: when it returns, every change made before it was called is durable
+        (or its failure logged), but one write serves all the steps that asked meanwhile. A
+        step asks after its change; the write under way when it asks may have missed it, so
+        it waits for the next, which covers every step asking until that write begins.
+        """
+        self._asked += 1
+        mine = self._asked
         async with self._saving:
+            if self._saved >= mine:
+                return  # a write begun after this step asked covered it
+            covered = self._asked
             calls = [
                 HeldCall(
                     channel_id=c.channel_id,
@@ -934,6 +992,8 @@ class AsteriskChannel:
                 await self._state.put(state)
             except (Unavailable, JournalError) as exc:  # the next step saves them all again
                 log.warning("the calls in progress were not saved", error=str(exc))
+                return
+            self._saved = covered
 
     def _remember(self, channel_id: str, interaction_id: int) -> _Call:
         call = self._calls.get(channel_id)
