@@ -112,6 +112,11 @@ class Ari:
         found = await self._call("POST", f"/channels/{channel_id}", params, ok=(409,))
         return found is not None
 
+    async def continue_at(self, channel_id: str, label: str) -> None:
+        """Let the channel go on in the dialplan at ``label`` (its context and extension)."""
+        params = {"label": label}
+        await self._call("POST", f"/channels/{channel_id}/continue", params, ok=(404,))
+
     async def hang_up(self, channel_id: str, reason: str = "normal") -> None:
         await self._call("DELETE", f"/channels/{channel_id}", {"reason": reason}, ok=(404,))
 

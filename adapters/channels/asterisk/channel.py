@@ -82,7 +82,7 @@ from aiguillage.adapters.channels import (
 from aiguillage.adapters.channels.asterisk.ari import Ari, AriError
 from aiguillage.adapters.channels.asterisk.settings import AsteriskSettings
 from aiguillage.adapters.channels.estimates import Estimates
-from aiguillage.adapters.stores.journal import JournalError
+from aiguillage.adapters.stores.journal import CHANNEL_STATE_LIMIT, JournalError
 from aiguillage.engine.commands import Abandon, Accept, Close, Command, Submit
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import ChannelClosed, EngineError
@@ -117,6 +117,11 @@ _ANNOUNCE_TICK_S = 0.25
 """How often the calls due an announcement are looked for."""
 _RECORDING = re.compile(r"^aig-rec-(\d+)-(\d{8})$")
 """A recording's name: the interaction, and the day it began."""
+_STATE_FULL = CHANNEL_STATE_LIMIT - 8 * 1024
+"""Past this size of the saved state, new calls go to the dialplan's fallback: the 8 KiB left
+are for the calls kept to grow as they are offered and picked up (some 100 bytes each)."""
+_CALL_BYTES = 64
+"""A queued call's size in the state, at most (two ids: ``HeldCall``)."""
 _MAINTAIN_S = 30.0
 """How often erasures not carried out yet (ARI down) are tried again."""
 _RETENTION_EVERY_S = 86400.0
@@ -138,8 +143,9 @@ def call_bridge(interaction_id: int) -> str:
     return f"aig-call-{interaction_id}"
 
 
-class HeldCall(msgspec.Struct, frozen=True, kw_only=True):
-    """A call as the channel's durable state keeps it."""
+class HeldCall(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A call as the channel's durable state keeps it: a queued call is its two ids only
+    (about 50 bytes), so that over a thousand fit the journal's 64 KiB."""
 
     channel_id: str
     interaction_id: int
@@ -151,8 +157,9 @@ class HeldCall(msgspec.Struct, frozen=True, kw_only=True):
     recording: str | None = None
 
 
-class AsteriskState(msgspec.Struct, frozen=True, kw_only=True):
-    """The calls in progress (a few hundred at most fit the journal's 64 KiB of state)."""
+class AsteriskState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The calls in progress (over a thousand fit the journal's 64 KiB of state: past
+    ``_STATE_FULL`` bytes, new calls go to the dialplan's fallback)."""
 
     calls: list[HeldCall] = []
     erasing: list[int] = []
@@ -256,6 +263,11 @@ class AsteriskChannel:
         self._state = context.state(AsteriskState)
         self._saving = anyio.Lock()
         self._asked = self._saved = 0
+        self._taking: set[str] = set()
+        """Calls past the check of ``_take`` and not yet in ``_calls``."""
+        self._state_size = self._saved_calls = 0
+        """The size of the state saved last, in bytes, and the calls it held."""
+        self._overflowing = False
         """Saves asked for, and the last asked for that a write covered (``_save``)."""
         self._rings: dict[int, tuple[int, anyio.Event]] = {}
         """Offer id → (its event's seq, set once its phone was rung), while it is rung."""
@@ -371,35 +383,66 @@ class AsteriskChannel:
             self._arriving.discard(channel_id)
 
     async def _take(self, channel_id: str, channel: dict[str, Any]) -> None:
+        unsaved = len(self._calls) - self._saved_calls + len(self._taking)
+        if self._state_size + unsaved * _CALL_BYTES > _STATE_FULL:
+            await self._overflow(channel_id)
+            return
+        if self._overflowing:
+            self._overflowing = False
+            log.warning("calls are taken again: the calls in progress fit the state again")
+        self._taking.add(channel_id)
+        try:
+            call = await self._admit(channel_id, channel)
+        finally:
+            self._taking.discard(channel_id)
+        if call is None or call.advisor_channel is not None:
+            return  # not taken, or already with an advisor (a resynchronisation)
+        await self.ari.answer(channel_id)
+        await self.ari.set_variable(channel_id, VARIABLE, str(call.interaction_id))
+        if self.settings.record:
+            await self._notice(call)
+        await self._hold(channel_id)
+
+    async def _admit(self, channel_id: str, channel: dict[str, Any]) -> _Call | None:
+        """Submit the call (its motive chosen first), and keep it; None when it is no work."""
         dialled = str((channel.get("dialplan") or {}).get("exten", ""))
         context = await self._headers(channel_id)
         motive = self._named(context) or self.settings.numbers.get(dialled)
         if motive is None and self.settings.menu is not None:
             motive = await self._menu(channel_id)
             if motive is None:
-                return  # hung up in the menu: no work
+                return None  # hung up in the menu: no work
         motive = motive or self.settings.motive
         self._submitting += 1
         try:
             interaction_id = await self._submit(channel, motive, context)
             call = self._remember(channel_id, interaction_id)
+            self._taking.discard(channel_id)  # one of ``_calls`` now
             await self._save()
         except ChannelClosed:
             await self._closed(channel_id)
-            return
+            return None
         except (EngineError, Rejected, Conflict) as exc:
             log.warning("a call the daemon refuses is ended", channel=channel_id, error=str(exc))
             await self.ari.hang_up(channel_id, "normal")
-            return
+            return None
         finally:
             self._submitting -= 1
-        if call.advisor_channel is not None:
-            return  # already with an advisor (a resynchronisation)
-        await self.ari.answer(channel_id)
-        await self.ari.set_variable(channel_id, VARIABLE, str(interaction_id))
-        if self.settings.record:
-            await self._notice(call)
-        await self._hold(channel_id)
+        return call
+
+    async def _overflow(self, channel_id: str) -> None:
+        """The calls in progress fill the state: this one goes to the dialplan's fallback,
+        kept by nobody here, rather than be taken without being kept."""
+        log.error(
+            "the calls in progress fill the channel's durable state: a new call goes to the "
+            "dialplan's fallback",
+            state_bytes=self._state_size,
+            calls=len(self._calls),
+            label=self.settings.fallback_label,
+            first=not self._overflowing,
+        )
+        self._overflowing = True
+        await self.ari.continue_at(channel_id, self.settings.fallback_label)
 
     async def _submit(self, channel: dict[str, Any], motive: str, context: dict[str, str]) -> int:
         settings = self.settings
@@ -958,6 +1001,8 @@ class AsteriskChannel:
                 self._offers[held.advisor_channel] = entry
         if kept is not None:
             self._erasing.update(kept.erasing)
+            self._state_size = len(msgspec.json.encode(kept))
+            self._saved_calls = len(kept.calls)
         log.info("calls taken up again", calls=len(self._calls))
 
     async def _save(self) -> None:
@@ -989,6 +1034,8 @@ class AsteriskChannel:
             ]
             try:
                 state = AsteriskState(calls=calls, erasing=sorted(self._erasing))
+                self._state_size = len(msgspec.json.encode(state))
+                self._saved_calls = len(calls)
                 await self._state.put(state)
             except (Unavailable, JournalError) as exc:  # the next step saves them all again
                 log.warning("the calls in progress were not saved", error=str(exc))

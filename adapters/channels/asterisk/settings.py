@@ -105,6 +105,10 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         "aiguillage-holding"
     )
     """The id of the holding bridge where queued callers wait."""
+    fallback_label: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]+$")] = "fallback"
+    """The dialplan label after ``Stasis()`` a call is sent on to when the channel cannot keep
+    it (the calls in progress fill its durable state): the same fallback as when no daemon
+    holds the application."""
     reconnect_max_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
     """The longest wait between two attempts to reconnect the event WebSocket."""
     announce_every_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 60.0

@@ -90,6 +90,8 @@ class FakeAri:
         self._sip_headers: dict[str, dict[str, str]] = {}
         """Channel id → the SIP headers it came with (lower-cased names)."""
         self.stopped: list[str] = []
+        self.continued: dict[str, dict[str, str]] = {}
+        """Channel id → where ``continue`` sent it on in the dialplan (its query)."""
         self.stored: dict[str, str] = {}
         """The stored recordings: name → format (a test may add old ones)."""
         self.recording: dict[str, str] = {}
@@ -509,12 +511,19 @@ class FakeAri:
     def _channels_ring(self, channelId: str) -> tuple[int, Any]:
         return self._in_stasis(channelId) or (204, None)
 
-    def _channels_continueInDialplan(self, channelId: str, **_: str) -> tuple[int, Any]:
+    def _channels_continueInDialplan(self, channelId: str, **query: str) -> tuple[int, Any]:
+        """The channel leaves the application for the dialplan (``Stasis()`` returns): where
+        it goes is kept in ``continued``; it runs no application the fake knows of."""
         refused = self._in_stasis(channelId)
         if refused:
             return refused
         app = self._stasis.pop(channelId)
-        self._emit(app, "StasisEnd", channel=self.channels[channelId])
+        channel = self.channels[channelId]
+        self.continued[channelId] = dict(query)
+        self._emit(app, "StasisEnd", channel=channel)
+        dialplan = channel["dialplan"]
+        dialplan["priority"] += 1
+        dialplan["app_name"], dialplan["app_data"] = "Queue", "plateau"
         return 204, None
 
     def _channels_setChannelVar(

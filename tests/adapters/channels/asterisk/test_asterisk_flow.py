@@ -472,3 +472,42 @@ def test_calls_coming_in_while_the_daemon_is_killed_and_restarted_are_each_work_
         lambda: set(fake_ari.bridges["aiguillage-holding"]["channels"]) == set(entered),
         timeout=60,
     )
+
+
+def test_calls_past_what_the_state_holds_go_to_the_dialplans_fallback(
+    fake_ari: FakeAri, run_daemon: Any
+) -> None:
+    """Contract test: the calls in progress are kept in the journal's 64 KiB of channel state.
+    1,200 calls at once: some 900 are taken and kept (a queued call is two ids), the others
+    are sent on to the dialplan's ``fallback`` label (``continue``), none both, none lost; and
+    the state held them all: the daemon killed and restarted takes every one up again."""
+    daemon = run_daemon(fake_ari)
+    callers = [fake_ari.incoming_call(caller=f"06{n:08d}", dialed="3975") for n in range(1200)]
+
+    def holding() -> set[str]:
+        return set(fake_ari.bridges.get("aiguillage-holding", {}).get("channels", []))
+
+    until(
+        "every call is held or sent on",
+        lambda: holding() | set(fake_ari.continued) == set(callers),
+        timeout=120,
+    )
+    held, sent_on = holding(), set(fake_ari.continued)
+    assert not held & sent_on
+    assert len(held) >= 850, len(held)  # some 520 when each call kept every field
+    assert sent_on, "the state never filled"
+    assert {q["label"] for q in fake_ari.continued.values()} == {"fallback"}
+    arrivals = of(daemon, "interaction.arrived")
+    assert len(arrivals) == len(held)  # the calls sent on are no work here
+
+    daemon.kill()
+    until("Asterisk sees the application gone", lambda: not fake_ari.connected(APP))
+    left = sorted(held)[0]
+    fake_ari.hang_up(left)  # unheard: found again from the state, and abandoned
+    daemon = run_daemon(fake_ari)
+    (abandoned,) = until(
+        "the caller gone is abandoned", lambda: of(daemon, "interaction.abandoned")
+    )
+    assert abandoned["interaction_id"] == int(fake_ari.variables[left]["AIGUILLAGE_INTERACTION"])
+    assert len(of(daemon, "interaction.arrived")) == len(held)  # none doubled
+    until("the others wait on hold still", lambda: holding() == held - {left})
