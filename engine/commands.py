@@ -30,9 +30,11 @@ __all__ = [
     "PostMessage",
     "PrincipalAnswered",
     "Prioritise",
+    "RecordCallbackAttempt",
     "RecordDelivery",
     "RecordResponse",
     "RemoveAdvisor",
+    "RequestCallback",
     "RevokeToken",
     "SetAdvisorState",
     "SetPolicies",
@@ -229,6 +231,39 @@ class Close(_Command, frozen=True, tag="interaction.close"):
     something else than it was submitted for; ``None`` keeps the interaction's."""
 
 
+class RequestCallback(_Command, frozen=True, tag="interaction.request_callback"):
+    """A waiting caller asks to be called back instead of waiting on: the call ends, and the
+    interaction keeps its place in the queue as a callback.
+
+    The call's clock stops here: its wait so far decides whether it met the SLA. The callback
+    is due ``callback_target_s`` after this (never earlier than the call was), and must be due
+    before the channel closes today; a queued or offered call only (an offer is withdrawn).
+    ``number_digest``: salted digest of the number to call, kept outside the journal like
+    personal data.
+    """
+
+    interaction_id: int
+    number_digest: str = ""
+
+
+CallbackOutcome = Literal["answered", "unanswered"]
+
+
+class RecordCallbackAttempt(_Command, frozen=True, tag="interaction.callback_attempt"):
+    """How the call to the customer went, reported for the advisor who holds the callback.
+
+    An attempt starts when the advisor accepts the callback's offer (the system dials then).
+    ``answered``: the customer is reached, the callback's first response. ``unanswered`` (no
+    answer, busy, a failed call): the callback goes back to its place in the queue, offered
+    again ``callback_retry_s`` later, or is closed with reason ``callback_unanswered`` after
+    the channel's ``callback_attempts``.
+    """
+
+    interaction_id: int
+    advisor_id: str
+    outcome: CallbackOutcome
+
+
 class PostMessage(_Command, frozen=True, tag="message.post"):
     """Add an advisor's answer or note, or the system's acknowledgement, to a thread.
 
@@ -328,6 +363,8 @@ Command = (
     | PrincipalAnswered
     | Abandon
     | Close
+    | RequestCallback
+    | RecordCallbackAttempt
     | PostMessage
     | RecordDelivery
     # supervisor steering

@@ -92,7 +92,7 @@ def timer_applies(state: State, timer: Timer) -> bool:
             and mark <= len(steps)
             and interaction.relax_from + steps[mark - 1].after_s * SECOND == due
         )
-    return interaction.status == "queued"  # REOFFER
+    return interaction.status == "queued"  # REOFFER: a re-offer delay or a callback's retry ended
 
 
 def fire_timer(state: State, timer: Timer, now: Instant) -> list[Event]:

@@ -29,9 +29,9 @@ from .errors import ApplyFailed, ClockWentBackwards
 from .events import Event, OfferMade
 from .handlers import COMMAND_HANDLERS
 from .instants import SECOND, Instant
-from .interactions import Interaction
+from .interactions import Interaction, order_key
 from .policies import CHANNELS, Channel
-from .queues import Entry, Signature, SubQueue, queue_key
+from .queues import Entry, Signature, SubQueue
 from .routing import Strategy, strategy_named
 from .snapshots import dump_state, read_image
 from .state import State
@@ -283,9 +283,7 @@ class Engine:
         if len(waiting) < 2:
             return [i.id for i in waiting]
         by_channel: dict[Channel, list[Interaction]] = {}
-        for interaction in sorted(
-            waiting, key=lambda i: queue_key(i.priority, i.deadline, i.id), reverse=True
-        ):
+        for interaction in sorted(waiting, key=order_key, reverse=True):
             by_channel.setdefault(interaction.channel, []).append(interaction)
         channels = self.state.policies.channels
         score = self.strategy.work_score
@@ -341,7 +339,7 @@ class Engine:
         """Offer a waiting interaction to the best advisor waiting for work, if any."""
         state = self.state
         interaction = state.interactions.get(interaction_id)
-        if interaction is None or interaction.status != "queued":
+        if interaction is None or interaction.status != "queued" or interaction.not_before > now:
             return
         ready = state.ready[interaction.channel]
         if not ready:
@@ -425,10 +423,11 @@ class Engine:
                         if fresh is None:
                             continue
                         entry = fresh
-                    excluded = interactions[entry[4]].excluded
-                    if excluded and excluded.get(advisor_id, now) > now:
+                    first = interactions[entry[4]]
+                    excluded = first.excluded
+                    if (excluded and excluded.get(advisor_id, now) > now) or first.not_before > now:
                         allowed = queues.first_where(
-                            subqueue, lambda i: _not_excluded(interactions[i], advisor_id, now)
+                            subqueue, lambda i: _offerable(interactions[i], advisor_id, now)
                         )
                         if allowed is None:
                             continue
@@ -474,5 +473,7 @@ class Engine:
         out.append(event)
 
 
-def _not_excluded(interaction: Interaction, advisor_id: str, now: Instant) -> bool:
-    return interaction.excluded.get(advisor_id, now) <= now
+def _offerable(interaction: Interaction, advisor_id: str, now: Instant) -> bool:
+    """Whether waiting work may be offered to an advisor now: not declined or missed by it
+    within the re-offer delay, not a callback waiting for its next attempt."""
+    return interaction.excluded.get(advisor_id, now) <= now and interaction.not_before <= now

@@ -10,8 +10,9 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken / UnknownMessage
     │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
     │   ├── NotYourWork        an advisor acted on work it does not hold
-    │   └── ChannelClosed      reason ``closed``: the channel is outside its opening hours;
-    │                          its ``event`` is the refusal, for the journal to keep
+    │   ├── ChannelClosed      reason ``closed``: the channel is outside its opening hours;
+    │   │                      its ``event`` is the refusal, for the journal to keep
+    │   └── CallbackRefused    a callback cannot be asked for or reported (see its reasons)
     └── SnapshotFormatError   a snapshot this code cannot read (another format, damaged bytes):
                               the state is rebuilt from the journal instead
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApplyFailed",
+    "CallbackRefused",
     "ChannelClosed",
     "ClockWentBackwards",
     "EngineError",
@@ -128,6 +130,16 @@ class ChannelClosed(Refused):
     def __reduce__(self) -> tuple[type[ChannelClosed], tuple[str, InteractionRefused]]:
         # Pickled with its event (to another process), not with the message alone.
         return type(self), (self.message, self.event)
+
+
+class CallbackRefused(Refused):
+    """A callback refused, for ``reason``: ``callbacks_off``, the channel offers none
+    (``callback_target_s`` is 0); ``already_callback``, the caller asked already;
+    ``callback_after_closing``, it would be due after the channel closes today (or the channel
+    is closed now); ``not_a_callback``, an attempt reported for work that is not one;
+    ``callback_abandoned``, a callback abandoned (the caller hung up on purpose: close it)."""
+
+    reason = "callback_refused"
 
 
 class SnapshotFormatError(EngineError):

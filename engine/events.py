@@ -23,6 +23,9 @@ __all__ = [
     "AdvisorRemoved",
     "AdvisorStateChanged",
     "AdvisorUpdated",
+    "CallbackAnswered",
+    "CallbackMissed",
+    "CallbackRequested",
     "Event",
     "InteractionAbandoned",
     "InteractionArrived",
@@ -297,6 +300,51 @@ class InteractionClosed(_Event, frozen=True, tag="interaction.closed", omit_defa
     motive: str | None = None
 
 
+class CallbackRequested(_Event, frozen=True, tag="interaction.callback_requested"):
+    """A waiting caller asked to be called back (``RequestCallback``); the call ended.
+
+    ``waited``: microseconds the caller waited; ``within_sla``: whether that met the call's
+    SLA, the call's outcome for the service level (its clock stops here). ``deadline`` and
+    ``warning_at``: the callback's, in force from now on. The interaction keeps its place in
+    the queue. ``number_digest``: as ``RequestCallback``'s.
+    """
+
+    interaction_id: int
+    waited: int
+    within_sla: bool
+    deadline: Instant
+    warning_at: Instant
+    number_digest: str = ""
+
+
+class CallbackAnswered(_Event, frozen=True, tag="interaction.callback_answered"):
+    """The customer answered attempt ``attempt`` (from 1): the callback's first response.
+
+    ``dialled_at``: when the attempt started (its offer accepted); ``on_time``: whether that was
+    at or before the callback's deadline. The call's ``within_sla`` is not changed.
+    """
+
+    interaction_id: int
+    advisor_id: str
+    attempt: int
+    dialled_at: Instant
+    on_time: bool
+
+
+class CallbackMissed(_Event, frozen=True, tag="interaction.callback_missed"):
+    """Attempt ``attempt`` did not reach the customer (``dialled_at``, ``on_time`` as for
+    ``CallbackAnswered``). With ``retry_at``, the callback is back in its place in the queue
+    and offered again from then; ``None``: that was the last attempt, and the close follows
+    (``interaction.closed``, reason ``callback_unanswered``)."""
+
+    interaction_id: int
+    advisor_id: str
+    attempt: int
+    dialled_at: Instant
+    on_time: bool
+    retry_at: Instant | None
+
+
 class MessageReceived(_Event, frozen=True, tag="message.received", omit_defaults=True):
     """A customer message in an interaction's thread: its first one (right after its arrival),
     or one that joined it; ``(source, external_id)`` is the key it was submitted with."""
@@ -442,6 +490,9 @@ Event = (
     | PrincipalAnswered
     | InteractionAbandoned
     | InteractionClosed
+    | CallbackRequested
+    | CallbackAnswered
+    | CallbackMissed
     | InteractionForgotten
     | SlaWarning
     | SlaBreached

@@ -22,14 +22,17 @@ from .commands import (
     Decline,
     PostMessage,
     PrincipalAnswered,
+    RecordCallbackAttempt,
     RecordDelivery,
     RecordResponse,
+    RequestCallback,
     SetSchedule,
     Submit,
     Transfer,
     TransferOut,
 )
 from .errors import (
+    CallbackRefused,
     ChannelClosed,
     IllegalTransition,
     InvalidCommand,
@@ -40,6 +43,9 @@ from .errors import (
 )
 from .events import (
     AdvisorStateChanged,
+    CallbackAnswered,
+    CallbackMissed,
+    CallbackRequested,
     Event,
     InteractionAbandoned,
     InteractionArrived,
@@ -67,7 +73,7 @@ from .roster import ROSTER_HANDLERS, check_profile, revoke_offers
 from .schedules import ScheduleError, check_schedule
 from .state import State
 from .states import OPEN_STATUSES, Action, interaction_next
-from .steering import STEERING_HANDLERS, check_preferred, requirement
+from .steering import STEERING_HANDLERS, check_preferred, requirement, withdrawn
 
 __all__ = ["COMMAND_HANDLERS"]
 
@@ -112,6 +118,9 @@ _PAST: dict[Action, str] = {
     "principal_answered": "resumed (it is not waiting for the principal)",
     "abandon": "abandoned",
     "close": "closed",
+    "request_callback": "called back (a callback is asked for while the caller waits)",
+    "callback_answered": "reported as a callback answered (it must be held by an advisor)",
+    "callback_missed": "reported as a callback missed (it must be held by an advisor)",
 }
 
 
@@ -266,8 +275,13 @@ def _accept(state: State, command: Accept, now: Instant) -> list[Event]:
             advisor_id=offer.advisor_id,
         )
     ]
-    # Picking up a call is its first response: the voice clock measures the wait in queue.
-    if interaction.channel == "voice" and interaction.responded_at is None:
+    # Picking up a call is its first response: the voice clock measures the wait in queue. A
+    # callback's is the customer answering it (``RecordCallbackAttempt``).
+    if (
+        interaction.channel == "voice"
+        and interaction.responded_at is None
+        and interaction.callback_requested_at is None
+    ):
         events.append(_responded(interaction, offer.advisor_id, now))
     return events
 
@@ -292,7 +306,16 @@ def _record_response(state: State, command: RecordResponse, now: Instant) -> lis
         raise IllegalTransition(
             f"interaction {interaction.id} already had its first response", reason="responded"
         )
+    _not_a_callback(interaction, "its first response is the customer answering the call back")
     return [_responded(interaction, command.advisor_id, now)]
+
+
+def _not_a_callback(interaction: Interaction, why: str) -> None:
+    if interaction.callback_requested_at is not None:
+        raise CallbackRefused(
+            f"interaction {interaction.id} is a callback: {why} (RecordCallbackAttempt)",
+            reason="callback",
+        )
 
 
 def _wrap_up(state: State, interaction: Interaction, advisor_id: str, now: Instant) -> list[Event]:
@@ -338,8 +361,9 @@ def _transfer_out(state: State, command: TransferOut, now: Instant) -> list[Even
     _held_by(interaction, command.advisor_id, "transfer_out")
     events: list[Event] = []
     # Handing a complaint to the competent party is its handling (typology "transfer"): when
-    # nothing was answered before, the hand-over is the first response.
-    if interaction.responded_at is None:
+    # nothing was answered before, the hand-over is the first response (not a callback's:
+    # the call's outcome was decided when it was asked for, and the customer was not reached).
+    if interaction.responded_at is None and interaction.callback_requested_at is None:
         events.append(_responded(interaction, command.advisor_id, now))
     events.append(
         InteractionTransferredOut(
@@ -396,6 +420,12 @@ def _abandon(state: State, command: Abandon, now: Instant) -> list[Event]:
             f"interaction {interaction.id} was already picked up: close it instead of abandoning"
         )
     _transition(interaction, "abandon")
+    if interaction.callback_requested_at is not None:
+        raise CallbackRefused(
+            f"interaction {interaction.id} is a callback: the caller hung up when asking for it, "
+            "and it waits to be called back; close it to give it up",
+            reason="callback_abandoned",
+        )
     return [InteractionAbandoned(at=now, interaction_id=interaction.id)]
 
 
@@ -426,6 +456,121 @@ def _close(state: State, command: Close, now: Instant) -> list[Event]:
     if interaction.status == "assigned" and interaction.advisor_id is not None:
         events += _wrap_up(state, interaction, interaction.advisor_id, now)
     return events
+
+
+# -- callbacks ----------------------------------------------------------------------------------
+
+
+def _request_callback(state: State, command: RequestCallback, now: Instant) -> list[Event]:
+    interaction = _interaction(state, command.interaction_id)
+    status = "queued" if interaction.status == "offered" else interaction.status
+    if interaction_next(status, "request_callback") is None:
+        raise IllegalTransition(
+            f"interaction {interaction.id} is {interaction.status}: a callback is asked for "
+            "while the caller waits (queued or offered)"
+        )
+    asked = interaction.callback_requested_at
+    if asked is not None:
+        local = to_datetime(asked, state.calendar.zone).isoformat()
+        raise CallbackRefused(
+            f"interaction {interaction.id} is a callback already (asked for at {local})",
+            reason="already_callback",
+        )
+    policy = state.policies.channels[interaction.channel]
+    if policy.callback_target_s == 0:
+        raise CallbackRefused(
+            f"the {interaction.channel} channel offers no callback (its callback_target_s is 0)",
+            reason="callbacks_off",
+        )
+    # Due the target after now, and never earlier than the call was.
+    deadline = max(now + policy.callback_target_s * SECOND, interaction.deadline)
+    calendar = state.calendar
+    hours = policy.hours or state.policies.calendar.hours
+    span = calendar.opening_of(calendar.local_date(now), hours)
+    if span is None or not span[0] <= now < span[1] or deadline > span[1]:
+        due = to_datetime(deadline, calendar.zone).isoformat()
+        closes = (
+            "it is closed now"
+            if span is None or not span[0] <= now < span[1]
+            else f"it closes at {to_datetime(span[1], calendar.zone).isoformat()}"
+        )
+        raise CallbackRefused(
+            f"a callback asked for now would be due at {due}, and the {interaction.channel} "
+            f"channel cannot make it before closing: {closes}",
+            reason="callback_after_closing",
+        )
+    return [
+        *withdrawn(interaction, "callback requested", now),
+        CallbackRequested(
+            at=now,
+            interaction_id=interaction.id,
+            waited=now - interaction.received_at,
+            within_sla=sla.answered_within(now, interaction.deadline),
+            deadline=deadline,
+            warning_at=sla.warning_at(now, deadline, policy.warning_fraction),
+            number_digest=command.number_digest,
+        ),
+    ]
+
+
+def _record_callback_attempt(
+    state: State, command: RecordCallbackAttempt, now: Instant
+) -> list[Event]:
+    interaction = _interaction(state, command.interaction_id)
+    outcome = command.outcome
+    if outcome not in ("answered", "unanswered"):
+        raise InvalidCommand(f"outcome {outcome!r} is not one of: answered, unanswered")
+    answered = outcome == "answered"
+    action: Action = "callback_answered" if answered else "callback_missed"
+    _held_by(interaction, command.advisor_id, action)
+    if interaction.callback_requested_at is None:
+        raise CallbackRefused(
+            f"interaction {interaction.id} is not a callback: nobody asked to be called back",
+            reason="not_a_callback",
+        )
+    if interaction.responded_at is not None:
+        raise IllegalTransition(
+            f"callback {interaction.id} reached the customer already", reason="responded"
+        )
+    attempt = interaction.callback_attempts + 1
+    dialled = now if interaction.callback_dialled_at is None else interaction.callback_dialled_at
+    on_time = sla.answered_within(dialled, interaction.deadline)
+    advisor_id = command.advisor_id
+    if answered:
+        return [
+            CallbackAnswered(
+                at=now,
+                interaction_id=interaction.id,
+                advisor_id=advisor_id,
+                attempt=attempt,
+                dialled_at=dialled,
+                on_time=on_time,
+            )
+        ]
+    policy = state.policies.channels[interaction.channel]
+    last = attempt >= policy.callback_attempts
+    events: list[Event] = [
+        CallbackMissed(
+            at=now,
+            interaction_id=interaction.id,
+            advisor_id=advisor_id,
+            attempt=attempt,
+            dialled_at=dialled,
+            on_time=on_time,
+            retry_at=None if last else now + policy.callback_retry_s * SECOND,
+        )
+    ]
+    if last:
+        events.append(
+            InteractionClosed(
+                at=now,
+                interaction_id=interaction.id,
+                advisor_id=advisor_id,
+                reason="callback_unanswered",
+                motive=interaction.motive,
+            )
+        )
+    return events + _wrap_up(state, interaction, advisor_id, now)
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -556,6 +701,8 @@ COMMAND_HANDLERS: dict[type[Any], Handler] = {
     PrincipalAnswered: _principal_answered,
     Abandon: _abandon,
     Close: _close,
+    RequestCallback: _request_callback,
+    RecordCallbackAttempt: _record_callback_attempt,
     PostMessage: _post_message,
     RecordDelivery: _record_delivery,
     # schedules

@@ -9,7 +9,7 @@ from .policies import Channel, Typology
 from .queues import Signature
 from .states import InteractionStatus
 
-__all__ = ["Interaction", "Offer", "signature_of"]
+__all__ = ["Interaction", "Offer", "order_key", "signature_of"]
 
 
 def signature_of(language: str, skills: dict[str, int]) -> Signature:
@@ -23,7 +23,9 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     ``skills`` is the requirement as submitted (the motive's skill and any extra ones);
     ``need`` is the requirement in force, after relaxation steps and transfers. ``deadline`` is
     the SLA deadline in force; ``raw_deadline`` the one given at reception, which never moves
-    (they differ once a credited wait for the principal moved ``deadline`` later).
+    (they differ once a credited wait for the principal moved ``deadline`` later, or a caller
+    asked for a callback: ``deadline`` and ``warning_at`` are then the callback's, ``warned``
+    and ``breached`` about it, and ``within_sla`` is the call's, decided when it was asked for).
     """
 
     id: int
@@ -82,6 +84,28 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     named: offered this one first when ready."""
     messages: list[int] = []
     """The ids of its thread's messages (``State.messages``), in order."""
+    callback_requested_at: Instant | None = None
+    """When the caller asked to be called back (``RequestCallback``): it is a callback since."""
+    callback_attempts: int = 0
+    """Calls made to the customer so far (see ``RecordCallbackAttempt``)."""
+    callback_dialled_at: Instant | None = None
+    """When the attempt under way started: its offer accepted, the system dialling."""
+    not_before: Instant = 0
+    """Not offered before this instant: a callback waiting to be tried again (0: any time)."""
+
+
+def order_key(interaction: Interaction) -> tuple[int, Instant, int]:
+    """Return the fixed key of waiting work's place in its queue (``queues.queue_key``).
+
+    A callback keeps the place of the call it was asked from: its raw deadline, not the
+    callback's.
+    """
+    deadline = (
+        interaction.deadline
+        if interaction.callback_requested_at is None
+        else interaction.raw_deadline
+    )
+    return (-interaction.priority, deadline, interaction.id)
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True, gc=False):

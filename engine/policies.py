@@ -169,6 +169,16 @@ class ChannelPolicy(_Policy, frozen=True):
     """Work abandoned after waiting less than this is a short abandon (a wrong number, a caller
     who hung up at once): counted apart, and left out of the service level and the abandonment
     rate (see ``figures``). 0: none is left out. Only the figures read it; routing does not."""
+    callback_target_s: NonNegativeInt = 0
+    """A caller who waits may ask to be called back instead (``RequestCallback``): the callback
+    is then due this long after it was asked for (never earlier than the call was), and it is
+    offered only when that falls before the channel closes the same day. 0: no callback is
+    offered. The callback's own target, reported apart from the call's."""
+    callback_attempts: PositiveInt = 3
+    """Calls made to reach the customer before an unanswered callback is closed
+    (``callback_unanswered``)."""
+    callback_retry_s: PositiveInt = 600
+    """After an unanswered attempt, the callback waits this long before it is offered again."""
 
 
 class SkillPolicy(_Policy, frozen=True):

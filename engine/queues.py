@@ -129,8 +129,9 @@ class Queues:
         The head is tried first. Past it, the heap is walked in queue order from its root
         (a frontier of the smallest entries not yet seen) until an allowed entry: O(k log k) for
         k entries refused before it. Routing refuses only the work an advisor declined or missed
-        within the re-offer delay, so k is bounded by that advisor's own recent refusals, not by
-        the length of the queue; no entry past an arbitrary limit is ever left unseen beside a
+        within the re-offer delay, and callbacks waiting for their next attempt, so k is bounded
+        by that advisor's own recent refusals and the callbacks missed lately, not by the length
+        of the queue; no entry past an arbitrary limit is ever left unseen beside a
         free advisor. Stale entries are passed over (compaction keeps them few), so the answer
         depends on what waits, never on how the heap was built: a queue rebuilt from a snapshot
         or a replay decides as the original would.

@@ -27,10 +27,9 @@ from .advisors import Advisor
 from .calendar import BusinessCalendar
 from .errors import SnapshotFormatError
 from .instants import Instant
-from .interactions import Interaction, Offer
+from .interactions import Interaction, Offer, order_key
 from .messages import Message, in_outbox
 from .policies import Policies
-from .queues import queue_key
 from .schedules import Shift
 from .sla import BREACH_AFTER
 from .state import State
@@ -39,8 +38,13 @@ from .tokens import Token
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
-SNAPSHOT_FORMAT = 4
+SNAPSHOT_FORMAT = 5
 """The image format this code writes.
+
+5: callbacks: each interaction's callback fields (when it was asked for, the attempts, the one
+under way, the instant before which it is not offered again). A format-4 image is read too:
+its interactions read them as their defaults (no callback: the journal had none). The format
+changes for the reason 4 did: an older version must not read an image without them.
 
 4: schedules: the planned shifts of the days kept. A format-3 image is read too, upgraded on
 the way: it had no schedule (the journal had none). The format changes, rather than gaining a
@@ -57,7 +61,7 @@ breach timers move one microsecond later, and each interaction's raw deadline is
 force (what a format-1 image knew of it; a deadline once given never moved earlier).
 """
 
-_UPGRADABLE = frozenset({1, 2, 3})
+_UPGRADABLE = frozenset({1, 2, 3, 4})
 """Older formats read by upgrading them (``_upgraded``)."""
 
 
@@ -166,7 +170,7 @@ def read_image(data: bytes) -> tuple[State, Instant]:
                 interaction.id,
                 interaction.channel,
                 interaction.signature,
-                queue_key(interaction.priority, interaction.deadline, interaction.id),
+                order_key(interaction),
             )
     state.by_external = {(source, ext): i for source, ext, i in image.by_external}
     state.offers = {offer.id: offer for offer in image.offers}
@@ -228,8 +232,8 @@ def _decode(data: bytes) -> _Image:
 def _upgraded(data: bytes, found: int) -> _Image:
     """Read an image of an older format as the current one (``SnapshotFormatError`` if not).
 
-    Formats 2 and 3 need nothing done: what formats 3 and 4 add reads as its default (no
-    messages, no schedules).
+    Formats 2, 3 and 4 need nothing done: what formats 3, 4 and 5 add reads as its default (no
+    messages, no schedules, no callbacks).
     """
     try:
         raw = msgspec.msgpack.decode(data)

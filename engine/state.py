@@ -31,6 +31,9 @@ from .events import (
     AdvisorRemoved,
     AdvisorStateChanged,
     AdvisorUpdated,
+    CallbackAnswered,
+    CallbackMissed,
+    CallbackRequested,
     Event,
     InteractionAbandoned,
     InteractionArrived,
@@ -161,6 +164,9 @@ class State:
             PrincipalAnswered: self._principal_answered,
             InteractionAbandoned: self._abandoned,
             InteractionClosed: self._closed,
+            CallbackRequested: self._callback_requested,
+            CallbackAnswered: self._callback_answered,
+            CallbackMissed: self._callback_missed,
             SlaWarning: self._sla_warning,
             SlaBreached: self._sla_breached,
             InteractionForgotten: self._forgotten,
@@ -245,9 +251,9 @@ class State:
                 and interaction.paused_at is None
                 and not interaction.warned
             ):
-                due = warning_at(
-                    interaction.received_at, interaction.deadline, policy.warning_fraction
-                )
+                # A callback's time runs from when it was asked for.
+                start = interaction.callback_requested_at or interaction.received_at
+                due = warning_at(start, interaction.deadline, policy.warning_fraction)
                 if due != interaction.warning_at:
                     interaction.warning_at = due
                     timers.set(due, SLA_WARNING, interaction.id)
@@ -328,12 +334,17 @@ class State:
     # -- interactions ----------------------------------------------------------------------
 
     def _enqueue(self, interaction: Interaction) -> None:
-        # The key is queue_key(priority, deadline, id), spelled out: this runs per arrival.
+        # The key is order_key(interaction), spelled out: this runs per arrival.
+        deadline = (
+            interaction.deadline
+            if interaction.callback_requested_at is None
+            else interaction.raw_deadline
+        )
         self.queues.push(
             interaction.id,
             interaction.channel,
             interaction.signature,
-            (-interaction.priority, interaction.deadline, interaction.id),
+            (-interaction.priority, deadline, interaction.id),
         )
         self.pending_interactions[interaction.id] = None
 
@@ -433,6 +444,8 @@ class State:
         if interaction.requeued_at is not None:
             interaction.waited_after_transfer += event.at - interaction.requeued_at
             interaction.requeued_at = None
+        if interaction.callback_requested_at is not None:
+            interaction.callback_dialled_at = event.at  # accepting a callback dials it
         self.advisors[event.advisor_id].missed = 0
 
     def _offer_returned(self, event: OfferDeclined | OfferExpired | OfferRevoked) -> None:
@@ -537,6 +550,42 @@ class State:
         if event.motive is not None:
             interaction.motive = event.motive
         self._ended(interaction, event.at)
+
+    # -- callbacks -------------------------------------------------------------------------
+
+    def _callback_requested(self, event: CallbackRequested) -> None:
+        """The call ended; the work waits on in its place, with the callback's deadline."""
+        interaction = self.interactions[event.interaction_id]
+        _move(interaction, "request_callback")
+        interaction.callback_requested_at = event.at
+        interaction.within_sla = event.within_sla
+        interaction.deadline = event.deadline
+        interaction.warning_at = event.warning_at
+        # The call's warning and breach were the call's: the callback's come with its deadline.
+        interaction.warned = False
+        interaction.breached = False
+        if event.number_digest:
+            interaction.later_digests += (event.number_digest,)
+        self._enqueue(interaction)  # the same key, so the same place: routed again
+        self._set_sla_timers(interaction)
+
+    def _callback_answered(self, event: CallbackAnswered) -> None:
+        interaction = self.interactions[event.interaction_id]
+        _move(interaction, "callback_answered")
+        interaction.callback_attempts = event.attempt
+        interaction.responded_at = event.at
+
+    def _callback_missed(self, event: CallbackMissed) -> None:
+        interaction = self.interactions[event.interaction_id]
+        interaction.callback_attempts = event.attempt
+        interaction.callback_dialled_at = None
+        if event.retry_at is None:
+            return  # the last attempt: the close that follows releases it
+        self._release(interaction, event.at)
+        _move(interaction, "callback_missed")
+        interaction.not_before = event.retry_at
+        self._enqueue(interaction)  # its place, relaxation kept; offered from retry_at
+        self.timers.set(event.retry_at, REOFFER, interaction.id)
 
     # -- supervisor steering ---------------------------------------------------------------
 

@@ -47,6 +47,9 @@ Action = Literal[
     "close",
     "prioritise",  # a supervisor gives waiting work another priority
     "move",  # a supervisor sends work back to its place in the queue
+    "request_callback",  # a waiting caller asks to be called back: the call ends, work waits
+    "callback_answered",  # the customer called back answered
+    "callback_missed",  # the customer called back did not answer: back in the queue for later
 ]
 
 INTERACTION_TRANSITIONS: Final[dict[tuple[InteractionStatus, Action], InteractionStatus]] = {
@@ -69,6 +72,10 @@ INTERACTION_TRANSITIONS: Final[dict[tuple[InteractionStatus, Action], Interactio
     ("queued", "prioritise"): "queued",
     ("queued", "move"): "queued",
     ("assigned", "move"): "queued",
+    # Offered calls ask for a callback too: the offer is revoked first, as for a move.
+    ("queued", "request_callback"): "queued",
+    ("assigned", "callback_answered"): "assigned",
+    ("assigned", "callback_missed"): "queued",
 }
 
 TERMINAL_STATUSES: Final[frozenset[InteractionStatus]] = frozenset(

@@ -23,7 +23,7 @@ from .roster import check_profile
 from .state import State
 from .states import Action, interaction_next
 
-__all__ = ["STEERING_HANDLERS", "check_preferred", "requirement"]
+__all__ = ["STEERING_HANDLERS", "check_preferred", "requirement", "withdrawn"]
 
 
 def requirement(
@@ -96,7 +96,7 @@ def _steered(interaction: Interaction, action: Action, what: str, by: str, reaso
         )
 
 
-def _withdrawn(interaction: Interaction, why: str, now: Instant) -> list[Event]:
+def withdrawn(interaction: Interaction, why: str, now: Instant) -> list[Event]:
     """Return the revocation of an interaction's pending offer, if it has one."""
     if interaction.status != "offered" or interaction.offer_id is None:
         return []
@@ -119,7 +119,7 @@ def _prioritise(state: State, command: Prioritise, now: Instant) -> list[Event]:
     if not 0 <= command.priority <= 9:
         raise InvalidCommand(f"priority {command.priority} is out of range: it goes from 0 to 9")
     return [
-        *_withdrawn(interaction, "interaction reprioritised", now),
+        *withdrawn(interaction, "interaction reprioritised", now),
         InteractionReprioritised(
             at=now,
             interaction_id=interaction.id,
@@ -141,7 +141,7 @@ def _move(state: State, command: Move, now: Instant) -> list[Event]:
     if command.to_advisor is not None:
         check_preferred(state, command.to_advisor, interaction, needs)
     return [
-        *_withdrawn(interaction, "interaction moved", now),
+        *withdrawn(interaction, "interaction moved", now),
         InteractionMoved(
             at=now,
             interaction_id=interaction.id,

@@ -495,6 +495,13 @@ def _channel_problems(settings: Settings) -> Iterator[KeyProblem]:
                 f"{'channel' if policy.hours else 'calendar'}'s hours open on no day",
                 "list the open days in `days`, or set `credit_principal_wait = false`",
             )
+        if policy.callback_target_s and channel != "voice":
+            yield (
+                ("channels", channel, "callback_target_s"),
+                f"callbacks are offered to callers waiting on the phone, not on the `{channel}` "
+                "channel",
+                f"remove `callback_target_s` from [channels.{channel}] (or set it to 0)",
+            )
         previous = 0
         for index, step in enumerate(policy.relaxation):
             if step.after_s <= previous:

@@ -30,6 +30,7 @@ from aiguillage.engine.commands import (
     Move,
     PostMessage,
     RecordDelivery,
+    RequestCallback,
     Submit,
     Transfer,
     TransferOut,
@@ -54,6 +55,7 @@ _DIGEST_FIELD: dict[type[Any], str] = {
     TransferOut: "party_digest",
     PostMessage: "digest",
     RecordDelivery: "evidence_digest",
+    RequestCallback: "number_digest",
 }
 """Commands whose free text is personal data, and the field that carries its digest."""
 
@@ -112,15 +114,15 @@ _CANONICAL = msgspec.json.Encoder(order="sorted")
 def seal_free_text(
     command: Command, personal: dict[str, Any] | None, now: Instant, engine: Engine
 ) -> tuple[Command, Sealed | None]:
-    """Return a transfer, a move, a hand-over or a message carrying the digest of its free
-    text, and its piece.
+    """Return a transfer, a move, a hand-over, a message or a callback asked for carrying the
+    digest of its free text, and its piece.
 
-    ``personal`` is ``{"note": …}``, ``{"party": …}``, ``{"message": …}`` or, for a message
-    sent, ``{"evidence": …}`` (the bytes the peer took); other commands carry no free text and
-    come back as they are.
+    ``personal`` is ``{"note": …}``, ``{"party": …}``, ``{"message": …}``, for a message sent
+    ``{"evidence": …}`` (the bytes the peer took), or for a callback ``{"callback_number": …}``
+    (the number to call); other commands carry no free text and come back as they are.
     """
     if not personal or not isinstance(
-        command, Transfer | Move | TransferOut | PostMessage | RecordDelivery
+        command, Transfer | Move | TransferOut | PostMessage | RecordDelivery | RequestCallback
     ):
         return command, None
     if isinstance(command, RecordDelivery):
@@ -137,7 +139,8 @@ def seal_free_text(
 
 def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return the pieces of one interaction as the API shows them: the submission's fields,
-    then ``notes``, ``parties`` and ``messages`` in the order they were added.
+    then ``notes``, ``parties`` and ``messages`` in the order they were added, and
+    ``callback_numbers`` when a caller asked to be called back.
 
     ``messages`` holds what was written in the thread after the submission: the customer's
     later messages (each as its channel submitted it) and the texts of answers and notes;
@@ -145,10 +148,12 @@ def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
     bytes received are in each message's own ``evidence``.
     """
     merged: dict[str, Any] | None = None
-    notes, parties, messages, evidence = [], [], [], []
+    notes, parties, messages, evidence, numbers = [], [], [], [], []
     for piece in pieces:
         if "evidence" in piece and len(piece) == 1:
             evidence.append(piece["evidence"])
+        elif "callback_number" in piece and len(piece) == 1:
+            numbers.append(piece["callback_number"])
         elif "note" in piece:
             notes.append(piece["note"])
         elif "party" in piece:
@@ -165,6 +170,8 @@ def shown(pieces: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "parties": parties,
         "messages": [_without_bytes(message) for message in messages],
     }
+    if numbers:
+        shown["callback_numbers"] = numbers
     return {**shown, "evidence_sent": evidence} if evidence else shown
 
 

@@ -7,7 +7,9 @@ order respected by every decision, no eligible work left waiting beside a free a
 command changes nothing, time never goes back, and replaying the events rebuilds the state.
 Conversations too: submissions join threads or open follow-ups, answers, notes and
 acknowledgements are posted and their deliveries reported, and the outbox, the threads and the
-messages stay consistent with each other.
+messages stay consistent with each other. Callers ask for callbacks, and the calls made to them
+are reported answered or not: a callback waiting for its next attempt is the one waiting work a
+free advisor may be left beside.
 
 Snapshots are checked twice: every state round-trips through an image, and at random points a
 twin engine is restored from one and then driven beside the original, which it must follow
@@ -48,9 +50,11 @@ from aiguillage.engine.commands import (
     PostMessage,
     PrincipalAnswered,
     Prioritise,
+    RecordCallbackAttempt,
     RecordDelivery,
     RecordResponse,
     RemoveAdvisor,
+    RequestCallback,
     RevokeToken,
     SetAdvisorState,
     SetPolicies,
@@ -63,9 +67,9 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError, UnknownInteraction
 from aiguillage.engine.events import Event, InteractionForgotten, OfferMade, SlaBreached
 from aiguillage.engine.instants import SECOND
+from aiguillage.engine.interactions import order_key
 from aiguillage.engine.messages import in_outbox
 from aiguillage.engine.policies import CHANNELS, RelaxationStep, RetentionPolicy
-from aiguillage.engine.queues import queue_key
 from aiguillage.engine.states import OPEN_STATUSES
 from aiguillage.engine.timers import FORGET
 
@@ -102,7 +106,13 @@ class EngineMachine(RuleBasedStateMachine):
         policies = make_policies(voice_relaxation=steps, wrap_up_s=10, credit_principal_wait=True)
         # Relaxation and wrap-up on the digital channels too, where an advisor holds several.
         channels = {
-            "voice": policies.channels["voice"],
+            # Callbacks due within an hour, two attempts 2 minutes apart: within a run's reach.
+            "voice": msgspec.structs.replace(
+                policies.channels["voice"],
+                callback_target_s=3600,
+                callback_attempts=2,
+                callback_retry_s=120,
+            ),
             "written": msgspec.structs.replace(
                 policies.channels["written"], relaxation=steps, wrap_up_s=10
             ),
@@ -330,6 +340,65 @@ class EngineMachine(RuleBasedStateMachine):
             kind = Accept if accept else Decline
             self.run(kind(advisor_id=offer.advisor_id, offer_id=offer.id))
 
+    @precondition(lambda self: self.engine.state.interactions)
+    @rule(data=st.data())
+    def caller_asks_for_a_callback(self, data: st.DataObject) -> None:
+        # Mostly waiting calls, that may ask (offered ones first when no other call waits: the
+        # advisor is offered the callback at once); sometimes any work, that may not.
+        state = self.engine.state
+        calls = [i for i in state.interactions.values() if i.channel == "voice"]
+        pool = [i.id for i in calls if i.status == "offered" and not state.queues.waiting("voice")]
+        if not pool or data.draw(st.booleans()):
+            pool = [i.id for i in calls if i.status in ("queued", "offered")]
+        if not pool or data.draw(st.integers(0, 4)) == 0:
+            pool = sorted(self.engine.state.interactions)
+        interaction_id = self.pick(data, sorted(pool))
+        self.run(RequestCallback(interaction_id=interaction_id, number_digest="sealed-number"))
+        interaction = state.interactions[interaction_id]
+        offer = state.offers.get(interaction.offer_id or 0)
+        if interaction.callback_requested_at and offer is not None:
+            self.run(Accept(advisor_id=offer.advisor_id, offer_id=offer.id))  # dialled at once
+            outcome = data.draw(st.sampled_from(["answered", "unanswered", None]))
+            if outcome is not None:  # the customer answers or not, at once
+                self.run(
+                    RecordCallbackAttempt(
+                        interaction_id=interaction_id, advisor_id=offer.advisor_id, outcome=outcome
+                    )
+                )
+
+    @precondition(lambda self: self.interactions_in("assigned", "offered"))
+    @rule(data=st.data(), answered=st.booleans())
+    def callback_attempt(self, data: st.DataObject, answered: bool) -> None:
+        state = self.engine.state
+        offered = [
+            o
+            for o in state.offers.values()
+            if state.interactions[o.interaction_id].callback_requested_at
+        ]
+        if offered and data.draw(st.booleans()):  # its advisor takes it: the system dials
+            offer = self.pick(data, sorted(offered, key=lambda o: o.id))
+            self.run(Accept(advisor_id=offer.advisor_id, offer_id=offer.id))
+        callbacks = [
+            i.id
+            for i in state.interactions.values()
+            if i.status == "assigned" and i.callback_requested_at is not None
+        ]
+        if not callbacks and not self.interactions_in("assigned"):
+            return
+        if not callbacks or data.draw(st.integers(0, 4)) == 0:
+            callbacks = self.interactions_in("assigned")  # not a callback: refused
+        interaction_id = self.pick(data, sorted(callbacks))
+        advisor_id = self.engine.state.interactions[interaction_id].advisor_id
+        assert advisor_id is not None
+        if data.draw(st.integers(0, 4)) == 0:  # sometimes the wrong advisor reports it
+            advisor_id = self.pick(data, self.advisor_ids)
+        outcome = "answered" if answered else "unanswered"
+        self.run(
+            RecordCallbackAttempt(
+                interaction_id=interaction_id, advisor_id=advisor_id, outcome=outcome
+            )
+        )
+
     @precondition(lambda self: self.engine.state.offers)
     @rule(flood=st.integers(0, 45), times=st.integers(1, 45))
     def one_advisor_declines_again_and_again(self, flood: int, times: int) -> None:
@@ -539,6 +608,8 @@ class EngineMachine(RuleBasedStateMachine):
                     interaction = state.interactions[interaction_id]
                     if interaction.excluded.get(advisor_id, 0) > self.now:
                         continue
+                    if interaction.not_before > self.now:  # a callback's next attempt to come
+                        continue
                     assert not is_eligible(advisor, interaction.signature), (
                         f"{advisor_id} is free while {interaction_id} waits for it"
                     )
@@ -553,13 +624,14 @@ class EngineMachine(RuleBasedStateMachine):
             advisor = state.advisors.get(event.advisor_id)
             if advisor is None:
                 continue
-            taken_key = queue_key(taken.priority, taken.deadline, taken.id)
+            taken_key = order_key(taken)
             for waiting_id in state.queues.ordered(taken.channel):
                 waiting = state.interactions[waiting_id]
-                if queue_key(waiting.priority, waiting.deadline, waiting.id) < taken_key:
+                if order_key(waiting) < taken_key:
                     assert (
                         not is_eligible(advisor, waiting.signature)
                         or waiting.excluded.get(advisor.id, 0) > event.at
+                        or waiting.not_before > event.at
                     ), f"{event.advisor_id} took {taken.id} before {waiting_id}"
 
     @invariant()
@@ -622,7 +694,8 @@ class EngineMachine(RuleBasedStateMachine):
     def a_deadline_given_never_moves_earlier_and_breaches_follow_it(self) -> None:
         for interaction in self.engine.state.interactions.values():
             assert interaction.deadline >= interaction.raw_deadline
-            if interaction.breached:
+            # A callback's breach is the callback's: the call's outcome was decided before.
+            if interaction.breached and interaction.callback_requested_at is None:
                 assert interaction.within_sla is not True
         for event in self.step_events:
             if isinstance(event, SlaBreached):
@@ -662,6 +735,9 @@ class EngineMachine(RuleBasedStateMachine):
             "InteractionReprioritised",
             "InteractionMoved",
             "PrincipalAnswered",
+            "CallbackRequested",
+            "CallbackAnswered",
+            "CallbackMissed",
             "SlaBreached",
             "InteractionForgotten",
             "MessageReceived",

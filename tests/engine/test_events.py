@@ -141,6 +141,27 @@ EVENT_SAMPLES: dict[str, Any] = {
     "interaction.closed": events.InteractionClosed(
         at=T0, interaction_id=1, advisor_id="A1", reason="no_answer_needed", motive="fines"
     ),
+    "interaction.callback_requested": events.CallbackRequested(
+        at=T0 + 200,
+        interaction_id=1,
+        waited=200,
+        within_sla=True,
+        deadline=T0 + 7200,
+        warning_at=T0 + 5000,
+        number_digest="salted-number",
+    ),
+    "interaction.callback_answered": events.CallbackAnswered(
+        at=T0 + 900, interaction_id=1, advisor_id="A1", attempt=2, dialled_at=T0 + 880, on_time=True
+    ),
+    "interaction.callback_missed": events.CallbackMissed(
+        at=T0 + 300,
+        interaction_id=1,
+        advisor_id="A1",
+        attempt=1,
+        dialled_at=T0 + 280,
+        on_time=True,
+        retry_at=T0 + 900,
+    ),
     "interaction.reprioritised": events.InteractionReprioritised(
         at=T0, interaction_id=1, priority=8, previous=2, by="token:7", reason="urgent"
     ),
@@ -233,6 +254,12 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "interaction.await_principal": commands.AwaitPrincipal(advisor_id="A1", interaction_id=1),
     "interaction.principal_answered": commands.PrincipalAnswered(interaction_id=1),
     "interaction.abandon": commands.Abandon(interaction_id=1),
+    "interaction.request_callback": commands.RequestCallback(
+        interaction_id=1, number_digest="salted-number"
+    ),
+    "interaction.callback_attempt": commands.RecordCallbackAttempt(
+        interaction_id=1, advisor_id="A1", outcome="unanswered"
+    ),
     "interaction.close": commands.Close(
         interaction_id=1, advisor_id=None, reason="no_answer_needed", motive="fines"
     ),
@@ -285,6 +312,9 @@ def test_the_event_tags_are_pinned() -> None:
         "advisor.updated",
         "interaction.abandoned",
         "interaction.arrived",
+        "interaction.callback_answered",
+        "interaction.callback_missed",
+        "interaction.callback_requested",
         "interaction.closed",
         "interaction.forgotten",
         "interaction.moved",
@@ -396,10 +426,12 @@ def test_the_command_tags_are_pinned() -> None:
         "advisor.update",
         "interaction.abandon",
         "interaction.await_principal",
+        "interaction.callback_attempt",
         "interaction.close",
         "interaction.move",
         "interaction.principal_answered",
         "interaction.prioritise",
+        "interaction.request_callback",
         "interaction.respond",
         "interaction.submit",
         "interaction.transfer",

@@ -90,6 +90,14 @@ def test_every_action_appears_in_the_table() -> None:
             ["offer", "accept", "await_principal", "close"],
             ["offered", "assigned", "waiting_principal", "closed"],
         ),
+        (
+            ["request_callback", "offer", "accept", "callback_missed", "offer", "accept", "close"],
+            ["queued", "offered", "assigned", "queued", "offered", "assigned", "closed"],
+        ),
+        (
+            ["request_callback", "offer", "accept", "callback_answered", "close"],
+            ["queued", "offered", "assigned", "assigned", "closed"],
+        ),
     ],
     ids=[
         "served",
@@ -106,6 +114,8 @@ def test_every_action_appears_in_the_table() -> None:
         "transferred-out",
         "principal-answered",
         "closed-while-waiting-for-the-principal",
+        "callback-missed-then-closed-at-the-last-attempt",
+        "callback-answered",
     ],
 )
 def test_a_lifecycle_path_visits_the_statuses_the_table_gives(

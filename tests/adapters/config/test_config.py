@@ -643,3 +643,50 @@ def test_a_short_abandon_threshold_must_be_a_number_of_seconds_at_least_0(
     assert problem.line == line_of(text, "short_abandon_s")
     assert problem.message == message
     assert problem.fix.startswith(fix)
+
+
+# --- callbacks ----------------------------------------------------------------------------------
+
+
+def test_the_reference_offers_callers_a_callback_within_2_hours(reference: LoadedConfig) -> None:
+    channels = reference.settings.channels
+    voice = channels["voice"]
+    assert (voice.callback_target_s, voice.callback_attempts, voice.callback_retry_s) == (
+        7200,
+        3,
+        600,
+    )
+    assert channels["written"].callback_target_s == channels["social"].callback_target_s == 0
+
+
+def test_callbacks_are_off_unless_configured(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    voice = load_config(path).settings.channels["voice"]
+    assert (voice.callback_target_s, voice.callback_attempts, voice.callback_retry_s) == (0, 3, 600)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("callback_target_s", "-1", "Expected `int` >= 0"),
+        ("callback_attempts", "0", "Expected `int` >= 1"),
+        ("callback_retry_s", '"10m"', "Expected `int`, got `str`"),
+    ],
+)
+def test_a_callback_setting_out_of_range_is_named(
+    tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    text = edit('sources = ["phone"]', f'sources = ["phone"]\n{key} = {value}')
+    problem = only_problem(tmp_path, text)
+    assert problem.key == f"channels.voice.{key}"
+    assert problem.line == line_of(text, key)
+    assert problem.message == message
+
+
+def test_callbacks_on_a_channel_other_than_voice_are_refused(tmp_path: Path) -> None:
+    text = edit('sources = ["email"]', 'sources = ["email"]\ncallback_target_s = 3600')
+    problem = only_problem(tmp_path, text)
+    assert problem.key == "channels.written.callback_target_s"
+    assert "callers waiting on the phone" in problem.message
+    assert problem.fix.startswith("remove `callback_target_s` from [channels.written]")

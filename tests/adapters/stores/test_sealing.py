@@ -10,6 +10,7 @@ from aiguillage.engine.commands import (
     Close,
     PostMessage,
     RecordDelivery,
+    RequestCallback,
     Submit,
     Transfer,
     TransferOut,
@@ -94,6 +95,24 @@ def test_pieces_are_shown_as_the_submission_then_notes_parties_and_messages_in_o
             {"text": "an answer"},
             {"external_id": "e2", "text": "a later message"},
         ],
+    }
+
+
+def test_a_number_to_call_back_leaves_only_its_digest_and_is_shown_apart() -> None:
+    asked, number = seal_free_text(
+        RequestCallback(interaction_id=4), {"callback_number": "+33 6 12 34 56 78"}, T0, ENGINE
+    )
+    assert isinstance(asked, RequestCallback)
+    assert number is not None
+    assert (number.interaction_id, asked.number_digest) == (4, number.digest)
+    assert b"+33 6 12 34 56 78" in number.data
+    pieces = [{"external_id": "e"}, {"callback_number": "+33 6 12 34 56 78"}]
+    assert shown(pieces) == {
+        "external_id": "e",
+        "notes": [],
+        "parties": [],
+        "messages": [],
+        "callback_numbers": ["+33 6 12 34 56 78"],
     }
 
 
