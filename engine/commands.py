@@ -22,6 +22,7 @@ __all__ = [
     "AddAdvisor",
     "AdvisorState",
     "AwaitPrincipal",
+    "CallbackOutcome",
     "Close",
     "Command",
     "Decline",

@@ -12,6 +12,10 @@ A *short abandon* is work abandoned after waiting less than its channel's ``shor
 (a caller who hung up within seconds, often a wrong number): it is counted apart, and left out
 of the service level and of the abandonment rate. With ``short_abandon_s = 0`` (the default)
 nothing is left out.
+
+A *callback* is asked for by a waiting caller (``RequestCallback``): the call has its outcome
+then, counted in the voice service level with the wait it had (within the target when it asked
+before the target); the callback has its own target, measured apart (``callback_service_level``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "abandonment_rate",
     "adherence",
+    "callback_service_level",
     "is_short_abandon",
     "mean_wait_s",
     "occupancy",
@@ -41,10 +46,18 @@ def service_level(
     abandoned: int,
     short_abandons: int = 0,
     late_open: int = 0,
+    callbacks_within: int = 0,
+    callbacks: int = 0,
 ) -> float | None:
     """Service level: the share of work with a known outcome that was answered in time.
 
-        answered within the SLA / (answered + abandoned - short abandons + late and still open)
+        (answered within the SLA + callbacks asked for within it)
+        / (answered + callbacks asked for + abandoned - short abandons + late and still open)
+
+    ``callbacks``: calls whose caller asked to be called back, an outcome of the call like an
+    answer; ``callbacks_within`` of them asked no later than the SLA target (the callback
+    itself is measured apart, ``callback_service_level``). A call that breached, then asked
+    for a callback, counts once, as a callback not within the SLA.
 
     ``abandoned`` counts every abandon, the short ones included; ``short_abandons`` of them are
     left out. An abandon that was not short counts as missed. ``late_open``: work still
@@ -54,8 +67,22 @@ def service_level(
     Work that breached and was answered later counts once, as answered (not within the SLA).
     ``None`` when no work has an outcome.
     """
-    settled = answered + abandoned - short_abandons + late_open
-    return answered_within / settled if settled > 0 else None
+    settled = answered + callbacks + abandoned - short_abandons + late_open
+    return (answered_within + callbacks_within) / settled if settled > 0 else None
+
+
+def callback_service_level(made_within: int, made: int, overdue: int = 0) -> float | None:
+    """Callback service level: the share of callbacks with an outcome made within their target.
+
+        first attempts started by the callback's deadline / (callbacks attempted + overdue)
+
+    A callback is *made* when its first attempt starts (an advisor takes it, the customer is
+    dialled), whether the customer answers or not: reaching the customer is counted apart.
+    ``overdue``: callbacks never attempted whose deadline has passed (missed already). A
+    callback still waiting in time has no outcome yet. ``None`` when none has one.
+    """
+    settled = made + overdue
+    return made_within / settled if settled > 0 else None
 
 
 def mean_wait_s(total_wait_s: float, answered: int) -> float | None:

@@ -75,7 +75,7 @@ from .state import State
 from .states import OPEN_STATUSES, Action, interaction_next
 from .steering import STEERING_HANDLERS, check_preferred, requirement, withdrawn
 
-__all__ = ["COMMAND_HANDLERS"]
+__all__ = ["COMMAND_HANDLERS", "callback_deadline"]
 
 Handler = Callable[[State, Any, Instant], list[Event]]
 
@@ -461,28 +461,19 @@ def _close(state: State, command: Close, now: Instant) -> list[Event]:
 # -- callbacks ----------------------------------------------------------------------------------
 
 
-def _request_callback(state: State, command: RequestCallback, now: Instant) -> list[Event]:
-    interaction = _interaction(state, command.interaction_id)
-    status = "queued" if interaction.status == "offered" else interaction.status
-    if interaction_next(status, "request_callback") is None:
-        raise IllegalTransition(
-            f"interaction {interaction.id} is {interaction.status}: a callback is asked for "
-            "while the caller waits (queued or offered)"
-        )
-    asked = interaction.callback_requested_at
-    if asked is not None:
-        local = to_datetime(asked, state.calendar.zone).isoformat()
-        raise CallbackRefused(
-            f"interaction {interaction.id} is a callback already (asked for at {local})",
-            reason="already_callback",
-        )
+def callback_deadline(state: State, interaction: Interaction, now: Instant) -> Instant:
+    """Return the deadline of a callback asked for now, or raise ``CallbackRefused`` when its
+    channel offers none or could not make it before closing today.
+
+    Due the channel's ``callback_target_s`` after now, and never earlier than the call was. The
+    simulator asks it too, to offer a callback only when one can be made.
+    """
     policy = state.policies.channels[interaction.channel]
     if policy.callback_target_s == 0:
         raise CallbackRefused(
             f"the {interaction.channel} channel offers no callback (its callback_target_s is 0)",
             reason="callbacks_off",
         )
-    # Due the target after now, and never earlier than the call was.
     deadline = max(now + policy.callback_target_s * SECOND, interaction.deadline)
     calendar = state.calendar
     hours = policy.hours or state.policies.calendar.hours
@@ -499,6 +490,26 @@ def _request_callback(state: State, command: RequestCallback, now: Instant) -> l
             f"channel cannot make it before closing: {closes}",
             reason="callback_after_closing",
         )
+    return deadline
+
+
+def _request_callback(state: State, command: RequestCallback, now: Instant) -> list[Event]:
+    interaction = _interaction(state, command.interaction_id)
+    status = "queued" if interaction.status == "offered" else interaction.status
+    if interaction_next(status, "request_callback") is None:
+        raise IllegalTransition(
+            f"interaction {interaction.id} is {interaction.status}: a callback is asked for "
+            "while the caller waits (queued or offered)"
+        )
+    asked = interaction.callback_requested_at
+    if asked is not None:
+        local = to_datetime(asked, state.calendar.zone).isoformat()
+        raise CallbackRefused(
+            f"interaction {interaction.id} is a callback already (asked for at {local})",
+            reason="already_callback",
+        )
+    deadline = callback_deadline(state, interaction, now)
+    policy = state.policies.channels[interaction.channel]
     return [
         *withdrawn(interaction, "callback requested", now),
         CallbackRequested(

@@ -10,7 +10,9 @@ and draws every random number from the generator it is given, so the same seed g
 run on any day.
 
 Simulated people follow a ``Behaviour``: advisors accept an offer after a short delay, answer and
-close after drawn handling times; callers hang up when their patience runs out. Their commands go
+close after drawn handling times; callers hang up when their patience runs out, unless they
+took the callback offered to those told a wait past the target (``scenario.Callbacks``); a
+callback's advisor dials the customer, who answers or not. Their commands go
 through ``Engine.handle`` like any runtime's would: what planners test is what the daemon does.
 A command the engine refuses (a caller hanging up after being picked up) is counted, not fatal.
 """
@@ -29,9 +31,12 @@ from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.commands import (
     Abandon,
     Accept,
+    CallbackOutcome,
     Close,
     Command,
+    RecordCallbackAttempt,
     RecordResponse,
+    RequestCallback,
     SetAdvisorState,
     TransferOut,
 )
@@ -39,6 +44,7 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError
 from aiguillage.engine.events import (
     AdvisorStateChanged,
+    CallbackMissed,
     Event,
     InteractionArrived,
     InteractionClosed,
@@ -48,10 +54,11 @@ from aiguillage.engine.events import (
     OfferMade,
     PrincipalAwaited,
 )
+from aiguillage.engine.handlers import callback_deadline
 from aiguillage.engine.instants import SECOND, Instant, from_datetime
 from aiguillage.engine.policies import WEEKDAYS, Channel, Typology
 
-from .scenario import HandlingTime, Team
+from .scenario import Callbacks, HandlingTime, Team
 
 __all__ = ["Behaviour", "Simulation", "draw_handling"]
 
@@ -85,6 +92,8 @@ class Behaviour:
     """For messages and complaints, the share of the handling time spent before answering."""
     patience_s: float | None = None
     """Mean patience of callers (exponential); ``None``: callers never hang up."""
+    callbacks: Callbacks = field(default_factory=Callbacks)
+    """How callers take a callback offered, and are reached; none taken by default."""
 
 
 class Simulation:
@@ -96,8 +105,12 @@ class Simulation:
         rng: random.Random,
         behaviour: Behaviour | None = None,
         observers: Iterable[Callable[[Event], None]] = (),
+        estimate: Callable[[int], int | None] | None = None,
     ) -> None:
+        """``estimate``: the wait a call was told on arrival, in microseconds, or ``None`` when
+        it was told none (it did not wait); callbacks are offered from it."""
         self.engine = engine
+        self._estimate = estimate
         self.rng = rng
         self.behaviour = behaviour or Behaviour()
         self.now: Instant = engine.now
@@ -118,6 +131,7 @@ class Simulation:
             InteractionTransferred: self._released,
             InteractionTransferredOut: self._released,
             PrincipalAwaited: self._released,
+            CallbackMissed: self._released,
             AdvisorStateChanged: self._released,
         }
         self._sequence = 0
@@ -226,7 +240,11 @@ class Simulation:
 
     def _still_waiting(self, hang_up: Abandon) -> bool:
         interaction = self.engine.state.interactions.get(hang_up.interaction_id)
-        return interaction is not None and interaction.status in ("queued", "offered")
+        return (
+            interaction is not None
+            and interaction.status in ("queued", "offered")
+            and interaction.callback_requested_at is None  # it hung up to be called back
+        )
 
     def _observe(self, events: list[Event]) -> None:
         reactions = self._reactions
@@ -282,6 +300,9 @@ class Simulation:
     def _work(self, accepted: OfferAccepted) -> None:
         interaction = self.engine.state.interactions[accepted.interaction_id]
         behaviour = self.behaviour
+        if interaction.callback_requested_at is not None and interaction.responded_at is None:
+            self._call_back(accepted)
+            return
         model = behaviour.handling[interaction.channel]
         if interaction.typology is not None:
             model = behaviour.by_typology.get(interaction.typology, model)
@@ -304,6 +325,26 @@ class Simulation:
                 RecordResponse(advisor_id=accepted.advisor_id, interaction_id=interaction.id),
             )
         self.schedule(end, Close(advisor_id=accepted.advisor_id, interaction_id=interaction.id))
+
+    def _call_back(self, accepted: OfferAccepted) -> None:
+        """The system dials the customer: answered or not after the ring, then handled."""
+        callbacks = self.behaviour.callbacks
+        reached = self.rng.random() < callbacks.reach
+        at = accepted.at + round(callbacks.ring_s * SECOND)
+        interaction_id, advisor_id = accepted.interaction_id, accepted.advisor_id
+        outcome: CallbackOutcome = "answered" if reached else "unanswered"
+        self.schedule(
+            at,
+            RecordCallbackAttempt(
+                interaction_id=interaction_id, advisor_id=advisor_id, outcome=outcome
+            ),
+        )
+        if reached:
+            handling = self._draw(self.behaviour.handling["voice"])
+            self.schedule(
+                at + round(handling * SECOND),
+                Close(advisor_id=advisor_id, interaction_id=interaction_id),
+            )
 
     def staff(
         self,
@@ -358,10 +399,31 @@ class Simulation:
             self.schedule(at, SetAdvisorState(advisor_id=advisor_id, state="offline"))
 
     def _maybe_hang_up(self, arrived: InteractionArrived) -> None:
-        patience = self.behaviour.patience_s
-        if patience is None or arrived.channel != "voice":
+        if arrived.channel != "voice":
             return
-        wait = self.rng.expovariate(1 / patience)
-        self.schedule(
-            arrived.at + round(wait * SECOND), Abandon(interaction_id=arrived.interaction_id)
-        )
+        patience = self.behaviour.patience_s
+        if patience is not None:
+            wait = self.rng.expovariate(1 / patience)
+            self.schedule(
+                arrived.at + round(wait * SECOND), Abandon(interaction_id=arrived.interaction_id)
+            )
+        self._maybe_call_back(arrived)
+
+    def _maybe_call_back(self, arrived: InteractionArrived) -> None:
+        """Offer a callback to a caller told a wait past the target, when one can be made."""
+        accept = self.behaviour.callbacks.accept
+        if accept == 0 or self._estimate is None:
+            return
+        told = self._estimate(arrived.interaction_id)
+        if told is None or told <= arrived.deadline - arrived.received_at:
+            return
+        state = self.engine.state
+        interaction = state.interactions.get(arrived.interaction_id)
+        if interaction is None:
+            return
+        try:
+            callback_deadline(state, interaction, arrived.at)
+        except EngineError:
+            return  # none offered: the channel offers none, or could not make it today
+        if self.rng.random() < accept:
+            self.schedule(arrived.at, RequestCallback(interaction_id=arrived.interaction_id))

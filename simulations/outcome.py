@@ -67,6 +67,23 @@ class ChannelSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Mean absolute difference between the wait and the estimate, over the answered ones."""
     estimate_over_share: float = 0.0
     """Share of the answered ones told more than they waited (over-estimates)."""
+    callbacks_requested: int = 0
+    """Callers who asked to be called back: each call counts in ``service_level`` with the
+    wait it had then (within the SLA when it asked before the target), not in the waits."""
+    callbacks_requested_within_sla: int = 0
+    """Of ``callbacks_requested``, those asked for no later than the SLA target."""
+    callbacks_reached: int = 0
+    """Callbacks that reached the customer (an attempt answered)."""
+    callbacks_unreached: int = 0
+    """Callbacks closed unanswered after their last attempt (``callback_unanswered``)."""
+    callbacks_open: int = 0
+    """Callbacks neither reached nor closed unanswered at the end: requested = reached +
+    unreached + open."""
+    callbacks_made_within_target: int = 0
+    """Callbacks whose first attempt started by the callback's deadline."""
+    callback_service_level: float = 1.0
+    """``callbacks_made_within_target`` over the callbacks attempted or overdue
+    (``figures.callback_service_level``); 1.0 when none has an outcome."""
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):

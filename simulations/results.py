@@ -19,6 +19,9 @@ from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
     AdvisorStateChanged,
+    CallbackAnswered,
+    CallbackMissed,
+    CallbackRequested,
     Event,
     InteractionAbandoned,
     InteractionArrived,
@@ -59,11 +62,22 @@ class ChannelResult:
     """Past their deadline and not answered yet (at the end of the run)."""
     offers: int = 0
     waits_s: list[float] = field(default_factory=list)
+    callbacks: int = 0
+    """Calls whose caller asked to be called back: their outcome is known then."""
+    callbacks_within: int = 0
+    callbacks_reached: int = 0
+    callbacks_unreached: int = 0
+    callbacks_made: int = 0
+    """Callbacks whose first attempt started."""
+    callbacks_made_within: int = 0
+    callbacks_overdue: int = 0
+    """Callbacks past their deadline and never attempted yet (at the end of the run)."""
 
     @property
     def settled(self) -> int:
-        """Interactions whose SLA outcome is known: answered, abandoned, or late and open."""
-        return self.answered + self.abandoned + self.late_open
+        """Interactions whose SLA outcome is known: answered, asked to be called back,
+        abandoned, or late and open."""
+        return self.answered + self.callbacks + self.abandoned + self.late_open
 
     @property
     def service_level(self) -> float:
@@ -74,6 +88,16 @@ class ChannelResult:
             self.abandoned,
             self.short_abandons,
             self.late_open,
+            self.callbacks_within,
+            self.callbacks,
+        )
+        return 1.0 if level is None else level
+
+    @property
+    def callback_service_level(self) -> float:
+        """``figures.callback_service_level``; 1.0 when no callback has an outcome."""
+        level = figures.callback_service_level(
+            self.callbacks_made_within, self.callbacks_made, self.callbacks_overdue
         )
         return 1.0 if level is None else level
 
@@ -145,6 +169,12 @@ class Tally:
         self._overall: list[_Bucket] = []
         self._arrivals: dict[int, tuple[Channel, Instant]] = {}
         self._late: set[int] = set()
+        self._callbacks: set[int] = set()
+        """Callbacks asked for: their breaches are the callback's, not the call's."""
+        self._unattempted: set[int] = set()
+        """Callbacks whose first attempt has not started."""
+        self._overdue: set[int] = set()
+        """Of those, the ones past their deadline."""
         self._holder: dict[int, str] = {}
         self._advisors: dict[str, _Sample] = {}
         self._last_channel: dict[str, Channel] = {}
@@ -159,6 +189,9 @@ class Tally:
             InteractionArrived: self._arrived,
             InteractionResponded: self._responded,
             SlaBreached: self._breached,
+            CallbackRequested: self._callback_requested,
+            CallbackAnswered: self._callback_attempted,
+            CallbackMissed: self._callback_attempted,
             InteractionAbandoned: self._abandoned,
             OfferMade: self._offered,
             OfferDeclined: self._released,
@@ -205,7 +238,43 @@ class Tally:
         if self._told is not None:
             self._told.ended(event.interaction_id, channel, received, event.at, True)
 
+    def _callback_requested(self, event: CallbackRequested) -> None:
+        """The call has its outcome: the wait it had; the callback is measured apart."""
+        result = self.channels[self._arrivals[event.interaction_id][0]]
+        result.callbacks += 1
+        result.callbacks_within += event.within_sla
+        if event.interaction_id in self._late:  # late, then asked: counted once, as asked
+            self._late.discard(event.interaction_id)
+            result.late_open -= 1
+        self._callbacks.add(event.interaction_id)
+        self._unattempted.add(event.interaction_id)
+        if self._told is not None:
+            self._told.called_back(event.interaction_id)
+
+    def _callback_attempted(self, event: CallbackAnswered | CallbackMissed) -> None:
+        result = self.channels[self._arrivals[event.interaction_id][0]]
+        if event.interaction_id in self._unattempted:  # its first attempt
+            self._unattempted.discard(event.interaction_id)
+            result.callbacks_made += 1
+            result.callbacks_made_within += event.on_time
+            if event.interaction_id in self._overdue:
+                self._overdue.discard(event.interaction_id)
+                result.callbacks_overdue -= 1
+        if type(event) is CallbackAnswered:
+            result.callbacks_reached += 1
+        elif type(event) is CallbackMissed:
+            if event.retry_at is None:
+                result.callbacks_unreached += 1  # the close that follows frees the advisor
+            else:
+                self._released(event)
+
     def _breached(self, event: SlaBreached) -> None:
+        if event.interaction_id in self._callbacks:
+            # A callback's deadline passed unanswered: overdue when never even attempted.
+            if event.interaction_id in self._unattempted:
+                self._overdue.add(event.interaction_id)
+                self.channels[self._arrivals[event.interaction_id][0]].callbacks_overdue += 1
+            return
         channel = self._arrivals[event.interaction_id][0]
         result = self.channels[channel]
         result.breaches += 1
@@ -252,7 +321,8 @@ class Tally:
         | InteractionTransferred
         | InteractionTransferredOut
         | PrincipalAwaited
-        | InteractionAbandoned,
+        | InteractionAbandoned
+        | CallbackMissed,
     ) -> None:
         """Sample the advisor who held the interaction: its load just went down."""
         if self._told is not None and type(event) is InteractionClosed:
@@ -405,6 +475,15 @@ class Tally:
                     estimate_late_share=told.late_share,
                     estimate_mae_s=told.mae_s,
                     estimate_over_share=told.over_share,
+                    callbacks_requested=result.callbacks,
+                    callbacks_requested_within_sla=result.callbacks_within,
+                    callbacks_reached=result.callbacks_reached,
+                    callbacks_unreached=result.callbacks_unreached,
+                    callbacks_open=(
+                        result.callbacks - result.callbacks_reached - result.callbacks_unreached
+                    ),
+                    callbacks_made_within_target=result.callbacks_made_within,
+                    callback_service_level=result.callback_service_level,
                 )
             )
             rows = []
@@ -459,6 +538,9 @@ FIGURES = (
     "estimate_late_share",
     "estimate_mae_s",
     "estimate_over_share",
+    "callbacks_requested",
+    "callbacks_reached",
+    "callback_service_level",
 )
 """The per-channel figures that replications estimate."""
 
@@ -501,5 +583,12 @@ def estimates(runs: list[RunResult]) -> dict[str, dict[str, Estimate]]:
 
 
 _SHARES = frozenset(
-    {"service_level", "occupancy", "abandonment", "estimate_late_share", "estimate_over_share"}
+    {
+        "service_level",
+        "occupancy",
+        "abandonment",
+        "estimate_late_share",
+        "estimate_over_share",
+        "callback_service_level",
+    }
 )

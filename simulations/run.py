@@ -95,9 +95,12 @@ def simulate(
         answer_delay_s=scenario.answer_delay_s,
         first_response_share=scenario.first_response_share,
         patience_s=scenario.patience_s,
+        callbacks=scenario.callbacks,
     )
     rng = random.Random(int(behaviour_seed.generate_state(1)[0]))
-    simulation = Simulation(engine, rng, behaviour, observers=[tally, *observers])
+    simulation = Simulation(
+        engine, rng, behaviour, observers=[tally, *observers], estimate=told.estimate_us
+    )
     if deployment.plan:
         _follow_plan(simulation, deployment.plan, begin, end)
     else:

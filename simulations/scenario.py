@@ -14,9 +14,10 @@ import msgspec
 
 from aiguillage.engine.policies import Channel, Typology, Weekday
 
-__all__ = ["HandlingTime", "Profile", "Scenario", "Surge", "Team"]
+__all__ = ["Callbacks", "HandlingTime", "Profile", "Scenario", "Surge", "Team"]
 
 Weight = Annotated[float, msgspec.Meta(ge=0)]
+Share = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
@@ -59,6 +60,21 @@ class Surge(_Data, frozen=True):
     factor: Positive
 
 
+class Callbacks(_Data, frozen=True):
+    """How callers take the callback the voice channel offers (its ``callback_target_s``).
+
+    A caller told on arrival an estimated wait (``engine.estimate``) longer than the voice
+    target is offered a callback when one can be made before closing, and takes it with
+    probability ``accept``; it then hangs up and waits no more. Each call made to it reaches
+    it with probability ``reach``; an attempt lasts ``ring_s`` before it is answered or given
+    up. ``accept = 0`` (the default): nobody takes one, as without callbacks.
+    """
+
+    accept: Share = 0.0
+    reach: Share = 0.8
+    ring_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+
+
 class Scenario(_Data, frozen=True):
     """Traffic, behaviour and staffing of a simulated deployment."""
 
@@ -94,5 +110,7 @@ class Scenario(_Data, frozen=True):
     """Share of paid time advisors are not on the floor (breaks, training, absence): plans."""
     max_occupancy: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.85
     """Highest share of their time plans keep advisors busy."""
+    callbacks: Callbacks = Callbacks()
+    """Callers offered a callback; none taken by default (see ``Callbacks``)."""
     report_language: Literal["fr", "en"] = "fr"
     """Language of the HTML report (French by default: the first users are French)."""

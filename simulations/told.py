@@ -92,6 +92,16 @@ class Told:
         if estimate is not None:
             self._given[interaction_id] = (channel, interaction.received_at, estimate * SECOND)
 
+    def estimate_us(self, interaction_id: int) -> int | None:
+        """Return the estimate told to a waiting caller on arrival, in microseconds, if any."""
+        given = self._given.get(interaction_id)
+        return None if given is None else given[2]
+
+    def called_back(self, interaction_id: int) -> None:
+        """A told caller asked to be called back: its wait was cut short by its own choice,
+        so it is set against no estimate, nor taken as a caller's patience."""
+        self._given.pop(interaction_id, None)
+
     def closed(self, interaction_id: int, at: Instant) -> None:
         """Note a handling time (pick-up to close) for the estimates to come.
 

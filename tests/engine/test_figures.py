@@ -48,3 +48,17 @@ def test_occupancy_and_adherence_are_plain_shares_of_time() -> None:
     assert figures.occupancy(0.0, 0.0) is None
     assert figures.adherence(2700.0, 3600.0) == pytest.approx(0.75)
     assert figures.adherence(0.0, 0.0) is None
+
+
+def test_a_callback_asked_for_is_the_calls_outcome_with_the_wait_it_had() -> None:
+    # 8 answered (6 in time), 4 callbacks asked for (3 before the target), 2 abandoned: 9 / 14.
+    assert figures.service_level(6, 8, 2, callbacks_within=3, callbacks=4) == pytest.approx(9 / 14)
+    # Only callbacks: their waits decide.
+    assert figures.service_level(0, 0, 0, callbacks_within=1, callbacks=2) == pytest.approx(0.5)
+
+
+def test_the_callback_service_level_is_first_attempts_in_time_over_those_with_an_outcome() -> None:
+    # 10 made (8 started by their deadline), 2 never attempted and overdue: 8 / 12.
+    assert figures.callback_service_level(8, 10, overdue=2) == pytest.approx(8 / 12)
+    assert figures.callback_service_level(8, 10) == pytest.approx(0.8)
+    assert figures.callback_service_level(0, 0) is None
