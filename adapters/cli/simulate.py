@@ -280,6 +280,27 @@ def _print(outcome: RunResult | ReplicatedRun, loaded: LoadedConfig) -> None:
         f"advisor occupancy, all channels: {first.occupancy:.1%}. Within SLA: answered in time "
         "over answered, abandoned and late; work still open and in time has no outcome yet."
     )
+    for summary in first.channels:
+        if isinstance(outcome, RunResult) and summary.callbacks_requested:
+            console.print(
+                f"{summary.channel} callbacks: {summary.callbacks_requested:,} asked for "
+                f"({summary.callbacks_requested_within_sla:,} within the SLA, counted in it), "
+                f"{summary.callbacks_reached:,} reached, {summary.callbacks_unreached:,} "
+                f"unreached, {summary.callbacks_open:,} still open; "
+                f"{summary.callbacks_made_within_target:,} made in time: callback service "
+                f"level {summary.callback_service_level:.1%}",
+                markup=False,
+            )
+        elif isinstance(outcome, ReplicatedRun):
+            figures = outcome.estimates[summary.channel]
+            if figures["callbacks_requested"].mean:
+                console.print(
+                    f"{summary.channel} callbacks (mean): "
+                    f"{_format(figures['callbacks_requested'].mean, 'count')} asked for, "
+                    f"{_format(figures['callbacks_reached'].mean, 'count')} reached; callback "
+                    f"service level {figures['callback_service_level'].mean:.1%}",
+                    markup=False,
+                )
 
 
 def _format(value: float, form: str) -> str:

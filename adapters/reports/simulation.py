@@ -67,6 +67,7 @@ def render_html(result: RunResult | ReplicatedRun, *, language: str = "fr") -> s
             "<main>\n",
             _table(result, runs, words),
             _told(result, runs, words),
+            _callbacks(result, runs, words),
             _charts(runs, words),
             "</main>\n<footer>\n",
             *(
@@ -247,6 +248,49 @@ def _told(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Langu
     return (
         f"<section>\n<h2>{escape(words('told'))}</h2>\n"
         f"<p>{escape(words('told_note'))}</p>\n<table>\n"
+        f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table>\n"
+        "</section>\n"
+    )
+
+
+def _callbacks(result: RunResult | ReplicatedRun, runs: list[RunResult], words: Language) -> str:
+    """Callbacks asked for, and what became of them, apart from the calls' service level.
+
+    Only channels where callers asked for one have a row; a run without any has no section.
+    """
+    estimates = {} if isinstance(result, RunResult) else result.estimates
+    rows = []
+    for index, summary in enumerate(runs[0].channels):
+        channel = summary.channel
+        if not any(_field(run, channel, "callbacks_requested") for run in runs):
+            continue
+
+        def cell(field: str, kind: str, channel: str = channel) -> str:
+            return _cell(estimates.get(channel, {}).get(field), runs, channel, field, kind, words)
+
+        colour = PALETTE[index % len(PALETTE)]
+        counts = (
+            "callbacks_requested",
+            "callbacks_requested_within_sla",
+            "callbacks_reached",
+            "callbacks_unreached",
+            "callbacks_open",
+            "callbacks_made_within_target",
+        )
+        rows.append(
+            f'<tr><th scope="row"><span class="swatch" style="background:{colour}"></span>'
+            f"{escape(words.channel(channel))}</th>"
+            + "".join(f"<td>{cell(field, 'count')}</td>" for field in counts)
+            + f"<td>{cell('callback_service_level', 'share')}</td></tr>\n"
+        )
+    if not rows:
+        return ""
+    heads = "".join(
+        f'<th scope="col">{escape(h)}</th>' for h in words("callbacks_columns").split("|")
+    )
+    return (
+        f"<section>\n<h2>{escape(words('callbacks'))}</h2>\n"
+        f"<p>{escape(words('callbacks_note'))}</p>\n<table>\n"
         f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table>\n"
         "</section>\n"
     )

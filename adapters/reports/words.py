@@ -34,6 +34,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "attente estimée (arrondie à la minute supérieure), comparée ensuite à celle qu'il a eue.",
         "told_columns": "Canal|Appelants informés|Attente au-delà de l'annonce de plus de 60 s "
         "(objectif : {aim} au plus)|Écart moyen (en valeur absolue)|Annonces trop longues",
+        "callbacks": "Rappels",
+        "callbacks_note": "Un appelant à qui l'on annonce une attente au-delà de l'objectif se "
+        "voit proposer d'être rappelé ; son appel compte dans le niveau de service avec "
+        "l'attente qu'il avait alors. Le rappel a son propre délai, mesuré à part : il est fait "
+        "à temps quand le premier essai commence avant son échéance. Pour voir le niveau de "
+        "service sans rappels, simulez avec simulation.callbacks.accept = 0.",
+        "callbacks_columns": "Canal|Rappels demandés|dont demandés dans le délai|Joints|"
+        "Injoignables|Encore ouverts|Faits à temps|Niveau de service des rappels",
         "charts": "Graphiques",
         "day_title": "Interactions en attente au fil de la journée",
         "day_note": "Interactions en attente à la fin de chaque intervalle, moyenne par heure "
@@ -117,6 +125,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "(rounded up to the minute), then set against the wait that followed.",
         "told_columns": "Channel|Callers told|Waited more than 60 s beyond it "
         "(aim: at most {aim})|Mean absolute error|Told too long",
+        "callbacks": "Callbacks",
+        "callbacks_note": "A caller told a wait past the target is offered to be called back; "
+        "its call counts in the service level with the wait it had then. The callback has its "
+        "own target, measured apart: it is made in time when its first attempt starts by its "
+        "deadline. For the service level without callbacks, simulate with "
+        "simulation.callbacks.accept = 0.",
+        "callbacks_columns": "Channel|Callbacks asked for|of which within the SLA|Reached|"
+        "Unreached|Still open|Made in time|Callback service level",
         "charts": "Charts",
         "day_title": "Backlog through the day",
         "day_note": "Interactions waiting at the end of each interval, averaged per time of day "

@@ -83,3 +83,30 @@ def test_a_report_that_cannot_be_written_is_an_error_without_traceback(tmp_path:
     assert result.exit_code == 1
     assert "cannot write the report" in result.output
     assert "Traceback" not in result.output
+
+
+def test_callbacks_taken_are_printed_apart(tmp_path: Path) -> None:
+    # Three times the reference calls, half the callers offered a callback taking it.
+    text = default_config_path().read_text(encoding="utf-8")
+    assert "\naccept = 0.0 " in text
+    assert "\nphone = 40000\n" in text
+    config = tmp_path / "config.toml"
+    config.write_text(
+        text.replace("\naccept = 0.0 ", "\naccept = 0.5 ").replace(
+            "\nphone = 40000\n", "\nphone = 120000\n"
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["simulate", "--config", str(config), "--days", "2"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.output.splitlines() if "callbacks:" in line]
+    assert line.startswith("voice callbacks: ")
+    answer = json.loads(
+        runner.invoke(app, ["simulate", "--config", str(config), "--days", "2", "--json"]).stdout
+    )
+    voice = answer["channels"][0]
+    assert voice["callbacks_requested"] > 0
+    assert f"{voice['callbacks_requested']:,} asked for" in line
+    assert voice["callbacks_requested"] == (
+        voice["callbacks_reached"] + voice["callbacks_unreached"] + voice["callbacks_open"]
+    )

@@ -567,3 +567,43 @@ def test_an_announced_wait_too_often_exceeded_misses_its_aim() -> None:
 
 def test_a_run_where_nobody_was_told_has_no_announced_wait_section(page: str) -> None:
     assert "Attente annoncée aux appelants" not in page
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+
+
+def callback_run() -> RunResult:
+    base = run()
+    voice = msgspec.structs.replace(
+        base.channels[0],
+        callbacks_requested=120,
+        callbacks_requested_within_sla=97,
+        callbacks_reached=100,
+        callbacks_unreached=8,
+        callbacks_open=12,
+        callbacks_made_within_target=99,
+        callback_service_level=0.9,
+    )
+    return msgspec.structs.replace(base, channels=[voice, *base.channels[1:]])
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "label", "level"),
+    [("fr", "Rappels", "Téléphone", "90,0\u00a0%"), ("en", "Callbacks", "Voice", "90.0%")],
+)
+def test_callbacks_are_shown_apart_per_channel(
+    language: str, title: str, label: str, level: str
+) -> None:
+    page = render_html(callback_run(), language=language)
+    section = next(s for s in page.split("<section>") if f"<h2>{title}</h2>" in s)
+    row = re.search(rf"<tr><th scope=\"row\">.*?{label}</th>(.*?)</tr>", section)
+    assert row is not None
+    cells_shown = re.findall(r"<td>(.*?)</td>", row.group(1))
+    assert cells_shown == ["120", "97", "100", "8", "12", "99", level]
+    assert "accept = 0" in section  # how to see the service level without them
+    assert section.count('<tr><th scope="row">') == 1  # only the channel that had some
+    assert not Page(page).problems
+
+
+def test_a_run_without_callbacks_has_no_callback_section(page: str) -> None:
+    assert "<h2>Rappels</h2>" not in page
