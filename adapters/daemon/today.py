@@ -3,10 +3,11 @@
 ``Today`` follows the durable journal records (a runtime listener feeds it each batch) and keeps
 what the wallboard shows since the local midnight of the deployment's zone: per channel the
 work that arrived, was answered (within the SLA or not), abandoned (short abandons apart) or
-breached, and the work refused (a call outside opening hours); per advisor the time logged in,
-staffed (available or busy) and busy, as stretches of the day, so that adherence compares them
-with the day's schedule. Every ratio is computed by ``engine.figures``, the one definition the
-simulator's report shares.
+breached, the work refused (a call outside opening hours), and the callbacks asked for (the
+call's outcome, with the wait it had then) and what became of them, apart; per advisor the
+time logged in, staffed (available or busy) and busy, as stretches of the day, so that
+adherence compares them with the day's schedule. Every ratio is computed by
+``engine.figures``, the one definition the simulator's report shares.
 
 Counts go to the local day of the event: work answered today that arrived yesterday counts
 today, as answered. At midnight the counts start again from zero; what advisors are doing then
@@ -38,6 +39,9 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import (
     AdvisorRemoved,
     AdvisorStateChanged,
+    CallbackAnswered,
+    CallbackMissed,
+    CallbackRequested,
     Event,
     InteractionAbandoned,
     InteractionArrived,
@@ -82,6 +86,15 @@ class ChannelDay(msgspec.Struct, frozen=True, kw_only=True):
     refused: int = 0
     """Submissions turned away (``interaction.refused``: a call outside opening hours), not
     counted in ``arrived``; a caller's retries of the same call count once."""
+    callbacks_requested: int = 0
+    """Callers who asked to be called back today: counted in ``service_level`` with the wait
+    they had then, not in ``answered`` nor the waits."""
+    callbacks_reached: int = 0
+    callbacks_unreached: int = 0
+    """Closed unanswered after their last attempt (``callback_unanswered``)."""
+    callback_service_level: float | None = None
+    """``figures.callback_service_level`` over the callbacks first attempted today, and those
+    whose deadline passed today before any attempt."""
 
 
 class AdvisorDay(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +118,12 @@ class _Counts:
     short: int = 0
     breached: int = 0
     refused: int = 0
+    callbacks: int = 0
+    callbacks_within: int = 0
+    reached: int = 0
+    unreached: int = 0
+    made: int = 0
+    made_within: int = 0
 
 
 @dataclass(slots=True)
@@ -164,6 +183,12 @@ class Today:
         """Open work not answered yet: its channel at arrival and when it was received."""
         self._late: dict[int, Channel] = {}
         """Work that breached today and has no outcome yet (missed already)."""
+        self._callbacks: dict[int, Channel] = {}
+        """Open callbacks: their breaches are the callback's, not the call's."""
+        self._unattempted: set[int] = set()
+        """Callbacks whose first attempt has not started."""
+        self._overdue: dict[int, Channel] = {}
+        """Of those, the ones whose deadline passed today (missed already)."""
         self._holder: dict[int, str] = {}
         self._advisors: dict[str, _Advisor] = {}
         self._held: list[Record] | None = None
@@ -174,6 +199,9 @@ class Today:
             InteractionResponded: self._responded,
             InteractionAbandoned: self._abandoned,
             SlaBreached: self._breached,
+            CallbackRequested: self._callback_requested,
+            CallbackAnswered: self._callback_attempted,
+            CallbackMissed: self._callback_attempted,
             InteractionClosed: self._ended,
             InteractionTransferredOut: self._ended,
             InteractionForgotten: self._ended,
@@ -217,6 +245,7 @@ class Today:
         self._day_start, self._day_end = start, self._next_midnight(at)
         self._counts = {c: _Counts() for c in CHANNELS}
         self._late.clear()
+        self._overdue.clear()
         for advisor in self._advisors.values():
             advisor.close(max(advisor.since, start))
             advisor.stretches.clear()
@@ -281,7 +310,43 @@ class Today:
         if not late and figures.is_short_abandon((event.at - found[1]) / SECOND, limit):
             counts.short += 1
 
+    def _callback_requested(self, event: CallbackRequested, engine: Engine) -> None:
+        """The call has its outcome: the wait it had; the callback is counted apart."""
+        found = self._lookup(event.interaction_id, engine)
+        self._work.pop(event.interaction_id, None)
+        self._late.pop(event.interaction_id, None)
+        if found is None:
+            return
+        self._callbacks[event.interaction_id] = found[0]
+        self._unattempted.add(event.interaction_id)
+        if self._today(event.at):
+            counts = self._counts[found[0]]
+            counts.callbacks += 1
+            counts.callbacks_within += event.within_sla
+
+    def _callback_attempted(self, event: CallbackAnswered | CallbackMissed, engine: Engine) -> None:
+        channel = self._callbacks.get(event.interaction_id)
+        if isinstance(event, CallbackMissed) and event.retry_at is not None:
+            self._released(event, engine)  # back in the queue (a last attempt closes it)
+        if channel is None or not self._today(event.at):
+            return
+        counts = self._counts[channel]
+        if event.interaction_id in self._unattempted:
+            self._unattempted.discard(event.interaction_id)
+            self._overdue.pop(event.interaction_id, None)
+            counts.made += 1
+            counts.made_within += event.on_time
+        if isinstance(event, CallbackAnswered):
+            counts.reached += 1
+        elif event.retry_at is None:
+            counts.unreached += 1
+
     def _breached(self, event: SlaBreached, engine: Engine) -> None:
+        channel = self._callbacks.get(event.interaction_id)
+        if channel is not None:  # a callback's deadline: overdue when never attempted
+            if event.interaction_id in self._unattempted and self._today(event.at):
+                self._overdue[event.interaction_id] = channel
+            return
         found = self._lookup(event.interaction_id, engine)
         if found is None or not self._today(event.at):
             return
@@ -297,6 +362,9 @@ class Today:
         self._released(event, engine)
         self._work.pop(event.interaction_id, None)
         self._late.pop(event.interaction_id, None)
+        self._callbacks.pop(event.interaction_id, None)
+        self._unattempted.discard(event.interaction_id)
+        self._overdue.pop(event.interaction_id, None)
 
     # -- advisors -------------------------------------------------------------------------------
 
@@ -357,6 +425,7 @@ class Today:
         self._roll(now)
         counts = self._counts[channel]  # type: ignore[index]
         late = sum(1 for c in self._late.values() if c == channel)
+        overdue = sum(1 for c in self._overdue.values() if c == channel)
         return ChannelDay(
             arrived=counts.arrived,
             answered=counts.answered,
@@ -365,11 +434,23 @@ class Today:
             short_abandons=counts.short,
             breached=counts.breached,
             service_level=figures.service_level(
-                counts.within, counts.answered, counts.abandoned, counts.short, late
+                counts.within,
+                counts.answered,
+                counts.abandoned,
+                counts.short,
+                late,
+                counts.callbacks_within,
+                counts.callbacks,
             ),
             asa_s=figures.mean_wait_s(counts.wait_s, counts.answered),
             abandonment=figures.abandonment_rate(counts.abandoned, counts.arrived, counts.short),
             refused=counts.refused,
+            callbacks_requested=counts.callbacks,
+            callbacks_reached=counts.reached,
+            callbacks_unreached=counts.unreached,
+            callback_service_level=figures.callback_service_level(
+                counts.made_within, counts.made, overdue
+            ),
         )
 
     def advisor(self, advisor_id: str, now: Instant, engine: Engine) -> AdvisorDay:

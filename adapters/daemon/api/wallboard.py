@@ -93,6 +93,13 @@ class ChannelBoard(msgspec.Struct, kw_only=True):
     target_share: float
     advisors: dict[str, int]
     """Advisors able to take the channel, by state."""
+    callbacks_requested_today: int = 0
+    """Callers who asked to be called back (counted in ``service_level_today`` with the wait
+    they had then)."""
+    callbacks_reached_today: int = 0
+    callbacks_unreached_today: int = 0
+    callback_service_level_today: float | None = None
+    """``figures.callback_service_level``: callbacks whose first attempt started in time."""
 
 
 class AdvisorBoard(msgspec.Struct, kw_only=True):
@@ -220,6 +227,10 @@ def wallboard_of(
             abandonment_today=day.abandonment,
             target_share=policy.target_share if policy is not None else 0.0,
             advisors=by_state,
+            callbacks_requested_today=day.callbacks_requested,
+            callbacks_reached_today=day.callbacks_reached,
+            callbacks_unreached_today=day.callbacks_unreached,
+            callback_service_level_today=day.callback_service_level,
         )
     advisors = []
     for advisor in sorted(state.advisors.values(), key=lambda a: a.id):

@@ -17,6 +17,8 @@ from aiguillage.engine.commands import (
     AddAdvisor,
     Close,
     Command,
+    RecordCallbackAttempt,
+    RequestCallback,
     SetAdvisorState,
     SetPolicies,
     SetSchedule,
@@ -302,3 +304,51 @@ async def test_catching_up_after_a_restart_gives_what_a_live_follower_saw(tmp_pa
 
 def _index(runtime: Runtime, advisor_id: str) -> int:
     return sorted(runtime.engine.state.advisors).index(advisor_id)  # type: ignore[union-attr]
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+
+
+def test_callbacks_count_with_the_wait_they_had_and_apart_from_the_calls() -> None:
+    j = Journaled()
+    policies = j.engine.state.policies
+    voice = msgspec.structs.replace(
+        policies.channels["voice"], callback_target_s=3600, callback_attempts=1
+    )
+    j.run(
+        SetPolicies(
+            policies=msgspec.structs.replace(
+                policies, channels={**policies.channels, "voice": voice}
+            )
+        ),
+        paris("09:00:00"),
+    )
+    j.feed(_added(j, "A1", paris("09:00:00")))
+    j.run(SetAdvisorState(advisor_id="A1", state="not_ready", reason="break"), paris("09:00:00"))
+    for n, clock in ((1, "10:00:00"), (2, "10:00:30"), (3, "10:01:00")):
+        j.call(f"c{n}", paris(clock))
+    j.run(RequestCallback(interaction_id=1), paris("10:02:00"))  # waited 120 s: within
+    j.advance(paris("10:04:30"))  # c2 and c3 breached
+    j.run(RequestCallback(interaction_id=2), paris("10:05:00"))  # waited 270 s
+    j.run(RequestCallback(interaction_id=3), paris("10:06:00"))  # waited 300 s
+    j.run(SetAdvisorState(advisor_id="A1", state="available"), paris("10:10:00"))
+    assert j.pick_up(paris("10:10:05")) == 1
+    j.run(
+        RecordCallbackAttempt(interaction_id=1, advisor_id="A1", outcome="answered"),
+        paris("10:10:20"),
+    )
+    j.run(Close(interaction_id=1, advisor_id="A1"), paris("10:15:00"))
+    assert j.pick_up(paris("10:15:05")) == 2
+    j.run(
+        RecordCallbackAttempt(interaction_id=2, advisor_id="A1", outcome="unanswered"),
+        paris("10:15:35"),
+    )  # the only attempt: closed
+    j.run(SetAdvisorState(advisor_id="A1", state="not_ready", reason="break"), paris("10:15:40"))
+    j.advance(paris("11:10:00"))  # c3's callback was due at 11:06, never attempted
+    day = j.today.channel("voice", paris("11:10:00"))
+    assert (day.arrived, day.answered, day.breached) == (3, 0, 2)  # the calls' breaches only
+    assert day.callbacks_requested == 3
+    assert day.service_level == pytest.approx(1 / 3)  # one of the three asked within 180 s
+    assert day.asa_s is None
+    assert (day.callbacks_reached, day.callbacks_unreached) == (1, 1)
+    assert day.callback_service_level == pytest.approx(2 / 3)  # 2 made in time, 1 overdue
