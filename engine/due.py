@@ -67,7 +67,11 @@ def timer_applies(state: State, timer: Timer) -> bool:
     if interaction is None:
         return False
     if kind == FORGET:  # the one timer about ended work; not while it still has to send
-        return interaction.ended_at is not None and not state.sending(interaction)
+        return (
+            interaction.ended_at is not None
+            and (interaction.forget_at is None or interaction.forget_at == due)
+            and not state.sending(interaction)
+        )
     if interaction.ended_at is not None:
         return False
     if kind == SLA_BREACH:

@@ -65,6 +65,9 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     waited_after_transfer: int = 0
     """Microseconds waited in queue after transfers, recorded apart from the SLA clock."""
     ended_at: Instant | None = None
+    forget_at: Instant | None = None
+    """When ended work is forgotten (the forget timer in force): the end of the retention period,
+    or later, when its outbox emptied after that; ``None`` in images written before it was kept."""
     personal_digest: str = ""
     """Salted digest of the personal data given with the submission (kept outside the journal)."""
     later_digests: tuple[str, ...] = ()

@@ -638,7 +638,7 @@ class State:
     def _ended(self, interaction: Interaction, at: Instant) -> None:
         interaction.ended_at = at
         # The period in force when the work ends; a later policy moves only later endings.
-        forget_at = at + self.policies.retention.live_after_close_s * SECOND
+        forget_at = interaction.forget_at = at + self.policies.retention.live_after_close_s * SECOND
         self.timers.set(forget_at, FORGET, interaction.id)
 
     def _forgotten(self, event: InteractionForgotten) -> None:
@@ -743,7 +743,10 @@ class State:
         if interaction.ended_at is None or self.sending(interaction):
             return
         forget_at = interaction.ended_at + self.policies.retention.live_after_close_s * SECOND
-        self.timers.set(max(forget_at, at), FORGET, interaction.id)
+        # The timer set at the end may have come due meanwhile: this one replaces it, so that a
+        # replay, which holds both, forgets it when the live engine did.
+        forget_at = interaction.forget_at = max(forget_at, at)
+        self.timers.set(forget_at, FORGET, interaction.id)
 
     def sending(self, interaction: Interaction) -> bool:
         """Return whether one of an interaction's messages is still in the outbox."""

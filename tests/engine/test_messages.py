@@ -485,6 +485,29 @@ def test_ended_work_is_forgotten_only_once_its_outbox_is_empty(engine: Journaled
     assert events[0].follows is None
 
 
+def test_a_replay_forgets_work_that_waited_for_its_outbox_when_the_live_engine_does(
+    engine: JournaledEngine,
+) -> None:
+    # The forget timer set at the close came due while the answer was still in the outbox:
+    # the live engine dropped it, and set another once the answer left. A replay of the same
+    # journal holds both timers; only the second one is in force.
+    period = 600 * SECOND
+    policies = msgspec.structs.replace(
+        make_policies(), retention=RetentionPolicy(live_after_close_s=period // SECOND)
+    )
+    engine.handle(SetPolicies(policies=policies), T0)
+    add_advisor(engine, "A1", T0)
+    _, interaction_id = held(engine, mail(engine, "m1", T0), T0)
+    message_id = answer(engine, "A1", interaction_id, T0)
+    engine.handle(Close(interaction_id=interaction_id, advisor_id="A1"), T0 + SECOND)
+    assert engine.advance(T0 + SECOND + 2 * period) == []
+    delivered(engine, message_id, "sent", T0 + 3 * period)
+    replica = replayed(engine.journal)
+    live = engine.advance(T0 + 4 * period)
+    assert [(type(e), e.due) for e in live] == [(InteractionForgotten, T0 + 3 * period)]
+    assert replica.advance(T0 + 4 * period) == live
+
+
 def test_work_ended_with_an_empty_outbox_is_forgotten_on_time(engine: JournaledEngine) -> None:
     add_advisor(engine, "A1", T0)
     _, interaction_id = held(engine, mail(engine, "m1", T0), T0)
@@ -560,6 +583,10 @@ def test_an_image_of_format_2_reads_as_replaying_its_journal_builds_the_state() 
     assert all(a.state_since == 0 for a in state.advisors.values())
     for advisor in rebuilt.state.advisors.values():
         advisor.state_since = 0
+    # Nor when its ended work is forgotten (``None``: when its retention ends, outbox empty).
+    assert all(i.forget_at is None for i in state.interactions.values())
+    for interaction in rebuilt.state.interactions.values():
+        interaction.forget_at = None
     assert upgraded.snapshot() == rebuilt.snapshot()
     later = upgraded.now + 3 * 86_400 * SECOND
     assert upgraded.advance(later) == rebuilt.advance(later)

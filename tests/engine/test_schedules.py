@@ -155,6 +155,10 @@ def test_an_image_of_format_3_reads_without_schedules_as_replaying_its_journal()
     for advisor in upgraded.state.advisors.values():
         assert advisor.state_since == 0
         advisor.state_since = rebuilt.state.advisors[advisor.id].state_since
+    # Nor when its ended work is forgotten (``None``: when its retention ends, outbox empty).
+    for interaction in upgraded.state.interactions.values():
+        assert interaction.forget_at is None
+        interaction.forget_at = rebuilt.state.interactions[interaction.id].forget_at
     assert upgraded.snapshot() == rebuilt.snapshot()
     assert upgraded.image() == rebuilt.image()
     later = upgraded.now + 3 * 86_400 * 1_000_000
