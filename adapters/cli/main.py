@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aiguillage.adapters.cli.demo import demo
+from aiguillage.adapters.cli.report import report_app
 from aiguillage.adapters.cli.serve import erase, replay, serve
 from aiguillage.adapters.cli.simulate import simulate_app
 from aiguillage.adapters.cli.sla import describe_sla, sla_app
@@ -48,6 +49,7 @@ app.command("serve")(serve)
 app.command("replay")(replay)
 app.command("erase")(erase)
 app.add_typer(token_app, name="token")
+app.add_typer(report_app, name="report")
 
 
 def _print_version(asked: bool) -> None:

@@ -65,18 +65,24 @@ __all__ = [
     "JournalRange",
     "MonthFigures",
     "MonthReport",
+    "Months",
     "Pending",
     "Slot",
     "YearReport",
+    "as_month_report",
     "month_figures",
     "month_range",
     "month_report",
     "percentile",
     "previous_month",
+    "report_months",
+    "year_months",
     "year_report",
 ]
 
 HALF_HOUR = 30 * 60 * SECOND
+
+_ORDER: dict[str, int] = {name: index for index, name in enumerate(CHANNELS)}
 
 
 class Figures(msgspec.Struct, kw_only=True):
@@ -161,6 +167,8 @@ class MonthFigures(msgspec.Struct, kw_only=True):
     """The month's first instant and the next month's, ISO-8601 with the zone's offset."""
     complete: bool
     """Whether the journal reaches past the month's end (else the figures are so far)."""
+    as_of: str
+    """The instant of the journal's last event read."""
     channels: list[Figures]
     sources: list[Figures]
     motives: list[Figures]
@@ -298,7 +306,8 @@ class _Reader:
                 if work is not None:
                     work.held_since, work.accepted = event.at, True
             elif kind in (OfferDeclined, OfferExpired, OfferRevoked):
-                self._advisor_change(event.advisor_id, event.at, release=event.interaction_id)  # type: ignore[union-attr]
+                assert isinstance(event, OfferDeclined | OfferExpired | OfferRevoked)
+                self._advisor_change(event.advisor_id, event.at, release=event.interaction_id)
             elif kind is InteractionResponded:
                 assert isinstance(event, InteractionResponded)
                 work = self.work.get(event.interaction_id)
@@ -429,42 +438,72 @@ class YearReport(msgspec.Struct, kw_only=True):
     months: list[MonthFigures]
 
 
+class Months:
+    """The figures of some months, fed the journal's records a page at a time, in order.
+
+    ``month_report`` and ``year_report`` read a whole iterable at once; a store read in pages
+    (``records_after``) feeds each page here, then asks ``figures()``.
+    """
+
+    def __init__(self, months: Sequence[str]) -> None:
+        for month in months:
+            _parse_month(month)
+        self._reader = _Reader(months)
+
+    def feed(self, records: Iterable[Record]) -> None:
+        self._reader.read(records)
+
+    def figures(self) -> list[MonthFigures]:
+        reader = self._reader
+        reader.finish()
+        return [
+            _figures_of(reader, index, month, *reader.windows[index])
+            for index, month in enumerate(reader.months)
+        ]
+
+
+def report_months(month: str) -> list[str]:
+    """The months a month's report reads: the one before it, then it."""
+    return [previous_month(month), month]
+
+
+def year_months(year: int) -> list[str]:
+    """The months of a year's review."""
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year {year}: give a year such as 2027")
+    return [f"{year:04d}-{number:02d}" for number in range(1, 13)]
+
+
 def month_figures(records: Iterable[Record], month: str) -> MonthFigures:
     """Return the figures of a ``YYYY-MM`` month from a journal's records, in journal order."""
-    return _read(records, [month]).pop()
+    months = Months([month])
+    months.feed(records)
+    return months.figures()[0]
 
 
 def month_report(records: Iterable[Record], month: str) -> MonthReport:
     """Return a month's figures and the previous month's, from one pass over the records."""
-    previous = previous_month(month)
-    found = _read(records, [previous, month])
+    months = Months(report_months(month))
+    months.feed(records)
+    return as_month_report(months.figures())
+
+
+def as_month_report(found: list[MonthFigures]) -> MonthReport:
+    """The report of ``Months(report_months(month)).figures()``."""
     return MonthReport(month=found[1], previous=found[0])
 
 
 def year_report(records: Iterable[Record], year: int) -> YearReport:
     """Return the months of a year, from one pass over the records."""
-    if not 1 <= year <= 9999:
-        raise ValueError(f"year {year}: give a year such as 2027")
-    months = [f"{year:04d}-{number:02d}" for number in range(1, 13)]
-    return YearReport(year=year, months=_read(records, months))
+    months = Months(year_months(year))
+    months.feed(records)
+    return YearReport(year=year, months=months.figures())
 
 
 def previous_month(month: str) -> str:
     """The ``YYYY-MM`` month before ``month``."""
     year, number = _parse_month(month)
     return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
-
-
-def _read(records: Iterable[Record], months: list[str]) -> list[MonthFigures]:
-    for month in months:
-        _parse_month(month)
-    reader = _Reader(months)
-    reader.read(records)
-    reader.finish()
-    return [
-        _figures_of(reader, index, month, *reader.windows[index])
-        for index, month in enumerate(months)
-    ]
 
 
 def _figures_of(
@@ -490,7 +529,9 @@ def _figures_of(
                 )
             )
     refused = [r for r in reader.refused if start <= r[0] < end]
-    targets = {name: policy.target_share for name, policy in reader.policies.channels.items()}
+    targets: dict[str, float] = {
+        name: policy.target_share for name, policy in reader.policies.channels.items()
+    }
     channels = [
         _tally(channel, [w for w in counted if w.channel == channel], refused, targets)
         for channel in CHANNELS
@@ -507,6 +548,7 @@ def _figures_of(
         start=_iso(start, zone),
         end=_iso(end, zone),
         complete=reader.last_at >= end,
+        as_of=_iso(reader.last_at, zone),
         channels=channels,
         sources=sources,
         motives=motives,
@@ -535,7 +577,10 @@ def _grouped(
         for key in refused_keys:
             keys.setdefault(key, [])
     rows = []
-    for (channel, value), works in sorted(keys.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+    for (channel, value), works in sorted(
+        keys.items(),
+        key=lambda kv: (_ORDER.get(kv[0][0], len(_ORDER)), kv[0][1] or ""),
+    ):
         matching = [
             r for r in refused if r[1] == channel and (r[2] if by == "source" else r[3]) == value
         ]

@@ -127,6 +127,7 @@ __all__ = [
     "RedisJournal",
     "RedisPersonalStore",
     "describe",
+    "read_url",
     "verify_url",
 ]
 
@@ -1024,6 +1025,34 @@ def _format_error(where: str, found: str | None) -> JournalFormatError:
         f"{where}: journal format {found} is unknown to this version (reads up to "
         f"{JOURNAL_FORMAT}); run the version of Aiguillage that wrote it (or a newer one)"
     )
+
+
+async def read_url(
+    url: str, domain: str, archive_dir: Path | None, *, page: int = READ_CHUNK
+) -> AsyncIterator[list[Record]]:
+    """Yield a domain's records in order, a page at a time, without taking its lease: those
+    trimmed from the stream from the archive files in ``archive_dir``, then the stream's.
+
+    It runs beside the daemon that leads; ``JournalUnavailable`` when archived records are
+    needed and the directory does not hold them all (it says which).
+    """
+    reader = RedisJournal(url, domain=domain, archive_dir=archive_dir)
+    async with reader._connect() as client:
+        reader._redis = client
+        try:
+            with reader.unavailable("reading"):
+                meta, _, _ = await _meta(client, reader.keys, reader.description)
+            reader._trimmed_seq = int(meta["trimmed_seq"])
+            after = 0
+            while True:
+                records = await reader.records_after(after, page)
+                if records:
+                    yield records
+                if len(records) < page:
+                    return
+                after = records[-1].seq
+        finally:
+            reader._redis = None
 
 
 async def verify_url(url: str, domain: str, archive_dir: Path | None) -> Verification:

@@ -97,6 +97,7 @@ __all__ = [
     "OneThread",
     "SQLiteJournal",
     "backup",
+    "read_file",
     "transaction",
     "unavailable",
     "verify_file",
@@ -510,6 +511,36 @@ def verify_file(path: Path, *, chunk_size: int = VERIFY_CHUNK) -> Verification:
             except StopIteration as done:
                 result: Verification = done.value
                 return result
+    finally:
+        connection.close()
+
+
+def read_file(path: Path, *, page: int = VERIFY_CHUNK) -> Iterator[Record]:
+    """Yield every record of a journal file in order, read-only, without the writer's lock.
+
+    Like ``verify_file`` it runs beside the daemon; it reads the records as stored, without
+    walking the chain (``replay --verify`` does). ``JournalCorrupt`` for a record it cannot read.
+    """
+    where = f"sqlite://{Path(path).absolute()}"
+    connection = _read_only(path)
+    try:
+        with unavailable(where, "reading"):
+            _check_format(connection, where, create=False)
+        after = 0
+        while True:
+            with unavailable(where, "reading"):
+                rows = connection.execute(
+                    "SELECT seq, format, CAST(body AS BLOB), hash FROM events WHERE seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    (after, page),
+                ).fetchall()
+            try:
+                yield from (read_record(*row) for row in rows)
+            except ChainBreak as broken:
+                raise broken.error(where) from None
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
     finally:
         connection.close()
 
