@@ -125,9 +125,9 @@ def _write(body: bytes, output: Path | None) -> None:
         output.write_bytes(body)
     except OSError as exc:
         _fail(1, f"--output {output}: {exc.strerror or exc}")
-    _err.print(f"report written to {output}", markup=False)
+    _err.print(f"report written to {output}", markup=False, soft_wrap=True)
 
 
 def _fail(code: int, message: str) -> NoReturn:
-    _err.print(message, markup=False)
+    _err.print(message, markup=False, soft_wrap=True)
     raise typer.Exit(code)

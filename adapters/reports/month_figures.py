@@ -674,7 +674,8 @@ def _slots(
             row.answered_within, row.answered, row.abandoned, row.short_abandons
         )
     return sorted(
-        slots.values(), key=lambda s: (from_datetime(datetime.fromisoformat(s.start)), s.channel)
+        slots.values(),
+        key=lambda s: (from_datetime(datetime.fromisoformat(s.start)), _ORDER.get(s.channel, 9)),
     )
 
 
