@@ -16,9 +16,10 @@ from .instants import SECOND, Instant
 
 __all__ = ["LONGEST_LIFE", "ROLES", "Role", "Token", "is_digest"]
 
-Role = Literal["advisor", "supervisor", "integrator", "admin"]
-ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin")
-"""``advisor`` acts only for its own advisor id; the others act for nobody in particular."""
+Role = Literal["advisor", "supervisor", "integrator", "admin", "authority"]
+ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin", "authority")
+"""``advisor`` acts only for its own advisor id; the others act for nobody in particular.
+``authority`` is the principal's read-only role: it reads the reports, nothing else."""
 LONGEST_LIFE: Final = 10 * 366 * 86_400 * SECOND
 """A token expires at most ten years after it is minted (or never, when it has no expiry)."""
 
