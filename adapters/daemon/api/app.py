@@ -52,6 +52,7 @@ from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.oidc import OIDC_ROUTES, Oidc
+from aiguillage.adapters.daemon.api.reports import REPORT_ROUTES
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
 from aiguillage.adapters.daemon.api.schedule import SCHEDULE_ROUTES
 from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions, refresh_cookie
@@ -346,6 +347,7 @@ def create_app(
                     *TOKEN_ROUTES,
                     *WALLBOARD_ROUTES,
                     *SCHEDULE_ROUTES,
+                    *REPORT_ROUTES,
                 ],
                 without_commands=[ticket],
             ),

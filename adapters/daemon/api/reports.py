@@ -1,0 +1,146 @@
+"""``GET /v1/reports/month/{YYYY-MM}`` and ``/v1/reports/year/{YYYY}``: the authority's reports.
+
+The same reports as ``aiguillage report``, read from the journal the daemon writes (the archive
+of trimmed records too, on Redis): ``format`` ``json`` (the default: one object with every
+figure and the glossary), ``html``, ``csv`` or ``xlsx``; ``language`` ``fr`` (the default) or
+``en``. For supervisors, admins and the principal's read-only ``authority`` role. The journal is
+read a page at a time and each page is tallied on a worker thread, so the daemon keeps serving.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
+
+from aiguillage.adapters.daemon.api.models import ErrorOut
+from aiguillage.adapters.daemon.api.routes import caller, runtime_of
+from aiguillage.adapters.reports.month_figures import (
+    Months,
+    YearReport,
+    as_month_report,
+    report_months,
+    year_months,
+)
+from aiguillage.adapters.reports.month_render import FORMATS, render
+from aiguillage.adapters.reports.month_words import LANGUAGES
+
+__all__ = ["READERS", "REPORT_ROUTES"]
+
+READERS = ("supervisor", "admin", "authority")
+"""Who may read the reports."""
+
+_PAGE = 5000
+_MEDIA = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+FormatQuery = Annotated[
+    str,
+    Parameter(
+        query="format",
+        description=f"One of {', '.join(FORMATS)}.",
+        examples=[Example(value="json")],
+    ),
+]
+LanguageQuery = Annotated[
+    str,
+    Parameter(
+        query="language",
+        description=f"One of {', '.join(LANGUAGES)}.",
+        examples=[Example(value="fr")],
+    ),
+]
+
+
+def _refused(detail: str, field: str) -> Response[Any]:
+    return Response(ErrorOut(error="invalid_request", detail=detail, field=field), status_code=400)
+
+
+async def _read(request: Request[Any, Any, Any], months: Months) -> None:
+    runtime = runtime_of(request)
+    after = 0
+    while True:
+        page = await runtime.records_after(after, _PAGE)
+        if page:
+            await anyio.to_thread.run_sync(months.feed, page)
+            after = page[-1].seq
+        if len(page) < _PAGE:
+            return
+
+
+def _answer(body: bytes, format: str, name: str) -> Response[Any]:
+    headers = {}
+    if format in ("csv", "xlsx"):
+        headers["Content-Disposition"] = f'attachment; filename="{name}.{format}"'
+    if format == "html":
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return Response(body, media_type=_MEDIA[format], headers=headers)
+
+
+def _check(format: str, language: str) -> Response[Any] | None:
+    if format not in FORMATS:
+        return _refused(f"format {format!r}: choose one of {', '.join(FORMATS)}", "format")
+    if language not in LANGUAGES:
+        return _refused(f"language {language!r}: choose one of {', '.join(LANGUAGES)}", "language")
+    return None
+
+
+@get("/v1/reports/month/{month:str}", summary="A month's report", tags=["reports"])
+async def month_report(
+    request: Request[Any, Any, Any],
+    month: str,
+    format: FormatQuery = "json",
+    language: LanguageQuery = "fr",
+) -> Response[Any]:
+    """The month (``YYYY-MM``, the calendar's local time) beside the previous one, from the
+    journal: volumes, service levels, waits, breaches, per channel, source, motive, typology,
+    day and half-hour, and the work pending at the month's end."""
+    caller(request, *READERS)
+    refused = _check(format, language)
+    if refused is not None:
+        return refused
+    try:
+        months = Months(report_months(month))
+    except ValueError as exc:
+        return _refused(str(exc), "month")
+    await _read(request, months)
+    found = await anyio.to_thread.run_sync(months.figures)
+    body = await anyio.to_thread.run_sync(
+        lambda: render(as_month_report(found), format, language=language)
+    )
+    return _answer(body, format, f"report-{month}")
+
+
+@get("/v1/reports/year/{year:str}", summary="A year's review, month by month", tags=["reports"])
+async def year_report(
+    request: Request[Any, Any, Any],
+    year: str,
+    format: FormatQuery = "json",
+    language: LanguageQuery = "fr",
+) -> Response[Any]:
+    """Each month of the year (``YYYY``) as its own month's report counts it."""
+    caller(request, *READERS)
+    refused = _check(format, language)
+    if refused is not None:
+        return refused
+    try:
+        if len(year) != 4 or not year.isdigit():
+            raise ValueError(f"year {year!r}: give a year such as 2027")
+        months = Months(year_months(int(year)))
+    except ValueError as exc:
+        return _refused(str(exc), "year")
+    await _read(request, months)
+    found = await anyio.to_thread.run_sync(months.figures)
+    report = YearReport(year=int(year), months=found)
+    body = await anyio.to_thread.run_sync(lambda: render(report, format, language=language))
+    return _answer(body, format, f"report-{year}")
+
+
+REPORT_ROUTES = [month_report, year_report]
