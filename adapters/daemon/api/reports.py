@@ -44,7 +44,6 @@ _MEDIA = {
 FormatQuery = Annotated[
     str,
     Parameter(
-        query="format",
         description=f"One of {', '.join(FORMATS)}.",
         examples=[Example(value="json")],
     ),
@@ -52,7 +51,6 @@ FormatQuery = Annotated[
 LanguageQuery = Annotated[
     str,
     Parameter(
-        query="language",
         description=f"One of {', '.join(LANGUAGES)}.",
         examples=[Example(value="fr")],
     ),
