@@ -261,6 +261,8 @@ class _Reader:
         self.work: dict[int, _Work] = {}
         self.refused: list[tuple[Instant, str, str, str | None]] = []
         self.advisors: dict[str, _Advisor] = {}
+        self.holders: dict[int, str] = {}
+        """Who holds each interaction offered or in hand."""
         self.busy_s: list[float] = []
         self.staffed_s: list[float] = []
         self.last_at: Instant = 0
@@ -378,10 +380,9 @@ class _Reader:
         if work is not None and work.held_since is not None:
             work.handled_s += (at - work.held_since) / SECOND
             work.held_since = None
-        for advisor_id, advisor in self.advisors.items():
-            if interaction_id in advisor.holding:
-                self._advisor_change(advisor_id, at, release=interaction_id)
-                break
+        advisor_id = self.holders.pop(interaction_id, None)
+        if advisor_id is not None:
+            self._advisor_change(advisor_id, at, release=interaction_id)
 
     def _advisor_change(
         self,
@@ -404,8 +405,11 @@ class _Reader:
                 advisor.holding.clear()
         if hold is not None:
             advisor.holding.add(hold)
+            self.holders[hold] = advisor_id
         if release is not None:
             advisor.holding.discard(release)
+            if self.holders.get(release) == advisor_id:
+                del self.holders[release]
 
     def _count(self, advisor: _Advisor, at: Instant) -> None:
         staffed, busy = advisor.staffed(), advisor.busy()
