@@ -43,6 +43,12 @@ from aiguillage.engine.policies import CHANNELS
 
 __all__ = ["FORMATS", "render", "tables"]
 
+_WIDE_TABLES = """
+.scroll { overflow-x: auto; }
+.scroll table { font-size: 13.5px; }
+.scroll th, .scroll td { padding: 5px 6px; }
+"""
+
 FORMATS = ("html", "csv", "xlsx", "json")
 
 _Report = MonthReport | YearReport
@@ -252,7 +258,7 @@ def _html(report: _Report, words: MonthLanguage, title: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-        f"<title>{escape(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{escape(heading)}</title>\n<style>{_STYLE}{_WIDE_TABLES}</style>\n</head>\n<body>\n"
         f'<header>\n<p class="eyebrow">{escape(words("title"))}</p>\n'
         f"<h1>{escape(heading)}</h1>\n"
         f"<p>{escape(words('journal', first=shown.journal.first_seq, last=shown.journal.last_seq, hash=shown.journal.last_hash))}</p>\n"  # noqa: E501
@@ -351,9 +357,9 @@ def _channels(month: MonthFigures, previous: MonthFigures, words: MonthLanguage)
         "occupancy_line", occupancy=_share(month.occupancy, words), busy=busy, staffed=staffed
     )
     return (
-        f"<section>\n<h2>{escape(words('by_channel'))}</h2>\n<table>\n"
+        f'<section>\n<h2>{escape(words("by_channel"))}</h2>\n<div class="scroll"><table>\n'
         f"<thead><tr>{_heads(words('columns'))}</tr></thead>\n<tbody>\n{''.join(rows)}"
-        f"</tbody>\n</table>\n<p>{escape(occupancy)}</p>\n</section>\n"
+        f"</tbody>\n</table></div>\n<p>{escape(occupancy)}</p>\n</section>\n"
     )
 
 
@@ -376,8 +382,8 @@ def _groups(month: MonthFigures, by: str, rows: list[Figures], words: MonthLangu
         )
     heads = _heads(words("group_columns", by=words(by)))
     return (
-        f"<section>\n<h2>{escape(words(f'by_{by}'))}</h2>\n<table>\n"
-        f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(lines)}</tbody>\n</table>\n"
+        f'<section>\n<h2>{escape(words(f"by_{by}"))}</h2>\n<div class="scroll"><table>\n'
+        f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(lines)}</tbody>\n</table></div>\n"
         "</section>\n"
     )
 
@@ -396,9 +402,9 @@ def _pending(month: MonthFigures, words: MonthLanguage) -> str:
         for p in month.pending
     )
     return (
-        f"<section>\n<h2>{escape(words('pending'))}</h2>\n<table>\n"
+        f'<section>\n<h2>{escape(words("pending"))}</h2>\n<div class="scroll"><table>\n'
         f"<thead><tr>{_heads(words('pending_columns'))}</tr></thead>\n<tbody>\n{rows}"
-        "</tbody>\n</table>\n</section>\n"
+        "</tbody>\n</table></div>\n</section>\n"
     )
 
 
@@ -518,7 +524,7 @@ def _year(report: YearReport, words: MonthLanguage) -> str:
             )
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in heads)
     return (
-        f"<section>\n<h2>{escape(words('by_month'))}</h2>\n<table>\n"
-        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table>\n"
+        f'<section>\n<h2>{escape(words("by_month"))}</h2>\n<div class="scroll"><table>\n'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table></div>\n"
         "</section>\n"
     )
