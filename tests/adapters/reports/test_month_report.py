@@ -20,9 +20,11 @@ from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 
 from aiguillage.adapters.reports.month_figures import percentile
+from aiguillage.adapters.stores.redis.journal import RedisJournal
 from aiguillage.adapters.stores.sqlite.journal import verify_file
 from aiguillage.engine.events import InteractionArrived, PrincipalAnswered
 from aiguillage.engine.instants import to_datetime
@@ -713,3 +715,50 @@ def test_the_page_opens_offline_in_chromium(journal: Path, tmp_path: Path, brows
             page.screenshot(path=str(Path(keep) / "month-report.png"))
     finally:
         context.close()
+
+
+# -- the same journal on Redis, its early records archived and trimmed ---------------------------
+
+
+def test_on_redis_the_report_reads_the_archive_then_the_stream(
+    redis_server: Any, month: Month, march: dict[str, Any], tmp_path: Path
+) -> None:
+    archive = tmp_path / "var" / "aiguillage" / "archive"  # the reference's data_dir, in cwd
+
+    async def write() -> list[str]:
+        journal = RedisJournal(
+            redis_server.url, domain="idfm-overflow", address="test", archive_dir=archive
+        )
+        await journal.open()
+        try:
+            batches = [batch for batch in month.batches if batch]
+            last = 0
+            for index, batch in enumerate(batches, 1):
+                last = await journal.append(batch, [])
+                if index in (len(batches) // 3, 2 * len(batches) // 3):
+                    await journal.save_snapshot(last, b"an image")
+        finally:
+            await journal.close()
+        return sorted(path.name for path in archive.iterdir())
+
+    archived = anyio.run(write)
+    assert archived  # the records before the older snapshot left the stream for the archive
+    url = redis_server.url
+    done = report(tmp_path / "here", "month", "--month", "2027-03", "--store", url,
+                  "--format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    for key in ("month", "previous"):
+        assert {k: v for k, v in found[key].items() if k != "journal"} == {
+            k: v for k, v in march[key].items() if k != "journal"
+        }
+    assert (found["month"]["journal"]["first_seq"], found["month"]["journal"]["last_seq"]) == (
+        1,
+        march["month"]["journal"]["last_seq"],
+    )
+    for path in archive.iterdir():
+        path.unlink()
+    missing = report(tmp_path / "here", "month", "--month", "2027-03", "--store", url)
+    assert missing.returncode == 1
+    assert "are archived, but" in missing.stderr, missing.stderr
+    assert "Traceback" not in missing.stderr
