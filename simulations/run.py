@@ -78,10 +78,18 @@ def simulate(
     # One seed, two independent streams: traffic (numpy, in bulk) and people (per event).
     traffic_seed, behaviour_seed = np.random.SeedSequence(seed).spawn(2)
     engine = Engine(strategy=strategy_named(strategy_name))
-    engine.handle(SetPolicies(policies=policies, config_digest=deployment.config_digest), begin)
+    setup = engine.handle(
+        SetPolicies(policies=policies, config_digest=deployment.config_digest), begin
+    )
     roster = _plan_roster(deployment) if deployment.plan else deployment.roster
     for command, _ in roster:
-        engine.handle(command, begin)
+        setup += engine.handle(command, begin)
+    # The caller's observers see the setup too (a journal of the run starts with it); the
+    # tally needs none of it.
+    observers = list(observers)
+    for observer in observers:
+        for event in setup:
+            observer(event)
 
     told = Told(
         engine,

@@ -3,7 +3,8 @@
 Runs the real engine (``simulations.run``) on the configured roster, shifts and traffic; with
 ``--replications`` several seeds run in parallel on the machine's cores and every figure gets a
 mean and a 95 % confidence interval. Prints a table per channel, or one JSON object with
-``--json``, and writes the HTML report with ``--report``.
+``--json``, and writes the HTML report with ``--report``; ``--journal FILE`` writes the run's
+events into a new journal file, which ``aiguillage report`` reads as it reads the daemon's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
@@ -99,6 +101,15 @@ def simulate_command(
         typer.Option(help="Report language, fr or en (default: simulation.report_language)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            help="Write the run's events into this new journal file (SQLite), for "
+            "`aiguillage report --store sqlite:///FILE`; one replication only.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate the configured deployment in virtual time: service levels, waits, penalties.
 
@@ -123,12 +134,21 @@ def simulate_command(
         raise typer.BadParameter(
             f"the report speaks {', '.join(LANGUAGES)}", param_hint="--language"
         )
+    if journal is not None and replications != 1:
+        raise typer.BadParameter(
+            "a journal holds one run: drop --replications", param_hint="--journal"
+        )
+    if journal is not None and journal.exists():
+        _fail(f"--journal {journal}: the file exists; give a new file (a journal is never mixed)")
     start, length = _period(from_, to, days, deployment)
     if deployment.plan:
         _check_plan(deployment, start, length)
     first_seed = deployment.scenario.seed if seed is None else seed
     jobs = [(deployment, length, first_seed + n, strategy, start) for n in range(replications)]
-    runs = _run_all(jobs, quiet=as_json)
+    events: list[Event] = []
+    runs = _run_all(jobs, quiet=as_json, keep=events.append if journal is not None else None)
+    if journal is not None:
+        _write_journal(journal, events)
     outcome: RunResult | ReplicatedRun = (
         runs[0] if replications == 1 else ReplicatedRun(runs=runs, estimates=estimates(runs))
     )
@@ -190,11 +210,41 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1) from None
 
 
+def _write_journal(path: Path, events: list[Event]) -> None:
+    """Write a run's events into a new journal file, hash-chained as the daemon writes them."""
+    import anyio
+
+    from aiguillage.adapters.stores.journal import JournalError
+    from aiguillage.adapters.stores.sqlite.journal import SQLiteJournal
+
+    async def write() -> None:
+        store = SQLiteJournal(path)
+        await store.open()
+        try:
+            for first in range(0, len(events), _JOURNAL_BATCH):
+                await store.append(events[first : first + _JOURNAL_BATCH], [])
+        finally:
+            await store.close()
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        anyio.run(write)
+    except (JournalError, OSError) as exc:
+        _fail(f"--journal {path}: {exc}")
+
+
+_JOURNAL_BATCH = 5000
+"""Events per transaction when a run is written into a journal."""
+
+
 def _run_all(
-    jobs: list[tuple[Deployment, float, int, str | None, date | None]], quiet: bool
+    jobs: list[tuple[Deployment, float, int, str | None, date | None]],
+    quiet: bool,
+    keep: Callable[[Event], None] | None = None,
 ) -> list[RunResult]:
+    """Run the jobs; ``keep`` (one job only) is given every event of the run, in order."""
     show = not quiet and sys.stderr.isatty()
-    workers = min(len(jobs), os.cpu_count() or 1)
+    workers = 1 if keep is not None else min(len(jobs), os.cpu_count() or 1)
     with Progress(console=Console(stderr=True), disable=not show, transient=True) as progress:
         if workers == 1:
             # In process: the bar follows the virtual days of each run.
@@ -210,6 +260,9 @@ def _run_all(
                         if not first:
                             progress.advance(task)
 
+                observers: list[Callable[[Event], None]] = [follow] if show else []
+                if keep is not None:
+                    observers.append(keep)
                 results.append(
                     simulate(
                         deployment,
@@ -217,7 +270,7 @@ def _run_all(
                         seed=seed,
                         strategy=strategy,
                         start=start,
-                        observers=[follow] if show else [],
+                        observers=observers,
                     )
                 )
             return results
@@ -342,6 +395,15 @@ def queue_command(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random draws.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            help="Write the run's events into this new journal file (SQLite), for "
+            "`aiguillage report --store sqlite:///FILE`; one replication only.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """One voice queue (Poisson arrivals, exponential handling) through the real engine."""
     from aiguillage.simulations.erlang import UnstableQueue

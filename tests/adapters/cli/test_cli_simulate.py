@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from aiguillage.adapters.cli.main import app
@@ -110,3 +111,51 @@ def test_callbacks_taken_are_printed_apart(tmp_path: Path) -> None:
     assert voice["callbacks_requested"] == (
         voice["callbacks_reached"] + voice["callbacks_unreached"] + voice["callbacks_open"]
     )
+
+
+def test_a_run_written_into_a_journal_is_read_by_the_report(tmp_path: Path) -> None:
+    """Three simulated days of March into a journal: every interaction the simulator counts is
+    in the month's report, counted or pending at its end (each due within the month), with the
+    same answers, abandons and waits; the calls, all settled, have the simulator's breaches and
+    service level. Social messages late and unanswered when the run stops are pending in the
+    report (counted when settled) where the simulator counts them missed already."""
+    journal = tmp_path / "simulated.sqlite"
+    simulated = run("--from", "2027-03-01", "--to", "2027-03-03", "--journal", str(journal))
+    store = ["--store", f"sqlite:///{journal}"]
+    verified = runner.invoke(app, ["replay", *CONFIG, *store, "--verify"])
+    assert verified.exit_code == 0, verified.output
+    shown = runner.invoke(
+        app, ["report", "month", *CONFIG, *store, "--month", "2027-03", "--format", "json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    month = json.loads(shown.stdout)["month"]
+    reported = {row["channel"]: row for row in month["channels"]}
+    channels = simulated["channels"]
+    assert isinstance(channels, list)
+    for ran in channels:
+        row = reported[ran["channel"]]
+        pending = sum(1 for p in month["pending"] if p["channel"] == ran["channel"])
+        assert row["received"] + pending == ran["offered"] > 0, ran["channel"]
+        assert (row["answered"], row["abandoned"]) == (ran["answered"], ran["abandoned"])
+        assert row["short_abandons"] == ran["short_abandons"]
+        assert row["asa_s"] == pytest.approx(ran["mean_wait_s"]) or row["answered"] == 0
+    voice = next(ran for ran in channels if ran["channel"] == "voice")
+    assert reported["voice"]["breaches"] == voice["breaches"]
+    assert reported["voice"]["service_level"] == voice["service_level"]
+    assert not any(p["channel"] == "voice" for p in month["pending"])
+
+
+def test_a_journal_is_new_and_holds_one_run(tmp_path: Path) -> None:
+    existing = tmp_path / "journal.sqlite"
+    existing.write_bytes(b"")
+    kept = runner.invoke(app, ["simulate", *CONFIG, "--days", "1", "--journal", str(existing)])
+    assert kept.exit_code == 1
+    assert "exists" in kept.output
+    several = runner.invoke(
+        app,
+        ["simulate", *CONFIG, "--days", "1", "--replications", "2", "--journal",
+         str(tmp_path / "new.sqlite")],
+    )  # fmt: skip
+    assert several.exit_code == 2
+    assert "--journal" in several.output
+    assert not (tmp_path / "new.sqlite").exists()
