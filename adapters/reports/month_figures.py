@@ -324,7 +324,8 @@ class _Reader:
                     limit = self._short_abandon_s(work.channel)
                     waited = (event.at - work.received_at) / SECOND
                     # An abandon after the deadline was missed already: never short.
-                    work.short = not work.breached and figures.is_short_abandon(waited, limit)
+                    late = work.breached or event.at > work.deadline
+                    work.short = not late and figures.is_short_abandon(waited, limit)
             elif kind is SlaBreached:
                 assert isinstance(event, SlaBreached)
                 work = self.work.get(event.interaction_id)
