@@ -675,48 +675,6 @@ def test_percentiles_take_the_rank_floor_of_p_times_n() -> None:
     assert percentile([float(n) for n in range(1, 101)], 0.9) == 91.0  # rank 90
 
 
-# -- the page in a browser, offline ------------------------------------------------------------
-
-
-def test_the_page_opens_offline_in_chromium(journal: Path, tmp_path: Path, browser: Any) -> None:
-    """The page as a file, in a browser with the network cut: nothing is asked of it, every
-    table and chart is there. ``AIGUILLAGE_SCREENSHOTS=DIR`` keeps a screenshot of its first
-    screen there (``docs/month-report.png`` in the README)."""
-    target = tmp_path / "mars.html"
-    done = report(journal, "month", "--month", "2027-03", "--store", f"sqlite:///{journal}",
-                  "--output", str(target))  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
-    try:
-        page = context.new_page()
-        asked: list[str] = []
-        problems: list[str] = []
-        page.on("request", lambda request: asked.append(request.url))
-        page.on("console", lambda message: problems.append(message.text))
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(target.as_uri())
-        assert asked == [target.as_uri()]
-        assert problems == []
-        assert page.title() == "Rapport mensuel — mars 2027"
-        assert page.locator("table").count() == 5  # channels, sources, motives, typologies, pending
-        assert page.locator("svg").count() == 3
-        for svg in page.locator("svg").all():
-            box = svg.bounding_box()
-            assert box is not None
-            assert box["width"] > 300
-        voice = page.locator("tbody tr").first.inner_text()
-        assert "Téléphone" in voice
-        assert "88,2" in voice
-        shot = tmp_path / "month-report.png"
-        page.screenshot(path=str(shot), full_page=True)
-        keep = os.environ.get("AIGUILLAGE_SCREENSHOTS")
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(keep) / "month-report.png"))
-    finally:
-        context.close()
-
-
 # -- the same journal on Redis, its early records archived and trimmed ---------------------------
 
 
