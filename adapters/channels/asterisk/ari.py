@@ -78,6 +78,11 @@ class Ari:
     async def channels(self) -> list[dict[str, Any]]:
         return list(await self._call("GET", "/channels", ok=()))
 
+    async def channel(self, channel_id: str) -> dict[str, Any] | None:
+        """A channel's details (its ``caller``); None when it is gone."""
+        found = await self._call("GET", f"/channels/{channel_id}", ok=(404,))
+        return None if found is None else dict(found)
+
     async def answer(self, channel_id: str) -> None:
         await self._call("POST", f"/channels/{channel_id}/answer", ok=(404,))
 

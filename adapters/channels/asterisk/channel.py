@@ -83,9 +83,17 @@ from aiguillage.adapters.channels.asterisk.ari import Ari, AriError
 from aiguillage.adapters.channels.asterisk.settings import AsteriskSettings
 from aiguillage.adapters.channels.estimates import Estimates
 from aiguillage.adapters.stores.journal import CHANNEL_STATE_LIMIT, JournalError
-from aiguillage.engine.commands import Abandon, Accept, Close, Command, Submit
+from aiguillage.engine.commands import (
+    Abandon,
+    Accept,
+    Close,
+    Command,
+    RecordCallbackAttempt,
+    RequestCallback,
+    Submit,
+)
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import ChannelClosed, EngineError
+from aiguillage.engine.errors import CallbackRefused, ChannelClosed, EngineError
 from aiguillage.engine.events import (
     InteractionAbandoned,
     InteractionClosed,
@@ -97,9 +105,10 @@ from aiguillage.engine.events import (
     OfferMade,
     OfferRevoked,
 )
-from aiguillage.engine.instants import from_datetime, to_datetime
+from aiguillage.engine.handlers import callback_deadline
+from aiguillage.engine.instants import SECOND, from_datetime, to_datetime
 
-__all__ = ["AsteriskChannel", "AsteriskState", "HeldCall", "announcement"]
+__all__ = ["AsteriskChannel", "AsteriskState", "HeldCall", "announcement", "callback_number"]
 
 log = structlog.get_logger("aiguillage.channels.asterisk")
 
@@ -110,6 +119,13 @@ asked again)."""
 SOURCE = "phone"
 _OFFER = "aig-offer-"
 _OUT = "aig-out-"
+_CALLBACK = "aig-callback-"
+_CONFIRM_KEY, _OTHER_KEY, _END_KEY = "1", "2", "#"
+"""The keys of the callback's confirmation: confirm the number, key another, end it."""
+_ENTER_TRIES = 3
+"""How many times a caller keying a number it is refused is asked again."""
+_NATIONAL = re.compile(r"^0[1-9][0-9]{8}$")
+_E164_FR = re.compile(r"^\+33[1-9][0-9]{8}$")
 _FIRST_RETRY_S = 0.5
 _CLOSED_PLAY_MAX_S = 60.0
 """The longest the closed message may play before the call is ended anyway."""
@@ -138,6 +154,29 @@ def party_channel(interaction_id: int) -> str:
     return f"{_OUT}{interaction_id}"
 
 
+def callback_channel(interaction_id: int, attempt: int | None = None) -> str:
+    """The id of the channel that dials a customer for attempt ``attempt`` of a callback;
+    without one, the id a callback is known by while it waits in the queue."""
+    suffix = "" if attempt is None else f"-{attempt}"
+    return f"{_CALLBACK}{interaction_id}{suffix}"
+
+
+def callback_number(text: str) -> str | None:
+    """A French number a customer may be called back at, as given (``0612345678``,
+    ``+33612345678``; keyed ``0033612345678`` reads as ``+33612345678``); None otherwise."""
+    text = text.strip().replace(" ", "")
+    if text.startswith("0033"):
+        text = "+33" + text[4:]
+    elif text.startswith("33") and len(text) == 11:  # a caller id without its +
+        text = "+" + text
+    return text if _NATIONAL.match(text) or _E164_FR.match(text) else None
+
+
+def _spoken(number: str) -> str:
+    """A callback number as its digits are read back: the national form."""
+    return "0" + number[3:] if number.startswith("+33") else number
+
+
 def call_bridge(interaction_id: int) -> str:
     """The id of the bridge where a call's caller and advisor talk."""
     return f"aig-call-{interaction_id}"
@@ -155,6 +194,8 @@ class HeldCall(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     out: bool = False
     """Transferred out: the engine is done with it, the channel with its legs only."""
     recording: str | None = None
+    reached: bool = False
+    """A callback whose customer answered (its ``channel_id`` is the dial's)."""
 
 
 class AsteriskState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -164,6 +205,9 @@ class AsteriskState(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     calls: list[HeldCall] = []
     erasing: list[int] = []
     """Interactions erased whose recordings are not deleted yet."""
+    callbacks: list[int] = []
+    """The callbacks waiting in the queue, no phone ringing for them: their interactions' ids
+    only (a callback being offered or dialled is one of ``calls``)."""
 
 
 @dataclass
@@ -191,6 +235,31 @@ class _Call:
     """The name its bridge is recorded under, once picked up (``record``)."""
     notice: anyio.Event | None = None
     """Set once the caller heard that the call is recorded: it is bridged only then."""
+    reached: bool = False
+    """A callback whose customer answered."""
+    talking: bool = False
+    """In the callback's dialogue (offer, number, confirmation): no announcement meanwhile."""
+    requesting: anyio.Event | None = None
+    """Set once the callback asked for is done (taken or refused): its end waits for it."""
+
+    @property
+    def callback(self) -> bool:
+        """A callback: the customer is dialled (``channel_id`` the dial's) or is to be."""
+        return self.channel_id.startswith(_CALLBACK)
+
+    @property
+    def dialling(self) -> bool:
+        """A callback whose customer is dialled now (or talks)."""
+        return self.channel_id != callback_channel(self.interaction_id) and self.callback
+
+
+@dataclass
+class _Keys:
+    """A caller in the callback's dialogue: the keys it pressed, not read yet, or its hang-up."""
+
+    wake: anyio.Event = field(default_factory=anyio.Event)
+    keys: list[str] = field(default_factory=list)
+    gone: bool = False
 
 
 @dataclass
@@ -245,15 +314,23 @@ class AsteriskChannel:
                         f"[motives]; use one of {', '.join(sorted(motives))}"
                     )
         self.ari = Ari(settings.ari_url, settings.username, password, settings.app)
+        voice = context.daemon_settings.channels.get("voice")
+        if voice is not None and voice.callback_target_s and not settings.callback_endpoint:
+            log.warning(
+                "the voice channel offers callbacks (callback_target_s) but the phone offers "
+                "none: set callback_endpoint and callback_caller_id in [adapters.asterisk]"
+            )
         self._calls: dict[str, _Call] = {}
         """Caller channel id → its call."""
         self._by_interaction: dict[int, _Call] = {}
         self._offers: dict[str, tuple[int, int, str]] = {}
         """Offer channel id → (offer id, interaction id, advisor id)."""
         self._parties: dict[str, _Call] = {}
+        """Party channel id → the call transferred out to it."""
         self._menus: dict[str, _Menu] = {}
         """Caller channel id → its menu, while it chooses."""
-        """Party channel id → the call transferred out to it."""
+        self._dialogues: dict[str, _Keys] = {}
+        """Caller channel id → the keys it presses, while it is offered a callback."""
         self._playing: dict[str, anyio.Event] = {}
         self._holding_ready = False
         self._submitting = 0
@@ -347,11 +424,17 @@ class AsteriskChannel:
                 group.start_soon(self._guard, self._picked_up, channel_id)
             elif channel_id.startswith(_OUT):
                 group.start_soon(self._guard, self._party_answered, channel_id)
+            elif channel_id.startswith(_CALLBACK):
+                group.start_soon(self._guard, self._customer_answered, channel_id)
             else:
                 group.start_soon(self._guard, self._arrived, channel)
         elif kind in ("StasisEnd", "ChannelDestroyed"):
             group.start_soon(self._guard, self._gone, channel_id)
         elif kind == "ChannelDtmfReceived":
+            dialogue = self._dialogues.get(channel_id)
+            if dialogue is not None:
+                dialogue.keys.append(str(event.get("digit", "")))
+                dialogue.wake.set()
             menu = self._menus.get(channel_id)
             chosen = self.settings.menu.choices if self.settings.menu else {}
             if menu is not None and menu.key is None and event.get("digit") in chosen:
@@ -570,6 +653,9 @@ class AsteriskChannel:
                     await self._execute(Close(interaction_id=interaction_id, advisor_id=advisor_id))
             await self.ari.hang_up(offer_channel_id, "normal")
             return
+        if call.callback and not call.reached:
+            await self._dial(call, offer_channel_id, advisor_id)
+            return
         call.advisor_id, call.advisor_channel = advisor_id, offer_channel_id
         call.announce_at = None
         if self.settings.record and call.recording is None:
@@ -597,6 +683,10 @@ class AsteriskChannel:
             menu.gone = True
             menu.wake.set()
             return
+        dialogue = self._dialogues.get(channel_id)
+        if dialogue is not None:  # hung up while offered a callback: its end follows
+            dialogue.gone = True
+            dialogue.wake.set()
         if channel_id in self._parties:
             out = self._parties.pop(channel_id)
             if out.party_up or out.ended:
@@ -608,17 +698,26 @@ class AsteriskChannel:
         if channel_id in self._offers:
             offer_id, interaction_id, _ = self._offers.pop(channel_id)
             call = self._by_interaction.get(interaction_id)
-            if call is not None and call.advisor_channel == channel_id:
+            if call is not None and call.advisor_channel == channel_id and call.dialling:
+                if call.reached:
+                    await self._ended(call)  # the advisor hung up a callback in progress
+                else:  # before the customer answered: the attempt is given up
+                    await self._unanswered(call, ringing=True)
+            elif call is not None and call.advisor_channel == channel_id:
                 await self._ended(call)  # the advisor hung up a call in progress
             elif call is not None:
                 call.offers.pop(offer_id, None)  # rang out: the offer's clock decides
             return
         call = self._calls.get(channel_id)
-        if call is not None:
+        if call is not None and call.callback and not call.reached:
+            await self._unanswered(call)  # the customer's phone rang out, or was busy
+        elif call is not None:
             await self._ended(call)
 
     async def _ended(self, call: _Call) -> None:
         """The call is over: abandon it while queued, close it once picked up."""
+        if call.requesting is not None:  # hung up as its callback was asked for: see first
+            await call.requesting.wait()
         if call.ended:
             return
         call.ended = True
@@ -626,6 +725,8 @@ class AsteriskChannel:
         try:
             if call.out:
                 pass  # transferred out: over for the engine already
+            elif call.callback and not call.reached:
+                pass  # a callback ended by the engine (its last attempt, a supervisor)
             elif call.advisor_id is None:
                 await self._execute(Abandon(interaction_id=call.interaction_id))
             else:
@@ -639,7 +740,8 @@ class AsteriskChannel:
             await self.ari.hang_up(offer_channel(offer_id), "normal")
         party = party_channel(call.interaction_id) if call.out else None
         self._parties.pop(party or "", None)
-        for channel_id in (call.channel_id, call.advisor_channel, party):
+        caller = None if call.callback and not call.dialling else call.channel_id
+        for channel_id in (caller, call.advisor_channel, party):
             if channel_id is not None:
                 await self.ari.hang_up(channel_id, "normal")
         if call.advisor_channel is not None or call.out:
@@ -906,19 +1008,22 @@ class AsteriskChannel:
     async def _announce(self) -> None:
         """Tell each caller held in the holding bridge, when due, its position and the wait."""
         every = self.settings.announce_every_s
-        while True:
-            await anyio.sleep(_ANNOUNCE_TICK_S)
-            now = time.monotonic()
-            for call in list(self._calls.values()):
-                if call.announce_at is None or call.announce_at > now or call.ended:
-                    continue
-                call.announce_at = now + every
-                await self._guard(self._tell, call)
+        async with anyio.create_task_group() as dialogues:
+            while True:
+                await anyio.sleep(_ANNOUNCE_TICK_S)
+                now = time.monotonic()
+                for call in list(self._calls.values()):
+                    if call.announce_at is None or call.announce_at > now or call.ended:
+                        continue
+                    call.announce_at = now + every
+                    if not call.talking:
+                        await self._guard(self._tell, call, dialogues)
 
-    async def _tell(self, call: _Call) -> None:
+    async def _tell(self, call: _Call, dialogues: TaskGroup) -> None:
         interaction_id = call.interaction_id
+        offers = bool(self.settings.callback_endpoint)
 
-        def standing(engine: Engine) -> tuple[int, int | None] | None:
+        def standing(engine: Engine) -> tuple[int, int | None, bool] | None:
             state = engine.state
             interaction = state.interactions.get(interaction_id)
             if interaction is None or interaction.status != "queued":
@@ -927,19 +1032,274 @@ class AsteriskChannel:
             if interaction_id not in order:
                 return None
             now = from_datetime(datetime.now(UTC))
-            return order.index(interaction_id) + 1, self._estimates.estimate(
-                engine, interaction_id, now
+            wait_s = self._estimates.estimate(engine, interaction_id, now)
+            # The wait so far and the estimate past the target: the SLA's deadline passed.
+            offer = (
+                offers
+                and wait_s is not None
+                and interaction.callback_requested_at is None
+                and now + wait_s * SECOND > interaction.deadline
             )
+            if offer:
+                try:
+                    callback_deadline(state, interaction, now)  # the engine's own rule
+                except CallbackRefused:
+                    offer = False  # none on this channel, or none before closing
+            return order.index(interaction_id) + 1, wait_s, offer
 
         found = await self.context.read(standing)
-        if found is None or call.announce_at is None:
+        if found is None or call.announce_at is None or call.talking:
             return
-        position, wait_s = found
+        position, wait_s, offer = found
         media = announcement(self.settings, position, wait_s)
+        if offer:
+            media = [*media, *self.settings.callback_offer]
         playback_id = f"aig-announce-{next(self._announcements)}"
-        log.info("a queued caller hears its position", position=position, wait_s=wait_s)
+        log.info(
+            "a queued caller hears its position", position=position, wait_s=wait_s, offer=offer
+        )
+        call.announcing = playback_id
+        if offer:  # its keys are heard from the start of the announcement
+            keys = self._dialogues[call.channel_id] = _Keys()
+            self._playing[playback_id] = anyio.Event()
+            call.talking = True
+            dialogues.start_soon(self._guard, self._offered, call, keys, playback_id)
+        await self.ari.play(call.channel_id, ",".join(media), playback_id)
+
+    # -- callbacks -----------------------------------------------------------------------------
+
+    async def _offered(self, call: _Call, keys: _Keys, playback_id: str) -> None:
+        """A caller offered a callback: its key, its number confirmed (or keyed), the
+        request; any time-out or pick-up leaves it as it was."""
+        try:
+            if await self._key(call, keys, playback_id, {self.settings.callback_key}) is None:
+                return
+            log.info("a queued caller takes the callback offered", interaction=call.interaction_id)
+            channel = await self.ari.channel(call.channel_id)
+            caller = ((channel or {}).get("caller") or {}).get("number", "")
+            number = callback_number(str(caller))
+            while True:
+                if number is None:
+                    number = await self._keyed(call, keys)
+                    if number is None:
+                        return
+                said = [
+                    f"digits:{_spoken(number)}" if media == "{number}" else media
+                    for media in self.settings.callback_confirm
+                ]
+                confirm = await self._say(call, said, "confirm")
+                key = await self._key(call, keys, confirm, {_CONFIRM_KEY, _OTHER_KEY})
+                if key is None:
+                    return
+                if key == _CONFIRM_KEY:
+                    break
+                number = None
+            await self._request_callback(call, number)
+        finally:
+            if self._dialogues.get(call.channel_id) is keys:
+                del self._dialogues[call.channel_id]
+            call.talking = False
+
+    async def _say(self, call: _Call, media: tuple[str, ...] | list[str], what: str) -> str:
+        """Play ``media`` to the caller (the pick-up cuts it short); its playback's id."""
+        playback_id = f"aig-{what}-{next(self._announcements)}"
+        self._playing[playback_id] = anyio.Event()
         call.announcing = playback_id
         await self.ari.play(call.channel_id, ",".join(media), playback_id)
+        return playback_id
+
+    async def _key(
+        self, call: _Call, keys: _Keys, playback_id: str, wanted: set[str]
+    ) -> str | None:
+        """The first of ``wanted`` the caller presses during the playback or within
+        ``callback_timeout_s`` after it (other keys are passed over); None at the time-out,
+        when it hangs up or once an advisor picks it up."""
+        done = self._playing.get(playback_id)
+        started, deadline = time.monotonic(), None
+        while True:
+            wake = keys.wake = anyio.Event()
+            if keys.gone or call.ended or call.advisor_id is not None:
+                return None
+            while keys.keys:
+                key = keys.keys.pop(0)
+                if key in wanted:
+                    if done is not None and not done.is_set():
+                        await self.ari.stop_playback(playback_id)  # a key cuts it short
+                    self._playing.pop(playback_id, None)
+                    return key
+            now = time.monotonic()
+            over = done is None or done.is_set() or now - started > _CLOSED_PLAY_MAX_S
+            if deadline is None and over:
+                deadline = now + self.settings.callback_timeout_s
+            if deadline is not None and now >= deadline:
+                self._playing.pop(playback_id, None)
+                return None
+            with anyio.move_on_after(_ANNOUNCE_TICK_S):  # a key, or the playback's end
+                await wake.wait()
+
+    async def _keyed(self, call: _Call, keys: _Keys) -> str | None:
+        """The number the caller keys, ended by ``#``; asked again when it is not one."""
+        digits = set("0123456789")
+        for _ in range(_ENTER_TRIES):
+            playback_id = await self._say(call, self.settings.callback_enter, "enter")
+            keyed = ""
+            while True:
+                key = await self._key(call, keys, playback_id, {*digits, _END_KEY})
+                if key is None:
+                    return None
+                if key == _END_KEY:
+                    break
+                keyed += key
+                if len(keyed) > 20:
+                    break
+            number = callback_number(keyed)
+            if number is not None:
+                return number
+            log.info("a callback number keyed is not one: asked again", digits=len(keyed))
+        return None
+
+    async def _request_callback(self, call: _Call, number: str) -> None:
+        """Ask the engine for the callback: taken, the call ends (no abandon: the interaction
+        waits as a callback); refused, the caller hears so and waits on."""
+        interaction_id = call.interaction_id
+        call.requesting = asked = anyio.Event()
+        self._submitting += 1  # its offers may come before it is known as a callback
+        try:
+            try:
+                await self._execute(
+                    RequestCallback(interaction_id=interaction_id),
+                    {"callback_number": number},
+                )
+            except CallbackRefused as exc:
+                log.info("a callback refused", interaction=interaction_id, reason=exc.reason)
+                refused = True
+            except EngineError as exc:  # picked up, or over, meanwhile
+                log.info("a callback asked too late", interaction=interaction_id, error=str(exc))
+                return
+            else:
+                refused = False
+                call.ended, call.announce_at = True, None  # the caller's part is over
+                if self._calls.get(call.channel_id) is call:
+                    del self._calls[call.channel_id]
+                waiting = _Call(callback_channel(interaction_id), interaction_id)
+                waiting.offers = dict(call.offers)  # withdrawn: their phones stop ringing
+                self._calls[waiting.channel_id] = waiting
+                self._by_interaction[interaction_id] = waiting
+        finally:
+            self._submitting -= 1
+            call.requesting = None
+            asked.set()
+        if refused:
+            await self._say(call, self.settings.callback_unavailable, "unavailable")
+            return
+        await self._save()
+        log.info("a caller will be called back", interaction=interaction_id)
+        playback_id = await self._say(call, self.settings.callback_accepted, "accepted")
+        done = self._playing.get(playback_id)
+        if done is not None:
+            with anyio.move_on_after(_CLOSED_PLAY_MAX_S):
+                await done.wait()
+        self._playing.pop(playback_id, None)
+        await self.ari.hang_up(call.channel_id, "normal")
+
+    async def _dial(self, call: _Call, advisor_channel: str, advisor_id: str) -> None:
+        """The advisor took the callback: dial the customer, presenting the service's
+        number, on a channel whose id names the attempt (a retry never dials twice)."""
+        interaction_id = call.interaction_id
+
+        def facts(engine: Engine) -> tuple[int, tuple[str, ...]] | None:
+            interaction = engine.state.interactions.get(interaction_id)
+            if interaction is None:
+                return None
+            return interaction.callback_attempts + 1, interaction.later_digests
+
+        found = await self.context.read(facts)
+        attempt, digests = found if found is not None else (1, ())
+        number = None
+        for digest in reversed(digests):
+            piece = await self.context.personal(interaction_id, digest)
+            if piece is not None and isinstance(piece.get("callback_number"), str):
+                number = callback_number(piece["callback_number"])
+                break
+        channel_id = callback_channel(interaction_id, attempt)
+        self._rekey(call, channel_id)
+        call.advisor_id, call.advisor_channel = advisor_id, advisor_channel
+        call.announce_at = None
+        if self.settings.record and call.recording is None:
+            day = datetime.now(self.context.zone).strftime("%Y%m%d")
+            call.recording = f"aig-rec-{interaction_id}-{day}"
+        await self._save()
+        if number is None:
+            log.warning("a callback with no number to call (erased?)", interaction=interaction_id)
+            await self._unanswered(call)
+            return
+        endpoint = self.settings.callback_endpoint.replace("{number}", number)
+        log.info("a customer is called back", interaction=interaction_id, attempt=attempt)
+        try:
+            await self.ari.originate(
+                channel_id,
+                endpoint,
+                f"callback,{interaction_id}",
+                caller_id=self.settings.callback_caller_id,
+                timeout_s=self.settings.callback_ring_s,
+            )
+        except AriError as exc:
+            if not exc.status:
+                raise  # ARI unreachable: the resynchronisation finds the dial, or not
+            log.warning("a callback's dial refused", interaction=interaction_id, error=str(exc))
+            await self._unanswered(call)
+
+    async def _customer_answered(self, channel_id: str) -> None:
+        """The customer called back answered: the callback's first response; it and the
+        advisor talk in the call's bridge."""
+        call = self._calls.get(channel_id)
+        if call is None or call.ended or call.advisor_id is None or call.advisor_channel is None:
+            await self.ari.hang_up(channel_id, "normal")
+            return
+        if call.reached:
+            return  # its StasisStart and a resynchronisation both saw it
+        call.reached = True
+        answered = RecordCallbackAttempt(
+            interaction_id=call.interaction_id, advisor_id=call.advisor_id, outcome="answered"
+        )
+        try:
+            await self._execute(answered)
+        except EngineError as exc:
+            if getattr(exc, "reason", "") != "responded":  # reported before a restart: on
+                log.info("a callback answered too late", error=str(exc))
+                await self._ended(call)
+                return
+        await self._save()
+        bridge = call_bridge(call.interaction_id)
+        await self.ari.bridge(bridge, "mixing")
+        await self.ari.add(bridge, [channel_id, call.advisor_channel])
+        log.info("a customer called back is put through", interaction=call.interaction_id)
+        if self.settings.record and call.recording is not None:
+            await self.ari.record(bridge, call.recording, self.settings.record_format)
+
+    async def _unanswered(self, call: _Call, *, ringing: bool = False) -> None:
+        """The customer's phone did not answer (rang out, busy, failed, or the advisor gave
+        up): the attempt reported unanswered, the advisor's phone hung up; the engine offers
+        the callback again later, or closes it after its last attempt."""
+        if not call.dialling or call.reached or call.ended:
+            return
+        dial, advisor_id = call.channel_id, call.advisor_id
+        self._rekey(call, callback_channel(call.interaction_id))  # at once: reported once
+        advisor_channel = self._let_go(call)
+        await self._save()
+        log.info("a customer called back did not answer", interaction=call.interaction_id)
+        if advisor_id is not None:
+            missed = RecordCallbackAttempt(
+                interaction_id=call.interaction_id, advisor_id=advisor_id, outcome="unanswered"
+            )
+            try:
+                await self._execute(missed)
+            except EngineError as exc:
+                log.info("a callback's attempt the engine knew", error=str(exc))
+        if advisor_channel is not None:
+            await self.ari.hang_up(advisor_channel, "normal")
+        if ringing:  # the advisor gave up: the customer's phone stops ringing
+            await self.ari.hang_up(dial, "normal")
 
     # -- resynchronisation ---------------------------------------------------------------------
 
@@ -957,7 +1317,14 @@ class AsteriskChannel:
         present = {str(c["id"]): c for c in channels}
         self._holding_ready = any(b["id"] == self.settings.holding_bridge for b in bridges)
         for call in known:
-            if call.channel_id not in present:
+            if call.callback and not call.dialling:
+                continue  # waiting in the queue: nothing of it in Asterisk
+            if call.callback and not call.reached:  # a dial in flight
+                if call.channel_id not in present:
+                    await self._guard(self._unanswered, call)
+                elif present[call.channel_id].get("state") == "Up":
+                    await self._guard(self._customer_answered, call.channel_id)
+            elif call.channel_id not in present:
                 await self._guard(self._ended, call)
         for offer_channel_id in ringing:
             gone = offer_channel_id not in present
@@ -968,7 +1335,7 @@ class AsteriskChannel:
             in_app = dialplan.get("app_name") == "Stasis" and str(
                 dialplan.get("app_data", "")
             ).startswith(self.settings.app)
-            ours = channel_id.startswith((_OFFER, _OUT))
+            ours = channel_id.startswith((_OFFER, _OUT, _CALLBACK))
             if in_app and not ours and channel_id not in self._calls:
                 await self._guard(self._arrived, channel)
         log.info("resynchronised with Asterisk", channels=len(present), calls=len(self._calls))
@@ -988,10 +1355,12 @@ class AsteriskChannel:
             call.advisor_id, call.advisor_channel = held.advisor_id, held.advisor_channel
             call.offers = dict(held.offers)
             call.recording = held.recording
+            call.reached = held.reached
             if held.out:
                 call.out = call.party_up = True  # ringing or talking: its end ends the other
                 self._parties[party_channel(held.interaction_id)] = call
-            if held.advisor_channel is None and self.settings.announce_every_s > 0:
+            held_here = held.advisor_channel is None and not call.callback
+            if held_here and self.settings.announce_every_s > 0:
                 call.announce_at = time.monotonic() + self.settings.announce_first_s
             for offer_id, advisor_id in held.offers.items():
                 self._offers[offer_channel(offer_id)] = (offer_id, call.interaction_id, advisor_id)
@@ -999,10 +1368,12 @@ class AsteriskChannel:
                 offer_id = int(held.advisor_channel.removeprefix(_OFFER))
                 entry = (offer_id, call.interaction_id, held.advisor_id)
                 self._offers[held.advisor_channel] = entry
+        for interaction_id in kept.callbacks if kept is not None else ():
+            self._remember(callback_channel(interaction_id), interaction_id)
         if kept is not None:
             self._erasing.update(kept.erasing)
             self._state_size = len(msgspec.json.encode(kept))
-            self._saved_calls = len(kept.calls)
+            self._saved_calls = len(kept.calls) + len(kept.callbacks)
         log.info("calls taken up again", calls=len(self._calls))
 
     async def _save(self) -> None:
@@ -1019,23 +1390,32 @@ class AsteriskChannel:
             if self._saved >= mine:
                 return  # a write begun after this step asked covered it
             covered = self._asked
-            calls = [
-                HeldCall(
-                    channel_id=c.channel_id,
-                    interaction_id=c.interaction_id,
-                    advisor_id=c.advisor_id,
-                    advisor_channel=c.advisor_channel,
-                    offers=dict(c.offers),
-                    out=c.out,
-                    recording=c.recording,
+            calls: list[HeldCall] = []
+            callbacks: list[int] = []
+            for c in self._calls.values():
+                if c.ended:
+                    continue
+                if c.callback and not c.dialling and not c.offers:
+                    callbacks.append(c.interaction_id)  # waiting in the queue: its id only
+                    continue
+                calls.append(
+                    HeldCall(
+                        channel_id=c.channel_id,
+                        interaction_id=c.interaction_id,
+                        advisor_id=c.advisor_id,
+                        advisor_channel=c.advisor_channel,
+                        offers=dict(c.offers),
+                        out=c.out,
+                        recording=c.recording,
+                        reached=c.reached,
+                    )
                 )
-                for c in self._calls.values()
-                if not c.ended
-            ]
             try:
-                state = AsteriskState(calls=calls, erasing=sorted(self._erasing))
+                state = AsteriskState(
+                    calls=calls, erasing=sorted(self._erasing), callbacks=callbacks
+                )
                 self._state_size = len(msgspec.json.encode(state))
-                self._saved_calls = len(calls)
+                self._saved_calls = len(calls) + len(callbacks)
                 await self._state.put(state)
             except (Unavailable, JournalError) as exc:  # the next step saves them all again
                 log.warning("the calls in progress were not saved", error=str(exc))
@@ -1051,15 +1431,24 @@ class AsteriskChannel:
         return call
 
     def _forget(self, call: _Call) -> None:
-        self._calls.pop(call.channel_id, None)
-        self._by_interaction.pop(call.interaction_id, None)
+        if self._calls.get(call.channel_id) is call:
+            del self._calls[call.channel_id]
+        if self._by_interaction.get(call.interaction_id) is call:
+            del self._by_interaction[call.interaction_id]
         for channel_id in [c for c, o in self._offers.items() if o[1] == call.interaction_id]:
             del self._offers[channel_id]
 
-    async def _execute(self, command: Command) -> None:
+    def _rekey(self, call: _Call, channel_id: str) -> None:
+        """Know a callback by another channel id (its dial's, or the queue's again)."""
+        if self._calls.get(call.channel_id) is call:
+            del self._calls[call.channel_id]
+        call.channel_id = channel_id
+        self._calls[channel_id] = call
+
+    async def _execute(self, command: Command, personal: dict[str, Any] | None = None) -> None:
         while True:
             try:
-                await self.context.execute(command)
+                await self.context.execute(command, personal)
                 return
             except Unavailable:
                 await anyio.sleep(1)

@@ -40,6 +40,20 @@ recorded (``record_format``) as ``aig-rec-<interaction id>-<YYYYMMDD>`` (the day
 began: ARI's stored recordings carry no date, so the name does). A recording is deleted when
 the interaction's personal data is erased, and ``recording_retention_days`` after its day (six
 months by default, the French data-protection authority's usual limit for call recordings).
+
+Callbacks, when the voice channel offers them (``callback_target_s`` on ``[channels.voice]``) and
+``callback_endpoint`` is set: a queued caller whose wait so far plus the estimated wait passes
+the voice target, and whose callback could be made before closing, hears ``callback_offer``
+after its announcement. Pressing ``callback_key`` (``"1"``), it hears its number read back
+(``callback_confirm``, where ``{number}`` is played as ``digits:0612345678``), then presses 1
+to confirm or 2 to key another number ended by ``#`` (``callback_enter``; 10 digits from 0,
+or 0033 and 9 digits; another number is asked again). Confirmed, it hears
+``callback_accepted`` and the call ends, the interaction keeping its place as a callback;
+refused by the engine (it could not be made before closing any more), it hears
+``callback_unavailable`` and waits on. No key within ``callback_timeout_s`` leaves it waiting.
+An advisor answering a callback's offer has the customer dialled at ``callback_endpoint``
+(``"PJSIP/{number}@trunk"``), presenting ``callback_caller_id`` (the service's number), for
+``callback_ring_s`` at most.
 """
 
 from __future__ import annotations
@@ -53,6 +67,14 @@ __all__ = ["AsteriskSettings", "Menu"]
 _Media = Annotated[str, msgspec.Meta(pattern=r"^(\{position\}|\{minutes\}|[a-z]+:[^,\s]+)$")]
 """One media URI of ARI's ``play`` (``sound:queue-minutes``), or a number's placeholder."""
 
+_NumberMedia = Annotated[str, msgspec.Meta(pattern=r"^(\{number\}|[a-z]+:[^,\s]+)$")]
+"""One media URI of ARI's ``play``, or the callback number's placeholder."""
+_Template = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^([A-Za-z0-9_]+/\S*\{number\}\S*)?$", examples=["PJSIP/{number}@trunk"]),
+]
+"""An endpoint with the number to dial as ``{number}``."""
+_CallerId = Annotated[str, msgspec.Meta(pattern=r"^(\+?[0-9]{2,20})?$", examples=["+33142000000"])]
 _Endpoint = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]+/\S+$", examples=["PJSIP/1001"])]
 _Sound = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+:[^,\s]+$", examples=["sound:tt-monkeys"])]
 """One media URI of ARI's ``play``."""
@@ -152,7 +174,40 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     motive_header: _Header | None = None
     """The header (one of ``headers``) whose value, a configured motive, is the call's."""
 
+    callback_offer: tuple[_Sound, ...] = ("sound:aiguillage-callback-offer",)
+    """What a caller told a wait past the target hears after it ("press 1 to be called
+    back")."""
+    callback_key: _Digit = "1"
+    """The key that takes the callback offered."""
+    callback_confirm: tuple[_NumberMedia, ...] = (
+        "sound:aiguillage-callback-number",
+        "{number}",
+        "sound:aiguillage-callback-confirm",
+    )
+    """The number read back ("we will call you at ... press 1 to confirm, 2 for another
+    number"): ``{number}`` is played as its digits."""
+    callback_enter: tuple[_Sound, ...] = ("sound:aiguillage-callback-enter",)
+    """What a caller pressing 2 hears ("key your number, then the hash key")."""
+    callback_accepted: tuple[_Sound, ...] = ("sound:aiguillage-callback-accepted",)
+    """What a caller hears once its callback is taken, before the call ends."""
+    callback_unavailable: tuple[_Sound, ...] = ("sound:aiguillage-callback-unavailable",)
+    """What a caller hears when the callback cannot be made after all; it waits on."""
+    callback_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 8.0
+    """How long after each prompt of the callback a key is waited for."""
+    callback_endpoint: _Template = ""
+    """Where a customer is called back, ``{number}`` its number; empty: no callback is offered
+    on the phone."""
+    callback_caller_id: _CallerId = ""
+    """The number a customer called back sees (the service's)."""
+    callback_ring_s: Annotated[int, msgspec.Meta(ge=5, le=120)] = 30
+    """How long a customer's phone rings before the attempt is unanswered."""
+
     def __post_init__(self) -> None:
+        if self.callback_endpoint and not self.callback_caller_id:
+            raise ValueError(
+                "`callback_endpoint` is set without `callback_caller_id`: set the service's "
+                'number a customer called back sees (callback_caller_id = "+33142000000")'
+            )
         lowered = [h.lower() for h in self.headers]
         if len(set(lowered)) != len(lowered):
             raise ValueError("`headers` names a header twice")

@@ -1,11 +1,12 @@
-"""What a queued caller hears: the media of an announcement, from its position and wait."""
+"""What a queued caller hears: the media of an announcement, from its position and wait; the
+numbers a caller may be called back at."""
 
 from __future__ import annotations
 
 import msgspec
 import pytest
 
-from aiguillage.adapters.channels.asterisk.channel import announcement
+from aiguillage.adapters.channels.asterisk.channel import announcement, callback_number
 from aiguillage.adapters.channels.asterisk.settings import AsteriskSettings
 
 BASE = {"username": "aiguillage", "password_env": "ARI_PASSWORD"}
@@ -61,3 +62,20 @@ def test_the_sentences_are_the_deployments_own() -> None:
 def test_a_media_ari_cannot_play_in_a_list_is_refused(media: str) -> None:
     with pytest.raises(msgspec.ValidationError, match="announce_wait"):
         settings(announce_wait=[media])
+
+
+@pytest.mark.parametrize(
+    ("given", "number"),
+    [
+        ("0612345678", "0612345678"),
+        ("+33612345678", "+33612345678"),
+        ("33612345678", "+33612345678"),  # a caller id without its +
+        ("0033612345678", "+33612345678"),  # keyed: 00 for +
+        ("061234567", None),
+        ("0012345678", None),
+        ("+44612345678", None),
+        ("", None),
+    ],
+)
+def test_a_callback_number_is_a_french_one(given: str, number: str | None) -> None:
+    assert callback_number(given) == number

@@ -28,6 +28,12 @@ def test_the_features_are_off_unless_configured() -> None:
         ("headers", ["X Context"]),
         ("headers", ["X-Context:"]),
         ("motive_header", "X_Motive"),
+        ("callback_endpoint", "PJSIP/0612345678@trunk"),  # no {number}
+        ("callback_caller_id", "le service"),
+        ("callback_confirm", ["sound:aiguillage-callback-number", "{numero}"]),
+        ("callback_key", "12"),
+        ("callback_timeout_s", 0),
+        ("callback_ring_s", 3),
     ],
 )
 def test_a_malformed_value_is_refused_naming_its_key(key: str, value: object) -> None:
@@ -62,3 +68,11 @@ def test_a_menu_has_its_keys_and_a_default() -> None:
     menu = settings(menu={"prompt": "sound:custom/menu", "choices": {"1": "refunds", "*": "fines"}})
     assert menu.menu is not None
     assert (menu.menu.default, menu.menu.timeout_s) == ("general", 6.0)
+
+
+def test_callbacks_are_off_unless_an_endpoint_is_set_and_need_the_services_number() -> None:
+    assert settings().callback_endpoint == ""
+    with pytest.raises(msgspec.ValidationError, match="callback_caller_id"):
+        settings(callback_endpoint="PJSIP/{number}@trunk")
+    on = settings(callback_endpoint="PJSIP/{number}@trunk", callback_caller_id="+33142000000")
+    assert (on.callback_key, on.callback_ring_s) == ("1", 30)
