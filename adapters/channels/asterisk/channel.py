@@ -46,6 +46,17 @@ data erased (``context.on_erased``), its recordings are deleted; and a daily pas
 those older than ``recording_retention_days``. Erasures not yet carried out are kept in the
 durable state, so that a restart carries them out.
 
+Callbacks (``settings``: ``callback_*``). A queued caller whose wait so far plus the estimate
+passes the voice target, and whose callback the engine could make before closing
+(``callback_deadline``, read with the position), hears the callback's offer after its
+announcement; its key, its number confirmed (or keyed), and ``RequestCallback`` carries the
+number to the erasable store: the caller hears it is taken and the call ends, never an
+abandon. The callback waits in the queue (known here by ``callback_channel(id)``, saved as its
+id). An advisor answering its offer has the customer dialled as ``aig-callback-<interaction
+id>-<attempt>``: its answer is ``RecordCallbackAttempt`` answered and the two are bridged as
+any call; its end before that (no answer, busy) is unanswered and the advisor's phone is hung
+up, the engine offering it again later or closing it.
+
 The calls in progress are the channel's durable state (``AsteriskState``), saved at each step
 before Asterisk is asked to act, so that a restarted daemon takes them up again. ARI keeps no
 events for a WebSocket that dropped, nor for a daemon that was down: the channel reconnects

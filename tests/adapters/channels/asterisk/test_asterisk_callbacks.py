@@ -357,3 +357,65 @@ def test_a_callback_refused_after_closing_is_heard_and_the_call_stays_queued(
     count = len(played(fake_ari, caller))
     until("two more announcements", lambda: len(played(fake_ari, caller)) >= count + 2)
     assert offers(fake_ari, caller) == offered
+
+
+def _lists(fake: FakeAri) -> int:
+    """How many times the channels were listed (once per resynchronisation)."""
+    return sum(1 for r in list(fake.requests) if r[:2] == ("GET", "/ari/channels"))
+
+
+def test_a_callback_dial_in_flight_at_a_reconnection_is_reconciled(
+    fake_ari: FakeAri, tmp_path: Path, start: Any
+) -> None:
+    """Contract test: the event WebSocket drops while the customer's phone rings. Gone
+    meanwhile (its end unheard): the attempt is unanswered. Still ringing: it is kept, not
+    dialled again, and its answer bridges it."""
+    config = callback_config(tmp_path, fake_ari, retry_s=1)
+    daemon = start(fake_ari, config)
+    busy_claire(fake_ari, daemon)
+    caller = fake_ari.incoming_call(caller="0622222222", dialed="3975")
+    interaction = arrived(daemon, caller)["interaction_id"]
+    until("the caller is offered a callback", lambda: offers(fake_ari, caller))
+    fake_ari.press(caller, "1")
+    until("its number is read back", lambda: heard(fake_ari, caller, "digits:0622222222"))
+    fake_ari.press(caller, "1")
+    until("the call ends", lambda: caller not in fake_ari.channels)
+
+    available(daemon, "julien.bernard")
+    customer = "PJSIP/0622222222@trunk"
+    until("Julien's phone rings", lambda: fake_ari.ringing("PJSIP/1002"))
+    julien = fake_ari.answer("PJSIP/1002")
+    until("the customer's phone rings", lambda: fake_ari.ringing(customer))
+    fake_ari.drop_websocket()
+    fake_ari.no_answer(customer)  # nobody hears of it
+    until("the channel reconnected", lambda: fake_ari.connected(APP))
+    (missed,) = until(
+        "the attempt is unanswered", lambda: of(daemon, "interaction.callback_missed")
+    )
+    assert (missed["interaction_id"], missed["attempt"]) == (interaction, 1)
+    until("Julien's phone is hung up", lambda: julien not in fake_ari.channels)
+
+    until("Julien's phone rings again", lambda: fake_ari.ringing("PJSIP/1002"))
+    julien = fake_ari.answer("PJSIP/1002")
+    until("the customer's phone rings again", lambda: fake_ari.ringing(customer))
+    listed = _lists(fake_ari)
+    fake_ari.drop_websocket()
+    until("the channel resynchronised", lambda: _lists(fake_ari) > listed)
+    time.sleep(0.5)
+    dial = f"aig-callback-{interaction}-2"
+    assert fake_ari.ringing(customer) == [dial]  # kept
+    fake_ari.answer(customer)
+    until(
+        "customer and advisor are bridged",
+        lambda: (
+            sorted(fake_ari.bridges.get(f"aig-call-{interaction}", {}).get("channels", []))
+            == sorted([dial, julien])
+        ),
+    )
+    (answered,) = of(daemon, "interaction.callback_answered")
+    assert answered["attempt"] == 2
+    assert [d for d, _ in dials(fake_ari)] == [
+        f"aig-callback-{interaction}-1",
+        dial,
+    ]  # each attempt dialled once
+    assert len(of(daemon, "interaction.callback_missed")) == 1
