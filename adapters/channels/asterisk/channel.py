@@ -1070,12 +1070,21 @@ class AsteriskChannel:
             "a queued caller hears its position", position=position, wait_s=wait_s, offer=offer
         )
         call.announcing = playback_id
-        if offer:  # its keys are heard from the start of the announcement
-            keys = self._dialogues[call.channel_id] = _Keys()
-            self._playing[playback_id] = anyio.Event()
-            call.talking = True
-            dialogues.start_soon(self._guard, self._offered, call, keys, playback_id)
-        await self.ari.play(call.channel_id, ",".join(media), playback_id)
+        if not offer:
+            await self.ari.play(call.channel_id, ",".join(media), playback_id)
+            return
+        # Its keys are heard from the start of the announcement.
+        keys = self._dialogues[call.channel_id] = _Keys()
+        self._playing[playback_id] = anyio.Event()
+        call.talking = True
+        try:
+            await self.ari.play(call.channel_id, ",".join(media), playback_id)
+        except BaseException:
+            self._dialogues.pop(call.channel_id, None)
+            self._playing.pop(playback_id, None)
+            call.talking = False
+            raise
+        dialogues.start_soon(self._guard, self._offered, call, keys, playback_id)
 
     # -- callbacks -----------------------------------------------------------------------------
 
