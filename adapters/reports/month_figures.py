@@ -7,7 +7,8 @@ typology, the work received, answered (within the SLA or not), abandoned (short 
 apart, with the wait before abandoning), transferred, handed out, closed unanswered and refused
 outside hours; the service level against the channel's target, the average speed of answer,
 the waits at the 50th, 90th and 99th percentiles, breaches and handling time; the advisors'
-occupancy; the same per day and per half-hour; and the work still pending at the month's end.
+occupancy; the callbacks asked for, apart; the same per day and per half-hour; and the work
+still pending at the month's end.
 Every ratio is computed by ``engine.figures``, the one definition the wallboard and the
 simulator's report share.
 
@@ -17,6 +18,14 @@ in the month it is settled. Settled: answered (the first response), abandoned, c
 an answer or handed to an outside party. Its deadline is the one in force when it was settled
 (a wait for the principal that was credited moves it). Calls refused outside opening hours are
 no interaction: they count in the month they were refused.
+
+A call whose caller asked to be called back (``interaction.callback_requested``) is settled
+then: it counts in the service level with the wait it had (``figures.service_level``'s
+callbacks), neither as answered nor as closed unanswered, in the month of the call's own
+deadline (the callback's does not move it). The callback is counted apart, in the same month
+and rows as its call, as it stood at that month's end: reached, unreached (closed
+``callback_unanswered``) or still open; made (its first attempt started) and in time or not;
+overdue (never attempted, its deadline passed). A missed attempt releases the advisor.
 
 Per day and per half-hour, work goes to the local day and half-hour it was received; refused
 calls to when they were refused. Occupancy is each advisor's time busy (holding work, offered
@@ -39,6 +48,9 @@ from aiguillage.engine import figures
 from aiguillage.engine.events import (
     AdvisorRemoved,
     AdvisorStateChanged,
+    CallbackAnswered,
+    CallbackMissed,
+    CallbackRequested,
     InteractionAbandoned,
     InteractionArrived,
     InteractionClosed,
@@ -123,6 +135,26 @@ class Figures(msgspec.Struct, kw_only=True):
     handled: int = 0
     """Interactions some advisor held in hand (accepted) and that are closed or handed on."""
     handling_mean_s: float | None = None
+    callbacks_requested: int = 0
+    """Calls whose caller asked to be called back: counted in ``service_level`` with the wait
+    they had then (``figures.service_level``), not in ``answered`` nor in the waits."""
+    callbacks_within: int = 0
+    """Of those, asked for no later than the call's target."""
+    callbacks_reached: int = 0
+    """Callbacks that reached the customer (an attempt answered) by the month's end."""
+    callbacks_unreached: int = 0
+    """Closed unanswered after their last attempt (``callback_unanswered``)."""
+    callbacks_open: int = 0
+    """Neither reached nor closed at the month's end."""
+    callbacks_made: int = 0
+    """Callbacks whose first attempt started by the month's end."""
+    callbacks_made_within: int = 0
+    """Of those, first attempted by the callback's deadline."""
+    callbacks_overdue: int = 0
+    """Never attempted by the month's end, their deadline passed."""
+    callback_service_level: float | None = None
+    """``figures.callback_service_level(callbacks_made_within, callbacks_made,
+    callbacks_overdue)``."""
 
 
 class Slot(msgspec.Struct, kw_only=True):
@@ -137,6 +169,8 @@ class Slot(msgspec.Struct, kw_only=True):
     short_abandons: int = 0
     breaches: int = 0
     refused: int = 0
+    callbacks_requested: int = 0
+    callbacks_within: int = 0
     service_level: float | None = None
 
 
@@ -223,6 +257,15 @@ class _Work:
     handled_s: float = 0.0
     held_since: Instant | None = None
     accepted: bool = False
+    callback_at: Instant | None = None
+    """When the caller asked to be called back: the call's outcome."""
+    callback_within: bool = False
+    callback_deadline: Instant = 0
+    first_dialled_at: Instant | None = None
+    """When the callback's first attempt started."""
+    first_on_time: bool = False
+    reached_at: Instant | None = None
+    unreached_at: Instant | None = None
 
     @property
     def settled_at(self) -> Instant | None:
@@ -230,6 +273,8 @@ class _Work:
             return self.responded_at
         if self.abandoned_at is not None:
             return self.abandoned_at
+        if self.callback_at is not None:
+            return self.callback_at
         return self.ended_at
 
 
@@ -329,8 +374,23 @@ class _Reader:
             elif kind is SlaBreached:
                 assert isinstance(event, SlaBreached)
                 work = self.work.get(event.interaction_id)
-                if work is not None:
+                if work is not None and work.callback_at is None:  # else the callback's
                     work.breached = True
+            elif kind is CallbackRequested:
+                assert isinstance(event, CallbackRequested)
+                work = self.work.get(event.interaction_id)
+                if work is not None and work.settled_at is None:
+                    work.callback_at, work.callback_within = event.at, event.within_sla
+                    work.callback_deadline = event.deadline
+            elif kind in (CallbackAnswered, CallbackMissed):
+                assert isinstance(event, CallbackAnswered | CallbackMissed)
+                work = self.work.get(event.interaction_id)
+                if kind is CallbackMissed:
+                    self._release(event.interaction_id, event.at)
+                if work is not None and work.first_dialled_at is None:
+                    work.first_dialled_at, work.first_on_time = event.dialled_at, event.on_time
+                if work is not None and kind is CallbackAnswered and work.reached_at is None:
+                    work.reached_at = event.at
             elif kind in (InteractionTransferred, InteractionMoved, PrincipalAwaited):
                 interaction_id: int = event.interaction_id  # type: ignore[union-attr]
                 work = self.work.get(interaction_id)
@@ -354,6 +414,8 @@ class _Reader:
                     if kind is InteractionClosed:
                         assert isinstance(event, InteractionClosed)
                         work.motive = event.motive or work.motive
+                        if event.reason == "callback_unanswered":
+                            work.unreached_at = event.at
             elif kind is InteractionRefused:
                 assert isinstance(event, InteractionRefused)
                 self.refused.append((event.at, event.channel, event.source, event.motive))
@@ -537,13 +599,15 @@ def _figures_of(
     targets: dict[str, float] = {
         name: policy.target_share for name, policy in reader.policies.channels.items()
     }
+    until = _Until(end, min(end, reader.last_at))
     channels = [
-        _tally(channel, [w for w in counted if w.channel == channel], refused, targets)
+        _tally(channel, [w for w in counted if w.channel == channel], refused, targets, until)
         for channel in CHANNELS
     ]
-    sources = _grouped(counted, refused, targets, "source")
-    motives = _grouped(counted, refused, targets, "motive")
-    typologies = _grouped([w for w in counted if w.channel == "written"], [], targets, "typology")
+    sources = _grouped(counted, refused, targets, "source", until)
+    motives = _grouped(counted, refused, targets, "motive", until)
+    written = [w for w in counted if w.channel == "written"]
+    typologies = _grouped(written, [], targets, "typology", until)
     days = _slots(counted, refused, zone, daily=True)
     half_hours = _slots(counted, refused, zone, daily=False)
     pending.sort(key=lambda p: p.interaction_id)
@@ -573,6 +637,7 @@ def _grouped(
     refused: list[tuple[Instant, str, str, str | None]],
     targets: dict[str, float],
     by: str,
+    until: _Until,
 ) -> list[Figures]:
     keys: dict[tuple[str, str | None], list[_Work]] = {}
     for work in counted:
@@ -589,7 +654,7 @@ def _grouped(
         matching = [
             r for r in refused if r[1] == channel and (r[2] if by == "source" else r[3]) == value
         ]
-        row = _tally(channel, works, matching if by != "typology" else [], targets)
+        row = _tally(channel, works, matching if by != "typology" else [], targets, until)
         setattr(row, by, value)
         rows.append(row)
     return rows
@@ -600,6 +665,7 @@ def _tally(
     works: list[_Work],
     refused: list[tuple[Instant, str, str, str | None]],
     targets: dict[str, float],
+    until: _Until,
 ) -> Figures:
     row = Figures(channel=channel, received=len(works))
     waits: list[float] = []
@@ -614,6 +680,8 @@ def _tally(
             row.abandoned += 1
             row.short_abandons += work.short
             abandon_waits.append((work.abandoned_at - work.received_at) / SECOND)
+        elif work.callback_at is not None:
+            _callback(row, work, until)
         elif work.ended == "closed":
             row.closed_unanswered += 1
         if work.ended == "out":
@@ -625,7 +693,15 @@ def _tally(
             handling.append(work.handled_s)
     row.refused = sum(1 for r in refused if r[1] == channel)
     row.service_level = figures.service_level(
-        row.answered_within, row.answered, row.abandoned, row.short_abandons
+        row.answered_within,
+        row.answered,
+        row.abandoned,
+        row.short_abandons,
+        callbacks_within=row.callbacks_within,
+        callbacks=row.callbacks_requested,
+    )
+    row.callback_service_level = figures.callback_service_level(
+        row.callbacks_made_within, row.callbacks_made, row.callbacks_overdue
     )
     row.target = targets.get(channel)
     if row.service_level is not None and row.target is not None:
@@ -639,6 +715,35 @@ def _tally(
     row.abandon_wait_p90_s = percentile(abandon_waits, 0.9)
     row.handling_mean_s = figures.mean_wait_s(sum(handling), len(handling))
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class _Until:
+    """A month's end, and the instant its callbacks' deadlines are judged at: the month's end,
+    or the journal's last event before it (a deadline not reached yet has not passed)."""
+
+    end: Instant
+    now: Instant
+
+
+def _callback(row: Figures, work: _Work, until: _Until) -> None:
+    """Count a callback, as it stood at the month's end."""
+    row.callbacks_requested += 1
+    row.callbacks_within += work.callback_within
+    end = until.end
+    if work.reached_at is not None and work.reached_at < end:
+        row.callbacks_reached += 1
+    elif work.unreached_at is not None and work.unreached_at < end:
+        row.callbacks_unreached += 1
+    elif work.ended_at is None or work.ended_at >= end:
+        row.callbacks_open += 1
+    if work.first_dialled_at is not None and work.first_dialled_at < end:
+        row.callbacks_made += 1
+        row.callbacks_made_within += work.first_on_time
+    elif work.callback_deadline < until.now and (
+        work.ended_at is None or work.ended_at > work.callback_deadline
+    ):
+        row.callbacks_overdue += 1  # closed before its deadline, it never was
 
 
 def _slots(
@@ -671,12 +776,20 @@ def _slots(
         elif work.abandoned_at is not None:
             row.abandoned += 1
             row.short_abandons += work.short
+        elif work.callback_at is not None:
+            row.callbacks_requested += 1
+            row.callbacks_within += work.callback_within
         row.breaches += work.breached
     for at, channel, _, _ in refused:
         slot(at, channel).refused += 1
     for row in slots.values():
         row.service_level = figures.service_level(
-            row.answered_within, row.answered, row.abandoned, row.short_abandons
+            row.answered_within,
+            row.answered,
+            row.abandoned,
+            row.short_abandons,
+            callbacks_within=row.callbacks_within,
+            callbacks=row.callbacks_requested,
         )
     return sorted(
         slots.values(),

@@ -2,7 +2,8 @@
 
 Every format holds the same tables (``tables``): per channel, per channel and source, motive or
 written typology, per day, per half-hour, and the work pending at the month's end, for the
-month and the one before it (for a year, the channels month by month). ``json`` is one object
+month and the one before it (for a year, the channels month by month); the callbacks' figures
+are columns of the rows, which the page shows in a section of their own. ``json`` is one object
 with every figure and the glossary, for scripts and checks. The HTML page is self-contained like
 the simulation report, whose style, charts and words it shares: it fetches nothing and opens
 offline.
@@ -239,6 +240,7 @@ def _html(report: _Report, words: MonthLanguage, title: str) -> str:
         body = [
             _period(report.month, words),
             _channels(report.month, report.previous, words),
+            _callbacks([report.month, report.previous], words),
             _groups(report.month, "source", report.month.sources, words),
             _groups(report.month, "motive", report.month.motives, words),
             _groups(report.month, "typology", report.month.typologies, words),
@@ -248,7 +250,7 @@ def _html(report: _Report, words: MonthLanguage, title: str) -> str:
         shown = report.month
     else:
         heading = f"{words('title_year')} {report.year}"
-        body = [_year(report, words)]
+        body = [_year(report, words), _callbacks(report.months, words)]
         shown = months[-1]
     if title:
         heading = f"{heading} — {title}"
@@ -373,6 +375,7 @@ def _groups(month: MonthFigures, by: str, rows: list[Figures], words: MonthLangu
             f'<tr><th scope="row">{escape(words.channel(row.channel))}</th>'
             f"<td>{escape(value if value is not None else words('none'))}</td>"
             f"<td>{row.received}</td><td>{row.answered}</td><td>{row.answered_within}</td>"
+            f"<td>{row.callbacks_requested}</td>"
             + _abandoned_cell(row, words)
             + f"<td>{row.refused}</td>"
             + _level_cell(row, words)
@@ -385,6 +388,40 @@ def _groups(month: MonthFigures, by: str, rows: list[Figures], words: MonthLangu
         f'<section>\n<h2>{escape(words(f"by_{by}"))}</h2>\n<div class="scroll"><table>\n'
         f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(lines)}</tbody>\n</table></div>\n"
         "</section>\n"
+    )
+
+
+def _callbacks(months: Sequence[MonthFigures], words: MonthLanguage) -> str:
+    """The callbacks apart: per channel that had any, month by month as given."""
+    rows = []
+    for channel in CHANNELS:
+        for figures in months:
+            row = next(r for r in figures.channels if r.channel == channel)
+            if not row.callbacks_requested:
+                continue
+            counts = (
+                row.callbacks_requested,
+                row.callbacks_within,
+                row.callbacks_reached,
+                row.callbacks_unreached,
+                row.callbacks_open,
+                row.callbacks_made,
+                row.callbacks_made_within,
+                row.callbacks_overdue,
+            )
+            rows.append(
+                f'<tr><th scope="row">{escape(words.channel(channel))}</th>'
+                f"<td>{escape(_month_name(figures.month, words))}</td>"
+                + "".join(f"<td>{count}</td>" for count in counts)
+                + f"<td>{escape(_share(row.callback_service_level, words))}</td></tr>\n"
+            )
+    heading = f"<section>\n<h2>{escape(words('callbacks'))}</h2>\n"
+    if not rows:
+        return f"{heading}<p>{escape(words('callbacks_none'))}</p>\n</section>\n"
+    return (
+        f'{heading}<div class="scroll"><table>\n'
+        f"<thead><tr>{_heads(words('callback_columns'))}</tr></thead>\n<tbody>\n{''.join(rows)}"
+        "</tbody>\n</table></div>\n</section>\n"
     )
 
 

@@ -28,6 +28,13 @@ GLOSSARY = (
     "occupancy",
     "pending",
     "slots",
+    "callbacks",
+    "callbacks_within",
+    "callbacks_reached",
+    "callbacks_open",
+    "callbacks_made",
+    "callbacks_overdue",
+    "callback_service_level",
 )
 """The glossary's entries, in the order the report gives them."""
 
@@ -44,6 +51,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "by_motive": "Par canal et motif",
         "by_typology": "Écrits par typologie",
         "by_month": "Mois par mois",
+        "callbacks": "Rappels",
+        "callbacks_none": "Aucun rappel demandé.",
+        "callback_columns": "Canal|Mois|Demandés|dont dans le délai|Joints|Non joints|"
+        "En cours|Faits|dont à temps|En retard|Niveau de service des rappels",
         "pending": "En cours à la fin du mois",
         "pending_none": "Aucune interaction en cours à la fin du mois.",
         "pending_columns": "Interaction|Canal|Reçue le|Échéance|Échéance dépassée",
@@ -51,8 +62,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "Refusées (hors horaires)|Niveau de service|Objectif|Attente moyenne|"
         "Attente médiane|Attente, 90e centile|Attente, 99e centile|Dépassements|"
         "Attente avant abandon|Durée de traitement",
-        "group_columns": "Canal|{by}|Reçues|Répondues|dont dans le délai|Abandonnées|"
-        "Refusées|Niveau de service|Objectif|Attente moyenne|Attente, 90e centile|Dépassements",
+        "group_columns": "Canal|{by}|Reçues|Répondues|dont dans le délai|Rappels demandés|"
+        "Abandonnées|Refusées|Niveau de service|Objectif|Attente moyenne|Attente, 90e centile|"
+        "Dépassements",
         "source": "Source",
         "motive": "Motif",
         "typology": "Typologie",
@@ -74,14 +86,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "g.counted": "Mois d'une interaction : celui de son échéance (heure de {zone}), si "
         "elle est réglée avant la fin de ce mois ; sinon elle figure « en cours » à la fin de "
         "ce mois et compte une seule fois, dans le mois où elle est réglée. Réglée : répondue, "
-        "abandonnée, close sans réponse ou remise à un tiers. L'échéance est celle en vigueur "
-        "(une attente du donneur d'ordre créditée la repousse).",
+        "abandonnée, rappel demandé, close sans réponse ou remise à un tiers. L'échéance est "
+        "celle en vigueur (une attente du donneur d'ordre créditée la repousse).",
         "g.received": "Reçues : interactions comptées dans le mois ; les appels refusés hors "
         "horaires n'y sont pas.",
         "g.answered": "Répondues : ayant reçu une première réponse (appel décroché, première "
         "réponse écrite, remise à un tiers) ; dans le délai : au plus tard à l'échéance.",
-        "g.service_level": "Niveau de service : répondues dans le délai / (répondues + "
-        "abandonnées \u2212 abandons courts). Un abandon non court compte comme manqué ; une "
+        "g.service_level": "Niveau de service : (répondues dans le délai + rappels demandés "
+        "dans le délai) / (répondues + rappels demandés + abandonnées \u2212 abandons courts). "
+        "Un abandon non court compte comme manqué ; une "
         "interaction close sans réponse n'a pas d'issue et n'est pas comptée.",
         "g.short_abandons": "Abandons courts : abandonnées après une attente plus courte que "
         "le seuil du canal (short_abandon_s) ; jamais après l'échéance. Comptés à part, écartés "
@@ -107,6 +120,23 @@ _WORDS: dict[str, dict[str, str]] = {
         "passée ou tombe dans le mois.",
         "g.slots": "Par jour et par demi-heure : au jour et à la demi-heure de réception ; les "
         "refus, au moment du refus.",
+        "g.callbacks": "Rappels demandés : appels dont l'appelant a demandé à être rappelé. "
+        "L'appel est réglé à la demande et compte dans le niveau de service avec l'attente qu'il "
+        "avait, ni répondu ni clos sans réponse, dans le mois de son échéance ; le rappel est "
+        "compté à part, dans le même mois, tel qu'il est à la fin de ce mois.",
+        "g.callbacks_within": "Rappels demandés dans le délai : demandés au plus tard à "
+        "l'objectif de l'appel ; un appel en dépassement puis rappelé compte une fois, hors "
+        "délai.",
+        "g.callbacks_reached": "Joints : un essai a abouti (le client a décroché) ; non joints : "
+        "clos « callback_unanswered » après le dernier essai.",
+        "g.callbacks_open": "Rappels en cours : ni joints ni clos à la fin du mois.",
+        "g.callbacks_made": "Rappels faits : premier essai commencé (le conseiller le prend, le "
+        "client est appelé), que le client réponde ou non ; à temps : au plus tard à l'échéance "
+        "du rappel.",
+        "g.callbacks_overdue": "Rappels en retard : jamais essayés à la fin du mois, leur "
+        "échéance passée.",
+        "g.callback_service_level": "Niveau de service des rappels : faits à temps / (faits + "
+        "en retard). Un rappel pas encore essayé et dans les temps n'a pas d'issue.",
     },
     "en": {
         "title": "Monthly report",
@@ -119,14 +149,18 @@ _WORDS: dict[str, dict[str, str]] = {
         "by_motive": "By channel and motive",
         "by_typology": "Written work by typology",
         "by_month": "Month by month",
+        "callbacks": "Callbacks",
+        "callbacks_none": "No callback asked for.",
+        "callback_columns": "Channel|Month|Asked for|of which in time|Reached|Unreached|Open|"
+        "Made|of which in time|Overdue|Callback service level",
         "pending": "Pending at the month's end",
         "pending_none": "No interaction pending at the month's end.",
         "pending_columns": "Interaction|Channel|Received|Deadline|Deadline passed",
         "columns": "Channel|Month|Received|Answered|of which in time|Abandoned|Transferred|"
         "Refused (closed)|Service level|Target|Mean wait|Median wait|90th percentile wait|"
         "99th percentile wait|Breaches|Wait before abandoning|Handling time",
-        "group_columns": "Channel|{by}|Received|Answered|of which in time|Abandoned|"
-        "Refused|Service level|Target|Mean wait|90th percentile wait|Breaches",
+        "group_columns": "Channel|{by}|Received|Answered|of which in time|Callbacks asked|"
+        "Abandoned|Refused|Service level|Target|Mean wait|90th percentile wait|Breaches",
         "source": "Source",
         "motive": "Motive",
         "typology": "Typology",
@@ -147,16 +181,17 @@ _WORDS: dict[str, dict[str, str]] = {
         "glossary": "Definitions",
         "g.counted": "An interaction's month: that of its deadline ({zone} time), when it is "
         "settled before that month ends; otherwise it is shown as pending at that month's end "
-        "and counted once, in the month it is settled. Settled: answered, abandoned, closed "
-        "unanswered or handed to an outside party. The deadline is the one in force (a credited "
-        "wait for the principal moves it).",
+        "and counted once, in the month it is settled. Settled: answered, abandoned, a "
+        "callback asked for, closed unanswered or handed to an outside party. The deadline is "
+        "the one in force (a credited wait for the principal moves it).",
         "g.received": "Received: the interactions counted in the month; calls refused outside "
         "opening hours are not among them.",
         "g.answered": "Answered: given a first response (a call picked up, a first written "
         "answer, a hand-over to an outside party); in time: at or before the deadline.",
-        "g.service_level": "Service level: answered in time / (answered + abandoned \u2212 short "
-        "abandons). An abandon that is not short counts as missed; work closed unanswered has "
-        "no outcome and is not counted.",
+        "g.service_level": "Service level: (answered in time + callbacks asked for in time) / "
+        "(answered + callbacks asked for + abandoned \u2212 short abandons). An abandon that "
+        "is not short counts as missed; work closed unanswered has no outcome and is not "
+        "counted.",
         "g.short_abandons": "Short abandons: abandoned after waiting less than the channel's "
         "threshold (short_abandon_s), never after the deadline. Counted apart, left out of the "
         "service level and of the abandonment rate.",
@@ -181,6 +216,22 @@ _WORDS: dict[str, dict[str, str]] = {
         "or fell in the month.",
         "g.slots": "Per day and per half-hour: to the day and half-hour of reception; refusals, "
         "to when they were refused.",
+        "g.callbacks": "Callbacks asked for: calls whose caller asked to be called back. The "
+        "call is settled then and counts in the service level with the wait it had, neither "
+        "answered nor closed unanswered, in the month of its deadline; the callback is counted "
+        "apart, in the same month, as it stands at that month's end.",
+        "g.callbacks_within": "Callbacks asked for in time: asked for no later than the call's "
+        "target; a call that breached, then asked for one, counts once, not in time.",
+        "g.callbacks_reached": "Reached: an attempt answered by the customer; unreached: closed "
+        "callback_unanswered after the last attempt.",
+        "g.callbacks_open": "Open callbacks: neither reached nor closed at the month's end.",
+        "g.callbacks_made": "Callbacks made: first attempt started (an advisor takes it, the "
+        "customer is dialled), whether the customer answers or not; in time: at or before the "
+        "callback's deadline.",
+        "g.callbacks_overdue": "Overdue callbacks: never attempted by the month's end, their "
+        "deadline passed.",
+        "g.callback_service_level": "Callback service level: made in time / (made + overdue). "
+        "A callback not attempted yet and still in time has no outcome.",
     },
 }
 

@@ -24,7 +24,9 @@ from aiguillage.engine.commands import (
     Close,
     Command,
     PrincipalAnswered,
+    RecordCallbackAttempt,
     RecordResponse,
+    RequestCallback,
     SetAdvisorState,
     SetPolicies,
     Submit,
@@ -38,7 +40,7 @@ from aiguillage.engine.instants import Instant, from_datetime
 from aiguillage.engine.policies import Channel, Typology
 from tests.engine.conftest import make_policies
 
-__all__ = ["Month", "at", "written_month"]
+__all__ = ["Month", "at", "callback_month", "written_month"]
 
 SKILLED = {"general": 3, "refunds": 3, "fines": 3}
 
@@ -309,6 +311,95 @@ def written_month() -> Month:
     m.respond("S1", "s1", "2027-03-28T03:30:00+02:00")
     m.close("S1", "s1", "2027-03-28T03:40:00+02:00")
     m.state("S1", "not_ready", "2027-03-28T03:40:00+02:00")
+    m.play()
+    return m
+
+
+def callback_month() -> Month:
+    """May 2027 (+02:00): five calls to one advisor, four of whose callers ask a callback.
+
+    Voice: target 180 s; a callback is due 3,600 s after it is asked for (never before the
+    call was), is offered again 600 s after an attempt missed, and is closed
+    ``callback_unanswered`` after 2 attempts; no wrap-up. V1 takes the calls alone.
+    """
+    m = Month()
+    policies = make_policies()
+    channels = dict(policies.channels)
+    channels["voice"] = msgspec.structs.replace(
+        channels["voice"], callback_target_s=3600, callback_attempts=2, callback_retry_s=600
+    )
+    policies = msgspec.structs.replace(policies, channels=channels)
+    m.run("2027-05-03T08:00:00+02:00", lambda: SetPolicies(policies=policies))
+    m.run(
+        "2027-05-03T08:00:00+02:00",
+        lambda: AddAdvisor(
+            advisor_id="V1", skills={"general": 3}, languages=("fr",), capacity={"voice": 1}
+        ),
+    )
+
+    def ask(name: str, now: str) -> None:
+        m.run(now, lambda: RequestCallback(interaction_id=m.ids[name]))
+
+    def attempt(name: str, now: str, outcome: str) -> None:
+        m.run(
+            now,
+            lambda: RecordCallbackAttempt(
+                interaction_id=m.ids[name],
+                advisor_id="V1",
+                outcome=outcome,  # type: ignore[arg-type]
+            ),
+        )
+
+    # Tuesday 4 May. k0: picked up after 20 s, held 120 s.
+    m.submit("k0", "voice", "phone", "2027-05-04T09:00:00+02:00")
+    m.state("V1", "available", "2027-05-04T09:00:20+02:00")
+    m.accept("V1", "k0", "2027-05-04T09:00:20+02:00")
+    m.close("V1", "k0", "2027-05-04T09:02:20+02:00")
+    m.state("V1", "not_ready", "2027-05-04T09:02:20+02:00")
+    # k1 asks after 100 s (within), due 11:01:40; dialled at 10:30 (on time), answered at
+    # once; held 10:30-10:35.
+    m.submit("k1", "voice", "phone", "2027-05-04T10:00:00+02:00")
+    ask("k1", "2027-05-04T10:01:40+02:00")
+    m.state("V1", "available", "2027-05-04T10:30:00+02:00")
+    m.accept("V1", "k1", "2027-05-04T10:30:00+02:00")
+    attempt("k1", "2027-05-04T10:30:30+02:00", "answered")
+    m.close("V1", "k1", "2027-05-04T10:35:00+02:00")
+    m.state("V1", "not_ready", "2027-05-04T10:35:00+02:00")
+    # k2: the call breaches at 11:03:00, the caller asks after 200 s (not within), due 12:03:20.
+    # First attempt at 12:10 (late), missed at 12:10:30: V1 is free again, available and idle
+    # until 12:15. Second attempt at 12:25, answered; held 12:25-12:30.
+    m.submit("k2", "voice", "phone", "2027-05-04T11:00:00+02:00")
+    ask("k2", "2027-05-04T11:03:20+02:00")
+    m.state("V1", "available", "2027-05-04T12:10:00+02:00")
+    m.accept("V1", "k2", "2027-05-04T12:10:00+02:00")
+    attempt("k2", "2027-05-04T12:10:30+02:00", "unanswered")
+    m.state("V1", "not_ready", "2027-05-04T12:15:00+02:00")
+    m.state("V1", "available", "2027-05-04T12:25:00+02:00")
+    m.accept("V1", "k2", "2027-05-04T12:25:00+02:00")
+    attempt("k2", "2027-05-04T12:25:20+02:00", "answered")
+    m.close("V1", "k2", "2027-05-04T12:30:00+02:00")
+    m.state("V1", "not_ready", "2027-05-04T12:30:00+02:00")
+    # k3 asks after 30 s (within), due 15:00:30; attempted at 14:30 (on time) and 14:45, both
+    # missed (30 s each): closed callback_unanswered at 14:45:30. V1 idle 14:30:30-14:35.
+    m.submit("k3", "voice", "phone", "2027-05-04T14:00:00+02:00")
+    ask("k3", "2027-05-04T14:00:30+02:00")
+    m.state("V1", "available", "2027-05-04T14:30:00+02:00")
+    m.accept("V1", "k3", "2027-05-04T14:30:00+02:00")
+    attempt("k3", "2027-05-04T14:30:30+02:00", "unanswered")
+    m.state("V1", "not_ready", "2027-05-04T14:35:00+02:00")
+    m.state("V1", "available", "2027-05-04T14:45:00+02:00")
+    m.accept("V1", "k3", "2027-05-04T14:45:00+02:00")
+    attempt("k3", "2027-05-04T14:45:30+02:00", "unanswered")
+    m.state("V1", "not_ready", "2027-05-04T14:45:30+02:00")
+    # Monday 31 May. k4 asks after 60 s (within), due 19:01; nobody calls back in May. On
+    # Tuesday 1 June at 09:00 V1 does, reaching the customer; held 09:00-09:05.
+    m.submit("k4", "voice", "phone", "2027-05-31T18:00:00+02:00")
+    ask("k4", "2027-05-31T18:01:00+02:00")
+    m.state("V1", "available", "2027-06-01T09:00:00+02:00")
+    m.accept("V1", "k4", "2027-06-01T09:00:00+02:00")
+    attempt("k4", "2027-06-01T09:00:30+02:00", "answered")
+    m.close("V1", "k4", "2027-06-01T09:05:00+02:00")
+    m.state("V1", "not_ready", "2027-06-01T09:05:00+02:00")
     m.play()
     return m
 

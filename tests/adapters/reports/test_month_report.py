@@ -556,7 +556,9 @@ def test_the_glossary_defines_each_figure_in_the_language_asked(journal: Path) -
     english = as_json(journal, "month", "--month", "2027-03", "--language", "en")["glossary"]
     assert list(french) == list(english)
     assert "short_abandon_s" in french["short_abandons"]
-    assert english["service_level"].startswith("Service level: answered in time / (answered")
+    assert english["service_level"].startswith(
+        "Service level: (answered in time + callbacks asked for in time) / (answered"
+    )
     assert "Europe/Paris" in french["counted"]
 
 
