@@ -159,3 +159,49 @@ def test_a_journal_is_new_and_holds_one_run(tmp_path: Path) -> None:
     assert several.exit_code == 2
     assert "--journal" in several.output
     assert not (tmp_path / "new.sqlite").exists()
+
+
+def test_a_run_with_callbacks_written_into_a_journal_has_the_simulators_callbacks(
+    tmp_path: Path,
+) -> None:
+    """Six times the reference calls, half the callers told a long wait taking the callback
+    offered, three in ten of the calls made to them answered: the month's report of the run's
+    journal counts the callbacks the simulator counted, with its service levels."""
+    text = default_config_path().read_text(encoding="utf-8")
+    changes = {
+        "\naccept = 0.0 ": "\naccept = 0.5 ",
+        "\nreach = 0.8 ": "\nreach = 0.3 ",
+        "\nphone = 40000\n": "\nphone = 240000\n",
+    }
+    for old, new in changes.items():
+        assert old in text
+        text = text.replace(old, new)
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    journal = tmp_path / "simulated.sqlite"
+    given = ["--config", str(config)]
+    result = runner.invoke(
+        app,
+        ["simulate", *given, "--json", "--from", "2027-03-01", "--to", "2027-03-03",
+         "--journal", str(journal)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ran = next(c for c in json.loads(result.stdout)["channels"] if c["channel"] == "voice")
+    shown = runner.invoke(
+        app,
+        ["report", "month", *given, "--store", f"sqlite:///{journal}", "--month", "2027-03",
+         "--format", "json"],
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    month = json.loads(shown.stdout)["month"]
+    voice = next(row for row in month["channels"] if row["channel"] == "voice")
+    assert ran["callbacks_requested"] > 0
+    assert ran["callbacks_unreached"] > 0
+    counts = ("requested", "reached", "unreached", "open")
+    assert {name: voice[f"callbacks_{name}"] for name in counts} == {
+        name: ran[f"callbacks_{name}"] for name in counts
+    }
+    assert voice["callbacks_within"] == ran["callbacks_requested_within_sla"]
+    assert voice["callbacks_made_within"] == ran["callbacks_made_within_target"]
+    assert voice["service_level"] == pytest.approx(ran["service_level"])
+    assert voice["callback_service_level"] == pytest.approx(ran["callback_service_level"])
