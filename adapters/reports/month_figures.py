@@ -743,7 +743,7 @@ def _callback(row: Figures, work: _Work, until: _Until) -> None:
     elif work.callback_deadline < until.now and (
         work.ended_at is None or work.ended_at > work.callback_deadline
     ):
-        row.callbacks_overdue += 1  # closed before its deadline, it never was
+        row.callbacks_overdue += 1  # still open when its deadline passed, never attempted
 
 
 def _slots(
