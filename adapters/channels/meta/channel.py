@@ -196,7 +196,6 @@ class MetaChannel:
         answer, _ = await intake.take(
             self.context,
             parsed.messages,
-            inbound.body,
             motive=settings.motive,
             language=settings.language,
         )

@@ -146,6 +146,7 @@ def _messaging(parsed: Parsed, source: Source, event: dict[str, Any], where: str
             thread=f"dm:{sender}",
             received_at=timestamp * (SECOND // 1000),
             personal=personal,
+            evidence=msgspec.json.encode(event),
         )
     )
 
@@ -203,6 +204,7 @@ def _change(
                 "comment_id": comment_id,
                 **extra,
             },
+            evidence=msgspec.json.encode(change),
         )
     )
 

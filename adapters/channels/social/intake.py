@@ -4,8 +4,9 @@ Platforms retry a delivery that is not answered 2xx quickly (Meta within seconds
 three) and disable a webhook that stays slow. So a delivery is answered as soon as it is
 durable, and only then: each customer message it carries is submitted at once (threads side
 by side, so that the daemon's batch writes them with one fsync; each thread's in order), with
-the raw body kept as the message's evidence in the erasable personal-data store (it is
-personal data: never in the journal's chain). The answer, 200, follows the journal's commit;
+its own item of the delivery kept as its evidence in the erasable personal-data store (it is
+personal data: never in the journal's chain). Not the whole body: one delivery carries several
+customers' messages, and erasing one customer's data must not leave it in another's evidence. The answer, 200, follows the journal's commit;
 the routing, the offers and the answers follow from the journal. A daemon that cannot write
 (rebuilding, a standby) answers 503 with ``Retry-After``, and the platform delivers again.
 
@@ -52,6 +53,9 @@ class Incoming(msgspec.Struct, frozen=True, kw_only=True):
     """The platform's instant of the message (microseconds), or None: now."""
     personal: dict[str, Any]
     """Its personal data: the customer, the text, the platform's ids."""
+    evidence: bytes
+    """Its own item of the delivery (Meta's ``messaging`` event or ``changes`` item), as JSON:
+    what the platform said of this message and of no other customer's."""
 
 
 class Taken(msgspec.Struct, kw_only=True):
@@ -66,7 +70,6 @@ class Taken(msgspec.Struct, kw_only=True):
 async def take(
     context: AdapterContext[Any],
     messages: Sequence[Incoming],
-    raw: bytes,
     *,
     motive: str,
     language: str,
@@ -92,7 +95,7 @@ async def take(
             language=language,
         )
         try:
-            receipt: Receipt = await context.submit(command, message.personal, raw=raw)
+            receipt: Receipt = await context.submit(command, message.personal, raw=message.evidence)
         except (Rejected, Conflict, EngineError) as exc:
             detail = getattr(exc, "detail", "") or str(exc)
             taken.refused[message.external_id] = detail

@@ -13,6 +13,8 @@ and echoed before the daemon was SIGKILLed; a rate limit holding every send.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -201,6 +203,25 @@ def test_a_duplicated_or_replayed_delivery_is_one_message(meta: Meta) -> None:
     customer = [m for m in meta.thread(interaction["id"]) if m["kind"] == "customer"]
     assert len(customer) == 1
     assert customer[0]["text"] == "Mon pass Navigo a été débité deux fois"
+
+
+def test_each_message_keeps_as_evidence_its_own_item_not_another_customer_s(meta: Meta) -> None:
+    # Meta batches: one delivery carries two customers' messages. Erasing one customer's data
+    # must not leave it in the other's evidence.
+    delivery = d.dm("2400001", "m_a", "Bonjour, ici Alice")
+    other = d.dm("2400002", "m_b", "Bonjour, ici Bruno")
+    delivery["entry"][0]["messaging"] += other["entry"][0]["messaging"]
+    assert meta.post(delivery).status_code == 200
+    by_text = {}
+    for interaction in meta.interactions():
+        kept = meta.api("GET", f"/v1/interactions/{interaction['id']}/personal-data").json()
+        evidence = base64.b64decode(kept["evidence"]["bytes"])
+        by_text[kept["text"]] = json.loads(evidence)
+    alice, bruno = by_text["Bonjour, ici Alice"], by_text["Bonjour, ici Bruno"]
+    assert (alice["sender"]["id"], alice["message"]["mid"]) == ("2400001", "m_a")
+    assert (bruno["sender"]["id"], bruno["message"]["mid"]) == ("2400002", "m_b")
+    assert b"Bruno" not in json.dumps(alice).encode()
+    assert b"Alice" not in json.dumps(bruno).encode()
 
 
 def test_a_facebook_message_in_and_its_answer_out(meta: Meta, fake_graph: FakeGraph) -> None:
