@@ -809,6 +809,8 @@ class AsteriskChannel:
                 await anyio.sleep(0.05)
                 waited += 1
                 call = self._by_interaction.get(event.interaction_id)
+            if call is None and self.settings.callback_endpoint:
+                call = await self._unsaved_callback(event.interaction_id)
             if call is not None and not call.ended:
                 done = anyio.Event()
                 self._rings[event.offer_id] = (record.seq, done)
@@ -836,6 +838,28 @@ class AsteriskChannel:
             call = self._by_interaction.get(event.interaction_id)
             if call is not None and not call.ended:
                 await self._ended(call)  # ended here (a supervisor): the call ends too
+
+    async def _unsaved_callback(self, interaction_id: int) -> _Call | None:
+        """A callback of this channel that its state does not hold, or ``None``.
+
+        The engine took the callback, and the daemon died before the channel's state was
+        saved with it: taken up again, the caller's channel was gone, and its end (refused by
+        the engine: a callback is not abandoned) forgot it here. Its offer says it waits.
+        """
+
+        def ours(engine: Engine) -> bool:
+            interaction = engine.state.interactions.get(interaction_id)
+            return (
+                interaction is not None
+                and interaction.source == SOURCE
+                and interaction.callback_requested_at is not None
+                and interaction.ended_at is None
+            )
+
+        if not await self.context.read(ours):
+            return None
+        log.warning("a callback not in the saved state is taken up", interaction=interaction_id)
+        return self._remember(callback_channel(interaction_id), interaction_id)
 
     async def _ring(self, call: _Call, offer: OfferMade, done: anyio.Event) -> None:
         try:

@@ -12,6 +12,8 @@ violation); the journal is asserted afterwards.
 from __future__ import annotations
 
 import contextlib
+import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -217,6 +219,51 @@ def test_a_callback_accepted_then_made(fake_ari: FakeAri, tmp_path: Path, start:
         < kinds.index("interaction.closed")
     )
     assert len(dials(fake_ari)) == 1  # dialled once
+
+
+def test_a_callback_the_channel_s_state_lost_to_a_crash_is_still_made(
+    fake_ari: FakeAri, tmp_path: Path, start: Any
+) -> None:
+    """Contract test: the daemon dies after the engine took the callback but before the
+    channel's state was saved with it (the state still holds the caller's call). Restarted,
+    the caller's channel is gone and its end is no abandon; the callback's offer is taken up
+    from the engine, and the customer is dialled."""
+    config = callback_config(tmp_path, fake_ari)
+    daemon = start(fake_ari, config)
+    busy_claire(fake_ari, daemon)
+    caller = fake_ari.incoming_call(caller="0622222222", dialed="3975")
+    interaction = arrived(daemon, caller)["interaction_id"]
+    until("the caller is offered a callback", lambda: offers(fake_ari, caller))
+    fake_ari.press(caller, "1")
+    until("its number is read back", lambda: heard(fake_ari, caller, "digits:0622222222"))
+    fake_ari.press(caller, "1")
+    until("the call ends", lambda: caller not in fake_ari.channels)
+    daemon.kill()
+    until("Asterisk sees the application gone", lambda: not fake_ari.connected(APP))
+    # The state as it was saved before the callback was taken: the caller held, waiting.
+    with sqlite3.connect(daemon.journal) as db:
+        (stored,) = db.execute(
+            "SELECT state FROM channel_states WHERE name = 'channels.asterisk'"
+        ).fetchone()
+        state = json.loads(stored)
+        assert state["callbacks"] == [interaction]
+        state["callbacks"] = []
+        state["calls"] = [
+            c for c in state.get("calls", []) if c["interaction_id"] != interaction
+        ] + [{"channel_id": caller, "interaction_id": interaction}]
+        db.execute(
+            "UPDATE channel_states SET state = ? WHERE name = 'channels.asterisk'",
+            (json.dumps(state).encode(),),
+        )
+    daemon = start(fake_ari, config)
+    available(daemon, "julien.bernard")
+    until("Julien's phone rings", lambda: fake_ari.ringing("PJSIP/1002"))
+    fake_ari.answer("PJSIP/1002")
+    customer = "PJSIP/0622222222@trunk"
+    until("the customer's phone rings", lambda: fake_ari.ringing(customer))
+    ((dialled, _),) = dials(fake_ari)
+    assert dialled == f"aig-callback-{interaction}-1"
+    assert "interaction.abandoned" not in kinds_of(daemon, interaction)
 
 
 def test_a_callback_never_answered_is_tried_again_then_closed(
