@@ -130,6 +130,11 @@ class Port(Protocol):
         the party a hand-over named), only what the journal holds the digest of."""
         ...
 
+    async def erased(self, interaction_id: int) -> bool:
+        """Return whether an interaction's personal data was erased (the journal holds its
+        digests, the personal-data store none of it)."""
+        ...
+
     async def read(self, reader: Callable[[Engine], T]) -> T:
         """Run ``reader`` on the engine between batches (all it shows is durable); ``Unavailable``
         when not ready. ``reader`` must only read, and quickly: the engine waits for it."""

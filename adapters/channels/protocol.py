@@ -295,6 +295,12 @@ class AdapterContext(Generic[S]):
             return None
         return (await self._runtime.pieces(interaction_id)).get(digest)
 
+    async def erased(self, interaction_id: int) -> bool:
+        """Return whether an interaction's personal data was erased, wherever that was done
+        (the API, ``aiguillage erase``, another daemon, while the adapter was not running).
+        ``Unavailable`` when not ready."""
+        return await self._runtime.erased(interaction_id)
+
     def on_erased(self, listener: Callable[[int], None]) -> None:
         """Call ``listener`` with the id of each interaction whose personal data is erased
         while the adapter runs, so that it erases what it keeps of it elsewhere (a call's

@@ -482,6 +482,13 @@ class Runtime:
         note), only what the journal holds the digest of for this interaction."""
         return await self._opened_by_digest(interaction_id, await self._journaled(interaction_id))
 
+    async def erased(self, interaction_id: int) -> bool:
+        """Return whether an interaction's personal data was erased: the journal holds digests
+        of it, and the personal-data store nothing (erased through the API, by ``aiguillage
+        erase`` or by another daemon). ``False`` for an interaction the journal does not know."""
+        journaled = await self._journaled(interaction_id)
+        return bool(journaled) and not await self._opened_by_digest(interaction_id, journaled)
+
     async def _opened_by_digest(
         self, interaction_id: int, journaled: Sequence[str]
     ) -> dict[str, dict[str, Any]]:

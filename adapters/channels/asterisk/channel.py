@@ -42,9 +42,11 @@ application until then). A party with no number, or one that does not answer: th
 When configured (``record``), a caller hears ``record_announcement`` once answered, before it
 is bridged to anyone, and the call's bridge is recorded as ``aig-rec-<interaction id>-<day>``
 (after a transfer, the next bridge appends to the same recording). The interaction's personal
-data erased (``context.on_erased``), its recordings are deleted; and a daily pass deletes
-those older than ``recording_retention_days``. Erasures not yet carried out are kept in the
-durable state, so that a restart carries them out.
+data erased (``context.on_erased``), its recordings are deleted; and a pass at the start and
+then daily deletes those older than ``recording_retention_days`` and those of interactions
+erased where no listener heard it (``context.erased``: ``aiguillage erase``, another daemon,
+while the channel was not running). Erasures not yet carried out are kept in the durable
+state, so that a restart carries them out.
 
 Callbacks (``settings``: ``callback_*``). A queued caller whose wait so far plus the estimate
 passes the voice target, and whose callback the engine could make before closing
@@ -1008,7 +1010,7 @@ class AsteriskChannel:
                     try:
                         await self._retain()
                         retain_at = time.monotonic() + _RETENTION_EVERY_S
-                    except AriError as exc:
+                    except (AriError, Unavailable) as exc:
                         log.warning("the recordings' retention pass failed", error=str(exc))
             with anyio.move_on_after(_MAINTAIN_S):
                 await wake.wait()
@@ -1027,16 +1029,27 @@ class AsteriskChannel:
         await self._save()
 
     async def _retain(self) -> None:
-        """Delete the recordings older than ``recording_retention_days``."""
+        """Delete the recordings older than ``recording_retention_days``, and those whose
+        interaction's personal data was erased where no listener heard it (``aiguillage
+        erase``, or while this channel was not running)."""
         today = datetime.now(self.context.zone).date()
         oldest = (today - timedelta(days=self.settings.recording_retention_days)).strftime("%Y%m%d")
         deleted = 0
+        kept: dict[int, list[str]] = {}
         for name in await self.ari.stored_recordings():
             found = _RECORDING.match(name)
             if found and found[2] < oldest:  # YYYYMMDD: as strings, as dates
                 await self.ari.delete_recording(name)
                 deleted += 1
+            elif found:
+                kept.setdefault(int(found[1]), []).append(name)
         log.info("recordings past their retention deleted", deleted=deleted, before=oldest)
+        for interaction_id, names in kept.items():
+            if not await self.context.erased(interaction_id):
+                continue
+            for name in names:
+                await self.ari.delete_recording(name)
+                log.info("a recording of erased personal data deleted", recording=name)
 
     # -- announcements -------------------------------------------------------------------------
 

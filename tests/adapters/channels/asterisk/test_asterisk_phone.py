@@ -6,13 +6,17 @@ contract), and the journal asserted afterwards.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.adapters.channels.asterisk.fake_ari import FakeAri
 from tests.adapters.channels.asterisk.test_asterisk_flow import (
+    APP,
     arrived,
     available,
     events,
@@ -307,3 +311,33 @@ def test_a_recorded_call_is_announced_then_deleted_by_erasure_and_by_retention(
     assert set(fake_ari.stored) == {recent, "voicemail-1001"}
     kinds = [e["type"] for e in events(daemon) if e.get("interaction_id") == interaction]
     assert kinds.count("offer.accepted") == kinds.count("interaction.closed") == 1
+
+
+def test_a_recording_erased_while_the_channel_was_not_running_is_deleted_when_it_starts(
+    fake_ari: FakeAri, run_daemon: Any, tmp_path: Path
+) -> None:
+    """Contract test: ``aiguillage erase`` on a stopped daemon's store reaches no listener; the
+    channel's pass at its start finds the erased interaction's recording and deletes it."""
+    settings = "record = true\n"
+    daemon = run_daemon(fake_ari, settings=settings)
+    fake_ari.stored["voicemail-1001"] = "wav"
+    available(daemon, "claire.martin")
+    caller = fake_ari.incoming_call(caller="0612345678", dialed="3975")
+    interaction, advisor = picked_up(fake_ari, daemon, caller, "PJSIP/1001")
+    name = f"aig-rec-{interaction}-{datetime.now(ZoneInfo('Europe/Paris')):%Y%m%d}"
+    until("the call is recorded", lambda: fake_ari.recording.get(f"aig-call-{interaction}"))
+    fake_ari.hang_up(advisor)
+    until("the call is closed", lambda: of(daemon, "interaction.closed"))
+    until("the recording is over", lambda: name in fake_ari.stored)
+    daemon.kill()
+    until("Asterisk sees the application gone", lambda: not fake_ari.connected(APP))
+    erased = subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli.main", "erase", str(interaction),
+         "--config", str(daemon.config), "--store", f"sqlite:///{daemon.journal}"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert erased.returncode == 0, erased.stderr
+    assert name in fake_ari.stored  # nobody heard it
+    run_daemon(fake_ari, settings=settings)
+    until("the recording is deleted", lambda: name not in fake_ari.stored)
+    assert set(fake_ari.stored) == {"voicemail-1001"}
