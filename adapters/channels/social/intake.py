@@ -2,13 +2,14 @@
 
 Platforms retry a delivery that is not answered 2xx quickly (Meta within seconds, X within
 three) and disable a webhook that stays slow. So a delivery is answered as soon as it is
-durable, and only then: each customer message it carries is submitted at once (threads side
-by side, so that the daemon's batch writes them with one fsync; each thread's in order), with
-its own item of the delivery kept as its evidence in the erasable personal-data store (it is
+durable, and only then: each customer message it carries is submitted at once (threads side by
+side, so that the daemon's batch writes them with one fsync; each thread's in order), with its
+own item of the delivery kept as its evidence in the erasable personal-data store (it is
 personal data: never in the journal's chain). Not the whole body: one delivery carries several
-customers' messages, and erasing one customer's data must not leave it in another's evidence. The answer, 200, follows the journal's commit;
-the routing, the offers and the answers follow from the journal. A daemon that cannot write
-(rebuilding, a standby) answers 503 with ``Retry-After``, and the platform delivers again.
+customers' messages, and erasing one customer's data must not leave it in another's evidence.
+The answer, 200, follows the journal's commit; the routing, the offers and the answers follow
+from the journal. A daemon that cannot write (rebuilding, a standby) answers 503 with ``Retry-
+After``, and the platform delivers again.
 
 Each message is deduplicated atomically by the engine on ``(source, external_id)``, the
 platform's message id: a delivery repeated, replayed or raced by its retry creates nothing
