@@ -73,6 +73,7 @@ from aiguillage.engine.instants import SECOND, Instant, from_datetime, to_dateti
 from aiguillage.engine.policies import CHANNELS, Policies
 
 __all__ = [
+    "Breach",
     "Figures",
     "JournalRange",
     "MonthFigures",
@@ -184,6 +185,14 @@ class Pending(msgspec.Struct, kw_only=True):
     breached: bool
 
 
+class Breach(msgspec.Struct, kw_only=True):
+    """An interaction counted in the month whose deadline was missed (``sla.breached``)."""
+
+    interaction_id: int
+    channel: str
+    deadline: str
+
+
 class JournalRange(msgspec.Struct, kw_only=True):
     """The records read: the first and last seq, and the hash of the last."""
 
@@ -214,6 +223,8 @@ class MonthFigures(msgspec.Struct, kw_only=True):
     busy_s: float
     staffed_s: float
     journal: JournalRange
+    breaches: list[Breach] = []
+    """The breaches counted in ``channels``, each with its interaction, by id."""
 
 
 def month_range(month: str, zone: tzinfo) -> tuple[Instant, Instant]:
@@ -611,6 +622,11 @@ def _figures_of(
     days = _slots(counted, refused, zone, daily=True)
     half_hours = _slots(counted, refused, zone, daily=False)
     pending.sort(key=lambda p: p.interaction_id)
+    breaches = [
+        Breach(interaction_id=work.id, channel=work.channel, deadline=_iso(work.deadline, zone))
+        for work in sorted(counted, key=lambda w: w.id)
+        if work.breached
+    ]
     return MonthFigures(
         month=month,
         zone=str(zone),
@@ -629,6 +645,7 @@ def _figures_of(
         busy_s=reader.busy_s[index],
         staffed_s=reader.staffed_s[index],
         journal=reader.range,
+        breaches=breaches,
     )
 
 

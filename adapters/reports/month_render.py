@@ -1,9 +1,10 @@
 """The monthly report and the annual review, written out: JSON, CSV, XLSX and one HTML page.
 
 Every format holds the same tables (``tables``): per channel, per channel and source, motive or
-written typology, per day, per half-hour, and the work pending at the month's end, for the
-month and the one before it (for a year, the channels month by month); the callbacks' figures
-are columns of the rows, which the page shows in a section of their own. ``json`` is one object
+written typology, per day, per half-hour, the work pending at the month's end and the breaches
+counted (each interaction's id), for the month and the one before it (for a year, the channels
+month by month); the callbacks' figures are columns of the rows, which the page shows in a
+section of their own. ``json`` is one object
 with every figure and the glossary, for scripts and checks. The HTML page is self-contained like
 the simulation report, whose style, charts and words it shares: it fetches nothing and opens
 offline.
@@ -87,6 +88,9 @@ def tables(report: _Report) -> dict[str, list[dict[str, Any]]]:
             )
         found.setdefault("pending", []).extend(
             {"month": figures.month, **msgspec.to_builtins(row)} for row in figures.pending
+        )
+        found.setdefault("breaches", []).extend(
+            {"month": figures.month, **msgspec.to_builtins(row)} for row in figures.breaches
         )
         found.setdefault("occupancy", []).append(
             {

@@ -284,6 +284,21 @@ def test_work_open_at_the_months_end_is_pending_not_counted(
     ]
 
 
+def test_the_breaches_counted_are_listed_with_their_interactions(
+    march: dict[str, Any], april: dict[str, Any], month: Month
+) -> None:
+    assert march["month"]["breaches"] == [
+        {"interaction_id": month.ids["c5"], "channel": "voice",
+         "deadline": "2027-03-02T09:43:00+01:00"},
+        {"interaction_id": month.ids["s1"], "channel": "social",
+         "deadline": "2027-03-28T03:00:00+02:00"},
+    ]  # fmt: skip
+    # w3, pending at March's end, counts in April.
+    assert [b["interaction_id"] for b in april["month"]["breaches"]] == [month.ids["w3"]]
+    for figures in (march["month"], april["month"]):
+        assert len(figures["breaches"]) == sum(row["breaches"] for row in figures["channels"])
+
+
 def test_march_per_source(march: dict[str, Any]) -> None:
     sources = {(r["channel"], r["source"]): r for r in march["month"]["sources"]}
     assert list(sources) == [
