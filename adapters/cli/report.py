@@ -1,4 +1,4 @@
-"""``aiguillage report month|year``: the authority's reports, computed from the journal.
+"""``aiguillage report month|year|penalties``: the authority's reports, from the journal.
 
 They read the journal of ``--store`` (the SQLite file by default, or a Redis domain with its
 archive) without being its writer, so they run beside the daemon, and write the report on
@@ -24,6 +24,8 @@ from aiguillage.adapters.reports.month_figures import (
     year_months,
 )
 from aiguillage.adapters.reports.month_render import FORMATS, render
+from aiguillage.adapters.reports.penalties import penalty_statement, rules_of
+from aiguillage.adapters.reports.penalty_render import STATEMENT_FORMATS, render_statement
 from aiguillage.adapters.reports.words import LANGUAGES
 from aiguillage.adapters.stores.journal import JournalError
 from aiguillage.adapters.stores.reading import read_pages
@@ -93,6 +95,39 @@ def year(
     _read(months, store, config)
     report = YearReport(year=year, months=months.figures())
     _write(render(report, format, language=language), output)
+
+
+@report_app.command("penalties")
+def penalties(
+    month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM (Paris time).")],
+    store: StoreOption = None,
+    format: Annotated[
+        str, typer.Option("--format", help=f"One of {', '.join(STATEMENT_FORMATS)}.")
+    ] = "html",
+    language: LanguageOption = "fr",
+    output: OutputOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """The month's penalty statement: each line with the breaches or figures it rests on."""
+    if format not in STATEMENT_FORMATS:
+        _fail(2, f"--format {format!r}: choose one of {', '.join(STATEMENT_FORMATS)}")
+    _check("json", language, output)
+    loaded = load_or_exit(config)
+    settings = loaded.settings
+    if settings.penalties is None:
+        _fail(
+            1,
+            f"{loaded.source}: penalties: no [penalties] table: add one with the contract's "
+            "amounts (see the reference configuration)",
+        )
+    try:
+        months = Months([month])
+    except ValueError as exc:
+        _fail(2, f"--month: {exc}")
+    _read(months, store, config)
+    (figures,) = months.figures()
+    statement = penalty_statement(figures, rules_of(settings.penalties, settings.policies()))
+    _write(render_statement(statement, format, language=language), output)
 
 
 def _check(format: str, language: str, output: Path | None) -> None:

@@ -49,6 +49,7 @@ from aiguillage.adapters.config.errors import (
 from aiguillage.adapters.config.locations import Key
 from aiguillage.adapters.config.oidc import OidcSettings
 from aiguillage.adapters.config.plugins import configured_adapters
+from aiguillage.adapters.config.reports import PenaltySettings, ReportSettings
 from aiguillage.adapters.config.salvage import salvage
 from aiguillage.adapters.config.templates import (
     TemplateError,
@@ -242,6 +243,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     tokens: tuple[TokenSeed, ...] = ()
     oidc: OidcSettings | None = None
     """Sign-in through an OpenID Connect provider (see ``oidc``); none without the table."""
+    penalties: PenaltySettings | None = None
+    """The contract's penalties the monthly statement applies (see ``reports``); none without
+    the table."""
+    reports: ReportSettings = ReportSettings()
+    """The key the authority's reports are signed with (see ``reports``)."""
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon's wall shows
     the day's expected arrivals from it beside the actual ones (``daemon.forecast``)."""

@@ -1,0 +1,192 @@
+"""The month's penalty statement: the contract's rules applied to the month's figures, no I/O.
+
+``penalty_statement(figures, rules)`` returns a ``PenaltyStatement``: per channel, a line for
+its breaches (the amount per breach times their count, with each breached interaction's id) and
+a line for a service level under the monthly target (the amount per point times the points
+under it, with the figures the service level was computed from); then, where a cap is reached,
+a line taking off what exceeds it: a channel's cap after that channel's lines, the month's cap
+last. Amounts are whole cents, each line rounded to the nearest cent; the total is the sum of
+the lines, caps included, so every euro of it can be checked line by line.
+
+``rules_of(settings, policies)`` turns ``[penalties]`` (euros) into ``PenaltyRules`` (cents),
+which the statement carries, so that it can be recomputed without the operator's configuration.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from aiguillage.adapters.config.reports import PenaltySettings
+from aiguillage.adapters.reports.month_figures import Figures, JournalRange, MonthFigures
+from aiguillage.engine.policies import CHANNELS, Policies
+
+__all__ = [
+    "ChannelRules",
+    "PenaltyLine",
+    "PenaltyRules",
+    "PenaltyStatement",
+    "penalty_statement",
+    "rules_of",
+]
+
+
+class ChannelRules(msgspec.Struct, kw_only=True):
+    """One channel's penalties, in cents."""
+
+    breach_cents: int = 0
+    point_cents: int = 0
+    """Per point (1 %) of service level under the target, pro rata."""
+    cap_cents: int | None = None
+
+
+class PenaltyRules(msgspec.Struct, kw_only=True):
+    """The contract's penalties, as the statement applied them."""
+
+    channels: dict[str, ChannelRules] = {}
+    cap_cents: int | None = None
+
+
+class PenaltyLine(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One line of the statement, with what it rests on.
+
+    ``kind``: ``breaches`` (``count`` breaches at ``unit_cents``, ``interactions`` their ids),
+    ``service_level`` (``points`` under ``target``, at ``unit_cents`` a point, ``figures`` what
+    the service level was computed from), ``channel_cap`` or ``cap`` (what exceeds ``cap_cents``,
+    taken off: a negative amount).
+    """
+
+    kind: str
+    channel: str | None = None
+    amount_cents: int
+    unit_cents: int | None = None
+    count: int | None = None
+    interactions: list[int] = []
+    service_level: float | None = None
+    target: float | None = None
+    points: float | None = None
+    figures: dict[str, int] = {}
+    cap_cents: int | None = None
+
+
+class PenaltyStatement(msgspec.Struct, kw_only=True):
+    """The penalties of one month, from its figures."""
+
+    month: str
+    zone: str
+    start: str
+    end: str
+    complete: bool
+    """Whether the journal reaches past the month's end (else the statement is so far)."""
+    rules: PenaltyRules
+    lines: list[PenaltyLine]
+    total_cents: int
+    """The sum of ``lines``' amounts."""
+    journal: JournalRange
+
+
+def rules_of(settings: PenaltySettings, policies: Policies) -> PenaltyRules:
+    """The rules of ``[penalties]`` in cents; a channel's breach amount defaults to its
+    ``penalty_eur``."""
+    channels: dict[str, ChannelRules] = {}
+    for channel in CHANNELS:
+        given = settings.channels.get(channel)
+        policy = policies.channels.get(channel)
+        default = policy.penalty_eur if policy is not None else 0.0
+        breach = given.breach_eur if given is not None and given.breach_eur is not None else default
+        channels[channel] = ChannelRules(
+            breach_cents=_cents(breach),
+            point_cents=_cents(given.point_eur) if given is not None else 0,
+            cap_cents=_cents(given.cap_eur)
+            if given is not None and given.cap_eur is not None
+            else None,
+        )
+    cap = None if settings.cap_eur is None else _cents(settings.cap_eur)
+    return PenaltyRules(channels=channels, cap_cents=cap)
+
+
+def penalty_statement(figures: MonthFigures, rules: PenaltyRules) -> PenaltyStatement:
+    """Apply ``rules`` to a month's figures."""
+    lines: list[PenaltyLine] = []
+    for row in figures.channels:
+        channel_rules = rules.channels.get(row.channel, ChannelRules())
+        channel_lines = _channel_lines(row, figures, channel_rules)
+        lines.extend(channel_lines)
+        cap = channel_rules.cap_cents
+        charged = sum(line.amount_cents for line in channel_lines)
+        if cap is not None and charged > cap:
+            lines.append(
+                PenaltyLine(
+                    kind="channel_cap",
+                    channel=row.channel,
+                    amount_cents=cap - charged,
+                    cap_cents=cap,
+                )
+            )
+    charged = sum(line.amount_cents for line in lines)
+    if rules.cap_cents is not None and charged > rules.cap_cents:
+        lines.append(
+            PenaltyLine(
+                kind="cap", amount_cents=rules.cap_cents - charged, cap_cents=rules.cap_cents
+            )
+        )
+    return PenaltyStatement(
+        month=figures.month,
+        zone=figures.zone,
+        start=figures.start,
+        end=figures.end,
+        complete=figures.complete,
+        rules=rules,
+        lines=lines,
+        total_cents=sum(line.amount_cents for line in lines),
+        journal=figures.journal,
+    )
+
+
+def _channel_lines(row: Figures, figures: MonthFigures, rules: ChannelRules) -> list[PenaltyLine]:
+    lines = []
+    breached = [b.interaction_id for b in figures.breaches if b.channel == row.channel]
+    if breached and rules.breach_cents:
+        lines.append(
+            PenaltyLine(
+                kind="breaches",
+                channel=row.channel,
+                amount_cents=len(breached) * rules.breach_cents,
+                unit_cents=rules.breach_cents,
+                count=len(breached),
+                interactions=breached,
+            )
+        )
+    level, target = row.service_level, row.target
+    if rules.point_cents and level is not None and target is not None and level < target:
+        points = (target - level) * 100
+        lines.append(
+            PenaltyLine(
+                kind="service_level",
+                channel=row.channel,
+                amount_cents=_round(points * rules.point_cents),
+                unit_cents=rules.point_cents,
+                service_level=level,
+                target=target,
+                points=points,
+                figures={
+                    "answered_within": row.answered_within,
+                    "answered": row.answered,
+                    "abandoned": row.abandoned,
+                    "short_abandons": row.short_abandons,
+                    "callbacks_within": row.callbacks_within,
+                    "callbacks_requested": row.callbacks_requested,
+                },
+            )
+        )
+    return lines
+
+
+def _cents(euros: float) -> int:
+    return _round(euros * 100)
+
+
+def _round(value: float) -> int:
+    """To the nearest whole number, halves up (as amounts in euros are rounded to the cent)."""
+    return math.floor(value + 0.5)
