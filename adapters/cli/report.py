@@ -1,12 +1,15 @@
-"""``aiguillage report month|year|penalties``: the authority's reports, from the journal.
+"""``aiguillage report month|year|penalties|verify``: the authority's reports, from the journal.
 
 They read the journal of ``--store`` (the SQLite file by default, or a Redis domain with its
 archive) without being its writer, so they run beside the daemon, and write the report on
-stdout (``--output`` for a file; XLSX needs one).
+stdout (``--output`` for a file; XLSX needs one). Written as JSON, a report is signed with the
+key ``[reports] signing_key`` names (``reports.signing``); ``verify`` checks its signature, the
+journal's hash chain up to the range it names, and recomputes it (``reports.recheck``).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -16,6 +19,7 @@ from rich.console import Console
 
 from aiguillage.adapters.cli.serve import StoreOption
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
+from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.reports.month_figures import (
     Months,
     YearReport,
@@ -26,10 +30,18 @@ from aiguillage.adapters.reports.month_figures import (
 from aiguillage.adapters.reports.month_render import FORMATS, render
 from aiguillage.adapters.reports.penalties import penalty_statement, rules_of
 from aiguillage.adapters.reports.penalty_render import STATEMENT_FORMATS, render_statement
+from aiguillage.adapters.reports.recheck import NotAReport, Recheck
+from aiguillage.adapters.reports.signing import (
+    SigningError,
+    load_private_key,
+    load_public_key,
+    sign,
+    signature_problem,
+)
 from aiguillage.adapters.reports.words import LANGUAGES
-from aiguillage.adapters.stores.journal import JournalError
+from aiguillage.adapters.stores.journal import JournalError, Verification
 from aiguillage.adapters.stores.reading import read_pages
-from aiguillage.adapters.stores.urls import StoreError, store_of
+from aiguillage.adapters.stores.urls import RedisStore, SQLiteStore, StoreError, store_of
 
 __all__ = ["report_app"]
 
@@ -73,8 +85,9 @@ def month(
         months = Months(report_months(month))
     except ValueError as exc:
         _fail(2, f"--month: {exc}")
-    _read(months, store, config)
-    _write(render(as_month_report(months.figures()), format, language=language), output)
+    loaded = _read(months, store, config)
+    body = render(as_month_report(months.figures()), format, language=language)
+    _write(_signed(body, format, loaded), output)
 
 
 @report_app.command("year")
@@ -92,9 +105,9 @@ def year(
         months = Months(year_months(year))
     except ValueError as exc:
         _fail(2, f"--year: {exc}")
-    _read(months, store, config)
+    loaded = _read(months, store, config)
     report = YearReport(year=year, months=months.figures())
-    _write(render(report, format, language=language), output)
+    _write(_signed(render(report, format, language=language), format, loaded), output)
 
 
 @report_app.command("penalties")
@@ -127,7 +140,110 @@ def penalties(
     _read(months, store, config)
     (figures,) = months.figures()
     statement = penalty_statement(figures, rules_of(settings.penalties, settings.policies()))
-    _write(render_statement(statement, format, language=language), output)
+    _write(_signed(render_statement(statement, format, language=language), format, loaded), output)
+
+
+@report_app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="A report or statement written as JSON.")],
+    store: StoreOption = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The operator's public key (PEM or 32 raw bytes): the report must be signed "
+            "with it. Without it, the key the report carries is only checked to match.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check a report against the journal: its signature, the hash chain up to the range it
+    names, and every value, recomputed; exit 0 when all match, 1 naming each difference."""
+    try:
+        document = json.loads(file.read_bytes())
+    except OSError as exc:
+        _fail(2, f"{file}: {exc.strerror or exc}")
+    except ValueError as exc:
+        _fail(1, f"{file}: not JSON ({exc}); give a report written with --format json")
+    if not isinstance(document, dict):
+        _fail(1, f"{file}: not a report: give a report written with --format json")
+    holder = None
+    if public_key is not None:
+        try:
+            holder = load_public_key(public_key, "--public-key")
+        except SigningError as exc:
+            _fail(2, str(exc))
+    problems: list[str] = []
+    signed = signature_problem(document, holder)
+    if signed is not None and (holder is not None or document.get("signature") is not None):
+        problems.append(f"signature: {signed}")
+    try:
+        recheck = Recheck(document)
+    except NotAReport as exc:
+        _fail(1, f"{file}: {exc}")
+    loaded = load_or_exit(config)
+    try:
+        where = store_of(store, loaded)
+    except StoreError as exc:
+        _fail(2, f"--store {exc}")
+    chain = _chain(where)
+    if chain.checked < recheck.last_seq and chain.first_break is not None:
+        problems.append(f"journal: the hash chain breaks within the report's range: {chain.reason}")
+    try:
+        read_pages(where, recheck.feed)
+    except JournalError as exc:
+        _fail(1, f"aiguillage report verify: {exc}")
+    findings = recheck.findings()
+    problems.extend(findings.differences)
+    if signed is not None and holder is None and document.get("signature") is None:
+        print(f"{file}: not signed (only its figures are checked)")
+    elif signed is None:
+        print(f"{file}: signature sound{' (the key given)' if holder else ''}")
+    print(
+        f"{file}: {_KINDS[findings.kind]}, journal up to event {recheck.last_seq} "
+        f"(hash {recheck.last_hash}), {findings.compared} values compared"
+    )
+    for problem in problems:
+        print(f"DIFFERS {problem}")
+    if problems:
+        print(f"{file}: REFUSED, {len(problems)} difference{'s' if len(problems) > 1 else ''}")
+        raise typer.Exit(1)
+    print(f"{file}: matches the journal")
+
+
+_KINDS = {"month": "month's report", "year": "year's review", "penalties": "penalty statement"}
+
+
+def _chain(where: SQLiteStore | RedisStore) -> Verification:
+    """Walk the journal's hash chain (read-only)."""
+    try:
+        if isinstance(where, RedisStore):
+            import anyio
+
+            from aiguillage.adapters.stores.redis.journal import verify_url
+
+            return anyio.run(verify_url, where.url, where.domain, where.archive_dir)
+        from aiguillage.adapters.stores.sqlite.journal import verify_file
+
+        if not where.path.exists():
+            _fail(1, f"{where.path}: no journal here; give --store")
+        return verify_file(where.path)
+    except JournalError as exc:
+        _fail(1, f"aiguillage report verify: {exc}")
+
+
+def _signed(body: bytes, format: str, loaded: LoadedConfig) -> bytes:
+    """Sign a report written as JSON when ``[reports] signing_key`` names a key."""
+    name = loaded.settings.reports.signing_key
+    if format != "json" or not name:
+        return body
+    try:
+        where = f"{loaded.source}: reports.signing_key"
+        key = load_private_key(Path(loaded.source).parent / name, where)
+    except SigningError as exc:
+        _fail(1, str(exc))
+    return sign(body, key)
 
 
 def _check(format: str, language: str, output: Path | None) -> None:
@@ -139,7 +255,7 @@ def _check(format: str, language: str, output: Path | None) -> None:
         _fail(2, "--format xlsx writes a workbook: give --output FILE.xlsx")
 
 
-def _read(months: Months, store: str | None, config: Path | None) -> None:
+def _read(months: Months, store: str | None, config: Path | None) -> LoadedConfig:
     loaded = load_or_exit(config)
     try:
         where = store_of(store, loaded)
@@ -149,6 +265,7 @@ def _read(months: Months, store: str | None, config: Path | None) -> None:
         read_pages(where, months.feed)
     except JournalError as exc:
         _fail(1, f"aiguillage report: {exc}")
+    return loaded
 
 
 def _write(body: bytes, output: Path | None) -> None:
