@@ -5,10 +5,13 @@ of trimmed records too, on Redis): ``format`` ``json`` (the default: one object 
 figure and the glossary), ``html``, ``csv`` or ``xlsx``; ``language`` ``fr`` (the default) or
 ``en``. For supervisors, admins and the principal's read-only ``authority`` role. The journal is
 read a page at a time and each page is tallied on a worker thread, so the daemon keeps serving.
+Written as JSON, a report is signed with the key ``[reports] signing_key`` names, as the command
+signs it (``reports.signing``), for ``aiguillage report verify``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -27,6 +30,7 @@ from aiguillage.adapters.reports.month_figures import (
 )
 from aiguillage.adapters.reports.month_render import FORMATS, render
 from aiguillage.adapters.reports.month_words import LANGUAGES
+from aiguillage.adapters.reports.signing import SigningError, load_private_key, sign
 
 __all__ = ["READERS", "REPORT_ROUTES"]
 
@@ -73,7 +77,25 @@ async def _read(request: Request[Any, Any, Any], months: Months) -> None:
             return
 
 
-def _answer(body: bytes, format: str, name: str) -> Response[Any]:
+def _signed(request: Request[Any, Any, Any], body: bytes, format: str) -> bytes:
+    """Sign a JSON report when ``[reports] signing_key`` names a key; ``SigningError`` if it
+    cannot be read."""
+    loaded = runtime_of(request).loaded
+    name = loaded.settings.reports.signing_key
+    if format != "json" or not name:
+        return body
+    where = f"{loaded.source}: reports.signing_key"
+    return sign(body, load_private_key(Path(loaded.source).parent / name, where))
+
+
+def _answer(request: Request[Any, Any, Any], body: bytes, format: str, name: str) -> Response[Any]:
+    try:
+        body = _signed(request, body, format)
+    except SigningError as exc:
+        return Response(
+            ErrorOut(error="signing_key", detail=str(exc), field="reports.signing_key"),
+            status_code=500,
+        )
     headers = {}
     if format in ("csv", "xlsx"):
         headers["Content-Disposition"] = f'attachment; filename="{name}.{format}"'
@@ -113,7 +135,7 @@ async def month_report(
     body = await anyio.to_thread.run_sync(
         lambda: render(as_month_report(found), format, language=language)
     )
-    return _answer(body, format, f"report-{month}")
+    return _answer(request, body, format, f"report-{month}")
 
 
 @get("/v1/reports/year/{year:str}", summary="A year's review, month by month", tags=["reports"])
@@ -138,7 +160,7 @@ async def year_report(
     found = await anyio.to_thread.run_sync(months.figures)
     report = YearReport(year=int(year), months=found)
     body = await anyio.to_thread.run_sync(lambda: render(report, format, language=language))
-    return _answer(body, format, f"report-{year}")
+    return _answer(request, body, format, f"report-{year}")
 
 
 REPORT_ROUTES = [month_report, year_report]

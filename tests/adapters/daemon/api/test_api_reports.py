@@ -19,15 +19,31 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.adapters.daemons import ADMIN, ADVISOR, INTEGRATOR, SUPERVISOR, Daemon, running
+from tests.adapters.daemons import (
+    ADMIN,
+    ADVISOR,
+    INTEGRATOR,
+    SUPERVISOR,
+    Daemon,
+    write_config,
+)
+from tests.adapters.reports.test_verify import write_key
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("reports"))
+    place = tmp_path_factory.mktemp("reports")
+    write_key(Ed25519PrivateKey.generate(), place / "reports.pem", place / "operator.pub")
+    daemon = Daemon(place, write_config(place, '\n[reports]\nsigning_key = "reports.pem"\n'))
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.kill()
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +102,28 @@ def test_the_months_report_is_the_commands_on_the_same_journal(
     assert served["month"]["channels"] == read["month"]["channels"]
     assert served["previous"] == read["previous"]
     assert served["glossary"] == read["glossary"]
+
+
+def test_the_served_report_is_signed_and_the_authority_verifies_it(
+    daemon: Daemon, authority: str, month: str
+) -> None:
+    with daemon.client(authority) as client:
+        served = client.get(f"/v1/reports/month/{month}")
+    assert served.status_code == 200, served.text
+    assert served.json()["signature"]["algorithm"] == "Ed25519"
+    kept = daemon.directory / "served.json"
+    kept.write_bytes(served.content)
+    done = subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli.main", "report", "verify", str(kept),
+         "--config", str(daemon.config), "--store", daemon.store,
+         "--public-key", str(daemon.directory / "operator.pub")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "signature sound (the key given)" in done.stdout
+    assert done.stdout.rstrip().endswith("matches the journal")
 
 
 def test_every_format_and_the_year(daemon: Daemon, month: str) -> None:
