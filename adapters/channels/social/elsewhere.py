@@ -1,0 +1,58 @@
+"""An answer typed in a platform's own tools (Meta Business Suite, X's app), seen as an echo.
+
+The platforms report back what the account sends, whoever sent it. An echo that is not one of
+our answers (the channel tells its own by what it attached or by the id the platform gave)
+stops the clock of the open interaction in its thread: ``close_answered_elsewhere`` closes it
+with the channel's ``answered_elsewhere_reason``, unless the interaction already holds an answer
+of ours (sent, or on its way, its echo ahead of its record) or the echo's id is one of ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiguillage.adapters.channels.port import Rejected
+from aiguillage.adapters.channels.protocol import AdapterContext
+from aiguillage.engine.commands import Close
+from aiguillage.engine.engine import Engine
+from aiguillage.engine.errors import EngineError
+from aiguillage.engine.states import OPEN_STATUSES
+
+__all__ = ["close_answered_elsewhere"]
+
+
+async def close_answered_elsewhere(
+    context: AdapterContext[Any], *, source: str, thread: str, peer_id: str, reason: str
+) -> int | None:
+    """Close the open interaction of ``thread`` an echo answered; return its id, or None when
+    there is nothing to close (no open interaction, or the echo is one of our answers)."""
+
+    def answered_here(engine: Engine) -> int | None:
+        state = engine.state
+        interaction_id = state.threads.get((source, thread))
+        interaction = state.interactions.get(interaction_id or 0)
+        if interaction is None or interaction.status not in OPEN_STATUSES:
+            return None
+        messages = [state.messages[i] for i in interaction.messages if i in state.messages]
+        if any(m.peer_id == peer_id or m.kind == "answer" for m in messages):
+            return None
+        return interaction.id
+
+    interaction_id = await context.read(answered_here)
+    if interaction_id is None:
+        return None
+    try:
+        await context.execute(Close(interaction_id=interaction_id, reason=reason))
+    except (EngineError, Rejected) as exc:
+        context.log.info(
+            "an answer typed elsewhere closes nothing",
+            interaction_id=interaction_id,
+            error=str(exc),
+        )
+        return None
+    context.log.info(
+        "answered in the platform's own tools: the interaction is closed",
+        interaction_id=interaction_id,
+        source=source,
+    )
+    return interaction_id
