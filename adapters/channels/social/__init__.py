@@ -7,9 +7,10 @@
 - ``credentials``: the access token a channel sends with, its refusal remembered
   ("needs re-authorisation") until an operator renews it;
 - ``pacing``: the back-off a platform's rate limits impose on every send of a channel;
+- ``elsewhere``: an echo of an answer typed in the platform's own tools, closing its work;
 - ``window``: the messaging window a platform allows for an answer, and the urgency it gives
   routing as it closes.
 
-A network's channel (``meta``; X, LinkedIn and YouTube to come) parses its own payloads and
+A network's channel (``meta``, ``x``; LinkedIn and YouTube to come) parses its own payloads and
 talks to its own API, and builds on these for the rest.
 """
