@@ -228,9 +228,14 @@ def test_a_mention_is_answered_by_a_reply_in_its_conversation(x: X, fake_x: Fake
     threads = {i["external_id"]: i for i in found}
     second = threads["1800000000000000011"]
     assert second["id"] != interaction["id"]
-    detail = x.api("GET", f"/v1/interactions/{second['id']}").json()
-    first = x.api("GET", f"/v1/interactions/{interaction['id']}").json()
-    assert detail.get("thread") == first.get("thread")
+    events = x.api("GET", "/v1/events", params={"limit": 500}).json()["events"]
+    (arrived,) = [
+        e["event"]
+        for e in events
+        if e["event"]["type"] == "interaction.arrived"
+        and e["event"]["interaction_id"] == second["id"]
+    ]
+    assert arrived["follows"] == interaction["id"]  # the same conversation, its next turn
 
 
 def test_a_direct_message_arriving_during_a_crc_re_check(x: X) -> None:
