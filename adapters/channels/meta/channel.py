@@ -58,16 +58,13 @@ from aiguillage.adapters.channels import (
 from aiguillage.adapters.channels.meta import graph
 from aiguillage.adapters.channels.meta.settings import MetaSettings
 from aiguillage.adapters.channels.meta.webhook import Echo, Malformed, parse, windowed
-from aiguillage.adapters.channels.port import CommandFailed, Rejected
+from aiguillage.adapters.channels.port import CommandFailed
 from aiguillage.adapters.channels.social import intake, signatures
 from aiguillage.adapters.channels.social.credentials import Token, TokenError
+from aiguillage.adapters.channels.social.elsewhere import close_answered_elsewhere
 from aiguillage.adapters.channels.social.pacing import Pacing
 from aiguillage.adapters.channels.social.window import Urgency, closes_at
-from aiguillage.engine.commands import Close
-from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import EngineError
 from aiguillage.engine.instants import SECOND, Instant, from_seconds
-from aiguillage.engine.states import OPEN_STATUSES
 
 __all__ = ["MetaChannel", "MetaError", "MetaState"]
 
@@ -218,36 +215,12 @@ class MetaChannel:
         if self.settings.app_id and echo.app_id == self.settings.app_id:
             return
 
-        def answered_here(engine: Engine) -> int | None:
-            state = engine.state
-            interaction_id = state.threads.get((echo.source, echo.thread))
-            interaction = state.interactions.get(interaction_id or 0)
-            if interaction is None or interaction.status not in OPEN_STATUSES:
-                return None
-            messages = [state.messages[i] for i in interaction.messages if i in state.messages]
-            if any(m.peer_id == echo.peer_id or m.kind == "answer" for m in messages):
-                return None  # our answer (sent, or on its way, its echo ahead of its record)
-            return interaction.id
-
-        interaction_id = await self.context.read(answered_here)
-        if interaction_id is None:
-            return
-        command = Close(
-            interaction_id=interaction_id, reason=self.settings.answered_elsewhere_reason
-        )
-        try:
-            await self.context.execute(command)
-        except (EngineError, Rejected) as exc:
-            self.context.log.info(
-                "an answer typed elsewhere closes nothing",
-                interaction_id=interaction_id,
-                error=str(exc),
-            )
-            return
-        self.context.log.info(
-            "answered in Meta's own tools: the interaction is closed",
-            interaction_id=interaction_id,
+        await close_answered_elsewhere(
+            self.context,
             source=echo.source,
+            thread=echo.thread,
+            peer_id=echo.peer_id,
+            reason=self.settings.answered_elsewhere_reason,
         )
 
     async def _known(self) -> dict[str, str]:
