@@ -321,3 +321,41 @@ def test_a_restart_asks_x_to_replay_what_it_missed(x: X, fake_x: FakeX) -> None:
     (replay,) = _until(lambda: fake_x.replays, "replay asked")
     assert replay["webhook_id"] == WEBHOOK_ID
     assert replay["from_date"] <= replay["to_date"]
+
+
+def test_an_answer_typed_in_x_s_app_stops_the_clock(x: X, fake_x: FakeX) -> None:
+    assert x.post(dm("1800000000000000050", CUSTOMER, "Bonjour ?")).status_code == 200
+    (interaction,) = x.interactions()
+    typed = dm("1800000000000000051", USER_ID, "Répondu depuis l'app", CUSTOMER, app="3033300")
+    assert x.post(typed).status_code == 200
+    closed = _until(
+        lambda: x.api("GET", f"/v1/interactions/{interaction['id']}").json()["status"] == "closed",
+        "closed",
+    )
+    assert closed
+    assert fake_x.sent == []
+    assert len(x.interactions()) == 1  # the echo is no new work
+
+
+def test_polling_with_a_refused_token_waits_for_a_new_one(tmp_path: Path, fake_x: FakeX) -> None:
+    fake_x.tokens.clear()
+    polling = X(tmp_path, fake_x, mode="polling")
+    polling.daemon.start()
+    try:
+        post_id = fake_x.mention(CUSTOMER, "@acme allô ?")
+        _until(
+            lambda: (
+                polling.daemon.readyz().json()["adapters"]["x"]["health"] == "needs_reauthorisation"
+            ),
+            "needs re-authorisation",
+        )
+        calls = len(fake_x.calls)
+        time.sleep(1.0)  # polls meanwhile call X no more with the refused token
+        assert len(fake_x.calls) == calls
+        fake_x.tokens.add("user-token-2")
+        polling.token_file.write_text("user-token-2\n")
+        (found,) = _until(polling.interactions, "polled")
+        assert found["external_id"] == post_id
+        _until(lambda: polling.daemon.readyz().json()["adapters"]["x"]["health"] == "ok", "ok")
+    finally:
+        polling.daemon.stop()
