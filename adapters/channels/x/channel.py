@@ -373,21 +373,27 @@ class XChannel:
             "dm_event.fields": "id,text,created_at,dm_conversation_id,event_type",
             "expansions": "sender_id,participant_ids",
         }
-        pages: list[tuple[list[intake.Incoming], list[Echo], bytes]] = []
+        pages: list[tuple[list[intake.Incoming | Echo], bytes]] = []
         for _ in range(_PAGES if seen else 1):
             body = await self._get_page(token, "/2/dm_events", params)
-            found, echoes, next_token = dm_events(body, self.settings.user_id)
-            fresh = [m for m in found if m.external_id not in seen]
-            pages.append((fresh, [e for e in echoes if e.peer_id not in seen], body))
-            if not next_token or len(fresh) < len(found):
+            events, next_token = dm_events(body, self.settings.user_id)
+            fresh = [e for e in events if _event_id(e) not in seen]
+            pages.append((fresh, body))
+            if not next_token or len(fresh) < len(events):
                 break  # back to what was taken before
             params["pagination_token"] = next_token
         taken: list[str] = []
-        for found, echoes, body in reversed(pages):
-            await self._take(found, body)
-            for echo in echoes:
-                await self._echo(echo)
-            taken += [m.external_id for m in found] + [e.peer_id for e in echoes]
+        for events, body in reversed(pages):  # the oldest page first, each in X's order
+            run: list[intake.Incoming] = []
+            for event in [*events, None]:
+                if isinstance(event, intake.Incoming):
+                    run.append(event)
+                    continue
+                await self._take(run, body)
+                run = []
+                if event is not None:
+                    await self._echo(event)
+            taken += [_event_id(e) for e in events]
         if taken:
             async with self._lock:
                 state.dms_seen += taken
@@ -451,6 +457,10 @@ class XChannel:
 
 class _Stop(Exception):
     """A poll stops here (X refused or did not answer); the next one starts again."""
+
+
+def _event_id(event: intake.Incoming | Echo) -> str:
+    return event.external_id if isinstance(event, intake.Incoming) else event.peer_id
 
 
 def _newer(post_id: str, than: str) -> bool:

@@ -175,12 +175,12 @@ def mentions(body: bytes) -> tuple[list[Incoming], str]:
     return found, str((top.get("meta") or {}).get("next_token") or "")
 
 
-def dm_events(body: bytes, user_id: str) -> tuple[list[Incoming], list[Echo], str]:
-    """A page of ``GET /2/dm_events``: the customers' messages and our own, oldest first, and
-    the next page's token."""
+def dm_events(body: bytes, user_id: str) -> tuple[list[Incoming | Echo], str]:
+    """A page of ``GET /2/dm_events``: the customers' messages and our own (``Echo``), oldest
+    first (an answer typed in X's app closes only the work before it), and the next page's
+    token."""
     top = _page(body)
-    found: list[Incoming] = []
-    echoes: list[Echo] = []
+    found: list[Incoming | Echo] = []
     for n, event in enumerate(_list(top.get("data", []), "data")):
         here = f"data[{n}]"
         event = _object(event, here)
@@ -193,13 +193,12 @@ def dm_events(body: bytes, user_id: str) -> tuple[list[Incoming], list[Echo], st
             conversation = str(event.get("dm_conversation_id") or "")
             peer = others[0] if others else _other(conversation, user_id)
             if peer:
-                echoes.append(Echo(thread=f"dm:{peer}", peer_id=event_id))
+                found.append(Echo(thread=f"dm:{peer}", peer_id=event_id))
             continue
         at = _iso(event.get("created_at"), f"{here}.created_at")
         found.append(_dm_incoming(event_id, sender, str(event.get("text", "")), at))
-    found.reverse()
-    echoes.reverse()
-    return found, echoes, str((top.get("meta") or {}).get("next_token") or "")
+    found.reverse()  # X lists the newest first
+    return found, str((top.get("meta") or {}).get("next_token") or "")
 
 
 def _other(conversation: str, user_id: str) -> str:

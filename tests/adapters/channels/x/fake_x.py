@@ -294,6 +294,18 @@ class FakeX:
                 participant = path.split("/")[4]
                 event_id = str(next(self._ids))
                 self.sent.append({"dm_to": participant, "text": data["text"], "id": event_id})
+                self.dm_events.insert(  # X lists what the account sends among its events
+                    0,
+                    {
+                        "id": event_id,
+                        "event_type": "MessageCreate",
+                        "text": data["text"],
+                        "sender_id": USER_ID,
+                        "dm_conversation_id": f"{min(participant, USER_ID)}-"
+                        f"{max(participant, USER_ID)}",
+                        "created_at": _now_iso(),
+                    },
+                )
                 conversation = f"{min(participant, USER_ID)}-{max(participant, USER_ID)}"
                 return (
                     201,

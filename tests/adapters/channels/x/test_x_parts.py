@@ -122,9 +122,11 @@ def test_polled_pages_are_read_oldest_first() -> None:
             {"id": "40", "event_type": "ParticipantsJoin"},
         ]
     }
-    customers, echoes, _ = dm_events(_body(events), USER_ID)
-    assert [m.external_id for m in customers] == ["41"]
-    assert [(e.thread, e.peer_id) for e in echoes] == [(f"dm:{CUSTOMER}", "42")]
+    found, _ = dm_events(_body(events), USER_ID)
+    assert [(type(e).__name__, e.thread) for e in found] == [
+        ("Incoming", f"dm:{CUSTOMER}"),
+        ("Echo", f"dm:{CUSTOMER}"),
+    ]  # oldest first: the customer's question, then our answer
 
 
 def _response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
