@@ -221,9 +221,7 @@ class XChannel:
                 async with self._lock:
                     state.conversations.update(new)
                     await self._put()
-            answer, _ = await intake.take(
-                self.context, parsed.messages, inbound.body, **self._motive()
-            )
+            answer, _ = await intake.take(self.context, parsed.messages, **self._motive())
             if answer.status != 200:
                 return answer
             for echo in parsed.echoes:
@@ -343,17 +341,17 @@ class XChannel:
         }
         if since:
             params["since_id"] = since
-        taken: list[tuple[list[intake.Incoming], bytes]] = []
+        taken: list[list[intake.Incoming]] = []
         for _ in range(_PAGES if since else 1):
             body = await self._get_page(token, f"/2/users/{self.settings.user_id}/mentions", params)
             found, next_token = mentions(body)
-            taken.append((found, body))
+            taken.append(found)
             if not next_token:
                 break
             params["pagination_token"] = next_token
         newest = since
-        for found, body in reversed(taken):  # the oldest page first
-            await self._take(found, body)
+        for found in reversed(taken):  # the oldest page first
+            await self._take(found)
             for message in found:
                 if _newer(message.external_id, newest):
                     newest = message.external_id
@@ -373,23 +371,23 @@ class XChannel:
             "dm_event.fields": "id,text,created_at,dm_conversation_id,event_type",
             "expansions": "sender_id,participant_ids",
         }
-        pages: list[tuple[list[intake.Incoming | Echo], bytes]] = []
+        pages: list[list[intake.Incoming | Echo]] = []
         for _ in range(_PAGES if seen else 1):
             body = await self._get_page(token, "/2/dm_events", params)
             events, next_token = dm_events(body, self.settings.user_id)
             fresh = [e for e in events if _event_id(e) not in seen]
-            pages.append((fresh, body))
+            pages.append(fresh)
             if not next_token or len(fresh) < len(events):
                 break  # back to what was taken before
             params["pagination_token"] = next_token
         taken: list[str] = []
-        for events, body in reversed(pages):  # the oldest page first, each in X's order
+        for events in reversed(pages):  # the oldest page first, each in X's order
             run: list[intake.Incoming] = []
             for event in [*events, None]:
                 if isinstance(event, intake.Incoming):
                     run.append(event)
                     continue
-                await self._take(run, body)
+                await self._take(run)
                 run = []
                 if event is not None:
                     await self._echo(event)
@@ -399,10 +397,10 @@ class XChannel:
                 state.dms_seen += taken
                 await self._put()
 
-    async def _take(self, found: list[intake.Incoming], body: bytes) -> None:
+    async def _take(self, found: list[intake.Incoming]) -> None:
         if not found:
             return
-        answer, _ = await intake.take(self.context, found, body, **self._motive())
+        answer, _ = await intake.take(self.context, found, **self._motive())
         if answer.status == 503:
             raise Unavailable("the daemon cannot take them now")
         if answer.status != 200:

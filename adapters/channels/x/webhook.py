@@ -96,16 +96,19 @@ def _dm(parsed: Parsed, event: dict[str, Any], n: int, user_id: str) -> None:
         return
     stamp = event.get("created_timestamp")
     at = _milliseconds(stamp, f"{here}.created_timestamp")
-    parsed.messages.append(_dm_incoming(event_id, sender, text, at))
+    parsed.messages.append(_dm_incoming(event_id, sender, text, at, event))
 
 
-def _dm_incoming(event_id: str, sender: str, text: str, at: int | None) -> Incoming:
+def _dm_incoming(
+    event_id: str, sender: str, text: str, at: int | None, item: dict[str, Any]
+) -> Incoming:
     return Incoming(
         source="x",
         external_id=event_id,
         thread=f"dm:{sender}",
         received_at=at,
         personal={"customer": {"id": sender}, "text": text, "kind": "message"},
+        evidence=msgspec.json.encode(item),
     )
 
 
@@ -134,11 +137,16 @@ def _post(
     text = post.get("extended_tweet", {}).get("full_text") or post.get("text", "")
     at = _milliseconds(post.get("timestamp_ms"), f"{here}.timestamp_ms")
     customer = {"id": author, "username": str(user.get("screen_name") or "")}
-    parsed.messages.append(_post_incoming(post_id, conversation, customer, str(text), at))
+    parsed.messages.append(_post_incoming(post_id, conversation, customer, str(text), at, post))
 
 
 def _post_incoming(
-    post_id: str, conversation: str, customer: dict[str, str], text: str, at: int | None
+    post_id: str,
+    conversation: str,
+    customer: dict[str, str],
+    text: str,
+    at: int | None,
+    item: dict[str, Any],
 ) -> Incoming:
     return Incoming(
         source="x",
@@ -146,6 +154,7 @@ def _post_incoming(
         thread=f"post:{conversation}",
         received_at=at,
         personal={"customer": customer, "text": text, "kind": "mention", "post_id": post_id},
+        evidence=msgspec.json.encode(item),
     )
 
 
@@ -170,7 +179,8 @@ def mentions(body: bytes) -> tuple[list[Incoming], str]:
         conversation = str(post.get("conversation_id") or post_id)
         customer = {"id": author, "username": users.get(author, "")}
         at = _iso(post.get("created_at"), f"{here}.created_at")
-        found.append(_post_incoming(post_id, conversation, customer, str(post.get("text", "")), at))
+        text = str(post.get("text", ""))
+        found.append(_post_incoming(post_id, conversation, customer, text, at, post))
     found.reverse()  # X lists the newest first
     return found, str((top.get("meta") or {}).get("next_token") or "")
 
@@ -196,7 +206,7 @@ def dm_events(body: bytes, user_id: str) -> tuple[list[Incoming | Echo], str]:
                 found.append(Echo(thread=f"dm:{peer}", peer_id=event_id))
             continue
         at = _iso(event.get("created_at"), f"{here}.created_at")
-        found.append(_dm_incoming(event_id, sender, str(event.get("text", "")), at))
+        found.append(_dm_incoming(event_id, sender, str(event.get("text", "")), at, event))
     found.reverse()  # X lists the newest first
     return found, str((top.get("meta") or {}).get("next_token") or "")
 
