@@ -185,6 +185,10 @@ class AdapterContext(Generic[S]):
         self.health_detail = ""
         self.on_health: Callable[[Health], None] | None = None
         """Set by the supervisor: told each health the channel reports (the metrics)."""
+        self.quota: dict[str, int | float] | None = None
+        """A polling channel's daily quota, as it reports it (``report_quota``)."""
+        self.on_quota: Callable[[dict[str, int | float]], None] | None = None
+        """Set by the supervisor: told each quota the channel reports (the metrics)."""
         runtime.add_listener(self._on_commit)
         self._erasure_listeners: list[Callable[[int], None]] = []
 
@@ -205,6 +209,14 @@ class AdapterContext(Generic[S]):
         self.health, self.health_detail = health, detail
         if self.on_health is not None:
             self.on_health(health)
+
+    def report_quota(self, quota: dict[str, int | float]) -> None:
+        """Say how much of its peer's daily quota the channel has left (``left``, ``daily``,
+        ``reserved_for_answers``…: ``social.polling.Quota.status``); ``/readyz`` and the
+        metrics show it."""
+        self.quota = dict(quota)
+        if self.on_quota is not None:
+            self.on_quota(self.quota)
 
     @property
     def zone(self) -> ZoneInfo:

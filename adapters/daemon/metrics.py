@@ -37,6 +37,8 @@ Metrics (label values in braces)::
                                                             attempt), gave_up, bounced
     aiguillage_outbox_waiting{channel}                      answers posted and not sent yet
     aiguillage_channel_health{adapter,health}               1 for the health a channel reports
+    aiguillage_channel_quota_left{adapter}                  units of its daily quota a polling
+                                                            channel has left
     aiguillage_channel_requests_total{adapter,status}       deliveries to a channel's public
                                                             routes, by the status answered
 """
@@ -250,6 +252,12 @@ class Metrics:
             "aiguillage_channel_health",
             "1 for the health a channel reports: ok, degraded or needs_reauthorisation.",
             ["adapter", "health"],
+            registry=registry,
+        )
+        self.channel_quota_left = Gauge(
+            "aiguillage_channel_quota_left",
+            "Units of its platform's daily quota a polling channel has left (answers included).",
+            ["adapter"],
             registry=registry,
         )
         self.channel_requests = Counter(

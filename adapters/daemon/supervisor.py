@@ -16,7 +16,9 @@ A channel (``channels.protocol.Channel``) gets more in the same task: while it r
 ``routes()`` are served by the public listener (``public``), which finds them here, and when it
 sends, its outbox (``outbox``) runs beside it, so that a channel that fails stops sending too
 and starts again with it. Its health, as it reports it (``context.report``) or as its sends
-show it, is in ``status()`` and in ``aiguillage_channel_health{adapter,health}``.
+show it, is in ``status()`` and in ``aiguillage_channel_health{adapter,health}``; a polling
+channel's daily quota, as it reports it, in ``status()`` and in
+``aiguillage_channel_quota_left{adapter}``.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class AdapterStatus(msgspec.Struct, kw_only=True):
     health_detail: str = ""
     outbox: OutboxStatus | None = None
     """For a channel that sends: its outbox (waiting, failing, given up)."""
+    quota: dict[str, int | float] | None = None
+    """For a channel that polls within a daily quota: the units left, and for what."""
 
 
 class Supervisor:
@@ -127,9 +131,13 @@ class Supervisor:
             status = self._status[name]
             status.position = context.position
             status.health, status.health_detail = context.health, context.health_detail
+            status.quota = context.quota
             outbox = self._outboxes.get(name)
             status.outbox = None if outbox is None else outbox.status()
         return self._status
+
+    def _quota(self, name: str, quota: dict[str, int | float]) -> None:
+        self._runtime.metrics.channel_quota_left.labels(adapter=name).set(quota.get("left", 0))
 
     def _health(self, name: str, health: Health) -> None:
         gauge = self._runtime.metrics.channel_health
@@ -161,6 +169,7 @@ class Supervisor:
             )
             self._contexts[adapter.name] = context
             context.on_health = partial(self._health, adapter.name)
+            context.on_quota = partial(self._quota, adapter.name)
             self._health(adapter.name, "ok")
             status.state = "running"
             up.set(1)

@@ -9,7 +9,9 @@
 - ``pacing``: the back-off a platform's rate limits impose on every send of a channel;
 - ``elsewhere``: an echo of an answer typed in the platform's own tools, closing its work;
 - ``window``: the messaging window a platform allows for an answer, and the urgency it gives
-  routing as it closes.
+  routing as it closes;
+- ``polling``: for a network polled rather than heard (YouTube, LinkedIn), the high-water mark
+  of each source, the daily quota with units reserved for answers, and the polls' spread.
 
 A network's channel (``meta``, ``x``; LinkedIn and YouTube to come) parses its own payloads and
 talks to its own API, and builds on these for the rest.
