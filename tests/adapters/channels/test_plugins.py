@@ -146,7 +146,7 @@ def test_an_unknown_adapter_lists_the_installed_ones(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path, '\n[adapters.webhok]\nurl = "https://x"\n')
     assert (
         "adapters.webhok: no adapter `webhok` is installed "
-        "(installed: asterisk, mail, meta, webform, webhook, x, youtube)" in problem
+        "(installed: asterisk, linkedin, mail, meta, webform, webhook, x, youtube)" in problem
     )
     assert "(did you mean `webhook`?)" in problem
 

@@ -1,0 +1,1 @@
+"""The ``linkedin`` channel: an organisation page's comments, polled, answered by replies."""
