@@ -28,8 +28,9 @@ all); ``__init__(context)``; ``async run()``, which runs until cancelled (raisin
 a failure). The ``AdapterContext`` gives it its name, its settings, a logger, the durable events
 after its cursor, ``done(seq)`` to move the cursor, ``submit``/``execute`` to send commands,
 ``read`` to compute from the engine's state, ``personal`` to read the personal data an
-event's digest names, ``on_erased`` to hear of erasures, and ``report`` to say how its peer is
-doing. The daemon's ``supervisor`` starts, restarts and reports the adapters.
+event's digest names, ``on_erased`` to hear of erasures, ``report`` to say how its peer is
+doing and ``report_quota`` how much of its peer's daily quota is left. The daemon's
+``supervisor`` starts, restarts and reports the adapters.
 
 A channel is an adapter that also talks with customers (``Channel``); each part is optional:
 
