@@ -84,7 +84,6 @@ class _Refused(Exception):
 
 class _Found(msgspec.Struct, kw_only=True):
     message: intake.Incoming
-    raw: bytes
     published: int
 
 
@@ -266,10 +265,11 @@ class LinkedinChannel:
                     "kind": "mention",
                     "post_urn": post_urn,
                 },
+                evidence=msgspec.json.encode(post),
             )
             # The mark follows the notifications' instants, which the next look filters on.
             noticed = at * (SECOND // 1000)
-            found.append(_Found(message=incoming, raw=msgspec.json.encode(post), published=noticed))
+            found.append(_Found(message=incoming, published=noticed))
         return found, spent
 
     def _comment(self, element: dict[str, Any], top: str) -> _Found | None:
@@ -298,15 +298,15 @@ class LinkedinChannel:
                 "comment_urn": urn,
                 "object": str(element.get("object") or ""),
             },
+            evidence=msgspec.json.encode(element),
         )
-        return _Found(message=incoming, raw=msgspec.json.encode(element), published=published)
+        return _Found(message=incoming, published=published)
 
     async def _take(self, found: list[_Found]) -> bool:
         for each in sorted(found, key=lambda f: f.published):
             answer, _ = await intake.take(
                 self.context,
                 [each.message],
-                each.raw,
                 motive=self.settings.motive,
                 language=self.settings.language,
             )

@@ -83,7 +83,6 @@ class YoutubeState(msgspec.Struct, kw_only=True):
 
 class _Found(msgspec.Struct, kw_only=True):
     message: intake.Incoming
-    raw: bytes
     published: int
 
 
@@ -272,8 +271,9 @@ class YoutubeChannel:
             thread=top,
             received_at=published,
             personal=personal,
+            evidence=msgspec.json.encode(item),
         )
-        return _Found(message=message, raw=msgspec.json.encode(item), published=published)
+        return _Found(message=message, published=published)
 
     async def _take(self, found: list[_Found]) -> bool:
         """Submit what was found, oldest first; whether all of it is durable."""
@@ -281,7 +281,6 @@ class YoutubeChannel:
             answer, _ = await intake.take(
                 self.context,
                 [each.message],
-                each.raw,
                 motive=self.settings.motive,
                 language=self.settings.language,
             )
