@@ -314,6 +314,8 @@ class _Reader:
         self.windows: list[tuple[Instant, Instant]] = []
         self.zone: tzinfo = ZoneInfo("Europe/Paris")
         self.policies = Policies()
+        self.policies_set: list[tuple[Instant, Policies]] = []
+        """Each policy change, in journal order: a month is judged by those in force at its end."""
         self.work: dict[int, _Work] = {}
         self.refused: list[tuple[Instant, str, str, str | None]] = []
         self.advisors: dict[str, _Advisor] = {}
@@ -341,6 +343,7 @@ class _Reader:
             if kind is PoliciesSet:
                 assert isinstance(event, PoliciesSet)
                 self.policies = event.policies
+                self.policies_set.append((event.at, event.policies))
             if not self.windows:
                 self._place()
             self.last_at = max(self.last_at, event.at)
@@ -607,8 +610,9 @@ def _figures_of(
                 )
             )
     refused = [r for r in reader.refused if start <= r[0] < end]
+    in_force = next((p for at, p in reversed(reader.policies_set) if at < end), reader.policies)
     targets: dict[str, float] = {
-        name: policy.target_share for name, policy in reader.policies.channels.items()
+        name: policy.target_share for name, policy in in_force.channels.items()
     }
     until = _Until(end, min(end, reader.last_at))
     channels = [

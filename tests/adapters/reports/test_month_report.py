@@ -15,17 +15,20 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import anyio
+import msgspec
 import pytest
 
-from aiguillage.adapters.reports.month_figures import percentile
+from aiguillage.adapters.reports.month_figures import month_report, percentile
 from aiguillage.adapters.stores.redis.journal import RedisJournal
 from aiguillage.adapters.stores.sqlite.journal import verify_file
+from aiguillage.engine.commands import SetPolicies
 from aiguillage.engine.events import InteractionArrived, PrincipalAnswered
 from aiguillage.engine.instants import to_datetime
 from tests.adapters.reports.month_journal import Month, written_month
@@ -737,3 +740,23 @@ def test_on_redis_the_report_reads_the_archive_then_the_stream(
     assert missing.returncode == 1
     assert "are archived, but" in missing.stderr, missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_each_month_is_judged_by_the_targets_in_force_at_its_end() -> None:
+    # The voice target raised in April: March keeps the one it was run under.
+    month = written_month()
+    policies = month.engine.state.policies
+    voice = msgspec.structs.replace(policies.channels["voice"], target_share=0.95)
+    raised = msgspec.structs.replace(policies, channels={**policies.channels, "voice": voice})
+    later = (to_datetime(month.engine.now) + timedelta(hours=1)).isoformat()
+    assert later < "2027-05"  # still in April
+    month.run(later, lambda: SetPolicies(policies=raised))
+    month.play()
+    report = month_report(month.records(), "2027-04")
+    targets = {
+        figures.month: {row.channel: row.target for row in figures.channels}
+        for figures in (report.previous, report.month)
+    }
+    assert targets["2027-03"]["voice"] == policies.channels["voice"].target_share != 0.95
+    assert targets["2027-04"]["voice"] == 0.95
+    assert targets["2027-03"]["written"] == targets["2027-04"]["written"] == 0.9
