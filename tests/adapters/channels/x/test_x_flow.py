@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -316,6 +317,15 @@ def test_polling_mode_takes_a_mention_and_answers_it(tmp_path: Path, fake_x: Fak
 
 def test_a_restart_asks_x_to_replay_what_it_missed(x: X, fake_x: FakeX) -> None:
     assert fake_x.replays == []  # the first start: nothing was missed
+
+    def seen_alive() -> bool:  # the channel's mark, saved once it runs: the replay starts there
+        with sqlite3.connect(x.daemon.journal) as db:
+            found = db.execute(
+                "SELECT state FROM channel_states WHERE name = 'channels.x'"
+            ).fetchone()
+        return found is not None and json.loads(found[0]).get("alive_at", 0) > 0
+
+    _until(seen_alive, "the daemon seen alive")
     x.daemon.stop()
     x.daemon.start()
     (replay,) = _until(lambda: fake_x.replays, "replay asked")
