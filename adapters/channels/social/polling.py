@@ -30,12 +30,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+import anyio
 import msgspec
 
-__all__ = ["Mark", "Quota", "QuotaState", "spread_s"]
+from aiguillage.adapters.channels.outgoing import NeedsReauthorisation
+from aiguillage.adapters.channels.port import Unavailable
+
+__all__ = ["Mark", "Quota", "QuotaState", "poll_forever", "spread_s"]
 
 _KEPT_IDS = 200
 """Ids kept near a mark: more than a source publishes within ``overlap`` of its latest."""
@@ -154,3 +158,24 @@ def spread_s(
     if fixed_s is not None:
         return fixed_s
     return max(least_s, quota.resets_in_s() * max(1, cost) / quota.left_for_polls)
+
+
+async def poll_forever(
+    poll: Callable[[], Awaitable[int]],
+    report: Callable[[], None],
+    quota: Quota,
+    *,
+    fixed_s: float | None,
+    least_s: float,
+    wait_s: float = 5.0,
+) -> None:
+    """Poll, report, and wait as ``spread_s`` says, for ever; ``wait_s`` while the daemon
+    cannot write (``Unavailable``) or the token is refused (``NeedsReauthorisation``)."""
+    while True:
+        try:
+            cost = await poll()
+        except (Unavailable, NeedsReauthorisation):
+            await anyio.sleep(wait_s)
+            continue
+        report()
+        await anyio.sleep(spread_s(quota, cost, fixed_s=fixed_s, least_s=least_s))

@@ -42,7 +42,6 @@ import msgspec
 from aiguillage.adapters.channels import (
     AdapterContext,
     ChannelState,
-    NeedsReauthorisation,
     Outgoing,
     SendFailed,
     Sent,
@@ -51,7 +50,7 @@ from aiguillage.adapters.channels import (
 from aiguillage.adapters.channels.social import intake
 from aiguillage.adapters.channels.social.credentials import Token, TokenError
 from aiguillage.adapters.channels.social.pacing import Pacing
-from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, spread_s
+from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, poll_forever
 from aiguillage.adapters.channels.youtube import api
 from aiguillage.adapters.channels.youtube.settings import YoutubeSettings
 from aiguillage.engine.instants import SECOND, from_seconds
@@ -119,21 +118,14 @@ class YoutubeChannel:
 
     async def run(self) -> None:
         try:
-            while True:
-                try:
-                    cost = await self.poll()
-                except (Unavailable, NeedsReauthorisation):
-                    await anyio.sleep(_WAIT_S)
-                    continue
-                self._report()
-                await anyio.sleep(
-                    spread_s(
-                        self.quota,
-                        cost,
-                        fixed_s=self.settings.poll_every_s,
-                        least_s=self.settings.least_poll_s,
-                    )
-                )
+            await poll_forever(
+                self.poll,
+                self._report,
+                self.quota,
+                fixed_s=self.settings.poll_every_s,
+                least_s=self.settings.least_poll_s,
+                wait_s=_WAIT_S,
+            )
         finally:
             with anyio.CancelScope(shield=True):
                 await self.client.aclose()
