@@ -78,6 +78,7 @@ from aiguillage.adapters.channels.outgoing import Outgoing, Sent
 from aiguillage.adapters.channels.port import CursorStore, Port, Receipt, Unavailable
 from aiguillage.adapters.channels.state import ChannelState
 from aiguillage.adapters.config.settings import Settings
+from aiguillage.adapters.stores.actors import Actor, acting_as
 from aiguillage.adapters.stores.journal import JournalError, Record, event_type
 from aiguillage.engine.commands import Command, PostMessage, RecordDelivery, Submit
 from aiguillage.engine.engine import Engine
@@ -281,13 +282,20 @@ class AdapterContext(Generic[S]):
         if raw:
             evidence = {"direction": "in", "bytes": base64.b64encode(raw).decode()}
             personal = {**(personal or {}), "evidence": evidence}
-        return await self._runtime.submit(command, personal)
+        with acting_as(self.actor):
+            return await self._runtime.submit(command, personal)
 
     async def execute(
         self, command: Command, personal: dict[str, Any] | None = None
     ) -> list[Event]:
         """Run a command (see ``Runtime.execute``); ``Unavailable`` when not ready."""
-        return await self._runtime.execute(command, personal)
+        with acting_as(self.actor):
+            return await self._runtime.execute(command, personal)
+
+    @property
+    def actor(self) -> Actor:
+        """Who the journal says did what this adapter does: the channel, by its name."""
+        return Actor("channel", self.name)
 
     @property
     def daemon_settings(self) -> Settings:
@@ -333,13 +341,13 @@ class AdapterContext(Generic[S]):
         command = PostMessage(
             interaction_id=interaction_id, advisor_id=None, kind="acknowledgement", digest=""
         )
-        await self._runtime.execute(command, {"message": text})
+        await self.execute(command, {"message": text})
 
     async def bounced(self, message_id: int, reason: str) -> None:
         """Record that a message sent came back undelivered (a mail's delivery status
         notification): the advisor who wrote it is told, and it counts in the metrics."""
         command = RecordDelivery(message_id=message_id, outcome="bounced", reason=reason[:500])
-        await self._runtime.execute(command, None)
+        await self.execute(command, None)
 
     async def close(self) -> None:
         """Stop listening and save the cursor (for two seconds at most)."""

@@ -36,6 +36,7 @@ from typing import NamedTuple, Protocol
 import structlog
 
 from aiguillage.adapters.config.settings import TokenSeed
+from aiguillage.adapters.stores.actors import Actor
 from aiguillage.engine.commands import MintToken
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError
@@ -61,6 +62,7 @@ __all__ = [
     "Tickets",
     "Tokens",
     "Unauthenticated",
+    "actor_of",
     "digest_of",
     "import_configured",
     "new_secret",
@@ -78,6 +80,17 @@ class Principal(NamedTuple):
     label: str = ""
     token_id: int | None = None
     """The journal's id of the token; ``None`` for the environment's admin token."""
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Return who a principal is in the journal's envelope: its token by id (never the secret),
+    the environment's admin token, or a browser session by the identity provider's subject."""
+    advisor = principal.advisor_id or ""
+    if principal.token_id is not None:
+        return Actor("token", str(principal.token_id), principal.role, advisor)
+    if principal.label.startswith("oidc "):
+        return Actor("session", principal.label.removeprefix("oidc "), principal.role, advisor)
+    return Actor("admin", principal.label, principal.role, advisor)
 
 
 class Unauthenticated(Exception):

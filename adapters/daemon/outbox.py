@@ -43,6 +43,7 @@ from aiguillage.adapters.channels.protocol import AdapterContext
 from aiguillage.adapters.config.settings import OutboxSettings
 from aiguillage.adapters.daemon import conversations
 from aiguillage.adapters.daemon.runtime import Runtime
+from aiguillage.adapters.stores.actors import Actor, acting_as
 from aiguillage.adapters.stores.journal import Record
 from aiguillage.engine.commands import RecordDelivery
 from aiguillage.engine.engine import Engine
@@ -217,6 +218,7 @@ class Outbox:
         """Journal an outcome; while the daemon cannot, the message stays due and is sent
         again later with the same key (at most once more, as for a crash)."""
         try:
-            await self._runtime.execute(command, evidence)
+            with acting_as(Actor("channel", self.name)):
+                await self._runtime.execute(command, evidence)
         except Unavailable as exc:
             log.warning("an outcome could not be journaled now", adapter=self.name, error=str(exc))

@@ -91,6 +91,7 @@ from aiguillage.adapters.channels.port import (
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.daemon.auth import import_configured
 from aiguillage.adapters.daemon.metrics import Metrics
+from aiguillage.adapters.stores.actors import DAEMON, Actor, acting
 from aiguillage.adapters.stores.journal import (
     GENESIS,
     Journal,
@@ -205,14 +206,20 @@ class _Followed:
 
 
 class _Job:
-    __slots__ = ("command", "future", "personal")
+    __slots__ = ("actor", "command", "future", "personal")
 
     def __init__(
-        self, command: Command, personal: dict[str, Any] | None, future: asyncio.Future[Any]
+        self,
+        command: Command,
+        personal: dict[str, Any] | None,
+        future: asyncio.Future[Any],
+        actor: Actor | None,
     ) -> None:
         self.command = command
         self.personal = personal
         self.future = future
+        self.actor = actor
+        """Who asked (``actors.acting`` where it was enqueued), journaled with its events."""
 
 
 Listener = Callable[[Sequence[Record]], None]
@@ -659,7 +666,7 @@ class Runtime:
             events.extend(engine.handle(command, now))
         events.extend(import_configured(engine, self.settings.tokens, now))
         if events:
-            await self._commit(events, [])
+            await self._commit(events, [], [DAEMON] * len(events))
         self.ready = True
         self.leading, self.leader = True, None
         self.metrics.leader.set(1)
@@ -844,6 +851,7 @@ class Runtime:
         try:
             now = max(self.clock(), engine.now)
             events = engine.advance(now)
+            by: list[Actor | None] = [DAEMON] * len(events)
             answers: list[Any] = []
             pieces: list[Sealed] = []
             for job in jobs:
@@ -859,7 +867,8 @@ class Runtime:
                     # engine is whole; this request alone fails.
                     log.exception("a command failed; the engine is unchanged", command=_kind(job))
                     answers.append(CommandFailed("an internal error; it is logged"))
-            await self._commit(events, pieces)
+                by.extend([job.actor] * (len(events) - len(by)))
+            await self._commit(events, pieces, by)
         except Exception as exc:
             if isinstance(exc, JournalUnavailable):
                 error = Unavailable(f"the journal cannot write: {exc}")
@@ -978,7 +987,9 @@ class Runtime:
             ),
         )
 
-    async def _commit(self, events: list[Event], pieces: list[Sealed]) -> None:
+    async def _commit(
+        self, events: list[Event], pieces: list[Sealed], by: list[Actor | None]
+    ) -> None:
         if not events:
             return
         journal, personal, engine = self.journal, self.personal, self.engine
@@ -990,12 +1001,12 @@ class Runtime:
             await personal.put_many(pieces)
         views = self._views(engine, events)
         first = self._last_seq + 1
-        self._last_seq = await journal.append(events, views)
+        self._last_seq = await journal.append(events, views, by)
         self.metrics.observe_commit(time.perf_counter() - started, len(events))
         epoch = journal.epoch
         records = [
-            Record(seq=first + offset, event=event, hash="", epoch=epoch)
-            for offset, event in enumerate(events)
+            Record(seq=first + offset, event=event, hash="", epoch=epoch, by=actor)
+            for offset, (event, actor) in enumerate(zip(events, by, strict=True))
         ]
         self._after_commit(engine, records)
 
@@ -1212,7 +1223,7 @@ class Runtime:
                 "it is refused until the daemon restarts"
             )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inbox.append(_Job(command, personal, future))
+        self._inbox.append(_Job(command, personal, future, acting.get()))
         self._wake.set()
         return await future
 

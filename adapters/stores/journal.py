@@ -31,6 +31,7 @@ from typing import Protocol
 
 import msgspec
 
+from aiguillage.adapters.stores.actors import Actor
 from aiguillage.adapters.stores.snapshot_seals import (
     SealLink,
     SnapshotSeal,
@@ -45,6 +46,7 @@ __all__ = [
     "CHANNEL_STATE_LIMIT",
     "EVENT_FORMAT",
     "GENESIS",
+    "RECORD_FORMAT",
     "ChainBreak",
     "ChainWalker",
     "InteractionView",
@@ -58,11 +60,13 @@ __all__ = [
     "Record",
     "Recovery",
     "Verification",
+    "actors_of",
     "chain_hash",
     "check_channel_state",
     "columns",
     "decode_event",
     "encode_event",
+    "encode_record",
     "event_type",
     "interaction_of",
     "read_record",
@@ -71,14 +75,29 @@ __all__ = [
 EVENT_FORMAT = 1
 """The layout of an event body: msgspec JSON of the ``Event`` union, tagged by ``type``."""
 
+RECORD_FORMAT = 2
+"""The layout of a record's body written now: msgspec JSON of the envelope ``{"event": …,
+"by": …}``, the event (as in ``EVENT_FORMAT``) beside the actor that caused it
+(``actors.Actor``). Records of format 1 (the bare event, before actors were kept) stay readable,
+with no actor."""
+
 GENESIS = "0" * 64
 """The hash before the first record: the chain of an empty journal ends here."""
 
 CHANNEL_STATE_LIMIT = 64 * 1024
 """The largest channel state a journal keeps, in bytes: a cursor, not a mailbox."""
 
+
+class _Envelope(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """A record's body (``RECORD_FORMAT``): the event, and who caused it."""
+
+    event: Event
+    by: Actor | None = None
+
+
 _ENCODER = msgspec.json.Encoder()
 _DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+_ENVELOPES: msgspec.json.Decoder[_Envelope] = msgspec.json.Decoder(_Envelope)
 
 
 class JournalError(Exception):
@@ -119,6 +138,11 @@ def decode_event(body: bytes) -> Event:
     return _DECODER.decode(body)
 
 
+def encode_record(event: Event, by: Actor | None) -> bytes:
+    """Return the body of a record (format ``RECORD_FORMAT``): the event and its actor."""
+    return _ENCODER.encode(_Envelope(event, by))
+
+
 def event_type(event: Event) -> str:
     """Return the wire tag of an event (``interaction.arrived``…), not its class name."""
     return str(event.__struct_config__.tag)
@@ -130,6 +154,11 @@ def interaction_of(event: Event) -> int | None:
     return interaction_id
 
 
+def actors_of(events: Sequence[Event], by: Sequence[Actor | None]) -> list[Actor | None]:
+    """Return one actor per event: ``by``'s, then ``None`` for those it does not reach."""
+    return [*by[: len(events)], *([None] * (len(events) - len(by)))]
+
+
 def columns(event: Event) -> tuple[Instant, str, int | None]:
     """Return what a store keeps beside the body to query by: at, type, interaction id."""
     return event.at, event_type(event), interaction_of(event)
@@ -137,16 +166,20 @@ def columns(event: Event) -> tuple[Instant, str, int | None]:
 
 def read_record(seq: int, format: int, body: bytes, stored_hash: str) -> Record:
     """Return a stored record without walking the chain; ``ChainBreak`` if unreadable."""
-    if format != EVENT_FORMAT:
-        raise ChainBreak(
-            seq,
-            f"event {seq}: format {format} is unknown to this version (reads {EVENT_FORMAT})",
-            unknown_format=True,
-        )
     try:
-        return Record(seq, decode_event(body), stored_hash)
+        if format == RECORD_FORMAT:
+            envelope = _ENVELOPES.decode(body)
+            return Record(seq, envelope.event, stored_hash, by=envelope.by)
+        if format == EVENT_FORMAT:
+            return Record(seq, decode_event(body), stored_hash)
     except msgspec.DecodeError as exc:
         raise ChainBreak(seq, f"event {seq}: its body is not an event ({exc})") from None
+    raise ChainBreak(
+        seq,
+        f"event {seq}: format {format} is unknown to this version (reads {EVENT_FORMAT} and "
+        f"{RECORD_FORMAT})",
+        unknown_format=True,
+    )
 
 
 def check_channel_state(where: str, name: str, state: bytes) -> None:
@@ -176,12 +209,14 @@ class Record(msgspec.Struct, frozen=True):
     ``epoch`` is the writer's epoch (its fencing token) when the store has one (Redis), else 0.
     ``id`` (``epoch:seq``) is what receivers deduplicate on: after a store failover that lost
     recent writes, the new writer reuses their seqs under a higher epoch, never their ids.
+    ``by`` is who caused it (``actors``), ``None`` in a record written before actors were kept.
     """
 
     seq: int
     event: Event
     hash: str
     epoch: int = 0
+    by: Actor | None = None
 
     @property
     def id(self) -> str:
@@ -308,8 +343,8 @@ class ChainWalker:
         """Keep the hashes of these records when the walk passes them (in ``watched``)."""
         self._watch = frozenset(seqs)
 
-    def check(self, seq: int, format: int, body: bytes, stored_hash: str) -> Event:
-        """Return the event of the next record, or raise ``ChainBreak`` naming its fault."""
+    def check(self, seq: int, format: int, body: bytes, stored_hash: str) -> Record:
+        """Return the next record (epoch 0), or raise ``ChainBreak`` naming its fault."""
         expected = self.seq + 1
         if seq != expected:
             missing = (
@@ -329,7 +364,7 @@ class ChainWalker:
                 f"event {seq}: its hash does not match its content "
                 f"(it{culprit} changed after it was written)",
             )
-        return read_record(seq, format, body, stored_hash).event
+        return read_record(seq, format, body, stored_hash)
 
     def accept(self, seq: int, stored_hash: str) -> None:
         """Move past a record that ``check`` found sound."""
@@ -468,8 +503,15 @@ class Journal(Protocol):
         """Return who holds the writer's lock or lease now (an address), or None if nobody."""
         ...
 
-    async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
-        """Write a batch in one transaction, durable on return (group commit); the last seq."""
+    async def append(
+        self,
+        events: Sequence[Event],
+        views: Sequence[InteractionView],
+        by: Sequence[Actor | None] = (),
+    ) -> int:
+        """Write a batch in one transaction, durable on return (group commit); the last seq.
+
+        ``by`` names who caused each event, in order (shorter: the rest have no actor)."""
         ...
 
     async def save_snapshot(self, seq: int, image: bytes) -> None:

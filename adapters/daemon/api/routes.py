@@ -53,9 +53,10 @@ from aiguillage.adapters.daemon.api.models import (
     WorkIn,
 )
 from aiguillage.adapters.daemon.api.sessions import SESSION_COOKIE, session_principal
-from aiguillage.adapters.daemon.auth import Principal, Unauthenticated
+from aiguillage.adapters.daemon.auth import Principal, Unauthenticated, actor_of
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.today import Today
+from aiguillage.adapters.stores.actors import acting
 from aiguillage.adapters.stores.views import InteractionOut, iso
 from aiguillage.engine.commands import (
     Abandon,
@@ -116,6 +117,7 @@ def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
         raise PermissionDeniedException(
             f"role `{principal.role}` may not do this; it needs one of: {', '.join(roles)}"
         )
+    acting.set(actor_of(principal))  # for this request's task: the journal names who did it
     return principal
 
 
@@ -586,12 +588,20 @@ async def events(
     after: int = Parameter(default=0, ge=0, description="Read the events after this seq."),
     limit: int = Parameter(default=500, ge=1, le=5000),
 ) -> EventPage:
-    """The audit trail, in journal order, a page at a time."""
+    """The audit trail, in journal order, a page at a time: each event with who caused it
+    (``by``: a token by its id, a session, a channel, the daemon; ``null`` in records written
+    before actors were kept)."""
     caller(request, *STAFF)
     runtime = runtime_of(request)
     records = await runtime.records_after(after, limit)
     rows = [
-        {"id": r.id, "seq": r.seq, "hash": r.hash, "event": event_out(r.event, runtime.zone)}
+        {
+            "id": r.id,
+            "seq": r.seq,
+            "hash": r.hash,
+            "by": msgspec.to_builtins(r.by),
+            "event": event_out(r.event, runtime.zone),
+        }
         for r in records
     ]
     return EventPage(events=rows, next_after=records[-1].seq if records else after)

@@ -4,13 +4,13 @@ Redis holds a stream in memory, so after a snapshot the records up to the older 
 snapshots kept, which no recovery needs any more, are appended to a file of the archive
 directory and then trimmed from the stream. One file per trim, named by the domain and the seq
 range it holds (``main.000000000001-000000004096.jsonl``); one line per record: seq, epoch,
-format, body (the event's JSON, as a string) and hash, so ``jq`` reads it and ``verify`` walks
-the chain through it. The snapshots' seals among those records (``snapshot_seals``) are lines
-too, in their place in the chain, marked ``"seal": true``, with the seq of the record they
-follow and the seal's JSON as body; they vouch for images long gone, but the chain goes
-through them. A file is written under a ``.partial`` name, fsynced, renamed and its
-directory fsynced before the stream is trimmed: a crash leaves no file or a whole one, never a
-trimmed stream without its file.
+format, body (the record's JSON, as a string: the event and who caused it) and hash, so ``jq``
+reads it and ``verify`` walks the chain through it. The snapshots' seals among those records
+(``snapshot_seals``) are lines too, in their place in the chain, marked ``"seal": true``, with
+the seq of the record they follow and the seal's JSON as body; they vouch for images long gone,
+but the chain goes through them. A file is written under a ``.partial`` name, fsynced, renamed
+and its directory fsynced before the stream is trimmed: a crash leaves no file or a whole one,
+never a trimmed stream without its file.
 
 A file that starts after the journal's trimmed boundary is the leftover of a trim that did not
 complete (its records are still in the stream): the next trim replaces it, and verification
@@ -191,7 +191,7 @@ def archived_after(directory: Path, domain: str, seq: int, up_to: int, limit: in
             if records and line.seq != records[-1].seq + 1:
                 return records
             stored = read_record(line.seq, line.format, line.body.encode(), line.hash)
-            records.append(Record(line.seq, stored.event, line.hash, line.epoch))
+            records.append(msgspec.structs.replace(stored, epoch=line.epoch))
             if len(records) == limit:
                 return records
     return records

@@ -70,9 +70,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
+from aiguillage.adapters.stores.actors import Actor
 from aiguillage.adapters.stores.journal import (
-    EVENT_FORMAT,
     GENESIS,
+    RECORD_FORMAT,
     ChainBreak,
     ChainWalker,
     InteractionView,
@@ -86,10 +87,11 @@ from aiguillage.adapters.stores.journal import (
     Record,
     Recovery,
     Verification,
+    actors_of,
     chain_hash,
     check_channel_state,
     columns,
-    encode_event,
+    encode_record,
     read_record,
 )
 from aiguillage.adapters.stores.redis import archive as redis_archive
@@ -310,21 +312,31 @@ class RedisJournal:
         _, _, address = text(held).partition(" ")
         return address or None
 
-    async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
+    async def append(
+        self,
+        events: Sequence[Event],
+        views: Sequence[InteractionView],
+        by: Sequence[Actor | None] = (),
+    ) -> int:
         async with self._end:
-            return await self._append(events, views)
+            return await self._append(events, views, actors_of(events, by))
 
-    async def _append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
+    async def _append(
+        self,
+        events: Sequence[Event],
+        views: Sequence[InteractionView],
+        actors: Sequence[Actor | None],
+    ) -> int:
         scripts = self._writer_scripts()
         seq, previous = self._last_seq, self._last_hash
         arguments: list[Any] = []
-        for event in events:
-            body = encode_event(event)
+        for event, actor in zip(events, actors, strict=True):
+            body = encode_record(event, actor)
             seq += 1
             previous = chain_hash(previous, seq, body)
             at, type_, interaction_id = columns(event)
             interaction = "" if interaction_id is None else interaction_id
-            arguments += [f"{seq}-{self.epoch}", EVENT_FORMAT, body, previous, at, type_]
+            arguments += [f"{seq}-{self.epoch}", RECORD_FORMAT, body, previous, at, type_]
             arguments.append(interaction)
         if not events and not views:
             return seq
@@ -545,7 +557,7 @@ class RedisJournal:
             for entry_id, fields in raw:
                 entry = _entry(entry_id, fields)
                 stored = read_record(entry.seq, entry.format, entry.body, entry.hash)
-                records.append(Record(entry.seq, stored.event, entry.hash, entry.epoch))
+                records.append(msgspec.structs.replace(stored, epoch=entry.epoch))
         except ChainBreak as broken:
             raise broken.error(self.description) from None
         return records
@@ -779,8 +791,8 @@ class RedisJournal:
         try:
             async for entries in self._entries(client, f"{image_seq + 1}", end):
                 for entry in entries:
-                    event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
-                    records.append(Record(entry.seq, event, entry.hash, entry.epoch))
+                    stored = walker.check(entry.seq, entry.format, entry.body, entry.hash)
+                    records.append(msgspec.structs.replace(stored, epoch=entry.epoch))
                     walker.accept(entry.seq, entry.hash)
             walker.finish()
             _check_end(walker, last_seq, last_hash)
@@ -907,7 +919,7 @@ class RedisJournal:
             try:
                 async for entries in self._entries(client, "-", last_seq):
                     for entry in entries:
-                        event = walker.check(entry.seq, entry.format, entry.body, entry.hash)
+                        event = walker.check(entry.seq, entry.format, entry.body, entry.hash).event
                         if entry.columns != columns(event):
                             raise ChainBreak(
                                 entry.seq,

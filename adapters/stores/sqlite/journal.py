@@ -13,7 +13,9 @@ Tables::
                   format 1, which has no seals yet, is upgraded when a writer opens it)
     events        one row per record: seq (1, 2, 3… gapless), at, type (the event's tag),
                   interaction_id (indexed, to read an interaction's history), format (of the
-                  body), body (msgspec JSON of the event), hash (chained: ``chain_hash``)
+                  body: 2, the envelope of the event and its actor; 1 in records written before
+                  actors were kept, the bare event), body (msgspec JSON), hash (chained:
+                  ``chain_hash``)
     snapshots     the last two engine images: seq (the record they follow), format (of the
                   row: 1), image (the engine's bytes, opaque here), hash (of record seq, so a
                   snapshot that no longer matches its journal is passed over), taken_at
@@ -57,9 +59,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from aiguillage.adapters.stores.actors import Actor
 from aiguillage.adapters.stores.journal import (
-    EVENT_FORMAT,
     GENESIS,
+    RECORD_FORMAT,
     ChainBreak,
     ChainWalker,
     InteractionView,
@@ -71,10 +74,11 @@ from aiguillage.adapters.stores.journal import (
     Record,
     Recovery,
     Verification,
+    actors_of,
     chain_hash,
     check_channel_state,
     columns,
-    encode_event,
+    encode_record,
     read_record,
 )
 from aiguillage.adapters.stores.snapshot_seals import (
@@ -215,8 +219,17 @@ class SQLiteJournal:
     async def leader(self) -> str | None:
         return None
 
-    async def append(self, events: Sequence[Event], views: Sequence[InteractionView]) -> int:
-        bodies = [(event, encode_event(event)) for event in events]
+    async def append(
+        self,
+        events: Sequence[Event],
+        views: Sequence[InteractionView],
+        by: Sequence[Actor | None] = (),
+    ) -> int:
+        actors = actors_of(events, by)
+        bodies = [
+            (event, encode_record(event, actor))
+            for event, actor in zip(events, actors, strict=True)
+        ]
         return await self._thread.run(partial(self._append, bodies, list(views)))
 
     async def save_snapshot(self, seq: int, image: bytes) -> None:
@@ -355,8 +368,7 @@ class SQLiteJournal:
         try:
             rows = connection.execute(f"{_RECORDS} WHERE seq > ? ORDER BY seq", (image_seq,))
             for seq, body_format, body, stored_hash in rows:
-                event = walker.check(seq, body_format, body, stored_hash)
-                records.append(Record(seq, event, stored_hash))
+                records.append(walker.check(seq, body_format, body, stored_hash))
                 walker.accept(seq, stored_hash)
             walker.finish()
         except ChainBreak as broken:
@@ -371,7 +383,7 @@ class SQLiteJournal:
         for event, body in bodies:
             seq += 1
             previous = chain_hash(previous, seq, body)
-            rows.append((seq, *columns(event), EVENT_FORMAT, body, previous))
+            rows.append((seq, *columns(event), RECORD_FORMAT, body, previous))
         if not rows and not views:
             return seq
         try:
@@ -618,7 +630,7 @@ def _links(rows: list[Any]) -> list[SealLink]:
 def _walk(walker: ChainWalker, rows: list[Any]) -> None:
     """Check a chunk of records and the seals among them; ``ChainBreak`` at the first fault."""
     for seq, at, type_, interaction_id, body_format, body, stored_hash in rows:
-        event = walker.check(seq, body_format, body, stored_hash)
+        event = walker.check(seq, body_format, body, stored_hash).event
         if (at, type_, interaction_id) != columns(event):
             raise ChainBreak(
                 seq,

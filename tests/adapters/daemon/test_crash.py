@@ -23,9 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from aiguillage.adapters.stores.journal import decode_event
 from aiguillage.adapters.stores.personal import digest
-from aiguillage.adapters.stores.sqlite.journal import verify_file
+from aiguillage.adapters.stores.sqlite.journal import read_file, verify_file
 from aiguillage.adapters.stores.urls import personal_path_of
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import InteractionArrived
@@ -163,13 +162,12 @@ def _bytes_of(path: Path) -> bytes:
 def _journaled_digests(journal: Path) -> dict[int, set[str]]:
     """The digests of personal data each interaction's events carry."""
     digests: dict[int, set[str]] = {}
-    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
-        for (body,) in connection.execute("SELECT body FROM events ORDER BY seq"):
-            event = decode_event(body)
-            for field in ("personal_digest", "note_digest", "party_digest"):
-                value = getattr(event, field, "")
-                if value:
-                    digests.setdefault(event.interaction_id, set()).add(value)  # type: ignore[union-attr]
+    for record in read_file(journal):
+        event = record.event
+        for field in ("personal_digest", "note_digest", "party_digest"):
+            value = getattr(event, field, "")
+            if value:
+                digests.setdefault(event.interaction_id, set()).add(value)  # type: ignore[union-attr]
     return digests
 
 
@@ -184,15 +182,14 @@ def _replay(journal: Path) -> tuple[Counter[tuple[str, str]], Engine]:
     """Replay the journal, checking at each offer that the advisor had a free slot for it."""
     engine = Engine()
     arrivals: Counter[tuple[str, str]] = Counter()
-    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
-        for (body,) in connection.execute("SELECT body FROM events ORDER BY seq"):
-            event = decode_event(body)
-            if isinstance(event, InteractionArrived):
-                arrivals[(event.source, event.external_id)] += 1
-            engine.apply(event)
-            for advisor in engine.state.advisors.values():
-                for channel, load in advisor.load.items():
-                    assert load <= advisor.capacity.get(channel, 0), (event, advisor)
+    for record in read_file(journal):
+        event = record.event
+        if isinstance(event, InteractionArrived):
+            arrivals[(event.source, event.external_id)] += 1
+        engine.apply(event)
+        for advisor in engine.state.advisors.values():
+            for channel, load in advisor.load.items():
+                assert load <= advisor.capacity.get(channel, 0), (event, advisor)
     return arrivals, engine
 
 

@@ -72,9 +72,9 @@ def _sqlite(directory: Path, faults: Faults) -> tuple[Any, Any, Any]:
     path = directory / "journal.sqlite"
 
     class FailingJournal(SQLiteJournal):
-        async def append(self, events: Any, views: Any) -> int:
+        async def append(self, events: Any, views: Any, by: Any = ()) -> int:
             faults.check()
-            return await super().append(events, views)
+            return await super().append(events, views, by)
 
     def dump() -> bytes:
         return b"".join(f.read_bytes() for f in sorted(directory.rglob("*")) if f.is_file())
@@ -91,9 +91,9 @@ def _redis(server: RedisServer, directory: Path, faults: Faults) -> tuple[Any, A
     from aiguillage.adapters.stores.redis.personal import RedisPersonalStore
 
     class FailingJournal(RedisJournal):
-        async def append(self, events: Any, views: Any) -> int:
+        async def append(self, events: Any, views: Any, by: Any = ()) -> int:
             faults.check()
-            return await super().append(events, views)
+            return await super().append(events, views, by)
 
     def journal() -> Journal:
         return FailingJournal(server.url, lease_s=5.0, archive_dir=directory / "archive")

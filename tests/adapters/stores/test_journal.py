@@ -86,7 +86,7 @@ def test_a_walk_accepts_a_sound_chain_and_ends_at_its_last_hash() -> None:
     rows = _chain([encode_event(event) for event in SAMPLES])
     walker = ChainWalker()
     for seq, body_format, body, stored in rows:
-        assert walker.check(seq, body_format, body, stored) == SAMPLES[seq - 1]
+        assert walker.check(seq, body_format, body, stored).event == SAMPLES[seq - 1]
         walker.accept(seq, stored)
     result = walker.verification()
     assert (result.ok, result.checked, result.last_hash) == (True, len(SAMPLES), rows[-1][3])

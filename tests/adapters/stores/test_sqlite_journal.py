@@ -24,6 +24,7 @@ from aiguillage.adapters.stores.journal import (
     JournalUnavailable,
     chain_hash,
     encode_event,
+    encode_record,
 )
 from aiguillage.adapters.stores.snapshot_seals import SnapshotSeal, encode_seal, seal_hash, sha256
 from aiguillage.adapters.stores.sqlite.journal import SQLiteJournal, backup, verify_file
@@ -117,7 +118,8 @@ async def test_the_hashes_chain_each_record_to_the_one_before(journal: SQLiteJou
     await journal.append(batch(1, 3), [])
     previous = GENESIS
     for record in await journal.records_after(0, 10):
-        assert record.hash == chain_hash(previous, record.seq, encode_event(record.event))
+        body = encode_record(record.event, record.by)
+        assert record.hash == chain_hash(previous, record.seq, body)
         previous = record.hash
 
 
@@ -243,7 +245,7 @@ async def test_records_chain_to_the_seal_before_them_and_recovery_resumes_past_i
         ((after, link_hash),) = raw.execute("SELECT after_seq, hash FROM snapshot_seals")
     assert after == 5
     (sixth,) = await journal.records_after(5, 1)
-    assert sixth.hash == chain_hash(link_hash, 6, encode_event(sixth.event))
+    assert sixth.hash == chain_hash(link_hash, 6, encode_record(sixth.event, sixth.by))
     await journal.close()
 
     again = SQLiteJournal(path)
@@ -387,7 +389,7 @@ async def test_a_rewritten_hash_breaks_the_chain_at_the_next_event(
 ) -> None:
     await journal.append(batch(1, 6), [])
     (previous,) = raw.execute("SELECT hash FROM events WHERE seq = 3").fetchone()
-    forged = encode_event(arrived(4, external_id="forged", at=T0 + 3))
+    forged = encode_record(arrived(4, external_id="forged", at=T0 + 3), None)
     raw.execute(
         "UPDATE events SET body = ?, hash = ? WHERE seq = 4",
         (forged, chain_hash(previous, 4, forged)),
@@ -421,10 +423,14 @@ async def test_an_unknown_event_format_is_refused_on_open_and_named_by_verify(
     journal: SQLiteJournal, raw: sqlite3.Connection, path: Path
 ) -> None:
     await journal.append(batch(1, 4), [])
-    raw.execute("UPDATE events SET format = 2 WHERE seq = 3")
-    assert verify_file(path).reason == "event 3: format 2 is unknown to this version (reads 1)"
+    raw.execute("UPDATE events SET format = 3 WHERE seq = 3")
+    assert (
+        verify_file(path).reason == "event 3: format 3 is unknown to this version (reads 1 and 2)"
+    )
     await journal.close()
-    with pytest.raises(JournalFormatError, match=r"event 3: format 2 is unknown.*\(reads 1\)"):
+    with pytest.raises(
+        JournalFormatError, match=r"event 3: format 3 is unknown.*\(reads 1 and 2\)"
+    ):
         await SQLiteJournal(path).open()
 
 
