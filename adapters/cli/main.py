@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aiguillage.adapters.cli.channel import channel_app
 from aiguillage.adapters.cli.demo import demo
 from aiguillage.adapters.cli.report import report_app
 from aiguillage.adapters.cli.serve import erase, replay, serve
@@ -50,6 +51,7 @@ app.command("replay")(replay)
 app.command("erase")(erase)
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
+app.add_typer(channel_app, name="channel")
 
 
 def _print_version(asked: bool) -> None:

@@ -50,7 +50,7 @@ from aiguillage.adapters.channels import (
 )
 from aiguillage.adapters.channels.linkedin.settings import LinkedinSettings
 from aiguillage.adapters.channels.social import intake
-from aiguillage.adapters.channels.social.credentials import Token, TokenError
+from aiguillage.adapters.channels.social.credentials import TokenError, token_source
 from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, poll_forever
 from aiguillage.engine.instants import SECOND, from_seconds
 
@@ -101,10 +101,14 @@ class LinkedinChannel:
         self.context = context
         self.settings = settings = context.settings
         try:
-            self.token = Token(
+            self.token = token_source(
                 env=settings.token_env or "",
                 file=settings.token_file or "",
+                oauth=settings.oauth,
+                vendor=settings.oauth_vendor,
+                channel=context.name,
                 what="the LinkedIn OAuth access token",
+                on_refused=lambda reason: context.report("needs_reauthorisation", reason),
             )
         except TokenError as exc:
             raise LinkedinError(f"[adapters.{context.name}]: {exc}") from None
@@ -333,7 +337,7 @@ class LinkedinChannel:
         structured: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Call the REST API; ``_Refused`` or ``NeedsReauthorisation`` when LinkedIn refuses."""
-        token = self.token.current()
+        token = await self.token.fresh()
         headers = {
             "Authorization": f"Bearer {token}",
             "LinkedIn-Version": self.settings.linkedin_version,

@@ -7,9 +7,11 @@ from ``config.toml``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
+
+from aiguillage.adapters.channels.social.oauth import OAuthSettings
 
 __all__ = ["LinkedinSettings"]
 
@@ -19,13 +21,18 @@ _Env = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 class LinkedinSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The settings of the ``linkedin`` plugin (see ``channel``)."""
 
+    oauth_vendor: ClassVar[str] = "linkedin"
+
     organization_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,20}$")]
     """The organisation (``urn:li:organization:<id>``) whose posts' comments are taken, and
     which answers."""
     token_env: _Env | None = None
     """The variable holding the OAuth access token (read at start)..."""
     token_file: str | None = None
-    """... or the file holding it (read again whenever it changes: no restart to renew it)."""
+    """... or the file holding it (read again whenever it changes: no restart to renew it)..."""
+    oauth: OAuthSettings | None = None
+    """... or ``[adapters.<name>.oauth]``: the grant kept in an encrypted store that
+    ``aiguillage channel authorize`` fills, and refreshed before it expires."""
     linkedin_version: Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}(0[1-9]|1[0-2])$")] = (
         "202411"
     )
@@ -54,10 +61,12 @@ class LinkedinSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
 
     def __post_init__(self) -> None:
-        if (self.token_env is None) == (self.token_file is None):
+        given = [self.token_env, self.token_file, self.oauth]
+        if sum(g is not None for g in given) != 1:
             raise ValueError(
                 "give the OAuth access token by exactly one of token_env (a variable, read at "
-                "start) or token_file (a file, read again when it changes)"
+                "start), token_file (a file, read again when it changes) or "
+                "[adapters.<name>.oauth] (a store that `aiguillage channel authorize` fills)"
             )
         if self.reserve_for_answers >= self.daily_calls:
             raise ValueError(

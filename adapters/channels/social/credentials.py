@@ -6,7 +6,10 @@ it a new one, and its answers wait in the outbox meanwhile. The token is read fr
 (``token_file``: a secret mounted by systemd's credentials, Kubernetes, a vault agent) or from
 an environment variable (``token_env``). A file is read again whenever it changes, so a renewed
 token is taken at the next send without a restart; a variable is read once, at the channel's
-start (renew it in the daemon's environment and restart the daemon).
+start (renew it in the daemon's environment and restart the daemon). The third way is OAuth
+(``[adapters.<name>.oauth]``): the grant is kept in an encrypted store that ``aiguillage channel
+authorize`` fills, and the channel refreshes the token itself (``social.refreshing``);
+``token_source`` gives whichever the settings name, both with ``fresh()`` and ``refuse()``.
 
 While the token refused is still the one in place, nothing is sent with it (the platform would
 count each attempt against the app): ``current`` raises ``NeedsReauthorisation`` at once.
@@ -15,11 +18,15 @@ count each attempt against the app): ``current`` raises ``NeedsReauthorisation``
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from aiguillage.adapters.channels.outgoing import NeedsReauthorisation
+from aiguillage.adapters.channels.social.oauth import OAuthSettings
+from aiguillage.adapters.channels.social.refreshing import OAuthToken
+from aiguillage.adapters.channels.social.token_store import StoreError
 
-__all__ = ["Token", "TokenError"]
+__all__ = ["Token", "TokenError", "token_source"]
 
 
 class TokenError(Exception):
@@ -78,8 +85,37 @@ class Token:
             self._refused_value, self.refused = None, ""
         return self._value
 
+    async def fresh(self) -> str:
+        """``current()``, as the OAuth token's ``fresh()`` is awaited."""
+        return self.current()
+
     def refuse(self, value: str, reason: str) -> NeedsReauthorisation:
         """Remember that the platform refused ``value``; return the error to raise."""
         if value == self._value:
             self._refused_value, self.refused = value, reason
         return NeedsReauthorisation(reason)
+
+
+def token_source(
+    *,
+    env: str = "",
+    file: str = "",
+    oauth: OAuthSettings | None = None,
+    vendor: str,
+    channel: str,
+    what: str,
+    on_refused: Callable[[str], None],
+    names: tuple[str, str] = ("token_env", "token_file"),
+) -> Token | OAuthToken:
+    """The token a channel's settings name: a variable, a file, or an OAuth store (exactly
+    one); ``TokenError`` saying what to set when it cannot be had at start."""
+    if oauth is None:
+        return Token(env=env, file=file, what=what)
+    if env or file:
+        raise TokenError(f"give {what} by exactly one of {names[0]}, {names[1]} or [oauth]")
+    source = OAuthToken(oauth, vendor=vendor, channel=channel, what=what, on_refused=on_refused)
+    try:
+        source.check()
+    except (StoreError, ValueError) as exc:
+        raise TokenError(f"oauth: {exc}") from None
+    return source

@@ -52,7 +52,7 @@ from aiguillage.adapters.channels import (
 )
 from aiguillage.adapters.channels.port import CommandFailed
 from aiguillage.adapters.channels.social import intake, signatures
-from aiguillage.adapters.channels.social.credentials import Token, TokenError
+from aiguillage.adapters.channels.social.credentials import Token, TokenError, token_source
 from aiguillage.adapters.channels.social.elsewhere import close_answered_elsewhere
 from aiguillage.adapters.channels.social.pacing import Pacing
 from aiguillage.adapters.channels.x import api
@@ -112,10 +112,15 @@ class XChannel:
                 settings.consumer_secret_env, "the X app's consumer secret", where
             )
         try:
-            self.token = Token(
+            self.token = token_source(
                 env=settings.user_token_env or "",
                 file=settings.user_token_file or "",
+                oauth=settings.oauth,
+                names=("user_token_env", "user_token_file"),
+                vendor=settings.oauth_vendor,
+                channel=context.name,
                 what="the X account's user token",
+                on_refused=lambda reason: context.report("needs_reauthorisation", reason),
             )
             self.bearer = (
                 Token(env=settings.bearer_token_env, what="the X app's bearer token")
@@ -290,8 +295,8 @@ class XChannel:
         if not self.context.ready or self.pacing.holding:
             return
         try:
-            token = self.token.current()
-        except NeedsReauthorisation:
+            token = await self.token.fresh()
+        except (NeedsReauthorisation, Unavailable):
             return
         try:
             await self._poll_mentions(token)
@@ -425,7 +430,7 @@ class XChannel:
                 "reply": {"in_reply_to_tweet_id": str(posts[-1]["post_id"])},
             }
         self.pacing.check()
-        token = self.token.current()
+        token = await self.token.fresh()
         body = msgspec.json.encode(payload)
         try:
             response = await self.client.post(

@@ -8,9 +8,11 @@ mentions and direct messages), and, for the replay after downtime, the app's bea
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
+
+from aiguillage.adapters.channels.social.oauth import OAuthSettings
 
 __all__ = ["XSettings"]
 
@@ -20,6 +22,8 @@ _Id = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,19}$", examples=["224499494
 
 class XSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The settings of the ``x`` plugin (see ``channel``)."""
+
+    oauth_vendor: ClassVar[str] = "x"
 
     user_id: _Id
     """The account whose direct messages and mentions are taken, and which answers."""
@@ -35,7 +39,11 @@ class XSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     user_token_env: _Env | None = None
     """The variable holding the account's user access token (read at start)..."""
     user_token_file: str | None = None
-    """... or the file holding it (read again whenever it changes: no restart to renew it)."""
+    """... or the file holding it (read again whenever it changes: no restart to renew it)..."""
+    oauth: OAuthSettings | None = None
+    """... or ``[adapters.<name>.oauth]``: OAuth 2.0 user context, the grant kept in an
+    encrypted store that ``aiguillage channel authorize`` fills, refreshed (2 h tokens, rotating
+    refresh tokens with ``offline.access``)."""
     bearer_token_env: _Env | None = None
     """The variable holding the app's bearer token, for the webhook replay after downtime."""
     webhook_id: _Id | None = None
@@ -51,10 +59,12 @@ class XSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
 
     def __post_init__(self) -> None:
-        if (self.user_token_env is None) == (self.user_token_file is None):
+        given = [self.user_token_env, self.user_token_file, self.oauth]
+        if sum(g is not None for g in given) != 1:
             raise ValueError(
                 "give the account's user token by exactly one of user_token_env (a variable, "
-                "read at start) or user_token_file (a file, read again when it changes)"
+                "read at start), user_token_file (a file, read again when it changes) or "
+                "[adapters.<name>.oauth] (a store that `aiguillage channel authorize` fills)"
             )
         if (self.webhook_id is None) != (self.bearer_token_env is None):
             raise ValueError(

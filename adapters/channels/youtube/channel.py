@@ -48,7 +48,7 @@ from aiguillage.adapters.channels import (
     Unavailable,
 )
 from aiguillage.adapters.channels.social import intake
-from aiguillage.adapters.channels.social.credentials import Token, TokenError
+from aiguillage.adapters.channels.social.credentials import TokenError, token_source
 from aiguillage.adapters.channels.social.pacing import Pacing
 from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, poll_forever
 from aiguillage.adapters.channels.youtube import api
@@ -97,10 +97,14 @@ class YoutubeChannel:
         self.context = context
         self.settings = settings = context.settings
         try:
-            self.token = Token(
+            self.token = token_source(
                 env=settings.token_env or "",
                 file=settings.token_file or "",
+                oauth=settings.oauth,
+                vendor=settings.oauth_vendor,
+                channel=context.name,
                 what="the YouTube OAuth access token",
+                on_refused=lambda reason: context.report("needs_reauthorisation", reason),
             )
         except TokenError as exc:
             raise YoutubeError(f"[adapters.{context.name}]: {exc}") from None
@@ -287,7 +291,7 @@ class YoutubeChannel:
             if not self.quota.can_poll(cost):
                 return None
             self.quota.spend(cost)
-        token = self.token.current()
+        token = await self.token.fresh()
         try:
             response = await self.client.get(
                 _PATH + path, params=params, headers={"Authorization": f"Bearer {token}"}
@@ -332,7 +336,7 @@ class YoutubeChannel:
                     f"{self.quota.resets_in_s() / 3600:.1f} h (midnight, Pacific time)"
                 )
             self.quota.spend(cost)
-        token = self.token.current()
+        token = await self.token.fresh()
         payload = {"snippet": {"parentId": top, "textOriginal": outgoing.text}}
         request = msgspec.json.encode(payload)
         try:
@@ -373,7 +377,7 @@ class YoutubeChannel:
             if not self.quota.can_answer(cost):
                 return ""
             self.quota.spend(cost)
-        token = self.token.current()
+        token = await self.token.fresh()
         try:
             response = await self.client.get(
                 _PATH + "/comments", params=params, headers={"Authorization": f"Bearer {token}"}

@@ -6,9 +6,11 @@ a file or a variable named here, never from ``config.toml``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
+
+from aiguillage.adapters.channels.social.oauth import OAuthSettings
 
 __all__ = ["YoutubeSettings"]
 
@@ -20,6 +22,8 @@ _VideoId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{11}$")]
 class YoutubeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The settings of the ``youtube`` plugin (see ``channel``)."""
 
+    oauth_vendor: ClassVar[str] = "google"
+
     channel_id: _ChannelId
     """The YouTube channel (``UC…``) whose videos' comments are taken, and which answers."""
     video_ids: list[_VideoId] = []
@@ -28,7 +32,10 @@ class YoutubeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     token_env: _Env | None = None
     """The variable holding the OAuth access token (read at start)..."""
     token_file: str | None = None
-    """... or the file holding it (read again whenever it changes: no restart to renew it)."""
+    """... or the file holding it (read again whenever it changes: no restart to renew it)..."""
+    oauth: OAuthSettings | None = None
+    """... or ``[adapters.<name>.oauth]``: the grant kept in an encrypted store that
+    ``aiguillage channel authorize`` fills, and refreshed before it expires."""
     api_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#]+/?$")] = (
         "https://youtube.googleapis.com"
     )
@@ -56,10 +63,12 @@ class YoutubeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
 
     def __post_init__(self) -> None:
-        if (self.token_env is None) == (self.token_file is None):
+        given = [self.token_env, self.token_file, self.oauth]
+        if sum(g is not None for g in given) != 1:
             raise ValueError(
                 "give the OAuth access token by exactly one of token_env (a variable, read at "
-                "start) or token_file (a file, read again when it changes)"
+                "start), token_file (a file, read again when it changes) or "
+                "[adapters.<name>.oauth] (a store that `aiguillage channel authorize` fills)"
             )
         if self.reserve_for_answers >= self.daily_quota:
             raise ValueError(
