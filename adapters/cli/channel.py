@@ -133,7 +133,8 @@ def authorize(
     if not grant.scopes:
         grant.scopes = list(endpoints.scopes)
     try:
-        store.save(grant)
+        with store.locked():
+            store.save(grant)
     except StoreError as exc:
         raise _fail(str(exc)) from None
     expiry = (

@@ -75,6 +75,8 @@ class OAuthToken:
         self.refused = ""
         """Why the grant in place cannot give a token (authorise again), or empty."""
         self.refreshes = 0
+        self._unsaved = False
+        """A refresh's grant could not be written: written again before it is used."""
         self._lock = anyio.Lock()
 
     def check(self) -> None:
@@ -91,7 +93,7 @@ class OAuthToken:
             return
         grant = self.store.load()
         self._stamp = stamp
-        if grant is not None and (self._grant is None or grant != self._grant):
+        if grant is not None and not self._unsaved and grant != self._grant:
             self._grant, self._stale, self.refused = grant, False, ""
             self._after_refusal = ""
 
@@ -117,6 +119,12 @@ class OAuthToken:
                 )
             if self.refused:
                 raise NeedsReauthorisation(self.refused)
+            if self._unsaved:
+                try:
+                    await anyio.to_thread.run_sync(self.store.save, grant)
+                except StoreError as exc:
+                    raise TokenUnavailable(f"{self._what} is not kept: {exc}") from None
+                self._unsaved, self._stamp = False, self.store.stamp()
             if not self._stale and not self._expiring(grant):
                 return grant.access_token
             if not grant.refresh_token:
@@ -131,6 +139,8 @@ class OAuthToken:
                     f"needs re-authorisation: {exc}; run `aiguillage channel authorize "
                     f"{self._channel}`"
                 ) from None
+            except StoreError as exc:
+                raise TokenUnavailable(f"{self._what} was refreshed but not kept: {exc}") from None
             except (oauth.OAuthError, httpx.HTTPError) as exc:
                 why = exc if isinstance(exc, oauth.OAuthError) else type(exc).__name__
                 if not self._stale and not self._expired(grant):
@@ -138,22 +148,36 @@ class OAuthToken:
                 raise TokenUnavailable(f"{self._what} could not be refreshed: {why}") from None
 
     async def _refresh(self, grant: Grant) -> str:
-        client = oauth.Client(self._client_id, self._client_secret)
-        request = oauth.refresh_request(self._endpoints, client, grant.refresh_token)
-        async with httpx.AsyncClient(timeout=self._timeout_s) as http:
-            response = await request.send_async(http)
-        renewed = oauth.granted(response, grant)
         after_refusal = self._stale
-        try:
-            # The new grant on disk before the old refresh token is forgotten: the platform
-            # may already have revoked the old one (rotation).
-            await anyio.to_thread.run_sync(self.store.save, renewed)
-        finally:
-            self._grant, self._stale = renewed, False
-            self._after_refusal = renewed.access_token if after_refusal else ""
-            self._stamp = self.store.stamp()
-            self.refreshes += 1
+        renewed = await anyio.to_thread.run_sync(self._refresh_locked, grant)
+        self._grant, self._stale = renewed, False
+        self._after_refusal = renewed.access_token if after_refusal else ""
+        self._stamp = self.store.stamp()
         return renewed.access_token
+
+    def _refresh_locked(self, grant: Grant) -> Grant:
+        """Under the store's lock: the grant another process just wrote (a refresh of its own,
+        a new consent) if there is one, else a refresh of ``grant``, written before returned."""
+        with self.store.locked():
+            kept = self.store.load()
+            if kept is not None and kept != grant:
+                if not self._expiring(kept):
+                    return kept
+                grant = kept
+            client = oauth.Client(self._client_id, self._client_secret)
+            request = oauth.refresh_request(self._endpoints, client, grant.refresh_token)
+            with httpx.Client(timeout=self._timeout_s) as http:
+                renewed = oauth.granted(request.send(http), grant)
+            # The new grant on disk before the old refresh token is forgotten: the platform
+            # may already have revoked the old one (rotation). A failure to write is not
+            # hidden, but the new grant is still used for as long as this process runs.
+            try:
+                self.store.save(renewed)
+            except StoreError:
+                self._grant, self._unsaved = renewed, True
+                raise
+            self.refreshes += 1
+            return renewed
 
     def _expiring(self, grant: Grant) -> bool:
         if grant.expires_at is None:

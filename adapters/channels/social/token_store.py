@@ -6,6 +6,9 @@ The 32-byte key is read, base64 (standard or URL-safe), from an environment vari
 the configuration; ``new_key`` makes one. A file is written whole or not at all (a temporary
 file, fsync, rename, fsync of the directory), readable by its owner only (mode 0600), so a
 refresh token the platform rotated is on disk before the one it replaces is forgotten.
+``locked()`` holds an advisory lock (``<file>.lock``) across processes around a refresh or an
+authorisation, so that two never spend the same refresh token (a rotating platform would
+revoke the grant) nor write over each other.
 
 Errors (``StoreError``) name the file and what to do: a key missing or of the wrong length, a
 file that does not open with the key given (another key, or the file was altered), a file that
@@ -17,8 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -82,6 +87,21 @@ class TokenStore:
     def check_key(self) -> None:
         """Raise ``StoreError`` unless the key variable holds a key of the right length."""
         self._cipher()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's lock (blocking) while the block reads, refreshes and writes."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"{lock}: cannot be opened ({exc.strerror})") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
     def stamp(self) -> tuple[int, int] | None:
         """The file's modification time and size, or None when it does not exist."""

@@ -67,6 +67,8 @@ class FakeOAuth:
         self.lifetime_s = lifetime_s
         self.rotate = rotate
         self.deny = False
+        self.delay_s = 0.0
+        """How long the token endpoint takes to answer."""
         self.down = False
         """The token endpoint answers 503 while set."""
         self.violations: list[str] = []
@@ -190,6 +192,7 @@ class FakeOAuth:
             _send(request, 400, {"error": "invalid_request"})
             return
         form = dict(parse_qsl(body, keep_blank_values=True))
+        time.sleep(self.delay_s)
         if self.down:
             _send(request, 503, {"error": "temporarily_unavailable"})
             return

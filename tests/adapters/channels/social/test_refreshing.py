@@ -5,6 +5,7 @@ loopback (``fake_oauth``) that checks what the RFCs require of a client."""
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -211,3 +212,37 @@ def test_a_token_endpoint_down_keeps_a_valid_token_and_holds_an_expired_one(
     assert refused == []
     fake_oauth.down = False
     assert anyio.run(source.fresh) in fake_oauth.live
+
+
+def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(
+    fake_oauth: FakeOAuth, tmp_path: Path
+) -> None:
+    """With rotation, a refresh token spent twice is refused: the second waits for the store's
+    lock and takes the grant the first wrote."""
+    settings = _settings(fake_oauth, tmp_path, refresh_before_s=30)
+    fake_oauth.lifetime_s = 1  # the first grant is about to expire, the next ones are not
+    _authorise(fake_oauth, settings)
+    fake_oauth.lifetime_s = 3600
+    fake_oauth.delay_s = 0.5  # the two refreshes overlap
+    refused: list[str] = []
+    sources = [_source(settings, refused), _source(settings, refused)]
+    tokens: list[str] = []
+    errors: list[BaseException] = []
+
+    def refresh(source: OAuthToken) -> None:
+        try:
+            tokens.append(anyio.run(source.fresh))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh, args=(s,)) for s in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert refused == []
+    assert len(tokens) == 2
+    assert tokens[0] == tokens[1]
+    assert tokens[0] in fake_oauth.live
+    assert fake_oauth.count("refresh_token") == 1
