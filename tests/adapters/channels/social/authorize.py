@@ -36,6 +36,19 @@ def oauth_table(name: str, fake: FakeOAuth, store: Path) -> str:
     )
 
 
+def switch_to_oauth(
+    config: Path, name: str, token_line: str, fake: FakeOAuth, store: Path, **more: object
+) -> None:
+    """Rewrite a channel's table of ``config``: ``[adapters.<name>.oauth]`` in place of its
+    ``token_line`` (``token_file = "…"``), with ``more`` keys in the oauth table."""
+    text = config.read_text()
+    assert token_line in text
+    text = text.replace(token_line, "", 1)
+    table = oauth_table(name, fake, store) + "".join(f"{k} = {v}\n" for k, v in more.items())
+    text = text.replace("\n# --- simulation ---", table + "\n# --- simulation ---", 1)
+    config.write_text(text)
+
+
 def authorize(
     name: str,
     config: Path,

@@ -24,8 +24,8 @@ from aiguillage.adapters.channels.social.token_store import TokenStore, new_key
 from tests.adapters.channels.social.authorize import (
     KEY_ENV,
     authorize,
-    oauth_table,
     secrets_env,
+    switch_to_oauth,
 )
 from tests.adapters.channels.social.fake_oauth import FakeOAuth
 from tests.adapters.channels.youtube.fake_youtube import FakeYoutube
@@ -39,14 +39,10 @@ class OAuthYoutube(Youtube):
         super().__init__(directory, fake)
         self.oauth = oauth
         self.store_path = directory / "grants" / "youtube.grant"
-        config = self.daemon.config
-        text = config.read_text()
         line = f'token_file = "{self.token_file}"\n'
-        assert line in text
-        text = text.replace(line, "", 1)
-        table = oauth_table("youtube", oauth, self.store_path) + "refresh_before_s = 2\n"
-        text = text.replace("\n# --- simulation ---", table + "\n# --- simulation ---", 1)
-        config.write_text(text)
+        switch_to_oauth(
+            self.daemon.config, "youtube", line, oauth, self.store_path, refresh_before_s=2
+        )
         self.env = secrets_env(new_key())
         self.daemon.env.update(self.env)
         fake.tokens = oauth.live  # type: ignore[assignment]
