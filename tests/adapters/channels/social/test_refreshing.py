@@ -246,3 +246,16 @@ def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(
     assert tokens[0] == tokens[1]
     assert tokens[0] in fake_oauth.live
     assert fake_oauth.count("refresh_token") == 1
+
+
+def test_a_channel_started_before_any_consent_waits_for_one(
+    fake_oauth: FakeOAuth, tmp_path: Path
+) -> None:
+    settings = _settings(fake_oauth, tmp_path)
+    refused: list[str] = []
+    source = _source(settings, refused)  # no store yet: not an error at start
+    with pytest.raises(NeedsReauthorisation, match="no grant in"):
+        anyio.run(source.fresh)
+    assert "aiguillage channel authorize youtube" in refused[0]
+    grant = _authorise(fake_oauth, settings)
+    assert anyio.run(source.fresh) == grant.access_token
