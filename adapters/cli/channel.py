@@ -15,6 +15,7 @@ import http.server
 import ipaddress
 import os
 import secrets
+import socket
 import sys
 import time
 from typing import Annotated, Any, NamedTuple
@@ -170,6 +171,10 @@ class _Catch(http.server.BaseHTTPRequestHandler):
         pass  # the terminal shows the consent's progress, not an access log
 
 
+class _ListenerV6(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+
+
 def _listen(redirect_uri: str) -> http.server.HTTPServer:
     parts = urlsplit(redirect_uri)
     host = parts.hostname or ""
@@ -186,7 +191,8 @@ def _listen(redirect_uri: str) -> http.server.HTTPServer:
     handler = type("Catch", (_Catch,), {"path_expected": parts.path or "/", "caught": None})
     try:
         bound = "127.0.0.1" if host == "localhost" else host
-        server = http.server.HTTPServer((bound, port), handler)
+        server_class = _ListenerV6 if ":" in bound else http.server.HTTPServer
+        server = server_class((bound, port), handler)
     except OSError as exc:
         raise _fail(
             f"cannot listen on {host}:{port} ({exc.strerror}): free it, or use --paste"
