@@ -1,8 +1,9 @@
 """``[adapters.linkedin]``: the organisation page whose comments are taken, and the API version.
 
 The OAuth access token (scopes ``r_organization_social`` and ``w_organization_social``, granted
-by a page administrator; it lasts 60 days) is read from a file or a variable named here, never
-from ``config.toml``.
+by a page administrator; it lasts 60 days) is read from a file or a variable named here, or
+from the encrypted store that ``[adapters.<name>.oauth]`` names (refreshed by the channel);
+never from ``config.toml``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``[adapters.youtube]``: the YouTube channel whose comments are taken, and the day's quota.
 
 The OAuth access token (scope ``youtube.force-ssl``, the channel owner's consent) is read from
-a file or a variable named here, never from ``config.toml``.
+a file or a variable named here, or from the encrypted store that ``[adapters.<name>.oauth]``
+names (refreshed by the channel); never from ``config.toml``.
 """
 
 from __future__ import annotations
