@@ -1,18 +1,23 @@
-"""``aiguillage report month|year|penalties|verify``: the authority's reports, from the journal.
+"""``aiguillage report month|year|penalties|verify|head|head-check``: the authority's reports.
 
 They read the journal of ``--store`` (the SQLite file by default, or a Redis domain with its
 archive) without being its writer, so they run beside the daemon, and write the report on
 stdout (``--output`` for a file; XLSX needs one). Written as JSON, a report is signed with the
 key ``[reports] signing_key`` names (``reports.signing``); ``verify`` checks its signature, the
 journal's hash chain up to the range it names, and recomputes it (``reports.recheck``).
+``head`` prints the journal's head (``reports.heads``), the line the daemon exports every day,
+and with ``--append`` adds it to a file; ``head-check`` says whether the journal still holds
+every head of such a file.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -20,6 +25,13 @@ from rich.console import Console
 from aiguillage.adapters.cli.serve import StoreOption
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.config.settings import LoadedConfig
+from aiguillage.adapters.reports.heads import (
+    HeadCheck,
+    HeadFileError,
+    append_line,
+    head_line,
+    read_heads,
+)
 from aiguillage.adapters.reports.month_figures import (
     Months,
     YearReport,
@@ -210,6 +222,111 @@ def verify(
         print(f"{file}: REFUSED, {len(problems)} difference{'s' if len(problems) > 1 else ''}")
         raise typer.Exit(1)
     print(f"{file}: matches the journal")
+
+
+@report_app.command("head")
+def head(
+    store: StoreOption = None,
+    append: Annotated[
+        Path | None,
+        typer.Option(
+            "--append",
+            help="Also append the line to this file (the one the authority keeps).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the journal's head (its latest position and hash, signed with [reports]
+    signing_key when set), the line the daemon exports every day; refused when the hash chain
+    breaks."""
+    loaded = load_or_exit(config)
+    try:
+        where = store_of(store, loaded)
+    except StoreError as exc:
+        _fail(2, f"--store {exc}")
+    chain = _chain(where)
+    if not chain.ok:
+        _fail(
+            1,
+            f"aiguillage report head: the hash chain breaks at event {chain.first_break} "
+            f"({chain.reason}): no head is exported from a broken journal",
+        )
+    key = None
+    name = loaded.settings.reports.signing_key
+    if name:
+        try:
+            key = load_private_key(
+                Path(loaded.source).parent / name, f"{loaded.source}: reports.signing_key"
+            )
+        except SigningError as exc:
+            _fail(1, str(exc))
+    now = datetime.now(ZoneInfo(loaded.settings.calendar.timezone))
+    line = head_line(chain.checked, chain.last_hash, now, key)
+    if append is not None:
+        try:
+            append_line(append, line)
+        except OSError as exc:
+            _fail(1, f"--append {append}: {exc.strerror or exc}")
+    sys.stdout.buffer.write(line + b"\n")
+    sys.stdout.buffer.flush()
+
+
+@report_app.command("head-check")
+def head_check(
+    file: Annotated[Path, typer.Argument(help="The heads exported, one JSON line each.")],
+    store: StoreOption = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The operator's public key: every head must be signed with it.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check that the journal still holds every exported head, the same hash at the same
+    position; exit 0 when it does, 1 naming each head it does not (cut short, rewritten)."""
+    holder = None
+    if public_key is not None:
+        try:
+            holder = load_public_key(public_key, "--public-key")
+        except SigningError as exc:
+            _fail(2, str(exc))
+    try:
+        heads = read_heads(file, holder)
+    except OSError as exc:
+        _fail(2, f"{file}: {exc.strerror or exc}")
+    except HeadFileError as exc:
+        _fail(1, str(exc))
+    if not heads:
+        _fail(1, f"{file}: no head in it: give the file the daily export appends to")
+    loaded = load_or_exit(config)
+    try:
+        where = store_of(store, loaded)
+    except StoreError as exc:
+        _fail(2, f"--store {exc}")
+    chain = _chain(where)
+    check = HeadCheck(heads)
+    try:
+        read_pages(where, check.feed)
+    except JournalError as exc:
+        _fail(1, f"aiguillage report head-check: {exc}")
+    problems = check.problems(chain)
+    for problem in problems:
+        print(f"DIFFERS {problem}")
+    if problems:
+        print(
+            f"{file}: REFUSED: {len(problems)} of {len(heads)} heads not held by the journal "
+            f"(it ends at event {check.end}); the first: {problems[0]}"
+        )
+        raise typer.Exit(1)
+    latest = max(heads, key=lambda head: head.position)
+    print(
+        f"{file}: the journal holds all {len(heads)} heads (the latest: event {latest.position}, "
+        f"exported at {latest.at}); it ends at event {check.end}"
+    )
 
 
 _KINDS = {"month": "month's report", "year": "year's review", "penalties": "penalty statement"}

@@ -10,6 +10,11 @@ saying to add it.
 ``[reports] signing_key`` names the Ed25519 private key (PEM, or the 32 raw bytes) that signs
 the reports and statements written as JSON, relative to the configuration file; its public half
 goes to the authority, which checks them with ``aiguillage report verify``.
+
+``[reports.head_export]`` sends the journal's head (its latest position and hash) every day at
+``at`` (local time) to a ``file`` the authority keeps (one line appended per day) and/or a ``url``
+(POSTed, retried with back-off until accepted), so that a journal cut short or rewritten later
+is detected (``aiguillage report head-check``; see ``reports.heads``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import msgspec
 
 from aiguillage.engine.policies import Channel
 
-__all__ = ["ChannelPenalties", "PenaltySettings", "ReportSettings"]
+__all__ = ["ChannelPenalties", "HeadExportSettings", "PenaltySettings", "ReportSettings"]
 
 _Euros = Annotated[float, msgspec.Meta(ge=0)]
 
@@ -47,9 +52,40 @@ class PenaltySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     """The most the month's penalties add up to, all channels together; none: no cap."""
 
 
+class HeadExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Where and when the daemon exports the journal's head, every day."""
+
+    file: str = ""
+    """A file the authority keeps (a mounted share, say), relative to the configuration file:
+    one line appended per export. Empty: none."""
+    url: str = ""
+    """An ``http://`` or ``https://`` address the authority receives each export at, POSTed as
+    JSON. Empty: none."""
+    at: Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "00:05"
+    """When, each day, in the business calendar's time zone (``HH:MM``)."""
+    secret_env: str = ""
+    """The environment variable holding the secret the POSTs are signed with (HMAC-SHA256, as
+    the ``webhook`` adapter signs its deliveries). Empty: the POSTs carry no HMAC (the line is
+    still signed with ``signing_key`` when there is one)."""
+    backoff_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    """The wait before the first retry of a POST; each further retry waits twice longer, up to
+    an hour."""
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    """How long one POST may take before it counts as failed."""
+
+    def __post_init__(self) -> None:
+        # msgspec reports a ValueError raised here with the table's path.
+        if not self.file and not self.url:
+            raise ValueError("give a file, a url or both, to export the journal's head to")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r}: give an http:// or https:// address")
+
+
 class ReportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """How the authority's reports are signed."""
+    """How the authority's reports are signed, and where the journal's head is exported."""
 
     signing_key: str = ""
     """The Ed25519 private key file (PEM or 32 raw bytes), relative to the configuration file.
     Empty: the reports are not signed."""
+    head_export: HeadExportSettings | None = None
+    """``[reports.head_export]``; none: the head is exported only on demand."""
