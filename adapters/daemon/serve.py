@@ -2,7 +2,8 @@
 
 One anyio task group holds the engine task (``Runtime.run``), the adapters' supervisor, uvicorn
 serving the API and, when an enabled channel declares inbound routes, a second uvicorn serving
-the public listener (``public``). SIGTERM or SIGINT asks both servers to stop accepting and
+the public listener (``public``); with ``[reports.head_export]``, the daily export of the
+journal's head (``head_export``). SIGTERM or SIGINT asks both servers to stop accepting and
 finish the requests in flight; then the adapters stop (saving their cursors), the runtime
 answers what is left in its inbox, snapshots and closes the journal, and the process exits 0.
 A fatal journal error (another daemon holds it, an unknown format) stops everything with
@@ -25,6 +26,7 @@ from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.daemon.api.app import create_app
 from aiguillage.adapters.daemon.api.oidc import Oidc
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
+from aiguillage.adapters.daemon.head_export import HeadExporter
 from aiguillage.adapters.daemon.public import PublicApp
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.supervisor import Supervisor
@@ -105,6 +107,9 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
     adapters = Supervisor(runtime)
     oidc = Oidc.configured(runtime.settings.oidc, os.environ)
     app = create_app(runtime, tokens, tickets, adapters=adapters, oidc=oidc)
+    head_export = runtime.settings.reports.head_export
+    exporter = None if head_export is None else HeadExporter(runtime, head_export)
+    app.state.head_exporter = exporter
     server = _server(app, host, port)
     public = None
     if adapters.serves_routes:
@@ -114,6 +119,8 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
     async with anyio.create_task_group() as group:
         await group.start(runtime.run)
         await group.start(adapters.run)
+        if exporter is not None:
+            await group.start(exporter.run)
 
         async def stop_on_signal() -> None:
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

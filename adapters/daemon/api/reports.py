@@ -7,6 +7,9 @@ figure and the glossary), ``html``, ``csv`` or ``xlsx``; ``language`` ``fr`` (th
 read a page at a time and each page is tallied on a worker thread, so the daemon keeps serving.
 Written as JSON, a report is signed with the key ``[reports] signing_key`` names, as the command
 signs it (``reports.signing``), for ``aiguillage report verify``.
+
+``POST /v1/reports/head-export`` exports the journal's head now, as the daily export does
+(``daemon.head_export``), for supervisors and admins: it answers the line exported.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import Request, Response, get
+from litestar import Request, Response, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
@@ -163,4 +166,40 @@ async def year_report(
     return _answer(request, body, format, f"report-{year}")
 
 
-REPORT_ROUTES = [month_report, year_report]
+@post(
+    "/v1/reports/head-export",
+    summary="Export the journal's head now",
+    tags=["reports"],
+    status_code=200,
+)
+async def head_export(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Append the journal's head (its latest position and hash, signed) to the file and queue
+    it for the address ``[reports.head_export]`` names, as the daily export does; answer the
+    line exported: ``{"at", "hash", "position"}`` and its ``signature`` when reports are
+    signed."""
+    caller(request, "supervisor", "admin")
+    exporter = request.app.state.get("head_exporter")
+    if exporter is None:
+        return Response(
+            ErrorOut(
+                error="not_configured",
+                detail="no [reports.head_export] table: add one naming a file or a url",
+                field="reports.head_export",
+            ),
+            status_code=409,
+        )
+    try:
+        line = await exporter.export()
+    except OSError as exc:
+        return Response(
+            ErrorOut(
+                error="head_export",
+                detail=f"the head could not be appended to {exporter.file}: {exc.strerror or exc}",
+                field="reports.head_export.file",
+            ),
+            status_code=500,
+        )
+    return Response(line, media_type="application/json")
+
+
+REPORT_ROUTES = [month_report, year_report, head_export]
