@@ -39,6 +39,7 @@ from aiguillage.adapters.reports.month_figures import (
     report_months,
     year_months,
 )
+from aiguillage.adapters.reports.month_plan import month_plan
 from aiguillage.adapters.reports.month_render import FORMATS, render
 from aiguillage.adapters.reports.penalties import penalty_statement, rules_of
 from aiguillage.adapters.reports.penalty_render import STATEMENT_FORMATS, render_statement
@@ -98,7 +99,9 @@ def month(
     except ValueError as exc:
         _fail(2, f"--month: {exc}")
     loaded = _read(months, store, config)
-    body = render(as_month_report(months.figures()), format, language=language)
+    report = as_month_report(months.figures())
+    plan = month_plan(report.month, loaded.settings.reports.plan.get(month, {}))
+    body = render(report, format, language=language, plan=plan)
     _write(_signed(body, format, loaded), output)
 
 

@@ -15,17 +15,28 @@ goes to the authority, which checks them with ``aiguillage report verify``.
 ``at`` (local time) to a ``file`` the authority keeps (one line appended per day) and/or a ``url``
 (POSTed, retried with back-off until accepted), so that a journal cut short or rewritten later
 is detected (``aiguillage report head-check``; see ``reports.heads``).
+
+``[reports.plan."YYYY-MM".<channel>]`` states the month's plan, per channel: the interactions
+planned (``received``) and, if the plan sets one, its service level (``service_level``); the
+month's report then shows each beside the actual, with the gap (``reports.month_plan``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import msgspec
 
 from aiguillage.engine.policies import Channel
 
-__all__ = ["ChannelPenalties", "HeadExportSettings", "PenaltySettings", "ReportSettings"]
+__all__ = [
+    "ChannelPenalties",
+    "HeadExportSettings",
+    "PenaltySettings",
+    "PlannedChannel",
+    "ReportSettings",
+]
 
 _Euros = Annotated[float, msgspec.Meta(ge=0)]
 
@@ -81,6 +92,16 @@ class HeadExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             raise ValueError(f"url {self.url!r}: give an http:// or https:// address")
 
 
+class PlannedChannel(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One channel's plan for one month."""
+
+    received: Annotated[int, msgspec.Meta(ge=0)]
+    """The interactions planned, counted as the report counts them (in the month of their
+    deadline)."""
+    service_level: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    """The service level planned, a share (0.8 for 80 %); none: the channel's target."""
+
+
 class ReportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the authority's reports are signed, and where the journal's head is exported."""
 
@@ -89,3 +110,13 @@ class ReportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     Empty: the reports are not signed."""
     head_export: HeadExportSettings | None = None
     """``[reports.head_export]``; none: the head is exported only on demand."""
+    plan: dict[str, dict[Channel, PlannedChannel]] = {}
+    """``[reports.plan."YYYY-MM".<channel>]``: the months' plans; a month left out has none."""
+
+    def __post_init__(self) -> None:
+        for month in self.plan:
+            if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+                raise ValueError(
+                    f'plan: {month!r} is not a month: name each as "YYYY-MM", such as '
+                    '[reports.plan."2027-03".voice]'
+                )

@@ -39,6 +39,12 @@ from aiguillage.adapters.reports.month_figures import (
     MonthReport,
     YearReport,
 )
+from aiguillage.adapters.reports.month_plan import (
+    MonthPlan,
+    plan_glossary,
+    plan_rows,
+    plan_section,
+)
 from aiguillage.adapters.reports.month_words import LANGUAGES, MonthLanguage
 from aiguillage.adapters.reports.simulation import _STYLE  # one look for every report
 from aiguillage.engine.policies import CHANNELS
@@ -56,28 +62,39 @@ FORMATS = ("html", "csv", "xlsx", "json")
 _Report = MonthReport | YearReport
 
 
-def render(report: _Report, format: str, *, language: str = "fr", title: str = "") -> bytes:
-    """Return a report in ``format`` (``html``, ``csv``, ``xlsx`` or ``json``)."""
+def render(
+    report: _Report,
+    format: str,
+    *,
+    language: str = "fr",
+    title: str = "",
+    plan: MonthPlan | None = None,
+) -> bytes:
+    """Return a report in ``format`` (``html``, ``csv``, ``xlsx`` or ``json``), with the
+    month's ``plan`` beside it when there is one (``month_plan``)."""
     if language not in LANGUAGES:
         raise ValueError(f"no report language {language!r}; choose one of {', '.join(LANGUAGES)}")
     words = MonthLanguage(language)
     if format == "json":
         zone = _months(report)[0].zone
         body = {**msgspec.to_builtins(report), "glossary": words.glossary(zone)}
+        if plan is not None:
+            body["plan"] = msgspec.to_builtins(plan)
+            body["glossary"].update(plan_glossary(language))
         return msgspec.json.encode(body)
     if format == "csv":
-        return _csv(report).encode("utf-8")
+        return _csv(report, plan).encode("utf-8")
     if format == "xlsx":
-        return _xlsx(report)
+        return _xlsx(report, plan)
     if format == "html":
-        return _html(report, words, title).encode("utf-8")
+        return _html(report, words, title, plan).encode("utf-8")
     raise ValueError(f"no report format {format!r}; choose one of {', '.join(FORMATS)}")
 
 
 # -- the tables every format holds -------------------------------------------------------------
 
 
-def tables(report: _Report) -> dict[str, list[dict[str, Any]]]:
+def tables(report: _Report, plan: MonthPlan | None = None) -> dict[str, list[dict[str, Any]]]:
     """Return the report's tables by name, each a list of rows (``month`` first in each row)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for figures in _months(report):
@@ -104,6 +121,8 @@ def tables(report: _Report) -> dict[str, list[dict[str, Any]]]:
                 "last_hash": figures.journal.last_hash,
             }
         )
+    if plan is not None:
+        found["plan"] = plan_rows(plan)
     return found
 
 
@@ -117,11 +136,11 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
-def _csv(report: _Report) -> str:
+def _csv(report: _Report, plan: MonthPlan | None = None) -> str:
     """One CSV document: each table under a ``table`` column, its own columns after it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for name, rows in tables(report).items():
+    for name, rows in tables(report, plan).items():
         columns = _columns(rows)
         writer.writerow(["table", *columns])
         for row in rows:
@@ -141,9 +160,9 @@ def _cell(value: Any) -> str:
 # -- XLSX: the same tables, one sheet each, written with the standard library ---------------------
 
 
-def _xlsx(report: _Report) -> bytes:
+def _xlsx(report: _Report, plan: MonthPlan | None = None) -> bytes:
     """An Office Open XML workbook (ECMA-376): one sheet per table, inline strings."""
-    found = tables(report)
+    found = tables(report, plan)
     names = list(found)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
@@ -236,7 +255,7 @@ def _column_name(index: int) -> str:
 # -- HTML -----------------------------------------------------------------------------------------
 
 
-def _html(report: _Report, words: MonthLanguage, title: str) -> str:
+def _html(report: _Report, words: MonthLanguage, title: str, plan: MonthPlan | None) -> str:
     months = _months(report)
     first = months[0]
     if isinstance(report, MonthReport):
@@ -244,6 +263,7 @@ def _html(report: _Report, words: MonthLanguage, title: str) -> str:
         body = [
             _period(report.month, words),
             _channels(report.month, report.previous, words),
+            plan_section(plan, words) if plan is not None else "",
             _callbacks([report.month, report.previous], words),
             _groups(report.month, "source", report.month.sources, words),
             _groups(report.month, "motive", report.month.motives, words),
@@ -258,7 +278,8 @@ def _html(report: _Report, words: MonthLanguage, title: str) -> str:
         shown = months[-1]
     if title:
         heading = f"{heading} — {title}"
-    glossary = "".join(f"<p>{escape(text)}</p>\n" for text in words.glossary(first.zone).values())
+    definitions = {**words.glossary(first.zone), **(plan_glossary(words.code) if plan else {})}
+    glossary = "".join(f"<p>{escape(text)}</p>\n" for text in definitions.values())
     return (
         f'<!DOCTYPE html>\n<html lang="{words.code}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

@@ -21,17 +21,21 @@ from typing import Any
 
 import msgspec
 
+from aiguillage.adapters.config.reports import PlannedChannel
 from aiguillage.adapters.reports.month_figures import (
+    MonthReport,
     Months,
     YearReport,
     as_month_report,
     report_months,
     year_months,
 )
+from aiguillage.adapters.reports.month_plan import month_plan, stated_plan
 from aiguillage.adapters.reports.month_render import render
 from aiguillage.adapters.reports.month_words import LANGUAGES
 from aiguillage.adapters.reports.penalties import PenaltyRules, penalty_statement
 from aiguillage.adapters.stores.journal import Record
+from aiguillage.engine.policies import Channel
 
 __all__ = ["Findings", "NotAReport", "Recheck"]
 
@@ -58,6 +62,8 @@ class Recheck:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = {name: value for name, value in document.items() if name != "signature"}
+        self.planned: dict[Channel, PlannedChannel] = {}
+        """The plan a month's report states: its actual figures and gaps are recomputed."""
         try:
             if "lines" in document and "rules" in document:
                 self.kind = "penalties"
@@ -68,6 +74,8 @@ class Recheck:
                 self.kind = "month"
                 months = report_months(str(document["month"]["month"]))
                 journal = document["month"]["journal"]
+                if "plan" in document:
+                    self.planned = stated_plan(document["plan"])
             elif "months" in document and "year" in document:
                 self.kind = "year"
                 months = year_months(int(document["year"]))
@@ -118,14 +126,18 @@ class Recheck:
         found = self.months.figures()
         if self.kind == "penalties":
             return _plain(msgspec.json.encode(penalty_statement(found[0], self.rules)))
-        report = (
-            as_month_report(found)
-            if self.kind == "month"
-            else YearReport(year=int(self.document["year"]), months=found)
-        )
+        report: MonthReport | YearReport
+        plan = None
+        if self.kind == "month":
+            report = as_month_report(found)
+            plan = month_plan(report.month, self.planned)
+        else:
+            report = YearReport(year=int(self.document["year"]), months=found)
         # The glossary is in the language the report was written in: recompute in that one.
         written = self.document.get("glossary")
-        pages = [_plain(render(report, "json", language=language)) for language in LANGUAGES]
+        pages = [
+            _plain(render(report, "json", language=language, plan=plan)) for language in LANGUAGES
+        ]
         return next((page for page in pages if page.get("glossary") == written), pages[0])
 
 

@@ -31,6 +31,7 @@ from aiguillage.adapters.reports.month_figures import (
     report_months,
     year_months,
 )
+from aiguillage.adapters.reports.month_plan import month_plan
 from aiguillage.adapters.reports.month_render import FORMATS, render
 from aiguillage.adapters.reports.month_words import LANGUAGES
 from aiguillage.adapters.reports.signing import SigningError, load_private_key, sign
@@ -135,8 +136,11 @@ async def month_report(
         return _refused(str(exc), "month")
     await _read(request, months)
     found = await anyio.to_thread.run_sync(months.figures)
+    report = as_month_report(found)
+    planned = runtime_of(request).settings.reports.plan.get(month, {})
+    plan = month_plan(report.month, planned)
     body = await anyio.to_thread.run_sync(
-        lambda: render(as_month_report(found), format, language=language)
+        lambda: render(report, format, language=language, plan=plan)
     )
     return _answer(request, body, format, f"report-{month}")
 
