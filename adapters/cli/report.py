@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -52,7 +53,7 @@ from aiguillage.adapters.reports.signing import (
     signature_problem,
 )
 from aiguillage.adapters.reports.words import LANGUAGES
-from aiguillage.adapters.stores.journal import JournalError, Verification
+from aiguillage.adapters.stores.journal import GENESIS, JournalError, Record, Verification
 from aiguillage.adapters.stores.reading import read_pages
 from aiguillage.adapters.stores.urls import RedisStore, SQLiteStore, StoreError, store_of
 
@@ -264,8 +265,18 @@ def head(
             )
         except SigningError as exc:
             _fail(1, str(exc))
+    latest: list[Record] = []
+
+    def keep(page: Sequence[Record]) -> None:
+        latest[:] = page[-1:]
+
+    try:
+        read_pages(where, keep)
+    except JournalError as exc:
+        _fail(1, f"aiguillage report head: {exc}")
+    position, hash = (latest[0].seq, latest[0].hash) if latest else (0, GENESIS)
     now = datetime.now(ZoneInfo(loaded.settings.calendar.timezone))
-    line = head_line(chain.checked, chain.last_hash, now, key)
+    line = head_line(position, hash, now, key)
     if append is not None:
         try:
             append_line(append, line)

@@ -34,7 +34,7 @@ from aiguillage.adapters.channels.port import Unavailable
 from aiguillage.adapters.channels.webhook import signature
 from aiguillage.adapters.config.reports import HeadExportSettings
 from aiguillage.adapters.daemon.runtime import Runtime
-from aiguillage.adapters.reports.heads import append_line, head_line, last_due
+from aiguillage.adapters.reports.heads import append_line, head_line, last_due, next_export
 from aiguillage.adapters.reports.signing import load_private_key
 from aiguillage.adapters.stores.journal import GENESIS, Journal, JournalError
 from aiguillage.engine.instants import SECOND
@@ -99,20 +99,24 @@ class HeadExporter:
         async with anyio.create_task_group() as group:
             if self.settings.url:
                 group.start_soon(self._deliver_forever)
+            waiting = False
             while True:
                 try:
                     await self._load()
                     if self.state.last_at < self._due():
                         await self.export()
                 except Unavailable as exc:
-                    log.info("head export waits for the journal", reason=str(exc))
+                    if not waiting:  # once, not every second a standby waits
+                        log.info("head export waits for the journal", reason=str(exc))
+                    waiting = True
                     await anyio.sleep(_RETRY_UNAVAILABLE_S)
                     continue
                 except (JournalError, OSError) as exc:
                     log.error("head export failed; retrying", error=str(exc))
                     await anyio.sleep(_CHECK_EVERY_S)
                     continue
-                await anyio.sleep(_CHECK_EVERY_S)
+                waiting = False
+                await anyio.sleep(self._until_next())
 
     async def export(self) -> bytes:
         """Export the head now: append its line to ``file``, queue it for ``url``; return it.
@@ -135,6 +139,12 @@ class HeadExporter:
             if self.settings.url:
                 self._queued.set()
             return line
+
+    def _until_next(self) -> float:
+        """Seconds until the next export is due, a minute at most (the clock is read again)."""
+        now = datetime.fromtimestamp(self.runtime.clock() / SECOND, UTC)
+        due = next_export(now, self.settings.at, self.runtime.zone)
+        return min(_CHECK_EVERY_S, max(0.0, (due - now).total_seconds()) + 0.001)
 
     def _due(self) -> int:
         now = datetime.fromtimestamp(self.runtime.clock() / SECOND, UTC)
@@ -163,7 +173,10 @@ class HeadExporter:
             self._queued.set()
 
     async def _save(self, state: ExportState) -> None:
-        await self._journal().save_channel_state(STATE_NAME, msgspec.json.encode(state))
+        try:
+            await self._journal().save_channel_state(STATE_NAME, msgspec.json.encode(state))
+        except JournalError as exc:
+            raise Unavailable(f"the journal cannot be written: {exc}") from exc
         self.state = state
 
     def _journal(self) -> Journal:

@@ -38,7 +38,9 @@ PARIS = ZoneInfo("Europe/Paris")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     place = tmp_path_factory.mktemp("reports")
     write_key(Ed25519PrivateKey.generate(), place / "reports.pem", place / "operator.pub")
-    daemon = Daemon(place, write_config(place, '\n[reports]\nsigning_key = "reports.pem"\n'))
+    # This month's plan: five written complaints.
+    plan = f'[reports.plan."{datetime.now(PARIS):%Y-%m}".written]\nreceived = 5\n'
+    daemon = Daemon(place, write_config(place, f'\n[reports]\nsigning_key = "reports.pem"\n{plan}'))
     daemon.start()
     try:
         yield daemon
@@ -102,6 +104,14 @@ def test_the_months_report_is_the_commands_on_the_same_journal(
     assert served["month"]["channels"] == read["month"]["channels"]
     assert served["previous"] == read["previous"]
     assert served["glossary"] == read["glossary"]
+    assert served["plan"] == read["plan"]
+    (planned,) = served["plan"]["channels"]
+    assert (planned["channel"], planned["planned_received"], planned["received"]) == (
+        "written",
+        5,
+        0,
+    )
+    assert (planned["gap"], planned["gap_share"]) == (-5, -1.0)
 
 
 def test_the_served_report_is_signed_and_the_authority_verifies_it(
