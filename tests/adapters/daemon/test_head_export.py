@@ -29,6 +29,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.adapters.daemons import INTEGRATOR, SUPERVISOR, Daemon, free_port, write_config
+from tests.adapters.redis_server import RedisServer
 from tests.adapters.reports.test_verify import write_key
 
 SECRET = "head-export-secret-for-tests"
@@ -210,3 +211,31 @@ def test_a_missing_secret_stops_the_daemon_naming_the_setting(place: tuple[Path,
     with pytest.raises(RuntimeError, match=r"reports\.head_export\.secret_env: the environment"):
         daemon.start(timeout=20)
     daemon.kill()
+
+
+def test_a_daemon_on_redis_exports_its_head_and_head_check_reads_that_journal(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    at = (datetime.now(ZoneInfo("Europe/Paris")) - timedelta(minutes=1)).strftime("%H:%M")
+    config = write_config(tmp_path, f'\n[reports.head_export]\nfile = "heads.jsonl"\nat = "{at}"\n')
+    heads = tmp_path / "heads.jsonl"
+    daemon = Daemon(tmp_path, config, store=redis_server.url).start()
+    try:
+        wait_for(lambda: len(lines(heads)) == 1, "the day's export at start")
+    finally:
+        assert daemon.stop() == 0
+    (exported,) = lines(heads)
+    assert "signature" not in exported  # no signing key configured
+    printed = report(tmp_path, "head", "--store", redis_server.url)
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout)["position"] >= exported["position"] > 0
+    checked = report(tmp_path, "head-check", str(heads), "--store", redis_server.url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # A head the journal never had at that position: named, on Redis as on SQLite.
+    forged = dict(exported, hash="0" * 63 + "1")
+    heads.write_text(heads.read_text() + json.dumps(forged) + "\n")
+    checked = report(tmp_path, "head-check", str(heads), "--store", redis_server.url)
+    assert checked.returncode == 1
+    assert f"the first: line 2: the head exported at {exported['at']}" in checked.stdout
+    assert "the journal up to it was rewritten" in checked.stdout
