@@ -70,6 +70,11 @@ class HeadExporter:
         loaded = runtime.loaded
         base = Path(loaded.source).parent
         self.file = base / settings.file if settings.file else None
+        if self.file is not None and not self.file.parent.is_dir():
+            raise ValueError(
+                f"{loaded.source}: reports.head_export.file: {self.file.parent} is not a "
+                "directory; create it, or name a file in one that exists"
+            )
         self._secret = b""
         if settings.secret_env:
             secret = os.environ.get(settings.secret_env, "")

@@ -208,7 +208,7 @@ def test_on_demand_export_without_the_table_is_refused_naming_it(tmp_path: Path)
 def test_a_missing_secret_stops_the_daemon_naming_the_setting(place: tuple[Path, int]) -> None:
     directory, _ = place
     daemon = Daemon(directory, directory / "config.toml")
-    with pytest.raises(RuntimeError, match=r"reports\.head_export\.secret_env: the environment"):
+    with pytest.raises(RuntimeError, match=r"reports\.head_export\.secret_env:\sthe\senvironment"):
         daemon.start(timeout=20)
     daemon.kill()
 
@@ -239,3 +239,13 @@ def test_a_daemon_on_redis_exports_its_head_and_head_check_reads_that_journal(
     assert checked.returncode == 1
     assert f"the first: line 2: the head exported at {exported['at']}" in checked.stdout
     assert "the journal up to it was rewritten" in checked.stdout
+
+
+def test_a_file_in_no_directory_stops_the_daemon_naming_the_setting(tmp_path: Path) -> None:
+    config = write_config(tmp_path, '\n[reports.head_export]\nfile = "nowhere/heads.jsonl"\n')
+    daemon = Daemon(tmp_path, config)
+    with pytest.raises(
+        RuntimeError, match=r"reports\.head_export\.file:\s[\s\S]*nowhere is not a\s"
+    ):
+        daemon.start(timeout=20)
+    daemon.kill()
