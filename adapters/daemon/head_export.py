@@ -95,6 +95,12 @@ class HeadExporter:
         self._queued = anyio.Event()
         self.delivered = 0
         """POSTs accepted since the daemon started."""
+        # After a rebuild or a step-down, read the state again: another leader may have
+        # exported and delivered meanwhile.
+        runtime.add_drop_listener(self._forget)
+
+    def _forget(self) -> None:
+        self._loaded = False
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
