@@ -15,6 +15,9 @@ what it delivered since the daemon was last seen alive (at most 24 hours back).
 In, polling mode (no Account Activity access): every ``poll_every_s``, ``GET
 /2/users/{id}/mentions`` from the newest post taken (``since_id``) and ``GET /2/dm_events``
 back to the events already taken, both high-water marks kept in the channel's durable state.
+The first poll, with no mark yet, pages back (X's ``meta.next_token`` as the next request's
+``pagination_token``) to ``first_look_back_s`` ago: mentions from that ``start_time``, direct
+message events until one older than it.
 
 Echoes. What the account sends comes back: ours are told by our ``app_id`` (direct messages),
 or by the id X gave an answer we sent; any other is an answer typed in X's own app, which
@@ -64,6 +67,7 @@ from aiguillage.adapters.channels.x.webhook import (
     mentions,
     parse,
 )
+from aiguillage.engine.instants import from_seconds
 
 __all__ = ["XChannel", "XError", "XState"]
 
@@ -74,6 +78,8 @@ _ALIVE_EVERY_S = 60.0
 _REPLAY_MOST_S = 24 * 3600
 _PAGES = 10
 """Pages read at most per endpoint and poll (100 each)."""
+_FIRST_PAGES = 100
+"""Pages read at most by the first poll, back to ``first_look_back_s``."""
 
 
 class XError(Exception):
@@ -346,8 +352,10 @@ class XChannel:
         }
         if since:
             params["since_id"] = since
+        else:
+            params["start_time"] = _iso(time.time() - self.settings.first_look_back_s)
         taken: list[list[intake.Incoming]] = []
-        for _ in range(_PAGES if since else 1):
+        for _ in range(_PAGES if since else _FIRST_PAGES):
             body = await self._get_page(token, f"/2/users/{self.settings.user_id}/mentions", params)
             found, next_token = mentions(body)
             taken.append(found)
@@ -376,14 +384,16 @@ class XChannel:
             "dm_event.fields": "id,text,created_at,dm_conversation_id,event_type",
             "expansions": "sender_id,participant_ids",
         }
+        # The first poll has no mark: it goes back to the look-back bound instead.
+        bound = 0 if seen else from_seconds(time.time() - self.settings.first_look_back_s)
         pages: list[list[intake.Incoming | Echo]] = []
-        for _ in range(_PAGES if seen else 1):
+        for _ in range(_PAGES if seen else _FIRST_PAGES):
             body = await self._get_page(token, "/2/dm_events", params)
             events, next_token = dm_events(body, self.settings.user_id)
-            fresh = [e for e in events if _event_id(e) not in seen]
+            fresh = [e for e in events if _event_id(e) not in seen and _at(e) >= bound]
             pages.append(fresh)
             if not next_token or len(fresh) < len(events):
-                break  # back to what was taken before
+                break  # back to what was taken before, or to the bound
             params["pagination_token"] = next_token
         taken: list[str] = []
         for events in reversed(pages):  # the oldest page first, each in X's order
@@ -464,6 +474,17 @@ class _Stop(Exception):
 
 def _event_id(event: intake.Incoming | Echo) -> str:
     return event.external_id if isinstance(event, intake.Incoming) else event.peer_id
+
+
+def _at(event: intake.Incoming | Echo) -> int:
+    """When X says an event was sent (microseconds); one it does not date counts as recent."""
+    at = event.received_at if isinstance(event, intake.Incoming) else event.at
+    return at if at is not None else 2**62
+
+
+def _iso(epoch_s: float) -> str:
+    """An instant as X's ``start_time`` takes it (RFC 3339, UTC, to the second)."""
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _newer(post_id: str, than: str) -> bool:

@@ -31,6 +31,9 @@ class XSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """``webhook``: X's Account Activity delivers (a paid access level); ``polling``: the
     channel reads the mentions and direct-message endpoints every ``poll_every_s``."""
     poll_every_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
+    first_look_back_s: Annotated[int, msgspec.Meta(ge=0, le=30 * 86_400)] = 86_400
+    """Polling, with no high-water mark yet (the channel's first poll): how far back mentions
+    and direct messages are taken, page after page."""
     app_id: _Id | None = None
     """The X app's id: a direct message sent by this app (``source_app_id``) is one of our
     answers; one sent from another app (X's own) is an answer typed there."""

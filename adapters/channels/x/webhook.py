@@ -46,6 +46,8 @@ class Echo(msgspec.Struct, frozen=True, kw_only=True):
     thread: str
     peer_id: str
     app_id: str = ""
+    at: int | None = None
+    """When it was sent (microseconds), where X says (the polled direct-message events)."""
 
 
 class Parsed(msgspec.Struct, kw_only=True):
@@ -198,14 +200,14 @@ def dm_events(body: bytes, user_id: str) -> tuple[list[Incoming | Echo], str]:
             continue
         event_id = _text(event.get("id"), f"{here}.id")
         sender = _text(event.get("sender_id"), f"{here}.sender_id")
+        at = _iso(event.get("created_at"), f"{here}.created_at")
         if sender == user_id:
             others = [p for p in event.get("participant_ids") or [] if p != user_id]
             conversation = str(event.get("dm_conversation_id") or "")
             peer = others[0] if others else _other(conversation, user_id)
             if peer:
-                found.append(Echo(thread=f"dm:{peer}", peer_id=event_id))
+                found.append(Echo(thread=f"dm:{peer}", peer_id=event_id, at=at))
             continue
-        at = _iso(event.get("created_at"), f"{here}.created_at")
         found.append(_dm_incoming(event_id, sender, str(event.get("text", "")), at, event))
     found.reverse()  # X lists the newest first
     return found, str((top.get("meta") or {}).get("next_token") or "")

@@ -6,8 +6,9 @@ method, its parameters (required ones present, each value valid against its sche
 unknown) and its JSON body against the operation's request schema (``jsonschema``). A request
 that does not validate is answered 400 as X does and recorded in ``violations``, which the
 fixture asserts empty. Served: the direct message and reply posts the channel sends (201, X's
-shapes), the mentions and direct-message events it polls (``since_id``, newest first), the
-webhook replay job; 401 for a token not issued, and a scripted 429 with
+shapes), the mentions and direct-message events it polls (newest first, ``since_id`` and
+``start_time`` for mentions, in pages of ``max_results`` with X's ``meta.next_token`` and
+``pagination_token``), the webhook replay job; 401 for a token not issued, and a scripted 429 with
 ``x-rate-limit-reset``.
 """
 
@@ -147,6 +148,9 @@ class FakeX:
         self.dm_events: list[dict[str, Any]] = []
         self.replays: list[dict[str, Any]] = []
         self.polled_since: list[str] = []
+        self.pages: list[tuple[str, dict[str, str]]] = []
+        """Each page read of the mentions and direct-message events: (operation, query)."""
+        self._tokens: dict[str, tuple[str, int]] = {}
         self.limit_next = 0
         self._ids = itertools.count(1_700_000_000_000_000_001)
         self._lock = threading.RLock()
@@ -157,8 +161,11 @@ class FakeX:
         with self._lock:
             return str(next(self._ids))
 
-    def mention(self, author: str, text: str, conversation: str = "") -> str:
-        """A post mentioning the account, for the mentions endpoint; its id."""
+    def mention(
+        self, author: str, text: str, conversation: str = "", at: datetime | None = None
+    ) -> str:
+        """A post mentioning the account (made now, or ``at``), for the mentions endpoint; its
+        id. Posts are made in time order: X's ids grow with time."""
         post_id = self.next_id()
         with self._lock:
             self.mentions.insert(
@@ -168,13 +175,14 @@ class FakeX:
                     "text": text,
                     "author_id": author,
                     "conversation_id": conversation or post_id,
-                    "created_at": _now_iso(),
+                    "created_at": _iso(at),
                     "edit_history_tweet_ids": [post_id],
                 },
             )
         return post_id
 
-    def direct(self, sender: str, text: str) -> str:
+    def direct(self, sender: str, text: str, at: datetime | None = None) -> str:
+        """A direct message to the account (sent now, or ``at``); its event id."""
         event_id = self.next_id()
         with self._lock:
             self.dm_events.insert(
@@ -185,10 +193,35 @@ class FakeX:
                     "text": text,
                     "sender_id": sender,
                     "dm_conversation_id": f"{min(sender, USER_ID)}-{max(sender, USER_ID)}",
-                    "created_at": _now_iso(),
+                    "created_at": _iso(at),
                 },
             )
         return event_id
+
+    def _page(
+        self, operation: str, found: list[dict[str, Any]], params: dict[str, str]
+    ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+        """One page of ``found`` (newest first) as X pages it: ``max_results`` items from the
+        ``pagination_token`` given (an opaque token X issued), ``meta.next_token`` when more."""
+        self.pages.append((operation, dict(params)))
+        size = int(params.get("max_results", "10" if operation == "getUsersMentions" else "100"))
+        offset = 0
+        token = params.get("pagination_token")
+        if token is not None:
+            issued = self._tokens.get(token)
+            if issued is None or issued[0] != operation:
+                self.violations.append(f"{operation}: pagination_token {token!r} not issued")
+                return 400, _problem("Invalid Request", "pagination_token"), []
+            offset = issued[1]
+        data = found[offset : offset + size]
+        meta: dict[str, Any] = {"result_count": len(data)}
+        if data:
+            meta |= {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+        if offset + size < len(found):
+            next_token = f"7140dibdnow9c7btw{next(self._ids):x}"
+            self._tokens[next_token] = (operation, offset + size)
+            meta["next_token"] = next_token
+        return 200, ({"data": data, "meta": meta} if data else {"meta": meta}), []
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -320,21 +353,16 @@ class FakeX:
             if operation == "getUsersMentions":
                 since = params.get("since_id", "")
                 self.polled_since.append(since)
-                found = [m for m in self.mentions if not since or int(m["id"]) > int(since)]
-                page = (
-                    {"data": found, "meta": {"result_count": len(found)}}
-                    if found
-                    else {"meta": {"result_count": 0}}
-                )
-                if found:
-                    page["meta"] |= {"newest_id": found[0]["id"], "oldest_id": found[-1]["id"]}
-                return 200, page, []
+                start = params.get("start_time", "")
+                found = [
+                    m
+                    for m in self.mentions
+                    if (not since or int(m["id"]) > int(since))
+                    and (not start or _instant(m["created_at"]) >= _instant(start))
+                ]
+                return self._page(operation, found, params)
             if operation == "getDirectMessagesEvents":
-                return (
-                    200,
-                    {"data": list(self.dm_events), "meta": {"result_count": len(self.dm_events)}},
-                    [],
-                )
+                return self._page(operation, list(self.dm_events), params)
             if operation == "createWebhookReplayJob":
                 self.replays.append(data)
                 return 200, {"data": {"job_id": "1", "created_at": _now_iso()}}, []
@@ -343,7 +371,15 @@ class FakeX:
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return _iso(None)
+
+
+def _iso(at: datetime | None) -> str:
+    return (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _problem(title: str, detail: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +314,50 @@ def test_polling_mode_takes_a_mention_and_answers_it(tmp_path: Path, fake_x: Fak
         assert httpx.get(polling.webhook, timeout=5).status_code == 404
     finally:
         polling.daemon.stop()
+
+
+def test_the_first_poll_pages_back_to_the_look_back_bound(tmp_path: Path, fake_x: FakeX) -> None:
+    now = datetime.now(UTC)
+    # A mention and a direct message each minute for 250 minutes (pages of 100), oldest first
+    # as X's ids grow with time; the first poll looks back three hours.
+    within: set[str] = set()
+    for minutes in range(250, 0, -1):
+        at = now - timedelta(minutes=minutes, seconds=30)
+        made = {
+            fake_x.mention(f"14000000000{minutes:08d}", f"@acme n°{minutes}", at=at),
+            fake_x.direct(f"14100000000{minutes:08d}", f"Bonjour n°{minutes}", at=at),
+        }
+        if minutes < 180:
+            within |= made
+    polling = X(tmp_path, fake_x, mode="polling")
+    config = polling.daemon.config
+    config.write_text(
+        config.read_text().replace(
+            "poll_every_s = 0.3\n", "poll_every_s = 0.3\nfirst_look_back_s = 10800\n", 1
+        )
+    )
+    polling.daemon.start()
+    try:
+
+        def taken() -> set[str]:
+            page = polling.api("GET", "/v1/interactions", params={"limit": 1000}).json()
+            return {i["external_id"] for i in page["interactions"]}
+
+        _until(lambda: len(taken()) >= len(within), "the first poll taken", timeout=60)
+        time.sleep(1.0)  # more polls: nothing older, nothing twice
+        assert taken() == within
+    finally:
+        polling.daemon.stop()
+    first = [params for operation, params in fake_x.pages if "since_id" not in params]
+    mention_pages = [p for p in first if "start_time" in p]
+    assert len(mention_pages) == 2  # 179 mentions since start_time, 100 a page
+    assert "pagination_token" not in mention_pages[0]
+    assert mention_pages[1]["pagination_token"]
+    start = datetime.fromisoformat(mention_pages[0]["start_time"])
+    assert now - timedelta(hours=3, seconds=1) <= start <= datetime.now(UTC) - timedelta(hours=3)
+    dm_pages = [p for p in first if "event_types" in p][:3]
+    # The third page is a later poll's: the first stopped at the page reaching the bound.
+    assert ["pagination_token" in p for p in dm_pages] == [False, True, False]
 
 
 def test_a_restart_asks_x_to_replay_what_it_missed(x: X, fake_x: FakeX) -> None:
