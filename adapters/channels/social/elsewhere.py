@@ -1,10 +1,12 @@
 """An answer typed in a platform's own tools (Meta Business Suite, X's app), seen as an echo.
 
-The platforms report back what the account sends, whoever sent it. An echo that is not one of
-our answers (the channel tells its own by what it attached or by the id the platform gave)
-stops the clock of the open interaction in its thread: ``close_answered_elsewhere`` closes it
-with the channel's ``answered_elsewhere_reason``, unless the interaction already holds an answer
-of ours (sent, or on its way, its echo ahead of its record) or the echo's id is one of ours.
+The platforms report back what the account sends, whoever sent it (Meta and X as echoes; the
+polled networks, YouTube and LinkedIn, as a comment by the account itself found in a thread).
+One that is not one of our answers (the channel tells its own by what it attached or by the id
+the platform gave) stops the clock of the open interaction in its thread:
+``close_answered_elsewhere`` closes it with the channel's ``answered_elsewhere_reason`` (checked
+at start by ``reason_problem``), unless the interaction already holds an answer of ours (sent,
+or on its way, its echo ahead of its record) or the echo's id is one of ours.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError
 from aiguillage.engine.states import OPEN_STATUSES
 
-__all__ = ["close_answered_elsewhere"]
+__all__ = ["close_answered_elsewhere", "reason_problem"]
 
 
 async def close_answered_elsewhere(
@@ -56,3 +58,15 @@ async def close_answered_elsewhere(
         source=source,
     )
     return interaction_id
+
+
+def reason_problem(context: AdapterContext[Any], reason: str) -> str | None:
+    """What is wrong with a channel's ``answered_elsewhere_reason``, or None: it must be one
+    of the ``[reasons] close`` codes."""
+    close = context.daemon_settings.reasons.close
+    if reason in close:
+        return None
+    return (
+        f"[adapters.{context.name}] answered_elsewhere_reason = {reason!r} is not one of "
+        f"[reasons] close ({', '.join(close)}): use one of them"
+    )

@@ -9,9 +9,12 @@ it follows (those it took a comment in, most recent first, ``reply_threads`` at 
 with its own mark. Each customer comment is a ``social`` interaction from source ``youtube``,
 its external id the comment's id, its thread the top-level comment's id: a reply joins the
 thread's open interaction, or opens the next one once it was answered and closed. The raw item
-is its evidence. Comments by the channel itself (our answers, or one typed in YouTube Studio)
-are not customers'. A mark moves only once what was found is durable; with no mark yet, the
-channel looks back ``first_look_back_s``.
+is its evidence. Comments by the channel itself are not customers': a reply of the channel's
+that is not one of our answers was typed in YouTube Studio, and closes the open interaction of
+its thread with ``answered_elsewhere_reason``, which stops its clock (``social.elsewhere``); what
+was found is taken in the order it was published, so a customer's reply after it opens the
+next. A mark moves only once what was found is durable; with no mark yet, the channel looks back
+``first_look_back_s``.
 
 Quota. Every call is counted against the day's ``daily_quota`` (Pacific time, as Google
 counts): polls never spend the last ``reserve_for_answers`` units, kept for answers (50 each),
@@ -47,8 +50,10 @@ from aiguillage.adapters.channels import (
     Sent,
     Unavailable,
 )
+from aiguillage.adapters.channels.port import CommandFailed
 from aiguillage.adapters.channels.social import intake
 from aiguillage.adapters.channels.social.credentials import TokenError, token_source
+from aiguillage.adapters.channels.social.elsewhere import close_answered_elsewhere, reason_problem
 from aiguillage.adapters.channels.social.pacing import Pacing
 from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, poll_forever
 from aiguillage.adapters.channels.youtube import api
@@ -83,6 +88,8 @@ class YoutubeState(msgspec.Struct, kw_only=True):
 class _Found(msgspec.Struct, kw_only=True):
     message: intake.Incoming
     published: int
+    ours: bool = False
+    """By the channel itself: an answer of ours, or one typed in YouTube Studio."""
 
 
 class YoutubeChannel:
@@ -108,6 +115,9 @@ class YoutubeChannel:
             )
         except TokenError as exc:
             raise YoutubeError(f"[adapters.{context.name}]: {exc}") from None
+        problem = reason_problem(context, settings.answered_elsewhere_reason)
+        if problem is not None:
+            raise YoutubeError(problem)
         self.quota = Quota(settings.daily_quota, settings.reserve_for_answers, zone=PACIFIC)
         self.pacing = Pacing()
         self.client = httpx.AsyncClient(
@@ -153,7 +163,8 @@ class YoutubeChannel:
             async with self._lock:
                 mark.took(((f.message.external_id, f.published) for f in found), self._overlap)
                 for f in found:
-                    self._follow(state, f.message.thread, f.published)
+                    if not f.ours:
+                        self._follow(state, f.message.thread, f.published)
                 await self._save(state)
         followed = sorted(state.threads, key=lambda t: state.threads[t].at, reverse=True)
         for top in followed[: self.settings.reply_threads]:
@@ -240,7 +251,8 @@ class YoutubeChannel:
         return found, spent
 
     def _comment(self, comment: dict[str, Any], top: str, item: dict[str, Any]) -> _Found | None:
-        """A customer's comment, or None (ours, or not in Google's shape: logged)."""
+        """A comment, a customer's or the channel's own; None when not in Google's shape
+        (logged)."""
         snippet = _dict(comment.get("snippet"))
         comment_id = comment.get("id")
         published = api.instant(snippet.get("publishedAt"))
@@ -248,8 +260,6 @@ class YoutubeChannel:
             self.context.log.warning("a comment not in YouTube's shape was passed over")
             return None
         author = _dict(snippet.get("authorChannelId")).get("value") or ""
-        if author == self.settings.channel_id:
-            return None  # the channel's own: an answer of ours, or typed in YouTube Studio
         text = snippet.get("textOriginal") or snippet.get("textDisplay") or ""
         personal: dict[str, Any] = {
             "customer": {
@@ -269,11 +279,24 @@ class YoutubeChannel:
             personal=personal,
             evidence=msgspec.json.encode(item),
         )
-        return _Found(message=message, published=published)
+        return _Found(message=message, published=published, ours=author == self.settings.channel_id)
 
     async def _take(self, found: list[_Found]) -> bool:
-        """Submit what was found, oldest first; whether all of it is durable."""
+        """Submit the customers' comments and close what the channel's own replies answered,
+        oldest first; whether all of it is durable."""
         for each in sorted(found, key=lambda f: f.published):
+            if each.ours:
+                try:
+                    await close_answered_elsewhere(
+                        self.context,
+                        source=SOURCE,
+                        thread=each.message.thread,
+                        peer_id=each.message.external_id,
+                        reason=self.settings.answered_elsewhere_reason,
+                    )
+                except (Unavailable, CommandFailed):
+                    return False  # the mark stays: the next poll finds it again
+                continue
             answer, _ = await intake.take(
                 self.context,
                 [each.message],

@@ -61,6 +61,9 @@ class YoutubeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     each), most recent first."""
     motive: str = "general"
     language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")] = "fr"
+    answered_elsewhere_reason: str = "answered"
+    """The ``[reasons] close`` code an interaction is closed with when the channel's own reply
+    in its thread was typed in YouTube Studio (not sent from here): the clock stops there."""
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
 
     def __post_init__(self) -> None:

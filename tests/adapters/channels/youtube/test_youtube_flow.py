@@ -3,7 +3,8 @@ loopback that validates every request against Google's discovery document (``fak
 
 Flows: comments found by polling after the daemon was down for an hour (nothing missed,
 nothing twice, across pages and the same second); a customer's reply in an open thread joining
-its interaction; an answer inserted as a reply and not taken back as a comment; the polls
+its interaction; an answer inserted as a reply and not taken back as a comment; a reply typed
+in YouTube Studio taken as the answer, which stops the clock; the polls
 stopping at the units reserved for answers, which still go out, and the daily quota exhausted
 at Google holding every call; an expired token.
 """
@@ -18,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from aiguillage.adapters.stores.sqlite.journal import read_file
+from aiguillage.engine.events import InteractionClosed
 from tests.adapters.channels.youtube.fake_youtube import CHANNEL_ID, FakeYoutube
 from tests.adapters.daemons import ADMIN, Daemon, write_config
 
@@ -210,6 +213,41 @@ def test_a_reply_in_an_open_thread_joins_its_interaction_and_the_answer_is_a_rep
     latest = max(youtube.interactions(), key=lambda i: i["id"])
     assert latest["external_id"] == thanks
     assert youtube.customer(latest["id"]) == ["Merci !"]
+
+
+def _closed(youtube: Youtube) -> dict[int, InteractionClosed]:
+    return {
+        r.event.interaction_id: r.event
+        for r in read_file(youtube.daemon.journal)
+        if isinstance(r.event, InteractionClosed)
+    }
+
+
+def test_a_reply_typed_in_youtube_studio_is_an_answer_that_stops_the_clock(
+    youtube: Youtube, fake_youtube: FakeYoutube
+) -> None:
+    # While the daemon was down: a question, the channel's reply typed in YouTube Studio, and
+    # the customer's next question under it.
+    now = time.time()
+    top = fake_youtube.comment("Le bus 38 passe-t-il ?", at=now - 300)
+    fake_youtube.comment("Oui, toutes les 10 min.", parent=top, author=CHANNEL_ID, at=now - 200)
+    later = fake_youtube.comment("Et dimanche ?", parent=top, at=now - 100)
+    youtube.daemon.start()
+    found = _until(lambda: len(youtube.interactions()) == 2 and youtube.interactions(), "taken")
+    first, second = sorted(found, key=lambda i: i["id"])
+    assert (first["external_id"], first["status"]) == (top, "closed")
+    assert second["external_id"] == later
+    assert second["status"] != "closed"
+    assert youtube.customer(second["id"]) == ["Et dimanche ?"]
+    # Live: the next reply typed in Studio closes the open interaction, with the channel's
+    # answered_elsewhere_reason, by no advisor.
+    fake_youtube.comment("Oui, toutes les 20 min.", parent=top, author=CHANNEL_ID)
+    _until(lambda: second["id"] in _closed(youtube), "closed by the reply typed in Studio")
+    closed = _closed(youtube)
+    assert (closed[first["id"]].reason, closed[first["id"]].advisor_id) == ("answered", None)
+    assert (closed[second["id"]].reason, closed[second["id"]].advisor_id) == ("answered", None)
+    assert fake_youtube.inserted == []
+    assert len(youtube.interactions()) == 2  # the channel's replies are no customer's work
 
 
 def test_polls_stop_at_the_units_reserved_for_answers_which_still_go_out(
