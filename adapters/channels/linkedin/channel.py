@@ -10,7 +10,10 @@ gives the ``recent_posts`` posts most recently modified; ``GET /rest/socialActio
 comments`` their comments, each post with its own high-water mark; ``GET /rest/socialActions/
 <comment>/comments`` the replies of the threads the channel follows. Each customer comment is a
 ``social`` interaction from source ``linkedin``, its external id the comment's URN, its thread
-the top-level comment's URN; comments by the organisation itself are not customers'. Posts
+the top-level comment's URN. Comments by the organisation itself are not customers': a reply of
+the organisation's that is not one of our answers was typed on LinkedIn, and closes the open
+interaction of its thread with ``answered_elsewhere_reason``, which stops its clock; what was
+found is taken in the order it was published (``social.polling.take_found``). Posts
 that mention the organisation come from its notifications (``GET /rest/
 organizationalEntityNotifications?q=criteria&actions=List(SHARE_MENTION)&timeRange=…``, each
 post then read with ``GET /rest/posts/<post>``): a ``social`` interaction whose external id and
@@ -51,7 +54,15 @@ from aiguillage.adapters.channels import (
 from aiguillage.adapters.channels.linkedin.settings import LinkedinSettings
 from aiguillage.adapters.channels.social import intake
 from aiguillage.adapters.channels.social.credentials import TokenError, token_source
-from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, poll_forever
+from aiguillage.adapters.channels.social.elsewhere import reason_problem
+from aiguillage.adapters.channels.social.polling import (
+    Found,
+    Mark,
+    Quota,
+    QuotaState,
+    poll_forever,
+    take_found,
+)
 from aiguillage.engine.instants import SECOND, from_seconds
 
 __all__ = ["LinkedinChannel", "LinkedinError", "LinkedinState"]
@@ -81,11 +92,6 @@ class _Refused(Exception):
         self.kind, self.reason = kind, reason
 
 
-class _Found(msgspec.Struct, kw_only=True):
-    message: intake.Incoming
-    published: int
-
-
 def _urn(value: str) -> str:
     return quote(value, safe="")
 
@@ -112,6 +118,9 @@ class LinkedinChannel:
             )
         except TokenError as exc:
             raise LinkedinError(f"[adapters.{context.name}]: {exc}") from None
+        problem = reason_problem(context, settings.answered_elsewhere_reason)
+        if problem is not None:
+            raise LinkedinError(problem)
         self.quota = Quota(settings.daily_calls, settings.reserve_for_answers, zone=UTC)
         self.client = httpx.AsyncClient(
             base_url=settings.api_url.rstrip("/"), timeout=settings.timeout_s
@@ -167,7 +176,7 @@ class LinkedinChannel:
             async with self._lock:
                 mark.took(((f.message.external_id, f.published) for f in found), self._overlap)
                 for f in found:
-                    if f.message.thread not in state.threads:
+                    if not f.ours and f.message.thread not in state.threads:
                         state.threads[f.message.thread] = Mark(at=f.published - 1)
                 await self._save(state)
         found, cost = await self._mentions(state.marks.setdefault("mentions", self._first_mark()))
@@ -199,9 +208,9 @@ class LinkedinChannel:
     def _first_mark(self) -> Mark:
         return Mark(at=from_seconds(time.time() - self.settings.first_look_back_s))
 
-    async def _comments(self, target: str, top: str, mark: Mark) -> tuple[list[_Found], int]:
+    async def _comments(self, target: str, top: str, mark: Mark) -> tuple[list[Found], int]:
         """The new comments on a post (``top`` empty) or replies in a thread."""
-        found: list[_Found] = []
+        found: list[Found] = []
         spent = 0
         for page in range(_PAGES):
             params = {"start": str(page * _COUNT), "count": str(_COUNT)}
@@ -220,7 +229,7 @@ class LinkedinChannel:
                 break
         return found, spent
 
-    async def _mentions(self, mark: Mark) -> tuple[list[_Found], int]:
+    async def _mentions(self, mark: Mark) -> tuple[list[Found], int]:
         """Posts mentioning the organisation since the mark (its notifications), each read."""
         start_ms = max(0, (mark.at - self._overlap) // (SECOND // 1000))
         end_ms = int(time.time() * 1000)
@@ -265,10 +274,10 @@ class LinkedinChannel:
             )
             # The mark follows the notifications' instants, which the next look filters on.
             noticed = at * (SECOND // 1000)
-            found.append(_Found(message=incoming, published=noticed))
+            found.append(Found(message=incoming, published=noticed))
         return found, spent
 
-    def _comment(self, element: dict[str, Any], top: str) -> _Found | None:
+    def _comment(self, element: dict[str, Any], top: str) -> Found | None:
         urn = element.get("commentUrn") or element.get("$URN")
         created = element.get("created") if isinstance(element.get("created"), dict) else {}
         assert isinstance(created, dict)
@@ -277,8 +286,6 @@ class LinkedinChannel:
         if not isinstance(urn, str) or not urn or not isinstance(at, int) or at <= 0:
             self.context.log.warning("a comment not in LinkedIn's shape was passed over")
             return None
-        if actor == self.settings.organization:
-            return None  # the organisation's own: an answer of ours, or typed on LinkedIn
         message = element.get("message") if isinstance(element.get("message"), dict) else {}
         assert isinstance(message, dict)
         published = at * (SECOND // 1000)
@@ -296,19 +303,18 @@ class LinkedinChannel:
             },
             evidence=msgspec.json.encode(element),
         )
-        return _Found(message=incoming, published=published)
+        # The organisation's own: an answer of ours, or one typed on LinkedIn.
+        ours = actor == self.settings.organization
+        return Found(message=incoming, published=published, ours=ours)
 
-    async def _take(self, found: list[_Found]) -> bool:
-        for each in sorted(found, key=lambda f: f.published):
-            answer, _ = await intake.take(
-                self.context,
-                [each.message],
-                motive=self.settings.motive,
-                language=self.settings.language,
-            )
-            if answer.status != 200:
-                return False
-        return True
+    async def _take(self, found: list[Found]) -> bool:
+        return await take_found(
+            self.context,
+            found,
+            motive=self.settings.motive,
+            language=self.settings.language,
+            answered_elsewhere_reason=self.settings.answered_elsewhere_reason,
+        )
 
     async def _get(
         self, path: str, params: dict[str, str], structured: dict[str, str] | None = None

@@ -59,6 +59,9 @@ class LinkedinSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """At most this many open threads are searched for new replies at each poll."""
     motive: str = "general"
     language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")] = "fr"
+    answered_elsewhere_reason: str = "answered"
+    """The ``[reasons] close`` code an interaction is closed with when the organisation's own
+    reply in its thread was typed on LinkedIn (not sent from here): the clock stops there."""
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
 
     def __post_init__(self) -> None:

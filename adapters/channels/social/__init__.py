@@ -11,12 +11,14 @@
   table, each platform's endpoints, the consent URL and the token endpoint's requests;
 - ``refreshing``: the access token from the store, refreshed before it expires;
 - ``pacing``: the back-off a platform's rate limits impose on every send of a channel;
-- ``elsewhere``: an echo of an answer typed in the platform's own tools, closing its work;
+- ``elsewhere``: an echo of an answer typed in the platform's own tools (or, polled, the
+  account's own comment), closing its work;
 - ``window``: the messaging window a platform allows for an answer, and the urgency it gives
   routing as it closes;
 - ``polling``: for a network polled rather than heard (YouTube, LinkedIn), the high-water mark
-  of each source, the daily quota with units reserved for answers, and the polls' spread.
+  of each source, the daily quota with units reserved for answers, the polls' spread, and what
+  a poll found taken in publication order.
 
-A network's channel (``meta``, ``x``; LinkedIn and YouTube to come) parses its own payloads and
+A network's channel (``meta``, ``x``, ``youtube``, ``linkedin``) parses its own payloads and
 talks to its own API, and builds on these for the rest.
 """

@@ -24,22 +24,31 @@ fixes the interval instead (the quota still holds).
 
 ``Quota.status`` is what the channel reports (``AdapterContext.report_quota``): ``/readyz``
 shows it under the adapter, the metrics as ``aiguillage_channel_quota_left{adapter}``.
+
+What a poll **found** (``Found``) is taken in publication order (``take_found``): a customer's
+comment is submitted (``social.intake``); one by the account itself that is not one of our
+answers was typed in the platform's own tools and closes its thread's open interaction
+(``social.elsewhere``), so a customer's comment after it opens the next.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
 import msgspec
 
 from aiguillage.adapters.channels.outgoing import NeedsReauthorisation
-from aiguillage.adapters.channels.port import Unavailable
+from aiguillage.adapters.channels.port import CommandFailed, Unavailable
+from aiguillage.adapters.channels.protocol import AdapterContext
+from aiguillage.adapters.channels.social import intake
+from aiguillage.adapters.channels.social.elsewhere import close_answered_elsewhere
 
-__all__ = ["Mark", "Quota", "QuotaState", "poll_forever", "spread_s"]
+__all__ = ["Found", "Mark", "Quota", "QuotaState", "poll_forever", "spread_s", "take_found"]
 
 _KEPT_IDS = 200
 """Ids kept near a mark: more than a source publishes within ``overlap`` of its latest."""
@@ -179,3 +188,43 @@ async def poll_forever(
             continue
         report()
         await anyio.sleep(spread_s(quota, cost, fixed_s=fixed_s, least_s=least_s))
+
+
+class Found(msgspec.Struct, kw_only=True):
+    """A comment a poll found: ``message`` as a customer's would be submitted, ``published``
+    its instant (what the source's mark moves by), and whether the account itself wrote it."""
+
+    message: intake.Incoming
+    published: int
+    ours: bool = False
+    """By the account itself: one of our answers, or one typed in the platform's tools."""
+
+
+async def take_found(
+    context: AdapterContext[Any],
+    found: Sequence[Found],
+    *,
+    motive: str,
+    language: str,
+    answered_elsewhere_reason: str,
+) -> bool:
+    """Take what a poll found, oldest first: submit the customers' comments, close what the
+    account's own answered; return whether all of it is durable (else the mark stays, and the
+    next poll finds it again)."""
+    for each in sorted(found, key=lambda f: f.published):
+        if each.ours:
+            try:
+                await close_answered_elsewhere(
+                    context,
+                    source=each.message.source,
+                    thread=each.message.thread,
+                    peer_id=each.message.external_id,
+                    reason=answered_elsewhere_reason,
+                )
+            except (Unavailable, CommandFailed):
+                return False
+            continue
+        answer, _ = await intake.take(context, [each.message], motive=motive, language=language)
+        if answer.status != 200:
+            return False
+    return True

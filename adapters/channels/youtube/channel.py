@@ -11,10 +11,10 @@ its external id the comment's id, its thread the top-level comment's id: a reply
 thread's open interaction, or opens the next one once it was answered and closed. The raw item
 is its evidence. Comments by the channel itself are not customers': a reply of the channel's
 that is not one of our answers was typed in YouTube Studio, and closes the open interaction of
-its thread with ``answered_elsewhere_reason``, which stops its clock (``social.elsewhere``); what
-was found is taken in the order it was published, so a customer's reply after it opens the
-next. A mark moves only once what was found is durable; with no mark yet, the channel looks back
-``first_look_back_s``.
+its thread with ``answered_elsewhere_reason``, which stops its clock; what was found is taken
+in the order it was published, so a customer's reply after it opens the next
+(``social.polling.take_found``). A mark moves only once what was found is durable; with no
+mark yet, the channel looks back ``first_look_back_s``.
 
 Quota. Every call is counted against the day's ``daily_quota`` (Pacific time, as Google
 counts): polls never spend the last ``reserve_for_answers`` units, kept for answers (50 each),
@@ -50,12 +50,18 @@ from aiguillage.adapters.channels import (
     Sent,
     Unavailable,
 )
-from aiguillage.adapters.channels.port import CommandFailed
 from aiguillage.adapters.channels.social import intake
 from aiguillage.adapters.channels.social.credentials import TokenError, token_source
-from aiguillage.adapters.channels.social.elsewhere import close_answered_elsewhere, reason_problem
+from aiguillage.adapters.channels.social.elsewhere import reason_problem
 from aiguillage.adapters.channels.social.pacing import Pacing
-from aiguillage.adapters.channels.social.polling import Mark, Quota, QuotaState, poll_forever
+from aiguillage.adapters.channels.social.polling import (
+    Found,
+    Mark,
+    Quota,
+    QuotaState,
+    poll_forever,
+    take_found,
+)
 from aiguillage.adapters.channels.youtube import api
 from aiguillage.adapters.channels.youtube.settings import YoutubeSettings
 from aiguillage.engine.instants import SECOND, from_seconds
@@ -83,13 +89,6 @@ class YoutubeState(msgspec.Struct, kw_only=True):
     marks: dict[str, Mark] = {}
     threads: dict[str, Mark] = {}
     quota: QuotaState = msgspec.field(default_factory=QuotaState)
-
-
-class _Found(msgspec.Struct, kw_only=True):
-    message: intake.Incoming
-    published: int
-    ours: bool = False
-    """By the channel itself: an answer of ours, or one typed in YouTube Studio."""
 
 
 class YoutubeChannel:
@@ -192,7 +191,7 @@ class YoutubeChannel:
         for old in kept[max(self.settings.reply_threads, 1) * 2 :]:
             del state.threads[old]
 
-    async def _threads(self, source: str, mark: Mark) -> tuple[list[_Found], int]:
+    async def _threads(self, source: str, mark: Mark) -> tuple[list[Found], int]:
         params: dict[str, str] = {
             "part": "snippet",
             "order": "time",
@@ -203,7 +202,7 @@ class YoutubeChannel:
             params["allThreadsRelatedToChannelId"] = self.settings.channel_id
         else:
             params["videoId"] = source.removeprefix("video:")
-        found: list[_Found] = []
+        found: list[Found] = []
         spent = 0
         for _ in range(_PAGES):
             body = await self._list("commentThreads.list", "/commentThreads", params)
@@ -228,10 +227,10 @@ class YoutubeChannel:
             params["pageToken"] = token
         return found, spent
 
-    async def _replies(self, top: str, mark: Mark) -> tuple[list[_Found], int]:
+    async def _replies(self, top: str, mark: Mark) -> tuple[list[Found], int]:
         params = {"part": "snippet", "parentId": top, "maxResults": "100"}
         params["textFormat"] = "plainText"
-        found: list[_Found] = []
+        found: list[Found] = []
         spent = 0
         for _ in range(_PAGES):
             body = await self._list("comments.list", "/comments", params)
@@ -250,7 +249,7 @@ class YoutubeChannel:
             params["pageToken"] = token
         return found, spent
 
-    def _comment(self, comment: dict[str, Any], top: str, item: dict[str, Any]) -> _Found | None:
+    def _comment(self, comment: dict[str, Any], top: str, item: dict[str, Any]) -> Found | None:
         """A comment, a customer's or the channel's own; None when not in Google's shape
         (logged)."""
         snippet = _dict(comment.get("snippet"))
@@ -279,33 +278,16 @@ class YoutubeChannel:
             personal=personal,
             evidence=msgspec.json.encode(item),
         )
-        return _Found(message=message, published=published, ours=author == self.settings.channel_id)
+        return Found(message=message, published=published, ours=author == self.settings.channel_id)
 
-    async def _take(self, found: list[_Found]) -> bool:
-        """Submit the customers' comments and close what the channel's own replies answered,
-        oldest first; whether all of it is durable."""
-        for each in sorted(found, key=lambda f: f.published):
-            if each.ours:
-                try:
-                    await close_answered_elsewhere(
-                        self.context,
-                        source=SOURCE,
-                        thread=each.message.thread,
-                        peer_id=each.message.external_id,
-                        reason=self.settings.answered_elsewhere_reason,
-                    )
-                except (Unavailable, CommandFailed):
-                    return False  # the mark stays: the next poll finds it again
-                continue
-            answer, _ = await intake.take(
-                self.context,
-                [each.message],
-                motive=self.settings.motive,
-                language=self.settings.language,
-            )
-            if answer.status != 200:
-                return False  # the mark stays: the next poll finds it again
-        return True
+    async def _take(self, found: list[Found]) -> bool:
+        return await take_found(
+            self.context,
+            found,
+            motive=self.settings.motive,
+            language=self.settings.language,
+            answered_elsewhere_reason=self.settings.answered_elsewhere_reason,
+        )
 
     async def _list(self, method: str, path: str, params: dict[str, str]) -> dict[str, Any] | None:
         """One list call within the polls' budget; None when it is spent or refused."""

@@ -3,7 +3,8 @@ loopback (``fake_linkedin``). LinkedIn publishes no machine-readable contract fo
 endpoints: the fake follows the request and response shapes of its documentation.
 
 Flows: a comment on the organisation's post in, a customer's reply joining it, the answer out
-as a reply (not taken back as a comment); a 429 holding every call, polls and answers, until
+as a reply (not taken back as a comment); a reply typed on LinkedIn taken as the answer, which
+stops the clock; a 429 holding every call, polls and answers, until
 the next day's limits; an expired token needing re-authorisation, then renewed; a post
 mentioning the organisation answered by a comment on it.
 """
@@ -18,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from aiguillage.adapters.stores.sqlite.journal import read_file
+from aiguillage.engine.events import InteractionClosed
 from tests.adapters.channels.linkedin.fake_linkedin import (
     ORGANIZATION,
     ORGANIZATION_ID,
@@ -149,6 +152,42 @@ def test_a_comment_in_and_a_reply_out(linkedin: Linkedin, fake_linkedin: FakeLin
     _until(lambda: len(fake_linkedin.calls) > calls + 10, "more polls")
     assert len(linkedin.interactions()) == 1  # our reply is not a customer's comment
     assert linkedin.adapter()["quota"]["left"] < linkedin.adapter()["quota"]["daily"]
+
+
+def test_a_reply_typed_on_linkedin_is_an_answer_that_stops_the_clock(
+    linkedin: Linkedin, fake_linkedin: FakeLinkedin
+) -> None:
+    # While the daemon was down: a question, the organisation's reply typed on LinkedIn, and
+    # the customer's next question under it.
+    now = time.time()
+    post = fake_linkedin.post()
+    top = fake_linkedin.comment(post, "La ligne 2 est-elle en grève ?", at=now - 300)
+    fake_linkedin.comment(top, "Oui, jusqu'à 18 h.", actor=ORGANIZATION, at=now - 200)
+    later = fake_linkedin.comment(top, "Et demain ?", at=now - 100)
+    linkedin.daemon.start()
+    found = _until(lambda: len(linkedin.interactions()) == 2 and linkedin.interactions(), "taken")
+    first, second = sorted(found, key=lambda i: i["id"])
+    assert (first["external_id"], first["status"]) == (top, "closed")
+    assert second["external_id"] == later
+    assert second["status"] != "closed"
+    assert linkedin.customer(second["id"]) == ["Et demain ?"]
+    # Live: the next reply typed on LinkedIn closes the open interaction, with the channel's
+    # answered_elsewhere_reason, by no advisor.
+    fake_linkedin.comment(top, "Demain aussi.", actor=ORGANIZATION)
+    _until(lambda: second["id"] in _closed(linkedin), "closed by the reply typed on LinkedIn")
+    closed = _closed(linkedin)
+    assert (closed[first["id"]].reason, closed[first["id"]].advisor_id) == ("answered", None)
+    assert (closed[second["id"]].reason, closed[second["id"]].advisor_id) == ("answered", None)
+    assert fake_linkedin.replies == []
+    assert len(linkedin.interactions()) == 2  # the organisation's replies are no customer's
+
+
+def _closed(linkedin: Linkedin) -> dict[int, InteractionClosed]:
+    return {
+        r.event.interaction_id: r.event
+        for r in read_file(linkedin.daemon.journal)
+        if isinstance(r.event, InteractionClosed)
+    }
 
 
 def test_a_429_holds_every_call_until_the_next_days_limits(
