@@ -25,11 +25,14 @@ Out. An answer to a private conversation goes to the customer's id with
 ``messaging_type: RESPONSE`` within 24 hours of their latest message, or with the
 ``HUMAN_AGENT`` tag within seven days when ``human_agent_tag`` is set (Meta must have approved
 it); past its window it is refused at once, ``window_closed``, for the advisor to see. A
-comment's answer is a reply in its thread. Sending holds while Meta's rate limits hold
-(``social.pacing``) and while the Page token is refused (``social.credentials``: the channel
-reports "needs re-authorisation", the answers wait in the outbox and leave once the token is
-renewed). As a waiting conversation's window nears its end, its priority is raised
-(``social.window``).
+comment's answer is a reply in its thread. The Graph API takes no idempotency key for it, so
+the channel marks durably that a reply's sending begins; a reply whose sending had begun (the
+daemon died before its outcome was journaled, or an attempt failed) first looks among the
+comment's replies for ours with the same text, and records that one rather than posting it
+twice. Sending holds while Meta's rate limits hold (``social.pacing``) and while the Page
+token is refused (``social.credentials``: the channel reports "needs re-authorisation", the
+answers wait in the outbox and leave once the token is renewed). As a waiting conversation's
+window nears its end, its priority is raised (``social.window``).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ _KEY_MARK = ":message:"
 _KEPT = 500
 """Echoed keys kept in the state: far more than can be in flight at once."""
 _STANDARD_S = 86_400
+_REPLY_PAGES = 10
+"""Pages of a comment's replies read at most when looking for ours (100 each)."""
 
 
 class MetaError(Exception):
@@ -81,9 +86,11 @@ class MetaError(Exception):
 
 
 class MetaState(msgspec.Struct, kw_only=True):
-    """What the channel keeps durably: the answers Meta echoed, idempotency key to Meta's id."""
+    """What the channel keeps durably: the answers Meta echoed, idempotency key to Meta's id,
+    and the comment replies whose sending began (their keys, newest last)."""
 
     echoed: dict[str, str] = {}
+    replying: list[str] = []
 
 
 def _now() -> Instant:
@@ -132,7 +139,7 @@ class MetaChannel:
             base_url=settings.graph_url.rstrip("/"), timeout=settings.timeout_s
         )
         self._state: ChannelState[MetaState] = context.state(MetaState)
-        self._echoed: dict[str, str] | None = None
+        self._stored: MetaState | None = None
         self._lock = anyio.Lock()
         self.urgency = Urgency(
             context,
@@ -223,21 +230,37 @@ class MetaChannel:
             reason=self.settings.answered_elsewhere_reason,
         )
 
-    async def _known(self) -> dict[str, str]:
-        if self._echoed is None:
+    async def _kept(self) -> MetaState:
+        if self._stored is None:
             found = await self._state.get()
-            self._echoed = dict(found.echoed) if found is not None else {}
-        return self._echoed
+            self._stored = found if found is not None else MetaState()
+        return self._stored
+
+    async def _known(self) -> dict[str, str]:
+        return (await self._kept()).echoed
 
     async def _remember(self, key: str, peer_id: str) -> None:
         async with self._lock:
-            echoed = await self._known()
+            state = await self._kept()
+            echoed = state.echoed
             if echoed.get(key) == peer_id:
                 return
             echoed[key] = peer_id
             while len(echoed) > _KEPT:
                 del echoed[next(iter(echoed))]
-            await self._state.put(MetaState(echoed=echoed))
+            await self._state.put(state)
+
+    async def _replying(self, key: str) -> bool:
+        """Mark, durably, that a comment reply's sending begins; whether it had begun before
+        (by a daemon that died before its outcome was journaled, or an attempt that failed)."""
+        async with self._lock:
+            state = await self._kept()
+            if key in state.replying:
+                return True
+            state.replying.append(key)
+            del state.replying[:-_KEPT]
+            await self._state.put(state)
+            return False
 
     # -- out -----------------------------------------------------------------------------------
 
@@ -254,6 +277,9 @@ class MetaChannel:
             path, payload = self._message(outgoing)
         else:
             path, payload = self._reply(outgoing)
+            already = await self._already_replied(outgoing, path)
+            if already:
+                return Sent(peer_id=already)  # Meta took it before a crash lost its record
         self.pacing.check()
         token = self.token.current()
         version = self.settings.graph_version
@@ -273,12 +299,50 @@ class MetaChannel:
         if error is None:
             self.pacing.passed()
             return Sent(peer_id=outcome.peer_id, evidence=body)
+        raise self._refusal(error, token)
+
+    def _refusal(self, error: graph.GraphError, token: str) -> SendFailed:
         if error.kind == "token":
             self.context.report("needs_reauthorisation", error.reason)
-            raise self.token.refuse(token, error.reason)
+            return self.token.refuse(token, error.reason)
         if error.kind == "rate_limit":
-            raise self.pacing.limited(error.reason, error.wait_s)
-        raise SendFailed(error.reason, permanent=error.kind == "permanent")
+            return self.pacing.limited(error.reason, error.wait_s)
+        return SendFailed(error.reason, permanent=error.kind == "permanent")
+
+    async def _already_replied(self, outgoing: Outgoing, path: str) -> str:
+        """Meta's id of our reply with this text under the comment, when the sending of this
+        answer began before (Meta takes no idempotency key: it may have taken it); else mark
+        that it begins and return empty."""
+        try:
+            begun = await self._replying(outgoing.idempotency_key)
+        except Unavailable as exc:
+            raise SendFailed(f"the channel's state is not readable now: {exc}") from None
+        if not begun and outgoing.attempt == 1:
+            return ""
+        ours = self.settings.instagram_id if outgoing.source == "instagram" else None
+        author = ours or self.settings.page_id
+        fields = "from,text" if outgoing.source == "instagram" else "from,message"
+        params = {"fields": fields, "limit": "100"}
+        self.pacing.check()
+        token = self.token.current()
+        for _ in range(_REPLY_PAGES):
+            try:
+                response = await self.client.get(
+                    f"/{self.settings.graph_version}/{path}",
+                    params={**params, "access_token": token},
+                )
+            except httpx.HTTPError as exc:
+                raise SendFailed(f"Meta did not answer: {type(exc).__name__}") from None
+            page = graph.replies(response)
+            if page.error is not None:
+                raise self._refusal(page.error, token)
+            for reply in page.found:
+                if reply.author == author and reply.text == outgoing.text and reply.id:
+                    return reply.id
+            if not page.after:
+                break
+            params["after"] = page.after
+        return ""
 
     def _message(self, outgoing: Outgoing) -> tuple[str, dict[str, Any]]:
         """The private answer's request, or ``window_closed`` past the messaging window."""

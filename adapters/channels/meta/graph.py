@@ -9,7 +9,11 @@ Three calls, at the version pinned in the settings, with the Page access token a
   "message_id"}``;
 - ``POST /{version}/{comment-id}/comments`` with ``message``: a Facebook comment's reply;
 - ``POST /{version}/{ig-comment-id}/replies`` with ``message``: an Instagram comment's reply;
-  both answer ``{"id"}``.
+  both answer ``{"id"}``;
+- ``GET /{version}/{comment-id}/comments`` with ``fields=from,message`` (Facebook) and
+  ``GET /{version}/{ig-comment-id}/replies`` with ``fields=from,text`` (Instagram), ``limit``
+  and the ``after`` cursor: a comment's replies, ``{"data": [...], "paging": {"cursors":
+  {"after"}, "next"}}`` (``next`` only when there are more), read by ``replies``.
 
 An error is ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``:
 
@@ -31,7 +35,7 @@ from typing import Any, Literal, NamedTuple
 import httpx
 import msgspec
 
-__all__ = ["GraphError", "Outcome", "classify", "regain_s"]
+__all__ = ["GraphError", "Outcome", "Replies", "classify", "regain_s", "replies"]
 
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 TEMPORARY_CODES = frozenset({1, 2})
@@ -55,19 +59,73 @@ class Outcome(NamedTuple):
     error: GraphError | None = None
 
 
+class Reply(NamedTuple):
+    """One reply under a comment: Meta's id, its author's id, its text."""
+
+    id: str
+    author: str
+    text: str
+
+
+class Replies(NamedTuple):
+    """A page of a comment's replies, the next page's cursor (empty at the last), or the
+    error."""
+
+    found: list[Reply] = []
+    after: str = ""
+    error: GraphError | None = None
+
+
 def classify(response: httpx.Response) -> Outcome:
-    """Read a Graph API answer."""
-    try:
-        body = msgspec.json.decode(response.content) if response.content else {}
-    except msgspec.DecodeError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+    """Read a Graph API answer to a send or a reply."""
+    body = _body(response)
     if response.is_success:
         peer_id = body.get("message_id") or body.get("id") or ""
         if not isinstance(peer_id, str) or not peer_id:
             return Outcome(error=GraphError("temporary", "Meta answered without an id"))
         return Outcome(peer_id=peer_id)
+    return Outcome(error=_error(response, body))
+
+
+def replies(response: httpx.Response) -> Replies:
+    """Read a page of a comment's replies (``message`` on Facebook, ``text`` on Instagram)."""
+    body = _body(response)
+    if not response.is_success:
+        return Replies(error=_error(response, body))
+    data = body.get("data")
+    if not isinstance(data, list):
+        return Replies(error=GraphError("temporary", "Meta answered without the replies"))
+    found = [
+        Reply(
+            id=str(item.get("id") or ""),
+            author=_author(item.get("from")),
+            text=str(item.get("message") or item.get("text") or ""),
+        )
+        for item in data
+        if isinstance(item, dict)
+    ]
+    paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+    assert isinstance(paging, dict)
+    cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+    assert isinstance(cursors, dict)
+    after = cursors.get("after") if paging.get("next") else ""
+    return Replies(found=found, after=after if isinstance(after, str) else "")
+
+
+def _author(value: object) -> str:
+    return str(value.get("id") or "") if isinstance(value, dict) else ""
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = msgspec.json.decode(response.content) if response.content else {}
+    except msgspec.DecodeError:
+        body = {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error(response: httpx.Response, body: dict[str, Any]) -> GraphError:
+    """What a failed call means."""
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     assert isinstance(error, dict)
     code = error.get("code")
@@ -77,12 +135,12 @@ def classify(response: httpx.Response) -> Outcome:
     if not isinstance(code, int):
         what = f"Meta answered {response.status_code}: {message}"
     if code == TOKEN_CODE:
-        return Outcome(error=GraphError("token", f"needs re-authorisation ({what})"))
+        return GraphError("token", f"needs re-authorisation ({what})")
     if response.status_code == 429 or code in RATE_LIMIT_CODES:
-        return Outcome(error=GraphError("rate_limit", what, regain_s(response.headers)))
+        return GraphError("rate_limit", what, regain_s(response.headers))
     if response.status_code >= 500 or code in TEMPORARY_CODES:
-        return Outcome(error=GraphError("temporary", what))
-    return Outcome(error=GraphError("permanent", what))
+        return GraphError("temporary", what)
+    return GraphError("permanent", what)
 
 
 def regain_s(headers: httpx.Headers) -> float | None:

@@ -10,6 +10,11 @@ port) that holds to Meta's published contract rather than to what the channel ex
 - ``POST /{version}/{comment-id}/comments`` (a Facebook comment's reply) and
   ``POST /{version}/{ig-comment-id}/replies`` (an Instagram comment's): ``message`` required,
   the comment known; answered ``{"id"}``;
+- ``GET`` of the same edges: the comment's replies, oldest first (ours and those scripted with
+  ``reply``), with the ``fields`` asked among those Meta documents for a Comment (Facebook:
+  ``from`` with the Page's or the person's ``id`` and ``name``, ``message``) or an IG Comment
+  (``from`` with ``id`` and ``username``, ``text``), ``limit`` a page (25 by default), paged by
+  the ``after`` cursor of ``paging.cursors`` (``paging.next`` only when there are more);
 - errors as Meta gives them, ``{"error": {"message", "type", "code", "error_subcode",
   "fbtrace_id"}}``: 190 for a token expired (``expire``) or unknown, 100 for a bad parameter,
   803 for an unknown object, 10/2018278 for an answer outside the 24-hour window without a tag.
@@ -48,6 +53,35 @@ PAGE_ID = "104857600000001"
 INSTAGRAM_ID = "17841400000000002"
 APP_ID = "987654321000003"
 APP_SECRET = "meta-app-secret-for-tests"
+_COMMENT_FIELDS = {
+    "id",
+    "from",
+    "message",
+    "created_time",
+    "parent",
+    "attachment",
+    "can_comment",
+    "comment_count",
+    "is_hidden",
+    "like_count",
+    "message_tags",
+    "permalink_url",
+}
+"""A Facebook Comment's fields (Graph API reference, Comment)."""
+_IG_COMMENT_FIELDS = {
+    "id",
+    "from",
+    "text",
+    "timestamp",
+    "username",
+    "hidden",
+    "like_count",
+    "media",
+    "parent_id",
+    "replies",
+    "user",
+}
+"""An IG Comment's fields (Instagram Graph API reference, IG Comment)."""
 _MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
 _Answer = tuple[int, dict[str, Any], dict[str, Any] | None]
 """A status, its JSON body, and the echo to deliver (a message sent), if any."""
@@ -69,6 +103,9 @@ class FakeGraph:
         self.expired: set[str] = set()
         self.comments: dict[str, str] = {}
         """Known comments: id to ``facebook`` or ``instagram``."""
+        self.replies: dict[str, list[dict[str, str]]] = {}
+        """Each comment's replies, oldest first: ``id``, ``author``, ``text``."""
+        self._cursors: dict[str, int] = {}
         self.windows: dict[str, float] = {}
         """Each recipient's latest message (``time.time()``): the Send API's 24-hour rule."""
         self.violations: list[str] = []
@@ -109,6 +146,15 @@ class FakeGraph:
     def comment(self, comment_id: str, network: str) -> None:
         with self._lock:
             self.comments[comment_id] = network
+
+    def reply(self, comment_id: str, author: str, text: str) -> str:
+        """Someone replied under a comment (a customer; the Page, from Meta Business Suite)."""
+        with self._lock:
+            reply_id = f"{comment_id}_{next(self._ids)}"
+            self.replies.setdefault(comment_id, []).append(
+                {"id": reply_id, "author": author, "text": text}
+            )
+            return reply_id
 
     def wrote(self, recipient: str, at: float | None = None) -> None:
         """A customer wrote to the Page: the 24-hour window opens from ``at``."""
@@ -161,7 +207,7 @@ class FakeGraph:
         if echo is not None and self.echo_to and self.echo_before_answer:
             await asyncio.to_thread(self._deliver_echo, echo)
             echo = None
-        if status == 200 and self.on_take is not None:
+        if status == 200 and scope["method"] == "POST" and self.on_take is not None:
             await asyncio.to_thread(self.on_take)
         data = json.dumps(answer).encode()
         extra = []
@@ -202,7 +248,7 @@ class FakeGraph:
         with self._lock:
             self.received_at.append(time.time())
             parts = path.strip("/").split("/")
-            if method != "POST" or len(parts) != 3:
+            if method not in ("GET", "POST") or len(parts) != 3:
                 return self._violation(f"{method} {path}: no such edge", 400, 100)
             version, node, edge = parts
             if version != VERSION:
@@ -228,6 +274,10 @@ class FakeGraph:
                     _error("(#613) Calls to this api have exceeded the rate limit.", 613, None),
                     None,
                 )
+            if method == "GET" and edge in ("comments", "replies"):
+                return self._read_replies(node, edge, query)
+            if method == "GET":
+                return self._violation(f"GET {path}: not served by the fake", 400, 100)
             if node == PAGE_ID and edge == "messages":
                 return self._message(headers, body)
             if edge in ("comments", "replies"):
@@ -308,7 +358,63 @@ class FakeGraph:
             return self._violation(f"{node}/{edge}: message missing or unknown fields", 400, 100)
         reply_id = f"{node}_{next(self._ids)}"
         self.sent.append({"comment": node, "edge": edge, "message": message, "id": reply_id})
+        author = INSTAGRAM_ID if network == "instagram" else PAGE_ID
+        self.replies.setdefault(node, []).append(
+            {"id": reply_id, "author": author, "text": message}
+        )
         return 200, {"id": reply_id}, None
+
+    def _read_replies(self, node: str, edge: str, query: dict[str, str]) -> _Answer:
+        params = {k: v for k, v in query.items() if k != "access_token"}
+        self.requests.append((f"GET {node}/{edge}", params))
+        network = self.comments.get(node)
+        if network is None:
+            return self._violation(f"{node}/{edge}: no such comment", 400, 803)
+        wanted = "replies" if network == "instagram" else "comments"
+        if edge != wanted:
+            return self._violation(f"{node}/{edge}: a {network} comment has no {edge}", 400, 100)
+        unknown = set(params) - {"fields", "limit", "after", "before", "order", "filter"}
+        if unknown:
+            return self._violation(f"{node}/{edge}: unknown parameters {sorted(unknown)}", 400, 100)
+        documented = _IG_COMMENT_FIELDS if network == "instagram" else _COMMENT_FIELDS
+        fields = [f for f in params.get("fields", "id").split(",") if f]
+        if set(fields) - documented:
+            return self._violation(f"{node}/{edge}: unknown fields {fields}", 400, 100)
+        limit = params.get("limit", "25")
+        if not limit.isdigit() or not 0 < int(limit) <= 100:
+            return self._violation(f"{node}/{edge}: limit {limit!r}", 400, 100)
+        start = 0
+        if "after" in params:
+            if params["after"] not in self._cursors:
+                return self._violation(f"{node}/{edge}: unknown cursor", 400, 100)
+            start = self._cursors[params["after"]]
+        every = self.replies.get(node, [])
+        page = every[start : start + int(limit)]
+        data = [self._reply_fields(r, network, fields) for r in page]
+        answer: dict[str, Any] = {"data": data}
+        if page:
+            before, after = f"QVFIU{start:06d}", f"QVFIU{start + len(page):06d}"
+            self._cursors[after] = start + len(page)
+            answer["paging"] = {"cursors": {"before": before, "after": after}}
+            if start + len(page) < len(every):
+                answer["paging"]["next"] = f"{self.url}/{VERSION}/{node}/{edge}?after={after}"
+        return 200, answer, None
+
+    @staticmethod
+    def _reply_fields(reply: dict[str, str], network: str, fields: list[str]) -> dict[str, Any]:
+        ours = reply["author"] in (PAGE_ID, INSTAGRAM_ID)
+        found: dict[str, Any] = {"id": reply["id"]}
+        if "from" in fields:
+            found["from"] = (
+                {"id": reply["author"], "username": "reseau.transport" if ours else "client"}
+                if network == "instagram"
+                else {"id": reply["author"], "name": "Réseau" if ours else "Client Exemple"}
+            )
+        if "message" in fields:
+            found["message"] = reply["text"]
+        if "text" in fields:
+            found["text"] = reply["text"]
+        return found
 
     def _violation(self, what: str, status: int, code: int) -> _Answer:
         self.violations.append(what)

@@ -8,7 +8,9 @@ API. Flows: the handshake; malformed, unsigned, wrongly signed, replayed and dup
 deliveries; a Facebook message in and its answer out; an Instagram comment answered by a
 reply; an answer typed in Meta Business Suite; an answer past the messaging window; the window's
 urgency; the Page token expiring with ten answers waiting, then renewed; an answer Meta took
-and echoed before the daemon was SIGKILLed; a rate limit holding every send.
+and echoed before the daemon was SIGKILLed; a comment reply Meta took before the daemon was
+SIGKILLed, found among the comment's replies rather than posted again; a rate limit holding
+every send.
 """
 
 from __future__ import annotations
@@ -378,6 +380,46 @@ def test_an_answer_meta_took_before_a_crash_is_not_sent_again(
     (sent,) = fake_graph.sent
     assert answer["peer_id"] == sent["message_id"]
     assert list(fake_graph.by_metadata.values()) == [1]  # taken once: not sent again
+
+
+@pytest.mark.parametrize("network", ["facebook", "instagram"])
+def test_a_comment_reply_meta_took_before_a_crash_is_not_posted_again(
+    meta: Meta, fake_graph: FakeGraph, network: str
+) -> None:
+    comment = "17900000000000077" if network == "instagram" else f"{PAGE_ID}_1_77"
+    customer = "17800000000000077"
+    fake_graph.comment(comment, network)
+    delivery = (
+        d.ig_comment(comment, customer, "Le RER B roule-t-il ?")
+        if network == "instagram"
+        else d.fb_comment(comment, f"{PAGE_ID}_1", customer, "Le RER B roule-t-il ?")
+    )
+    assert meta.post(delivery).status_code == 200
+    text = "Un train sur deux."
+    # A customer's reply with the very text of our answer, and more than a page of replies.
+    fake_graph.reply(comment, customer, text)
+    for n in range(120):
+        fake_graph.reply(comment, f"178000000000001{n:02d}", f"Et le RER A ? ({n})")
+    killed: list[bool] = []
+
+    def kill_once() -> None:
+        if not killed:
+            killed.append(True)
+            meta.daemon.kill()  # Meta took the reply; the daemon never hears its answer
+
+    fake_graph.on_take = kill_once
+    (interaction_id,) = meta.answer(1, lambda i: text, close=False)
+    _until(lambda: killed, "the reply taken")
+    meta.daemon.start()
+    (answer,) = _until(
+        lambda: [m for m in meta.answers(interaction_id) if m["state"] == "sent"], "recorded"
+    )
+    (sent,) = fake_graph.sent  # posted once: found among the replies after the restart
+    assert answer["peer_id"] == sent["id"]
+    edge = "replies" if network == "instagram" else "comments"
+    looked = [q for path, q in fake_graph.requests if path == f"GET {comment}/{edge}"]
+    assert looked[0]["fields"] == ("from,text" if network == "instagram" else "from,message")
+    assert [q.get("after") is not None for q in looked] == [False, True]
 
 
 def test_a_rate_limit_holds_every_send_for_the_time_meta_gives(
