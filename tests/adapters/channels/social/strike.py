@@ -7,7 +7,8 @@ five times the usual for six hours), drawn by the simulator's own arrival proces
 configuration's seed. Each arrival becomes a customer's message: a Messenger or Instagram
 Direct message, a Facebook or Instagram comment, an X direct message or mention, about one in
 five of them a customer's follow-up in a conversation already open (the same turn: nobody
-answers here). Each delivery is the platform's JSON, signed with its real algorithm.
+answers here). Each delivery is the platform's JSON, signed with its real algorithm; Meta's
+may carry several customers' messages (``batch``).
 """
 
 from __future__ import annotations
@@ -162,6 +163,14 @@ def delivery(message: Message) -> Delivery:
         return Delivery("x", raw, fake_x.signed(raw), [message])
     raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
     return Delivery("meta", raw, fake_graph.signed(raw), [message])
+
+
+def batch(messages: list[Message]) -> Delivery:
+    """One Meta delivery of several customers' messages (Meta batches entries), signed."""
+    (kind,) = {_meta(m)["object"] for m in messages}
+    body = {"object": kind, "entry": [_meta(m)["entry"][0] for m in messages]}
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
+    return Delivery("meta", raw, fake_graph.signed(raw), list(messages))
 
 
 def _meta(message: Message) -> dict[str, Any]:

@@ -2,16 +2,17 @@
 
 The configuration's surge (``[[simulation.surges]]``: social traffic five times the usual for six
 hours) is placed on a recent working day from 15:00, Paris time, so that it runs past the 20:00
-close; the usual traffic of a Sunday evening and of a public holiday morning, and four messages
-on either side of the opening and closing instants, come with it. Every message is a Meta
-(Messenger, Instagram Direct, Facebook and Instagram comments) or X (direct messages, mentions)
-delivery, signed with the platform's real algorithm, posted concurrently to one daemon with
-the ``meta`` and ``x`` channels on a real SQLite journal; a tenth of the first deliveries of a
-conversation race a copy of themselves, and a twentieth of all are delivered again once
-everything was taken, as platforms retry. Then the journal is read: every delivery was
-acknowledged, each message is in it once, each conversation is one interaction (no answer was
-given, so every message of a customer is the same turn), and each interaction's deadline is the
-contract's, computed here from the contract's words and the public-holiday calendar.
+close; the usual traffic of a Sunday evening and of a public holiday morning comes with it, and
+four messages a millisecond before and at the closing and opening instants. Every message is a
+Meta (Messenger, Instagram Direct, Facebook and Instagram comments; some deliveries carry
+several customers' messages, as Meta batches them) or X (direct messages, mentions) delivery,
+signed with the platform's real algorithm, posted concurrently to one daemon with the ``meta``
+and ``x`` channels on a real SQLite journal; a tenth of the first deliveries of a conversation
+race a copy of themselves, and a twentieth of all are delivered again once everything was
+taken, as platforms retry. Then the journal is read: every delivery was acknowledged, each
+message is in it once, each conversation is one interaction (no answer was given, so every
+message of a customer is the same turn), and each interaction's deadline is the contract's,
+computed here from the contract's words and the public-holiday calendar.
 """
 
 from __future__ import annotations
@@ -200,15 +201,34 @@ def test_a_strike_afternoon_through_the_webhooks_loses_nothing_and_keeps_each_cl
     threads: dict[tuple[str, str], list[Message]] = {}
     for message in messages:
         threads.setdefault((message.source, message.thread), []).append(message)
-    deliveries = {m.external_id: strike.delivery(m) for m in messages}
     rng = random.Random(17)
-    tasks: list[list[Delivery]] = []
+    deliveries: dict[str, Delivery] = {}
+    lonely: dict[str, list[Message]] = {"facebook": [], "instagram": []}
     for thread in threads.values():
-        tasks.append([deliveries[m.external_id] for m in thread])
-        if rng.random() < 0.1:  # the first delivery races its retry
-            tasks.append([deliveries[thread[0].external_id]])
+        first = thread[0]
+        if len(thread) == 1 and first.source in lonely and rng.random() < 0.3:
+            lonely[first.source].append(first)  # to share a delivery with other customers'
+        else:
+            deliveries |= {m.external_id: strike.delivery(m) for m in thread}
+    for group in lonely.values():
+        for n in range(0, len(group), 3):
+            batched = strike.batch(group[n : n + 3])
+            deliveries |= {m.external_id: batched for m in batched.messages}
+    # Each conversation's deliveries in order, the conversations side by side; a tenth of the
+    # first deliveries race their retry.
+    tasks: list[list[Delivery]] = []
+    scheduled: set[int] = set()
+    for thread in threads.values():
+        task = [deliveries[m.external_id] for m in thread]
+        task = [d for d in task if id(d) not in scheduled]
+        scheduled |= {id(d) for d in task}
+        if task:
+            tasks.append(task)
+            if rng.random() < 0.1:
+                tasks.append([task[0]])
     rng.shuffle(tasks)
-    retried = rng.sample(list(deliveries.values()), len(deliveries) // 20)
+    unique = list({id(d): d for d in deliveries.values()}.values())
+    retried = rng.sample(unique, len(unique) // 20)
 
     daemon = Daemon(
         tmp_path,
@@ -283,3 +303,4 @@ def test_a_strike_afternoon_through_the_webhooks_loses_nothing_and_keeps_each_cl
     assert clocks[2] > 100, clocks
     assert clocks[4] > 100, clocks
     assert len(messages) > len(threads), "some customers wrote more than once in a turn"
+    assert any(len(d.messages) > 1 for d in unique), "some deliveries carry several customers'"
