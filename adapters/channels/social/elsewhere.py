@@ -18,22 +18,32 @@ from aiguillage.adapters.channels.protocol import AdapterContext
 from aiguillage.engine.commands import Close
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.errors import EngineError
+from aiguillage.engine.instants import Instant
 from aiguillage.engine.states import OPEN_STATUSES
 
 __all__ = ["close_answered_elsewhere", "reason_problem"]
 
 
 async def close_answered_elsewhere(
-    context: AdapterContext[Any], *, source: str, thread: str, peer_id: str, reason: str
+    context: AdapterContext[Any],
+    *,
+    source: str,
+    thread: str,
+    peer_id: str,
+    reason: str,
+    at: Instant | None = None,
 ) -> int | None:
     """Close the open interaction of ``thread`` an echo answered; return its id, or None when
-    there is nothing to close (no open interaction, or the echo is one of our answers)."""
+    there is nothing to close (no open interaction, the echo is one of our answers, or it was
+    written at ``at``, before the interaction's first message: a poll may find it late)."""
 
     def answered_here(engine: Engine) -> int | None:
         state = engine.state
         interaction_id = state.threads.get((source, thread))
         interaction = state.interactions.get(interaction_id or 0)
         if interaction is None or interaction.status not in OPEN_STATUSES:
+            return None
+        if at is not None and at < interaction.received_at:
             return None
         messages = [state.messages[i] for i in interaction.messages if i in state.messages]
         if any(m.peer_id == peer_id or m.kind == "answer" for m in messages):

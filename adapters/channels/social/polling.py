@@ -220,6 +220,7 @@ async def take_found(
                     thread=each.message.thread,
                     peer_id=each.message.external_id,
                     reason=answered_elsewhere_reason,
+                    at=each.published,
                 )
             except (Unavailable, CommandFailed):
                 return False

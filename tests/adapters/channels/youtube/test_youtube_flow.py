@@ -250,6 +250,26 @@ def test_a_reply_typed_in_youtube_studio_is_an_answer_that_stops_the_clock(
     assert len(youtube.interactions()) == 2  # the channel's replies are no customer's work
 
 
+def test_a_reply_of_the_channel_s_found_late_does_not_close_later_work(
+    youtube: Youtube, fake_youtube: FakeYoutube
+) -> None:
+    now = time.time()
+    top = fake_youtube.comment("Le tram roule-t-il ?", at=now - 400)
+    fake_youtube.comment("Oui.", parent=top, author=CHANNEL_ID, at=now - 300)
+    later = fake_youtube.comment("Et ce soir ?", parent=top, at=now - 100)
+    youtube.daemon.start()
+    found = _until(lambda: len(youtube.interactions()) == 2 and youtube.interactions(), "taken")
+    second = max(found, key=lambda i: i["id"])
+    assert second["external_id"] == later
+    # A reply the channel wrote before the customer's next question, made visible only now
+    # (held for review): it answered the first question, not the second.
+    fake_youtube.comment("Oui, jusqu'à minuit.", parent=top, author=CHANNEL_ID, at=now - 200)
+    calls = fake_youtube.method_calls("youtube.comments.list")
+    _until(lambda: fake_youtube.method_calls("youtube.comments.list") > calls + 3, "polls")
+    assert youtube.api("GET", f"/v1/interactions/{second['id']}").json()["status"] != "closed"
+    assert second["id"] not in _closed(youtube)
+
+
 def test_polls_stop_at_the_units_reserved_for_answers_which_still_go_out(
     tmp_path: Path, fake_youtube: FakeYoutube
 ) -> None:
