@@ -320,6 +320,7 @@ class LinkedinChannel:
         self, path: str, params: dict[str, str], structured: dict[str, str] | None = None
     ) -> dict[str, Any] | None:
         """One poll's call within the polls' budget; None when spent or refused."""
+        await self.token.fresh()  # first: a refused token spends no call
         async with self._lock:
             if not self.quota.can_poll(1):
                 return None
@@ -415,6 +416,7 @@ class LinkedinChannel:
                 already = await self._already(path, outgoing.text)
                 if already:
                     return Sent(peer_id=already)
+            await self.token.fresh()  # first: a refused token spends no call
             async with self._lock:
                 if not self.quota.can_answer(1):
                     raise SendFailed(
@@ -440,6 +442,7 @@ class LinkedinChannel:
         return Sent(peer_id=peer_id, evidence=msgspec.json.encode(payload))
 
     async def _already(self, path: str, text: str) -> str:
+        await self.token.fresh()  # first: a refused token spends no call
         async with self._lock:
             if not self.quota.can_answer(1):
                 return ""

@@ -292,11 +292,11 @@ class YoutubeChannel:
     async def _list(self, method: str, path: str, params: dict[str, str]) -> dict[str, Any] | None:
         """One list call within the polls' budget; None when it is spent or refused."""
         cost = api.COSTS[method]
+        token = await self.token.fresh()  # first: a refused token spends no unit
         async with self._lock:
             if not self.quota.can_poll(cost):
                 return None
             self.quota.spend(cost)
-        token = await self.token.fresh()
         try:
             response = await self.client.get(
                 _PATH + path, params=params, headers={"Authorization": f"Bearer {token}"}
@@ -333,6 +333,7 @@ class YoutubeChannel:
             if already:
                 return Sent(peer_id=already)
         cost = api.COSTS["comments.insert"]
+        token = await self.token.fresh()  # first: a refused token spends no unit
         async with self._lock:
             if not self.quota.can_answer(cost):
                 raise SendFailed(
@@ -341,7 +342,6 @@ class YoutubeChannel:
                     f"{self.quota.resets_in_s() / 3600:.1f} h (midnight, Pacific time)"
                 )
             self.quota.spend(cost)
-        token = await self.token.fresh()
         payload = {"snippet": {"parentId": top, "textOriginal": outgoing.text}}
         request = msgspec.json.encode(payload)
         try:
@@ -378,11 +378,11 @@ class YoutubeChannel:
         params = {"part": "snippet", "parentId": top, "maxResults": "100"}
         params["textFormat"] = "plainText"
         cost = api.COSTS["comments.list"]
+        token = await self.token.fresh()  # first: a refused token spends no unit
         async with self._lock:
             if not self.quota.can_answer(cost):
                 return ""
             self.quota.spend(cost)
-        token = await self.token.fresh()
         try:
             response = await self.client.get(
                 _PATH + "/comments", params=params, headers={"Authorization": f"Bearer {token}"}
