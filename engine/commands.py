@@ -23,8 +23,10 @@ __all__ = [
     "AdvisorState",
     "AwaitPrincipal",
     "CallbackOutcome",
+    "ClaimExemption",
     "Close",
     "Command",
+    "DecideExemption",
     "Decline",
     "MintToken",
     "Move",
@@ -346,6 +348,33 @@ class SetSchedule(_Command, frozen=True, tag="schedule.set"):
     shifts: tuple[Shift, ...] = ()
 
 
+# -- exemptions ---------------------------------------------------------------------------------
+# Force majeure: relief claimed by the operator's supervisors, granted or refused by the
+# authority alone (``exemptions``). ``by`` names who did it (``token:7``), ``role`` its role.
+
+
+class ClaimExemption(_Command, frozen=True, kw_only=True, tag="exemption.claim"):
+    """Claim relief for a period ``[start, end)`` (a strike, an outage of the authority's own
+    systems) on some channels, or all when none is named; ``reason`` says why, in words."""
+
+    start: Instant
+    end: Instant
+    channels: tuple[Channel, ...] = ()
+    reason: str
+    by: str
+    role: str = ""
+
+
+class DecideExemption(_Command, frozen=True, kw_only=True, tag="exemption.decide"):
+    """The authority accepts or refuses a pending claim, once, saying why."""
+
+    exemption_id: int
+    decision: Literal["accepted", "refused"]
+    reason: str
+    by: str
+    role: str = ""
+
+
 Command = (
     SetPolicies
     | AddAdvisor
@@ -373,4 +402,7 @@ Command = (
     | Move
     # schedules
     | SetSchedule
+    # exemptions
+    | ClaimExemption
+    | DecideExemption
 )

@@ -237,6 +237,8 @@ class Engine:
             "threads": dict(sorted(state.threads.items())),
             "next_message_id": state.next_message_id,
             "schedules": state.schedules,
+            "exemptions": dict(sorted(state.exemptions.items())),
+            "next_exemption_id": state.next_exemption_id,
         }
 
     # -- internals -----------------------------------------------------------------------------

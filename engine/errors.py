@@ -8,6 +8,8 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     │   └── ClockWentBackwards
     ├── Refused               the command is well formed but the current state refuses it
     │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken / UnknownMessage
+    │   │   / UnknownExemption
+    │   ├── AlreadyDecided     an exemption claim decided already (a claim is decided once)
     │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
     │   ├── NotYourWork        an advisor acted on work it does not hold
     │   ├── ChannelClosed      reason ``closed``: the channel is outside its opening hours;
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from .events import InteractionRefused
 
 __all__ = [
+    "AlreadyDecided",
     "ApplyFailed",
     "CallbackRefused",
     "ChannelClosed",
@@ -44,6 +47,7 @@ __all__ = [
     "Refused",
     "SnapshotFormatError",
     "UnknownAdvisor",
+    "UnknownExemption",
     "UnknownInteraction",
     "UnknownMessage",
     "UnknownOffer",
@@ -102,6 +106,14 @@ class UnknownToken(Refused):
 
 class UnknownMessage(Refused):
     reason = "unknown_message"
+
+
+class UnknownExemption(Refused):
+    reason = "unknown_exemption"
+
+
+class AlreadyDecided(Refused):
+    reason = "already_decided"
 
 
 class IllegalTransition(Refused):

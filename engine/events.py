@@ -9,6 +9,8 @@ instant the timer was due, which differs from ``at`` when a daemon was down when
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from .commands import AdvisorState
@@ -27,6 +29,8 @@ __all__ = [
     "CallbackMissed",
     "CallbackRequested",
     "Event",
+    "ExemptionClaimed",
+    "ExemptionDecided",
     "InteractionAbandoned",
     "InteractionArrived",
     "InteractionClosed",
@@ -467,6 +471,32 @@ class ScheduleSet(_Event, frozen=True, tag="schedule.set"):
     shifts: tuple[Shift, ...] = ()
 
 
+# -- exemptions ---------------------------------------------------------------------------------
+
+
+class ExemptionClaimed(_Event, frozen=True, kw_only=True, tag="exemption.claimed"):
+    """Relief claimed for ``[start, end)`` on ``channels`` (empty: all), pending a decision;
+    ``exemption_id`` numbers the claim. ``by``: who claimed it (``token:7``), ``role``: its role."""
+
+    exemption_id: int
+    start: Instant
+    end: Instant
+    channels: tuple[Channel, ...] = ()
+    reason: str
+    by: str
+    role: str = ""
+
+
+class ExemptionDecided(_Event, frozen=True, kw_only=True, tag="exemption.decided"):
+    """The authority's decision on a claim: ``accepted`` (the reports apply it) or ``refused``."""
+
+    exemption_id: int
+    decision: Literal["accepted", "refused"]
+    reason: str
+    by: str
+    role: str = ""
+
+
 Event = (
     PoliciesSet
     | AdvisorAdded
@@ -506,4 +536,7 @@ Event = (
     | InteractionMoved
     # schedules
     | ScheduleSet
+    # exemptions
+    | ExemptionClaimed
+    | ExemptionDecided
 )

@@ -65,6 +65,7 @@ from .events import (
 )
 from .events import PrincipalAnswered as PrincipalAnsweredEvent
 from .events import PrincipalAwaited as PrincipalAwaitedEvent
+from .exemptions import EXEMPTION_HANDLERS
 from .instants import SECOND, Instant, to_datetime
 from .interactions import Interaction, Offer
 from .messages import Message, in_outbox
@@ -702,6 +703,7 @@ def _set_schedule(state: State, command: SetSchedule, now: Instant) -> list[Even
 COMMAND_HANDLERS: dict[type[Any], Handler] = {
     **ROSTER_HANDLERS,
     **STEERING_HANDLERS,
+    **EXEMPTION_HANDLERS,
     Submit: _submit,
     Accept: _accept,
     Decline: _decline,

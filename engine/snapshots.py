@@ -26,6 +26,7 @@ import msgspec
 from .advisors import Advisor
 from .calendar import BusinessCalendar
 from .errors import SnapshotFormatError
+from .exemptions import Exemption
 from .instants import Instant
 from .interactions import Interaction, Offer, order_key
 from .messages import Message, in_outbox
@@ -38,8 +39,12 @@ from .tokens import Token
 
 __all__ = ["SNAPSHOT_FORMAT", "dump_state", "read_image", "restore_state"]
 
-SNAPSHOT_FORMAT = 5
+SNAPSHOT_FORMAT = 6
 """The image format this code writes.
+
+6: exemptions: every exemption claim as it stands, and the next claim's id. A format-5 image is
+read too: it had no claim (the journal had none). The format changes for the reason 4 did: an
+older version must not read an image without them and write its next image without them.
 
 5: callbacks: each interaction's callback fields (when it was asked for, the attempts, the one
 under way, the instant before which it is not offered again). A format-4 image is read too:
@@ -61,7 +66,7 @@ breach timers move one microsecond later, and each interaction's raw deadline is
 force (what a format-1 image knew of it; a deadline once given never moved earlier).
 """
 
-_UPGRADABLE = frozenset({1, 2, 3, 4})
+_UPGRADABLE = frozenset({1, 2, 3, 4, 5})
 """Older formats read by upgrading them (``_upgraded``)."""
 
 
@@ -102,6 +107,9 @@ class _Image(msgspec.Struct, kw_only=True):
     next_message_id: int = 1
     schedules: list[tuple[str, list[Shift]]] = []
     """``(day, its shifts)``, oldest day first."""
+    exemptions: list[Exemption] = []
+    """By id."""
+    next_exemption_id: int = 1
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -135,6 +143,8 @@ def dump_state(state: State, now: Instant = 0) -> bytes:
         threads=[(source, key, i) for (source, key), i in state.threads.items()],
         next_message_id=state.next_message_id,
         schedules=[(day, list(shifts)) for day, shifts in state.schedules.items()],
+        exemptions=list(state.exemptions.values()),
+        next_exemption_id=state.next_exemption_id,
     )
     return _ENCODER.encode(image)
 
@@ -190,6 +200,8 @@ def read_image(data: bytes) -> tuple[State, Instant]:
     state.threads = {(source, key): i for source, key, i in image.threads}
     state.next_message_id = image.next_message_id
     state.schedules = {day: tuple(shifts) for day, shifts in image.schedules}
+    state.exemptions = {exemption.id: exemption for exemption in image.exemptions}
+    state.next_exemption_id = image.next_exemption_id
     state.pending_advisors.clear()
     state.pending_interactions.clear()
     return state, image.now
@@ -232,8 +244,8 @@ def _decode(data: bytes) -> _Image:
 def _upgraded(data: bytes, found: int) -> _Image:
     """Read an image of an older format as the current one (``SnapshotFormatError`` if not).
 
-    Formats 2, 3 and 4 need nothing done: what formats 3, 4 and 5 add reads as its default (no
-    messages, no schedules, no callbacks).
+    Formats 2 to 5 need nothing done: what formats 3 to 6 add reads as its default (no
+    messages, no schedules, no callbacks, no exemption claims).
     """
     try:
         raw = msgspec.msgpack.decode(data)

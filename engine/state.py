@@ -35,6 +35,8 @@ from .events import (
     CallbackMissed,
     CallbackRequested,
     Event,
+    ExemptionClaimed,
+    ExemptionDecided,
     InteractionAbandoned,
     InteractionArrived,
     InteractionClosed,
@@ -65,6 +67,7 @@ from .events import (
     TokenMinted,
     TokenRevoked,
 )
+from .exemptions import Exemption
 from .instants import SECOND, Instant
 from .interactions import Interaction, Offer, signature_of
 from .messages import Message, in_outbox
@@ -134,6 +137,9 @@ class State:
         self.schedules: dict[str, tuple[Shift, ...]] = {}
         """Planned shifts by local day (``YYYY-MM-DD``): the last week's days and those ahead
         (see ``schedules``); routing never reads them."""
+        self.exemptions: dict[int, Exemption] = {}
+        """Every exemption claim, by id, as it stands (see ``exemptions``); kept for good."""
+        self.next_exemption_id = 1
         # ``appliers`` (below) is what ``apply`` dispatches on, by event type; the engine's hot
         # paths read it directly to save a call per event.
         # Routing hints: what the engine's routing pass must look at next (advisors with new
@@ -178,6 +184,8 @@ class State:
             InteractionReprioritised: self._reprioritised,
             InteractionMoved: self._moved,
             ScheduleSet: self._schedule_set,
+            ExemptionClaimed: self._exemption_claimed,
+            ExemptionDecided: self._exemption_decided,
         }
 
     def apply(self, event: Event) -> None:
@@ -769,6 +777,31 @@ class State:
         else:
             schedules.pop(event.day, None)
         self.schedules = dict(sorted(schedules.items()))
+
+    # -- exemptions --------------------------------------------------------------------------
+
+    def _exemption_claimed(self, event: ExemptionClaimed) -> None:
+        self.exemptions[event.exemption_id] = Exemption(
+            id=event.exemption_id,
+            start=event.start,
+            end=event.end,
+            channels=event.channels,
+            reason=event.reason,
+            claimed_by=event.by,
+            claimed_role=event.role,
+            claimed_at=event.at,
+        )
+        self.next_exemption_id = max(self.next_exemption_id, event.exemption_id + 1)
+
+    def _exemption_decided(self, event: ExemptionDecided) -> None:
+        self.exemptions[event.exemption_id] = msgspec.structs.replace(
+            self.exemptions[event.exemption_id],
+            status=event.decision,
+            decision_reason=event.reason,
+            decided_by=event.by,
+            decided_role=event.role,
+            decided_at=event.at,
+        )
 
 
 _RETURNS: dict[type[Any], Action] = {

@@ -19,7 +19,8 @@ __all__ = ["LONGEST_LIFE", "ROLES", "Role", "Token", "is_digest"]
 Role = Literal["advisor", "supervisor", "integrator", "admin", "authority"]
 ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin", "authority")
 """``advisor`` acts only for its own advisor id; the others act for nobody in particular.
-``authority`` is the principal's read-only role: it reads the reports, nothing else."""
+``authority`` is the principal's role: it reads the reports and decides exemption claims
+(``exemptions``), nothing else."""
 LONGEST_LIFE: Final = 10 * 366 * 86_400 * SECOND
 """A token expires at most ten years after it is minted (or never, when it has no expiry)."""
 

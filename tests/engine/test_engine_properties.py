@@ -42,8 +42,10 @@ from aiguillage.engine.commands import (
     Accept,
     AddAdvisor,
     AwaitPrincipal,
+    ClaimExemption,
     Close,
     Command,
+    DecideExemption,
     Decline,
     MintToken,
     Move,
@@ -449,6 +451,47 @@ class EngineMachine(RuleBasedStateMachine):
             ),
         }[action]
         self.run(command)
+
+    @rule(
+        back_s=st.integers(0, 7200),
+        length_s=st.integers(-60, 7200),
+        channels=st.lists(st.sampled_from(CHANNELS), max_size=2, unique=True),
+        reason=st.sampled_from(["strike", "strike", ""]),
+    )
+    def supervisor_claims_an_exemption(
+        self, back_s: int, length_s: int, channels: list[Any], reason: str
+    ) -> None:
+        start = self.now - back_s * SECOND
+        self.run(
+            ClaimExemption(
+                start=start,
+                end=start + length_s * SECOND,
+                channels=tuple(channels),
+                reason=reason,
+                by="token:2",
+                role="supervisor",
+            )
+        )
+
+    @rule(
+        data=st.data(),
+        accepted=st.booleans(),
+        role=st.sampled_from(["authority", "authority", "supervisor"]),
+    )
+    def authority_decides_an_exemption(
+        self, data: st.DataObject, accepted: bool, role: str
+    ) -> None:
+        # An unknown claim now and then, and claims decided already: both refused.
+        exemption_id = self.pick(data, [*sorted(self.engine.state.exemptions), 99])
+        self.run(
+            DecideExemption(
+                exemption_id=exemption_id,
+                decision="accepted" if accepted else "refused",
+                reason="seen",
+                by="token:3",
+                role=role,
+            )
+        )
 
     @precondition(lambda self: self.engine.state.interactions)
     @rule(

@@ -199,6 +199,19 @@ EVENT_SAMPLES: dict[str, Any] = {
     "message.bounced": events.MessageBounced(
         at=T0, interaction_id=1, message_id=3, reason="mailbox full"
     ),
+    "exemption.claimed": events.ExemptionClaimed(
+        at=T0,
+        exemption_id=1,
+        start=T0,
+        end=T0 + 3600,
+        channels=("voice",),
+        reason="strike",
+        by="token:7",
+        role="supervisor",
+    ),
+    "exemption.decided": events.ExemptionDecided(
+        at=T0, exemption_id=1, decision="accepted", reason="seen", by="token:9", role="authority"
+    ),
     "schedule.set": events.ScheduleSet(
         at=T0,
         day="2026-12-02",
@@ -282,6 +295,12 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "message.record_delivery": commands.RecordDelivery(
         message_id=3, outcome="failed", reason="timeout", retry_at=T0 + 60
     ),
+    "exemption.claim": commands.ClaimExemption(
+        start=T0, end=T0 + 3600, reason="strike", by="token:7", role="supervisor"
+    ),
+    "exemption.decide": commands.DecideExemption(
+        exemption_id=1, decision="refused", reason="no proof", by="token:9", role="authority"
+    ),
     "schedule.set": commands.SetSchedule(
         day="2026-12-02", shifts=(Shift(advisor_id="A1", start=T0, end=T0 + 3600),)
     ),
@@ -310,6 +329,8 @@ def test_the_event_tags_are_pinned() -> None:
         "advisor.removed",
         "advisor.state_changed",
         "advisor.updated",
+        "exemption.claimed",
+        "exemption.decided",
         "interaction.abandoned",
         "interaction.arrived",
         "interaction.callback_answered",
@@ -424,6 +445,8 @@ def test_the_command_tags_are_pinned() -> None:
         "advisor.remove",
         "advisor.set_state",
         "advisor.update",
+        "exemption.claim",
+        "exemption.decide",
         "interaction.abandon",
         "interaction.await_principal",
         "interaction.callback_attempt",
