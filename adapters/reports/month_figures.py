@@ -43,6 +43,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from aiguillage.adapters.reports.exemptions import (
+    EXEMPTION_EVENTS,
+    Claims,
+    MonthExemptions,
+    month_exemptions,
+)
 from aiguillage.adapters.stores.journal import GENESIS, Record
 from aiguillage.engine import figures
 from aiguillage.engine.events import (
@@ -225,6 +231,9 @@ class MonthFigures(msgspec.Struct, kw_only=True):
     journal: JournalRange
     breaches: list[Breach] = []
     """The breaches counted in ``channels``, each with its interaction, by id."""
+    exemptions: MonthExemptions = msgspec.field(default_factory=MonthExemptions)
+    """The exemption claims meeting the month, and the work accepted ones excuse
+    (``reports.exemptions``)."""
 
 
 def month_range(month: str, zone: tzinfo) -> tuple[Instant, Instant]:
@@ -325,6 +334,7 @@ class _Reader:
         self.staffed_s: list[float] = []
         self.last_at: Instant = 0
         self.range = JournalRange()
+        self.claims = Claims()
 
     def _place(self) -> None:
         """Fix the months' bounds in the zone of the policies read so far."""
@@ -440,6 +450,8 @@ class _Reader:
                 assert isinstance(event, AdvisorRemoved)
                 self._advisor_change(event.advisor_id, event.at, state="offline")
                 self.advisors.pop(event.advisor_id, None)
+            elif kind in EXEMPTION_EVENTS:
+                self.claims.read(event)  # type: ignore[arg-type]
 
     def finish(self) -> None:
         """Count the advisors' time up to the journal's end."""
@@ -650,6 +662,12 @@ def _figures_of(
         staffed_s=reader.staffed_s[index],
         journal=reader.range,
         breaches=breaches,
+        exemptions=month_exemptions(
+            reader.claims,
+            counted,
+            (start, end, zone),
+            lambda channel, works: _tally(channel, works, [], targets, until),
+        ),
     )
 
 

@@ -19,7 +19,9 @@ import math
 import msgspec
 
 from aiguillage.adapters.config.reports import PenaltySettings
+from aiguillage.adapters.reports.exemptions import ClaimOut, counts_without, excused_in
 from aiguillage.adapters.reports.month_figures import Figures, JournalRange, MonthFigures
+from aiguillage.engine import figures as definitions
 from aiguillage.engine.policies import CHANNELS, Policies
 
 __all__ = [
@@ -68,6 +70,9 @@ class PenaltyLine(msgspec.Struct, kw_only=True, omit_defaults=True):
     points: float | None = None
     figures: dict[str, int] = {}
     cap_cents: int | None = None
+    exempted: list[int] = []
+    """The channel's interactions an accepted exemption excuses, left out of this line: its
+    exempted breaches (``breaches``), or its exempted work (``service_level``)."""
 
 
 class PenaltyStatement(msgspec.Struct, kw_only=True):
@@ -84,6 +89,11 @@ class PenaltyStatement(msgspec.Struct, kw_only=True):
     total_cents: int
     """The sum of ``lines``' amounts."""
     journal: JournalRange
+    exemptions: list[ClaimOut] = []
+    """The exemption claims meeting the month, pending, accepted or refused: only accepted
+    ones are applied (``reports.exemptions``)."""
+    exempted: list[int] = []
+    """The interactions of the month the accepted claims excuse, by id."""
 
 
 def rules_of(settings: PenaltySettings, policies: Policies) -> PenaltyRules:
@@ -141,13 +151,22 @@ def penalty_statement(figures: MonthFigures, rules: PenaltyRules) -> PenaltyStat
         lines=lines,
         total_cents=sum(line.amount_cents for line in lines),
         journal=figures.journal,
+        exemptions=figures.exemptions.claims,
+        exempted=figures.exemptions.interactions,
     )
 
 
 def _channel_lines(row: Figures, figures: MonthFigures, rules: ChannelRules) -> list[PenaltyLine]:
     lines = []
-    breached = [b.interaction_id for b in figures.breaches if b.channel == row.channel]
-    if breached and rules.breach_cents:
+    excused = excused_in(figures.exemptions, row.channel)
+    spared = set(excused.interactions) if excused is not None else set()
+    breached = [
+        b.interaction_id
+        for b in figures.breaches
+        if b.channel == row.channel and b.interaction_id not in spared
+    ]
+    spared_breaches = excused.breaches if excused is not None else []
+    if (breached or spared_breaches) and rules.breach_cents:
         lines.append(
             PenaltyLine(
                 kind="breaches",
@@ -156,9 +175,20 @@ def _channel_lines(row: Figures, figures: MonthFigures, rules: ChannelRules) -> 
                 unit_cents=rules.breach_cents,
                 count=len(breached),
                 interactions=breached,
+                exempted=spared_breaches,
             )
         )
+    counts = counts_without(row, excused)
     level, target = row.service_level, row.target
+    if excused is not None:
+        level = definitions.service_level(
+            counts["answered_within"],
+            counts["answered"],
+            counts["abandoned"],
+            counts["short_abandons"],
+            callbacks_within=counts["callbacks_within"],
+            callbacks=counts["callbacks_requested"],
+        )
     if rules.point_cents and level is not None and target is not None and level < target:
         points = (target - level) * 100
         lines.append(
@@ -170,17 +200,22 @@ def _channel_lines(row: Figures, figures: MonthFigures, rules: ChannelRules) -> 
                 service_level=level,
                 target=target,
                 points=points,
-                figures={
-                    "answered_within": row.answered_within,
-                    "answered": row.answered,
-                    "abandoned": row.abandoned,
-                    "short_abandons": row.short_abandons,
-                    "callbacks_within": row.callbacks_within,
-                    "callbacks_requested": row.callbacks_requested,
-                },
+                figures={name: counts[name] for name in _SERVICE_LEVEL_FIGURES},
+                exempted=sorted(spared),
             )
         )
     return lines
+
+
+_SERVICE_LEVEL_FIGURES = (
+    "answered_within",
+    "answered",
+    "abandoned",
+    "short_abandons",
+    "callbacks_within",
+    "callbacks_requested",
+)
+"""What a service-level line shows it was computed from, in this order."""
 
 
 def _cents(euros: float) -> int:

@@ -34,6 +34,14 @@ _WORDS = {
         "amount": "Montant",
         "journal": "Journal lu : événements {first} à {last}, empreinte {hash}",
         "so_far": "Le journal ne couvre pas encore tout le mois : relevé provisoire.",
+        "exemptions": "Exonérations demandées (seules les acceptées s'appliquent)",
+        "claim": "Demande",
+        "period": "Période",
+        "status": "Décision",
+        "pending": "en attente",
+        "accepted": "acceptée",
+        "refused": "refusée",
+        "all": "tous",
     },
     "en": {
         "title": "Penalty statement",
@@ -48,6 +56,14 @@ _WORDS = {
         "amount": "Amount",
         "journal": "Journal read: events {first} to {last}, hash {hash}",
         "so_far": "The journal does not cover the whole month yet: a provisional statement.",
+        "exemptions": "Exemptions claimed (only accepted ones apply)",
+        "claim": "Claim",
+        "period": "Period",
+        "status": "Decision",
+        "pending": "pending",
+        "accepted": "accepted",
+        "refused": "refused",
+        "all": "all",
     },
 }
 
@@ -68,7 +84,15 @@ def render_statement(statement: PenaltyStatement, format: str, *, language: str 
 
 
 def _basis(line: PenaltyLine) -> str:
-    """What a line rests on, in one phrase of figures and ids (the same in both languages)."""
+    """What a line rests on, in one phrase of figures and ids (the same in both languages),
+    and the interactions an accepted exemption left out of it."""
+    basis = _rests_on(line)
+    if line.exempted:
+        basis += "; exempted: " + " ".join(str(i) for i in line.exempted)
+    return basis
+
+
+def _rests_on(line: PenaltyLine) -> str:
     if line.kind == "breaches":
         ids = " ".join(str(i) for i in line.interactions)
         return f"{line.count} \u00d7 {_euros(line.unit_cents or 0)}: {ids}"
@@ -106,6 +130,27 @@ def _html(statement: PenaltyStatement, words: dict[str, str], language: str) -> 
         "</td></tr>\n"
         for line in statement.lines
     )
+    claims = "".join(
+        f"<tr><td>{claim.id}</td><td>{escape(claim.start)} to {escape(claim.end)}</td>"
+        f"<td>{escape(', '.join(claim.channels) or words['all'])}</td>"
+        f"<td>{escape(claim.reason)} ({escape(claim.claimed_by)})</td>"
+        f"<td>{escape(words[claim.status])}"
+        + (
+            f": {escape(claim.decision_reason)} ({escape(claim.decided_by)})"
+            if claim.decided_by
+            else ""
+        )
+        + "</td></tr>\n"
+        for claim in statement.exemptions
+    )
+    exemptions = (
+        f"<h2>{escape(words['exemptions'])}</h2>\n<table>\n<tr><th>{escape(words['claim'])}</th>"
+        f"<th>{escape(words['period'])}</th><th>{escape(words['channel'])}</th>"
+        f"<th>{escape(words['basis'])}</th><th>{escape(words['status'])}</th></tr>\n{claims}"
+        "</table>\n"
+        if claims
+        else ""
+    )
     journal = statement.journal
     provisional = "" if statement.complete else f"<p>{escape(words['so_far'])}</p>\n"
     return (
@@ -119,7 +164,7 @@ def _html(statement: PenaltyStatement, words: dict[str, str], language: str) -> 
         f"<th>{escape(words['basis'])}</th><th>{escape(words['amount'])}</th></tr>\n{rows}"
         f'<tr><th colspan="3">{escape(words["total"])}</th>'
         f'<th class="num">{escape(_euros(statement.total_cents))}</th></tr>\n</table>\n'
-        "<p>"
+        f"{exemptions}<p>"
         + escape(
             words["journal"].format(
                 first=journal.first_seq, last=journal.last_seq, hash=journal.last_hash
