@@ -48,6 +48,7 @@ from litestar.types import ControllerRouterHandler
 from aiguillage.adapters.channels.port import CommandFailed, Conflict, Rejected, Unavailable
 from aiguillage.adapters.daemon.api.asyncapi import asyncapi_json
 from aiguillage.adapters.daemon.api.attachments import ATTACHMENT_ROUTES
+from aiguillage.adapters.daemon.api.exemptions import EXEMPTION_ROUTES
 from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_handler
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
@@ -72,6 +73,7 @@ from aiguillage.engine.errors import (
     InvalidCommand,
     Refused,
     UnknownAdvisor,
+    UnknownExemption,
     UnknownInteraction,
     UnknownOffer,
     UnknownToken,
@@ -157,7 +159,9 @@ def _unavailable(request: Request[Any, Any, Any], exc: Unavailable) -> Response[
 
 
 def _engine_error(request: Request[Any, Any, Any], exc: EngineError) -> Response[bytes]:
-    if isinstance(exc, UnknownInteraction | UnknownAdvisor | UnknownOffer | UnknownToken):
+    if isinstance(
+        exc, UnknownInteraction | UnknownAdvisor | UnknownOffer | UnknownToken | UnknownExemption
+    ):
         status = 404
     elif isinstance(exc, Refused):
         status = 409
@@ -347,6 +351,7 @@ def create_app(
                     *TOKEN_ROUTES,
                     *WALLBOARD_ROUTES,
                     *SCHEDULE_ROUTES,
+                    *EXEMPTION_ROUTES,
                     *REPORT_ROUTES,
                 ],
                 without_commands=[ticket],

@@ -1,4 +1,5 @@
-"""``GET /v1/reports/month/{YYYY-MM}`` and ``/v1/reports/year/{YYYY}``: the authority's reports.
+"""``GET /v1/reports/month/{YYYY-MM}``, ``/v1/reports/year/{YYYY}`` and
+``/v1/reports/penalties/{YYYY-MM}``: the authority's reports and the month's penalty statement.
 
 The same reports as ``aiguillage report``, read from the journal the daemon writes (the archive
 of trimmed records too, on Redis): ``format`` ``json`` (the default: one object with every
@@ -6,7 +7,9 @@ figure and the glossary), ``html``, ``csv`` or ``xlsx``; ``language`` ``fr`` (th
 ``en``. For supervisors, admins and the principal's read-only ``authority`` role. The journal is
 read a page at a time and each page is tallied on a worker thread, so the daemon keeps serving.
 Written as JSON, a report is signed with the key ``[reports] signing_key`` names, as the command
-signs it (``reports.signing``), for ``aiguillage report verify``.
+signs it (``reports.signing``), for ``aiguillage report verify``. The penalty statement applies
+``[penalties]`` as ``aiguillage report penalties`` does, in ``json``, ``html`` or ``csv``; a
+configuration without that table answers 404.
 
 ``POST /v1/reports/head-export`` exports the journal's head now, as the daily export does
 (``daemon.head_export``), for supervisors and admins: it answers the line exported.
@@ -19,6 +22,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
@@ -34,6 +38,8 @@ from aiguillage.adapters.reports.month_figures import (
 from aiguillage.adapters.reports.month_plan import month_plan
 from aiguillage.adapters.reports.month_render import FORMATS, render
 from aiguillage.adapters.reports.month_words import LANGUAGES
+from aiguillage.adapters.reports.penalties import penalty_statement, rules_of
+from aiguillage.adapters.reports.penalty_render import STATEMENT_FORMATS, render_statement
 from aiguillage.adapters.reports.signing import SigningError, load_private_key, sign
 
 __all__ = ["READERS", "REPORT_ROUTES"]
@@ -170,6 +176,7 @@ async def year_report(
     return _answer(request, body, format, f"report-{year}")
 
 
+<<<<<<< HEAD
 @post(
     "/v1/reports/head-export",
     summary="Export the journal's head now",
@@ -206,4 +213,44 @@ async def head_export(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response(line, media_type="application/json")
 
 
-REPORT_ROUTES = [month_report, year_report, head_export]
+@get(
+    "/v1/reports/penalties/{month:str}",
+    summary="A month's penalty statement",
+    tags=["reports"],
+)
+async def penalty_report(
+    request: Request[Any, Any, Any],
+    month: str,
+    format: FormatQuery = "json",
+    language: LanguageQuery = "fr",
+) -> Response[Any]:
+    """The month's (``YYYY-MM``) penalties under ``[penalties]``: each line with the breaches
+    or the figures it rests on and the work an accepted exemption left out of it, the claims
+    meeting the month, and the total, the sum of the lines. ``format``: json, html or csv."""
+    caller(request, *READERS)
+    if format not in STATEMENT_FORMATS:
+        formats = ", ".join(STATEMENT_FORMATS)
+        return _refused(f"format {format!r}: choose one of {formats}", "format")
+    refused = _check("json", language)
+    if refused is not None:
+        return refused
+    loaded = runtime_of(request).loaded
+    settings = loaded.settings
+    if settings.penalties is None:
+        raise NotFoundException(
+            f"no penalty statement: {loaded.source} has no [penalties] table; add one with the "
+            "contract's amounts (see the reference configuration)"
+        )
+    try:
+        months = Months([month])
+    except ValueError as exc:
+        return _refused(str(exc), "month")
+    await _read(request, months)
+    (figures,) = await anyio.to_thread.run_sync(months.figures)
+    rules = rules_of(settings.penalties, settings.policies())
+    statement = penalty_statement(figures, rules)
+    body = render_statement(statement, format, language=language)
+    return _answer(request, body, format, f"penalties-{month}")
+
+
+REPORT_ROUTES = [month_report, year_report, penalty_report, head_export]
