@@ -4,7 +4,7 @@
 The same reports as ``aiguillage report``, read from the journal the daemon writes (the archive
 of trimmed records too, on Redis): ``format`` ``json`` (the default: one object with every
 figure and the glossary), ``html``, ``csv`` or ``xlsx``; ``language`` ``fr`` (the default) or
-``en``. For supervisors, admins and the principal's read-only ``authority`` role. The journal is
+``en``. For supervisors, admins and the principal's ``authority`` role. The journal is
 read a page at a time and each page is tallied on a worker thread, so the daemon keeps serving.
 Written as JSON, a report is signed with the key ``[reports] signing_key`` names, as the command
 signs it (``reports.signing``), for ``aiguillage report verify``. The penalty statement applies
@@ -176,7 +176,6 @@ async def year_report(
     return _answer(request, body, format, f"report-{year}")
 
 
-<<<<<<< HEAD
 @post(
     "/v1/reports/head-export",
     summary="Export the journal's head now",
