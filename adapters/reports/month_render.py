@@ -33,6 +33,7 @@ from aiguillage.adapters.reports.charts import (
     bar_chart,
     line_chart,
 )
+from aiguillage.adapters.reports.exemption_render import exemption_section, exemption_tables
 from aiguillage.adapters.reports.month_figures import (
     Figures,
     MonthFigures,
@@ -121,6 +122,8 @@ def tables(report: _Report, plan: MonthPlan | None = None) -> dict[str, list[dic
                 "last_hash": figures.journal.last_hash,
             }
         )
+        for name, rows in exemption_tables(figures).items():
+            found.setdefault(name, []).extend(rows)
     if plan is not None:
         found["plan"] = plan_rows(plan)
     return found
@@ -269,6 +272,7 @@ def _html(report: _Report, words: MonthLanguage, title: str, plan: MonthPlan | N
             _groups(report.month, "motive", report.month.motives, words),
             _groups(report.month, "typology", report.month.typologies, words),
             _pending(report.month, words),
+            exemption_section(report.month, words.code),
             _charts(report.month, words),
         ]
         shown = report.month

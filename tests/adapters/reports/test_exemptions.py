@@ -29,7 +29,8 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from aiguillage.adapters.reports.month_figures import month_figures
+from aiguillage.adapters.reports.month_figures import month_figures, month_report
+from aiguillage.adapters.reports.month_render import render, tables
 from aiguillage.engine.commands import (
     Abandon,
     AddAdvisor,
@@ -276,3 +277,36 @@ def test_the_html_and_csv_name_the_exempted_work_and_every_claim(place: Path) ->
     assert "2 \u00d7 40.00 €: 2 5; exempted: 3" in page
     csv_text = penalties(place, "csv")
     assert "2 \u00d7 40.00 €: 2 5; exempted: 3" in csv_text
+
+
+def test_the_months_page_and_tables_show_the_claims_and_the_exempted_work(month: Month) -> None:
+    report = month_report(month.records(), "2027-06")
+    page = render(report, "html", language="en").decode()
+    assert "<h2>Exemptions (force majeure)</h2>" in page
+    assert "Interactions exempted: 3 4" in page
+    assert (
+        "accepted: the strike is on record (token:9 (authority), 2027-06-03T10:00:00+02:00)" in page
+    )
+    assert "the authority&#x27;s CRM down" in page
+    found = tables(report)
+    # The previous month beside it: May meets claim 5 alone.
+    assert [
+        (row["month"], row["id"], row["status"], row["channels"]) for row in found["exemptions"]
+    ] == [
+        ("2027-06", 1, "accepted", "voice"),
+        ("2027-06", 2, "refused", ""),
+        ("2027-06", 3, "pending", "voice"),
+        ("2027-06", 4, "accepted", "social"),
+        ("2027-05", 5, "accepted", ""),
+    ]
+    assert found["exempted"] == [
+        {"month": "2027-06", "interaction_id": 3, "channel": "voice", "breached": True},
+        {"month": "2027-06", "interaction_id": 4, "channel": "voice", "breached": False},
+    ]
+    sheet = render(report, "csv").decode()
+    assert "exempted,2027-06,3,voice,true" in sheet
+
+
+def test_a_month_without_claims_has_no_exemption_section(month: Month) -> None:
+    page = render(month_report(month.records(), "2027-08"), "html").decode()
+    assert "Exonérations" not in page
