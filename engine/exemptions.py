@@ -60,10 +60,6 @@ class Exemption(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     decided_role: str = ""
     decided_at: Instant | None = None
 
-    def covers(self, channel: str, at: Instant) -> bool:
-        """Return whether the period covers an instant of a channel (accepted or not)."""
-        return self.start <= at < self.end and (not self.channels or channel in self.channels)
-
 
 def _text(value: str, what: str) -> None:
     if not value.strip():
