@@ -100,7 +100,8 @@ COUNTS = (
 
 
 class MonthExemptions(msgspec.Struct, kw_only=True):
-    """The claims whose period meets a month, and what the accepted ones excuse in it."""
+    """The claims whose period meets a month or that excuse work counted in it (work due in an
+    earlier month, settled in this one), and what the accepted ones excuse in it."""
 
     claims: list[ClaimOut] = []
     interactions: list[int] = []
@@ -173,20 +174,29 @@ class Claims:
             claim.decided_by = _who(event.by, event.role)
             claim.decided_at = event.at
 
-    def meeting(self, start: Instant, end: Instant) -> list[Claim]:
-        """The claims whose period meets ``[start, end)``, by id."""
-        return [c for _, c in sorted(self.by_id.items()) if c.start < end and start < c.end]
+    def shown(self, start: Instant, end: Instant, applied: set[int]) -> list[Claim]:
+        """The claims whose period meets ``[start, end)``, and those ``applied`` (an earlier
+        month's period excusing work settled in this one), by id."""
+        return [
+            c
+            for _, c in sorted(self.by_id.items())
+            if (c.start < end and start < c.end) or c.id in applied
+        ]
 
-    def exempted(self, work: Iterable[tuple[int, str, Instant]]) -> list[int]:
-        """The ids, in order, of the ``(id, channel, deadline)`` an accepted claim excuses."""
+    def exempted(self, work: Iterable[tuple[int, str, Instant]]) -> tuple[list[int], set[int]]:
+        """The ids, in order, of the ``(id, channel, deadline)`` an accepted claim excuses, and
+        the ids of the claims that excuse them."""
         accepted = [c for c in self.by_id.values() if c.status == "accepted"]
+        excused: list[int] = []
+        applied: set[int] = set()
         if not accepted:
-            return []
-        return sorted(
-            interaction_id
-            for interaction_id, channel, deadline in work
-            if any(c.excuses(channel, deadline) for c in accepted)
-        )
+            return excused, applied
+        for interaction_id, channel, deadline in work:
+            covering = [c.id for c in accepted if c.excuses(channel, deadline)]
+            if covering:
+                excused.append(interaction_id)
+                applied.update(covering)
+        return sorted(excused), applied
 
 
 class _Work(Protocol):
@@ -208,7 +218,8 @@ def month_exemptions(
     """The claims meeting a month ``(start, end, zone)``, and what the work counted in it that
     they excuse counted for, per channel (``tally`` counts a channel's row of figures)."""
     start, end, zone = month
-    excused = set(claims.exempted((w.id, w.channel, w.deadline) for w in counted))
+    found, applied = claims.exempted((w.id, w.channel, w.deadline) for w in counted)
+    excused = set(found)
     rows = []
     for channel in CHANNELS:
         works = sorted(
@@ -218,7 +229,7 @@ def month_exemptions(
             ids, breached = [w.id for w in works], [w.id for w in works if w.breached]
             rows.append(Excused.of(tally(channel, works), ids, breached))
     return MonthExemptions(
-        claims=[claim.out(zone) for claim in claims.meeting(start, end)],
+        claims=[claim.out(zone) for claim in claims.shown(start, end, applied)],
         interactions=sorted(excused),
         channels=rows,
     )

@@ -31,6 +31,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aiguillage.adapters.reports.month_figures import month_figures, month_report
 from aiguillage.adapters.reports.month_render import render, tables
+from aiguillage.adapters.reports.penalties import (
+    ChannelRules,
+    PenaltyLine,
+    PenaltyRules,
+    penalty_statement,
+)
 from aiguillage.engine.commands import (
     Abandon,
     AddAdvisor,
@@ -310,3 +316,52 @@ def test_the_months_page_and_tables_show_the_claims_and_the_exempted_work(month:
 def test_a_month_without_claims_has_no_exemption_section(month: Month) -> None:
     page = render(month_report(month.records(), "2027-08"), "html").decode()
     assert "Exonérations" not in page
+
+
+def test_work_due_in_an_exempted_period_and_settled_the_next_month_is_exempted_there() -> None:
+    # A call at 19:59 on Monday 31 May, due at 20:02, breached, abandoned the next morning: it
+    # counts in June, where the accepted claim on 31 May excuses it, and is shown.
+    m = Month()
+    m.run("2027-05-03T08:00:00+02:00", lambda: SetPolicies(policies=make_policies()))
+    m.submit("late", "voice", "phone", "2027-05-31T19:59:00+02:00")
+    m.run("2027-06-01T09:00:00+02:00", lambda: Abandon(interaction_id=m.ids["late"]))
+    m.run(
+        "2027-06-02T09:00:00+02:00",
+        lambda: ClaimExemption(
+            start=at("2027-05-31T19:00:00+02:00"),
+            end=at("2027-05-31T21:00:00+02:00"),
+            channels=("voice",),
+            reason="a storm cut the lines",
+            by="token:7",
+            role="supervisor",
+        ),
+    )
+    m.run(
+        "2027-06-03T09:00:00+02:00",
+        lambda: DecideExemption(
+            exemption_id=1, decision="accepted", reason="on record", by="token:9", role="authority"
+        ),
+    )
+    m.play()
+    may = month_figures(m.records(), "2027-05")
+    assert [p.interaction_id for p in may.pending] == [1]
+    assert may.exemptions.interactions == []  # pending in May: not counted there
+    june = month_figures(m.records(), "2027-06")
+    assert [b.interaction_id for b in june.breaches] == [1]
+    assert june.exemptions.interactions == [1]
+    assert [c.id for c in june.exemptions.claims] == [1]
+    statement = penalty_statement(
+        june, PenaltyRules(channels={"voice": ChannelRules(breach_cents=4000, point_cents=5000)})
+    )
+    assert statement.lines == [
+        PenaltyLine(
+            kind="breaches",
+            channel="voice",
+            amount_cents=0,
+            unit_cents=4000,
+            count=0,
+            interactions=[],
+            exempted=[1],
+        )
+    ]
+    assert statement.total_cents == 0
