@@ -5,7 +5,8 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     EngineError
     ├── InvalidCommand        the command itself is malformed: an unknown channel, a priority
     │   │                     out of range, an instant earlier than the engine's clock
-    │   └── ClockWentBackwards
+    │   ├── ClockWentBackwards
+    │   └── InvalidPeriod     an exemption claimed for a period that ends no later than it starts
     ├── Refused               the command is well formed but the current state refuses it
     │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken / UnknownMessage
     │   │   / UnknownExemption
@@ -43,6 +44,7 @@ __all__ = [
     "EngineError",
     "IllegalTransition",
     "InvalidCommand",
+    "InvalidPeriod",
     "NotYourWork",
     "Refused",
     "SnapshotFormatError",
@@ -80,6 +82,12 @@ class ClockWentBackwards(InvalidCommand):
     """An instant earlier than one the engine has already seen."""
 
     reason = "clock_went_backwards"
+
+
+class InvalidPeriod(InvalidCommand):
+    """An exemption claimed for a period whose end (until) is not after its start (from)."""
+
+    reason = "invalid_period"
 
 
 class Refused(EngineError):

@@ -10,7 +10,7 @@ Like every handler, each function here reads the state, checks the command and r
 events that follow, changing nothing; ``State`` applies them. Claims are kept in the state for
 good (a few a year): the report of any month, and its recheck, needs every decision.
 
-Refusals: ``InvalidCommand`` (reason ``invalid_period``: until not after from; ``invalid_claim``:
+Refusals: ``InvalidPeriod`` (until not after from), ``InvalidCommand`` (reason ``invalid_claim``:
 no reason or author, an unknown channel; ``authority_only``: a decision by another role),
 ``UnknownExemption`` (no such claim), ``AlreadyDecided`` (a claim is decided once).
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import msgspec
 
 from .commands import ClaimExemption, DecideExemption
-from .errors import AlreadyDecided, InvalidCommand, UnknownExemption
+from .errors import AlreadyDecided, InvalidCommand, InvalidPeriod, UnknownExemption
 from .events import Event, ExemptionClaimed, ExemptionDecided
 from .instants import Instant
 from .policies import CHANNELS, Channel
@@ -72,10 +72,9 @@ def _text(value: str, what: str) -> None:
 
 def _claim(state: State, command: ClaimExemption, now: Instant) -> list[Event]:
     if command.end <= command.start:
-        raise InvalidCommand(
+        raise InvalidPeriod(
             f"the period ends ({command.end}) no later than it starts ({command.start}): until "
-            "must be after from",
-            reason="invalid_period",
+            "must be after from"
         )
     for channel in command.channels:
         if channel not in CHANNELS:

@@ -9,7 +9,12 @@ import pytest
 
 from aiguillage.engine.commands import ClaimExemption, DecideExemption
 from aiguillage.engine.engine import Engine
-from aiguillage.engine.errors import AlreadyDecided, InvalidCommand, UnknownExemption
+from aiguillage.engine.errors import (
+    AlreadyDecided,
+    InvalidCommand,
+    InvalidPeriod,
+    UnknownExemption,
+)
 from aiguillage.engine.events import Event, ExemptionClaimed, ExemptionDecided
 from aiguillage.engine.exemptions import Exemption
 from aiguillage.engine.instants import HOUR, SECOND
@@ -133,7 +138,7 @@ def test_deciding_an_unknown_claim_is_refused(engine: JournaledEngine) -> None:
 def test_a_period_that_ends_before_it_starts_is_refused(
     engine: JournaledEngine, length: int
 ) -> None:
-    with pytest.raises(InvalidCommand, match="until must be after from") as refused:
+    with pytest.raises(InvalidPeriod, match="until must be after from") as refused:
         engine.handle(claim(start=T0, end=T0 + length), T0)
     assert refused.value.reason == "invalid_period"
     assert engine.state.exemptions == {}
