@@ -6,7 +6,9 @@ a line for a service level under the monthly target (the amount per point times 
 under it, with the figures the service level was computed from); then, where a cap is reached,
 a line taking off what exceeds it: a channel's cap after that channel's lines, the month's cap
 last. Amounts are whole cents, each line rounded to the nearest cent; the total is the sum of
-the lines, caps included, so every euro of it can be checked line by line.
+the lines, caps included, so every euro of it can be checked line by line. Work an accepted
+exemption excuses (``reports.exemptions``) is charged no breach and left out of the service
+level; each line names what it left out (``exempted``), and the statement lists the claims.
 
 ``rules_of(settings, policies)`` turns ``[penalties]`` (euros) into ``PenaltyRules`` (cents),
 which the statement carries, so that it can be recomputed without the operator's configuration.
@@ -90,8 +92,8 @@ class PenaltyStatement(msgspec.Struct, kw_only=True):
     """The sum of ``lines``' amounts."""
     journal: JournalRange
     exemptions: list[ClaimOut] = []
-    """The exemption claims meeting the month, pending, accepted or refused: only accepted
-    ones are applied (``reports.exemptions``)."""
+    """The exemption claims meeting the month or excusing its work, pending, accepted or
+    refused: only accepted ones are applied (``reports.exemptions``)."""
     exempted: list[int] = []
     """The interactions of the month the accepted claims excuse, by id."""
 
