@@ -46,6 +46,12 @@ key (``aiguillage:{d}:…``)  type        holds
                                        ``stored_at``: the retention purge, and what a recovery
                                        checks against the journal
 ``personal:key``           string      the domain's key for external ids (never erased)
+``access``                 stream      the access log (``stores.access_log``): one entry per read
+                                       or erasure of personal data, id ``<seq>-0``: ``body``,
+                                       ``hash`` (chained), ``at``, ``interaction_id``
+``access:meta``            hash        ``last_seq`` and ``last_hash`` (where the access log ends),
+                                       ``trimmed_seq`` and ``trimmed_hash`` (the last entry a
+                                       retention trim removed)
 ``personal``               hash        records of an earlier version (interaction id → msgpack:
                                        salt, canonical JSON), moved to pieces at the next start
 =========================  ==========  ==========================================================
@@ -80,6 +86,8 @@ class DomainKeys(msgspec.Struct, frozen=True):
     personal: str
     personal_stored: str
     personal_key: str
+    access: str
+    access_meta: str
 
     def personal_of(self, interaction_id: int) -> str:
         """The key of the hash that holds an interaction's pieces of personal data."""
@@ -118,4 +126,6 @@ def keys_of(domain: str) -> DomainKeys:
         personal=prefix + "personal",
         personal_stored=prefix + "personal:stored",
         personal_key=prefix + "personal:key",
+        access=prefix + "access",
+        access_meta=prefix + "access:meta",
     )
