@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,9 @@ from rich.console import Console
 
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.config.settings import LoadedConfig
+from aiguillage.adapters.stores.access_log import AccessEntry
+from aiguillage.adapters.stores.actors import Actor
+from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog, verify_access_file
 from aiguillage.adapters.stores.sqlite.journal import verify_file
 from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
 from aiguillage.adapters.stores.urls import (
@@ -137,27 +142,77 @@ def replay(
     if not result.ok:
         print(f"{label}: BROKEN: a snapshot is not the one its seal vouches for")
         raise typer.Exit(1)
+    _verify_access_log(where, label)
+
+
+def _verify_access_log(where: SQLiteStore | RedisStore, label: str) -> None:
+    """Check the access log's chain too (who read whose personal data); exit 1 if broken."""
+    from aiguillage.adapters.stores.journal import JournalError, Verification
+
+    access: Verification | None
+    try:
+        if isinstance(where, RedisStore):
+            from aiguillage.adapters.stores.redis.access_log import verify_access_url
+
+            access = anyio.run(verify_access_url, where.url, where.domain)
+        else:
+            access = verify_access_file(where.path)
+    except JournalError as exc:
+        _err.print(f"aiguillage replay: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    if access is None:
+        print(f"{label}: no access log yet")
+        return
+    if not access.ok:
+        print(f"{label}: access log BROKEN after {access.checked} entries checked: {access.reason}")
+        raise typer.Exit(1)
+    print(f"{label}: access log, {access.checked} entries, hash chain intact")
+    print(f"access log last hash: {access.last_hash}")
 
 
 def erase(
     interaction_id: Annotated[int, typer.Argument(help="The interaction whose data to erase.")],
+    reason: Annotated[
+        str,
+        typer.Option(help="Why: one of [reasons] erase (subject_request, retention…)."),
+    ],
     config: ConfigOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Erase an interaction's personal data (customer, subject, text); the journal stays valid."""
+    """Erase an interaction's personal data (customer, subject, text); the journal stays valid.
+    The erasure is recorded in the access log: this command (with the system user) and why."""
     loaded = load_or_exit(config)
-    path = personal_path_of(_journal_path(store, loaded))
+    allowed = loaded.settings.reasons.erase
+    if reason not in allowed:
+        _err.print(
+            f"--reason {reason!r} is not one of [reasons] erase: {', '.join(allowed)}",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    journal_path = _journal_path(store, loaded)
+    path = personal_path_of(journal_path)
     if not path.exists():
         _err.print(f"{path}: no personal-data store here; give --store")
         raise typer.Exit(1)
+    by = Actor("command", f"erase by {getpass.getuser()}")
 
     async def run() -> bool:
         personal = SQLitePersonalStore(path)
         await personal.open()
         try:
-            return await personal.erase(interaction_id)
+            erased = await personal.erase(interaction_id)
         finally:
             await personal.close()
+        access = SQLiteAccessLog(journal_path)
+        await access.open()
+        try:
+            now = time.time_ns() // 1000
+            await access.append(
+                [AccessEntry(now, by, interaction_id, "aiguillage erase", "", "erasure", reason)]
+            )
+        finally:
+            await access.close()
+        return erased
 
     if anyio.run(run):
         print(f"interaction {interaction_id}: personal data erased")

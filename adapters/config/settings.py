@@ -148,6 +148,9 @@ class DaemonSettings(_Section, frozen=True):
     """... and this far ahead of the daemon's clock (then it is taken as now)."""
     personal_data_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     """Customers' personal data (identity, subject, text) is erased this long after arrival."""
+    access_log_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    """Entries of the access log (who read whose personal data) are trimmed this long after
+    they were written, by the daily housekeeping; the chain stays verifiable."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=100)] = 20_000
     """Events between two snapshots of the engine, so a restart replays a short tail."""
     ticket_ttl_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
@@ -210,6 +213,9 @@ class Reasons(_Section, frozen=True):
         "advisor_absent",
     )
     """Why a supervisor gives work another priority or moves it (a reason is required)."""
+    erase: tuple[ReasonCode, ...] = ("subject_request", "retention", "controller_request")
+    """Why an interaction's personal data is erased (``DELETE …/personal-data``, ``aiguillage
+    erase``): recorded in the access log with who asked."""
 
 
 class TokenSeed(_Section, frozen=True):

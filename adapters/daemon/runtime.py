@@ -89,8 +89,10 @@ from aiguillage.adapters.channels.port import (
     Unavailable,
 )
 from aiguillage.adapters.config.settings import LoadedConfig
+from aiguillage.adapters.daemon.access import AccessRecorder
 from aiguillage.adapters.daemon.auth import import_configured
 from aiguillage.adapters.daemon.metrics import Metrics
+from aiguillage.adapters.stores.access_log import AccessLog
 from aiguillage.adapters.stores.actors import DAEMON, Actor, acting
 from aiguillage.adapters.stores.journal import (
     GENESIS,
@@ -237,6 +239,7 @@ class Runtime:
         clock: Callable[[], Instant] = wall_clock,
         metrics: Metrics | None = None,
         standby: bool = False,
+        access_factory: Callable[[Journal], AccessLog] | None = None,
     ) -> None:
         self.loaded = loaded
         self.settings = loaded.settings
@@ -246,6 +249,9 @@ class Runtime:
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.zone = _zone_of(loaded)
+        self._access_factory = access_factory
+        self.access = AccessRecorder(clock, self.zone, kept=access_factory is not None)
+        """Who read whose personal data (``daemon.access``), with ``access_factory``'s log."""
         self.engine: Engine | None = None
         self.journal: Journal | None = None
         self.personal: PersonalStore | None = None
@@ -427,8 +433,9 @@ class Runtime:
         except JournalUnavailable as exc:
             raise Unavailable(f"the journal cannot be read: {exc}") from exc
 
-    async def erase(self, interaction_id: int) -> bool:
-        """Erase an interaction's personal data; ``False`` when there was none."""
+    async def erase(self, interaction_id: int, reason: str = "") -> bool:
+        """Erase an interaction's personal data; ``False`` when there was none. The request
+        is recorded in the access log (who, and ``reason``) before this returns."""
         personal = self.personal
         if personal is None or not self.ready:
             raise self.unavailable()
@@ -437,6 +444,7 @@ class Runtime:
         except JournalUnavailable as exc:
             raise Unavailable(f"the personal-data store cannot be written: {exc}") from exc
         log.info("personal data erased", interaction_id=interaction_id, found=erased)
+        await self.access.erasure(interaction_id, reason)
         for listener in list(self._erasure_listeners):
             try:  # what a channel keeps elsewhere (a call's recording) goes too
                 listener(interaction_id)
@@ -494,11 +502,14 @@ class Runtime:
         of it, and the personal-data store nothing (erased through the API, by ``aiguillage
         erase`` or by another daemon). ``False`` for an interaction the journal does not know."""
         journaled = await self._journaled(interaction_id)
-        return bool(journaled) and not await self._opened_by_digest(interaction_id, journaled)
+        opened = await self._opened_by_digest(interaction_id, journaled, recorded=False)
+        return bool(journaled) and not opened
 
     async def _opened_by_digest(
-        self, interaction_id: int, journaled: Sequence[str]
+        self, interaction_id: int, journaled: Sequence[str], *, recorded: bool = True
     ) -> dict[str, dict[str, Any]]:
+        """Every read of personal data comes here: a person's is recorded (``recorded``) in
+        the access log before anything is returned."""
         personal = self.personal
         if personal is None or not self.ready:
             raise self.unavailable()
@@ -514,6 +525,8 @@ class Runtime:
                 interaction_id=interaction_id,
                 pieces=len(pieces) - len(shown),
             )
+        if shown and recorded:
+            await self.access.read(interaction_id)
         return shown
 
     @property
@@ -613,6 +626,9 @@ class Runtime:
         personal = self._personal_factory(journal)
         self.journal, self.personal = journal, personal
         await personal.open()
+        if self._access_factory is not None:
+            self.access.log = self._access_factory(journal)
+            await self.access.log.open()
         self._external_id_key = await personal.external_id_key()
         # Off the event loop, which meanwhile answers /livez and /readyz: decoding a snapshot of
         # tens of MB and replaying its tail take seconds.
@@ -1160,6 +1176,10 @@ class Runtime:
         if personal is not None:
             before = now - self.daemon.personal_data_days * _DAY
             self._background(personal.purge(before), "personal-data retention")
+        access_log = self.access.log
+        if access_log is not None:
+            before = now - self.daemon.access_log_days * _DAY
+            self._background(access_log.trim(before), "access-log retention")
 
     def _background(self, work: Any, what: str) -> None:
         async def guarded() -> None:
@@ -1194,7 +1214,8 @@ class Runtime:
                 listener()
             except Exception:  # a listener's bug must not stop the drop
                 log.exception("drop listener failed")
-        for store in (self.journal, self.personal):
+        access_log, self.access.log = self.access.log, None
+        for store in (self.journal, self.personal, access_log):
             if store is not None:
                 try:
                     await store.close()

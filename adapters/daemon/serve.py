@@ -30,8 +30,10 @@ from aiguillage.adapters.daemon.head_export import HeadExporter
 from aiguillage.adapters.daemon.public import PublicApp
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.supervisor import Supervisor
+from aiguillage.adapters.stores.access_log import AccessLog
 from aiguillage.adapters.stores.journal import Journal
 from aiguillage.adapters.stores.personal import PersonalStore
+from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog
 from aiguillage.adapters.stores.sqlite.journal import SQLiteJournal
 from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
 from aiguillage.adapters.stores.urls import RedisStore, SQLiteStore
@@ -67,9 +69,13 @@ def build_runtime(
         def sqlite_personal(journal: Journal) -> PersonalStore:
             return SQLitePersonalStore(sqlite_store.personal_path)
 
-        return Runtime(loaded, sqlite_journal, sqlite_personal)
+        def sqlite_access(journal: Journal) -> AccessLog:
+            return SQLiteAccessLog(sqlite_store.path)
+
+        return Runtime(loaded, sqlite_journal, sqlite_personal, access_factory=sqlite_access)
 
     # Imported here: redis is not loaded by a daemon on SQLite.
+    from aiguillage.adapters.stores.redis.access_log import RedisAccessLog
     from aiguillage.adapters.stores.redis.journal import RedisJournal
     from aiguillage.adapters.stores.redis.personal import RedisPersonalStore
 
@@ -89,7 +95,13 @@ def build_runtime(
         assert isinstance(journal, RedisJournal)
         return RedisPersonalStore(journal)
 
-    return Runtime(loaded, redis_journal, redis_personal, standby=standby)
+    def redis_access(journal: Journal) -> AccessLog:
+        assert isinstance(journal, RedisJournal)
+        return RedisAccessLog(journal)
+
+    return Runtime(
+        loaded, redis_journal, redis_personal, standby=standby, access_factory=redis_access
+    )
 
 
 class _Server(uvicorn.Server):

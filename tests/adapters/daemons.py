@@ -27,6 +27,8 @@ INTEGRATOR = "integrator-token-for-tests"
 ADVISOR = "advisor-token-for-tests"
 ADVISOR_ID = "camille.laurent"
 """A digital advisor of the reference roster: written and social, French and English."""
+ERASURE = {"reason": "subject_request"}
+"""The query of an erasure (``DELETE …/personal-data``): why, a code of ``[reasons] erase``."""
 
 
 def free_port() -> int:

@@ -46,6 +46,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from aiguillage.adapters.channels.port import CommandFailed, Conflict, Rejected, Unavailable
+from aiguillage.adapters.daemon.api.access import ACCESS_ROUTES
 from aiguillage.adapters.daemon.api.asyncapi import asyncapi_json
 from aiguillage.adapters.daemon.api.attachments import ATTACHMENT_ROUTES
 from aiguillage.adapters.daemon.api.exemptions import EXEMPTION_ROUTES
@@ -353,6 +354,7 @@ def create_app(
                     *SCHEDULE_ROUTES,
                     *EXEMPTION_ROUTES,
                     *REPORT_ROUTES,
+                    *ACCESS_ROUTES,
                 ],
                 without_commands=[ticket],
             ),

@@ -52,10 +52,11 @@ from aiguillage.adapters.daemon.api.models import (
     TransferOutIn,
     WorkIn,
 )
-from aiguillage.adapters.daemon.api.sessions import SESSION_COOKIE, session_principal
+from aiguillage.adapters.daemon.api.sessions import SESSION_COOKIE, signed_in
 from aiguillage.adapters.daemon.auth import Principal, Unauthenticated, actor_of
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.today import Today
+from aiguillage.adapters.stores.access_log import Via, via
 from aiguillage.adapters.stores.actors import acting
 from aiguillage.adapters.stores.views import InteractionOut, iso
 from aiguillage.engine.commands import (
@@ -109,8 +110,9 @@ def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
     """Return who holds the bearer token, or else the browser session (``sessions``), if its
     role is one of ``roles``."""
     header = request.headers.get("authorization")
+    session = ""  # a bearer token's reads are counted by day (``daemon.access``)
     if header is None and SESSION_COOKIE in request.cookies:
-        principal = session_principal(request)
+        session, principal = signed_in(request)
     else:
         principal = _bearer(header or "", request)
     if principal.role not in roles:
@@ -118,6 +120,7 @@ def caller(request: Request[Any, Any, Any], *roles: str) -> Principal:
             f"role `{principal.role}` may not do this; it needs one of: {', '.join(roles)}"
         )
     acting.set(actor_of(principal))  # for this request's task: the journal names who did it
+    via.set(Via(f"{request.method} {request.url.path}", session))  # and the access log how
     return principal
 
 
@@ -437,11 +440,25 @@ async def personal_data(request: Request[Any, Any, Any], interaction_id: int) ->
 @delete(
     "/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"], status_code=200
 )
-async def erase(request: Request[Any, Any, Any], interaction_id: int) -> dict[str, Any]:
-    """Erase the customer's personal data (GDPR); the journal keeps only a meaningless digest."""
+async def erase(
+    request: Request[Any, Any, Any],
+    interaction_id: int,
+    reason: str = Parameter(
+        default="", description="Why: one of `[reasons] erase` (`subject_request`…)."
+    ),
+) -> dict[str, Any]:
+    """Erase the customer's personal data (GDPR); the journal keeps only a meaningless digest.
+    Who asked and why (``reason``) is recorded in the access log."""
     caller(request, "admin")
-    erased = await runtime_of(request).erase(interaction_id)
-    return {"interaction_id": interaction_id, "erased": erased}
+    runtime = runtime_of(request)
+    allowed = runtime.settings.reasons.erase
+    if reason not in allowed:
+        said = f"`{reason}` is not" if reason else "a reason is required:"
+        raise InvalidField(
+            "reason", f"{said} one of [reasons] erase: {', '.join(allowed)} (?reason=…)"
+        )
+    erased = await runtime.erase(interaction_id, reason)
+    return {"interaction_id": interaction_id, "erased": erased, "reason": reason}
 
 
 # -- advisors -------------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ __all__ = [
     "secure_cookie",
     "session_principal",
     "session_response",
+    "signed_in",
 ]
 
 SESSION_COOKIE = "aiguillage_session"
@@ -237,6 +238,13 @@ def _verified(request: Request[Any, Any, Any]) -> tuple[Sessions, Claims, Princi
 def session_principal(request: Request[Any, Any, Any]) -> Principal:
     """Return who the request's session cookie stands for, checking its token and CSRF."""
     return _verified(request)[2]
+
+
+def signed_in(request: Request[Any, Any, Any]) -> tuple[str, Principal]:
+    """Return the session's id and who its cookie stands for, checked as by
+    ``session_principal`` (the access log names the session that read personal data)."""
+    _, claims, principal = _verified(request)
+    return claims.sid, principal
 
 
 async def refresh_cookie(message: Message, scope: Scope) -> None:

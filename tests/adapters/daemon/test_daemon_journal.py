@@ -88,11 +88,17 @@ def test_erasure_leaves_no_byte_of_the_text_and_the_chain_still_verifies(daemon:
         first = api.post("/v1/interactions", json=_complaint("erase-1", secret)).json()
         second = api.post("/v1/interactions", json=_complaint("erase-2", secret + " bis")).json()
     with daemon.client(ADMIN) as admin:
-        erased = admin.delete(f"/v1/interactions/{first['id']}/personal-data")
-        assert erased.json() == {"interaction_id": first["id"], "erased": True}
+        erased = admin.delete(
+            f"/v1/interactions/{first['id']}/personal-data", params={"reason": "subject_request"}
+        )
+        assert erased.json() == {
+            "interaction_id": first["id"],
+            "erased": True,
+            "reason": "subject_request",
+        }
     store = f"sqlite:///{daemon.journal}"
-    by_cli = _cli("erase", str(second["id"]), "--config", str(daemon.config), "--store", store,
-                  cwd=daemon.directory)  # fmt: skip
+    by_cli = _cli("erase", str(second["id"]), "--reason", "retention", "--config",
+                  str(daemon.config), "--store", store, cwd=daemon.directory)  # fmt: skip
     assert by_cli.returncode == 0, by_cli.stderr
     assert "erased" in by_cli.stdout
     assert daemon.stop() == 0

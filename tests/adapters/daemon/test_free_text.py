@@ -18,7 +18,7 @@ import redis
 
 from tests.adapters.daemon.test_personal_runtime import _redis_values
 from tests.adapters.daemon.test_redis_daemon import _config, _daemon
-from tests.adapters.daemons import ADMIN, ADVISOR_ID, INTEGRATOR, Daemon
+from tests.adapters.daemons import ADMIN, ADVISOR_ID, ERASURE, INTEGRATOR, Daemon
 from tests.adapters.redis_server import RedisServer
 
 PHONE = "06 98 76 54 32"
@@ -85,7 +85,7 @@ def test_a_phone_number_in_a_transfer_note_is_in_no_event_and_gone_once_erased(
         personal = admin.get(f"/v1/interactions/{interaction_id}/personal-data").json()
         assert personal["notes"] == [note]
         assert personal["text"] == "Bonjour"
-        erased = admin.delete(f"/v1/interactions/{interaction_id}/personal-data")
+        erased = admin.delete(f"/v1/interactions/{interaction_id}/personal-data", params=ERASURE)
         assert erased.json()["erased"] is True
         assert admin.get(f"/v1/interactions/{interaction_id}/personal-data").status_code == 404
     assert daemon.stop() == 0
@@ -104,7 +104,12 @@ def test_the_party_work_is_handed_to_is_sealed_like_a_note(daemon: Daemon) -> No
         assert PARTY not in all_events(admin)
         personal = admin.get(f"/v1/interactions/{interaction_id}/personal-data").json()
         assert personal["parties"] == [PARTY]
-        assert admin.delete(f"/v1/interactions/{interaction_id}/personal-data").status_code == 200
+        assert (
+            admin.delete(
+                f"/v1/interactions/{interaction_id}/personal-data", params=ERASURE
+            ).status_code
+            == 200
+        )
     assert daemon.stop() == 0
     assert PARTY.encode() not in every_byte_under(daemon.directory)
 
@@ -125,7 +130,7 @@ def test_an_external_id_naming_an_address_is_journaled_as_a_keyed_digest(daemon:
         assert (again.status_code, again.json()["id"]) == (200, interaction_id)
         with daemon.client(ADMIN) as admin:
             assert ADDRESS not in all_events(admin)
-            admin.delete(f"/v1/interactions/{interaction_id}/personal-data")
+            admin.delete(f"/v1/interactions/{interaction_id}/personal-data", params=ERASURE)
         # Erased: the view shows the digest, and a resubmission is still recognised by it.
         shown = api.get(f"/v1/interactions/{interaction_id}").json()["external_id"]
         assert ADDRESS not in shown
@@ -161,7 +166,9 @@ def test_on_redis_a_transfer_note_reaches_neither_the_stream_nor_any_key_once_er
             assert admin.get(f"/v1/interactions/{interaction_id}/personal-data").json()[
                 "notes"
             ] == [note]
-            assert admin.delete(f"/v1/interactions/{interaction_id}/personal-data").json()["erased"]
+            assert admin.delete(
+                f"/v1/interactions/{interaction_id}/personal-data", params=ERASURE
+            ).json()["erased"]
         assert PHONE.encode() not in b"".join(_redis_values(client))
     finally:
         daemon.kill()

@@ -23,7 +23,7 @@ from tests.adapters.channels.asterisk.test_asterisk_flow import (
     of,
     until,
 )
-from tests.adapters.daemons import Daemon
+from tests.adapters.daemons import ERASURE, Daemon
 
 HOLDING = "aiguillage-holding"
 RATP = "PJSIP/+33142000000@trunk"
@@ -305,7 +305,7 @@ def test_a_recorded_call_is_announced_then_deleted_by_erasure_and_by_retention(
         "RecordingFinished",
     ]
     with daemon.client() as admin:
-        erased = admin.delete(f"/v1/interactions/{interaction}/personal-data")
+        erased = admin.delete(f"/v1/interactions/{interaction}/personal-data", params=ERASURE)
     assert erased.status_code == 200, erased.text
     until("the recording is deleted", lambda: name not in fake_ari.stored)
     assert set(fake_ari.stored) == {recent, "voicemail-1001"}
@@ -333,7 +333,7 @@ def test_a_recording_erased_while_the_channel_was_not_running_is_deleted_when_it
     until("Asterisk sees the application gone", lambda: not fake_ari.connected(APP))
     erased = subprocess.run(
         [sys.executable, "-m", "aiguillage.adapters.cli.main", "erase", str(interaction),
-         "--config", str(daemon.config), "--store", f"sqlite:///{daemon.journal}"],
+         "--reason", "subject_request", "--config", str(daemon.config), "--store", f"sqlite:///{daemon.journal}"],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert erased.returncode == 0, erased.stderr

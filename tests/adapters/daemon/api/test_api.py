@@ -15,6 +15,7 @@ from tests.adapters.daemons import (
     ADMIN,
     ADVISOR,
     ADVISOR_ID,
+    ERASURE,
     INTEGRATOR,
     SUPERVISOR,
     Daemon,
@@ -360,7 +361,12 @@ def test_an_advisor_reads_only_the_personal_data_of_its_own_work(
         assert_error(refused, 403, "forbidden")
     assert api.get(f"/v1/interactions/{created['id']}/personal-data").status_code == 200
     with daemon.client(ADMIN) as admin:
-        assert admin.delete(f"/v1/interactions/{created['id']}/personal-data").status_code == 200
+        assert (
+            admin.delete(
+                f"/v1/interactions/{created['id']}/personal-data", params=ERASURE
+            ).status_code
+            == 200
+        )
     erased = api.get(f"/v1/interactions/{created['id']}/personal-data")
     assert_error(erased, 404, "not_found")
 

@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from tests.adapters.daemon.api.test_api import assert_error, complaint
-from tests.adapters.daemons import ADVISOR, ADVISOR_ID, INTEGRATOR, ROOT, Daemon, write_config
+from tests.adapters.daemons import (
+    ADVISOR,
+    ADVISOR_ID,
+    ERASURE,
+    INTEGRATOR,
+    ROOT,
+    Daemon,
+    write_config,
+)
 
 TEMPLATES = ROOT / "docs" / "examples" / "templates"
 
@@ -156,7 +164,7 @@ def test_an_erased_text_leaves_the_thread_whole(daemon: Daemon, advisor: httpx.C
     assert advisor.post(path, json={"text": "Voici votre réponse."}).status_code == 201
     assert advisor.post(f"/v1/interactions/{interaction_id}/close").status_code == 200
     with daemon.client() as admin:
-        erased = admin.delete(f"/v1/interactions/{interaction_id}/personal-data")
+        erased = admin.delete(f"/v1/interactions/{interaction_id}/personal-data", params=ERASURE)
         assert erased.json()["erased"] is True
         thread = admin.get(path).json()["messages"]
     assert [(m["kind"], m["text"]) for m in thread] == [("customer", None), ("answer", None)]
