@@ -13,7 +13,8 @@ one fsync per request.
 
 Personal data is shown only under a digest the journal holds for the interaction, its live
 state's or the view the journal kept of it: what a batch stored before its append failed (or
-before the daemon died) is never served, and the next recovery removes it.
+before the daemon died) is never served, and the next recovery removes it. A person's read of it is
+written to the access log, durably, before it is returned (``daemon.access``).
 
 A submission a closed channel refuses is journaled too (``interaction.refused``, with the external
 id keyed as an arrival's), then refused to its caller as before (``ChannelClosed``). A peer

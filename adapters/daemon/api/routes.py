@@ -9,6 +9,7 @@ it; a reason is one of the codes ``[reasons]`` configures.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import typing
 from typing import Annotated, Any
@@ -721,8 +722,11 @@ async def list_interactions(
     found, next_after = await runtime.read(
         lambda engine: interactions_page(engine, wanted, after=after, limit=limit, zone=zone)
     )
-    # Whoever reads a list may read its personal data: an advisor's list is its own work.
-    views = [await runtime.revealed(view, digests) for view, digests in found]
+    # Whoever reads a list may read its personal data: an advisor's list is its own work. Read
+    # together, so that the access log records the page's reads in one durable write.
+    views = list(
+        await asyncio.gather(*(runtime.revealed(view, digests) for view, digests in found))
+    )
     return InteractionPage(interactions=views, next_after=next_after)
 
 

@@ -256,3 +256,17 @@ def test_a_read_is_refused_when_the_access_log_cannot_be_written(tmp_path: Path)
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
+
+
+def test_a_list_showing_external_ids_records_each_interaction_once(daemon: Daemon) -> None:
+    ids = {submitted(daemon) for _ in range(3)}
+    reader = mint(daemon, "supervisor")
+    with daemon.client(reader) as supervisor:
+        for _ in range(2):
+            listed = supervisor.get("/v1/interactions", params={"limit": 1000})
+            assert listed.status_code == 200, listed.text
+    for interaction_id in ids:
+        entries = [
+            e for e in access_log(daemon, interaction_id) if e["route"] == "GET /v1/interactions"
+        ]
+        assert len(entries) == 1, entries
