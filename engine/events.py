@@ -28,6 +28,8 @@ __all__ = [
     "CallbackAnswered",
     "CallbackMissed",
     "CallbackRequested",
+    "ChannelDown",
+    "ChannelUp",
     "Event",
     "ExemptionClaimed",
     "ExemptionDecided",
@@ -42,6 +44,7 @@ __all__ = [
     "InteractionResponded",
     "InteractionTransferred",
     "InteractionTransferredOut",
+    "JournalRegained",
     "MessageBounced",
     "MessageFailed",
     "MessagePosted",
@@ -56,6 +59,9 @@ __all__ = [
     "PrincipalAnswered",
     "PrincipalAwaited",
     "ScheduleSet",
+    "ServiceAlive",
+    "ServiceStarted",
+    "ServiceStopped",
     "SlaBreached",
     "SlaWarning",
     "TokenMinted",
@@ -497,6 +503,61 @@ class ExemptionDecided(_Event, frozen=True, kw_only=True, tag="exemption.decided
     role: str = ""
 
 
+# -- the service's availability -----------------------------------------------------------------
+# Written by the daemon about itself and its channels, for the authority's report: the engine
+# applies them as no-ops (replay leaves the state as it was), as it does ``interaction.refused``.
+
+
+class ServiceStarted(_Event, frozen=True, tag="service.started", omit_defaults=True):
+    """The daemon started serving this journal.
+
+    ``previous``: ``first`` (an empty journal), ``stopped`` (the journal's last record was a
+    ``service.stopped``) or ``crashed`` (it ended without saying so: killed, a power cut, a
+    leader that vanished). ``last_alive``: the last instant the journal knew the service alive
+    before this start (the latest of its last record's and its latest snapshot's), ``None``
+    for the first start: the service was unavailable from then to ``at``.
+    """
+
+    previous: str
+    last_alive: Instant | None = None
+
+
+class ServiceStopped(_Event, frozen=True, tag="service.stopped"):
+    """The daemon stopped serving, on purpose (``reason``: ``signal``)."""
+
+    reason: str
+
+
+class ServiceAlive(_Event, frozen=True, tag="service.alive"):
+    """A liveness mark, written only when nothing else was journaled for a while, so that the
+    start after a crash knows how late the service was still alive."""
+
+
+class JournalRegained(_Event, frozen=True, tag="journal.regained"):
+    """The daemon serves again after it stopped acknowledging at ``lost_at`` for ``reason``
+    (its journal could not write, or a fault of ours made it rebuild): it was unavailable
+    from ``lost_at`` to ``at``. Nothing could be journaled meanwhile, hence one record after."""
+
+    lost_at: Instant
+    reason: str
+
+
+class ChannelDown(_Event, frozen=True, tag="channel.down"):
+    """A channel adapter (``channel``: its name in ``[adapters]``) stopped working at ``since``
+    for ``reason`` (its peer unreachable, refusing it, or the adapter failing)."""
+
+    channel: str
+    since: Instant
+    reason: str
+
+
+class ChannelUp(_Event, frozen=True, tag="channel.up"):
+    """A channel adapter down since its last ``channel.down`` works again since ``since``."""
+
+    channel: str
+    since: Instant
+
+
 Event = (
     PoliciesSet
     | AdvisorAdded
@@ -539,4 +600,11 @@ Event = (
     # exemptions
     | ExemptionClaimed
     | ExemptionDecided
+    # the service's availability
+    | ServiceStarted
+    | ServiceStopped
+    | ServiceAlive
+    | JournalRegained
+    | ChannelDown
+    | ChannelUp
 )

@@ -34,6 +34,8 @@ from .events import (
     CallbackAnswered,
     CallbackMissed,
     CallbackRequested,
+    ChannelDown,
+    ChannelUp,
     Event,
     ExemptionClaimed,
     ExemptionDecided,
@@ -48,6 +50,7 @@ from .events import (
     InteractionResponded,
     InteractionTransferred,
     InteractionTransferredOut,
+    JournalRegained,
     MessageBounced,
     MessageFailed,
     MessagePosted,
@@ -62,6 +65,9 @@ from .events import (
     PrincipalAnswered,
     PrincipalAwaited,
     ScheduleSet,
+    ServiceAlive,
+    ServiceStarted,
+    ServiceStopped,
     SlaBreached,
     SlaWarning,
     TokenMinted,
@@ -186,6 +192,12 @@ class State:
             ScheduleSet: self._schedule_set,
             ExemptionClaimed: self._exemption_claimed,
             ExemptionDecided: self._exemption_decided,
+            ServiceStarted: self._about_the_service,
+            ServiceStopped: self._about_the_service,
+            ServiceAlive: self._about_the_service,
+            JournalRegained: self._about_the_service,
+            ChannelDown: self._about_the_service,
+            ChannelUp: self._about_the_service,
         }
 
     def apply(self, event: Event) -> None:
@@ -371,6 +383,10 @@ class State:
 
     def _refused(self, event: InteractionRefused) -> None:
         """Work turned away never entered the state: the journal keeps it for the reports."""
+
+    def _about_the_service(self, event: Event) -> None:
+        """The service's own comings and goings route nothing: the journal keeps them for the
+        reports (its availability)."""
 
     def _arrived(self, event: InteractionArrived) -> None:
         interaction = Interaction(

@@ -859,3 +859,23 @@ def test_next_timer_until_looks_no_further_than_asked(engine: Engine) -> None:
     assert engine.next_timer(until=due - 1) is None
     assert engine.next_timer(until=due) == due
     assert engine.next_timer() == due  # asking with a limit drops nothing that applies
+
+
+def test_the_service_availability_events_replay_as_nothing(engine: JournaledEngine) -> None:
+    from aiguillage.engine import events
+
+    submit(engine, "c1")
+    before = engine.snapshot()
+    noted = [
+        events.ServiceStarted(at=T0 + 1, previous="crashed", last_alive=T0 - 5 * SECOND),
+        events.ServiceAlive(at=T0 + 2),
+        events.JournalRegained(at=T0 + 3, lost_at=T0 + 2, reason="disk I/O error"),
+        events.ChannelDown(at=T0 + 4, channel="mail", since=T0 + 4, reason="degraded"),
+        events.ChannelUp(at=T0 + 5, channel="mail", since=T0 + 5),
+        events.ServiceStopped(at=T0 + 6, reason="signal"),
+    ]
+    for event in noted:
+        engine.apply(event)
+        engine.journal.append(event)
+    assert engine.snapshot() == before
+    assert replayed(engine.journal).snapshot() == engine.snapshot()

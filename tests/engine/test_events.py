@@ -90,6 +90,14 @@ EVENT_SAMPLES: dict[str, Any] = {
         received_at=T0 - 3,
         reason="closed",
     ),
+    "service.started": events.ServiceStarted(at=T0, previous="crashed", last_alive=T0 - 90),
+    "service.stopped": events.ServiceStopped(at=T0, reason="signal"),
+    "service.alive": events.ServiceAlive(at=T0),
+    "journal.regained": events.JournalRegained(at=T0, lost_at=T0 - 40, reason="disk I/O error"),
+    "channel.down": events.ChannelDown(
+        at=T0, channel="mail", since=T0 - 2, reason="degraded: IMAP: refused"
+    ),
+    "channel.up": events.ChannelUp(at=T0, channel="mail", since=T0 - 60),
     "interaction.relaxed": events.InteractionRelaxed(
         at=T0, interaction_id=1, step=2, skills={"general": 1}, due=T0 - 1
     ),
@@ -329,6 +337,8 @@ def test_the_event_tags_are_pinned() -> None:
         "advisor.removed",
         "advisor.state_changed",
         "advisor.updated",
+        "channel.down",
+        "channel.up",
         "exemption.claimed",
         "exemption.decided",
         "interaction.abandoned",
@@ -347,6 +357,7 @@ def test_the_event_tags_are_pinned() -> None:
         "interaction.responded",
         "interaction.transferred",
         "interaction.transferred_out",
+        "journal.regained",
         "message.bounced",
         "message.failed",
         "message.posted",
@@ -359,6 +370,9 @@ def test_the_event_tags_are_pinned() -> None:
         "offer.revoked",
         "policies.set",
         "schedule.set",
+        "service.alive",
+        "service.started",
+        "service.stopped",
         "sla.breached",
         "sla.warning",
         "token.minted",
