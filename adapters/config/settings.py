@@ -176,6 +176,14 @@ class DaemonSettings(_Section, frozen=True):
     for a web form's attachments (a mail's are read from the mailbox, not posted)."""
     screens_language: Literal["fr", "en"] = "fr"
     """The language of the advisors' and supervisors' screens (``/app/``)."""
+    alive_mark_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
+    """When nothing was journaled for this long, the daemon journals a liveness mark
+    (``service.alive``): a start after a crash counts the service down from the last record,
+    so this bounds how much longer than the real outage that can be."""
+    channel_up_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 60.0
+    """A channel that went down is journaled up again once it has worked this long without a
+    fault, from when it came back: a flapping channel writes one ``channel.down`` and one
+    ``channel.up``, its flapping counted down."""
 
 
 class OutboxSettings(_Section, frozen=True):

@@ -31,6 +31,11 @@ Fail-stop: when the journal or the side store cannot write, every request waitin
 reopens the journal with back-off and rebuilds the engine from the latest snapshot and the tail
 before it serves again. The engine never runs ahead of its log.
 
+The service's availability is journaled with the batches (``availability``): its start (and
+what the journal knew of the gap before it), its clean stop, a liveness mark when nothing else
+was written for a while, a journal regained after it was lost (with the period), and the
+channels' transitions the supervisor reports (``channel_working``).
+
 Leadership: one journal has one writer. SQLite's lock is held for the process's life; a Redis
 journal is led under a lease that the engine task renews every third of its length, and every
 write is fenced by the leader's epoch. A daemon started with ``standby`` follows the journal
@@ -92,6 +97,7 @@ from aiguillage.adapters.channels.port import (
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.daemon.access import AccessRecorder
 from aiguillage.adapters.daemon.auth import import_configured
+from aiguillage.adapters.daemon.availability import ServiceLog
 from aiguillage.adapters.daemon.metrics import Metrics
 from aiguillage.adapters.stores.access_log import AccessLog
 from aiguillage.adapters.stores.actors import DAEMON, Actor, acting
@@ -148,6 +154,7 @@ from aiguillage.engine.events import (
     InteractionRefused,
     MessageReceived,
     OfferAccepted,
+    ServiceAlive,
     SlaBreached,
     SlaWarning,
 )
@@ -307,6 +314,8 @@ class Runtime:
         on a machine booted less than a minute ago)."""
         self._saving: asyncio.Task[None] | None = None
         """The snapshot being written in the background, if any."""
+        self.service = ServiceLog(self.daemon.alive_mark_s, self.daemon.channel_up_after_s)
+        """What the service journals about its own availability and its channels'."""
 
     # -- what the API calls ---------------------------------------------------------------------
 
@@ -563,6 +572,12 @@ class Runtime:
         if listener in self._drop_listeners:
             self._drop_listeners.remove(listener)
 
+    def channel_working(self, name: str, working: bool, reason: str = "") -> None:
+        """Say whether a channel adapter works now (the supervisor does, at each change seen);
+        its transitions are journaled (``channel.down`` at once, ``channel.up`` once steady)."""
+        if self.service.channel(name, working, reason, self.clock()) or working:
+            self._wake.set()  # the engine task journals it, or looks again when it is due
+
     # -- the engine task ------------------------------------------------------------------------
 
     async def run(
@@ -588,6 +603,7 @@ class Runtime:
                 )
                 await self._drop(f"stepped down ({exc})")
                 self.standby = True
+                self.service.started = False  # taking over again is a start of the service
             except Exception as exc:
                 if self._stopping:
                     # A stop closed the stores under a recovery or a batch: nothing is wrong.
@@ -595,9 +611,11 @@ class Runtime:
                     return
                 if isinstance(exc, JournalUnavailable):
                     self.last_error = str(exc)
+                    self.service.lost(self.clock(), str(exc))
                     log.error("journal unavailable; rebuilding from it", error=str(exc))
                     await self._drop(str(exc))
                 else:
+                    self.service.lost(self.clock(), "an internal error (logged)")
                     # A fault of ours may have left the engine half-changed: fail-stop, as for
                     # the journal, and rebuild from what the journal holds.
                     log.exception("engine task failed; rebuilding from the journal")
@@ -618,6 +636,12 @@ class Runtime:
             with anyio.move_on_after(10):
                 await self._served.wait()
         if self.ready and self.engine is not None and self.journal is not None:
+            stopped = self.service.stopped(max(self.clock(), self.engine.now))
+            try:
+                self.engine.apply(stopped)
+                await self._commit([stopped], [])
+            except JournalError as exc:
+                log.error("the stop could not be journaled", error=str(exc))
             await self._snapshot(force=True)
         await self._drop("stopped")
 
@@ -677,8 +701,14 @@ class Runtime:
                 config=self.loaded.source,
                 digest=self.loaded.digest,
             )
+        # What the journal knew last, before anything is written now: the start's gap.
+        last_alive = engine.now
+        noted = self.service.recovered(now, last_alive, await self._last_event(journal, recovery))
         # Timers that fell due while the daemon was down fire now, each with its due instant.
         events = engine.advance(now)
+        if noted is not None:
+            engine.apply(noted)
+            events.insert(0, noted)
         for command in commands:
             events.extend(engine.handle(command, now))
         events.extend(import_configured(engine, self.settings.tokens, now))
@@ -702,6 +732,20 @@ class Runtime:
             seconds=round(time.perf_counter() - started, 3),
             epoch=journal.epoch,
         )
+
+    async def _last_event(self, journal: Journal, recovery: Recovery) -> Event | None:
+        """The journal's last record's event (``None``: the journal is empty); a liveness mark
+        stands in for one that cannot be read (archived out of reach): not a clean stop."""
+        if recovery.records:
+            return recovery.records[-1].event
+        if recovery.last_seq == 0:
+            return None
+        try:
+            last = await journal.records_after(recovery.last_seq - 1, 1)
+        except JournalError as exc:
+            log.warning("the journal's last record cannot be read", error=str(exc))
+            last = []
+        return last[0].event if last else ServiceAlive(at=0)
 
     async def _lead(self) -> tuple[Journal, Recovery, _Followed | None]:
         """Open the journal as its writer; on a leased journal held by another, wait for it.
@@ -814,7 +858,11 @@ class Runtime:
                 if self._stopping:
                     return
                 due = self.engine.next_timer() if self.engine is not None else None
-                delay = None if due is None else max(0.0, (due - self.clock()) / SECOND)
+                now = self.clock()
+                delay = None if due is None else max(0.0, (due - now) / SECOND)
+                noted_in = self.service.due_in(now)
+                if noted_in is not None:
+                    delay = noted_in if delay is None else min(delay, noted_in)
                 renew_in = self._renew_in()
                 if renew_in is not None:
                     delay = renew_in if delay is None else min(delay, renew_in)
@@ -865,9 +913,14 @@ class Runtime:
         engine = self.engine
         assert engine is not None
         self._in_flight = True
+        notes: list[Event] = []
         try:
             now = max(self.clock(), engine.now)
             events = engine.advance(now)
+            notes = self.service.take(now, quiet=not events and not jobs)
+            for note in notes:
+                engine.apply(note)
+            events.extend(notes)
             by: list[Actor | None] = [DAEMON] * len(events)
             answers: list[Any] = []
             pieces: list[Sealed] = []
@@ -887,6 +940,7 @@ class Runtime:
                 by.extend([job.actor] * (len(events) - len(by)))
             await self._commit(events, pieces, by)
         except Exception as exc:
+            self.service.put_back(notes)
             if isinstance(exc, JournalUnavailable):
                 error = Unavailable(f"the journal cannot write: {exc}")
             elif isinstance(exc, JournalFenced):
@@ -1019,6 +1073,7 @@ class Runtime:
         views = self._views(engine, events)
         first = self._last_seq + 1
         self._last_seq = await journal.append(events, views, by)
+        self.service.written(events[-1].at)
         self.metrics.observe_commit(time.perf_counter() - started, len(events))
         epoch = journal.epoch
         records = [

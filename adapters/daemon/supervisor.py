@@ -19,6 +19,10 @@ and starts again with it. Its health, as it reports it (``context.report``) or a
 show it, is in ``status()`` and in ``aiguillage_channel_health{adapter,health}``; a polling
 channel's daily quota, as it reports it, in ``status()`` and in
 ``aiguillage_channel_quota_left{adapter}``.
+
+Each adapter's transitions between working (running, its peer ``ok``) and not (failing, or its
+peer ``degraded`` or refusing its credentials) go to the runtime, which journals them
+(``channel.down``, ``channel.up``) for the availability the authority's report gives.
 """
 
 from __future__ import annotations
@@ -143,6 +147,10 @@ class Supervisor:
         gauge = self._runtime.metrics.channel_health
         for each in get_args(Health):
             gauge.labels(adapter=name, health=each).set(1 if each == health else 0)
+        context = self._contexts.get(name)
+        detail = "" if context is None else context.health_detail
+        reason = health if not detail else f"{health}: {detail}"
+        self._runtime.channel_working(name, health == "ok", reason)
 
     @property
     def serves_routes(self) -> bool:
@@ -194,6 +202,7 @@ class Supervisor:
             )
             status.state, status.last_error = "backing-off", error
             up.set(0)
+            self._runtime.channel_working(adapter.name, False, f"failed: {error}")
             log.error(
                 "adapter failed; it restarts later",
                 adapter=adapter.name,
