@@ -706,12 +706,12 @@ class Runtime:
         noted = self.service.recovered(now, last_alive, await self._last_event(journal, recovery))
         # Timers that fell due while the daemon was down fire now, each with its due instant.
         events = engine.advance(now)
-        if noted is not None:
-            engine.apply(noted)
-            events.insert(0, noted)
         for command in commands:
             events.extend(engine.handle(command, now))
         events.extend(import_configured(engine, self.settings.tokens, now))
+        if noted is not None:  # after the seed: a journal's first record is its policies
+            engine.apply(noted)
+            events.append(noted)
         if events:
             await self._commit(events, [], [DAEMON] * len(events))
         self.ready = True
