@@ -515,11 +515,13 @@ class ServiceStarted(_Event, frozen=True, tag="service.started", omit_defaults=T
     ``service.stopped``) or ``crashed`` (it ended without saying so: killed, a power cut, a
     leader that vanished). ``last_alive``: the last instant the journal knew the service alive
     before this start (the latest of its last record's and its latest snapshot's), ``None``
-    for the first start: the service was unavailable from then to ``at``.
+    for the first start: the service was unavailable from then to ``at``. ``channels``: the
+    channel adapters enabled, whose availability the reports give from now on.
     """
 
     previous: str
     last_alive: Instant | None = None
+    channels: tuple[str, ...] = ()
 
 
 class ServiceStopped(_Event, frozen=True, tag="service.stopped"):

@@ -71,17 +71,22 @@ class ServiceLog:
 
     # -- the service ------------------------------------------------------------------------------
 
-    def recovered(self, now: Instant, last_alive: Instant, last: Event | None) -> Event | None:
+    def recovered(
+        self, now: Instant, last_alive: Instant, last: Event | None, channels: tuple[str, ...]
+    ) -> Event | None:
         """The record of a recovery at ``now``: the start of this process (``last``: the
         journal's last record, ``None`` when it is empty; ``last_alive``: the latest instant the
-        journal and its snapshot knew), or the regain of a journal lost meanwhile."""
+        journal and its snapshot knew; ``channels``: the adapters enabled), or the regain of a
+        journal lost meanwhile."""
         if not self.started:
             self.started = True
             self.lost_at = None
             if last is None:
-                return ServiceStarted(at=now, previous="first")
+                return ServiceStarted(at=now, previous="first", channels=channels)
             previous = "stopped" if isinstance(last, ServiceStopped) else "crashed"
-            return ServiceStarted(at=now, previous=previous, last_alive=last_alive)
+            return ServiceStarted(
+                at=now, previous=previous, last_alive=last_alive, channels=channels
+            )
         if self.lost_at is None:
             return None
         regained = JournalRegained(at=now, lost_at=self.lost_at, reason=self.lost_reason)

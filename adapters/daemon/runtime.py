@@ -703,7 +703,13 @@ class Runtime:
             )
         # What the journal knew last, before anything is written now: the start's gap.
         last_alive = engine.now
-        noted = self.service.recovered(now, last_alive, await self._last_event(journal, recovery))
+        channels = tuple(
+            name
+            for name, table in self.settings.adapters.items()
+            if table.get("enabled", True) is True
+        )
+        last = await self._last_event(journal, recovery)
+        noted = self.service.recovered(now, last_alive, last, channels)
         # Timers that fell due while the daemon was down fire now, each with its due instant.
         events = engine.advance(now)
         for command in commands:

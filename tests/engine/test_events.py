@@ -90,7 +90,9 @@ EVENT_SAMPLES: dict[str, Any] = {
         received_at=T0 - 3,
         reason="closed",
     ),
-    "service.started": events.ServiceStarted(at=T0, previous="crashed", last_alive=T0 - 90),
+    "service.started": events.ServiceStarted(
+        at=T0, previous="crashed", last_alive=T0 - 90, channels=("mail", "webhook")
+    ),
     "service.stopped": events.ServiceStopped(at=T0, reason="signal"),
     "service.alive": events.ServiceAlive(at=T0),
     "journal.regained": events.JournalRegained(at=T0, lost_at=T0 - 40, reason="disk I/O error"),

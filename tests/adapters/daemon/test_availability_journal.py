@@ -195,6 +195,8 @@ def test_a_webhook_peer_refusing_is_journaled_once_down_and_once_up(
         ("channel.up", "webhook"),
     ]
     down, up = transitions
+    (started,) = [e for e in _events(daemon.journal) if isinstance(e, ServiceStarted)]
+    assert started.channels == ("webhook",)
     assert isinstance(down, ChannelDown)
     assert down.reason.startswith("failed: WebhookError"), down.reason
     assert down.since < came_back <= up.since
