@@ -639,7 +639,7 @@ class Runtime:
             stopped = self.service.stopped(max(self.clock(), self.engine.now))
             try:
                 self.engine.apply(stopped)
-                await self._commit([stopped], [])
+                await self._commit([stopped], [], [DAEMON])
             except JournalError as exc:
                 log.error("the stop could not be journaled", error=str(exc))
             await self._snapshot(force=True)

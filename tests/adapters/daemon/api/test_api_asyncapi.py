@@ -44,7 +44,8 @@ def test_the_asyncapi_document_lists_every_event_an_advisor_can_receive(daemon: 
     # Every event naming an advisor or an interaction reaches the advisor concerned, but the
     # roster's token.minted; the pending offers are replayed on connection. A schedule names
     # many advisors, inside its shifts: it is nobody's in particular. A refused call never
-    # became work: nobody holds it. An exemption claim is the contract's, not an advisor's.
+    # became work: nobody holds it. An exemption claim is the contract's, not an advisor's; the
+    # service's own comings and goings name nobody.
     never_pushed = {
         "policies.set",
         "token.minted",
@@ -53,6 +54,12 @@ def test_the_asyncapi_document_lists_every_event_an_advisor_can_receive(daemon: 
         "interaction.refused",
         "exemption.claimed",
         "exemption.decided",
+        "service.started",
+        "service.stopped",
+        "service.alive",
+        "journal.regained",
+        "channel.down",
+        "channel.up",
     }
     tags = {kind.__struct_config__.tag for kind in get_args(Event)} - never_pushed
     assert set(channel["messages"]) == tags | {"offer.pending", "refusal"}
