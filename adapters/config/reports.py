@@ -3,7 +3,10 @@
 ``[penalties]`` states the contract's rules the penalty statement applies (``reports.penalties``):
 per channel, an amount per breach (``breach_eur``; by default the channel's ``penalty_eur``,
 which also weighs urgency in routing), an amount per point of service level under the channel's
-monthly target (``point_eur``) and a cap per month (``cap_eur``); and a cap on the month's total
+monthly target (``point_eur``), an amount per interaction transferred where the contract sets
+one (``transfer_eur``, none by default) and a cap per month (``cap_eur``); an amount per started
+hour of the service's unavailability beyond an allowed share of the opening hours
+(``unavailable_hour_eur``, ``allowed_unavailable_share``); and a cap on the month's total
 (``cap_eur`` of the table itself). Without the table, ``aiguillage report penalties`` refuses,
 saying to add it.
 
@@ -51,6 +54,9 @@ class ChannelPenalties(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     pro rata (4.5 points under it cost 4.5 times this)."""
     cap_eur: _Euros | None = None
     """The most this channel's penalties add up to in a month; none: no cap."""
+    transfer_eur: _Euros = 0.0
+    """Per interaction an advisor transferred (sent back to a queue) at least once, counted in
+    the month; 0 (the default): transfers cost nothing."""
 
 
 class PenaltySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -61,6 +67,12 @@ class PenaltySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     breach and nothing else."""
     cap_eur: _Euros | None = None
     """The most the month's penalties add up to, all channels together; none: no cap."""
+    unavailable_hour_eur: _Euros = 0.0
+    """Per started hour the service was unavailable within opening hours, beyond
+    ``allowed_unavailable_share`` of the month's opening time; 0: unavailability costs nothing."""
+    allowed_unavailable_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    """The share of the month's opening time the service may be unavailable without penalty
+    (0.005: 99.5 % availability owed)."""
 
 
 class HeadExportSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -31,6 +31,9 @@ Per day and per half-hour, work goes to the local day and half-hour it was recei
 calls to when they were refused. Occupancy is each advisor's time busy (holding work, offered
 or in hand, or wrapping up) over time staffed (available or busy; a pause with no work in hand
 left out), summed over the advisors, within the month.
+
+The availability of the service and of each channel, with the outages behind it, is
+``month_availability``'s, from the same pass.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ from aiguillage.adapters.reports.exemptions import (
     Claims,
     MonthExemptions,
     month_exemptions,
+)
+from aiguillage.adapters.reports.month_availability import (
+    AVAILABILITY_EVENTS,
+    Availability,
+    OutageLog,
+    month_availability,
 )
 from aiguillage.adapters.stores.journal import GENESIS, Record
 from aiguillage.engine import figures
@@ -234,6 +243,10 @@ class MonthFigures(msgspec.Struct, kw_only=True):
     exemptions: MonthExemptions = msgspec.field(default_factory=MonthExemptions)
     """The exemption claims meeting the month, and the work accepted ones excuse
     (``reports.exemptions``)."""
+    availability: Availability | None = None
+    """The service's and each channel's, with their outages (``month_availability``)."""
+    transfers: list[Breach] = []
+    """The interactions counted in ``channels``' ``transferred``, by id (their deadlines)."""
 
 
 def month_range(month: str, zone: tzinfo) -> tuple[Instant, Instant]:
@@ -335,6 +348,7 @@ class _Reader:
         self.last_at: Instant = 0
         self.range = JournalRange()
         self.claims = Claims()
+        self.outages = OutageLog()
 
     def _place(self) -> None:
         """Fix the months' bounds in the zone of the policies read so far."""
@@ -443,6 +457,8 @@ class _Reader:
             elif kind is InteractionRefused:
                 assert isinstance(event, InteractionRefused)
                 self.refused.append((event.at, event.channel, event.source, event.motive))
+            elif kind in AVAILABILITY_EVENTS:
+                self.outages.read(event)
             elif kind is AdvisorStateChanged:
                 assert isinstance(event, AdvisorStateChanged)
                 self._advisor_change(event.advisor_id, event.at, state=event.state)
@@ -668,6 +684,12 @@ def _figures_of(
             (start, end, zone),
             lambda channel, works: _tally(channel, works, [], targets, until),
         ),
+        availability=month_availability(reader.outages, in_force, start, end, reader.last_at),
+        transfers=[
+            Breach(interaction_id=work.id, channel=work.channel, deadline=_iso(work.deadline, zone))
+            for work in sorted(counted, key=lambda w: w.id)
+            if work.transferred
+        ],
     )
 
 

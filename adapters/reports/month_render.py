@@ -110,6 +110,7 @@ def tables(report: _Report, plan: MonthPlan | None = None) -> dict[str, list[dic
         found.setdefault("breaches", []).extend(
             {"month": figures.month, **msgspec.to_builtins(row)} for row in figures.breaches
         )
+        _availability_tables(found, figures)
         found.setdefault("occupancy", []).append(
             {
                 "month": figures.month,
@@ -273,6 +274,7 @@ def _html(report: _Report, words: MonthLanguage, title: str, plan: MonthPlan | N
             _groups(report.month, "typology", report.month.typologies, words),
             _pending(report.month, words),
             exemption_section(report.month, words.code),
+            _availability(report.month, words),
             _charts(report.month, words),
         ]
         shown = report.month
@@ -472,6 +474,72 @@ def _pending(month: MonthFigures, words: MonthLanguage) -> str:
         f"<thead><tr>{_heads(words('pending_columns'))}</tr></thead>\n<tbody>\n{rows}"
         "</tbody>\n</table></div>\n</section>\n"
     )
+
+
+def _availability_tables(found: dict[str, list[dict[str, Any]]], figures: MonthFigures) -> None:
+    shown = figures.availability
+    if shown is None:
+        return
+    rows = found.setdefault("availability", [])
+    rows.append(
+        {
+            "month": figures.month,
+            "channel": None,
+            "open_s": shown.open_s,
+            "down_open_s": shown.down_open_s,
+            "availability": shown.availability,
+        }
+    )
+    rows.extend(
+        {"month": figures.month, "open_s": shown.open_s, **msgspec.to_builtins(row)}
+        for row in shown.channels
+    )
+    found.setdefault("outages", []).extend(
+        {"month": figures.month, **msgspec.to_builtins(row)}
+        for row in [*shown.outages, *shown.channel_outages]
+    )
+
+
+def _availability(month: MonthFigures, words: MonthLanguage) -> str:
+    shown = month.availability
+    if shown is None:
+        return ""
+    line = words(
+        "availability_line",
+        share=_share(shown.availability, words),
+        open=_duration(shown.open_s, words),
+        down=_duration(shown.down_open_s, words),
+    )
+    parts = [f"<section>\n<h2>{escape(words('availability'))}</h2>\n<p>{escape(line)}</p>\n"]
+    if shown.channels:
+        rows = "".join(
+            f'<tr><th scope="row">{escape(row.channel)}</th>'
+            f"<td>{escape(_duration(row.down_open_s, words))}</td>"
+            f"<td>{escape(_share(row.availability, words))}</td></tr>\n"
+            for row in shown.channels
+        )
+        parts.append(
+            f'<div class="scroll"><table>\n<thead><tr>{_heads(words("availability_columns"))}'
+            f"</tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>\n"
+        )
+    outages = [*shown.outages, *shown.channel_outages]
+    if not outages:
+        parts.append(f"<p>{escape(words('outages_none'))}</p>\n")
+    else:
+        rows = "".join(
+            f'<tr><th scope="row">{escape(words("outage." + o.kind))}</th>'
+            f"<td>{escape(o.channel or '—')}</td>"
+            f"<td>{escape(_moment(o.start, words))}</td><td>{escape(_moment(o.end, words))}</td>"
+            f"<td>{escape(_duration(o.seconds, words))}</td>"
+            f"<td>{escape(_duration(o.open_seconds, words))}</td>"
+            f"<td>{escape(o.reason or '—')}</td></tr>\n"
+            for o in outages
+        )
+        parts.append(
+            f'<div class="scroll"><table>\n<thead><tr>{_heads(words("outage_columns"))}'
+            f"</tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>\n"
+        )
+    return "".join(parts) + "</section>\n"
 
 
 def _moment(text: str, words: MonthLanguage) -> str:

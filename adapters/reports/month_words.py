@@ -27,6 +27,7 @@ GLOSSARY = (
     "handling",
     "occupancy",
     "pending",
+    "availability",
     "slots",
     "callbacks",
     "callbacks_within",
@@ -58,6 +59,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "pending": "En cours à la fin du mois",
         "pending_none": "Aucune interaction en cours à la fin du mois.",
         "pending_columns": "Interaction|Canal|Reçue le|Échéance|Échéance dépassée",
+        "availability": "Disponibilité",
+        "availability_line": "Service : {share} des {open} d'ouverture ({down} d'indisponibilité).",
+        "availability_columns": "Canal|Indisponible (heures d'ouverture)|Disponibilité",
+        "outage_columns": "Panne|Canal|Début|Fin|Durée dans le mois|dont heures d'ouverture|Cause",
+        "outages_none": "Aucune panne dans le mois.",
+        "outage.crashed": "arrêt brutal",
+        "outage.stopped": "arrêt",
+        "outage.journal_lost": "journal perdu",
+        "outage.channel": "canal",
         "columns": "Canal|Mois|Reçues|Répondues|dont dans le délai|Abandonnées|Transférées|"
         "Refusées (hors horaires)|Niveau de service|Objectif|Attente moyenne|"
         "Attente médiane|Attente, 90e centile|Attente, 99e centile|Dépassements|"
@@ -118,6 +128,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "dans le mois.",
         "g.pending": "En cours : interactions ouvertes à la fin du mois dont l'échéance est "
         "passée ou tombe dans le mois.",
+        "g.availability": "Disponibilité : part des heures d'ouverture du calendrier (hors "
+        "ouverture, rien n'est compté) où le service, ou le canal, fonctionnait. Le service est "
+        "indisponible d'un arrêt (ou du dernier signe de vie avant un arrêt brutal) au "
+        "redémarrage, et de la perte du journal à son retour ; un canal, de sa panne à son "
+        "retour, et pendant les pannes du service.",
         "g.slots": "Par jour et par demi-heure : au jour et à la demi-heure de réception ; les "
         "refus, au moment du refus.",
         "g.callbacks": "Rappels demandés : appels dont l'appelant a demandé à être rappelé. "
@@ -156,6 +171,16 @@ _WORDS: dict[str, dict[str, str]] = {
         "pending": "Pending at the month's end",
         "pending_none": "No interaction pending at the month's end.",
         "pending_columns": "Interaction|Channel|Received|Deadline|Deadline passed",
+        "availability": "Availability",
+        "availability_line": "Service: {share} of {open} of opening time ({down} unavailable).",
+        "availability_columns": "Channel|Down (opening hours)|Availability",
+        "outage_columns": "Outage|Channel|Start|End|Length in the month|of which opening hours|"
+        "Cause",
+        "outages_none": "No outage in the month.",
+        "outage.crashed": "crash",
+        "outage.stopped": "stop",
+        "outage.journal_lost": "journal lost",
+        "outage.channel": "channel",
         "columns": "Channel|Month|Received|Answered|of which in time|Abandoned|Transferred|"
         "Refused (closed)|Service level|Target|Mean wait|Median wait|90th percentile wait|"
         "99th percentile wait|Breaches|Wait before abandoning|Handling time",
@@ -214,6 +239,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "(available or busy; a pause with no work in hand is left out), within the month.",
         "g.pending": "Pending: interactions open at the month's end whose deadline had passed "
         "or fell in the month.",
+        "g.availability": "Availability: the share of the calendar's opening hours (nothing "
+        "outside them counts) the service, or the channel, worked. The service is down from a "
+        "stop (or the last sign of life before a crash) to the restart, and from the loss of "
+        "its journal to its return; a channel, from its failure to its return, and while the "
+        "service is down.",
         "g.slots": "Per day and per half-hour: to the day and half-hour of reception; refusals, "
         "to when they were refused.",
         "g.callbacks": "Callbacks asked for: calls whose caller asked to be called back. The "

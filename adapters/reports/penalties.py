@@ -3,12 +3,16 @@
 ``penalty_statement(figures, rules)`` returns a ``PenaltyStatement``: per channel, a line for
 its breaches (the amount per breach times their count, with each breached interaction's id) and
 a line for a service level under the monthly target (the amount per point times the points
-under it, with the figures the service level was computed from); then, where a cap is reached,
-a line taking off what exceeds it: a channel's cap after that channel's lines, the month's cap
-last. Amounts are whole cents, each line rounded to the nearest cent; the total is the sum of
-the lines, caps included, so every euro of it can be checked line by line. Work an accepted
-exemption excuses (``reports.exemptions``) is charged no breach and left out of the service
-level; each line names what it left out (``exempted``), and the statement lists the claims.
+under it, with the figures the service level was computed from) and, where the contract sets an
+amount, a line for its transfers (with each transferred interaction's id); then a line for the
+service's unavailability, per started hour of it in opening hours beyond the share allowed (with
+the outages behind it); where a cap is reached, a line taking off what exceeds it: a channel's
+cap after that channel's lines, the month's cap last. Amounts are whole cents, each line rounded
+to the nearest cent; the total is the sum of the lines, caps included, so every euro of it can
+be checked line by line.
+Work an accepted exemption excuses (``reports.exemptions``) is charged no breach and left out
+of the service level; each line names what it left out (``exempted``), and the statement lists
+the claims.
 
 ``rules_of(settings, policies)`` turns ``[penalties]`` (euros) into ``PenaltyRules`` (cents),
 which the statement carries, so that it can be recomputed without the operator's configuration.
@@ -22,6 +26,7 @@ import msgspec
 
 from aiguillage.adapters.config.reports import PenaltySettings
 from aiguillage.adapters.reports.exemptions import ClaimOut, counts_without, excused_in
+from aiguillage.adapters.reports.month_availability import Availability
 from aiguillage.adapters.reports.month_figures import Figures, JournalRange, MonthFigures
 from aiguillage.engine import figures as definitions
 from aiguillage.engine.policies import CHANNELS, Policies
@@ -43,6 +48,8 @@ class ChannelRules(msgspec.Struct, kw_only=True):
     point_cents: int = 0
     """Per point (1 %) of service level under the target, pro rata."""
     cap_cents: int | None = None
+    transfer_cents: int = 0
+    """Per interaction transferred."""
 
 
 class PenaltyRules(msgspec.Struct, kw_only=True):
@@ -50,6 +57,9 @@ class PenaltyRules(msgspec.Struct, kw_only=True):
 
     channels: dict[str, ChannelRules] = {}
     cap_cents: int | None = None
+    unavailable_hour_cents: int = 0
+    """Per started hour of unavailability beyond ``allowed_unavailable_share``."""
+    allowed_unavailable_share: float = 0.0
 
 
 class PenaltyLine(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -57,8 +67,11 @@ class PenaltyLine(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     ``kind``: ``breaches`` (``count`` breaches at ``unit_cents``, ``interactions`` their ids),
     ``service_level`` (``points`` under ``target``, at ``unit_cents`` a point, ``figures`` what
-    the service level was computed from), ``channel_cap`` or ``cap`` (what exceeds ``cap_cents``,
-    taken off: a negative amount).
+    the service level was computed from), ``transfers`` (``count`` interactions transferred at
+    ``unit_cents``, ``interactions`` their ids), ``unavailability`` (``count`` started hours at
+    ``unit_cents``; ``figures``: the month's opening seconds, those the service was down and
+    those allowed; ``periods``: each outage, ``start/end``), ``channel_cap`` or ``cap`` (what
+    exceeds ``cap_cents``, taken off: a negative amount).
     """
 
     kind: str
@@ -75,6 +88,7 @@ class PenaltyLine(msgspec.Struct, kw_only=True, omit_defaults=True):
     exempted: list[int] = []
     """The channel's interactions an accepted exemption excuses, left out of this line: its
     exempted breaches (``breaches``), or its exempted work (``service_level``)."""
+    periods: list[str] = []
 
 
 class PenaltyStatement(msgspec.Struct, kw_only=True):
@@ -113,9 +127,15 @@ def rules_of(settings: PenaltySettings, policies: Policies) -> PenaltyRules:
             cap_cents=_cents(given.cap_eur)
             if given is not None and given.cap_eur is not None
             else None,
+            transfer_cents=_cents(given.transfer_eur) if given is not None else 0,
         )
     cap = None if settings.cap_eur is None else _cents(settings.cap_eur)
-    return PenaltyRules(channels=channels, cap_cents=cap)
+    return PenaltyRules(
+        channels=channels,
+        cap_cents=cap,
+        unavailable_hour_cents=_cents(settings.unavailable_hour_eur),
+        allowed_unavailable_share=settings.allowed_unavailable_share,
+    )
 
 
 def penalty_statement(figures: MonthFigures, rules: PenaltyRules) -> PenaltyStatement:
@@ -136,6 +156,8 @@ def penalty_statement(figures: MonthFigures, rules: PenaltyRules) -> PenaltyStat
                     cap_cents=cap,
                 )
             )
+    if figures.availability is not None:
+        lines.extend(_unavailability_lines(figures.availability, rules))
     charged = sum(line.amount_cents for line in lines)
     if rules.cap_cents is not None and charged > rules.cap_cents:
         lines.append(
@@ -206,6 +228,18 @@ def _channel_lines(row: Figures, figures: MonthFigures, rules: ChannelRules) -> 
                 exempted=sorted(spared),
             )
         )
+    transferred = [t.interaction_id for t in figures.transfers if t.channel == row.channel]
+    if transferred and rules.transfer_cents:
+        lines.append(
+            PenaltyLine(
+                kind="transfers",
+                channel=row.channel,
+                amount_cents=len(transferred) * rules.transfer_cents,
+                unit_cents=rules.transfer_cents,
+                count=len(transferred),
+                interactions=transferred,
+            )
+        )
     return lines
 
 
@@ -218,6 +252,29 @@ _SERVICE_LEVEL_FIGURES = (
     "callbacks_requested",
 )
 """What a service-level line shows it was computed from, in this order."""
+
+
+def _unavailability_lines(shown: Availability, rules: PenaltyRules) -> list[PenaltyLine]:
+    """A line per started hour of unavailability in opening hours beyond the share allowed."""
+    allowed_s = rules.allowed_unavailable_share * shown.open_s
+    beyond_s = shown.down_open_s - allowed_s
+    if not rules.unavailable_hour_cents or beyond_s <= 0:
+        return []
+    hours = math.ceil(beyond_s / 3600)
+    return [
+        PenaltyLine(
+            kind="unavailability",
+            amount_cents=hours * rules.unavailable_hour_cents,
+            unit_cents=rules.unavailable_hour_cents,
+            count=hours,
+            figures={
+                "open_s": round(shown.open_s),
+                "down_open_s": round(shown.down_open_s),
+                "allowed_s": round(allowed_s),
+            },
+            periods=[f"{o.start}/{o.end}" for o in shown.outages if o.open_seconds > 0],
+        )
+    ]
 
 
 def _cents(euros: float) -> int:

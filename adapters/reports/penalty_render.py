@@ -25,6 +25,8 @@ _WORDS = {
         "title": "Relevé des pénalités",
         "breaches": "Dépassements du délai",
         "service_level": "Niveau de service sous l'objectif",
+        "transfers": "Transferts",
+        "unavailability": "Indisponibilité du service",
         "channel_cap": "Plafond du canal",
         "cap": "Plafond mensuel",
         "total": "Total",
@@ -47,6 +49,8 @@ _WORDS = {
         "title": "Penalty statement",
         "breaches": "Deadlines missed",
         "service_level": "Service level under the target",
+        "transfers": "Transfers",
+        "unavailability": "Service unavailable",
         "channel_cap": "Channel's cap",
         "cap": "Monthly cap",
         "total": "Total",
@@ -93,7 +97,7 @@ def _basis(line: PenaltyLine) -> str:
 
 
 def _rests_on(line: PenaltyLine) -> str:
-    if line.kind == "breaches":
+    if line.kind in ("breaches", "transfers"):
         ids = " ".join(str(i) for i in line.interactions)
         return f"{line.count} \u00d7 {_euros(line.unit_cents or 0)}: {ids}"
     if line.kind == "service_level":
@@ -102,6 +106,10 @@ def _rests_on(line: PenaltyLine) -> str:
             f"{(line.service_level or 0) * 100:.4f} % < {(line.target or 0) * 100:.4f} %: "
             f"{line.points:.4f} \u00d7 {_euros(line.unit_cents or 0)} ({shown})"
         )
+    if line.kind == "unavailability":
+        shown = ", ".join(f"{key} {value}" for key, value in line.figures.items())
+        periods = " ".join(line.periods)
+        return f"{line.count} h \u00d7 {_euros(line.unit_cents or 0)} ({shown}): {periods}"
     return f"> {_euros(line.cap_cents or 0)}"
 
 
