@@ -13,8 +13,10 @@ What the daemon journals about itself (``daemon.availability``) gives the outage
 
 Only opening hours count (the calendar's ``[calendar.hours]``, in force at the month's end):
 the service is owed while it is open, so a crash at 03:00 is listed but costs no availability.
-``availability`` is the share of the month's opening time (up to the journal's end, for a
-month not over) the service, or the channel, was up. The channels are those any
+``availability`` is the share of the month's opening time the service, or the channel, was up:
+from the service's first start (a month it began in counts from then), up to the journal's end
+for a month not over. A journal with no ``service.started`` (a simulation's, or one written
+before the daemon journaled its availability) has none: ``None``. The channels are those any
 ``service.started`` named as enabled, and any a transition names.
 """
 
@@ -100,9 +102,13 @@ class OutageLog:
     down: dict[str, tuple[Instant, str]] = field(default_factory=dict)
     """The channels down now: since when, and why."""
     names: set[str] = field(default_factory=set)
+    began: Instant | None = None
+    """Since when the journal records the service's availability (its first start)."""
 
     def read(self, event: Event) -> None:
         if isinstance(event, ServiceStarted):
+            if self.began is None:
+                self.began = event.at if event.last_alive is None else event.last_alive
             self.names.update(event.channels)
             if event.last_alive is not None:
                 self.service.append((event.last_alive, event.at, event.previous, ""))
@@ -125,12 +131,16 @@ class OutageLog:
 
 
 def month_availability(
-    log: OutageLog, policies: Policies, start: Instant, end: Instant, last_at: Instant
-) -> Availability:
-    """The availability of the month ``[start, end)``, judged by ``policies``' calendar, from
-    the outages read up to ``last_at`` (the journal's last instant)."""
+    log: OutageLog, policies: Policies, month_start: Instant, end: Instant, last_at: Instant
+) -> Availability | None:
+    """The availability of the month ``[month_start, end)``, judged by ``policies``' calendar,
+    from the outages read up to ``last_at`` (the journal's last instant); ``None`` when the
+    journal records none."""
+    if log.began is None:
+        return None
     calendar = BusinessCalendar(policies.calendar)
     zone = calendar.zone
+    start = max(month_start, log.began)
     until = min(end, max(start, last_at))
     open_s = calendar.open_time_between(start, until) / SECOND
 

@@ -215,3 +215,18 @@ def test_transfers_are_charged_only_where_the_contract_sets_an_amount() -> None:
     assert charged.total_cents == sum(line.amount_cents for line in charged.lines)
     free = penalty_statement(figures, rules_of(PenaltySettings(), Policies()))
     assert not [line for line in free.lines if line.kind == "transfers"]
+
+
+def test_the_month_the_service_began_in_counts_from_its_first_start() -> None:
+    shown = month_figures(_journal(), "2027-03").availability
+    assert shown is not None
+    # Started Wednesday 31 March at 12:00, open until 20:00; crashed at 19:00 (its last mark).
+    assert (shown.open_s, shown.down_open_s) == (8 * 3600, 3600)
+    assert [(o.kind, o.seconds, o.open_seconds) for o in shown.outages] == [
+        ("crashed", 5 * 3600, 3600)
+    ]
+
+
+def test_a_journal_that_never_recorded_a_start_has_no_availability() -> None:
+    records = [r for r in _journal() if not isinstance(r.event, ServiceStarted)]
+    assert month_figures(records, "2027-04").availability is None
