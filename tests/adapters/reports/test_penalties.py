@@ -155,6 +155,7 @@ def test_the_statement_names_the_journal_it_was_computed_from(place: Path) -> No
         "breach_cents": 2_500,
         "point_cents": 30_000,
         "cap_cents": None,
+        "transfer_cents": 0,
     }
 
 
