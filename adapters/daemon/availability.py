@@ -11,9 +11,12 @@ The runtime asks ``ServiceLog`` what to journal, and journals it with its batche
   after a crash records is at most that much longer than the real one. Marks are written only
   when nothing else was, so a busy day costs none;
 - at a clean stop, ``service.stopped``;
-- after the journal was lost (it could not write, or a fault of ours made the engine rebuild),
-  once it writes again, ``journal.regained`` with the instant it was lost and why: nothing can
-  be journaled while it is lost, so the outage is one record written after it;
+- after the journal was lost (it could not write, a fault of ours made the engine rebuild, or
+  a leader could not renew its lease and stepped down), once it writes again,
+  ``journal.regained`` with the instant it was lost and why: nothing can be journaled while it
+  is lost, so the outage is one record written after it. If another daemon wrote meanwhile (it
+  took over), this one starts anew instead: ``service.started``, the other's records telling
+  the rest;
 - a channel adapter's transitions, as the supervisor sees them (its peer's health, as the
   channel reports it, or the adapter failing): ``channel.down`` as soon as it stops working,
   ``channel.up`` once it has worked ``channel_up_after_s`` without a fault, dated from when it
@@ -63,6 +66,8 @@ class ServiceLog:
         """Whether this process has journaled its start."""
         self.last_written: Instant | None = None
         """The instant of the last record known durable (``None``: none yet in this life)."""
+        self.last_seq = 0
+        """The seq of the last record this daemon wrote."""
         self.lost_at: Instant | None = None
         self.lost_reason = ""
         self._channels: dict[str, _Channel] = {}
@@ -72,12 +77,19 @@ class ServiceLog:
     # -- the service ------------------------------------------------------------------------------
 
     def recovered(
-        self, now: Instant, last_alive: Instant, last: Event | None, channels: tuple[str, ...]
+        self,
+        now: Instant,
+        last_alive: Instant,
+        last: Event | None,
+        last_seq: int,
+        channels: tuple[str, ...],
     ) -> Event | None:
         """The record of a recovery at ``now``: the start of this process (``last``: the
-        journal's last record, ``None`` when it is empty; ``last_alive``: the latest instant the
-        journal and its snapshot knew; ``channels``: the adapters enabled), or the regain of a
-        journal lost meanwhile."""
+        journal's last record, ``None`` when it is empty, ``last_seq`` its seq; ``last_alive``:
+        the latest instant the journal and its snapshot knew; ``channels``: the adapters
+        enabled), or the regain of a journal lost meanwhile."""
+        if self.started and self.lost_at is not None and last_seq != self.last_seq:
+            self.started = False  # another daemon wrote meanwhile: this one starts anew
         if not self.started:
             self.started = True
             self.lost_at = None
@@ -102,9 +114,10 @@ class ServiceLog:
     def stopped(self, now: Instant) -> ServiceStopped:
         return ServiceStopped(at=now, reason="signal")
 
-    def written(self, at: Instant) -> None:
-        """Records up to ``at`` are durable."""
+    def written(self, at: Instant, seq: int) -> None:
+        """Records up to ``seq``, written at ``at``, are durable."""
         self.last_written = at if self.last_written is None else max(self.last_written, at)
+        self.last_seq = seq
 
     # -- channels ---------------------------------------------------------------------------------
 

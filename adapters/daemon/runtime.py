@@ -601,9 +601,9 @@ class Runtime:
                 log.warning(
                     "stepping down: this daemon no longer leads its journal", error=str(exc)
                 )
+                self.service.lost(self.clock(), f"stepped down ({exc})")
                 await self._drop(f"stepped down ({exc})")
                 self.standby = True
-                self.service.started = False  # taking over again is a start of the service
             except Exception as exc:
                 if self._stopping:
                     # A stop closed the stores under a recovery or a batch: nothing is wrong.
@@ -709,7 +709,7 @@ class Runtime:
             if table.get("enabled", True) is True
         )
         last = await self._last_event(journal, recovery)
-        noted = self.service.recovered(now, last_alive, last, channels)
+        noted = self.service.recovered(now, last_alive, last, recovery.last_seq, channels)
         # Timers that fell due while the daemon was down fire now, each with its due instant.
         events = engine.advance(now)
         for command in commands:
@@ -1079,7 +1079,7 @@ class Runtime:
         views = self._views(engine, events)
         first = self._last_seq + 1
         self._last_seq = await journal.append(events, views, by)
-        self.service.written(events[-1].at)
+        self.service.written(events[-1].at, self._last_seq)
         self.metrics.observe_commit(time.perf_counter() - started, len(events))
         epoch = journal.epoch
         records = [

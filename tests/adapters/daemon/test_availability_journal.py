@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,13 @@ from aiguillage.engine.events import (
     ServiceStarted,
     ServiceStopped,
 )
-from aiguillage.engine.instants import SECOND
+from aiguillage.engine.instants import SECOND, from_datetime
+from tests.adapters.daemon.test_redis_daemon import _config as redis_config
+from tests.adapters.daemon.test_redis_daemon import _daemon as redis_daemon
+from tests.adapters.daemon.test_redis_daemon import _events as redis_events
+from tests.adapters.daemon.test_redis_daemon import _until as until
 from tests.adapters.daemons import INTEGRATOR, Daemon, write_config
+from tests.adapters.redis_server import RedisServer
 
 SECRET_ENV = "AIGUILLAGE_TEST_WEBHOOK_SECRET"
 
@@ -202,3 +208,33 @@ def test_a_webhook_peer_refusing_is_journaled_once_down_and_once_up(
     assert down.since < came_back <= up.since
     assert up.at - up.since >= SECOND // 2  # journaled once it had worked that long
     assert receiver.accepted > 0
+
+
+def test_on_redis_a_clean_stop_and_a_redis_outage_are_journaled(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = redis_config(tmp_path / "daemon")
+    daemon = redis_daemon(tmp_path / "daemon", config, redis_server).start()
+    try:
+        assert daemon.stop() == 0  # a snapshot at the stop: the stop is read back past it
+        daemon.start()
+        redis_server.kill()
+        killed_at = _now()
+        until("the daemon says it is not ready", lambda: daemon.readyz().status_code == 503)
+        redis_server.restart()
+        until("the daemon serves again", lambda: daemon.readyz().status_code == 200)
+        back_at = _now()
+        rows = redis_events(daemon)
+    finally:
+        daemon.kill()
+    events = [row["event"] for row in rows]
+    starts = [e for e in events if e["type"] == "service.started"]
+    (stopped,) = [e for e in events if e["type"] == "service.stopped"]
+    assert [e["previous"] for e in starts] == ["first", "stopped"]
+    assert starts[1]["last_alive"] == stopped["at"]
+    # Redis gone: the leader could not write nor renew its lease; once it leads again, nobody
+    # else having written, the outage is one record, from when it was lost.
+    (regained,) = [e for e in events if e["type"] == "journal.regained"]
+    lost_at = from_datetime(datetime.fromisoformat(regained["lost_at"]))
+    assert killed_at < lost_at < back_at
+    assert from_datetime(datetime.fromisoformat(regained["at"])) <= back_at
