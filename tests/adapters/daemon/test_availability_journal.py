@@ -7,7 +7,10 @@ refuse; the journal is then read back as the reports read it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,7 +33,7 @@ from aiguillage.engine.events import (
     ServiceStarted,
     ServiceStopped,
 )
-from aiguillage.engine.instants import SECOND, from_datetime
+from aiguillage.engine.instants import SECOND, from_datetime, to_datetime
 from tests.adapters.daemon.test_redis_daemon import _config as redis_config
 from tests.adapters.daemon.test_redis_daemon import _daemon as redis_daemon
 from tests.adapters.daemon.test_redis_daemon import _events as redis_events
@@ -38,6 +42,7 @@ from tests.adapters.daemons import INTEGRATOR, Daemon, write_config
 from tests.adapters.redis_server import RedisServer
 
 SECRET_ENV = "AIGUILLAGE_TEST_WEBHOOK_SECRET"
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def _config(directory: Path, extra: str = "") -> Path:
@@ -93,6 +98,27 @@ def test_a_crash_and_a_clean_stop_are_journaled_with_the_gap_each_left(tmp_path:
     assert stopped.at <= stopped_at
     assert after_stop.last_alive == stopped.at
     assert after_stop.at >= stopped.at
+    # The month's report lists both outages, as the journal dates them.
+    month = to_datetime(crash.at, PARIS).strftime("%Y-%m")
+    done = subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli.main", "report", "month", "--month",
+         month, "--format", "json", "--store", f"sqlite:///{daemon.journal}",
+         "--config", str(daemon.config)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    outages = json.loads(done.stdout)["month"]["availability"]["outages"]
+    expected = [(crash, "crashed"), (after_stop, "stopped")]
+    if to_datetime(after_stop.at, PARIS).strftime("%Y-%m") != month:
+        expected = expected[:1]  # a month ended between the two: the stop is the next one's
+    assert [(o["kind"], o["start"], o["end"]) for o in outages] == [
+        (kind, _iso(start.last_alive), _iso(start.at)) for start, kind in expected
+    ]
+
+
+def _iso(at: int | None) -> str:
+    assert at is not None
+    return to_datetime(at, PARIS).isoformat()
 
 
 def test_a_journal_locked_by_another_process_is_journaled_as_lost_then_regained(
