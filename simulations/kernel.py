@@ -326,6 +326,77 @@ class Simulation:
             )
         self.schedule(end, Close(advisor_id=accepted.advisor_id, interaction_id=interaction.id))
 
+    def take_over(self) -> None:
+        """Make simulated people act on the work already in the engine (a run from an image).
+
+        An offer pending is answered as any offer is; work held ends after the remaining part
+        of a handling time drawn from its model: the stationary residual (the length-biased
+        draw times a uniform share), so an interaction picked up at a random instant of its
+        handling ends as the simulator's own would on average; a waiting caller's patience is
+        exponential, so what is left of it is drawn afresh. Work waiting for the principal
+        stays where it is: the simulator never answers for the principal.
+        """
+        now = self.now
+        state = self.engine.state
+        for interaction in list(state.interactions.values()):
+            status = interaction.status
+            if status == "offered" and interaction.offer_id is not None:
+                offer = state.offers.get(interaction.offer_id)
+                if offer is not None:
+                    mean = self.behaviour.answer_delay_s
+                    delay = self.rng.expovariate(1 / mean) if mean > 0 else 0.0
+                    self.schedule(
+                        now + round(delay * SECOND),
+                        Accept(advisor_id=offer.advisor_id, offer_id=offer.id),
+                    )
+            elif status == "assigned" and interaction.advisor_id is not None:
+                self._resume(interaction.id, interaction.advisor_id)
+            elif status == "queued" and interaction.channel == "voice":
+                patience = self.behaviour.patience_s
+                if patience is not None and interaction.callback_requested_at is None:
+                    wait = self.rng.expovariate(1 / patience)
+                    self.schedule(
+                        now + round(wait * SECOND), Abandon(interaction_id=interaction.id)
+                    )
+        for advisor_id in list(state.advisors):
+            self._maybe_log_out(advisor_id, now)
+
+    def _resume(self, interaction_id: int, advisor_id: str) -> None:
+        interaction = self.engine.state.interactions[interaction_id]
+        now = self.now
+        if interaction.callback_requested_at is not None and interaction.responded_at is None:
+            self._call_back(
+                OfferAccepted(
+                    at=now, offer_id=0, interaction_id=interaction_id, advisor_id=advisor_id
+                )
+            )
+            return
+        model = self.behaviour.handling[interaction.channel]
+        if interaction.typology is not None:
+            model = self.behaviour.by_typology.get(interaction.typology, model)
+        left = self._remaining(model)
+        end = now + round(left * SECOND)
+        if interaction.typology == "transfer":
+            self.schedule(end, TransferOut(advisor_id=advisor_id, interaction_id=interaction_id))
+            return
+        if interaction.responded_at is None:
+            self.schedule(
+                now + round(left * self.behaviour.first_response_share * SECOND),
+                RecordResponse(advisor_id=advisor_id, interaction_id=interaction_id),
+            )
+        self.schedule(end, Close(advisor_id=advisor_id, interaction_id=interaction_id))
+
+    def _remaining(self, model: HandlingTime) -> float:
+        """What is left of a handling time seen at a random instant of it, in seconds."""
+        if model.distribution == "exponential":
+            return self.rng.expovariate(1 / model.mean_s)
+        if model.sd_s == 0:
+            return self.rng.random() * model.mean_s
+        variance = math.log1p((model.sd_s / model.mean_s) ** 2)
+        # The length-biased lognormal has its log mean moved up by the log variance.
+        biased = self.rng.lognormvariate(math.log(model.mean_s) + variance / 2, math.sqrt(variance))
+        return self.rng.random() * biased
+
     def _call_back(self, accepted: OfferAccepted) -> None:
         """The system dials the customer: answered or not after the ring, then handled."""
         callbacks = self.behaviour.callbacks
