@@ -33,6 +33,7 @@ __all__ = [
     "PostMessage",
     "PrincipalAnswered",
     "Prioritise",
+    "PublishNowcast",
     "RecordCallbackAttempt",
     "RecordDelivery",
     "RecordResponse",
@@ -375,6 +376,20 @@ class DecideExemption(_Command, frozen=True, kw_only=True, tag="exemption.decide
     role: str = ""
 
 
+class PublishNowcast(_Command, frozen=True, tag="nowcast.publish"):
+    """Journal a nowcast shown to supervisors (``events.NowcastPublished``); the state keeps
+    nothing of it."""
+
+    image_at: Instant
+    image_seq: int
+    image_sha256: str
+    seed: int
+    replications: int
+    arrived: dict[str, int] = {}
+    level: dict[str, float] = {}
+    shown: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
+
+
 Command = (
     SetPolicies
     | AddAdvisor
@@ -405,4 +420,6 @@ Command = (
     # exemptions
     | ClaimExemption
     | DecideExemption
+    # supervision
+    | PublishNowcast
 )

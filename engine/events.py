@@ -50,6 +50,7 @@ __all__ = [
     "MessagePosted",
     "MessageReceived",
     "MessageSent",
+    "NowcastPublished",
     "OfferAccepted",
     "OfferDeclined",
     "OfferExpired",
@@ -560,6 +561,28 @@ class ChannelUp(_Event, frozen=True, tag="channel.up"):
     since: Instant
 
 
+class NowcastPublished(_Event, frozen=True, tag="nowcast.published"):
+    """A nowcast of the rest of the day was shown to supervisors (``PublishNowcast``).
+
+    What it was made from: ``image_at``, the instant of the engine's image, and ``image_seq``,
+    the last journal record the image reflects; ``image_sha256``, the image's digest; the
+    ``seed`` and ``replications``; per channel the arrivals so far (``arrived``) and the level
+    applied to the plan for the rest of the day (``level``). What was shown: ``shown``, per
+    variant (``as is``, then each what-if in words), per channel, per figure
+    (``breaches``, ``penalties_eur``, ``service_level``), its ``[mean, low, high]``. The state
+    keeps nothing of it: it is a record of what was shown, for the audit trail.
+    """
+
+    image_at: Instant
+    image_seq: int
+    image_sha256: str
+    seed: int
+    replications: int
+    arrived: dict[str, int] = {}
+    level: dict[str, float] = {}
+    shown: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
+
+
 Event = (
     PoliciesSet
     | AdvisorAdded
@@ -609,4 +632,6 @@ Event = (
     | JournalRegained
     | ChannelDown
     | ChannelUp
+    # supervision
+    | NowcastPublished
 )

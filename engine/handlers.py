@@ -22,6 +22,7 @@ from .commands import (
     Decline,
     PostMessage,
     PrincipalAnswered,
+    PublishNowcast,
     RecordCallbackAttempt,
     RecordDelivery,
     RecordResponse,
@@ -59,6 +60,7 @@ from .events import (
     MessagePosted,
     MessageReceived,
     MessageSent,
+    NowcastPublished,
     OfferAccepted,
     OfferDeclined,
     ScheduleSet,
@@ -700,8 +702,25 @@ def _set_schedule(state: State, command: SetSchedule, now: Instant) -> list[Even
     return [ScheduleSet(at=now, day=command.day, shifts=command.shifts)]
 
 
+def _publish_nowcast(state: State, command: PublishNowcast, now: Instant) -> list[Event]:
+    return [
+        NowcastPublished(
+            at=now,
+            image_at=command.image_at,
+            image_seq=command.image_seq,
+            image_sha256=command.image_sha256,
+            seed=command.seed,
+            replications=command.replications,
+            arrived=dict(command.arrived),
+            level=dict(command.level),
+            shown=command.shown,
+        )
+    ]
+
+
 COMMAND_HANDLERS: dict[type[Any], Handler] = {
     **ROSTER_HANDLERS,
+    PublishNowcast: _publish_nowcast,
     **STEERING_HANDLERS,
     **EXEMPTION_HANDLERS,
     Submit: _submit,

@@ -56,6 +56,7 @@ from .events import (
     MessagePosted,
     MessageReceived,
     MessageSent,
+    NowcastPublished,
     OfferAccepted,
     OfferDeclined,
     OfferExpired,
@@ -198,6 +199,7 @@ class State:
             JournalRegained: self._about_the_service,
             ChannelDown: self._about_the_service,
             ChannelUp: self._about_the_service,
+            NowcastPublished: _keeps_nothing,
         }
 
     def apply(self, event: Event) -> None:
@@ -830,6 +832,10 @@ _OUTCOMES: dict[type[Any], str] = {
     OfferExpired: "expired",
     OfferRevoked: "revoked",
 }
+
+
+def _keeps_nothing(event: Event) -> None:
+    """A record for the audit trail only (a nowcast shown): the state does not change."""
 
 
 def _move(interaction: Interaction, action: Action) -> None:

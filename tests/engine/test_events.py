@@ -227,6 +227,17 @@ EVENT_SAMPLES: dict[str, Any] = {
         day="2026-12-02",
         shifts=(Shift(advisor_id="A1", start=T0, end=T0 + 3600, activity="lunch"),),
     ),
+    "nowcast.published": events.NowcastPublished(
+        at=T0 + 30,
+        image_at=T0,
+        image_seq=812,
+        image_sha256="ab" * 32,
+        seed=7,
+        replications=20,
+        arrived={"social": 140},
+        level={"social": 1.62},
+        shown={"as is": {"social": {"breaches": (6.5, 4.0, 9.0)}}},
+    ),
 }
 
 COMMAND_SAMPLES: dict[str, Any] = {
@@ -314,6 +325,9 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "schedule.set": commands.SetSchedule(
         day="2026-12-02", shifts=(Shift(advisor_id="A1", start=T0, end=T0 + 3600),)
     ),
+    "nowcast.publish": commands.PublishNowcast(
+        image_at=T0, image_seq=812, image_sha256="ab" * 32, seed=7, replications=20
+    ),
 }
 
 EVENT_JSON = msgspec.json.Decoder(Event)
@@ -365,6 +379,7 @@ def test_the_event_tags_are_pinned() -> None:
         "message.posted",
         "message.received",
         "message.sent",
+        "nowcast.published",
         "offer.accepted",
         "offer.declined",
         "offer.expired",
@@ -477,6 +492,7 @@ def test_the_command_tags_are_pinned() -> None:
         "interaction.transfer_out",
         "message.post",
         "message.record_delivery",
+        "nowcast.publish",
         "offer.accept",
         "offer.decline",
         "policies.set",
