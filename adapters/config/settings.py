@@ -47,6 +47,7 @@ from aiguillage.adapters.config.errors import (
     parse_toml,
 )
 from aiguillage.adapters.config.locations import Key
+from aiguillage.adapters.config.nowcast import NowcastSettings
 from aiguillage.adapters.config.oidc import OidcSettings
 from aiguillage.adapters.config.plugins import configured_adapters
 from aiguillage.adapters.config.reports import PenaltySettings, ReportSettings
@@ -265,6 +266,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon's wall shows
     the day's expected arrivals from it beside the actual ones (``daemon.forecast``)."""
+    nowcast: NowcastSettings = NowcastSettings()
+    """How often the daemon simulates the rest of the day from its live state, and the
+    what-ifs shown beside it (``daemon.nowcast``)."""
     adapters: dict[str, dict[str, Any]] = {}
     """``[adapters.<name>]``: the adapter plugins the daemon runs, each table checked against
     its plugin's settings in pass 3 (see ``plugins``)."""

@@ -143,11 +143,13 @@ async def serve(runtime: Runtime, host: str, port: int) -> None:
                     return
 
         group.start_soon(stop_on_signal)
+        await group.start(app.state.nowcasts.run_every)
         if public is not None:
             group.start_soon(public.serve)
         await server.serve()
         if public is not None:
             public.should_exit = True
+        app.state.nowcasts.close()
         await adapters.stop()  # before the journal closes: they save their cursors in it
         await runtime.stop()
         group.cancel_scope.cancel()

@@ -53,6 +53,7 @@ from aiguillage.adapters.daemon.api.exemptions import EXEMPTION_ROUTES
 from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_handler
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
+from aiguillage.adapters.daemon.api.nowcast import NOWCAST_ROUTES
 from aiguillage.adapters.daemon.api.oidc import OIDC_ROUTES, Oidc
 from aiguillage.adapters.daemon.api.reports import REPORT_ROUTES
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
@@ -65,6 +66,7 @@ from aiguillage.adapters.daemon.api.websocket import offers_socket
 from aiguillage.adapters.daemon.auth import Tickets, Tokens
 from aiguillage.adapters.daemon.forecast import Forecasts
 from aiguillage.adapters.daemon.metrics import CONTENT_TYPE
+from aiguillage.adapters.daemon.nowcast import Nowcasts
 from aiguillage.adapters.daemon.runtime import Runtime
 from aiguillage.adapters.daemon.screens.pages import SCREEN_ROUTES
 from aiguillage.adapters.daemon.supervisor import Supervisor
@@ -351,6 +353,7 @@ def create_app(
                     *TEMPLATE_ROUTES,
                     *TOKEN_ROUTES,
                     *WALLBOARD_ROUTES,
+                    *NOWCAST_ROUTES,
                     *SCHEDULE_ROUTES,
                     *EXEMPTION_ROUTES,
                     *REPORT_ROUTES,
@@ -394,6 +397,7 @@ def create_app(
     app.state.adapters = adapters
     app.state.following = Following()
     app.state.forecasts = Forecasts()
+    app.state.nowcasts = Nowcasts(runtime, app.state.following)
     app.state.oidc = oidc
     app.state.sessions = (
         Sessions(_deployment_key(runtime), runtime.daemon.session_idle_s)

@@ -4,8 +4,9 @@ One object says what a supervisor's wall shows: per channel the queue (waiting, 
 wait), today's figures (answered, abandoned, service level against the target) and the work at
 risk (past its warning) or breached; per advisor the state with its reason and since when, the
 load per channel against the capacity, occupancy and adherence to today's schedule; the
-interactions at risk, oldest deadline first, with who holds them; and the health of the
-daemon, its journal and each channel adapter.
+interactions at risk, oldest deadline first, with who holds them; the health of the
+daemon, its journal and each channel adapter; and the latest nowcast of the rest of the day
+(``daemon.nowcast``).
 
 Today's figures come from ``daemon.today`` (every ratio by ``engine.figures``, the one
 definition the reports share), which follows the journal from the first wall that asks: it
@@ -50,6 +51,7 @@ from aiguillage.adapters.stores.views import iso
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.instants import Instant
 from aiguillage.engine.policies import CHANNELS
+from aiguillage.simulations.nowcast import Nowcast
 
 __all__ = ["WALLBOARD_ROUTES", "Wallboard", "wallboard_of"]
 
@@ -147,6 +149,9 @@ class Wallboard(msgspec.Struct, kw_only=True):
     advisors: list[AdvisorBoard]
     at_risk: list[AtRisk]
     health: Health
+    nowcast: Nowcast | None = None
+    """The latest nowcast of the rest of the day (``GET /v1/nowcast``); ``None`` before the
+    first."""
 
 
 def wallboard_of(
@@ -155,6 +160,7 @@ def wallboard_of(
     adapters: Supervisor | None,
     today: Today,
     plan: DayForecast | None = None,
+    nowcast: Nowcast | None = None,
 ) -> Wallboard:
     """Return the wall's state from the engine's (run between batches: all of it is durable)
     and the day's figures."""
@@ -257,6 +263,7 @@ def wallboard_of(
         advisors=advisors,
         at_risk=risky,
         health=_health(runtime, adapters),
+        nowcast=nowcast,
     )
 
 
@@ -289,7 +296,7 @@ async def _read(runtime: Runtime, adapters: Supervisor | None, state: Any) -> Wa
     today = await state.following.today(runtime)
     plan = await state.forecasts.today(runtime)
     board: Wallboard = await runtime.read(
-        lambda engine: wallboard_of(runtime, engine, adapters, today, plan)
+        lambda engine: wallboard_of(runtime, engine, adapters, today, plan, state.nowcasts.latest)
     )
     return board
 

@@ -45,8 +45,9 @@ def test_the_asyncapi_document_lists_every_event_an_advisor_can_receive(daemon: 
     # roster's token.minted; the pending offers are replayed on connection. A schedule names
     # many advisors, inside its shifts: it is nobody's in particular. A refused call never
     # became work: nobody holds it. An exemption claim is the contract's, not an advisor's; the
-    # service's own comings and goings name nobody.
+    # service's own comings and goings, and a nowcast shown to supervisors, name nobody.
     never_pushed = {
+        "nowcast.published",
         "policies.set",
         "token.minted",
         "token.revoked",

@@ -1,0 +1,118 @@
+"""The nowcast through a real daemon: made in a worker process, served, journaled, on the wall."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.adapters.daemons import ADVISOR, INTEGRATOR, SUPERVISOR, Daemon, write_config
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    directory = tmp_path_factory.mktemp("nowcast")
+    config = write_config(directory)
+    text = config.read_text()
+    every = "every_minutes = 5\nreplications = 20\n"
+    assert every in text
+    config.write_text(text.replace(every, "every_minutes = 60\nreplications = 3\n", 1))
+    daemon = Daemon(directory, config).start()
+    try:
+        with daemon.client(INTEGRATOR) as client:
+            for n in range(6):
+                body = {
+                    "channel": "social",
+                    "source": "x",
+                    "external_id": f"nowcast-{n}",
+                    "motive": "refunds",
+                    "text": "Bonjour",
+                }
+                assert client.post("/v1/interactions", json=body).status_code == 201
+        yield daemon
+    finally:
+        daemon.kill()
+
+
+def _latest(daemon: Daemon, after: str | None) -> dict[str, Any]:
+    """Wait for a nowcast made after ``after`` (two minutes at most)."""
+    deadline = time.monotonic() + 120
+    with daemon.client(SUPERVISOR) as supervisor:
+        while time.monotonic() < deadline:
+            response = supervisor.get("/v1/nowcast")
+            if response.status_code == 200 and (after is None or response.json()["at"] > after):
+                result: dict[str, Any] = response.json()
+                return result
+            assert response.status_code in (200, 404), response.text
+            time.sleep(0.2)
+    raise AssertionError("no nowcast came")
+
+
+@pytest.fixture(scope="module")
+def made(daemon: Daemon) -> dict[str, Any]:
+    """The one made at start, then one asked for: the latter is returned."""
+    first = _latest(daemon, None)
+    with daemon.client(SUPERVISOR) as supervisor:
+        asked = supervisor.post("/v1/nowcast")
+    assert asked.status_code == 202, asked.text
+    assert asked.json() == {"started": True, "latest_at": first["at"]}
+    return _latest(daemon, first["at"])
+
+
+def test_a_supervisor_gets_the_rest_of_the_day_as_is_and_with_each_what_if(
+    made: dict[str, Any],
+) -> None:
+    assert made["replications"] == 3
+    assert [v["what_if"] for v in made["variants"]] == [
+        "as is",
+        "move 2 from written to social",
+        "one more on social from 14:00",
+    ]
+    for variant in made["variants"]:
+        assert {c["channel"] for c in variant["channels"]} == {"voice", "written", "social"}
+        for channel in variant["channels"]:
+            low, mean, high = (channel["breaches"][k] for k in ("low", "mean", "high"))
+            assert low <= mean <= high
+    assert made["arrived"]["social"] >= 6
+
+
+def test_asking_again_while_one_is_under_way_starts_no_other(daemon: Daemon) -> None:
+    with daemon.client(SUPERVISOR) as supervisor:
+        answers = [supervisor.post("/v1/nowcast").json()["started"] for _ in range(3)]
+    assert answers[1:] == [False, False]
+
+
+def test_the_latest_nowcast_is_served_and_shown_on_the_wall(
+    daemon: Daemon, made: dict[str, Any]
+) -> None:
+    with daemon.client(SUPERVISOR) as supervisor:
+        latest = supervisor.get("/v1/nowcast")
+        wall = supervisor.get("/v1/wallboard").json()
+    assert latest.status_code == 200
+    assert latest.json()["at"] >= made["at"]
+    assert wall["nowcast"] is not None
+    assert wall["nowcast"]["variants"][0]["what_if"] == "as is"
+
+
+def test_what_the_supervisor_was_shown_is_journaled(daemon: Daemon, made: dict[str, Any]) -> None:
+    with daemon.client(SUPERVISOR) as supervisor:
+        events = supervisor.get("/v1/events", params={"limit": 5000}).json()["events"]
+    published = [e["event"] for e in events if e["event"]["type"] == "nowcast.published"]
+    assert published
+    shown = next(p for p in published if p["seed"] == made["seed"])
+    social = next(c for c in made["variants"][0]["channels"] if c["channel"] == "social")
+    mean, low, high = shown["shown"]["as is"]["social"]["breaches"]
+    assert (mean, low, high) == (
+        social["breaches"]["mean"],
+        social["breaches"]["low"],
+        social["breaches"]["high"],
+    )
+    assert len(shown["image_sha256"]) == 64
+
+
+def test_the_nowcast_is_for_supervisors_and_admins_only(daemon: Daemon) -> None:
+    with daemon.client(ADVISOR) as advisor:
+        assert advisor.get("/v1/nowcast").status_code == 403
+        assert advisor.post("/v1/nowcast").status_code == 403
