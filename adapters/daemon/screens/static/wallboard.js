@@ -59,6 +59,7 @@ function layout() {
   parts.updated = h("span", { id: "updated", class: "updated" });
   parts.health = h("p", { id: "health", class: "health" });
   parts.channels = h("div", { id: "channel-cards", class: "cards" });
+  parts.nowcast = h("div", { id: "nowcast" });
   parts.advisors = h("tbody", { id: "advisor-rows" });
   parts.risk = h("tbody", { id: "risk-rows" });
   parts.riskNone = h("p", { id: "risk-none" }, t("wall.risk_none"));
@@ -90,6 +91,12 @@ function layout() {
         { "aria-labelledby": "channels-title" },
         h("h2", { id: "channels-title" }, t("wall.channels")),
         parts.channels,
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "nowcast-title" },
+        h("h2", { id: "nowcast-title" }, t("wall.nowcast")),
+        parts.nowcast,
       ),
       h(
         "section",
@@ -184,6 +191,7 @@ function draw() {
     parts.channels,
     Object.entries(board.channels).map(([channel, c]) => channelCard(channel, c)),
   );
+  fill(parts.nowcast, nowcastTable(board.nowcast));
   if (busy) return;
   // Choices made in the rows' lists, not yet acted on, survive the redraw.
   const chosen = new Map(
@@ -204,6 +212,45 @@ function draw() {
     }
   }
   tick();
+}
+
+// The rest of the day simulated from now: per what-if, each channel's breaches by closing with
+// their 90 % interval, and the day's penalties.
+function nowcastTable(nowcast) {
+  if (!nowcast) return h("p", { id: "nowcast-none" }, t("wall.nowcast_none"));
+  const channels = nowcast.variants[0].channels.map((c) => c.channel);
+  const range = (f) => `${Math.round(f.mean)} [${Math.round(f.low)}–${Math.round(f.high)}]`;
+  return [
+    h("p", {}, t("wall.nowcast_at", { time: when(nowcast.at), n: nowcast.replications })),
+    h(
+      "table",
+      { class: "grid", id: "nowcast-table" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, t("wall.what_if")),
+          channels.map((c) => h("th", { scope: "col" }, label("channel", c))),
+          h("th", { scope: "col" }, t("wall.penalties")),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        nowcast.variants.map((variant) =>
+          h(
+            "tr",
+            { "data-what-if": variant.what_if },
+            h("th", { scope: "row" }, variant.what_if === "as is" ? t("wall.as_is") : variant.what_if),
+            variant.channels.map((c) => h("td", { "data-channel": c.channel }, range(c.breaches))),
+            h("td", {}, `${range(variant.penalties_eur)} €`),
+          ),
+        ),
+      ),
+    ),
+  ];
 }
 
 function channelCard(channel, c) {
