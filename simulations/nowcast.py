@@ -18,6 +18,7 @@ the local day. Pure: no I/O, no clock; the same request gives the same answer.
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import datetime, time, timedelta
 from typing import Annotated
@@ -30,7 +31,7 @@ from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, Submit, Upda
 from aiguillage.engine.engine import Engine
 from aiguillage.engine.events import Event
 from aiguillage.engine.instants import MINUTE, Instant, from_datetime, to_datetime
-from aiguillage.engine.policies import Channel
+from aiguillage.engine.policies import Channel, Policies
 from aiguillage.engine.schedules import WORK
 
 from .kernel import Behaviour, Simulation
@@ -373,7 +374,7 @@ def _variant(
     now: Instant,
     calendar: BusinessCalendar,
 ) -> Variant:
-    policies = Engine.from_image(request.image).state.policies
+    policies = _policies_in(request)
     amounts = {c: request.breach_eur.get(c, p.penalty_eur) for c, p in policies.channels.items()}
     so_far = sum(request.so_far.get(c, SoFar()).breaches * amount for c, amount in amounts.items())
     return Variant(
@@ -395,7 +396,7 @@ def _summarise(
     now: Instant,
     calendar: BusinessCalendar,
 ) -> list[ChannelNowcast]:
-    policies = Engine.from_image(request.image).state.policies
+    policies = _policies_in(request)
     out = []
     for channel, policy in policies.channels.items():
         before = request.so_far.get(channel, SoFar())
@@ -423,6 +424,16 @@ def _summarise(
             )
         )
     return out
+
+
+def _policies_in(request: NowcastRequest) -> Policies:
+    """The policies in force in the request's image (read once per image)."""
+    return _policies_of(request.image)
+
+
+@functools.lru_cache(maxsize=2)
+def _policies_of(image: bytes) -> Policies:
+    return Engine.from_image(image).state.policies
 
 
 def _day_level(before: SoFar, rest: ChannelCount) -> float | None:
