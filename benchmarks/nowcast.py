@@ -10,7 +10,10 @@
     ``--offers`` times: first idle, then while ``POST /v1/nowcast`` is called back to back (its
     worker process inherits the daemon's CPU, at a lower priority: the worst case for the
     offers; ``GET /v1/nowcast`` is polled every 250 ms to ask for the next as soon as one is
-    out). Prints count, median, p99 and max of each, and the nowcasts made meanwhile.
+    out), the offers then in rounds of 20 half a second apart so that they span several
+    nowcasts. Prints count, median, p99 and max of each, and the nowcasts made meanwhile. The
+    probe's interactions are the day's arrivals too: the nowcast reads them as traffic above
+    the plan and simulates a busier rest of the day than the reference's (a heavier nowcast).
 
     python benchmarks/nowcast.py [--replications N] [--repeat K] [--offers M] [--json]
 """
@@ -34,7 +37,7 @@ import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).parent))
-from daemon import ADMIN, ADVISOR, ADVISOR_ID, Daemon, OfferClock, cpus
+from daemon import ADMIN, ADVISOR, ADVISOR_ID, Daemon, OfferClock, cpus, summary
 from measure import machine
 
 from aiguillage.adapters.cli.simulate import deployment_of
@@ -46,6 +49,8 @@ from aiguillage.simulations.nowcast_calibration import replay_day
 from aiguillage.simulations.scenario import Surge
 
 DAY = date(2027, 1, 5)
+ROUND, PAUSE_S = 20, 0.5
+"""While nowcasting, offers go in rounds of 20 half a second apart (see the module)."""
 
 
 def time_nowcast(replications: int, repeat: int) -> dict[str, Any]:
@@ -109,7 +114,16 @@ async def offers_with_and_without(directory: Path, offers: int) -> dict[str, Any
 
         nowcasting = asyncio.create_task(keep_nowcasting())
         await asyncio.sleep(1.0)  # the worker process is spawned and busy
-        busy = await OfferClock(daemon, ADVISOR_ID, ADVISOR, "general").run(offers)
+        # Rounds of offers with pauses between, so that they span several nowcasts.
+        samples: list[float] = []
+        missing = 0
+        while len(samples) + missing < offers:
+            clock = OfferClock(daemon, ADVISOR_ID, ADVISOR, "general")
+            await clock.run(min(ROUND, offers - len(samples) - missing))
+            samples += clock.offers
+            missing += clock.missing
+            await asyncio.sleep(PAUSE_S)
+        busy = summary(samples) | {"missing": missing}
         stop.set()
         await nowcasting
         return {

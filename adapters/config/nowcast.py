@@ -24,4 +24,7 @@ class NowcastSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
     every_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 5
     replications: Annotated[int, msgspec.Meta(ge=1, le=200)] = 20
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 120.0
+    """A nowcast still running after this is abandoned (its worker killed): the day's traffic
+    read so far asks for more than the machine simulates in time."""
     what_ifs: tuple[WhatIf, ...] = ()

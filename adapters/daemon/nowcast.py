@@ -40,7 +40,7 @@ from aiguillage.engine.instants import Instant
 from aiguillage.engine.policies import CHANNELS, Channel
 from aiguillage.simulations.nowcast import Nowcast, NowcastRequest, SoFar, nowcast
 
-__all__ = ["Nowcasts", "publish_command", "request_of", "work"]
+__all__ = ["NowcastTooLong", "Nowcasts", "publish_command", "request_of", "work"]
 
 log = structlog.get_logger("aiguillage.nowcast")
 
@@ -119,6 +119,10 @@ def publish_command(result: Nowcast, image: bytes, image_at: Instant, seq: int) 
     )
 
 
+class NowcastTooLong(Exception):
+    """A nowcast ran past ``[nowcast] timeout_s``: its worker was killed."""
+
+
 class Nowcasts:
     """The latest nowcast, made every few minutes and on demand (see the module)."""
 
@@ -144,8 +148,9 @@ class Nowcasts:
     async def _guarded(self) -> None:
         try:
             await self.make()
-        except Unavailable as exc:
+        except (Unavailable, NowcastTooLong) as exc:
             self.last_error = str(exc)
+            log.warning("no nowcast", reason=str(exc))
         except Exception as exc:  # a nowcast that fails leaves the daemon serving
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("nowcast failed")
@@ -184,7 +189,16 @@ class Nowcasts:
                 )
             request = request_of(runtime.settings, image, now, so_far, seed=seq)
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self._pool(), work, msgspec.msgpack.encode(request))
+            limit = runtime.settings.nowcast.timeout_s
+            working = loop.run_in_executor(self._pool(), work, msgspec.msgpack.encode(request))
+            try:
+                answer = await asyncio.wait_for(working, limit)
+            except TimeoutError:
+                self._stop_worker()
+                raise NowcastTooLong(
+                    f"the nowcast took more than {limit:g} s ([nowcast] timeout_s) and was "
+                    "abandoned: fewer replications or what-ifs make it shorter"
+                ) from None
             result = msgspec.msgpack.decode(answer, type=Nowcast)
             self.latest, self.latest_seq, self.last_error = result, seq, ""
             await runtime.execute(publish_command(result, image, image_at, seq))
@@ -204,6 +218,15 @@ class Nowcasts:
         """Stop the worker process (a nowcast under way is abandoned)."""
         if self._asked is not None:
             self._asked.cancel()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        """Kill the worker: a nowcast under way is abandoned, and the daemon's exit does not
+        wait for it (the executor's exit handler would join it)."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        workers = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.kill()

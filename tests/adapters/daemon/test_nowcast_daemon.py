@@ -116,3 +116,32 @@ def test_the_nowcast_is_for_supervisors_and_admins_only(daemon: Daemon) -> None:
     with daemon.client(ADVISOR) as advisor:
         assert advisor.get("/v1/nowcast").status_code == 403
         assert advisor.post("/v1/nowcast").status_code == 403
+
+
+def test_a_nowcast_past_its_time_limit_is_abandoned_and_said_so(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("nowcast-slow")
+    config = write_config(directory)
+    text = config.read_text()
+    config.write_text(
+        text.replace("replications = 20\n", "replications = 20\ntimeout_s = 0.01\n", 1)
+    )
+    daemon = Daemon(directory, config).start()
+    try:
+        deadline = time.monotonic() + 60
+        with daemon.client(SUPERVISOR) as supervisor:
+            while time.monotonic() < deadline:
+                answer = supervisor.get("/v1/nowcast")
+                assert answer.status_code == 404
+                if "timeout_s" in answer.json()["detail"]:
+                    break
+                time.sleep(0.2)
+            assert "took more than 0.01 s ([nowcast] timeout_s)" in answer.json()["detail"]
+            assert supervisor.get("/v1/wallboard").status_code == 200  # still serving
+            assert supervisor.post("/v1/nowcast").status_code == 202
+        started = time.monotonic()
+        assert daemon.stop(timeout=30) == 0  # a nowcast under way does not hold the exit back
+        assert time.monotonic() - started < 20
+    finally:
+        daemon.kill()
