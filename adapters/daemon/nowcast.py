@@ -156,14 +156,14 @@ class Nowcasts:
             log.exception("nowcast failed")
 
     async def run_every(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        """Make a nowcast every ``[nowcast] every_minutes``, the first once the engine is ready."""
+        """Make a nowcast every ``[nowcast] every_minutes``, the first that long after start
+        (a restart does not spend a worker's time before anyone looks; ``ask`` makes one)."""
         task_status.started()
+        every = self._runtime.settings.nowcast.every_minutes * 60
         while True:
+            await anyio.sleep(every)
             if self._runtime.ready and self._runtime.leading:
                 await self._guarded()
-                await anyio.sleep(self._runtime.settings.nowcast.every_minutes * 60)
-            else:
-                await anyio.sleep(1.0)
 
     async def make(self) -> Nowcast:
         """Make a nowcast now (after the one running, if any), keep it and journal it."""

@@ -52,12 +52,17 @@ def _latest(daemon: Daemon, after: str | None) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def made(daemon: Daemon) -> dict[str, Any]:
-    """The one made at start, then one asked for: the latter is returned."""
-    first = _latest(daemon, None)
+    """None before the first is due; one asked for, then another: the latter is returned."""
     with daemon.client(SUPERVISOR) as supervisor:
+        before = supervisor.get("/v1/nowcast")
+        assert before.status_code == 404
+        assert "POST /v1/nowcast makes one now" in before.json()["detail"]
         asked = supervisor.post("/v1/nowcast")
-    assert asked.status_code == 202, asked.text
-    assert asked.json() == {"started": True, "latest_at": first["at"]}
+        assert asked.status_code == 202, asked.text
+        assert asked.json() == {"started": True, "latest_at": None}
+        first = _latest(daemon, None)
+        again = supervisor.post("/v1/nowcast")
+        assert again.json() == {"started": True, "latest_at": first["at"]}
     return _latest(daemon, first["at"])
 
 
@@ -131,6 +136,7 @@ def test_a_nowcast_past_its_time_limit_is_abandoned_and_said_so(
     try:
         deadline = time.monotonic() + 60
         with daemon.client(SUPERVISOR) as supervisor:
+            assert supervisor.post("/v1/nowcast").status_code == 202
             while time.monotonic() < deadline:
                 answer = supervisor.get("/v1/nowcast")
                 assert answer.status_code == 404
