@@ -21,6 +21,8 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -53,10 +55,18 @@ def work(request: bytes) -> bytes:
     return _ENCODER.encode(nowcast(_REQUEST.decode(request)))
 
 
-def _lower_priority() -> None:
-    """The worker yields the processor to the daemon's event loop."""
+def _start_worker(daemon: int) -> None:
+    """The worker yields the processor to the daemon's event loop, and ends with the daemon: a
+    daemon killed (SIGKILL, the OOM killer) leaves no worker behind for each restart."""
     with contextlib.suppress(OSError):  # not allowed here: run at the daemon's priority
         os.nice(10)
+    threading.Thread(target=_end_with, args=(daemon,), daemon=True, name="parent").start()
+
+
+def _end_with(daemon: int) -> None:
+    while os.getppid() == daemon:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def request_of(
@@ -210,7 +220,8 @@ class Nowcasts:
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
             )
         return self._executor
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +152,47 @@ def test_a_nowcast_past_its_time_limit_is_abandoned_and_said_so(
         assert time.monotonic() - started < 20
     finally:
         daemon.kill()
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_daemon_killed_leaves_no_nowcast_worker_behind(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("nowcast-killed")
+    config = write_config(directory)
+    text = config.read_text()
+    config.write_text(text.replace("replications = 20\n", "replications = 2\n", 1))
+    daemon = Daemon(directory, config).start()
+    try:
+        with daemon.client(SUPERVISOR) as supervisor:
+            assert supervisor.post("/v1/nowcast").status_code == 202
+        _latest(daemon, None)  # the worker process is up
+        workers = _children(daemon.process.pid)
+        assert workers, "the nowcast ran in no process of its own"
+    finally:
+        daemon.kill()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)]
