@@ -229,7 +229,8 @@ class _Job:
         self.personal = personal
         self.future = future
         self.actor = actor
-        """Who asked (``actors.acting`` where it was enqueued), journaled with its events."""
+        """Who asked (``actors.acting`` where it was enqueued, else the daemon), journaled with
+        its events."""
 
 
 Listener = Callable[[Sequence[Record]], None]
@@ -1306,7 +1307,9 @@ class Runtime:
                 "it is refused until the daemon restarts"
             )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inbox.append(_Job(command, personal, future, acting.get()))
+        # Work the daemon starts of its own accord (a nowcast, housekeeping) runs outside any
+        # request or adapter: it is the daemon's.
+        self._inbox.append(_Job(command, personal, future, acting.get() or DAEMON))
         self._wake.set()
         return await future
 
