@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aiguillage.adapters.stores.journal import decode_event, event_type
+from aiguillage.adapters.stores.journal import event_type
+from aiguillage.adapters.stores.sqlite.journal import read_file
 from aiguillage.engine.events import (
     ChannelDown,
     ChannelUp,
@@ -56,9 +57,7 @@ def _config(directory: Path, extra: str = "") -> Path:
 
 
 def _events(journal: Path) -> list[Event]:
-    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as connection:
-        rows = connection.execute("SELECT body FROM events ORDER BY seq").fetchall()
-    return [decode_event(body) for (body,) in rows]
+    return [record.event for record in read_file(journal)]
 
 
 def _now() -> int:
