@@ -24,7 +24,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from aiguillage.adapters.channels.port import Unavailable
-from aiguillage.adapters.stores.access_log import PEOPLE, AccessEntry, AccessLog, via
+from aiguillage.adapters.stores.access_log import PEOPLE, AccessEntry, AccessLog, Kind, via
 from aiguillage.adapters.stores.actors import Actor, acting
 from aiguillage.adapters.stores.journal import JournalError
 from aiguillage.engine.instants import Instant
@@ -80,6 +80,40 @@ class AccessRecorder:
         route = reached.route if reached is not None else ""
         session = reached.session if reached is not None and reached.session else self._day(now)
         entry = AccessEntry(now, actor, interaction_id, route, session, "erasure", reason)
+        await self._write(entry)
+
+    async def request(
+        self,
+        kind: Kind,
+        *,
+        filter: str = "",
+        rows: int = 0,
+        personal: bool = False,
+        subject: str = "",
+        reason: str = "",
+    ) -> None:
+        """Record a request about many interactions at once: an extract (``filter``, ``rows``,
+        ``personal``) or a data subject's (``subject``: the address's keyed digest)."""
+        if not self.kept:
+            return
+        actor = acting.get() or Actor("unknown")
+        now = self._clock()
+        reached = via.get()
+        route = reached.route if reached is not None else ""
+        session = reached.session if reached is not None and reached.session else self._day(now)
+        entry = AccessEntry(
+            now,
+            actor,
+            0,
+            route,
+            session,
+            kind,
+            reason,
+            filter=filter,
+            rows=rows,
+            personal=personal,
+            subject=subject,
+        )
         await self._write(entry)
 
     def forget(self) -> None:

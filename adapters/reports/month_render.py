@@ -50,7 +50,7 @@ from aiguillage.adapters.reports.month_words import LANGUAGES, MonthLanguage
 from aiguillage.adapters.reports.simulation import _STYLE  # one look for every report
 from aiguillage.engine.policies import CHANNELS
 
-__all__ = ["FORMATS", "render", "tables"]
+__all__ = ["FORMATS", "render", "tables", "workbook"]
 
 _WIDE_TABLES = """
 .scroll { overflow-x: auto; }
@@ -165,8 +165,11 @@ def _cell(value: Any) -> str:
 
 
 def _xlsx(report: _Report, plan: MonthPlan | None = None) -> bytes:
+    return workbook(tables(report, plan))
+
+
+def workbook(found: dict[str, list[dict[str, Any]]]) -> bytes:
     """An Office Open XML workbook (ECMA-376): one sheet per table, inline strings."""
-    found = tables(report, plan)
     names = list(found)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:

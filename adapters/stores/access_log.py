@@ -5,7 +5,11 @@ who looked at a customer's data (issue "who did it"). An entry names the reader 
 ``actors.Actor``), when, which interaction, through which route (``GET /v1/…``; the screens
 call the API, so their route says it) and in which session (a browser session's id, or for a
 bearer token the day in the deployment's time zone); never the data read. An erasure is an
-entry too (``kind`` ``erasure``, with the reason code given). Entries are chained as the
+entry too (``kind`` ``erasure``, with the reason code given). So is an extract of interactions
+(``kind`` ``extract``: its ``filter``, how many ``rows``, whether ``personal`` data was in it) and
+a data subject's request by e-mail or phone (``subject_access``, ``subject_erasure``: the
+keyed digest of the address in ``subject``, never the address, and how many interactions);
+these name no interaction (``interaction_id`` 0). Entries are chained as the
 journal's records are (``journal.chain_hash``), with their own seq, so removing, changing or
 reordering one breaks the chain where ``verify`` says.
 
@@ -36,6 +40,7 @@ __all__ = [
     "AccessLog",
     "AccessRecord",
     "AccessWalker",
+    "Kind",
     "Via",
     "chained",
     "decode_entry",
@@ -51,12 +56,12 @@ PEOPLE = frozenset({"token", "admin", "session", "command"})
 """The actors whose reads are logged: people, through a token, a session or a command. What
 channels and the daemon read to do their work (a mail to send, a recording to fetch) is not."""
 
-Kind = Literal["read", "erasure"]
+Kind = Literal["read", "erasure", "extract", "subject_access", "subject_erasure"]
 
 
 class AccessEntry(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One read of an interaction's personal data, or its erasure (``reason``: a code of
-    ``[reasons] erase``)."""
+    ``[reasons] erase``), or an extract, or a data subject's request."""
 
     at: Instant
     by: Actor
@@ -65,6 +70,14 @@ class AccessEntry(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     session: str = ""
     kind: Kind = "read"
     reason: str = ""
+    filter: str = ""
+    """An extract's filter, as canonical JSON of its query parameters."""
+    rows: int = 0
+    """How many rows an extract held, or interactions a subject's request found."""
+    personal: bool = False
+    """Whether an extract held personal data."""
+    subject: str = ""
+    """A subject's request: the keyed digest of the address (``stores.subjects``)."""
 
 
 class AccessRecord(msgspec.Struct, frozen=True):

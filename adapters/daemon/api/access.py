@@ -3,8 +3,10 @@
 The access log (``stores.access_log``) a page at a time, in its order, like ``/v1/events``:
 each entry with its seq and chained hash, when, who (``by``: a token by its id, a session, the
 admin token, a command), which interaction, through which route and in which session, and for
-an erasure its reason. ``interaction`` keeps only the entries about one interaction. For
-supervisors, admins and the principal's read-only ``authority`` role; never the data read.
+an erasure its reason; an extract with its filter, its row count and whether it held personal
+data; a data subject's request with the keyed digest of the address and how many interactions it
+found. ``interaction`` keeps only the entries about one interaction. For supervisors, admins
+and the principal's read-only ``authority`` role; never the data read.
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ async def access_log(
             "session": r.entry.session,
             "kind": r.entry.kind,
             "reason": r.entry.reason,
+            "filter": r.entry.filter,
+            "rows": r.entry.rows,
+            "personal": r.entry.personal,
+            "subject": r.entry.subject,
         }
         for r in records
     ]

@@ -50,6 +50,7 @@ from aiguillage.adapters.daemon.api.access import ACCESS_ROUTES
 from aiguillage.adapters.daemon.api.asyncapi import asyncapi_json
 from aiguillage.adapters.daemon.api.attachments import ATTACHMENT_ROUTES
 from aiguillage.adapters.daemon.api.exemptions import EXEMPTION_ROUTES
+from aiguillage.adapters.daemon.api.extracts import EXTRACT_ROUTES
 from aiguillage.adapters.daemon.api.limits import LimitedRequest, refuse_before_handler
 from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
@@ -358,6 +359,7 @@ def create_app(
                     *EXEMPTION_ROUTES,
                     *REPORT_ROUTES,
                     *ACCESS_ROUTES,
+                    *EXTRACT_ROUTES,
                 ],
                 without_commands=[ticket],
             ),

@@ -208,11 +208,19 @@ async def acting_advisor(
 
 
 async def reader_of_work(
-    request: Request[Any, Any, Any], interaction_id: int, what: str, *, integrators: bool = True
+    request: Request[Any, Any, Any],
+    interaction_id: int,
+    what: str,
+    *,
+    integrators: bool = True,
+    authority: bool = False,
 ) -> Runtime:
     """Check that the caller may read ``what`` of an interaction (the advisor holding it,
-    staff, and integrators unless told not), and return the runtime."""
-    roles = ("advisor", "integrator", *STAFF) if integrators else ("advisor", *STAFF)
+    staff, integrators unless told not, the ``authority`` when told), and return the runtime."""
+    roles: tuple[str, ...] = (
+        ("advisor", "integrator", *STAFF) if integrators else ("advisor", *STAFF)
+    )
+    roles += ("authority",) if authority else ()
     principal = caller(request, *roles)
     runtime = runtime_of(request)
     if principal.role == "advisor":
@@ -427,9 +435,10 @@ async def move(
 @get("/v1/interactions/{interaction_id:int}/personal-data", tags=["interactions"])
 async def personal_data(request: Request[Any, Any, Any], interaction_id: int) -> dict[str, Any]:
     """The external id, customer, subject and text, then the transfer notes and parties: for
-    the advisor holding the work, staff and integrators. Only what the journal holds the
-    digest of for this interaction is shown."""
-    runtime = await reader_of_work(request, interaction_id, "the personal data")
+    the advisor holding the work, staff and integrators, and the ``authority`` (the data
+    controller) naming one interaction; every person's read is recorded in the access log.
+    Only what the journal holds the digest of for this interaction is shown."""
+    runtime = await reader_of_work(request, interaction_id, "the personal data", authority=True)
     data = await runtime.personal_data(interaction_id)
     if data is None:
         raise NotFoundException(
