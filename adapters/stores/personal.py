@@ -167,4 +167,9 @@ class PersonalStore(Protocol):
         """Erase these pieces (interaction id, digest) for good; how many there were."""
         ...
 
+    async def find_subject(self, subject: str) -> list[int]:
+        """Return the ids of the interactions with a piece naming the address whose keyed
+        digest is ``subject`` (``stores.subjects``), in order."""
+        ...
+
     async def close(self) -> None: ...

@@ -60,6 +60,7 @@ from aiguillage.adapters.daemon.api.reports import REPORT_ROUTES
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
 from aiguillage.adapters.daemon.api.schedule import SCHEDULE_ROUTES
 from aiguillage.adapters.daemon.api.sessions import SESSION_ROUTES, Sessions, refresh_cookie
+from aiguillage.adapters.daemon.api.subjects import SUBJECT_ROUTES
 from aiguillage.adapters.daemon.api.templates import TEMPLATE_ROUTES
 from aiguillage.adapters.daemon.api.tokens import TOKEN_ROUTES
 from aiguillage.adapters.daemon.api.wallboard import WALLBOARD_ROUTES, wallboard_socket
@@ -360,6 +361,7 @@ def create_app(
                     *REPORT_ROUTES,
                     *ACCESS_ROUTES,
                     *EXTRACT_ROUTES,
+                    *SUBJECT_ROUTES,
                 ],
                 without_commands=[ticket],
             ),

@@ -40,6 +40,7 @@ import structlog
 
 from aiguillage.adapters.stores.journal import JournalUnavailable
 from aiguillage.adapters.stores.personal import KEY_BYTES, Sealed, digest
+from aiguillage.adapters.stores.subjects import subject_keys
 from aiguillage.engine.instants import Instant
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ return {"ok"}
 
 _SEALED = msgspec.msgpack.Encoder()
 _PIECE = msgspec.msgpack.Decoder(tuple[bytes, bytes, int])
+_DATA: msgspec.json.Decoder[dict[str, Any]] = msgspec.json.Decoder(dict[str, Any])
 _EARLIER = msgspec.msgpack.Decoder(tuple[bytes, bytes])
 
 
@@ -239,6 +241,22 @@ class RedisPersonalStore:
             interaction_id, _, piece = member.decode().partition(":")
             pieces.append((int(interaction_id), piece))
         return pieces
+
+    async def find_subject(self, subject: str) -> list[int]:
+        """Return the interactions with a piece naming the address ``subject`` digests.
+
+        Redis keeps no index of addresses: this opens every piece the store holds (one HGETALL
+        per interaction, one JSON decode and up to three HMACs per piece): its time grows with
+        every piece held. A data subject's request is rare; the SQLite store indexes.
+        """
+        key = await self.external_id_key()
+        found = []
+        for interaction_id in sorted({i for i, _ in await self.stored_since(0)}):
+            for piece in await self.get(interaction_id):
+                if subject in subject_keys(key, _DATA.decode(piece.data)):
+                    found.append(interaction_id)
+                    break
+        return found
 
     async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:
         """Erase these pieces (interaction id, digest) for good; how many there were."""

@@ -34,6 +34,7 @@ from aiguillage.adapters.stores.redis.journal import SNAPSHOT_CHUNK, RedisJourna
 from aiguillage.adapters.stores.redis.keys import keys_of
 from aiguillage.adapters.stores.redis.personal import RedisPersonalStore
 from aiguillage.adapters.stores.snapshot_seals import sha256
+from aiguillage.adapters.stores.subjects import subject_key
 from tests.adapters.redis_server import RedisServer
 from tests.adapters.stores.test_sqlite_journal import T0, arrived, batch, closed, view
 
@@ -735,3 +736,17 @@ async def test_a_channel_state_over_64_kib_is_refused_and_nothing_is_kept(
     with pytest.raises(JournalError, match=r"channel 'mail' is 65537 bytes, over the limit"):
         await journal.save_channel_state("mail", b"y" * (CHANNEL_STATE_LIMIT + 1))
     assert await journal.channel_state("mail") == b"x" * 65536
+
+
+async def test_personal_data_is_found_by_an_address_s_keyed_digest(journal: RedisJournal) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    caller = {"customer": {"name": "Gaspard", "phone": "+33 6 98 76 54 32"}}
+    await personal.put_many(
+        [sealed(1, caller, T0), sealed(2, {"text": "x"}, T0), sealed(3, caller, T0)]
+    )
+    subject = subject_key(key, "phone", "06 98 76 54 32")
+    assert await personal.find_subject(subject) == [1, 3]
+    assert await personal.erase(1)
+    assert await personal.find_subject(subject) == [3]

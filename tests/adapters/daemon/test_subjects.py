@@ -1,0 +1,150 @@
+"""A data subject's access and erasure by address, against a real daemon: a search by e-mail
+finds the customer's interactions across channels; an erasure by phone number leaves no byte of
+the customer's data in any file of the deployment (journal, personal store, their ``-wal``
+files, the daemon's log), and ``replay --verify`` still verifies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.adapters.daemon.api.test_api import assert_error, complaint
+from tests.adapters.daemon.test_access_log import replay_verify
+from tests.adapters.daemons import ADMIN, INTEGRATOR, SUPERVISOR, Daemon, running
+
+JEANNE = {"name": "Jeanne Martin", "email": "jeanne.martin@example.org"}
+GASPARD_PHONE = "+33 6 98 76 54 32"
+GASPARD = {"name": "Gaspard Lheureux", "phone": GASPARD_PHONE}
+GASPARD_TEXT = "Gaspard Lheureux attend le remboursement de son abonnement Imagine R."
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    yield from running(tmp_path)
+
+
+def submit(daemon: Daemon, **fields: Any) -> int:
+    with daemon.client(INTEGRATOR) as api:
+        created = api.post("/v1/interactions", json=complaint(**fields))
+        assert created.status_code == 201, created.text
+        interaction_id: int = created.json()["id"]
+        return interaction_id
+
+
+def entries(daemon: Daemon) -> list[dict[str, Any]]:
+    with daemon.client(ADMIN) as auditor:
+        page = auditor.get("/v1/access-log", params={"limit": 5000})
+        assert page.status_code == 200, page.text
+        found: list[dict[str, Any]] = page.json()["entries"]
+        return found
+
+
+def test_a_subject_access_by_e_mail_finds_the_customer_across_channels(daemon: Daemon) -> None:
+    form = submit(daemon, customer=JEANNE)
+    mail = submit(daemon, source="email", customer={**JEANNE, "email": "Jeanne.Martin@Example.ORG"})
+    social = submit(daemon, channel="social", source="facebook", customer=JEANNE)
+    submit(daemon, customer={"name": "Paul Durand", "email": "paul@example.org"})
+    submit(daemon, channel="voice", source="phone", customer=GASPARD, text=None)
+    with daemon.client(SUPERVISOR) as supervisor:
+        found = supervisor.post("/v1/subjects/search", json={"email": " JEANNE.martin@example.org"})
+        assert found.status_code == 200, found.text
+        assert found.json()["interaction_ids"] == [form, mail, social]
+        exported = supervisor.post("/v1/subjects/export", json={"email": JEANNE["email"]})
+        assert exported.status_code == 200, exported.text
+    interactions = exported.json()["interactions"]
+    assert [i["interaction"]["id"] for i in interactions] == [form, mail, social]
+    assert [i["interaction"]["channel"] for i in interactions] == ["written", "written", "social"]
+    for one in interactions:
+        assert one["personal_data"]["customer"]["name"] == "Jeanne Martin"
+        assert one["events"][0]["event"]["type"] == "interaction.arrived"
+    requests = [e for e in entries(daemon) if e["kind"] == "subject_access"]
+    assert [(e["rows"], e["by"]["role"]) for e in requests] == [(3, "supervisor")] * 2
+    assert requests[0]["subject"] == found.json()["subject"]
+    assert "jeanne" not in str(entries(daemon)).lower()  # the address is never logged
+
+
+def test_a_bad_address_or_role_is_refused(daemon: Daemon) -> None:
+    with daemon.client(SUPERVISOR) as supervisor:
+        assert_error(
+            supervisor.post("/v1/subjects/search", json={"email": "nobody"}),
+            400, "invalid_request", "email",
+        )  # fmt: skip
+        assert_error(
+            supervisor.post("/v1/subjects/search", json={"phone": "12"}),
+            400, "invalid_request", "phone",
+        )  # fmt: skip
+        assert_error(supervisor.post("/v1/subjects/search", json={}), 400, "invalid_request")
+        refused = supervisor.post(
+            "/v1/subjects/erase", json={"phone": GASPARD_PHONE, "reason": "subject_request"}
+        )
+        assert_error(refused, 403, "forbidden")
+    with daemon.client(ADMIN) as admin:
+        assert_error(
+            admin.post("/v1/subjects/erase", json={"phone": GASPARD_PHONE}),
+            400, "invalid_request", "reason",
+        )  # fmt: skip
+    with daemon.client(INTEGRATOR) as integrator:
+        assert_error(
+            integrator.post("/v1/subjects/search", json={"phone": GASPARD_PHONE}), 403, "forbidden"
+        )
+
+
+NEEDLES = [
+    b"Gaspard",
+    b"Lheureux",
+    b"698765432",
+    b"98 76 54 32",
+    "Gaspard".encode("utf-16-le"),
+]
+
+
+def leaks(directory: Path) -> list[str]:
+    """Every file under ``directory`` holding a byte of the customer's data, and what."""
+    found = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            body = path.read_bytes()
+            found += [f"{path.name}: {needle!r}" for needle in NEEDLES if needle in body]
+    return found
+
+
+def test_an_erasure_by_phone_leaves_no_byte_of_the_customer_and_the_journal_verifies(
+    daemon: Daemon,
+) -> None:
+    call = submit(daemon, channel="voice", source="phone", customer=GASPARD, text=None)
+    form = submit(
+        daemon, customer={"name": "Gaspard Lheureux", "phone": "06.98.76.54.32"}, text=GASPARD_TEXT
+    )
+    other = submit(daemon, customer=JEANNE)
+    with daemon.client(SUPERVISOR) as supervisor:  # read once, so that it was shown and logged
+        for interaction_id in (call, form):
+            read = supervisor.get(f"/v1/interactions/{interaction_id}/personal-data")
+            assert read.status_code == 200, read.text
+    assert leaks(daemon.directory)  # the needles do find the data while it is held
+    with daemon.client(ADMIN) as admin:
+        erased = admin.post(
+            "/v1/subjects/erase", json={"phone": "0698765432", "reason": "subject_request"}
+        )
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["erased"] == [call, form]
+        for interaction_id in (call, form):
+            gone = admin.get(f"/v1/interactions/{interaction_id}/personal-data")
+            assert_error(gone, 404, "not_found")
+        kept = admin.get(f"/v1/interactions/{other}/personal-data")
+        assert kept.json()["customer"]["name"] == "Jeanne Martin"
+        again = admin.post("/v1/subjects/search", json={"phone": GASPARD_PHONE})
+        assert again.json()["interaction_ids"] == []
+    wal = sorted(p.name for p in daemon.directory.glob("*-wal"))
+    assert "journal.sqlite-wal" in wal  # read while the daemon runs: its -wal files too
+    assert leaks(daemon.directory) == []
+    assert daemon.stop() == 0
+    assert leaks(daemon.directory) == []
+    assert b"Jeanne Martin" in (daemon.directory / "journal.personal.sqlite").read_bytes()
+    kinds = [e["kind"] for e in entries(daemon.start())]
+    assert kinds.count("subject_erasure") == 1
+    assert kinds.count("erasure") == 2
+    verified = replay_verify(daemon)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
