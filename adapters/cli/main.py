@@ -27,6 +27,7 @@ from aiguillage.adapters.cli.serve import erase, replay, serve
 from aiguillage.adapters.cli.simulate import simulate_app
 from aiguillage.adapters.cli.sla import describe_sla, sla_app
 from aiguillage.adapters.cli.staff import staff_app
+from aiguillage.adapters.cli.subject import subject_app
 from aiguillage.adapters.cli.support import load_or_exit
 from aiguillage.adapters.cli.tokens import token_app
 from aiguillage.adapters.config.settings import LoadedConfig
@@ -50,6 +51,7 @@ app.add_typer(staff_app, name="staff")
 app.command("serve")(serve)
 app.command("replay")(replay)
 app.command("erase")(erase)
+app.add_typer(subject_app, name="subject")
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
 app.add_typer(channel_app, name="channel")

@@ -5,6 +5,9 @@ files, the daemon's log), and ``replay --verify`` still verifies."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,3 +151,44 @@ def test_an_erasure_by_phone_leaves_no_byte_of_the_customer_and_the_journal_veri
     assert kinds.count("erasure") == 2
     verified = replay_verify(daemon)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def command(daemon: Daemon, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli.main", "subject", *arguments,
+         "--config", str(daemon.config), "--store", daemon.store],
+        capture_output=True, text=True, cwd=daemon.directory, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_subject_command_searches_exports_and_erases_beside_the_daemon(
+    daemon: Daemon,
+) -> None:
+    form = submit(daemon, customer=JEANNE)
+    call = submit(daemon, channel="voice", source="phone", customer=GASPARD, text=None)
+    searched = command(daemon, "search", "--email", "JEANNE.MARTIN@example.org")
+    assert searched.returncode == 0, searched.stderr
+    assert searched.stdout.split() == [str(form)]
+    exported = command(daemon, "export", "--phone", "0698765432")
+    assert exported.returncode == 0, exported.stderr
+    (one,) = json.loads(exported.stdout)["interactions"]
+    assert one["interaction_id"] == call
+    assert one["personal_data"]["customer"]["name"] == "Gaspard Lheureux"
+    assert one["events"][0]["event"]["type"] == "interaction.arrived"
+    refused = command(daemon, "erase", "--phone", "0698765432", "--reason", "whim")
+    assert refused.returncode == 2
+    assert "[reasons] erase" in refused.stderr
+    erased = command(daemon, "erase", "--phone", "0698765432", "--reason", "subject_request")
+    assert erased.returncode == 0, erased.stderr
+    with daemon.client(ADMIN) as admin:
+        gone = admin.get(f"/v1/interactions/{call}/personal-data")
+        assert_error(gone, 404, "not_found")
+    kinds = [(e["kind"], e["by"]["kind"]) for e in entries(daemon)]
+    assert kinds == [
+        ("subject_access", "command"),
+        ("subject_access", "command"),
+        ("read", "command"),
+        ("subject_erasure", "command"),
+        ("erasure", "command"),
+    ]
+    assert replay_verify(daemon).returncode == 0
