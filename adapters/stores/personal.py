@@ -23,6 +23,9 @@ start and kept here with the personal data, never erased with it: back this stor
 journal. A store that lost its key makes a new one, and the ids keyed before are no longer
 recognised: a resubmission of an interaction received before then creates a new one (the
 runtime says so, loudly, at its start).
+
+The same key digests the addresses each piece names, kept beside it as an index, so that a data
+subject's interactions are found by e-mail or phone without the address (``stores.subjects``).
 """
 
 from __future__ import annotations
