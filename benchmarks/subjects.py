@@ -5,7 +5,8 @@ Workload: ``--pieces`` submissions (a customer with name, e-mail and phone, a su
 300-character text) in a real SQLite file (WAL, ``synchronous=FULL``), stored in batches of 100
 as the daemon stores them. Timed: (a) storing them, with the index written beside; (b) the
 scan of every piece when a file written before the index is first opened; (c) one search by an
-address's keyed digest. Prints the seconds and pieces per second.
+address's keyed digest; (d) one erasure, with its index rows and its checkpoint. Prints the
+seconds and pieces per second.
 
     python benchmarks/subjects.py [--pieces N]
 """
@@ -70,6 +71,9 @@ async def run(pieces: int) -> dict[str, float]:
         found = await store.find_subject(wanted)
         searched = time.perf_counter() - started
         assert found == [pieces // 2], found
+        started = time.perf_counter()
+        await store.erase(pieces // 2)
+        erased = time.perf_counter() - started
         await store.close()
     return {
         "pieces": pieces,
@@ -78,6 +82,7 @@ async def run(pieces: int) -> dict[str, float]:
         "first_open_scan_s": round(scanned, 3),
         "scan_pieces_per_s": round(pieces / scanned),
         "search_ms": round(searched * 1000, 3),
+        "erase_ms": round(erased * 1000, 3),
     }
 
 

@@ -16,8 +16,8 @@ The ``subjects`` table indexes the pieces by the keyed digests of the addresses 
 (``stores.subjects``), written in the piece's transaction and erased with it (any digest whose
 interaction has no piece left goes at each erasure, purge or discard). Pieces stored before the
 index are indexed once when the store is first opened by a version that keeps it: that opens
-every piece (one JSON decode and up to three HMACs each: about 70,000 pieces a second on a
-small server, ``benchmarks/subjects.py``).
+every piece (one JSON decode and up to three HMACs each: 15,000 to 70,000 pieces a second on
+a small shared server, ``benchmarks/subjects.py``).
 """
 
 from __future__ import annotations
