@@ -17,6 +17,7 @@ import pytest
 from tests.adapters.daemon.api.test_api import assert_error, complaint
 from tests.adapters.daemon.test_access_log import replay_verify
 from tests.adapters.daemons import ADMIN, INTEGRATOR, SUPERVISOR, Daemon, running
+from tests.adapters.redis_server import RedisServer
 
 JEANNE = {"name": "Jeanne Martin", "email": "jeanne.martin@example.org"}
 GASPARD_PHONE = "+33 6 98 76 54 32"
@@ -192,3 +193,29 @@ def test_the_subject_command_searches_exports_and_erases_beside_the_daemon(
         ("erasure", "command"),
     ]
     assert replay_verify(daemon).returncode == 0
+
+
+def test_on_redis_a_subject_is_found_by_a_scan_and_erased_by_the_leader(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    daemon = Daemon(tmp_path, store=redis_server.url).start()
+    try:
+        call = submit(daemon, channel="voice", source="phone", customer=GASPARD, text=None)
+        submit(daemon, customer=JEANNE)
+        with daemon.client(ADMIN) as admin:
+            found = admin.post("/v1/subjects/search", json={"phone": "0698765432"})
+            assert found.json()["interaction_ids"] == [call]
+            erased = admin.post(
+                "/v1/subjects/erase", json={"phone": GASPARD_PHONE, "reason": "subject_request"}
+            )
+            assert erased.json()["erased"] == [call]
+            assert_error(admin.get(f"/v1/interactions/{call}/personal-data"), 404, "not_found")
+        assert [e["kind"] for e in entries(daemon)] == [
+            "subject_access",
+            "subject_erasure",
+            "erasure",
+        ]
+        verified = replay_verify(daemon)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        assert daemon.stop() == 0
