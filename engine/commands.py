@@ -11,6 +11,7 @@ from typing import Literal
 
 import msgspec
 
+from .audits import AuditPick, MysteryResult
 from .instants import Instant
 from .policies import Channel, Policies, Typology
 from .schedules import Shift
@@ -28,6 +29,8 @@ __all__ = [
     "Command",
     "DecideExemption",
     "Decline",
+    "DrawAudit",
+    "ImportMystery",
     "MintToken",
     "Move",
     "PostMessage",
@@ -37,9 +40,11 @@ __all__ = [
     "RecordCallbackAttempt",
     "RecordDelivery",
     "RecordResponse",
+    "RecordSatisfaction",
     "RemoveAdvisor",
     "RequestCallback",
     "RevokeToken",
+    "ScoreAudit",
     "SetAdvisorState",
     "SetPolicies",
     "SetSchedule",
@@ -390,6 +395,45 @@ class PublishNowcast(_Command, frozen=True, tag="nowcast.publish"):
     shown: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
 
 
+# -- quality ------------------------------------------------------------------------------------
+# Audits, mystery shoppers and customer satisfaction (``quality``). The adapters draw the sample
+# (the engine draws no random numbers) and weigh the scores by the grid in the configuration;
+# the engine checks what it can and journals them.
+
+
+class DrawAudit(_Command, frozen=True, kw_only=True, tag="audit.draw"):
+    """Record a sample drawn for an audit: the period, the draw's parameters and the picks."""
+
+    start: Instant
+    end: Instant
+    per_advisor: int
+    seed: int
+    picks: tuple[AuditPick, ...] = ()
+
+
+class ScoreAudit(_Command, frozen=True, kw_only=True, tag="audit.score"):
+    """Record a reviewer's scores of a drawn interaction (see ``AuditScored``)."""
+
+    interaction_id: int
+    channel: Channel
+    advisor_id: str
+    scores: dict[str, int]
+    weighted: float
+
+
+class RecordSatisfaction(_Command, frozen=True, kw_only=True, tag="satisfaction.record"):
+    """Record the customer's satisfaction (1 to 5) with an ended interaction, once."""
+
+    interaction_id: int
+    score: int
+
+
+class ImportMystery(_Command, frozen=True, kw_only=True, tag="mystery.import"):
+    """Record mystery-shopper results, all of them or (refused) none."""
+
+    results: tuple[MysteryResult, ...]
+
+
 Command = (
     SetPolicies
     | AddAdvisor
@@ -422,4 +466,9 @@ Command = (
     | DecideExemption
     # supervision
     | PublishNowcast
+    # quality
+    | DrawAudit
+    | ScoreAudit
+    | RecordSatisfaction
+    | ImportMystery
 )

@@ -11,6 +11,7 @@ Like h11, the engine tells apart "you called me wrong" from "the state refuses t
     │   ├── UnknownInteraction / UnknownAdvisor / UnknownOffer / UnknownToken / UnknownMessage
     │   │   / UnknownExemption
     │   ├── AlreadyDecided     an exemption claim decided already (a claim is decided once)
+    │   ├── AlreadyRated       an interaction's customer satisfaction recorded already (once)
     │   ├── IllegalTransition  the interaction's or advisor's status does not allow it
     │   ├── NotYourWork        an advisor acted on work it does not hold
     │   ├── ChannelClosed      reason ``closed``: the channel is outside its opening hours;
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyDecided",
+    "AlreadyRated",
     "ApplyFailed",
     "CallbackRefused",
     "ChannelClosed",
@@ -122,6 +124,10 @@ class UnknownExemption(Refused):
 
 class AlreadyDecided(Refused):
     reason = "already_decided"
+
+
+class AlreadyRated(Refused):
+    reason = "already_rated"
 
 
 class IllegalTransition(Refused):

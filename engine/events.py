@@ -13,6 +13,7 @@ from typing import Literal
 
 import msgspec
 
+from .audits import AuditPick, MysteryResult
 from .commands import AdvisorState
 from .instants import Instant
 from .messages import MessageKind
@@ -25,6 +26,8 @@ __all__ = [
     "AdvisorRemoved",
     "AdvisorStateChanged",
     "AdvisorUpdated",
+    "AuditDrawn",
+    "AuditScored",
     "CallbackAnswered",
     "CallbackMissed",
     "CallbackRequested",
@@ -50,6 +53,7 @@ __all__ = [
     "MessagePosted",
     "MessageReceived",
     "MessageSent",
+    "MysteryImported",
     "NowcastPublished",
     "OfferAccepted",
     "OfferDeclined",
@@ -59,6 +63,7 @@ __all__ = [
     "PoliciesSet",
     "PrincipalAnswered",
     "PrincipalAwaited",
+    "SatisfactionRecorded",
     "ScheduleSet",
     "ServiceAlive",
     "ServiceStarted",
@@ -583,6 +588,49 @@ class NowcastPublished(_Event, frozen=True, tag="nowcast.published"):
     shown: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
 
 
+# -- quality ------------------------------------------------------------------------------------
+# The engine applies these as no-ops, except a satisfaction, which marks its interaction rated
+# (recorded once): the journal keeps them for the quality reports (``engine.quality``).
+
+
+class AuditDrawn(_Event, frozen=True, kw_only=True, tag="audit.drawn"):
+    """A reproducible sample of the interactions closed in ``[start, end)``: at most
+    ``per_advisor`` per advisor and channel, drawn with ``seed``; ``picks`` by interaction id."""
+
+    start: Instant
+    end: Instant
+    per_advisor: int
+    seed: int
+    picks: tuple[AuditPick, ...] = ()
+
+
+class AuditScored(_Event, frozen=True, kw_only=True, tag="audit.scored"):
+    """A reviewer's scores of a drawn interaction against the audit grid: each criterion's
+    score, and the weighted score (0 to 100) under the grid's weights at the time. A later
+    scoring of the same interaction replaces it."""
+
+    interaction_id: int
+    channel: Channel
+    advisor_id: str
+    scores: dict[str, int]
+    weighted: float
+
+
+class SatisfactionRecorded(_Event, frozen=True, kw_only=True, tag="satisfaction.recorded"):
+    """The customer's satisfaction with one ended interaction, 1 (worst) to 5, recorded once."""
+
+    interaction_id: int
+    channel: Channel
+    advisor_id: str | None = None
+    score: int
+
+
+class MysteryImported(_Event, frozen=True, kw_only=True, tag="mystery.imported"):
+    """Mystery-shopper results imported at once (one file), in the file's order."""
+
+    results: tuple[MysteryResult, ...] = ()
+
+
 Event = (
     PoliciesSet
     | AdvisorAdded
@@ -634,4 +682,9 @@ Event = (
     | ChannelUp
     # supervision
     | NowcastPublished
+    # quality
+    | AuditDrawn
+    | AuditScored
+    | SatisfactionRecorded
+    | MysteryImported
 )

@@ -72,6 +72,7 @@ from .instants import SECOND, Instant, to_datetime
 from .interactions import Interaction, Offer
 from .messages import Message, in_outbox
 from .policies import ChannelPolicy, ElapsedSla
+from .quality import QUALITY_HANDLERS
 from .roster import ROSTER_HANDLERS, check_profile, revoke_offers
 from .schedules import ScheduleError, check_schedule
 from .state import State
@@ -723,6 +724,7 @@ COMMAND_HANDLERS: dict[type[Any], Handler] = {
     PublishNowcast: _publish_nowcast,
     **STEERING_HANDLERS,
     **EXEMPTION_HANDLERS,
+    **QUALITY_HANDLERS,
     Submit: _submit,
     Accept: _accept,
     Decline: _decline,

@@ -75,6 +75,9 @@ class Interaction(msgspec.Struct, kw_only=True, gc=False):
     handed to), in journal order."""
     content_digest: str = ""
     """The submitter's digest of what it submitted (see ``Submit``); empty when none was given."""
+    satisfaction: int | None = None
+    """The customer's satisfaction (1 to 5) once recorded (``quality``): it is recorded once.
+    ``None`` until then, and in images written before it was kept (no rating was journaled)."""
     accepted_at: Instant = 0
     """When the engine recorded its arrival (``received_at`` may be earlier: a backfill); 0 in
     images written before it was kept."""

@@ -31,6 +31,8 @@ from .events import (
     AdvisorRemoved,
     AdvisorStateChanged,
     AdvisorUpdated,
+    AuditDrawn,
+    AuditScored,
     CallbackAnswered,
     CallbackMissed,
     CallbackRequested,
@@ -56,6 +58,7 @@ from .events import (
     MessagePosted,
     MessageReceived,
     MessageSent,
+    MysteryImported,
     NowcastPublished,
     OfferAccepted,
     OfferDeclined,
@@ -65,6 +68,7 @@ from .events import (
     PoliciesSet,
     PrincipalAnswered,
     PrincipalAwaited,
+    SatisfactionRecorded,
     ScheduleSet,
     ServiceAlive,
     ServiceStarted,
@@ -200,6 +204,10 @@ class State:
             ChannelDown: self._about_the_service,
             ChannelUp: self._about_the_service,
             NowcastPublished: _keeps_nothing,
+            AuditDrawn: self._kept_for_reports,
+            AuditScored: self._kept_for_reports,
+            MysteryImported: self._kept_for_reports,
+            SatisfactionRecorded: self._satisfaction_recorded,
         }
 
     def apply(self, event: Event) -> None:
@@ -382,6 +390,14 @@ class State:
         if not interaction.warned:
             timers.set(interaction.warning_at, SLA_WARNING, interaction.id)
         timers.set(breach_due(interaction.deadline), SLA_BREACH, interaction.id)
+
+    def _kept_for_reports(self, event: Event) -> None:
+        """Audits and mystery shoppers change no state: the journal keeps them for the reports."""
+
+    def _satisfaction_recorded(self, event: SatisfactionRecorded) -> None:
+        interaction = self.interactions.get(event.interaction_id)
+        if interaction is not None:
+            interaction.satisfaction = event.score
 
     def _refused(self, event: InteractionRefused) -> None:
         """Work turned away never entered the state: the journal keeps it for the reports."""

@@ -16,11 +16,12 @@ from .instants import SECOND, Instant
 
 __all__ = ["LONGEST_LIFE", "ROLES", "Role", "Token", "is_digest"]
 
-Role = Literal["advisor", "supervisor", "integrator", "admin", "authority"]
-ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin", "authority")
+Role = Literal["advisor", "supervisor", "integrator", "admin", "authority", "quality"]
+ROLES: tuple[Role, ...] = ("advisor", "supervisor", "integrator", "admin", "authority", "quality")
 """``advisor`` acts only for its own advisor id; the others act for nobody in particular.
 ``authority`` is the principal's role: it reads the reports and decides exemption claims
-(``exemptions``), nothing else."""
+(``exemptions``), nothing else. ``quality`` is the quality reviewer's: it draws audit samples,
+scores them against the audit grid and imports mystery-shopper results."""
 LONGEST_LIFE: Final = 10 * 366 * 86_400 * SECOND
 """A token expires at most ten years after it is minted (or never, when it has no expiry)."""
 

@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from aiguillage.engine import commands, events
+from aiguillage.engine.audits import AuditPick, MysteryResult
 from aiguillage.engine.commands import Command
 from aiguillage.engine.events import Event
 from aiguillage.engine.schedules import Shift
@@ -23,6 +24,9 @@ from .conftest import TUESDAY_10H, make_policies
 
 T0 = TUESDAY_10H
 POLICIES = make_policies()
+MYSTERY = MysteryResult(
+    day="2026-12-02", channel="voice", scenario="refund", scores={"tone": 4}, weighted=100.0
+)
 
 EVENT_SAMPLES: dict[str, Any] = {
     "policies.set": events.PoliciesSet(at=T0, policies=POLICIES, config_digest="sha256:ab12"),
@@ -219,6 +223,21 @@ EVENT_SAMPLES: dict[str, Any] = {
         by="token:7",
         role="supervisor",
     ),
+    "audit.drawn": events.AuditDrawn(
+        at=T0,
+        start=T0 - 3600,
+        end=T0,
+        per_advisor=5,
+        seed=7,
+        picks=(AuditPick(interaction_id=1, channel="voice", advisor_id="A1"),),
+    ),
+    "audit.scored": events.AuditScored(
+        at=T0, interaction_id=1, channel="voice", advisor_id="A1", scores={"tone": 3}, weighted=75.0
+    ),
+    "satisfaction.recorded": events.SatisfactionRecorded(
+        at=T0, interaction_id=1, channel="voice", advisor_id="A1", score=4
+    ),
+    "mystery.imported": events.MysteryImported(at=T0, results=(MYSTERY,)),
     "exemption.decided": events.ExemptionDecided(
         at=T0, exemption_id=1, decision="accepted", reason="seen", by="token:9", role="authority"
     ),
@@ -319,6 +338,18 @@ COMMAND_SAMPLES: dict[str, Any] = {
     "exemption.claim": commands.ClaimExemption(
         start=T0, end=T0 + 3600, reason="strike", by="token:7", role="supervisor"
     ),
+    "audit.draw": commands.DrawAudit(
+        start=T0 - 3600,
+        end=T0,
+        per_advisor=5,
+        seed=7,
+        picks=(AuditPick(interaction_id=1, channel="voice", advisor_id="A1"),),
+    ),
+    "audit.score": commands.ScoreAudit(
+        interaction_id=1, channel="voice", advisor_id="A1", scores={"tone": 3}, weighted=75.0
+    ),
+    "satisfaction.record": commands.RecordSatisfaction(interaction_id=1, score=4),
+    "mystery.import": commands.ImportMystery(results=(MYSTERY,)),
     "exemption.decide": commands.DecideExemption(
         exemption_id=1, decision="refused", reason="no proof", by="token:9", role="authority"
     ),
@@ -353,6 +384,8 @@ def test_the_event_tags_are_pinned() -> None:
         "advisor.removed",
         "advisor.state_changed",
         "advisor.updated",
+        "audit.drawn",
+        "audit.scored",
         "channel.down",
         "channel.up",
         "exemption.claimed",
@@ -379,6 +412,7 @@ def test_the_event_tags_are_pinned() -> None:
         "message.posted",
         "message.received",
         "message.sent",
+        "mystery.imported",
         "nowcast.published",
         "offer.accepted",
         "offer.declined",
@@ -386,6 +420,7 @@ def test_the_event_tags_are_pinned() -> None:
         "offer.made",
         "offer.revoked",
         "policies.set",
+        "satisfaction.recorded",
         "schedule.set",
         "service.alive",
         "service.started",
@@ -476,6 +511,8 @@ def test_the_command_tags_are_pinned() -> None:
         "advisor.remove",
         "advisor.set_state",
         "advisor.update",
+        "audit.draw",
+        "audit.score",
         "exemption.claim",
         "exemption.decide",
         "interaction.abandon",
@@ -492,10 +529,12 @@ def test_the_command_tags_are_pinned() -> None:
         "interaction.transfer_out",
         "message.post",
         "message.record_delivery",
+        "mystery.import",
         "nowcast.publish",
         "offer.accept",
         "offer.decline",
         "policies.set",
+        "satisfaction.record",
         "schedule.set",
         "token.mint",
         "token.revoke",
