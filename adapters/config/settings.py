@@ -50,6 +50,7 @@ from aiguillage.adapters.config.locations import Key
 from aiguillage.adapters.config.nowcast import NowcastSettings
 from aiguillage.adapters.config.oidc import OidcSettings
 from aiguillage.adapters.config.plugins import configured_adapters
+from aiguillage.adapters.config.quality import QualitySettings
 from aiguillage.adapters.config.reports import PenaltySettings, ReportSettings
 from aiguillage.adapters.config.salvage import salvage
 from aiguillage.adapters.config.templates import (
@@ -263,6 +264,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     the table."""
     reports: ReportSettings = ReportSettings()
     """The key the authority's reports are signed with (see ``reports``)."""
+    quality: QualitySettings = QualitySettings()
+    """Audit sampling and the audit grid (see ``quality``)."""
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon's wall shows
     the day's expected arrivals from it beside the actual ones (``daemon.forecast``)."""

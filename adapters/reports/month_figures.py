@@ -58,6 +58,12 @@ from aiguillage.adapters.reports.month_availability import (
     OutageLog,
     month_availability,
 )
+from aiguillage.adapters.reports.month_quality import (
+    QUALITY_EVENTS,
+    MonthQuality,
+    QualityReader,
+    month_quality,
+)
 from aiguillage.adapters.stores.journal import GENESIS, Record
 from aiguillage.engine import figures
 from aiguillage.engine.events import (
@@ -247,6 +253,8 @@ class MonthFigures(msgspec.Struct, kw_only=True):
     """The service's and each channel's, with their outages (``month_availability``)."""
     transfers: list[Breach] = []
     """The interactions counted in ``channels``' ``transferred``, by id (their deadlines)."""
+    quality: MonthQuality = msgspec.field(default_factory=MonthQuality)
+    """Audits, mystery shoppers and customer satisfaction (``reports.month_quality``)."""
 
 
 def month_range(month: str, zone: tzinfo) -> tuple[Instant, Instant]:
@@ -349,6 +357,7 @@ class _Reader:
         self.range = JournalRange()
         self.claims = Claims()
         self.outages = OutageLog()
+        self.quality = QualityReader()
 
     def _place(self) -> None:
         """Fix the months' bounds in the zone of the policies read so far."""
@@ -468,6 +477,8 @@ class _Reader:
                 self.advisors.pop(event.advisor_id, None)
             elif kind in EXEMPTION_EVENTS:
                 self.claims.read(event)  # type: ignore[arg-type]
+            elif kind in QUALITY_EVENTS:
+                self.quality.read(event)
 
     def finish(self) -> None:
         """Count the advisors' time up to the journal's end."""
@@ -690,6 +701,7 @@ def _figures_of(
             for work in sorted(counted, key=lambda w: w.id)
             if work.transferred
         ],
+        quality=month_quality(reader.quality, start, end, zone),
     )
 
 

@@ -47,6 +47,7 @@ from aiguillage.adapters.reports.month_plan import (
     plan_section,
 )
 from aiguillage.adapters.reports.month_words import LANGUAGES, MonthLanguage
+from aiguillage.adapters.reports.quality_render import quality_section, quality_tables
 from aiguillage.adapters.reports.simulation import _STYLE  # one look for every report
 from aiguillage.engine.policies import CHANNELS
 
@@ -124,6 +125,8 @@ def tables(report: _Report, plan: MonthPlan | None = None) -> dict[str, list[dic
             }
         )
         for name, rows in exemption_tables(figures).items():
+            found.setdefault(name, []).extend(rows)
+        for name, rows in quality_tables(figures).items():
             found.setdefault(name, []).extend(rows)
     if plan is not None:
         found["plan"] = plan_rows(plan)
@@ -278,6 +281,7 @@ def _html(report: _Report, words: MonthLanguage, title: str, plan: MonthPlan | N
             _pending(report.month, words),
             exemption_section(report.month, words.code),
             _availability(report.month, words),
+            quality_section(report.month, words.code),
             _charts(report.month, words),
         ]
         shown = report.month
