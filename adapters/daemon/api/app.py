@@ -56,6 +56,7 @@ from aiguillage.adapters.daemon.api.messages import MESSAGE_ROUTES
 from aiguillage.adapters.daemon.api.models import ErrorOut
 from aiguillage.adapters.daemon.api.nowcast import NOWCAST_ROUTES
 from aiguillage.adapters.daemon.api.oidc import OIDC_ROUTES, Oidc
+from aiguillage.adapters.daemon.api.quality import QUALITY_ROUTES
 from aiguillage.adapters.daemon.api.reports import REPORT_ROUTES
 from aiguillage.adapters.daemon.api.routes import ROUTES, ticket
 from aiguillage.adapters.daemon.api.schedule import SCHEDULE_ROUTES
@@ -358,6 +359,7 @@ def create_app(
                     *NOWCAST_ROUTES,
                     *SCHEDULE_ROUTES,
                     *EXEMPTION_ROUTES,
+                    *QUALITY_ROUTES,
                     *REPORT_ROUTES,
                     *ACCESS_ROUTES,
                     *EXTRACT_ROUTES,

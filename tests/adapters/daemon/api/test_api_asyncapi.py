@@ -45,7 +45,9 @@ def test_the_asyncapi_document_lists_every_event_an_advisor_can_receive(daemon: 
     # roster's token.minted; the pending offers are replayed on connection. A schedule names
     # many advisors, inside its shifts: it is nobody's in particular. A refused call never
     # became work: nobody holds it. An exemption claim is the contract's, not an advisor's; the
-    # service's own comings and goings, and a nowcast shown to supervisors, name nobody.
+    # service's own comings and goings, and a nowcast shown to supervisors, name nobody. An
+    # audit's draw and mystery-shopper results are the quality desk's; an advisor is told of the
+    # scores of its own audited work and of its customers' ratings.
     never_pushed = {
         "nowcast.published",
         "policies.set",
@@ -61,6 +63,8 @@ def test_the_asyncapi_document_lists_every_event_an_advisor_can_receive(daemon: 
         "journal.regained",
         "channel.down",
         "channel.up",
+        "audit.drawn",
+        "mystery.imported",
     }
     tags = {kind.__struct_config__.tag for kind in get_args(Event)} - never_pushed
     assert set(channel["messages"]) == tags | {"offer.pending", "refusal"}
