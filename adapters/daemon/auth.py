@@ -2,12 +2,12 @@
 
 Tokens are roster data, in the journal (see ``aiguillage.engine.tokens``): minted and revoked
 by command (``/v1/tokens``, ``aiguillage token``), each with a role (``advisor`` bound to one
-advisor id, ``supervisor``, ``integrator``, ``admin``) and, if given, an expiry. A token is a
-random string shown once, when it is minted; the journal keeps only its SHA-256, so neither the
-journal nor a backup of it holds a credential. Removing an advisor revokes its tokens. An
-expired token is refused at the daemon's clock. ``AIGUILLAGE_ADMIN_TOKEN`` in the environment
-is one more admin token, outside the journal: it mints the first tokens, and serves scripts run
-by operators.
+advisor id, ``supervisor``, ``integrator``, ``admin``, ``authority``, ``quality``) and, if
+given, an expiry. A token is a random string shown once, when it is minted; the journal keeps
+only its SHA-256, so neither the journal nor a backup of it holds a credential. Removing an
+advisor revokes its tokens. An expired token is refused at the daemon's clock.
+``AIGUILLAGE_ADMIN_TOKEN`` in the environment is one more admin token, outside the journal: it
+mints the first tokens, and serves scripts run by operators.
 
 The daemon looks a token up in the engine's table as it stands, even while a batch is being
 written: a token a batch mints is known before it is durable, but nobody holds its secret until
