@@ -22,6 +22,7 @@ from rich.table import Table
 from aiguillage.adapters.cli.channel import channel_app
 from aiguillage.adapters.cli.demo import demo
 from aiguillage.adapters.cli.nowcast import nowcast_app
+from aiguillage.adapters.cli.quality import quality_app
 from aiguillage.adapters.cli.report import report_app
 from aiguillage.adapters.cli.serve import erase, replay, serve
 from aiguillage.adapters.cli.simulate import simulate_app
@@ -54,6 +55,7 @@ app.command("erase")(erase)
 app.add_typer(subject_app, name="subject")
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
+app.add_typer(quality_app, name="quality")
 app.add_typer(channel_app, name="channel")
 app.add_typer(nowcast_app, name="nowcast")
 

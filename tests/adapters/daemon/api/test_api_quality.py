@@ -4,13 +4,18 @@ An advisor closes three complaints; a quality reviewer draws a sample (the same 
 same interactions), scores them on the grid (400 naming the criterion at fault, 403 for other
 roles, 404 for work never drawn); the channel's integrator records each customer's rating once
 (409 after); mystery-shopper results come as CSV, all or none. The month's report the daemon
-serves carries the scores and the ratings.
+serves carries the scores and the ratings; `aiguillage quality import-mystery` checks a file and
+imports it through the daemon.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -212,3 +217,41 @@ def test_the_months_report_served_shows_the_scores_and_ratings(
     (rated,) = quality["satisfaction"]
     assert rated["channel"] == "written"
     assert rated["count"] >= 1
+
+
+def quality_cli(place: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, AIGUILLAGE_ADMIN_TOKEN=ADMIN)
+    return subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli.main", "quality", *args],
+        capture_output=True,
+        text=True,
+        cwd=place,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_the_command_checks_a_file_and_imports_it_through_the_daemon(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    day = datetime.now(PARIS).date().isoformat()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(MYSTERY.format(day=day).replace("lost_badge,2,2", "lost_badge,2,7"))
+    refused = quality_cli(tmp_path, "import-mystery", str(bad), "--url", daemon.url)
+    assert refused.returncode == 1
+    assert "line 3, column accuracy" in refused.stderr
+    assert "nothing imported" in refused.stderr
+    good = tmp_path / "good.csv"
+    good.write_text(MYSTERY.format(day=day))
+    checked = quality_cli(tmp_path, "import-mystery", str(good))
+    assert checked.returncode == 0, checked.stderr
+    assert "2 visits, all well formed" in checked.stdout
+    with daemon.client(ADMIN) as admin:
+        before = admin.get("/v1/events", params={"limit": 5000}).json()["events"]
+    imported = quality_cli(tmp_path, "import-mystery", str(good), "--url", daemon.url)
+    assert imported.returncode == 0, imported.stderr
+    assert "2 visits imported" in imported.stdout
+    with daemon.client(ADMIN) as admin:
+        after = admin.get("/v1/events", params={"limit": 5000}).json()["events"]
+    new = [row["event"] for row in after[len(before) :]]
+    assert [event["type"] for event in new] == ["mystery.imported"]
