@@ -281,7 +281,7 @@ def _html(report: _Report, words: MonthLanguage, title: str, plan: MonthPlan | N
             _pending(report.month, words),
             exemption_section(report.month, words.code),
             _availability(report.month, words),
-            quality_section(report.month, words.code),
+            quality_section(report.month, words),
             _charts(report.month, words),
         ]
         shown = report.month

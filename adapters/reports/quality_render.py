@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from aiguillage.adapters.reports.month_figures import MonthFigures
+from aiguillage.adapters.reports.words import Language
 
 __all__ = ["quality_section", "quality_tables"]
 
@@ -42,8 +43,8 @@ _WORDS = {
 }
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+def _number(words: Language, value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else words.number(value, digits)
 
 
 def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -60,14 +61,15 @@ def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     )
 
 
-def quality_section(figures: MonthFigures, language: str) -> str:
+def quality_section(figures: MonthFigures, language: Language) -> str:
     """The month page's section on quality, or nothing when the month has no quality figure."""
     quality = figures.quality
     if not (
         quality.audits_drawn or quality.audits_scored or quality.mystery or quality.satisfaction
     ):
         return ""
-    words = _WORDS.get(language, _WORDS["fr"])
+    words = _WORDS.get(language.code, _WORDS["fr"])
+    say = language.channel
     parts = [
         f"<section>\n<h2>{escape(str(words['title']))}</h2>\n",
         "<p>"
@@ -77,20 +79,33 @@ def quality_section(figures: MonthFigures, language: str) -> str:
         + "</p>\n",
     ]
     audit_rows = [
-        (row.channel, str(words["all"]), str(row.scored), _number(row.mean_weighted))
+        (say(row.channel), str(words["all"]), str(row.scored), _number(language, row.mean_weighted))
         for row in quality.audits
     ] + [
-        (row.channel, row.advisor_id or "", str(row.scored), _number(row.mean_weighted))
+        (
+            say(row.channel),
+            row.advisor_id or "",
+            str(row.scored),
+            _number(language, row.mean_weighted),
+        )
         for row in quality.audits_by_advisor
     ]
     if audit_rows:
         parts.append(_table(words["audit_columns"], audit_rows))  # type: ignore[arg-type]
     if quality.mystery:
-        visits = [(r.channel, str(r.visits), _number(r.mean_weighted)) for r in quality.mystery]
+        visits = [
+            (say(r.channel), str(r.visits), _number(language, r.mean_weighted))
+            for r in quality.mystery
+        ]
         parts.append(_table(words["mystery_columns"], visits))  # type: ignore[arg-type]
     if quality.satisfaction:
         rows = [
-            (r.channel, str(r.count), _number(r.mean), _number(r.satisfied_share))
+            (
+                say(r.channel),
+                str(r.count),
+                _number(language, r.mean, 2),
+                "—" if r.satisfied_share is None else language.percent(r.satisfied_share),
+            )
             for r in quality.satisfaction
         ]
         parts.append(_table(words["satisfaction_columns"], rows))  # type: ignore[arg-type]

@@ -231,6 +231,9 @@ def test_the_page_shows_a_quality_section_and_a_recheck_catches_a_changed_score(
     page = render(report, "html", language="en").decode()
     assert "<h2>Quality</h2>" in page
     assert "<td>77.5</td>" in page
+    assert "<td>66.7%</td>" in page
+    french = render(report, "html").decode()
+    assert "<td>77,5</td>" in french
     document = json.loads(render(report, "json"))
     document["month"]["quality"]["audits"][0]["mean_weighted"] = 95.0
     recheck = Recheck(document)
