@@ -52,6 +52,12 @@ from aiguillage.adapters.config.oidc import OidcSettings
 from aiguillage.adapters.config.plugins import configured_adapters
 from aiguillage.adapters.config.quality import QualitySettings
 from aiguillage.adapters.config.reports import PenaltySettings, ReportSettings
+from aiguillage.adapters.config.retention import (
+    RetentionDays,
+    RetentionSettings,
+    retention_days,
+    retention_problems,
+)
 from aiguillage.adapters.config.salvage import salvage
 from aiguillage.adapters.config.templates import (
     TemplateError,
@@ -148,11 +154,10 @@ class DaemonSettings(_Section, frozen=True):
     """A submission's ``received_at`` may lie this far in the past, at most."""
     max_skew_s: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 300
     """... and this far ahead of the daemon's clock (then it is taken as now)."""
-    personal_data_days: Annotated[int, msgspec.Meta(ge=1)] = 365
-    """Customers' personal data (identity, subject, text) is erased this long after arrival."""
-    access_log_days: Annotated[int, msgspec.Meta(ge=1)] = 365
-    """Entries of the access log (who read whose personal data) are trimmed this long after
-    they were written, by the daily housekeeping; the chain stays verifiable."""
+    personal_data_days: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Deprecated: ``[retention] messages_days`` (see ``retention``)."""
+    access_log_days: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Deprecated: ``[retention] access_log_days`` (see ``retention``)."""
     snapshot_every: Annotated[int, msgspec.Meta(ge=100)] = 20_000
     """Events between two snapshots of the engine, so a restart replays a short tail."""
     ticket_ttl_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
@@ -266,6 +271,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """The key the authority's reports are signed with (see ``reports``)."""
     quality: QualitySettings = QualitySettings()
     """Audit sampling and the audit grid (see ``quality``)."""
+    retention: RetentionSettings = RetentionSettings()
+    """How long each category of personal data is kept (see ``retention``)."""
     simulation: Scenario = Scenario()
     """Traffic and staffing for ``aiguillage simulate`` and ``staff``; the daemon's wall shows
     the day's expected arrivals from it beside the actual ones (``daemon.forecast``)."""
@@ -288,6 +295,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
             routing=self.routing,
             retention=RetentionPolicy(live_after_close_s=self.daemon.live_after_close_s),
         )
+
+    def retention_days(self) -> RetentionDays:
+        """Return the days each category of personal data is kept (see ``retention``)."""
+        return retention_days(self.retention, self.daemon)
 
     def seed_commands(self, config_digest: str = "") -> list[Command]:
         """Return the commands that seed an empty engine: the policies, then the roster."""
@@ -415,6 +426,7 @@ def _semantic_problems(settings: Settings) -> list[KeyProblem]:
         *_simulation_problems(settings),
         *_token_problems(settings),
         *_adapter_problems(settings),
+        *retention_problems(settings.retention, settings.daemon),
     ]
 
 

@@ -242,6 +242,13 @@ class Metrics:
             ["channel", "outcome"],
             registry=registry,
         )
+        self.retention_removed = Counter(
+            "aiguillage_retention_removed",
+            "What the daily retention pass removed, per category of personal data (pieces of "
+            "messages, pieces with attachments, access-log entries).",
+            ["category"],
+            registry=registry,
+        )
         self.outbox_waiting = Gauge(
             "aiguillage_outbox_waiting",
             "Answers and acknowledgements posted and not sent yet.",

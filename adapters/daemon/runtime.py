@@ -94,6 +94,7 @@ from aiguillage.adapters.channels.port import (
     Rejected,
     Unavailable,
 )
+from aiguillage.adapters.config.retention import deprecations
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.daemon.access import AccessRecorder
 from aiguillage.adapters.daemon.auth import import_configured
@@ -116,6 +117,7 @@ from aiguillage.adapters.stores.journal import (
 )
 from aiguillage.adapters.stores.journal import InteractionView as StoredView
 from aiguillage.adapters.stores.personal import PersonalStore, Sealed, opened_by_digest
+from aiguillage.adapters.stores.retention import retention_pass
 from aiguillage.adapters.stores.sealing import (
     check_key,
     discard_unjournaled,
@@ -258,6 +260,8 @@ class Runtime:
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.zone = _zone_of(loaded)
+        for notice in deprecations(loaded.source, loaded.settings.daemon):
+            log.warning(notice)
         self._access_factory = access_factory
         self.access = AccessRecorder(clock, self.zone, kept=access_factory is not None)
         """Who read whose personal data (``daemon.access``), with ``access_factory``'s log."""
@@ -309,6 +313,7 @@ class Runtime:
         self._unreadable: frozenset[int] = frozenset()
         """Snapshots (by seq) whose image this engine refused: recovery passes them over."""
         self._housekept: Instant | None = None
+        self._retained: Instant | None = None
         """When housekeeping last ran, on the runtime's clock (``None``: not yet)."""
         self._imaged_at = -math.inf
         """When the last snapshot was taken (monotonic seconds; the first is never held back, even
@@ -1216,7 +1221,8 @@ class Runtime:
         log.info("snapshot saved", seq=seq, bytes=len(image))
 
     def _housekeep(self) -> None:
-        """Once an hour: forget idempotency keys past their window, purge old personal data.
+        """Once an hour: forget idempotency keys past their window; once a day, apply
+        ``[retention]`` (``_retain``).
 
         The hour is read on the runtime's clock, the one deadlines are on, and the first batch
         after a start runs it.
@@ -1235,14 +1241,23 @@ class Runtime:
         refused = self._refused
         while refused and next(iter(refused.values())) < horizon:
             refused.popitem(last=False)
-        personal = self.personal
-        if personal is not None:
-            before = now - self.daemon.personal_data_days * _DAY
-            self._background(personal.purge(before), "personal-data retention")
-        access_log = self.access.log
-        if access_log is not None:
-            before = now - self.daemon.access_log_days * _DAY
-            self._background(access_log.trim(before), "access-log retention")
+        if self._retained is None or now - self._retained >= _DAY:
+            self._retained = now
+            self._background(self._retain(now), "retention")
+
+    async def _retain(self, now: Instant) -> None:
+        """Apply ``[retention]`` to the personal-data store and the access log (once a day),
+        logging and counting what each category removed (``stores.retention``)."""
+        removals = await retention_pass(
+            self.settings.retention_days(), now, self.personal, self.access.log
+        )
+        for removal in removals:
+            self.metrics.retention_removed.labels(category=removal.category).inc(removal.removed)
+        log.info(
+            "retention applied",
+            **{r.category: r.removed for r in removals},
+            before={r.category: iso(r.before, self.zone) for r in removals},
+        )
 
     def _background(self, work: Any, what: str) -> None:
         async def guarded() -> None:

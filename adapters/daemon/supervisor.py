@@ -166,6 +166,14 @@ class Supervisor:
     def counted(self, adapter: str, status: int) -> None:
         self._runtime.metrics.channel_requests.labels(adapter=adapter, status=str(status)).inc()
 
+    def _retained(self, settings: msgspec.Struct) -> msgspec.Struct:
+        """An adapter's settings with ``[retention] recordings_days``, when set, as its
+        ``recording_retention_days`` (a call channel's daily deletion of its recordings)."""
+        days = self._runtime.settings.retention_days().recordings
+        if days is None or not hasattr(settings, "recording_retention_days"):
+            return settings
+        return msgspec.structs.replace(settings, recording_retention_days=days)
+
     async def _keep_running(self, adapter: EnabledAdapter) -> None:
         status = self._status[adapter.name]
         up = self._runtime.metrics.adapter_up.labels(adapter=adapter.name)
@@ -173,7 +181,7 @@ class Supervisor:
         backoff = self._backoff_s
         while True:
             context: AdapterContext[msgspec.Struct] = AdapterContext(
-                self._runtime, adapter.name, adapter.settings
+                self._runtime, adapter.name, self._retained(adapter.settings)
             )
             self._contexts[adapter.name] = context
             context.on_health = partial(self._health, adapter.name)

@@ -166,6 +166,11 @@ class PersonalStore(Protocol):
         """Return (interaction id, digest) of the pieces stored at or after ``since``."""
         ...
 
+    async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
+        """Return up to ``limit`` pieces stored at or after ``since`` and before ``before``,
+        the oldest first (the retention per category reads what they are)."""
+        ...
+
     async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:
         """Erase these pieces (interaction id, digest) for good; how many there were."""
         ...

@@ -258,6 +258,25 @@ class RedisPersonalStore:
                     break
         return found
 
+    async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
+        """Return up to ``limit`` pieces stored from ``since`` to before ``before``, oldest
+        first."""
+        self._open()
+        journal = self._journal
+        client = journal.connection()
+        with journal.unavailable("reading personal data"):
+            members: Any = await client.zrangebyscore(
+                journal.keys.personal_stored, since, f"({before}", 0, limit
+            )
+            pieces = []
+            for member in members:
+                interaction_id, _, piece = member.decode().partition(":")
+                value: Any = await client.hget(journal.keys.personal_of(int(interaction_id)), piece)
+                if value is not None:
+                    salt, data, stored_at = _PIECE.decode(value)
+                    pieces.append(Sealed(int(interaction_id), piece, salt, data, stored_at))
+        return pieces
+
     async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:
         """Erase these pieces (interaction id, digest) for good; how many there were."""
         if not pieces:

@@ -92,6 +92,13 @@ class SQLitePersonalStore:
         rows = await self._thread.run(partial(self._all, query, (since,)))
         return [(int(interaction_id), str(piece)) for interaction_id, piece in rows]
 
+    async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
+        query = f"{_PIECES} WHERE stored_at >= ? AND stored_at < ? ORDER BY stored_at LIMIT ?"
+        rows = await self._thread.run(partial(self._all, query, (since, before, limit)))
+        return [
+            Sealed(int(i), str(d), bytes(s), bytes(data), int(at)) for i, d, s, data, at in rows
+        ]
+
     async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:
         if not pieces:
             return 0

@@ -97,7 +97,7 @@ async def test_the_housekeeping_trims_old_entries_and_the_rest_still_verifies(
     old = await submitted(service, "old")
     with acting_as(READER):
         await service.personal_data(old)
-    days = service.daemon.access_log_days
+    days = service.settings.retention_days().access_log
     clock.now += (days - 1) * DAY
     recent = await submitted(service, "recent")
     with acting_as(READER):
