@@ -24,6 +24,7 @@ from aiguillage.adapters.cli.demo import demo
 from aiguillage.adapters.cli.nowcast import nowcast_app
 from aiguillage.adapters.cli.quality import quality_app
 from aiguillage.adapters.cli.report import report_app
+from aiguillage.adapters.cli.retention import export_app, retention
 from aiguillage.adapters.cli.serve import erase, replay, serve
 from aiguillage.adapters.cli.simulate import simulate_app
 from aiguillage.adapters.cli.sla import describe_sla, sla_app
@@ -53,6 +54,8 @@ app.command("serve")(serve)
 app.command("replay")(replay)
 app.command("erase")(erase)
 app.add_typer(subject_app, name="subject")
+app.command("retention")(retention)
+app.add_typer(export_app, name="export-all")
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
 app.add_typer(quality_app, name="quality")

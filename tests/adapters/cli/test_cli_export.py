@@ -1,0 +1,181 @@
+"""``aiguillage export-all`` and ``aiguillage retention`` on a real daemon's SQLite journal: the
+export is checked by its own reader (standalone, standard library only), a byte changed in the
+exported journal is found, and the retention command says what would go and what went."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.adapters.daemons import INTEGRATOR, SUPERVISOR, Daemon, running
+
+TEXT = "Mon passe Navigo a été débité deux fois.\nMerci de me rembourser."
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiguillage.adapters.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    yield from running(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="module")
+def exported(daemon: Daemon) -> Path:
+    with daemon.client(INTEGRATOR) as api:
+        for n in range(3):
+            created = api.post(
+                "/v1/interactions",
+                json={
+                    "channel": "written",
+                    "source": "webform",
+                    "external_id": f"form-{n}",
+                    "received_at": "2026-11-23T09:00:00+01:00",
+                    "motive": "refunds",
+                    "customer": {"name": "Zoé Lefèvre", "email": f"zoe{n}@example.org"},
+                    "subject": "Remboursement",
+                    "text": TEXT,
+                },
+            )
+            assert created.status_code == 201, created.text
+    with daemon.client(SUPERVISOR) as supervisor:
+        read = supervisor.get(f"/v1/interactions/{created.json()['id']}/personal-data")
+        assert read.status_code == 200, read.text
+    output = daemon.directory / "export"
+    done = cli(
+        "export-all", "--config", str(daemon.config), "--store", daemon.store,
+        "--output", str(output), cwd=daemon.directory,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return output
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def test_the_export_holds_the_journal_the_personal_data_and_the_configuration(
+    daemon: Daemon, exported: Path
+) -> None:
+    records = lines(exported / "journal.jsonl")
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    arrived = [r for r in records if r["event"]["type"] == "interaction.arrived"]
+    assert len(arrived) == 3
+    assert all(
+        r["by"] == {"kind": "token", "id": r["by"]["id"], "role": "integrator"} for r in arrived
+    )
+    personal = lines(exported / "personal.jsonl")
+    assert sorted(p["pieces"][0]["data"]["customer"]["email"] for p in personal) == [
+        "zoe0@example.org",
+        "zoe1@example.org",
+        "zoe2@example.org",
+    ]
+    assert TEXT not in (exported / "journal.jsonl").read_text("utf-8")
+    assert [e["entry"]["route"] for e in lines(exported / "access_log.jsonl")] == [
+        f"GET /v1/interactions/{personal[-1]['interaction_id']}/personal-data"
+    ]
+    assert (exported / "config.toml").read_bytes() == daemon.config.read_bytes()
+    assert "journal.jsonl" in (exported / "README.md").read_text("utf-8")
+
+
+def test_the_standalone_reader_verifies_the_export_without_the_project(exported: Path) -> None:
+    # -I: isolated, neither this project nor its environment's packages on the path.
+    checked = subprocess.run(
+        [sys.executable, "-I", str(exported / "verify_export.py"), str(exported)],
+        capture_output=True, text=True, cwd="/", timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "the export checks out" in checked.stdout
+    assert "3 pieces of 3 interactions, each matching its digest; 3 held by the journal" in (
+        checked.stdout
+    )
+
+
+def test_a_byte_changed_in_the_exported_journal_is_found(exported: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(exported), str(copy)], check=True)
+    journal = copy / "journal.jsonl"
+    text = journal.read_text("utf-8")
+    at = text.index('"motive\\":\\"refunds')
+    changed = text[:at] + text[at:].replace("refunds", "refundz", 1)
+    journal.write_text(changed, "utf-8")
+    checked = cli("export-all", "verify", str(copy), cwd=tmp_path)
+    assert checked.returncode == 1
+    line = text[:at].count("\n") + 1
+    assert f"FAULT journal.jsonl line {line}:" in checked.stdout
+    assert "the export is BROKEN" in checked.stdout
+
+
+def test_a_piece_of_personal_data_changed_in_the_export_is_found(
+    exported: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(exported), str(copy)], check=True)
+    personal = copy / "personal.jsonl"
+    personal.write_text(personal.read_text("utf-8").replace("Zoé", "Zoë", 1), "utf-8")
+    checked = cli("export-all", "verify", str(copy), cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "FAULT personal.jsonl line 1:" in checked.stdout
+
+
+def test_an_export_refuses_a_directory_that_is_not_empty(daemon: Daemon, exported: Path) -> None:
+    again = cli(
+        "export-all", "--config", str(daemon.config), "--store", daemon.store,
+        "--output", str(exported), cwd=daemon.directory,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "not empty" in again.stderr
+
+
+def test_retention_says_what_would_go_then_removes_it_and_the_journal_still_verifies(
+    tmp_path: Path,
+) -> None:
+    own = Daemon(tmp_path).start()
+    try:
+        with own.client(INTEGRATOR) as api:
+            for external_id in ("old", "new"):
+                created = api.post(
+                    "/v1/interactions",
+                    json={"channel": "social", "source": "x", "external_id": external_id,
+                          "text": "Bus 42 en retard"},
+                )  # fmt: skip
+                assert created.status_code == 201, created.text
+    finally:
+        assert own.stop() == 0
+    # Two days pass for the first piece.
+    with sqlite3.connect(tmp_path / "journal.personal.sqlite") as personal:
+        personal.execute("UPDATE sealed SET stored_at = stored_at - ? WHERE interaction_id = 1",
+                         (2 * 86_400 * 1_000_000,))  # fmt: skip
+    own.config.write_text(
+        own.config.read_text().replace("messages_days = 365", "messages_days = 1")
+    )
+    retention = ("retention", "--config", str(own.config), "--store", own.store)
+    would = cli(*retention, cwd=tmp_path)
+    assert would.returncode == 0, would.stderr
+    assert "messages: 1 days, stored before " in would.stdout
+    assert "would remove 1\n" in would.stdout
+    assert "recordings: 183 days, deleted daily by the call channel" in would.stdout
+    went = cli(*retention, "--apply", cwd=tmp_path)
+    assert went.returncode == 0, went.stderr
+    assert "messages: 1 days, stored before " in went.stdout
+    assert ": removed 1\n" in went.stdout
+    with sqlite3.connect(tmp_path / "journal.personal.sqlite") as personal:
+        assert personal.execute("SELECT interaction_id FROM sealed").fetchall() == [(2,)]
+    assert "would remove 0\n" in cli(*retention, cwd=tmp_path).stdout
+    verified = cli("replay", "--verify", "--config", str(own.config), "--store", own.store,
+                   cwd=tmp_path)  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
