@@ -17,16 +17,17 @@ from zoneinfo import ZoneInfo
 import anyio
 import typer
 
-from aiguillage.adapters.cli.serve import StoreOption, _err, _journal_path
+from aiguillage.adapters.cli.serve import StoreOption, _err, _store
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.config.retention import deprecations
+from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.stores.export import export_all
 from aiguillage.adapters.stores.export_reader import main as verify_main
 from aiguillage.adapters.stores.journal import JournalError
 from aiguillage.adapters.stores.retention import Removal, retention_pass
 from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog
 from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
-from aiguillage.adapters.stores.urls import personal_path_of
+from aiguillage.adapters.stores.urls import RedisStore, personal_path_of
 from aiguillage.adapters.stores.views import iso
 
 __all__ = ["export_app", "retention"]
@@ -44,7 +45,7 @@ def retention(
     loaded = load_or_exit(config)
     for notice in deprecations(loaded.source, loaded.settings.daemon):
         _err.print(notice, markup=False)
-    journal_path = _journal_path(store, loaded)
+    journal_path = _sqlite(store, loaded, "the leader's daily pass applies [retention]")
     days = loaded.settings.retention_days()
     now = time.time_ns() // 1000
 
@@ -82,6 +83,15 @@ def retention(
     )
 
 
+def _sqlite(url: str | None, loaded: LoadedConfig, on_redis: str) -> Path:
+    """The journal file a ``--store`` names; exit 2 naming what to do for a Redis one."""
+    where = _store(url, loaded)
+    if isinstance(where, RedisStore):
+        _err.print(f"--store redis://…: this command reads an embedded journal; {on_redis}")
+        raise typer.Exit(2)
+    return where.path
+
+
 export_app = typer.Typer(
     no_args_is_help=False,
     invoke_without_command=True,
@@ -106,7 +116,7 @@ def export(
         _err.print("--output DIR is required: a new directory for the export")
         raise typer.Exit(2)
     loaded = load_or_exit(config)
-    journal_path = _journal_path(store, loaded)
+    journal_path = _sqlite(store, loaded, "a Redis journal cannot be exported yet")
     try:
         manifest = export_all(
             journal_path, personal_path_of(journal_path), Path(loaded.source), output
