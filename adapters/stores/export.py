@@ -49,9 +49,13 @@ def export_all(
     journal = _read_only(journal_path)
     try:
         with unavailable(f"sqlite://{journal_path}", "exporting"):
+            # One read transaction: what a running daemon appends meanwhile is not exported,
+            # and the records, seals and access log are of one instant.
+            journal.execute("BEGIN")
             records, last_hash = _journal(journal, output)
             seals = _write(output / "seals.jsonl", _seals(journal))
             access = _access_log(journal, output)
+            journal.execute("COMMIT")
     finally:
         journal.close()
     interactions = pieces = 0
@@ -134,7 +138,7 @@ def _journal(connection: sqlite3.Connection, output: Path) -> tuple[int, str]:
             if len(rows) < _PAGE:
                 break
     seals_after = connection.execute(
-        "SELECT hash FROM snapshot_seals WHERE after_seq >= ? ORDER BY id DESC LIMIT 1", (after,)
+        "SELECT hash FROM snapshot_seals WHERE after_seq = ? ORDER BY id DESC LIMIT 1", (after,)
     ).fetchone()
     if seals_after is not None:
         return count, str(seals_after[0])

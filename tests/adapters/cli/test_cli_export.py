@@ -38,6 +38,9 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 def exported(daemon: Daemon) -> Path:
     with daemon.client(INTEGRATOR) as api:
         for n in range(3):
+            if n == 2:
+                assert daemon.stop() == 0  # a stop keeps a snapshot, its seal in the chain
+                daemon.start()
             created = api.post(
                 "/v1/interactions",
                 json={
@@ -89,6 +92,8 @@ def test_the_export_holds_the_journal_the_personal_data_and_the_configuration(
         f"GET /v1/interactions/{personal[-1]['interaction_id']}/personal-data"
     ]
     assert (exported / "config.toml").read_bytes() == daemon.config.read_bytes()
+    (seal,) = lines(exported / "seals.jsonl")
+    assert 0 < seal["after"] < len(records)
     assert "journal.jsonl" in (exported / "README.md").read_text("utf-8")
 
 
@@ -179,3 +184,17 @@ def test_retention_says_what_would_go_then_removes_it_and_the_journal_still_veri
     verified = cli("replay", "--verify", "--config", str(own.config), "--store", own.store,
                    cwd=tmp_path)  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_changed_snapshot_seal_in_the_export_is_found(exported: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(exported), str(copy)], check=True)
+    seals = copy / "seals.jsonl"
+    (seal,) = lines(seals)
+    changed = seal["body"].replace('"snapshot":', '"snapshot": ', 1)
+    seals.write_text(json.dumps({**seal, "body": changed}) + "\n", "utf-8")
+    checked = cli("export-all", "verify", str(copy), cwd=tmp_path)
+    assert checked.returncode == 1
+    assert f"FAULT seals.jsonl: the seal after record {seal['after']} does not follow" in (
+        checked.stdout
+    )
