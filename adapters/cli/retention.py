@@ -9,6 +9,7 @@ run now). ``export-all`` writes the reversibility export (``stores.export``) and
 
 from __future__ import annotations
 
+import getpass
 import time
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,7 @@ from aiguillage.adapters.cli.serve import StoreOption, _err, _store
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.config.retention import deprecations
 from aiguillage.adapters.config.settings import LoadedConfig
+from aiguillage.adapters.stores.actors import Actor
 from aiguillage.adapters.stores.export import export_all
 from aiguillage.adapters.stores.export_reader import main as verify_main
 from aiguillage.adapters.stores.journal import JournalError
@@ -48,6 +50,7 @@ def retention(
     journal_path = _sqlite(store, loaded, "the leader's daily pass applies [retention]")
     days = loaded.settings.retention_days()
     now = time.time_ns() // 1000
+    by = Actor("command", f"retention by {getpass.getuser()}")
 
     async def run() -> list[Removal]:
         path = personal_path_of(journal_path)
@@ -57,7 +60,7 @@ def retention(
             if personal is not None:
                 await personal.open()
             await access.open()
-            return await retention_pass(days, now, personal, access, apply=apply)
+            return await retention_pass(days, now, personal, access, apply=apply, by=by)
         finally:
             await access.close()
             if personal is not None:

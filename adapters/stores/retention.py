@@ -9,9 +9,13 @@ Recordings are the call channel's (it deletes them daily with ``[retention] reco
 With ``apply=False`` nothing is removed and the counts say what would go.
 
 The pass returns one ``Removal`` per category, which the daemon logs, counts in its metrics
-(``aiguillage_retention_removed_total``) and ``aiguillage retention`` prints. What a piece is
-(``category_of``) is read from its data, so the pass reads the pieces between the two cut-offs
-a page at a time; the journal, which holds only digests, is untouched and still verifies.
+(``aiguillage_retention_removed_total``) and ``aiguillage retention`` prints; and, when it
+removes, it records in the access log an erasure (reason ``retention``, route ``retention
+<category>``, by ``by``) for each interaction whose pieces went, as an erasure on request is
+recorded, so what retention removed stays on record, chained, after the log line is gone.
+What a piece is (``category_of``) is read from its data, so the pass reads the pieces between
+the two cut-offs a page at a time; the journal, which holds only digests, is untouched and
+still verifies.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from typing import Any, Literal
 import msgspec
 
 from aiguillage.adapters.config.retention import RetentionDays
-from aiguillage.adapters.stores.access_log import AccessLog
+from aiguillage.adapters.stores.access_log import AccessEntry, AccessLog
+from aiguillage.adapters.stores.actors import DAEMON, Actor
 from aiguillage.adapters.stores.personal import PersonalStore, Sealed
 from aiguillage.engine.instants import Instant
 
@@ -45,6 +50,8 @@ class Removal(msgspec.Struct, frozen=True):
     removed: int
     before: Instant
     days: int
+    interactions: tuple[int, ...] = ()
+    """The interactions whose pieces went (personal-data categories)."""
 
 
 def category_of(piece: Sealed) -> Literal["messages", "attachments"]:
@@ -68,13 +75,26 @@ async def retention_pass(
     access_log: AccessLog | None,
     *,
     apply: bool = True,
+    by: Actor = DAEMON,
 ) -> list[Removal]:
-    """Remove (or, ``apply=False``, count) what each category's period puts past its end."""
+    """Remove (or, ``apply=False``, count) what each category's period puts past its end,
+    recording each interaction's erasure by ``by`` in the access log."""
     messages_before = now - days.messages * DAY
     attachments_before = now - days.attachments * DAY
     counts = {"messages": 0, "attachments": 0}
+    touched: dict[str, set[int]] = {"messages": set(), "attachments": set()}
     if personal is not None:
-        await _pieces(personal, messages_before, attachments_before, counts, apply)
+        await _pieces(personal, messages_before, attachments_before, counts, touched, apply)
+    if apply and access_log is not None:
+        erasures = [
+            AccessEntry(
+                now, by, interaction_id, f"retention {category}", "", "erasure", "retention"
+            )
+            for category, ids in touched.items()
+            for interaction_id in sorted(ids)
+        ]
+        if erasures:
+            await access_log.append(erasures)
     trimmed = 0
     access_before = now - days.access_log * DAY
     if access_log is not None:
@@ -83,8 +103,20 @@ async def retention_pass(
         else:
             trimmed = await _access_before(access_log, access_before)
     return [
-        Removal("messages", counts["messages"], messages_before, days.messages),
-        Removal("attachments", counts["attachments"], attachments_before, days.attachments),
+        Removal(
+            "messages",
+            counts["messages"],
+            messages_before,
+            days.messages,
+            tuple(sorted(touched["messages"])),
+        ),
+        Removal(
+            "attachments",
+            counts["attachments"],
+            attachments_before,
+            days.attachments,
+            tuple(sorted(touched["attachments"])),
+        ),
         Removal("access_log", trimmed, access_before, days.access_log),
     ]
 
@@ -94,6 +126,7 @@ async def _pieces(
     messages_before: Instant,
     attachments_before: Instant,
     counts: dict[str, int],
+    touched: dict[str, set[int]],
     apply: bool,
 ) -> None:
     """Walk the pieces stored before the later cut-off, a page at a time, and remove those past
@@ -112,6 +145,7 @@ async def _pieces(
             category = category_of(piece)
             if category == "attachments" or piece.stored_at < messages_before:
                 counts[category] += 1
+                touched[category].add(piece.interaction_id)
                 going.append((piece.interaction_id, piece.digest))
         if apply and going:
             await personal.discard(going)

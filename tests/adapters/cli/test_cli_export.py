@@ -181,6 +181,15 @@ def test_retention_says_what_would_go_then_removes_it_and_the_journal_still_veri
     with sqlite3.connect(tmp_path / "journal.personal.sqlite") as personal:
         assert personal.execute("SELECT interaction_id FROM sealed").fetchall() == [(2,)]
     assert "would remove 0\n" in cli(*retention, cwd=tmp_path).stdout
+    with sqlite3.connect(tmp_path / "journal.sqlite") as journal:
+        (body,) = journal.execute("SELECT CAST(body AS BLOB) FROM access_log").fetchone()
+    erasure = json.loads(body)
+    assert (erasure["interaction_id"], erasure["kind"], erasure["reason"]) == (
+        1,
+        "erasure",
+        "retention",
+    )
+    assert erasure["by"]["id"].startswith("retention by ")
     verified = cli("replay", "--verify", "--config", str(own.config), "--store", own.store,
                    cwd=tmp_path)  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -104,7 +104,8 @@ async def test_the_daily_pass_removes_each_category_past_its_period_and_counts_i
     kept_text = await submitted(service, "d", {"text": "Ligne 7 bondée"})
     clock.now += 23 * DAY
     kept_file = await submitted(service, "e", ATTACHED)
-    await settled(service, {"messages": 1, "attachments": 2, "access_log": 1})
+    # The read of the first day and the erasure recorded by the first pass are past 10 days.
+    await settled(service, {"messages": 1, "attachments": 2, "access_log": 2})
 
     assert await service.personal_data(text) is None
     assert await service.personal_data(first_file) is None
@@ -115,6 +116,14 @@ async def test_the_daily_pass_removes_each_category_past_its_period_and_counts_i
     assert verification.ok, verification.reason
     assert service.access.log is not None
     assert (await service.access.log.verify()).ok
+    recorded = [
+        (r.entry.interaction_id, r.entry.kind, r.entry.route, r.entry.reason)
+        for r in await service.access.log.records_after(0, 10)
+    ]
+    assert recorded == [
+        (text, "erasure", "retention messages", "retention"),
+        (second_file, "erasure", "retention attachments", "retention"),
+    ]
 
 
 async def test_recordings_days_replace_each_call_channel_s_own(

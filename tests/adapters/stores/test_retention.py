@@ -79,11 +79,21 @@ async def test_each_category_loses_what_is_past_its_period_and_keeps_the_rest(
     assert went == would
     assert [r.before for r in went] == [NOW - 30 * DAY, NOW - 7 * DAY, NOW - 10 * DAY]
     assert [await personal.get(n) for n in (1, 2, 3, 4)] == [[], [], [recent_text], [recent_file]]
-    assert [r.entry.interaction_id for r in await access.records_after(0, 10)] == [3]
+    recorded = [
+        (r.entry.interaction_id, r.entry.kind, r.entry.route, r.entry.reason, r.entry.by.kind)
+        for r in await access.records_after(0, 10)
+    ]
+    assert recorded == [
+        (3, "read", "", "", "token"),
+        (1, "erasure", "retention messages", "retention", "daemon"),
+        (2, "erasure", "retention attachments", "retention", "daemon"),
+    ]
+    assert [r.interactions for r in went] == [(1,), (2,), ()]
     verification = await access.verify()
     assert verification.ok, verification.reason
     again = await retention_pass(DAYS, NOW, personal, access)
     assert [r.removed for r in again] == [0, 0, 0]
+    assert len(await access.records_after(0, 10)) == 3  # nothing removed, nothing recorded
 
 
 async def test_pieces_kept_at_one_instant_beyond_a_page_do_not_stop_the_pass(
