@@ -32,6 +32,7 @@ from aiguillage.adapters.cli.staff import staff_app
 from aiguillage.adapters.cli.subject import subject_app
 from aiguillage.adapters.cli.support import load_or_exit
 from aiguillage.adapters.cli.tokens import token_app
+from aiguillage.adapters.config.retention import deprecations
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.engine.policies import CHANNELS
 
@@ -139,6 +140,14 @@ def _print_summary(loaded: LoadedConfig) -> None:
             "delete these tables)",
             markup=False,
         )
+    days = settings.retention_days()
+    console.print(
+        f"retention: messages {days.messages} days, attachments {days.attachments}, recordings "
+        f"{days.recordings or 'each channel'}, access log {days.access_log}",
+        markup=False,
+    )
+    for notice in deprecations(loaded.source, settings.daemon):
+        console.print(notice, markup=False)
     console.print(f"digest sha256:{loaded.digest}", markup=False)
     console.print("[bold green]OK[/]")
 

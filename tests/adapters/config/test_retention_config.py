@@ -3,8 +3,12 @@ deprecation notice, and both names at once refused naming file, key and fix."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from aiguillage.adapters.cli.main import app
 from aiguillage.adapters.config.retention import RetentionDays, deprecations
 from aiguillage.adapters.config.settings import ConfigError, load_config_bytes
 from tests.adapters.daemons import ROOT
@@ -61,3 +65,18 @@ def test_a_period_of_zero_days_is_refused() -> None:
         load_config_bytes(with_retention("recordings_days = 0"), "site.toml")
     (problem,) = caught.value.problems
     assert problem.key == "retention.recordings_days"
+
+
+def test_check_config_shows_the_periods_and_the_notice_of_an_earlier_key(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_bytes(with_retention("access_log_days = 40", "personal_data_days = 200"))
+    result = CliRunner().invoke(app, ["check-config", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert (
+        "retention: messages 200 days, attachments 200, recordings each channel, access log 40"
+        in (result.stdout)
+    )
+    assert (
+        f"{path}: [daemon] personal_data_days is deprecated; fix: move it to [retention] "
+        "messages_days" in result.stdout
+    )
