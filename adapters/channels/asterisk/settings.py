@@ -168,7 +168,8 @@ class AsteriskSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     record_format: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]{2,10}$")] = "wav"
     """The file format Asterisk records in (``wav``, ``gsm``, ...)."""
     recording_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 183
-    """How long a recording is kept, in days, unless erased before."""
+    """How long a recording is kept, in days, unless erased before; ``[retention]
+    recordings_days``, when set, replaces it."""
     headers: tuple[_Header, ...] = ()
     """The SIP headers of an incoming call kept on its interaction (personal data)."""
     motive_header: _Header | None = None
