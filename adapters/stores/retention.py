@@ -132,8 +132,9 @@ async def _pieces(
     """Walk the pieces stored before the later cut-off, a page at a time, and remove those past
     their category's."""
     since, seen, limit = -(2**62), set[tuple[int, str]](), _PAGE
+    later = max(messages_before, attachments_before)  # a piece with attachments: the earlier
     while True:
-        page = await personal.stored_between(since, attachments_before, limit)
+        page = await personal.stored_between(since, later, limit)
         fresh = [p for p in page if (p.interaction_id, p.digest) not in seen]
         if not fresh:
             if len(page) < limit:
@@ -143,7 +144,7 @@ async def _pieces(
         going = []
         for piece in fresh:
             category = category_of(piece)
-            if category == "attachments" or piece.stored_at < messages_before:
+            if piece.stored_at < (later if category == "attachments" else messages_before):
                 counts[category] += 1
                 touched[category].add(piece.interaction_id)
                 going.append((piece.interaction_id, piece.digest))

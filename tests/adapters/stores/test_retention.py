@@ -107,3 +107,16 @@ async def test_pieces_kept_at_one_instant_beyond_a_page_do_not_stop_the_pass(
     assert [(r.category, r.removed) for r in went[:2]] == [("messages", 0), ("attachments", 1)]
     assert await personal.get(1000) == []
     assert len(await personal.stored_between(0, NOW, 1000)) == 450
+
+
+async def test_a_piece_with_attachments_goes_at_the_earlier_of_the_two_periods(
+    stores: tuple[SQLitePersonalStore, SQLiteAccessLog],
+) -> None:
+    personal, _ = stores
+    longer = RetentionDays(messages=7, attachments=30, recordings=None, access_log=10)
+    old_file, old_text = aged(1, ATTACHED, 8), aged(2, {"text": "vieux"}, 8)
+    recent_file = aged(3, ATTACHED, 6)
+    await personal.put_many([old_file, old_text, recent_file])
+    went = await retention_pass(longer, NOW, personal, None)
+    assert [(r.category, r.removed) for r in went[:2]] == [("messages", 1), ("attachments", 1)]
+    assert [await personal.get(n) for n in (1, 2, 3)] == [[], [], [recent_file]]
