@@ -20,6 +20,7 @@ still verifies.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import msgspec
@@ -83,18 +84,24 @@ async def retention_pass(
     attachments_before = now - days.attachments * DAY
     counts = {"messages": 0, "attachments": 0}
     touched: dict[str, set[int]] = {"messages": set(), "attachments": set()}
-    if personal is not None:
-        await _pieces(personal, messages_before, attachments_before, counts, touched, apply)
-    if apply and access_log is not None:
+
+    async def record(going: dict[str, set[int]]) -> None:
+        # After each page's removal, before the next: what went is on record even if a
+        # later page fails.
         erasures = [
             AccessEntry(
                 now, by, interaction_id, f"retention {category}", "", "erasure", "retention"
             )
-            for category, ids in touched.items()
-            for interaction_id in sorted(ids)
+            for category, ids in going.items()
+            for interaction_id in sorted(ids - touched[category])
         ]
-        if erasures:
+        for category, ids in going.items():
+            touched[category] |= ids
+        if erasures and apply and access_log is not None:
             await access_log.append(erasures)
+
+    if personal is not None:
+        await _pieces(personal, messages_before, attachments_before, counts, record, apply)
     trimmed = 0
     access_before = now - days.access_log * DAY
     if access_log is not None:
@@ -126,7 +133,7 @@ async def _pieces(
     messages_before: Instant,
     attachments_before: Instant,
     counts: dict[str, int],
-    touched: dict[str, set[int]],
+    record: Callable[[dict[str, set[int]]], Awaitable[None]],
     apply: bool,
 ) -> None:
     """Walk the pieces stored before the later cut-off, a page at a time, and remove those past
@@ -141,15 +148,17 @@ async def _pieces(
                 return
             limit *= 2  # a whole page stored at one instant, all seen: read further
             continue
-        going = []
+        going: list[tuple[int, str]] = []
+        interactions: dict[str, set[int]] = {"messages": set(), "attachments": set()}
         for piece in fresh:
             category = category_of(piece)
             if piece.stored_at < (later if category == "attachments" else messages_before):
                 counts[category] += 1
-                touched[category].add(piece.interaction_id)
+                interactions[category].add(piece.interaction_id)
                 going.append((piece.interaction_id, piece.digest))
         if apply and going:
             await personal.discard(going)
+        await record(interactions)
         if len(page) < limit:
             return
         last = page[-1].stored_at
