@@ -313,8 +313,11 @@ class Runtime:
         self._unreadable: frozenset[int] = frozenset()
         """Snapshots (by seq) whose image this engine refused: recovery passes them over."""
         self._housekept: Instant | None = None
-        self._retained: Instant | None = None
         """When housekeeping last ran, on the runtime's clock (``None``: not yet)."""
+        self._retained: Instant | None = None
+        """When the last retention pass completed, on the runtime's clock."""
+        self._retaining = False
+        """A retention pass is under way in the background."""
         self._imaged_at = -math.inf
         """When the last snapshot was taken (monotonic seconds; the first is never held back, even
         on a machine booted less than a minute ago)."""
@@ -1241,16 +1244,33 @@ class Runtime:
         refused = self._refused
         while refused and next(iter(refused.values())) < horizon:
             refused.popitem(last=False)
-        if self._retained is None or now - self._retained >= _DAY:
-            self._retained = now
+        if (self._retained is None or now - self._retained >= _DAY) and not self._retaining:
+            self._retaining = True
             self._background(self._retain(now), "retention")
 
     async def _retain(self, now: Instant) -> None:
-        """Apply ``[retention]`` to the personal-data store and the access log (once a day),
-        logging and counting what each category removed (``stores.retention``)."""
-        removals = await retention_pass(
-            self.settings.retention_days(), now, self.personal, self.access.log
-        )
+        """Apply ``[retention]`` to the personal-data store and the access log (once a day,
+        counted from the last pass that completed: a failed one is tried again at the next
+        housekeeping), logging and counting what each category removed; the pieces of work not
+        closed yet are kept (``stores.retention``)."""
+        try:
+            open_work = await self.read(
+                lambda engine: frozenset(
+                    number
+                    for number, interaction in engine.state.interactions.items()
+                    if interaction.status != "closed"
+                )
+            )
+            removals = await retention_pass(
+                self.settings.retention_days(),
+                now,
+                self.personal,
+                self.access.log,
+                open_work=open_work,
+            )
+            self._retained = now
+        finally:
+            self._retaining = False
         for removal in removals:
             self.metrics.retention_removed.labels(category=removal.category).inc(removal.removed)
         log.info(
@@ -1272,6 +1292,9 @@ class Runtime:
 
     async def _drop(self, reason: str) -> None:
         self.ready = self.leading = False
+        # What the access log had recorded may not be in the log this daemon opens next (a
+        # failover that lost its last entries): record each read once more after a rebuild.
+        self.access.forget()
         self.metrics.leader.set(0)
         gc.unfreeze()  # the engine thrown away has cycles (its appliers): let them be collected
         self.engine = None

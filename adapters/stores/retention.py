@@ -20,7 +20,7 @@ still verifies.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from typing import Any, Literal
 
 import msgspec
@@ -77,9 +77,12 @@ async def retention_pass(
     *,
     apply: bool = True,
     by: Actor = DAEMON,
+    open_work: Container[int] = frozenset(),
 ) -> list[Removal]:
     """Remove (or, ``apply=False``, count) what each category's period puts past its end,
-    recording each interaction's erasure by ``by`` in the access log."""
+    recording each interaction's erasure by ``by`` in the access log. The pieces of
+    ``open_work`` (interactions not closed yet: a complaint waiting on the principal for
+    months) are kept whatever their age: the advisor still answers from them."""
     messages_before = now - days.messages * DAY
     attachments_before = now - days.attachments * DAY
     counts = {"messages": 0, "attachments": 0}
@@ -101,7 +104,9 @@ async def retention_pass(
             await access_log.append(erasures)
 
     if personal is not None:
-        await _pieces(personal, messages_before, attachments_before, counts, record, apply)
+        await _pieces(
+            personal, messages_before, attachments_before, counts, record, apply, open_work
+        )
     trimmed = 0
     access_before = now - days.access_log * DAY
     if access_log is not None:
@@ -135,6 +140,7 @@ async def _pieces(
     counts: dict[str, int],
     record: Callable[[dict[str, set[int]]], Awaitable[None]],
     apply: bool,
+    open_work: Container[int],
 ) -> None:
     """Walk the pieces stored before the later cut-off, a page at a time, and remove those past
     their category's."""
@@ -151,6 +157,8 @@ async def _pieces(
         going: list[tuple[int, str]] = []
         interactions: dict[str, set[int]] = {"messages": set(), "attachments": set()}
         for piece in fresh:
+            if piece.interaction_id in open_work:
+                continue
             category = category_of(piece)
             if piece.stored_at < (later if category == "attachments" else messages_before):
                 counts[category] += 1

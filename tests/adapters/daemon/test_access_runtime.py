@@ -20,7 +20,7 @@ from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog
 from aiguillage.adapters.stores.sqlite.journal import SQLiteJournal
 from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
 from aiguillage.adapters.stores.urls import personal_path_of
-from aiguillage.engine.commands import Submit
+from aiguillage.engine.commands import Close, Submit
 from aiguillage.engine.instants import SECOND
 from tests.adapters.daemon.test_runtime import VirtualClock
 from tests.adapters.daemons import ROOT
@@ -97,6 +97,7 @@ async def test_the_housekeeping_trims_old_entries_and_the_rest_still_verifies(
     old = await submitted(service, "old")
     with acting_as(READER):
         await service.personal_data(old)
+    await service.execute(Close(interaction_id=old))  # closed: retention applies to its data
     days = service.settings.retention_days().access_log
     clock.now += (days - 1) * DAY
     recent = await submitted(service, "recent")

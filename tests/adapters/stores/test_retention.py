@@ -120,3 +120,16 @@ async def test_a_piece_with_attachments_goes_at_the_earlier_of_the_two_periods(
     went = await retention_pass(longer, NOW, personal, None)
     assert [(r.category, r.removed) for r in went[:2]] == [("messages", 1), ("attachments", 1)]
     assert [await personal.get(n) for n in (1, 2, 3)] == [[], [], [recent_file]]
+
+
+async def test_the_pieces_of_work_not_closed_yet_are_kept_whatever_their_age(
+    stores: tuple[SQLitePersonalStore, SQLiteAccessLog],
+) -> None:
+    personal, access = stores
+    waiting = aged(1, ATTACHED, 40)  # a complaint with its file, waiting on the principal
+    closed = aged(2, {"text": "vieux"}, 40)
+    await personal.put_many([waiting, closed])
+    went = await retention_pass(DAYS, NOW, personal, access, open_work=frozenset({1}))
+    assert [(r.category, r.removed) for r in went[:2]] == [("messages", 1), ("attachments", 0)]
+    assert [await personal.get(n) for n in (1, 2)] == [[waiting], []]
+    assert [r.entry.interaction_id for r in await access.records_after(0, 10)] == [2]
