@@ -83,8 +83,20 @@ def retention_days(retention: RetentionSettings, daemon: _Daemon) -> RetentionDa
 
 
 def retention_problems(retention: RetentionSettings, daemon: _Daemon) -> list[KeyProblem]:
-    """An earlier ``[daemon]`` key set beside the ``[retention]`` key that replaces it."""
+    """An earlier ``[daemon]`` key set beside the ``[retention]`` key that replaces it; a
+    recording kept longer than its call's messages (a call whose personal data went counts as
+    erased, and its recording goes with it: the longer period would never be kept)."""
     problems: list[KeyProblem] = []
+    messages = retention.messages_days or daemon.personal_data_days or _DEFAULT_DAYS
+    if retention.recordings_days is not None and retention.recordings_days > messages:
+        problems.append(
+            (
+                ("retention", "recordings_days"),
+                f"is {retention.recordings_days}, longer than the {messages} days the calls' "
+                "personal data is kept: a recording goes with its call's personal data",
+                f"set recordings_days to {messages} or less, or keep messages as long",
+            )
+        )
     for old, new in _ALIASES:
         if getattr(daemon, old) is not None and getattr(retention, new) is not None:
             problems.append(

@@ -80,3 +80,14 @@ def test_check_config_shows_the_periods_and_the_notice_of_an_earlier_key(tmp_pat
         f"{path}: [daemon] personal_data_days is deprecated; fix: move it to [retention] "
         "messages_days" in result.stdout
     )
+
+
+def test_a_recording_kept_longer_than_its_calls_data_is_refused_naming_the_fix() -> None:
+    data = with_retention("messages_days = 90\nrecordings_days = 180")
+    with pytest.raises(ConfigError) as caught:
+        load_config_bytes(data, "site.toml")
+    (problem,) = caught.value.problems
+    assert problem.key == "retention.recordings_days"
+    assert "set recordings_days to 90 or less" in problem.fix
+    kept = with_retention("messages_days = 180\nrecordings_days = 180")
+    assert load_config_bytes(kept, "site.toml").settings.retention_days().recordings == 180
