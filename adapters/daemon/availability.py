@@ -93,6 +93,14 @@ class ServiceLog:
         if not self.started:
             self.started = True
             self.lost_at = None
+            # A start closes every channel's outage in the reports: those still down here are
+            # journaled down again from now, after the start.
+            self._notes = [note for note in self._notes if not isinstance(note, ChannelDown)]
+            for name, channel in self._channels.items():
+                if channel.down:
+                    self._notes.append(
+                        ChannelDown(at=now, channel=name, since=now, reason=channel.reason)
+                    )
             if last is None:
                 return ServiceStarted(at=now, previous="first", channels=channels)
             previous = "stopped" if isinstance(last, ServiceStopped) else "crashed"

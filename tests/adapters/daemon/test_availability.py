@@ -109,3 +109,21 @@ def test_transitions_of_a_batch_that_failed_wait_for_the_next() -> None:
         ),
         ChannelUp(at=T0 + 4 * SECOND, channel="x", since=T0 + 3 * SECOND),
     ]
+
+
+def test_a_channel_still_down_when_this_daemon_leads_anew_is_journaled_down_again() -> None:
+    log = ServiceLog(60, 60)
+    _started(log)
+    assert log.channel("mail", False, "imap refused", T0 + SECOND)
+    assert log.take(T0 + SECOND, quiet=False) == [
+        ChannelDown(at=T0 + SECOND, channel="mail", since=T0 + SECOND, reason="imap refused")
+    ]
+    log.lost(T0 + 2 * SECOND, "stepped down")
+    other = ServiceAlive(at=T0 + 7 * SECOND)  # another daemon led meanwhile
+    assert isinstance(log.recovered(T0 + 9 * SECOND, T0 + 7 * SECOND, other, 4, ()), ServiceStarted)
+    # The reports close every outage at a start: the channel still down is down again from now.
+    assert log.take(T0 + 9 * SECOND, quiet=False) == [
+        ChannelDown(
+            at=T0 + 9 * SECOND, channel="mail", since=T0 + 9 * SECOND, reason="imap refused"
+        )
+    ]
