@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import anyio
@@ -209,6 +210,10 @@ class Nowcasts:
                     f"the nowcast took more than {limit:g} s ([nowcast] timeout_s) and was "
                     "abandoned: fewer replications or what-ifs make it shorter"
                 ) from None
+            except BrokenProcessPool:
+                # The worker died (out of memory, killed): the next nowcast starts a new one.
+                self._stop_worker()
+                raise
             result = msgspec.msgpack.decode(answer, type=Nowcast)
             self.latest, self.latest_seq, self.last_error = result, seq, ""
             await runtime.execute(publish_command(result, image, image_at, seq))
