@@ -454,16 +454,17 @@ class Runtime:
 
     async def erase(self, interaction_id: int, reason: str = "") -> bool:
         """Erase an interaction's personal data; ``False`` when there was none. The request
-        is recorded in the access log (who, and ``reason``) before this returns."""
+        is recorded in the access log (who, and ``reason``) first: nothing is erased that the
+        log does not show (a log that cannot be written answers 503, and the data stays)."""
         personal = self.personal
         if personal is None or not self.ready:
             raise self.unavailable()
+        await self.access.erasure(interaction_id, reason)
         try:
             erased = await personal.erase(interaction_id)
         except JournalUnavailable as exc:
             raise Unavailable(f"the personal-data store cannot be written: {exc}") from exc
         log.info("personal data erased", interaction_id=interaction_id, found=erased)
-        await self.access.erasure(interaction_id, reason)
         for listener in list(self._erasure_listeners):
             try:  # what a channel keeps elsewhere (a call's recording) goes too
                 listener(interaction_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -251,11 +252,24 @@ def test_a_read_is_refused_when_the_access_log_cannot_be_written(tmp_path: Path)
             with httpx.Client(base_url=daemon.url, timeout=30) as admin:
                 admin.headers["Authorization"] = f"Bearer {ADMIN}"
                 refused = admin.get(f"/v1/interactions/{interaction_id}/personal-data")
-            assert refused.status_code == 503, refused.text
-            assert "Jeanne" not in refused.text
+                assert refused.status_code == 503, refused.text
+                assert "Jeanne" not in refused.text
+                # Nor is anything erased that the log cannot show.
+                erasing = admin.delete(
+                    f"/v1/interactions/{interaction_id}/personal-data", params=ERASURE
+                )
+                assert erasing.status_code == 503, erasing.text
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
+        with daemon.client(ADMIN) as admin:  # once the daemon serves again (it may rebuild)
+            deadline = time.monotonic() + 30
+            kept = admin.get(f"/v1/interactions/{interaction_id}/personal-data")
+            while kept.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                kept = admin.get(f"/v1/interactions/{interaction_id}/personal-data")
+        assert kept.status_code == 200, kept.text
+        assert "Jeanne" in kept.text
 
 
 def test_a_list_showing_external_ids_records_each_interaction_once(daemon: Daemon) -> None:
