@@ -176,10 +176,18 @@ class SQLitePersonalStore:
         ).fetchone()
         if indexed is None:  # pieces stored before the index: open each, once
             key = self._key_in(connection)
-            for interaction_id, data in connection.execute(
-                "SELECT interaction_id, data FROM sealed"
-            ).fetchall():
-                self._index(connection, key, int(interaction_id), bytes(data))
+            last = 0
+            while True:  # a page at a time: a year of attachments does not fit in memory
+                page = connection.execute(
+                    "SELECT rowid, interaction_id, data FROM sealed WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT 500",
+                    (last,),
+                ).fetchall()
+                for _, interaction_id, data in page:
+                    self._index(connection, key, int(interaction_id), bytes(data))
+                if len(page) < 500:
+                    break
+                last = page[-1][0]
             connection.execute("INSERT INTO secrets VALUES ('subjects_indexed', x'01')")
 
     def _key(self) -> bytes:

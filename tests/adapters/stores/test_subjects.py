@@ -84,3 +84,25 @@ async def test_the_index_is_erased_with_the_pieces_and_built_for_older_pieces(
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT count(*) FROM subjects").fetchone() == (0,)
     connection.close()
+
+
+@pytest.mark.anyio
+async def test_pieces_stored_before_the_index_are_indexed_a_page_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "journal.personal.sqlite"
+    store = SQLitePersonalStore(path)
+    await store.open()
+    key = await store.external_id_key()
+    customers = [{"customer": {"email": f"client{n}@example.org"}} for n in range(1201)]
+    await store.put_many([sealed(n + 1, data, n) for n, data in enumerate(customers)])
+    await store.close()
+    with sqlite3.connect(path) as connection:  # as an earlier version left the file
+        connection.execute("DELETE FROM subjects")
+        connection.execute("DELETE FROM secrets WHERE name = 'subjects_indexed'")
+    connection.close()
+    store = SQLitePersonalStore(path)
+    await store.open()
+    for n in (0, 499, 500, 1000, 1200):  # across the pages
+        assert await store.find_subject(subject_key(key, "email", f"client{n}@example.org")) == [
+            n + 1
+        ]
+    await store.close()
