@@ -9,13 +9,16 @@ run now). ``export-all`` writes the reversibility export (``stores.export``) and
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import sqlite3
 import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import anyio
+import msgspec
 import typer
 
 from aiguillage.adapters.cli.serve import StoreOption, _err, _store
@@ -60,7 +63,9 @@ def retention(
             if personal is not None:
                 await personal.open()
             await access.open()
-            return await retention_pass(days, now, personal, access, apply=apply, by=by)
+            return await retention_pass(
+                days, now, personal, access, apply=apply, by=by, open_work=_open_work(journal_path)
+            )
         finally:
             await access.close()
             if personal is not None:
@@ -84,6 +89,26 @@ def retention(
         + (f"{recordings} days" if recordings else "each call channel's recording_retention_days")
         + ", deleted daily by the call channel"
     )
+
+
+def _open_work(journal_path: Path) -> frozenset[int]:
+    """The interactions not closed yet, by the view the journal keeps of each (its latest
+    status): the daemon's pass keeps their pieces, and so does this one."""
+    if not journal_path.exists():
+        return frozenset()
+    with contextlib.closing(
+        sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
+    ) as connection:
+        rows = connection.execute("SELECT id, body FROM interactions").fetchall()
+    return frozenset(
+        int(number)
+        for number, body in rows
+        if body is not None and msgspec.json.decode(bytes(body), type=_Status).status != "closed"
+    )
+
+
+class _Status(msgspec.Struct):
+    status: str
 
 
 def _sqlite(url: str | None, loaded: LoadedConfig, on_redis: str) -> Path:

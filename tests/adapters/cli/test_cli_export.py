@@ -152,34 +152,41 @@ def test_retention_says_what_would_go_then_removes_it_and_the_journal_still_veri
     own = Daemon(tmp_path).start()
     try:
         with own.client(INTEGRATOR) as api:
-            for external_id in ("old", "new"):
+            for external_id in ("old", "new", "waiting"):
                 created = api.post(
                     "/v1/interactions",
                     json={"channel": "social", "source": "x", "external_id": external_id,
                           "text": "Bus 42 en retard"},
                 )  # fmt: skip
                 assert created.status_code == 201, created.text
+            closed = api.post("/v1/interactions/1/close", json={"reason": "no_answer_needed"})
+            assert closed.status_code == 200, closed.text
     finally:
         assert own.stop() == 0
-    # Two days pass for the first piece.
+    # Two days pass for the first piece (closed) and the third (still open: kept).
     with sqlite3.connect(tmp_path / "journal.personal.sqlite") as personal:
-        personal.execute("UPDATE sealed SET stored_at = stored_at - ? WHERE interaction_id = 1",
-                         (2 * 86_400 * 1_000_000,))  # fmt: skip
+        personal.execute(
+            "UPDATE sealed SET stored_at = stored_at - ? WHERE interaction_id IN (1, 3)",
+            (2 * 86_400 * 1_000_000,),
+        )
     own.config.write_text(
-        own.config.read_text().replace("messages_days = 365", "messages_days = 1")
+        own.config.read_text()
+        .replace("messages_days = 365", "messages_days = 1")
+        .replace("recordings_days = 183", "recordings_days = 1")
     )
     retention = ("retention", "--config", str(own.config), "--store", own.store)
     would = cli(*retention, cwd=tmp_path)
     assert would.returncode == 0, would.stderr
     assert "messages: 1 days, stored before " in would.stdout
     assert "would remove 1\n" in would.stdout
-    assert "recordings: 183 days, deleted daily by the call channel" in would.stdout
+    assert "recordings: 1 days, deleted daily by the call channel" in would.stdout
     went = cli(*retention, "--apply", cwd=tmp_path)
     assert went.returncode == 0, went.stderr
     assert "messages: 1 days, stored before " in went.stdout
     assert ": removed 1\n" in went.stdout
     with sqlite3.connect(tmp_path / "journal.personal.sqlite") as personal:
-        assert personal.execute("SELECT interaction_id FROM sealed").fetchall() == [(2,)]
+        kept = personal.execute("SELECT interaction_id FROM sealed ORDER BY interaction_id")
+        assert kept.fetchall() == [(2,), (3,)]
     assert "would remove 0\n" in cli(*retention, cwd=tmp_path).stdout
     with sqlite3.connect(tmp_path / "journal.sqlite") as journal:
         (body,) = journal.execute("SELECT CAST(body AS BLOB) FROM access_log").fetchone()

@@ -22,7 +22,7 @@ from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog
 from aiguillage.adapters.stores.sqlite.journal import SQLiteJournal, verify_file
 from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
 from aiguillage.adapters.stores.urls import personal_path_of
-from aiguillage.engine.commands import Submit
+from aiguillage.engine.commands import Close, Submit
 from aiguillage.engine.instants import SECOND
 from tests.adapters.daemon.test_runtime import VirtualClock
 from tests.adapters.daemons import ROOT
@@ -72,8 +72,10 @@ async def runtime(tmp_path: Path) -> AsyncIterator[tuple[Runtime, VirtualClock, 
 
 
 async def submitted(runtime: Runtime, external_id: str, personal: dict[str, object]) -> int:
+    """Submit work and close it: retention applies to the pieces of closed work only."""
     submit = Submit(channel="social", source="x", external_id=external_id)
     receipt = await runtime.submit(submit, personal)
+    await runtime.execute(Close(interaction_id=receipt.interaction.id))
     return receipt.interaction.id
 
 
