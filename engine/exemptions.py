@@ -17,8 +17,8 @@ no reason or author, an unknown channel; ``authority_only``: a decision by anoth
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal, Protocol
 
 import msgspec
 
@@ -27,9 +27,6 @@ from .errors import AlreadyDecided, InvalidCommand, InvalidPeriod, UnknownExempt
 from .events import Event, ExemptionClaimed, ExemptionDecided
 from .instants import Instant
 from .policies import CHANNELS, Channel
-
-if TYPE_CHECKING:
-    from .state import State
 
 __all__ = ["DECIDER", "EXEMPTION_HANDLERS", "MAX_REASON", "Exemption", "ExemptionStatus"]
 
@@ -61,6 +58,16 @@ class Exemption(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     decided_at: Instant | None = None
 
 
+class _Claims(Protocol):
+    """What the handlers read of the state (``State`` is one): no import of it, no cycle."""
+
+    @property
+    def exemptions(self) -> Mapping[int, Exemption]: ...
+
+    @property
+    def next_exemption_id(self) -> int: ...
+
+
 def _text(value: str, what: str) -> None:
     if not value.strip():
         raise InvalidCommand(f"{what} must be given", reason="invalid_claim")
@@ -70,7 +77,7 @@ def _text(value: str, what: str) -> None:
         )
 
 
-def _claim(state: State, command: ClaimExemption, now: Instant) -> list[Event]:
+def _claim(state: _Claims, command: ClaimExemption, now: Instant) -> list[Event]:
     if command.end <= command.start:
         raise InvalidPeriod(
             f"the period ends ({command.end}) no later than it starts ({command.start}): until "
@@ -99,7 +106,7 @@ def _claim(state: State, command: ClaimExemption, now: Instant) -> list[Event]:
     ]
 
 
-def _decide(state: State, command: DecideExemption, now: Instant) -> list[Event]:
+def _decide(state: _Claims, command: DecideExemption, now: Instant) -> list[Event]:
     exemption = state.exemptions.get(command.exemption_id)
     if exemption is None:
         raise UnknownExemption(f"no exemption claim {command.exemption_id}")
@@ -128,7 +135,7 @@ def _decide(state: State, command: DecideExemption, now: Instant) -> list[Event]
     ]
 
 
-EXEMPTION_HANDLERS: dict[type[Any], Callable[[State, Any, Instant], list[Event]]] = {
+EXEMPTION_HANDLERS: dict[type[Any], Callable[[_Claims, Any, Instant], list[Event]]] = {
     ClaimExemption: _claim,
     DecideExemption: _decide,
 }
