@@ -6,6 +6,9 @@
   draws the same sample. The draw is journaled with its parameters and the ids drawn.
 - ``GET /v1/audits`` (supervisor, admin, quality, authority): every interaction drawn so far,
   with its latest scores.
+- ``GET /v1/audits/grid`` (the same roles): the grid they are scored on, as ``[quality]`` has
+  it: each criterion with its weight, the scale, a draw's defaults, and the zone the periods'
+  days are counted in; what a form needs to score and draw, nothing of the work itself.
 - ``POST /v1/audits/{interaction_id}/score`` (quality only): scores on every criterion of the
   ``[quality.grid]``, each from 0 to its ``scale``; journaled with the weighted score (0 to 100).
   A drawn interaction scored again keeps its latest scores.
@@ -42,7 +45,15 @@ from aiguillage.engine.audits import MAX_PER_ADVISOR, SATISFACTION_SCORES
 from aiguillage.engine.commands import DrawAudit, ImportMystery, RecordSatisfaction, ScoreAudit
 from aiguillage.engine.instants import Instant, from_datetime
 
-__all__ = ["QUALITY_ROUTES", "AuditOut", "SampleIn", "SampleOut", "SatisfactionIn", "ScoreIn"]
+__all__ = [
+    "QUALITY_ROUTES",
+    "AuditOut",
+    "GridOut",
+    "SampleIn",
+    "SampleOut",
+    "SatisfactionIn",
+    "ScoreIn",
+]
 
 DRAWERS = ("supervisor", "admin", "quality")
 READERS = ("supervisor", "admin", "quality", "authority")
@@ -98,6 +109,25 @@ class AuditOut(msgspec.Struct, kw_only=True):
 class AuditPage(msgspec.Struct, kw_only=True):
     audits: list[AuditOut]
     """By interaction id."""
+
+
+class CriterionOut(msgspec.Struct, kw_only=True):
+    name: str
+    weight: float
+    """Its weight in the weighted score, relative to the others'."""
+
+
+class GridOut(msgspec.Struct, kw_only=True):
+    criteria: list[CriterionOut]
+    """In the order of ``[quality.grid]``."""
+    scale: int
+    """Each criterion is scored from 0 to this."""
+    per_advisor: int
+    """A draw's ``per_advisor`` when the request names none."""
+    seed: int
+    """A draw's ``seed`` when the request names none."""
+    time_zone: str
+    """The calendar's zone (``Europe/Paris``): the times listed carry its offset."""
 
 
 class ScoreIn(BodyIn, kw_only=True):
@@ -207,6 +237,24 @@ async def list_audits(request: Request[Any, Any, Any]) -> AuditPage:
     audits = await _audits(request)
     zone = runtime_of(request).zone
     return AuditPage(audits=[_out(a, zone) for _, a in sorted(audits.drawn.items())])
+
+
+@get("/v1/audits/grid", summary="The audit grid", tags=["quality"])
+async def audit_grid(request: Request[Any, Any, Any]) -> GridOut:
+    """The criteria audits are scored on, with their weights and scale, and a draw's defaults.
+    Supervisors, admins, quality reviewers and the authority."""
+    caller(request, *READERS)
+    quality = _quality(request)
+    return GridOut(
+        criteria=[
+            CriterionOut(name=name, weight=criterion.weight)
+            for name, criterion in quality.grid.items()
+        ],
+        scale=quality.scale,
+        per_advisor=quality.per_advisor,
+        seed=quality.seed,
+        time_zone=str(runtime_of(request).zone),
+    )
 
 
 def check_scores(scores: dict[str, int], quality: QualitySettings) -> None:
@@ -320,4 +368,11 @@ async def record_satisfaction(
     )
 
 
-QUALITY_ROUTES = [draw_sample, list_audits, score_audit, import_mystery, record_satisfaction]
+QUALITY_ROUTES = [
+    draw_sample,
+    list_audits,
+    audit_grid,
+    score_audit,
+    import_mystery,
+    record_satisfaction,
+]

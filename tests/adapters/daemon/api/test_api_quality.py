@@ -1,11 +1,11 @@
 """Quality through a running daemon: audit samples, scores, mystery shoppers, satisfaction.
 
 An advisor closes three complaints; a quality reviewer draws a sample (the same seed draws the
-same interactions), scores them on the grid (400 naming the criterion at fault, 403 for other
-roles, 404 for work never drawn); the channel's integrator records each customer's rating once
-(409 after); mystery-shopper results come as CSV, all or none. The month's report the daemon
-serves carries the scores and the ratings; `aiguillage quality import-mystery` checks a file and
-imports it through the daemon.
+same interactions), reads the grid, scores them on it (400 naming the criterion at fault, 403
+for other roles, 404 for work never drawn); the channel's integrator records each customer's
+rating once (409 after); mystery-shopper results come as CSV, all or none. The month's report
+the daemon serves carries the scores and the ratings; `aiguillage quality import-mystery`
+checks a file and imports it through the daemon.
 """
 
 from __future__ import annotations
@@ -154,6 +154,30 @@ def test_scores_are_checked_against_the_grid_and_listed_with_the_weighted_score(
     with daemon.client(SUPERVISOR) as supervisor:
         refused = supervisor.post(f"/v1/audits/{target}/score", json={"scores": full})
     assert refused.status_code == 403
+
+
+def test_the_grid_is_read_by_those_who_read_the_audits(daemon: Daemon, reviewer: str) -> None:
+    with daemon.client(reviewer) as client:
+        answered = client.get("/v1/audits/grid")
+    assert answered.status_code == 200, answered.text
+    assert answered.json() == {
+        "criteria": [
+            {"name": "tone_charter", "weight": 3.0},
+            {"name": "accuracy", "weight": 3.0},
+            {"name": "completeness", "weight": 2.0},
+            {"name": "deadline", "weight": 2.0},
+        ],
+        "scale": 4,
+        "per_advisor": 5,
+        "seed": 2027,
+        "time_zone": "Europe/Paris",
+    }
+    with daemon.client(SUPERVISOR) as supervisor:
+        assert supervisor.get("/v1/audits/grid").status_code == 200
+    with daemon.client(ADVISOR) as advisor:
+        refused = advisor.get("/v1/audits/grid")
+    assert refused.status_code == 403
+    assert "role `advisor` may not do this" in refused.json()["detail"]
 
 
 def test_a_customer_rates_ended_work_once(daemon: Daemon, closed: list[int]) -> None:
