@@ -1,5 +1,6 @@
-"""The people's screens: the advisor's workspace (``/app/``) and the supervisor's wall
-(``/app/wallboard``), served by the daemon itself.
+"""The people's screens: the advisor's workspace (``/app/``), the supervisor's wall
+(``/app/wallboard``) and the quality reviewer's audits (``/app/quality``), served by the daemon
+itself.
 
 They are plain HTML, one style sheet and small ES modules shipped inside the package
 (``static/``): no build step, no framework, nothing loaded from elsewhere, so ``pip install``

@@ -1,4 +1,4 @@
-"""The routes that serve the screens: two page shells, their static files, and a directory.
+"""The routes that serve the screens: three page shells, their static files, and a directory.
 
 A shell is a small HTML page in the configured language (``[daemon] screens_language``) that
 loads one ES module; the module signs in (``/app/session``), then reads and acts through
@@ -42,6 +42,7 @@ _STATIC = resources.files(__package__) / "static"
 _TITLES = {
     "workspace": {"fr": "Poste de travail — Aiguillage", "en": "Workspace — Aiguillage"},
     "wallboard": {"fr": "Tableau de supervision — Aiguillage", "en": "Wallboard — Aiguillage"},
+    "quality": {"fr": "Audits qualité — Aiguillage", "en": "Quality audits — Aiguillage"},
 }
 _NO_SCRIPT = {
     "fr": "Cet écran a besoin de JavaScript.",
@@ -82,6 +83,12 @@ async def workspace(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def wallboard(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The supervisor's wall; ``?wall=1`` for the large-screen mode."""
     return _shell("wallboard", request)
+
+
+@get("/app/quality", include_in_schema=False)
+async def quality(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The quality reviewer's audits: the sample drawn, and each scored on the grid."""
+    return _shell("quality", request)
 
 
 @get("/app/static/{name:str}", include_in_schema=False)
@@ -157,4 +164,4 @@ async def directory(request: Request[Any, Any, Any]) -> Directory:
     return found
 
 
-SCREEN_ROUTES = [workspace, wallboard, static, directory]
+SCREEN_ROUTES = [workspace, wallboard, quality, static, directory]

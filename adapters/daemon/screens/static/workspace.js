@@ -41,7 +41,7 @@ async function start() {
   session = await currentSession();
   if (!session) session = await signInForm(root, t("app.workspace"));
   if (session.role !== "advisor") {
-    location.assign("/app/wallboard");
+    location.assign(session.role === "quality" ? "/app/quality" : "/app/wallboard");
     return;
   }
   directory = await api("GET", "/app/directory");
