@@ -24,7 +24,8 @@ from aiguillage.adapters.reports.mystery_csv import MysteryCsvError, read_myster
 __all__ = ["quality_app"]
 
 quality_app = typer.Typer(
-    no_args_is_help=True, help="Quality: mystery-shopper results (audits: the API, /v1/audits)."
+    no_args_is_help=True,
+    help="Quality: mystery-shopper results (audits: the page /app/quality, or /v1/audits).",
 )
 
 
