@@ -37,7 +37,7 @@ async function start() {
   let session = await currentSession();
   if (!session) session = await signInForm(root, t("app.wallboard"));
   if (session.role !== "supervisor" && session.role !== "admin") {
-    location.assign(session.role === "quality" ? "/app/quality" : "/app/");
+    location.assign(session.role === "advisor" ? "/app/" : "/app/quality");
     return;
   }
   directory = await api("GET", "/app/directory");

@@ -41,7 +41,10 @@ async function start() {
   session = await currentSession();
   if (!session) session = await signInForm(root, t("app.workspace"));
   if (session.role !== "advisor") {
-    location.assign(session.role === "quality" ? "/app/quality" : "/app/wallboard");
+    // Staff to the wall; any other role to the audits, which a reviewer works on and which
+    // tell a role with no screen (an integrator) so, rather than send it back here.
+    const staff = session.role === "supervisor" || session.role === "admin";
+    location.assign(staff ? "/app/wallboard" : "/app/quality");
     return;
   }
   directory = await api("GET", "/app/directory");

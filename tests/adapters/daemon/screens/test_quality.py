@@ -6,8 +6,10 @@ interaction and scores it on the grid: a score out of range comes back as the da
 shown beside the criterion it names, and nothing is journaled; the corrected scores are, with
 the weighted score the daemon computed, which the list, the API, the journal and the month's
 report then show. An advisor who opens the page is told the audits are not for its role and
-is shown none; a supervisor may read them but not score, and is told so. axe-core finds no
-serious or critical fault on the page in any of those states.
+is shown none; a supervisor may read them but not score, and is told so. A reviewer signing in
+at the workspace or the wall is sent to the audits, and so is an integrator, to be told there.
+axe-core finds no serious or critical fault on the page in any of those states, in French or
+in English, and every sentence the page says is in both languages.
 
 With ``AIGUILLAGE_SCREENSHOTS=DIR`` the first test leaves its screenshot there (the README's).
 """
@@ -30,6 +32,7 @@ from tests.adapters.daemons import (
     ADMIN,
     ADVISOR,
     ADVISOR_ID,
+    INTEGRATOR,
     ROOT,
     SUPERVISOR,
     Daemon,
@@ -218,6 +221,17 @@ def test_a_reviewer_signing_in_at_the_workspace_is_sent_to_the_audits(
     expect(page).to_have_url(daemon.url + "/app/quality")
     expect(page.locator("#draw-form")).to_be_visible()
     assert ERRORS[id(page)] == []
+
+
+def test_a_role_with_no_screen_is_told_so_at_the_audits_not_sent_back_and_forth(
+    browser: Any, daemon: Daemon
+) -> None:
+    for path in ("/app/", "/app/wallboard"):
+        page = _screen(browser, daemon, path, INTEGRATOR)
+        expect(page).to_have_url(daemon.url + "/app/quality")
+        expect(page.locator("#refusal")).to_contain_text("votre rôle (integrator)")
+        expect(page.get_by_role("link", name="Aller à votre écran")).to_have_count(0)
+        assert ERRORS[id(page)] == []
 
 
 def test_an_advisor_is_told_the_audits_are_not_for_its_role_and_sees_none(
