@@ -19,11 +19,12 @@ Prints how long that took, the daemon's resident memory and peak then (``/proc/P
 and the queues' counts (``GET /v1/queues``).
 
 Then SIGTERM: the daemon answers its inbox, writes a snapshot and exits 0. Printed: how long it
-took, and the peak of its whole life (``ru_maxrss`` from ``wait4``), the snapshot written on the
-way out included. Aim: under 1 GB. It is started again on the same folder; printed: the time
-from the process's start to its first ``/readyz`` answer (503 while it recovers) and to its
-first 200 (aim: under 10 s), whether ``/v1/queues`` counts the same interactions waiting, its
-memory then, and the journal's and the latest snapshot's sizes. MB are 10^6 bytes.
+took, the peak of its whole life (``ru_maxrss`` from ``wait4``), the snapshot written on the way
+out included, and the sizes of the journal and of that snapshot. It is started again on the
+same folder; printed: the time from the process's start to its first ``/readyz`` answer (503
+while it recovers) and to its first 200 (aim: under 10 s), whether ``/v1/queues`` counts the
+same interactions waiting, its memory then, and once it is stopped again the peak of its life.
+Aim for either life: a peak under 1 GB. MB are 10^6 bytes.
 
     python benchmarks/memory.py [--days 365] [--interactions 100000] [--connections 32]
         [--skip-year] [--skip-daemon] [--keep]
@@ -366,8 +367,6 @@ def show_daemon(r: dict[str, Any], count: int, connections: int) -> None:
         f"{s['snapshots']} snapshots, the latest {s['latest_snapshot_bytes'] / MB:.1f} MB; "
         f"personal data {s['personal_bytes'] / MB:.0f} MB"
     )
-    met = first["lifetime_peak"] < 1000 * MB
-    print(f"    aim, a peak under 1 GB: {'met' if met else 'NOT met'}")
     again = r["waiting_again"]
     same = "the same" if again == waiting else f"NOT the same: {json.dumps(again)}"
     print(
@@ -378,6 +377,8 @@ def show_daemon(r: dict[str, Any], count: int, connections: int) -> None:
         f"    after restart: {mb(r['restarted'])}; SIGTERM again: exit status "
         f"{second['exit_status']}, peak of its life {second['lifetime_peak'] / MB:.0f} MB"
     )
+    peak = max(first["lifetime_peak"], second["lifetime_peak"])
+    print(f"    aim, a peak under 1 GB, either life: {'met' if peak < 1000 * MB else 'NOT met'}")
     print(f"    aim, a restart under 10 s: {'met' if r['restart_s'] < 10 else 'NOT met'}")
 
 
