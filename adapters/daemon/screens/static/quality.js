@@ -307,30 +307,9 @@ function drawForm() {
     error,
     result,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    clearErrors(form, error);
-    fill(result);
-    const body = {
-      from: midnight(fields.from.value),
-      // The last day chosen is counted whole: the period ends at the next midnight.
-      until: midnight(nextDay(fields.until.value)),
-    };
-    for (const name of ["per_advisor", "seed"]) {
-      if (fields[name].value !== "") body[name] = Number(fields[name].value);
-    }
-    try {
-      const sample = await api("POST", "/v1/audits/samples", body);
-      const text = t("quality.drawn_result", {
-        n: sample.picks.length,
-        of: sample.candidates,
-        seed: sample.seed,
-      });
-      fill(result, text);
-      await reload();
-    } catch (failure) {
-      fieldError(failure, error, (field) => (field in fields ? fields[field] : null));
-    }
+    once(form, () => drawSample(form, fields, error, result));
   });
   return h(
     "section",
@@ -339,6 +318,31 @@ function drawForm() {
     h("p", {}, t("quality.draw_help")),
     form,
   );
+}
+
+async function drawSample(form, fields, error, result) {
+  clearErrors(form, error);
+  fill(result);
+  const body = {
+    from: midnight(fields.from.value),
+    // The last day chosen is counted whole: the period ends at the next midnight.
+    until: midnight(nextDay(fields.until.value)),
+  };
+  for (const name of ["per_advisor", "seed"]) {
+    if (fields[name].value !== "") body[name] = Number(fields[name].value);
+  }
+  try {
+    const sample = await api("POST", "/v1/audits/samples", body);
+    const text = t("quality.drawn_result", {
+      n: sample.picks.length,
+      of: sample.candidates,
+      seed: sample.seed,
+    });
+    fill(result, text);
+    await reload();
+  } catch (failure) {
+    fieldError(failure, error, (field) => (field in fields ? fields[field] : null));
+  }
 }
 
 // The instant a day begins in the deployment's zone, as the API wants it: with its offset.
@@ -482,30 +486,46 @@ function scoreForm(audit) {
     error,
     result,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    clearErrors(form, error);
-    fill(result);
-    const scores = {};
-    for (const [name, input] of Object.entries(inputs)) {
-      // Left empty, a criterion is not sent: the daemon names it as not scored.
-      if (input.value !== "") scores[name] = Number(input.value);
-    }
-    try {
-      const scored = await api("POST", `/v1/audits/${id}/score`, { scores });
-      const text = t("quality.scored_result", { ref: `AIG-${id}`, value: scored.weighted });
-      fill(result, text);
-      await reload();
-    } catch (failure) {
-      fieldError(failure, error, (field) =>
-        field.startsWith("scores.") ? inputs[field.slice("scores.".length)] ?? null : null,
-      );
-    }
+    once(form, () => score(form, id, inputs, error, result));
   });
   return form;
 }
 
+async function score(form, id, inputs, error, result) {
+  clearErrors(form, error);
+  fill(result);
+  const scores = {};
+  for (const [name, input] of Object.entries(inputs)) {
+    // Left empty, a criterion is not sent: the daemon names it as not scored.
+    if (input.value !== "") scores[name] = Number(input.value);
+  }
+  try {
+    const scored = await api("POST", `/v1/audits/${id}/score`, { scores });
+    const text = t("quality.scored_result", { ref: `AIG-${id}`, value: scored.weighted });
+    fill(result, text);
+    await reload();
+  } catch (failure) {
+    fieldError(failure, error, (field) =>
+      field.startsWith("scores.") ? inputs[field.slice("scores.".length)] ?? null : null,
+    );
+  }
+}
+
 // -- errors and reloads --------------------------------------------------------------------
+
+// One request at a time from a form: a second submit while the first is answered does nothing.
+// (Not by disabling the button: that would take the keyboard's focus away from it.)
+async function once(form, action) {
+  if (form.dataset.busy) return;
+  form.dataset.busy = "1";
+  try {
+    await action();
+  } finally {
+    delete form.dataset.busy;
+  }
+}
 
 function clearErrors(form, error) {
   fill(error);

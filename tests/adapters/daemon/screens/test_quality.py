@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
+from aiguillage.adapters.daemon.screens.pages import CSP
 from tests.adapters.daemon.api.test_api_quality import handle_one
 from tests.adapters.daemon.screens.axe import summary, violations
 from tests.adapters.daemon.screens.test_people import _shot
@@ -120,7 +122,21 @@ def test_a_reviewer_draws_opens_and_scores_an_audit_on_the_page(
     expect(criteria).to_have_count(4)
     expect(criteria.first).to_have_text("Ton et charte — poids 3 (30 %)")
 
+    # A period that ends before it starts: the daemon's 400 names `until`, shown beside it.
+    today = datetime.now(PARIS)
+    until = page.locator("#draw-until")
+    expect(until).to_have_value(today.date().isoformat())
+    until.fill((today.replace(day=1) - timedelta(days=2)).date().isoformat())
+    page.get_by_role("button", name="Tirer").click()
+    expect(page.locator("#draw-until-error")).to_have_text(
+        "until must be after from: the period would be empty"
+    )
+    expect(until).to_have_attribute("aria-invalid", "true")
+    expect(until).to_be_focused()
+    assert _events(daemon, "audit.drawn") == []
+
     # A sample of the month so far, two per advisor and channel, with seed 5.
+    until.fill(today.date().isoformat())
     page.get_by_label(re.compile("Par conseiller et par canal")).fill("2")
     page.get_by_label(re.compile("Graine")).fill("5")
     page.get_by_role("button", name="Tirer").click()
@@ -133,7 +149,6 @@ def test_a_reviewer_draws_opens_and_scores_an_audit_on_the_page(
     assert set(picks) <= set(closed)
     assert (drawn["per_advisor"], drawn["seed"]) == (2, 5)
     # The period the page sent: the first of the month at midnight in Paris, to tomorrow's.
-    today = datetime.now(PARIS)
     first = today.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     tomorrow = (today + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     assert datetime.fromisoformat(drawn["start"]) == first, drawn
@@ -306,6 +321,22 @@ def test_no_serious_accessibility_fault_on_the_audits(
     expect(refused.locator("#refusal")).to_be_visible()
     found = violations(refused)
     assert not found, summary(found)
+
+
+def test_the_page_is_a_shell_served_under_the_screens_policy(daemon: Daemon) -> None:
+    shell = httpx.get(daemon.url + "/app/quality")
+    assert shell.status_code == 200
+    assert shell.headers["content-security-policy"] == CSP
+    assert shell.headers["cache-control"] == "no-store"
+    assert '<script type="module" src="/app/static/quality.js">' in shell.text
+    assert "<title>Audits qualité — Aiguillage</title>" in shell.text
+    # Nothing of the deployment is in it: the grid and the audits need a session or a token.
+    assert "tone_charter" not in shell.text
+    assert httpx.get(daemon.url + "/v1/audits/grid").status_code == 401
+    assert httpx.get(daemon.url + "/v1/audits").status_code == 401
+    script = httpx.get(daemon.url + "/app/static/quality.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
 
 
 def test_every_sentence_of_the_audits_is_in_both_languages() -> None:
