@@ -129,6 +129,25 @@ end
 return {"ok"}
 """
 
+_FORGET = """#!lua
+-- Remove members of personal:stored whose piece is gone (orphans), fenced by the epoch.
+-- KEYS: epoch, personal:stored, then the hash each member names
+-- ARGV: epoch, then 2 per member (its field in that hash, the member)
+-- returns: {"ok", members removed} | {"fenced", the epoch now}
+local epoch = redis.call("GET", KEYS[1])
+if epoch ~= ARGV[1] then
+  return {"fenced", epoch or "0"}
+end
+local removed = 0
+for i = 3, #KEYS do
+  local a = 2 + (i - 3) * 2
+  if redis.call("HEXISTS", KEYS[i], ARGV[a]) == 0 then
+    removed = removed + redis.call("ZREM", KEYS[2], ARGV[a + 1])
+  end
+end
+return {"ok", removed}
+"""
+
 _SEALED = msgspec.msgpack.Encoder()
 _PIECE = msgspec.msgpack.Decoder(tuple[bytes, bytes, int])
 _DATA: msgspec.json.Decoder[dict[str, Any]] = msgspec.json.Decoder(dict[str, Any])
@@ -140,6 +159,7 @@ class _Scripts(NamedTuple):
     erase: AsyncScript
     discard: AsyncScript
     move: AsyncScript
+    forget: AsyncScript
 
 
 class RedisPersonalStore:
@@ -161,6 +181,7 @@ class RedisPersonalStore:
             connection.register_script(_ERASE),
             connection.register_script(_DISCARD),
             connection.register_script(_MOVE),
+            connection.register_script(_FORGET),
         )
         await self._move_earlier_records()
 
@@ -260,21 +281,42 @@ class RedisPersonalStore:
 
     async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
         """Return up to ``limit`` pieces stored from ``since`` to before ``before``, oldest
-        first."""
+        first.
+
+        A member of ``personal:stored`` whose piece is gone (an orphan: left by a version that
+        erased the hash alone, or by hand) is passed over, the read going on past it so that a
+        short page still means the end, and removed.
+        """
         self._open()
         journal = self._journal
         client = journal.connection()
-        with journal.unavailable("reading personal data"):
-            members: Any = await client.zrangebyscore(
-                journal.keys.personal_stored, since, f"({before}", 0, limit
-            )
-            pieces = []
-            for member in members:
-                interaction_id, _, piece = member.decode().partition(":")
-                value: Any = await client.hget(journal.keys.personal_of(int(interaction_id)), piece)
-                if value is not None:
-                    salt, data, stored_at = _PIECE.decode(value)
-                    pieces.append(Sealed(int(interaction_id), piece, salt, data, stored_at))
+        pieces: list[Sealed] = []
+        orphans: list[str] = []
+        offset = 0
+        while len(pieces) < limit:
+            wanted = limit - len(pieces)
+            with journal.unavailable("reading personal data"):
+                raw: Any = await client.zrangebyscore(
+                    journal.keys.personal_stored, since, f"({before}", offset, wanted
+                )
+                members = [m.decode() for m in raw]
+                async with client.pipeline(transaction=False) as reads:
+                    for member in members:
+                        interaction_id, _, piece = member.partition(":")
+                        reads.hget(journal.keys.personal_of(int(interaction_id)), piece)
+                    values: list[Any] = await reads.execute() if members else []
+            for member, value in zip(members, values, strict=True):
+                interaction_id, _, piece = member.partition(":")
+                if value is None:
+                    orphans.append(member)
+                    continue
+                salt, data, stored_at = _PIECE.decode(value)
+                pieces.append(Sealed(int(interaction_id), piece, salt, data, stored_at))
+            offset += len(members)
+            if len(members) < wanted:
+                break
+        if orphans:
+            await self._forget(orphans)
         return pieces
 
     async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:
@@ -301,6 +343,24 @@ class RedisPersonalStore:
         if not hashes:
             return 0
         return await self._write(self._open().discard, hashes, arguments, f"{doing} personal data")
+
+    async def _forget(self, orphans: list[str]) -> None:
+        """Remove members of ``personal:stored`` whose piece is gone (checked again in the
+        script: a piece stored meanwhile under the same member stays)."""
+        keys = self._journal.keys
+        hashes, arguments = [], []
+        for member in orphans:
+            interaction_id, _, piece = member.partition(":")
+            hashes.append(keys.personal_of(int(interaction_id)))
+            arguments += [piece, member]
+        removed = await self._write(
+            self._open().forget, hashes, arguments, "removing orphan index entries"
+        )
+        log.warning(
+            "index entries of personal data whose piece is gone were removed",
+            store=self.description,
+            removed=removed,
+        )
 
     async def _move_earlier_records(self) -> None:
         """Move the records of an earlier version (one per interaction) to pieces, a chunk at

@@ -48,3 +48,18 @@ async def test_each_category_loses_what_is_past_its_period_on_redis(
     assert went == would
     assert [await personal.get(n) for n in (1, 2, 4)] == [[], [], [recent_file]]
     assert len(await personal.stored_since(0)) == 451
+
+
+async def test_an_orphan_index_entry_neither_ends_the_pass_nor_stays(
+    journal: RedisJournal,
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    old = [aged(n, {"text": f"t{n}"}, 40 - n / 1000) for n in range(1, 301)]  # two pages
+    await personal.put_many(old)
+    # An index entry whose piece is gone: the hash erased alone, as an earlier version could.
+    await journal.connection().delete(journal.keys.personal_of(5))
+    went = await retention_pass(DAYS, NOW, personal, None)
+    assert went[0].removed == 299
+    assert await personal.stored_since(0) == []
+    assert [await personal.get(n) for n in (6, 250, 300)] == [[], [], []]
