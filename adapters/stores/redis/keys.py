@@ -46,6 +46,13 @@ key (``aiguillage:{d}:…``)  type        holds
                                        ``stored_at``: the retention purge, and what a recovery
                                        checks against the journal
 ``personal:key``           string      the domain's key for external ids (never erased)
+``personal:<id>:subjects`` set         the keyed digests of the addresses an interaction's
+                                       pieces name (``stores.subjects``), erased with its last
+                                       piece
+``subjects:<digest>``      set         the ids of the interactions whose pieces name the
+                                       address of that keyed digest (without ``subject:``)
+``personal:indexed``       string      ``1`` once the pieces stored before the address index
+                                       were indexed
 ``access``                 stream      the access log (``stores.access_log``): one entry per read
                                        or erasure of personal data, id ``<seq>-0``: ``body``,
                                        ``hash`` (chained), ``at``, ``interaction_id``
@@ -86,12 +93,22 @@ class DomainKeys(msgspec.Struct, frozen=True):
     personal: str
     personal_stored: str
     personal_key: str
+    personal_indexed: str
+    subjects: str
     access: str
     access_meta: str
 
     def personal_of(self, interaction_id: int) -> str:
         """The key of the hash that holds an interaction's pieces of personal data."""
         return f"{self.personal}:{interaction_id}"
+
+    def personal_subjects_of(self, interaction_id: int) -> str:
+        """The key of the set of the addresses (keyed digests) an interaction's pieces name."""
+        return f"{self.personal}:{interaction_id}:subjects"
+
+    def subject(self, subject: str) -> str:
+        """The key of the set of the interactions naming an address (``subject:<digest>``)."""
+        return f"{self.subjects}:{subject.removeprefix('subject:')}"
 
     def snapshot(self, seq: int) -> str:
         """The key of the image after record ``seq``."""
@@ -126,6 +143,8 @@ def keys_of(domain: str) -> DomainKeys:
         personal=prefix + "personal",
         personal_stored=prefix + "personal:stored",
         personal_key=prefix + "personal:key",
+        personal_indexed=prefix + "personal:indexed",
+        subjects=prefix + "subjects",
         access=prefix + "access",
         access_meta=prefix + "access:meta",
     )

@@ -7,9 +7,17 @@ hash ``aiguillage:{domain}:personal:<id>`` (digest → msgpack of salt, canonica
 stored_at); each piece's age is a member ``<id>:<digest>`` of the sorted set
 ``aiguillage:{domain}:personal:stored``, for the retention purge and for the recovery's look at
 what the last batches stored. The key for external ids is ``aiguillage:{domain}:personal:key``
-(``redis_keys``). Records written by an earlier version (a field ``<id>`` of the hash
-``aiguillage:{domain}:personal``, a member ``<id>`` of the sorted set) are moved to this layout
-when a leader opens the store.
+(``redis_keys``).
+
+The addresses each piece names are indexed by their keyed digests (``stores.subjects``), as the
+SQLite store's ``subjects`` table does: the set ``subjects:<digest>`` holds the ids of the
+interactions naming that address, and ``personal:<id>:subjects`` the digests an interaction's
+pieces name, so that erasing its last piece takes its ids out of those sets (and the sets out of
+Redis when they empty) in the same script. A search is one read of one set. Pieces stored before
+the index are indexed once, a page at a time, by the first version that keeps it to open the
+store (``personal:indexed`` says it is done). Records written by an earlier version (a field
+``<id>`` of the hash ``aiguillage:{domain}:personal``, a member ``<id>`` of the sorted set) are
+moved to this layout when a leader opens the store.
 
 The store shares the journal's connection and its epoch: every write (put, erase, purge,
 discard) runs in a script that first checks the epoch, like an append. After a failover that
@@ -58,56 +66,114 @@ _PURGE_CHUNK = 1000
 log = structlog.get_logger("aiguillage.redis_personal")
 
 _PUT = """#!lua
--- Store pieces of personal data, fenced by the writer's epoch.
--- KEYS: epoch, personal:stored, then the hash personal:<id> of each piece
--- ARGV: epoch, then 4 per piece (digest, sealed piece, stored_at, "<id>:<digest>")
+-- Store pieces of personal data and index the addresses they name, fenced by the epoch.
+-- KEYS: epoch, personal:stored, then per piece: personal:<id>, personal:<id>:subjects and
+--       subjects:<digest> of each address it names
+-- ARGV: epoch, then per piece: digest, sealed piece, stored_at, "<id>:<digest>", id, how
+--       many addresses (n), then the n addresses' keyed digests
 -- returns: {"ok"} | {"fenced", the epoch now}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
   return {"fenced", epoch or "0"}
 end
-for i = 3, #KEYS do
-  local a = 2 + (i - 3) * 4
-  redis.call("HSET", KEYS[i], ARGV[a], ARGV[a + 1])
+local k, a = 3, 2
+while k <= #KEYS do
+  local n = tonumber(ARGV[a + 5])
+  redis.call("HSET", KEYS[k], ARGV[a], ARGV[a + 1])
   redis.call("ZADD", KEYS[2], ARGV[a + 2], ARGV[a + 3])
+  for j = 1, n do
+    redis.call("SADD", KEYS[k + 1 + j], ARGV[a + 4])
+    redis.call("SADD", KEYS[k + 1], ARGV[a + 5 + j])
+  end
+  k, a = k + 2 + n, a + 6 + n
 end
 return {"ok"}
 """
 
-_ERASE = """#!lua
--- Erase every piece of personal data held under an interaction id, fenced by the epoch.
--- KEYS: epoch, personal:stored, personal:<id>
--- ARGV: epoch, interaction id
--- returns: {"ok", pieces erased} | {"fenced", the epoch now}
+_DISCARD = """#!lua
+-- Erase pieces of personal data (all of an interaction's, or those named), fenced by the
+-- epoch; an interaction left without pieces leaves the address index too.
+-- KEYS: epoch, personal:stored, then per interaction: personal:<id>, personal:<id>:subjects
+--       and subjects:<digest> of each address it names, as read before the call
+-- ARGV: epoch, then per interaction: id, how many pieces (p, or "all"), how many addresses
+--       (n), then the p pieces' digests and the n addresses' keyed digests
+-- returns: {"ok", "erased", pieces erased} | {"ok", "moved"} (an interaction names addresses
+--          not given: nothing was erased, read them again) | {"fenced", the epoch now}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
   return {"fenced", epoch or "0"}
 end
-local erased = 0
-for _, digest in ipairs(redis.call("HKEYS", KEYS[3])) do
-  redis.call("ZREM", KEYS[2], ARGV[2] .. ":" .. digest)
-  erased = erased + 1
+local function size(a)
+  return ARGV[a + 1] == "all" and 0 or tonumber(ARGV[a + 1])
 end
-redis.call("DEL", KEYS[3])
-return {"ok", erased}
+local k, a = 3, 2
+while k <= #KEYS do
+  local p, n = size(a), tonumber(ARGV[a + 2])
+  local given = {}
+  for j = 1, n do
+    given[ARGV[a + 2 + p + j]] = true
+  end
+  for _, named in ipairs(redis.call("SMEMBERS", KEYS[k + 1])) do
+    if not given[named] then
+      return {"ok", "moved"}
+    end
+  end
+  k, a = k + 2 + n, a + 3 + p + n
+end
+local erased = 0
+k, a = 3, 2
+while k <= #KEYS do
+  local id, p, n = ARGV[a], size(a), tonumber(ARGV[a + 2])
+  local digests = {}
+  if ARGV[a + 1] == "all" then
+    digests = redis.call("HKEYS", KEYS[k])
+  else
+    for j = 1, p do
+      digests[j] = ARGV[a + 2 + j]
+    end
+  end
+  for _, digest in ipairs(digests) do
+    erased = erased + redis.call("HDEL", KEYS[k], digest)
+    redis.call("ZREM", KEYS[2], id .. ":" .. digest)
+  end
+  if redis.call("EXISTS", KEYS[k]) == 0 then
+    for j = 1, n do
+      redis.call("SREM", KEYS[k + 1 + j], id)
+    end
+    redis.call("DEL", KEYS[k + 1])
+  end
+  k, a = k + 2 + n, a + 3 + p + n
+end
+return {"ok", "erased", tostring(erased)}
 """
 
-_DISCARD = """#!lua
--- Erase the pieces named, fenced by the writer's epoch.
--- KEYS: epoch, personal:stored, then the hash holding each piece
--- ARGV: epoch, then 2 per piece (its field in that hash, its member in personal:stored)
--- returns: {"ok", pieces erased} | {"fenced", the epoch now}
+_INDEX = """#!lua
+-- Index the addresses named by pieces stored before the index, fenced by the epoch; an
+-- interaction erased since it was read is left out. Last, mark the index as built.
+-- KEYS: epoch, personal:indexed, then per interaction: personal:<id>, personal:<id>:subjects
+--       and subjects:<digest> of each address its pieces name
+-- ARGV: epoch, "done" on the last call (else ""), then per interaction: id, how many
+--       addresses (n), then the n addresses' keyed digests
+-- returns: {"ok"} | {"fenced", the epoch now}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
   return {"fenced", epoch or "0"}
 end
-local erased = 0
-for i = 3, #KEYS do
-  local a = 2 + (i - 3) * 2
-  erased = erased + redis.call("HDEL", KEYS[i], ARGV[a])
-  redis.call("ZREM", KEYS[2], ARGV[a + 1])
+local k, a = 3, 3
+while k <= #KEYS do
+  local n = tonumber(ARGV[a + 1])
+  if redis.call("EXISTS", KEYS[k]) == 1 then
+    for j = 1, n do
+      redis.call("SADD", KEYS[k + 1 + j], ARGV[a])
+      redis.call("SADD", KEYS[k + 1], ARGV[a + 1 + j])
+    end
+  end
+  k, a = k + 2 + n, a + 2 + n
 end
-return {"ok", erased}
+if ARGV[2] == "done" then
+  redis.call("SET", KEYS[2], "1")
+end
+return {"ok"}
 """
 
 _MOVE = """#!lua
@@ -156,10 +222,10 @@ _EARLIER = msgspec.msgpack.Decoder(tuple[bytes, bytes])
 
 class _Scripts(NamedTuple):
     put: AsyncScript
-    erase: AsyncScript
     discard: AsyncScript
     move: AsyncScript
     forget: AsyncScript
+    index_earlier: AsyncScript
 
 
 class RedisPersonalStore:
@@ -169,25 +235,31 @@ class RedisPersonalStore:
         self.description = f"{journal.description}, personal data"
         self._journal = journal
         self._scripts: _Scripts | None = None
+        self._key: bytes | None = None
         self._rewrite_pending = False
         self._rewrite_asked: float | None = None
 
     async def open(self) -> None:
-        """Get ready on the journal's connection, and move an earlier version's records to
-        this layout; ``JournalUnavailable`` if it is not open, ``JournalFenced``."""
+        """Get ready on the journal's connection, move an earlier version's records to this
+        layout and index the addresses of pieces stored before the index; ``JournalUnavailable``
+        if it is not open, ``JournalFenced``."""
         connection = self._journal.connection()
         self._scripts = _Scripts(
             connection.register_script(_PUT),
-            connection.register_script(_ERASE),
             connection.register_script(_DISCARD),
             connection.register_script(_MOVE),
             connection.register_script(_FORGET),
+            connection.register_script(_INDEX),
         )
+        self._key = None
         await self._move_earlier_records()
+        await self._index_earlier_pieces()
 
     async def external_id_key(self) -> bytes:
         """Return the domain's key for external ids; the first writer to ask makes it."""
         self._open()
+        if self._key is not None:
+            return self._key
         journal = self._journal
         client = journal.connection()
         with journal.unavailable("reading the external-id key"):
@@ -195,19 +267,27 @@ class RedisPersonalStore:
             key: Any = await client.get(journal.keys.personal_key)
         if key is None:  # pragma: no cover - deleted between the two calls
             raise JournalUnavailable(f"{self.description}: the external-id key vanished")
-        return bytes(key)
+        self._key = bytes(key)
+        return self._key
 
     async def put_many(self, rows: Sequence[Sealed]) -> None:
-        """Store pieces, durable on return."""
+        """Store pieces and index the addresses they name, durable on return."""
         keys = self._journal.keys
-        hashes, arguments = [], []
+        key = await self.external_id_key() if rows else b""
+        touched, arguments = [], []
         for piece in rows:
-            hashes.append(keys.personal_of(piece.interaction_id))
+            subjects = sorted(subject_keys(key, _DATA.decode(piece.data)))
+            touched += [
+                keys.personal_of(piece.interaction_id),
+                keys.personal_subjects_of(piece.interaction_id),
+                *(keys.subject(subject) for subject in subjects),
+            ]
             value = _SEALED.encode((piece.salt, piece.data, piece.stored_at))
             member = f"{piece.interaction_id}:{piece.digest}"
-            arguments += [piece.digest, value, piece.stored_at, member]
-        if hashes:
-            await self._write(self._open().put, hashes, arguments, "storing personal data")
+            arguments += [piece.digest, value, piece.stored_at, member, piece.interaction_id]
+            arguments += [len(subjects), *subjects]
+        if touched:
+            await self._write(self._open().put, touched, arguments, "storing personal data")
 
     async def get(self, interaction_id: int) -> list[Sealed]:
         """Return every piece stored under an interaction's id, unchecked."""
@@ -223,14 +303,9 @@ class RedisPersonalStore:
         return pieces
 
     async def erase(self, interaction_id: int) -> bool:
-        """Erase an interaction's pieces (see the module docstring); False if none."""
-        keys = self._journal.keys
-        erased = await self._write(
-            self._open().erase,
-            [keys.personal_of(interaction_id)],
-            [interaction_id],
-            "erasing personal data",
-        )
+        """Erase an interaction's pieces and its addresses' index entries (see the module
+        docstring); False if none."""
+        erased = await self._discard({interaction_id: None}, "erasing personal data")
         await self._rewrite(erased)
         return erased > 0
 
@@ -264,20 +339,13 @@ class RedisPersonalStore:
         return pieces
 
     async def find_subject(self, subject: str) -> list[int]:
-        """Return the interactions with a piece naming the address ``subject`` digests.
-
-        Redis keeps no index of addresses: this opens every piece the store holds (one HGETALL
-        per interaction, one JSON decode and up to three HMACs per piece): its time grows with
-        every piece held. A data subject's request is rare; the SQLite store indexes.
-        """
-        key = await self.external_id_key()
-        found = []
-        for interaction_id in sorted({i for i, _ in await self.stored_since(0)}):
-            for piece in await self.get(interaction_id):
-                if subject in subject_keys(key, _DATA.decode(piece.data)):
-                    found.append(interaction_id)
-                    break
-        return found
+        """Return the interactions with a piece naming the address ``subject`` digests: one
+        read of that address's set (``subjects:<digest>``)."""
+        self._open()
+        journal = self._journal
+        with journal.unavailable("reading the address index"):
+            found: Any = await journal.connection().smembers(journal.keys.subject(subject))
+        return sorted(int(interaction_id) for interaction_id in found)
 
     async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
         """Return up to ``limit`` pieces stored from ``since`` to before ``before``, oldest
@@ -334,15 +402,45 @@ class RedisPersonalStore:
 
     async def _discard_members(self, members: list[str], doing: str) -> int:
         """Erase the pieces named by their members of ``personal:stored`` (``<id>:<digest>``)."""
-        keys = self._journal.keys
-        hashes, arguments = [], []
+        pieces: dict[int, list[str] | None] = {}
         for member in members:
             interaction_id, _, piece = member.partition(":")
-            hashes.append(keys.personal_of(int(interaction_id)))
-            arguments += [piece, member]
-        if not hashes:
+            named = pieces.setdefault(int(interaction_id), [])
+            assert named is not None
+            named.append(piece)
+        return await self._discard(pieces, f"{doing} personal data")
+
+    async def _discard(self, pieces: dict[int, list[str] | None], doing: str) -> int:
+        """Erase the pieces named (``None``: all) of each interaction, and the index entries of
+        an interaction left without any, in one script; how many pieces there were."""
+        if not pieces:
             return 0
-        return await self._write(self._open().discard, hashes, arguments, f"{doing} personal data")
+        journal = self._journal
+        keys = journal.keys
+        ids = sorted(pieces)
+        for _ in range(5):  # a piece stored meanwhile named a new address: read them again
+            with journal.unavailable(doing):
+                async with journal.connection().pipeline(transaction=False) as reads:
+                    for interaction_id in ids:
+                        reads.smembers(keys.personal_subjects_of(interaction_id))
+                    named: list[Any] = await reads.execute()
+            touched, arguments = [], []
+            for interaction_id, subjects in zip(ids, named, strict=True):
+                digests = pieces[interaction_id]
+                addresses = sorted(subject.decode() for subject in subjects)
+                touched += [
+                    keys.personal_of(interaction_id),
+                    keys.personal_subjects_of(interaction_id),
+                    *(keys.subject(address) for address in addresses),
+                ]
+                arguments += [interaction_id, "all" if digests is None else len(digests)]
+                arguments += [len(addresses), *(digests or ()), *addresses]
+            found = await journal.write_fenced(
+                self._open().discard, (keys.personal_stored, *touched), arguments, doing
+            )
+            if found[0] == "erased":
+                return int(found[1])
+        raise JournalUnavailable(f"{self.description}: {doing}: its addresses kept changing")
 
     async def _forget(self, orphans: list[str]) -> None:
         """Remove members of ``personal:stored`` whose piece is gone (checked again in the
@@ -361,6 +459,54 @@ class RedisPersonalStore:
             store=self.description,
             removed=removed,
         )
+
+    async def _index_earlier_pieces(self) -> None:
+        """Index the addresses of the pieces stored before the index, a page at a time (ZSCAN
+        returns every member held throughout), then mark the index as built."""
+        journal = self._journal
+        keys = journal.keys
+        client = journal.connection()
+        with journal.unavailable("reading the address index"):
+            if await client.exists(keys.personal_indexed):
+                return
+        key = await self.external_id_key()
+        cursor, indexed = 0, 0
+        while True:
+            with journal.unavailable("indexing the addresses of personal data"):
+                scanned: Any = await client.zscan(keys.personal_stored, cursor, count=_PURGE_CHUNK)
+                cursor, members = scanned
+                names = [member.decode() for member, _ in members]
+                async with client.pipeline(transaction=False) as reads:
+                    for member in names:
+                        interaction_id, _, piece = member.partition(":")
+                        reads.hget(keys.personal_of(int(interaction_id)), piece)
+                    values: list[Any] = await reads.execute() if names else []
+            addresses: dict[int, set[str]] = {}
+            for member, value in zip(names, values, strict=True):
+                if value is not None:
+                    _, data, _ = _PIECE.decode(value)
+                    found = subject_keys(key, _DATA.decode(data))
+                    if found:
+                        addresses.setdefault(int(member.partition(":")[0]), set()).update(found)
+            touched: list[str] = []
+            arguments: list[Any] = ["done" if cursor == 0 else ""]
+            for interaction_id, subjects in sorted(addresses.items()):
+                touched += [
+                    keys.personal_of(interaction_id),
+                    keys.personal_subjects_of(interaction_id),
+                    *(keys.subject(subject) for subject in sorted(subjects)),
+                ]
+                arguments += [interaction_id, len(subjects), *sorted(subjects)]
+            await journal.write_fenced(
+                self._open().index_earlier,
+                (keys.personal_indexed, *touched),
+                arguments,
+                "indexing the addresses of personal data",
+            )
+            indexed += len(addresses)
+            if cursor == 0:
+                log.info("addresses of personal data indexed", interactions=indexed)
+                return
 
     async def _move_earlier_records(self) -> None:
         """Move the records of an earlier version (one per interaction) to pieces, a chunk at

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.adapters.daemon.api.test_api import assert_error, complaint
 from tests.adapters.daemon.test_access_log import replay_verify
@@ -195,25 +196,70 @@ def test_the_subject_command_searches_exports_and_erases_beside_the_daemon(
     assert replay_verify(daemon).returncode == 0
 
 
-def test_on_redis_a_subject_is_found_by_a_scan_and_erased_by_the_leader(
+def redis_values(url: str) -> dict[str, bytes]:
+    """Every key of a Redis server and all it holds (each member, field and entry), as bytes."""
+    client = redis.Redis.from_url(url)
+    held: dict[str, bytes] = {}
+    with client:
+        for name in client.scan_iter(count=1000):
+            kind = client.type(name).decode()
+            parts: list[Any]
+            if kind == "string":
+                parts = [client.get(name)]
+            elif kind == "hash":
+                parts = [b for pair in client.hgetall(name).items() for b in pair]
+            elif kind == "set":
+                parts = list(client.smembers(name))
+            elif kind == "zset":
+                parts = [member for member, _ in client.zrange(name, 0, -1, withscores=True)]
+            elif kind == "stream":
+                parts = [
+                    b for _, fields in client.xrange(name) for pair in fields.items() for b in pair
+                ]
+            else:
+                parts = client.lrange(name, 0, -1)
+            held[name.decode()] = b"\n".join(parts)
+    return held
+
+
+def test_on_redis_an_erasure_by_phone_leaves_no_byte_of_the_customer_in_any_key(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     daemon = Daemon(tmp_path, store=redis_server.url).start()
     try:
         call = submit(daemon, channel="voice", source="phone", customer=GASPARD, text=None)
+        form = submit(
+            daemon,
+            customer={"name": "Gaspard Lheureux", "phone": "06.98.76.54.32"},
+            text=GASPARD_TEXT,
+        )
         submit(daemon, customer=JEANNE)
         with daemon.client(ADMIN) as admin:
             found = admin.post("/v1/subjects/search", json={"phone": "0698765432"})
-            assert found.json()["interaction_ids"] == [call]
+            assert found.json()["interaction_ids"] == [call, form]
+            subject = found.json()["subject"].removeprefix("subject:").encode()
+            held = redis_values(redis_server.url)
+            assert any(subject in name.encode() for name in held)  # the index names it
+            assert [n for n, v in held.items() if any(x in v for x in NEEDLES)]
             erased = admin.post(
                 "/v1/subjects/erase", json={"phone": GASPARD_PHONE, "reason": "subject_request"}
             )
-            assert erased.json()["erased"] == [call]
+            assert erased.json()["erased"] == [call, form]
             assert_error(admin.get(f"/v1/interactions/{call}/personal-data"), 404, "not_found")
+            again = admin.post("/v1/subjects/search", json={"phone": GASPARD_PHONE})
+            assert again.json()["interaction_ids"] == []
+        held = redis_values(redis_server.url)
+        assert [n for n, v in held.items() if any(x in n.encode() + v for x in NEEDLES)] == []
+        # Its keyed digest is in the access log only, which records the request by it.
+        holding = [n for n, v in held.items() if subject in n.encode() + v]
+        assert [n.rpartition("}:")[2] for n in holding] == ["access"]
+        assert any(b"Jeanne Martin" in v for v in held.values())
         assert [e["kind"] for e in entries(daemon)] == [
             "subject_access",
             "subject_erasure",
             "erasure",
+            "erasure",
+            "subject_access",
         ]
         verified = replay_verify(daemon)
         assert verified.returncode == 0, verified.stdout + verified.stderr

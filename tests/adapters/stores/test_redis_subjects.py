@@ -1,0 +1,105 @@
+"""Addresses as the Redis personal-data store indexes them, on a real server: a search reads
+that address's set and no other customer's pieces, the index leaves Redis with the last piece
+of an interaction, and the pieces stored before the index are indexed a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiguillage.adapters.stores.personal import sealed
+from aiguillage.adapters.stores.redis.journal import RedisJournal
+from aiguillage.adapters.stores.redis.personal import RedisPersonalStore
+from aiguillage.adapters.stores.subjects import subject_key
+from tests.adapters.redis_server import RedisServer
+from tests.adapters.stores.test_redis_journal import journal_on
+
+pytestmark = pytest.mark.anyio
+
+JEANNE = {"customer": {"name": "Jeanne", "email": "jeanne@example.org", "phone": "0612345678"}}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def journal(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[RedisJournal]:
+    journal = journal_on(redis_server, tmp_path / "archive")
+    await journal.open()
+    yield journal
+    await journal.close()
+
+
+async def index_keys(journal: RedisJournal) -> list[str]:
+    """The keys of the address index left in Redis (sets of interactions or of addresses)."""
+    found: Any = [k.decode() async for k in journal.connection().scan_iter(count=1000)]
+    return sorted(k for k in found if ":subjects" in k)
+
+
+async def forget_the_index(journal: RedisJournal) -> None:
+    """Leave Redis as a version without the index did: no index keys, no mark."""
+    keys = await index_keys(journal)
+    await journal.connection().delete(journal.keys.personal_indexed, *keys)
+
+
+async def test_a_search_reads_only_that_address_s_interactions(journal: RedisJournal) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    await personal.put_many(
+        [sealed(1, JEANNE, 10), sealed(3, {"callback_number": "06 12 34 56 78"}, 11)]
+    )
+    # Another customer's piece that cannot be read: a search that opened it would fail.
+    await journal.connection().hset(journal.keys.personal_of(2), "0" * 64, b"\xc1 not a piece")
+    await journal.connection().zadd(journal.keys.personal_stored, {f"2:{'0' * 64}": 12})
+    assert await personal.find_subject(subject_key(key, "phone", "+33 6 12 34 56 78")) == [1, 3]
+    assert await personal.find_subject(subject_key(key, "email", "JEANNE@example.org")) == [1]
+    assert await personal.find_subject(subject_key(key, "email", "paul@example.org")) == []
+
+
+async def test_the_index_leaves_redis_with_the_last_piece_and_is_built_for_older_pieces(
+    journal: RedisJournal,
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    email = subject_key(key, "email", "jeanne@example.org")
+    other = sealed(2, {"text": "sans adresse"}, 12)
+    await personal.put_many([sealed(1, JEANNE, 10), sealed(2, JEANNE, 11), other])
+    assert await personal.find_subject(email) == [1, 2]
+    assert await personal.erase(1)
+    assert await personal.find_subject(email) == [2]
+    assert await personal.discard([(2, other.digest)]) == 1
+    assert await personal.find_subject(email) == [2]  # a piece naming her is left
+    await personal.close()
+    await forget_the_index(journal)
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    assert await personal.find_subject(email) == [2]
+    assert await personal.purge(100) == 1
+    assert await personal.find_subject(email) == []
+    assert await index_keys(journal) == []
+
+
+async def test_pieces_stored_before_the_index_are_indexed_a_page_at_a_time(
+    journal: RedisJournal,
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    customers = [{"customer": {"email": f"client{n}@example.org"}} for n in range(2501)]
+    await personal.put_many([sealed(n + 1, data, n) for n, data in enumerate(customers)])
+    await personal.close()
+    await forget_the_index(journal)
+    assert await index_keys(journal) == []
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    assert await journal.connection().get(journal.keys.personal_indexed) == b"1"
+    for n in (0, 999, 1000, 2000, 2500):  # across the pages
+        subject = subject_key(key, "email", f"client{n}@example.org")
+        assert await personal.find_subject(subject) == [n + 1]
