@@ -1,38 +1,33 @@
 """``aiguillage retention`` and ``aiguillage export-all``: what the retention removes, and the
 reversibility export.
 
-``retention`` prints, per category of ``[retention]``, what the periods put past their end in
-an embedded store: what would go (by default) or what went (``--apply``, the daemon's daily pass
-run now). ``export-all`` writes the reversibility export (``stores.export``) and
-``export-all verify DIR`` checks one (``stores.export_reader``).
+``retention`` prints, per category of ``[retention]``, what the periods put past their end:
+what would go (by default) or what went (``--apply``, the daemon's daily pass run now).
+``export-all`` writes the reversibility export (``stores.export``) and ``export-all verify DIR``
+checks one (``stores.export_reader``). Both work on the store ``--store`` names, an embedded
+journal or a Redis domain, beside a running daemon or without one (``stores.beside``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import getpass
-import sqlite3
 import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import anyio
-import msgspec
 import typer
 
 from aiguillage.adapters.cli.serve import StoreOption, _err, _store
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.config.retention import deprecations
-from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.stores.actors import Actor
-from aiguillage.adapters.stores.export import export_all
+from aiguillage.adapters.stores.beside import beside
+from aiguillage.adapters.stores.export import ExportSummary, export_all
 from aiguillage.adapters.stores.export_reader import main as verify_main
 from aiguillage.adapters.stores.journal import JournalError
 from aiguillage.adapters.stores.retention import Removal, retention_pass
-from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog
-from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
-from aiguillage.adapters.stores.urls import RedisStore, personal_path_of
 from aiguillage.adapters.stores.views import iso
 
 __all__ = ["export_app", "retention"]
@@ -50,26 +45,22 @@ def retention(
     loaded = load_or_exit(config)
     for notice in deprecations(loaded.source, loaded.settings.daemon):
         _err.print(notice, markup=False)
-    journal_path = _sqlite(store, loaded, "the leader's daily pass applies [retention]")
+    where = _store(store, loaded)
     days = loaded.settings.retention_days()
     now = time.time_ns() // 1000
     by = Actor("command", f"retention by {getpass.getuser()}")
 
     async def run() -> list[Removal]:
-        path = personal_path_of(journal_path)
-        personal = SQLitePersonalStore(path) if path.exists() else None
-        access = SQLiteAccessLog(journal_path)
-        try:
-            if personal is not None:
-                await personal.open()
-            await access.open()
+        async with beside(where) as stores:
             return await retention_pass(
-                days, now, personal, access, apply=apply, by=by, open_work=_open_work(journal_path)
+                days,
+                now,
+                await stores.personal(),
+                await stores.access(),
+                apply=apply,
+                by=by,
+                open_work=await stores.open_work(),
             )
-        finally:
-            await access.close()
-            if personal is not None:
-                await personal.close()
 
     try:
         removals = anyio.run(run)
@@ -89,35 +80,6 @@ def retention(
         + (f"{recordings} days" if recordings else "each call channel's recording_retention_days")
         + ", deleted daily by the call channel"
     )
-
-
-def _open_work(journal_path: Path) -> frozenset[int]:
-    """The interactions not closed yet, by the view the journal keeps of each (its latest
-    status): the daemon's pass keeps their pieces, and so does this one."""
-    if not journal_path.exists():
-        return frozenset()
-    with contextlib.closing(
-        sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
-    ) as connection:
-        rows = connection.execute("SELECT id, body FROM interactions").fetchall()
-    return frozenset(
-        int(number)
-        for number, body in rows
-        if body is not None and msgspec.json.decode(bytes(body), type=_Status).status != "closed"
-    )
-
-
-class _Status(msgspec.Struct):
-    status: str
-
-
-def _sqlite(url: str | None, loaded: LoadedConfig, on_redis: str) -> Path:
-    """The journal file a ``--store`` names; exit 2 naming what to do for a Redis one."""
-    where = _store(url, loaded)
-    if isinstance(where, RedisStore):
-        _err.print(f"--store redis://…: this command reads an embedded journal; {on_redis}")
-        raise typer.Exit(2)
-    return where.path
 
 
 export_app = typer.Typer(
@@ -144,11 +106,14 @@ def export(
         _err.print("--output DIR is required: a new directory for the export")
         raise typer.Exit(2)
     loaded = load_or_exit(config)
-    journal_path = _sqlite(store, loaded, "a Redis journal cannot be exported yet")
+    where = _store(store, loaded)
+
+    async def run() -> ExportSummary:
+        async with beside(where) as stores, stores.export_source() as source:
+            return await export_all(source, Path(loaded.source), output)
+
     try:
-        manifest = export_all(
-            journal_path, personal_path_of(journal_path), Path(loaded.source), output
-        )
+        manifest = anyio.run(run)
     except JournalError as exc:
         _err.print(str(exc), markup=False)
         raise typer.Exit(1) from None

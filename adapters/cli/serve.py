@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import time
-from pathlib import Path
 from typing import Annotated
 
 import anyio
@@ -15,16 +14,11 @@ from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.stores.access_log import AccessEntry
 from aiguillage.adapters.stores.actors import Actor
-from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog, verify_access_file
+from aiguillage.adapters.stores.beside import beside
+from aiguillage.adapters.stores.journal import JournalError
+from aiguillage.adapters.stores.sqlite.access_log import verify_access_file
 from aiguillage.adapters.stores.sqlite.journal import verify_file
-from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
-from aiguillage.adapters.stores.urls import (
-    RedisStore,
-    SQLiteStore,
-    StoreError,
-    personal_path_of,
-    store_of,
-)
+from aiguillage.adapters.stores.urls import RedisStore, SQLiteStore, StoreError, store_of
 
 __all__ = ["erase", "replay", "serve"]
 
@@ -47,18 +41,6 @@ def _store(url: str | None, loaded: LoadedConfig) -> SQLiteStore | RedisStore:
     except StoreError as exc:
         _err.print(f"--store {exc}", markup=False)
         raise typer.Exit(2) from None
-
-
-def _journal_path(url: str | None, loaded: LoadedConfig) -> Path:
-    store = _store(url, loaded)
-    if isinstance(store, RedisStore):
-        # Writes to a Redis journal are fenced by the leader's epoch: they go through it.
-        _err.print(
-            "--store redis://…: on Redis, erase through the leader's API: "
-            "DELETE /v1/interactions/ID/personal-data with an admin token"
-        )
-        raise typer.Exit(2)
-    return store.path
 
 
 def serve(
@@ -180,7 +162,8 @@ def erase(
     store: StoreOption = None,
 ) -> None:
     """Erase an interaction's personal data (customer, subject, text); the journal stays valid.
-    The erasure is recorded in the access log: this command (with the system user) and why."""
+    The erasure is recorded in the access log: this command (with the system user) and why.
+    On an embedded journal or a Redis domain, beside a running daemon or without one."""
     loaded = load_or_exit(config)
     allowed = loaded.settings.reasons.erase
     if reason not in allowed:
@@ -189,32 +172,30 @@ def erase(
             markup=False,
         )
         raise typer.Exit(2)
-    journal_path = _journal_path(store, loaded)
-    path = personal_path_of(journal_path)
-    if not path.exists():
-        _err.print(f"{path}: no personal-data store here; give --store")
-        raise typer.Exit(1)
+    where = _store(store, loaded)
     by = Actor("command", f"erase by {getpass.getuser()}")
 
     async def run() -> bool:
-        personal = SQLitePersonalStore(path)
-        await personal.open()
-        try:
-            erased = await personal.erase(interaction_id)
-        finally:
-            await personal.close()
-        access = SQLiteAccessLog(journal_path)
-        await access.open()
-        try:
+        async with beside(where) as stores:
+            personal = await stores.personal()
+            if personal is None:
+                _err.print(
+                    f"{stores.description}: no personal-data store here; give --store", markup=False
+                )
+                raise typer.Exit(1)
             now = time.time_ns() // 1000
-            await access.append(
+            # On record before it is done, as the daemon does it.
+            await (await stores.access()).append(
                 [AccessEntry(now, by, interaction_id, "aiguillage erase", "", "erasure", reason)]
             )
-        finally:
-            await access.close()
-        return erased
+            return await personal.erase(interaction_id)
 
-    if anyio.run(run):
+    try:
+        erased = anyio.run(run)
+    except JournalError as exc:
+        _err.print(f"aiguillage erase: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    if erased:
         print(f"interaction {interaction_id}: personal data erased")
     else:
         print(f"interaction {interaction_id}: no personal data held (never given, or erased)")

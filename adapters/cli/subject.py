@@ -1,13 +1,13 @@
 """``aiguillage subject search|export|erase``: a data subject's access and erasure by address,
-on the embedded stores (SQLite), beside a running daemon or without one.
+on the store ``--store`` names (an embedded journal or a Redis domain), beside a running daemon
+or without one (``stores.beside``).
 
 As ``POST /v1/subjects/…`` (``daemon.subjects``): the customer named by ``--email`` or
 ``--phone`` is found by the keyed digest of the address in the personal-data store's index.
-``export`` prints, per interaction, its events (read-only from the journal file) and the
+``export`` prints, per interaction, its events (read from the journal, never written) and the
 personal data whose digests those events hold; ``erase`` erases each interaction's personal
 data. Each run is recorded in the access log as the command, with the system user, the
-address's digest (never the address) and how many interactions it found. On Redis, go through
-the leader's API.
+address's digest (never the address) and how many interactions it found.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import getpass
 import json
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -25,18 +26,15 @@ import typer
 from rich.console import Console
 
 from aiguillage.adapters.channels.events_out import event_out
-from aiguillage.adapters.cli.serve import StoreOption, _journal_path
+from aiguillage.adapters.cli.serve import StoreOption, _store
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.adapters.stores.access_log import AccessEntry, Kind
 from aiguillage.adapters.stores.actors import Actor
-from aiguillage.adapters.stores.journal import interaction_of
+from aiguillage.adapters.stores.beside import Beside, beside
+from aiguillage.adapters.stores.journal import JournalError, interaction_of
 from aiguillage.adapters.stores.personal import opened
 from aiguillage.adapters.stores.sealing import shown
-from aiguillage.adapters.stores.sqlite.access_log import SQLiteAccessLog
-from aiguillage.adapters.stores.sqlite.journal import read_file
-from aiguillage.adapters.stores.sqlite.personal import SQLitePersonalStore
 from aiguillage.adapters.stores.subjects import AddressKind, InvalidAddress, subject_key
-from aiguillage.adapters.stores.urls import personal_path_of
 
 __all__ = ["subject_app"]
 
@@ -45,6 +43,8 @@ subject_app = typer.Typer(
     no_args_is_help=True,
 )
 _err = Console(stderr=True, highlight=False, markup=False)  # messages name "[reasons] erase"
+
+_T = TypeVar("_T")
 
 EmailOption = Annotated[str | None, typer.Option(help="The customer's e-mail address.")]
 PhoneOption = Annotated[str | None, typer.Option(help="The customer's phone number.")]
@@ -57,36 +57,12 @@ def _address(email: str | None, phone: str | None) -> tuple[AddressKind, str]:
     return ("email", email) if email is not None else ("phone", phone or "")
 
 
-class _Stores:
-    """The personal-data store and access log of a journal file, for one request."""
+class _Request:
+    """One request of the command: who makes it, and its access-log entries."""
 
-    def __init__(self, journal: Path, command: str) -> None:
-        self.journal = journal
+    def __init__(self, command: str) -> None:
         self.by = Actor("command", f"subject {command} by {getpass.getuser()}")
         self.route = f"aiguillage subject {command}"
-        path = personal_path_of(journal)
-        if not path.exists():
-            _err.print(f"{path}: no personal-data store here; give --store")
-            raise typer.Exit(1)
-        self.personal = SQLitePersonalStore(path)
-
-    async def find(self, kind: AddressKind, address: str) -> tuple[str, list[int]]:
-        await self.personal.open()
-        try:
-            subject = subject_key(await self.personal.external_id_key(), kind, address)
-        except InvalidAddress as exc:
-            await self.personal.close()
-            _err.print(f"--{kind}: {exc}")
-            raise typer.Exit(2) from None
-        return subject, await self.personal.find_subject(subject)
-
-    async def record(self, entries: list[AccessEntry]) -> None:
-        access = SQLiteAccessLog(self.journal)
-        await access.open()
-        try:
-            await access.append(entries)
-        finally:
-            await access.close()
 
     def entry(
         self, kind: Kind, interaction_id: int, *, subject: str = "", rows: int = 0, reason: str = ""
@@ -97,9 +73,35 @@ class _Stores:
         )
 
 
-def _journal(config: Path | None, store: str | None) -> tuple[Path, Any]:
+async def _find(stores: Beside, kind: AddressKind, address: str) -> tuple[str, list[int]]:
+    """The address's keyed digest and the customer's interactions; exit 1 without personal
+    data, 2 for an address that names nobody."""
+    personal = await stores.personal()
+    if personal is None:
+        _err.print(f"{stores.description}: no personal-data store here; give --store")
+        raise typer.Exit(1)
+    try:
+        subject = subject_key(await personal.external_id_key(), kind, address)
+    except InvalidAddress as exc:
+        _err.print(f"--{kind}: {exc}")
+        raise typer.Exit(2) from None
+    return subject, await personal.find_subject(subject)
+
+
+def _run(config: Path | None, store: str | None, work: Callable[[Beside], Awaitable[_T]]) -> _T:
+    """Run ``work`` on the stores ``--store`` names; exit 1 naming the store's failure."""
     loaded = load_or_exit(config)
-    return _journal_path(store, loaded), loaded
+    where = _store(store, loaded)
+
+    async def run() -> _T:
+        async with beside(where) as stores:
+            return await work(stores)
+
+    try:
+        return anyio.run(run)
+    except JournalError as exc:
+        _err.print(str(exc))
+        raise typer.Exit(1) from None
 
 
 @subject_app.command("search")
@@ -111,18 +113,15 @@ def search(
 ) -> None:
     """Print the ids of the customer's interactions, one a line."""
     kind, address = _address(email, phone)
-    journal, _ = _journal(config, store)
-    stores = _Stores(journal, "search")
+    request = _Request("search")
 
-    async def run() -> list[int]:
-        try:
-            subject, found = await stores.find(kind, address)
-        finally:
-            await stores.personal.close()
-        await stores.record([stores.entry("subject_access", 0, subject=subject, rows=len(found))])
+    async def work(stores: Beside) -> list[int]:
+        subject, found = await _find(stores, kind, address)
+        entry = request.entry("subject_access", 0, subject=subject, rows=len(found))
+        await (await stores.access()).append([entry])
         return found
 
-    for interaction_id in anyio.run(run):
+    for interaction_id in _run(config, store, work):
         print(interaction_id)
 
 
@@ -135,47 +134,47 @@ def export(
 ) -> None:
     """Print the customer's interactions as JSON: each with its events and personal data."""
     kind, address = _address(email, phone)
-    journal, loaded = _journal(config, store)
-    stores = _Stores(journal, "export")
-    zone = ZoneInfo(loaded.settings.calendar.timezone)
+    request = _Request("export")
+    zone = ZoneInfo(load_or_exit(config).settings.calendar.timezone)
 
-    async def run() -> dict[str, Any]:
-        try:
-            subject, found = await stores.find(kind, address)
-            wanted = set(found)
-            events: dict[int, list[Any]] = {i: [] for i in found}
-            for record in read_file(journal):
-                about = interaction_of(record.event)
-                if about in wanted:
-                    events[about].append(record)
-            interactions = []
-            for interaction_id in found:
-                records = events[interaction_id]
-                digests = [d for r in records for d in _digests(r.event)]
-                pieces = opened(await stores.personal.get(interaction_id), digests)
-                interactions.append(
-                    {
-                        "interaction_id": interaction_id,
-                        "events": [
-                            {
-                                "seq": r.seq,
-                                "by": msgspec.to_builtins(r.by),
-                                "event": event_out(r.event, zone),
-                            }
-                            for r in records
-                        ],
-                        "personal_data": shown(pieces) if pieces else None,
-                    }
-                )
-        finally:
-            await stores.personal.close()
-        await stores.record(
-            [stores.entry("subject_access", 0, subject=subject, rows=len(found))]
-            + [stores.entry("read", i) for i in found]
+    async def work(stores: Beside) -> dict[str, Any]:
+        subject, found = await _find(stores, kind, address)
+        personal = await stores.personal()
+        assert personal is not None
+        wanted = set(found)
+        events: dict[int, list[Any]] = {i: [] for i in found}
+        if wanted:
+            async for page in stores.records():
+                for record in page:
+                    about = interaction_of(record.event)
+                    if about in wanted:
+                        events[about].append(record)
+        interactions = []
+        for interaction_id in found:
+            records = events[interaction_id]
+            digests = [d for r in records for d in _digests(r.event)]
+            pieces = opened(await personal.get(interaction_id), digests)
+            interactions.append(
+                {
+                    "interaction_id": interaction_id,
+                    "events": [
+                        {
+                            "seq": r.seq,
+                            "by": msgspec.to_builtins(r.by),
+                            "event": event_out(r.event, zone),
+                        }
+                        for r in records
+                    ],
+                    "personal_data": shown(pieces) if pieces else None,
+                }
+            )
+        await (await stores.access()).append(
+            [request.entry("subject_access", 0, subject=subject, rows=len(found))]
+            + [request.entry("read", i) for i in found]
         )
         return {"subject": subject, "interactions": interactions}
 
-    print(json.dumps(anyio.run(run), ensure_ascii=False, indent=2))
+    print(json.dumps(_run(config, store, work), ensure_ascii=False, indent=2))
 
 
 @subject_app.command("erase")
@@ -190,27 +189,28 @@ def erase(
 ) -> None:
     """Erase the personal data of every interaction of the customer; print their ids."""
     kind, address = _address(email, phone)
-    journal, loaded = _journal(config, store)
-    allowed = loaded.settings.reasons.erase
+    allowed = load_or_exit(config).settings.reasons.erase
     if reason not in allowed:
         _err.print(f"--reason {reason!r} is not one of [reasons] erase: {', '.join(allowed)}")
         raise typer.Exit(2)
-    stores = _Stores(journal, "erase")
+    request = _Request("erase")
 
-    async def run() -> list[int]:
-        try:
-            subject, found = await stores.find(kind, address)
-            for interaction_id in found:
-                await stores.personal.erase(interaction_id)
-        finally:
-            await stores.personal.close()
-        await stores.record(
-            [stores.entry("subject_erasure", 0, subject=subject, rows=len(found), reason=reason)]
-            + [stores.entry("erasure", i, reason=reason) for i in found]
+    async def work(stores: Beside) -> list[int]:
+        subject, found = await _find(stores, kind, address)
+        personal = await stores.personal()
+        assert personal is not None
+        access = await stores.access()
+        # Each erasure is on record before it is done, as the daemon does it: nothing is
+        # erased that the log does not show.
+        await access.append(
+            [request.entry("subject_erasure", 0, subject=subject, rows=len(found), reason=reason)]
         )
+        for interaction_id in found:
+            await access.append([request.entry("erasure", interaction_id, reason=reason)])
+            await personal.erase(interaction_id)
         return found
 
-    for interaction_id in anyio.run(run):
+    for interaction_id in _run(config, store, work):
         print(f"interaction {interaction_id}: personal data erased")
 
 

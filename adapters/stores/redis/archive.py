@@ -44,6 +44,7 @@ __all__ = [
     "Archived",
     "archive_files",
     "archived_after",
+    "archived_lines",
     "sealed",
     "walk",
 ]
@@ -195,3 +196,13 @@ def archived_after(directory: Path, domain: str, seq: int, up_to: int, limit: in
             if len(records) == limit:
                 return records
     return records
+
+
+def archived_lines(directory: Path, domain: str, up_to: int) -> Iterator[Archived]:
+    """Yield the lines (records and seals) of the archive files up to the trimmed boundary
+    ``up_to``, in chain order; files starting after it are leftovers and passed over.
+    ``ChainBreak`` for a line that is no record."""
+    for file in archive_files(directory, domain):
+        if file.first > up_to:
+            return
+        yield from _lines(file, file.first)

@@ -279,6 +279,25 @@ class RedisJournal:
             await self.close()
             raise
 
+    async def attach(self) -> None:
+        """Open beside the leader, without its lease, for a command: read the journal, and
+        write the personal data and the access log under the epoch found now, as the leader
+        does (its scripts are atomic, the access log rechains after another writer), never the
+        journal itself. A takeover meanwhile fences those writes (``JournalFenced``): run the
+        command again. ``JournalError`` when the domain holds no journal of this format."""
+        if self._redis is not None:
+            raise JournalError(f"{self.description} is already open")
+        client = self._redis = self._connect()
+        try:
+            with self.unavailable("opening beside the leader"):
+                meta, _, _ = await _meta(client, self.keys, self.description)
+                epoch: Any = await client.get(self.keys.epoch)
+        except BaseException:
+            await self.close()
+            raise
+        self.epoch = int(epoch or 0)
+        self._trimmed_seq, self._trimmed_hash = int(meta["trimmed_seq"]), meta["trimmed_hash"]
+
     async def follow(
         self, after: int, after_hash: str, unreadable: frozenset[int] = frozenset()
     ) -> Recovery:
@@ -713,11 +732,12 @@ class RedisJournal:
 
     def _writer_scripts(self) -> Scripts:
         self.connection()
+        if self._scripts is None:
+            raise JournalError(f"{self.description} is open beside its leader: it never appends")
         if self._failure is not None:
             raise JournalUnavailable(
                 f"{self.description}: {self._failure}; close the journal and open it again"
             )
-        assert self._scripts is not None
         return self._scripts
 
     async def _check_settings(self, client: redis.asyncio.Redis) -> list[str]:

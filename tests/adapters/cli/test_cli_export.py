@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+import redis
 
-from tests.adapters.daemons import INTEGRATOR, SUPERVISOR, Daemon, running
+from tests.adapters.daemons import ADMIN, INTEGRATOR, SUPERVISOR, Daemon, running
+from tests.adapters.redis_server import RedisServer
 
 TEXT = "Mon passe Navigo a été débité deux fois.\nMerci de me rembourser."
 
@@ -214,3 +217,129 @@ def test_a_changed_snapshot_seal_in_the_export_is_found(exported: Path, tmp_path
     assert f"FAULT seals.jsonl: the seal after record {seal['after']} does not follow" in (
         checked.stdout
     )
+
+
+def aged_on_redis(url: str, interaction_ids: tuple[int, ...], days: int) -> None:
+    """Move the pieces of these interactions ``days`` back in time, as if stored then."""
+    client = redis.Redis.from_url(url)
+    with client:
+        (stored,) = list(client.scan_iter("*:personal:stored"))
+        prefix = stored.removesuffix(b"stored")
+        for interaction_id in interaction_ids:
+            key = prefix + str(interaction_id).encode()
+            for digest, value in client.hgetall(key).items():
+                salt, data, at = msgspec.msgpack.decode(value)
+                at -= days * 86_400 * 1_000_000
+                client.hset(key, digest, msgspec.msgpack.encode((salt, data, at)))
+                client.zadd(stored, {f"{interaction_id}:{digest.decode()}": at})
+
+
+def test_on_redis_retention_removes_beside_the_leader_and_both_chains_verify(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    own = Daemon(tmp_path, store=redis_server.url).start()
+    try:
+        with own.client(INTEGRATOR) as api:
+            for external_id in ("old", "new", "waiting"):
+                created = api.post(
+                    "/v1/interactions",
+                    json={"channel": "social", "source": "x", "external_id": external_id,
+                          "text": "Bus 42 en retard"},
+                )  # fmt: skip
+                assert created.status_code == 201, created.text
+            closed = api.post("/v1/interactions/1/close", json={"reason": "no_answer_needed"})
+            assert closed.status_code == 200, closed.text
+        aged_on_redis(redis_server.url, (1, 3), 2)  # the third is still open: kept
+        config = tmp_path / "short.toml"
+        config.write_text(
+            own.config.read_text()
+            .replace("messages_days = 365", "messages_days = 1")
+            .replace("recordings_days = 183", "recordings_days = 1")
+        )
+        retention = ("retention", "--config", str(config), "--store", own.store)
+        would = cli(*retention, cwd=tmp_path)
+        assert would.returncode == 0, would.stderr
+        assert "would remove 1\n" in would.stdout
+        went = cli(*retention, "--apply", cwd=tmp_path)
+        assert went.returncode == 0, went.stderr
+        assert "messages: 1 days, stored before " in went.stdout
+        assert ": removed 1\n" in went.stdout
+        assert "would remove 0\n" in cli(*retention, cwd=tmp_path).stdout
+        with own.client(SUPERVISOR) as supervisor:
+            assert supervisor.get("/v1/interactions/1/personal-data").status_code == 404
+            for kept in (2, 3):  # read by the leader: its entries chain on the command's
+                read = supervisor.get(f"/v1/interactions/{kept}/personal-data")
+                assert read.status_code == 200, read.text
+        with own.client(ADMIN) as auditor:
+            log = auditor.get("/v1/access-log")
+            assert log.status_code == 200, log.text
+        found = [(e["interaction_id"], e["kind"], e["by"]["kind"]) for e in log.json()["entries"]]
+        assert found == [(1, "erasure", "command"), (2, "read", "token"), (3, "read", "token")]
+        verified = cli("replay", "--verify", "--config", str(own.config), "--store", own.store,
+                       cwd=tmp_path)  # fmt: skip
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "access log, 3 entries, hash chain intact" in verified.stdout
+    finally:
+        assert own.stop() == 0
+
+
+def test_on_redis_the_export_holds_the_archived_records_and_the_reader_verifies_it(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    own = Daemon(tmp_path, store=redis_server.url).start()
+    try:
+        with own.client(INTEGRATOR) as api:
+            for n in range(3):
+                if n:  # each stop keeps a snapshot; the second archives what precedes the first
+                    assert own.stop() == 0
+                    own.start()
+                created = api.post(
+                    "/v1/interactions",
+                    json={"channel": "written", "source": "webform", "external_id": f"r-{n}",
+                          "received_at": "2026-11-23T09:00:00+01:00", "motive": "refunds",
+                          "customer": {"name": "Zoé Lefèvre", "email": f"zoe{n}@example.org"},
+                          "subject": "Remboursement", "text": TEXT},
+                )  # fmt: skip
+                assert created.status_code == 201, created.text
+        with own.client(SUPERVISOR) as supervisor:
+            assert supervisor.get("/v1/interactions/3/personal-data").status_code == 200
+        archived = sorted((tmp_path / "var/aiguillage/archive").glob("*.jsonl"))
+        assert archived, "no record was archived: the export would not read the archive"
+        output = tmp_path / "export"
+        done = cli(
+            "export-all", "--config", str(own.config), "--store", own.store,
+            "--output", str(output), cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    finally:
+        assert own.stop() == 0
+    records = lines(output / "journal.jsonl")
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    first_in_stream = int(archived[-1].name.split("-")[-1].split(".")[0]) + 1
+    assert 1 < first_in_stream <= len(records)  # from the archive, then from the stream
+    assert len(lines(output / "seals.jsonl")) >= 2
+    personal = lines(output / "personal.jsonl")
+    assert sorted(p["pieces"][0]["data"]["customer"]["email"] for p in personal) == [
+        "zoe0@example.org",
+        "zoe1@example.org",
+        "zoe2@example.org",
+    ]
+    assert [e["entry"]["route"] for e in lines(output / "access_log.jsonl")] == [
+        "GET /v1/interactions/3/personal-data"
+    ]
+    checked = subprocess.run(
+        [sys.executable, "-I", str(output / "verify_export.py"), str(output)],
+        capture_output=True, text=True, cwd="/", timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "3 pieces of 3 interactions, each matching its digest; 3 held by the journal" in (
+        checked.stdout
+    )
+    # Without the archive, and no daemon running: refused, naming what is missing.
+    (tmp_path / "var/aiguillage/archive").rename(tmp_path / "elsewhere")
+    again = cli(
+        "export-all", "--config", str(own.config), "--store", own.store,
+        "--output", str(tmp_path / "again"), cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "does not hold them all (event 1 is missing)" in again.stderr

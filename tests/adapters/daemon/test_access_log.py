@@ -241,6 +241,33 @@ def test_on_redis_reads_are_recorded_by_the_leader_and_verified(
         assert daemon.stop() == 0
 
 
+def test_on_redis_the_erase_command_erases_beside_the_leader_and_is_recorded(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    daemon = Daemon(tmp_path, store=redis_server.url).start()
+    try:
+        interaction_id = submitted(daemon)
+        erased = subprocess.run(
+            [sys.executable, "-m", "aiguillage.adapters.cli.main", "erase", str(interaction_id),
+             "--reason", "retention", "--config", str(daemon.config), "--store", daemon.store],
+            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert erased.returncode == 0, erased.stderr
+        assert erased.stdout == f"interaction {interaction_id}: personal data erased\n"
+        with daemon.client(ADMIN) as admin:
+            gone = admin.get(f"/v1/interactions/{interaction_id}/personal-data")
+            assert gone.status_code == 404, gone.text
+        (entry,) = access_log(daemon, interaction_id)
+        assert (entry["kind"], entry["reason"], entry["by"]["kind"]) == (
+            "erasure",
+            "retention",
+            "command",
+        )
+        assert replay_verify(daemon).returncode == 0
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_a_read_is_refused_when_the_access_log_cannot_be_written(tmp_path: Path) -> None:
     with own_daemon(tmp_path) as daemon:
         interaction_id = submitted(daemon)

@@ -265,3 +265,54 @@ def test_on_redis_an_erasure_by_phone_leaves_no_byte_of_the_customer_in_any_key(
         assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         assert daemon.stop() == 0
+
+
+def test_on_redis_the_subject_command_searches_exports_and_erases_beside_the_leader(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    daemon = Daemon(tmp_path, store=redis_server.url).start()
+    try:
+        form = submit(daemon, customer=JEANNE)
+        call = submit(daemon, channel="voice", source="phone", customer=GASPARD, text=None)
+        again = submit(
+            daemon,
+            customer={"name": "Gaspard Lheureux", "phone": "06.98.76.54.32"},
+            text=GASPARD_TEXT,
+        )
+        searched = command(daemon, "search", "--email", "JEANNE.MARTIN@example.org")
+        assert searched.returncode == 0, searched.stderr
+        assert searched.stdout.split() == [str(form)]
+        exported = command(daemon, "export", "--phone", "0698765432")
+        assert exported.returncode == 0, exported.stderr
+        found = json.loads(exported.stdout)["interactions"]
+        assert [one["interaction_id"] for one in found] == [call, again]
+        assert found[1]["personal_data"]["text"] == GASPARD_TEXT
+        assert found[0]["events"][0]["event"]["type"] == "interaction.arrived"
+        assert [n for n, v in redis_values(redis_server.url).items() if b"Gaspard" in v]
+        erased = command(daemon, "erase", "--phone", "+33698765432", "--reason", "subject_request")
+        assert erased.returncode == 0, erased.stderr
+        assert erased.stdout.split("\n")[:2] == [
+            f"interaction {call}: personal data erased",
+            f"interaction {again}: personal data erased",
+        ]
+        with daemon.client(ADMIN) as admin:
+            assert_error(admin.get(f"/v1/interactions/{call}/personal-data"), 404, "not_found")
+            kept = admin.get(f"/v1/interactions/{form}/personal-data")  # the leader writes on
+            assert kept.json()["customer"]["name"] == "Jeanne Martin"
+        held = redis_values(redis_server.url)
+        assert [n for n, v in held.items() if any(x in n.encode() + v for x in NEEDLES)] == []
+        kinds = [(e["kind"], e["by"]["kind"]) for e in entries(daemon)]
+        assert kinds == [
+            ("subject_access", "command"),
+            ("subject_access", "command"),
+            ("read", "command"),
+            ("read", "command"),
+            ("subject_erasure", "command"),
+            ("erasure", "command"),
+            ("erasure", "command"),
+            ("read", "admin"),  # the leader appends after the command, chained on
+        ]
+        verified = replay_verify(daemon)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        assert daemon.stop() == 0
