@@ -25,6 +25,7 @@ from aiguillage.adapters.stores.journal import (
     GENESIS,
     JournalError,
     JournalFenced,
+    JournalFormatError,
     JournalLocked,
     JournalUnavailable,
     Recovery,
@@ -634,6 +635,49 @@ async def test_a_snapshot_whose_reply_is_lost_is_read_back_from_the_chains_end(
     monkeypatch.undo()
     assert await journal.append(batch(3, 1), []) == 3  # chained to the seal it read back
     assert (await journal.verify()).ok
+
+
+async def test_a_record_of_a_format_unknown_here_is_refused_on_open_and_named_by_verify(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    # Each entry carries its record's format: a version that reads 1 and 2 meets a record of
+    # a later one (as the version before actors met records of format 2) and refuses it.
+    await journal.append(batch(1, 4), [])
+    await journal.close()
+    with raw(redis_server) as client:
+        entries = client.xrange(KEYS.events)
+        client.delete(KEYS.events)
+        for entry_id, fields in entries:
+            if entry_id.startswith(b"3-"):
+                fields[b"format"] = b"3"
+            client.xadd(KEYS.events, fields, id=entry_id)
+    result = await verify_url(redis_server.url, "main", archive)
+    assert result.first_break == 3
+    assert result.reason == "event 3: format 3 is unknown to this version (reads 1 and 2)"
+    with pytest.raises(
+        JournalFormatError, match=r"event 3: format 3 is unknown.*\(reads 1 and 2\); run the"
+    ):
+        await recovered(redis_server, archive)
+
+
+async def test_a_domain_of_a_journal_format_unknown_here_is_refused_by_writer_and_readers(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 2), [])
+    await journal.close()
+    with raw(redis_server) as client:
+        client.hset(KEYS.meta, "journal_format", "3")
+    refusal = r"journal format 3 is unknown to this version \(reads up to 2\); run the version"
+    with pytest.raises(JournalFormatError, match=refusal):
+        await recovered(redis_server, archive)
+    with pytest.raises(JournalFormatError, match=refusal):
+        await verify_url(redis_server.url, "main", archive)
+    beside = journal_on(redis_server, archive)
+    with pytest.raises(JournalFormatError, match=refusal):  # a command, beside the leader
+        await beside.attach()
+    with raw(redis_server) as client:  # and nothing was changed
+        assert client.hget(KEYS.meta, "journal_format") == b"3"
+        assert client.get(KEYS.epoch) == b"1"
 
 
 def _as_format_1(server: RedisServer) -> None:
