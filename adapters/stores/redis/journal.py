@@ -713,10 +713,10 @@ class RedisJournal:
 
     def fenced(self, epoch_now: str, doing: str) -> JournalFenced:
         """Return the error of a write refused because another writer took over."""
+        then = "this daemon steps down" if self._leading else "run the command again"
         return JournalFenced(
             f"{self.description}: {doing} refused: epoch {epoch_now} took over from this "
-            f"writer's epoch {self.epoch} (another daemon leads now); nothing was written: "
-            "this daemon steps down"
+            f"writer's epoch {self.epoch} (another daemon leads now); nothing was written: {then}"
         )
 
     # The rest is internal.

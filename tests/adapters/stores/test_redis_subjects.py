@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from aiguillage.adapters.stores.journal import JournalFenced
 from aiguillage.adapters.stores.personal import sealed
 from aiguillage.adapters.stores.redis.journal import RedisJournal
 from aiguillage.adapters.stores.redis.personal import RedisPersonalStore
@@ -103,3 +104,29 @@ async def test_pieces_stored_before_the_index_are_indexed_a_page_at_a_time(
     for n in (0, 999, 1000, 2000, 2500):  # across the pages
         subject = subject_key(key, "email", f"client{n}@example.org")
         assert await personal.find_subject(subject) == [n + 1]
+
+
+async def test_a_command_beside_the_leader_writes_under_its_epoch_until_a_takeover(
+    redis_server: RedisServer, journal: RedisJournal, tmp_path: Path
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    await personal.put_many([sealed(1, JEANNE, 10), sealed(2, JEANNE, 11)])
+    guest = journal_on(redis_server, tmp_path / "archive")
+    await guest.attach()  # no lease taken: the leader leads on
+    try:
+        beside = RedisPersonalStore(guest)
+        await beside.open()
+        assert await beside.erase(1)
+        assert await personal.get(1) == []
+        await journal.close()
+        taker = journal_on(redis_server, tmp_path / "archive")
+        await taker.open()  # a takeover: the epoch the command found is no longer the leader's
+        with pytest.raises(JournalFenced, match="nothing was written: run the command again"):
+            await beside.erase(2)
+        kept = RedisPersonalStore(taker)
+        await kept.open()
+        assert len(await kept.get(2)) == 1
+        await taker.close()
+    finally:
+        await guest.close()
