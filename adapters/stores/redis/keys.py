@@ -4,64 +4,64 @@ Each key carries the domain as its hash tag (``aiguillage:{main}:events``), so a
 one domain live on one Redis Cluster shard and a script can touch them together; many domains
 spread over the shards. Scripts receive every key they touch in ``KEYS``.
 
-=========================  ==========  ==========================================================
-key (``aiguillage:{d}:…``)  type        holds
-=========================  ==========  ==========================================================
-``epoch``                  string      the latest writer's epoch (its fencing token); each writer
-                                       that takes the lease increments it
-``lease``                  string      ``"<epoch> <address>"`` of the writer that leads, set to
-                                       expire after its lease (``PX``)
-``meta``                   hash        ``journal_format``, ``last_seq`` and ``last_hash`` (the end
-                                       of the chain: the last record's hash, or the hash of a
-                                       seal after it), ``trimmed_seq`` and ``trimmed_hash`` (the
-                                       last record moved to the archive)
-``events``                 stream      one entry per record, id ``<seq>-<epoch>``: ``format``,
-                                       ``body``, ``hash``, ``at``, ``type``, ``interaction_id``
-                                       (empty when none)
-``snapshots``              hash        seq → the last two snapshots' descriptions (msgpack:
-                                       format, hash of record seq, taken_at, the image's SHA-256)
-``snapshot:<seq>``         string      the engine's image after record seq (the last two)
-``snapshot:staging:<e>``   string      an image being uploaded by the writer of epoch e, in
-                                       chunks; renamed to ``snapshot:<seq>`` once whole (it
-                                       expires after an hour if its writer dies meanwhile)
-``seals``                  stream      one entry per snapshot kept, id ``<after>-<n>`` (after
-                                       record ``after``, in chain order): ``body`` (JSON: the
-                                       snapshot's seq, the hash of that record, the image's
-                                       SHA-256), ``hash`` (chained) and the writer's ``epoch``:
-                                       the chain's links that
-                                       vouch for the images; trimmed and archived with the
-                                       events (see ``snapshot_seals``)
-``views``                  hash        interaction id → the API's view of it (body, opaque)
-``origins``                hash        interaction id → JSON ``[source, external_id,
-                                       accepted_at]`` (when the daemon accepted the key)
-``external``               hash        JSON ``[source, external_id]`` → ``"<accepted_at> <id>"``
-                                       of the latest interaction with that key
-``arrivals``               sorted set  interaction ids scored by ``accepted_at``
-``cursors``                hash        consumer name → the seq it has dealt with up to
-``channel_states``         hash        channel name → its durable state (opaque bytes, at most
-                                       64 KiB: an IMAP UID with its UIDVALIDITY, a page token)
-``personal:<id>``          hash        an interaction's pieces of personal data: digest →
-                                       msgpack of salt, canonical JSON, stored_at
-``personal:stored``        sorted set  ``<id>:<digest>`` of each piece, scored by its
-                                       ``stored_at``: the retention purge, and what a recovery
-                                       checks against the journal
-``personal:key``           string      the domain's key for external ids (never erased)
-``personal:<id>:subjects`` set         the keyed digests of the addresses an interaction's
-                                       pieces name (``stores.subjects``), erased with its last
-                                       piece
-``subjects:<digest>``      set         the ids of the interactions whose pieces name the
-                                       address of that keyed digest (without ``subject:``)
-``personal:indexed``       string      ``1`` once the pieces stored before the address index
-                                       were indexed
-``access``                 stream      the access log (``stores.access_log``): one entry per read
-                                       or erasure of personal data, id ``<seq>-0``: ``body``,
-                                       ``hash`` (chained), ``at``, ``interaction_id``
-``access:meta``            hash        ``last_seq`` and ``last_hash`` (where the access log ends),
-                                       ``trimmed_seq`` and ``trimmed_hash`` (the last entry a
-                                       retention trim removed)
-``personal``               hash        records of an earlier version (interaction id → msgpack:
-                                       salt, canonical JSON), moved to pieces at the next start
-=========================  ==========  ==========================================================
+==========================  ==========  ==========================================================
+key (``aiguillage:{d}:…``)   type        holds
+==========================  ==========  ==========================================================
+``epoch``                   string      the latest writer's epoch (its fencing token); each writer
+                                        that takes the lease increments it
+``lease``                   string      ``"<epoch> <address>"`` of the writer that leads, set to
+                                        expire after its lease (``PX``)
+``meta``                    hash        ``journal_format``, ``last_seq`` and ``last_hash`` (the end
+                                        of the chain: the last record's hash, or the hash of a
+                                        seal after it), ``trimmed_seq`` and ``trimmed_hash`` (the
+                                        last record moved to the archive)
+``events``                  stream      one entry per record, id ``<seq>-<epoch>``: ``format``,
+                                        ``body``, ``hash``, ``at``, ``type``, ``interaction_id``
+                                        (empty when none)
+``snapshots``               hash        seq → the last two snapshots' descriptions (msgpack:
+                                        format, hash of record seq, taken_at, the image's SHA-256)
+``snapshot:<seq>``          string      the engine's image after record seq (the last two)
+``snapshot:staging:<e>``    string      an image being uploaded by the writer of epoch e, in
+                                        chunks; renamed to ``snapshot:<seq>`` once whole (it
+                                        expires after an hour if its writer dies meanwhile)
+``seals``                   stream      one entry per snapshot kept, id ``<after>-<n>`` (after
+                                        record ``after``, in chain order): ``body`` (JSON: the
+                                        snapshot's seq, the hash of that record, the image's
+                                        SHA-256), ``hash`` (chained) and the writer's ``epoch``:
+                                        the chain's links that
+                                        vouch for the images; trimmed and archived with the
+                                        events (see ``snapshot_seals``)
+``views``                   hash        interaction id → the API's view of it (body, opaque)
+``origins``                 hash        interaction id → JSON ``[source, external_id,
+                                        accepted_at]`` (when the daemon accepted the key)
+``external``                hash        JSON ``[source, external_id]`` → ``"<accepted_at> <id>"``
+                                        of the latest interaction with that key
+``arrivals``                sorted set  interaction ids scored by ``accepted_at``
+``cursors``                 hash        consumer name → the seq it has dealt with up to
+``channel_states``          hash        channel name → its durable state (opaque bytes, at most
+                                        64 KiB: an IMAP UID with its UIDVALIDITY, a page token)
+``personal:<id>``           hash        an interaction's pieces of personal data: digest →
+                                        msgpack of salt, canonical JSON, stored_at
+``personal:stored``         sorted set  ``<id>:<digest>`` of each piece, scored by its
+                                        ``stored_at``: the retention purge, and what a recovery
+                                        checks against the journal
+``personal:key``            string      the domain's key for external ids (never erased)
+``personal:<id>:subjects``  set         the keyed digests of the addresses an interaction's
+                                        pieces name (``stores.subjects``), erased with its last
+                                        piece
+``subjects:<digest>``       set         the ids of the interactions whose pieces name the
+                                        address of that keyed digest (without ``subject:``)
+``personal:indexed``        string      ``1`` once the pieces stored before the address index
+                                        were indexed
+``access``                  stream      the access log (``stores.access_log``): one entry per read
+                                        or erasure of personal data, id ``<seq>-0``: ``body``,
+                                        ``hash`` (chained), ``at``, ``interaction_id``
+``access:meta``             hash        ``last_seq`` and ``last_hash`` (where the access log ends),
+                                        ``trimmed_seq`` and ``trimmed_hash`` (the last entry a
+                                        retention trim removed)
+``personal``                hash        records of an earlier version (interaction id → msgpack:
+                                        salt, canonical JSON), moved to pieces at the next start
+==========================  ==========  ==========================================================
 """
 
 from __future__ import annotations

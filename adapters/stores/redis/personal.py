@@ -62,6 +62,9 @@ REWRITE_SPACING_S = 3600.0
 """The least time between two requests to rewrite the AOF after erasures."""
 _PURGE_CHUNK = 1000
 """Pieces purged per script call, so that one call never holds the server long."""
+_INDEX_PAGE = 200
+"""Pieces read at a time to index the addresses of those stored before the index: attachments
+make pieces large."""
 
 log = structlog.get_logger("aiguillage.redis_personal")
 
@@ -454,11 +457,12 @@ class RedisPersonalStore:
         removed = await self._write(
             self._open().forget, hashes, arguments, "removing orphan index entries"
         )
-        log.warning(
-            "index entries of personal data whose piece is gone were removed",
-            store=self.description,
-            removed=removed,
-        )
+        if removed:
+            log.warning(
+                "index entries of personal data whose piece is gone were removed",
+                store=self.description,
+                removed=removed,
+            )
 
     async def _index_earlier_pieces(self) -> None:
         """Index the addresses of the pieces stored before the index, a page at a time (ZSCAN
@@ -473,7 +477,7 @@ class RedisPersonalStore:
         cursor, indexed = 0, 0
         while True:
             with journal.unavailable("indexing the addresses of personal data"):
-                scanned: Any = await client.zscan(keys.personal_stored, cursor, count=_PURGE_CHUNK)
+                scanned: Any = await client.zscan(keys.personal_stored, cursor, count=_INDEX_PAGE)
                 cursor, members = scanned
                 names = [member.decode() for member, _ in members]
                 async with client.pipeline(transaction=False) as reads:
