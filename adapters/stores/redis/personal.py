@@ -509,7 +509,8 @@ class RedisPersonalStore:
             )
             indexed += len(addresses)
             if cursor == 0:
-                log.info("addresses of personal data indexed", interactions=indexed)
+                if indexed:
+                    log.info("addresses of personal data indexed", interactions=indexed)
                 return
 
     async def _move_earlier_records(self) -> None:
