@@ -16,7 +16,6 @@ import getpass
 import json
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -28,6 +27,7 @@ from rich.console import Console
 from aiguillage.adapters.channels.events_out import event_out
 from aiguillage.adapters.cli.serve import StoreOption, _store
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
+from aiguillage.adapters.config.settings import LoadedConfig
 from aiguillage.adapters.stores.access_log import AccessEntry, Kind
 from aiguillage.adapters.stores.actors import Actor
 from aiguillage.adapters.stores.beside import Beside, beside
@@ -88,9 +88,8 @@ async def _find(stores: Beside, kind: AddressKind, address: str) -> tuple[str, l
     return subject, await personal.find_subject(subject)
 
 
-def _run(config: Path | None, store: str | None, work: Callable[[Beside], Awaitable[_T]]) -> _T:
+def _run(loaded: LoadedConfig, store: str | None, work: Callable[[Beside], Awaitable[_T]]) -> _T:
     """Run ``work`` on the stores ``--store`` names; exit 1 naming the store's failure."""
-    loaded = load_or_exit(config)
     where = _store(store, loaded)
 
     async def run() -> _T:
@@ -121,7 +120,7 @@ def search(
         await (await stores.access()).append([entry])
         return found
 
-    for interaction_id in _run(config, store, work):
+    for interaction_id in _run(load_or_exit(config), store, work):
         print(interaction_id)
 
 
@@ -135,7 +134,8 @@ def export(
     """Print the customer's interactions as JSON: each with its events and personal data."""
     kind, address = _address(email, phone)
     request = _Request("export")
-    zone = ZoneInfo(load_or_exit(config).settings.calendar.timezone)
+    loaded = load_or_exit(config)
+    zone = ZoneInfo(loaded.settings.calendar.timezone)
 
     async def work(stores: Beside) -> dict[str, Any]:
         subject, found = await _find(stores, kind, address)
@@ -174,7 +174,7 @@ def export(
         )
         return {"subject": subject, "interactions": interactions}
 
-    print(json.dumps(_run(config, store, work), ensure_ascii=False, indent=2))
+    print(json.dumps(_run(loaded, store, work), ensure_ascii=False, indent=2))
 
 
 @subject_app.command("erase")
@@ -189,7 +189,8 @@ def erase(
 ) -> None:
     """Erase the personal data of every interaction of the customer; print their ids."""
     kind, address = _address(email, phone)
-    allowed = load_or_exit(config).settings.reasons.erase
+    loaded = load_or_exit(config)
+    allowed = loaded.settings.reasons.erase
     if reason not in allowed:
         _err.print(f"--reason {reason!r} is not one of [reasons] erase: {', '.join(allowed)}")
         raise typer.Exit(2)
@@ -210,7 +211,7 @@ def erase(
             await personal.erase(interaction_id)
         return found
 
-    for interaction_id in _run(config, store, work):
+    for interaction_id in _run(loaded, store, work):
         print(f"interaction {interaction_id}: personal data erased")
 
 
