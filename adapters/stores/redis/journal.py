@@ -572,6 +572,13 @@ class RedisJournal:
             raw: Any = await client.xrange(
                 self.keys.events, f"{seq + 1}", "+", count=limit - len(records)
             )
+            if raw and not self._leading and int(text(raw[0][0]).partition("-")[0]) > seq + 1:
+                # Read beside the leader, which trimmed the stream since the boundary was
+                # read: read it again, and what went from the archive.
+                trimmed: Any = await client.hget(self.keys.meta, "trimmed_seq")
+                if int(trimmed or 0) > self._trimmed_seq:
+                    self._trimmed_seq = int(trimmed)
+                    return records + await self.records_after(seq, limit - len(records))
         try:
             for entry_id, fields in raw:
                 entry = _entry(entry_id, fields)

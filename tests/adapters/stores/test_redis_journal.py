@@ -637,6 +637,25 @@ async def test_a_snapshot_whose_reply_is_lost_is_read_back_from_the_chains_end(
     assert (await journal.verify()).ok
 
 
+async def test_a_reader_beside_the_leader_reads_on_through_the_archive_after_a_trim(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    await journal.append(batch(1, 5), [])
+    await journal.save_snapshot(5, b"image after 5")
+    await journal.append(batch(6, 5), [])
+    beside = journal_on(redis_server, archive)
+    await beside.attach()
+    try:
+        assert [r.seq for r in await beside.records_after(0, 3)] == [1, 2, 3]
+        await journal.save_snapshot(10, b"image after 10")  # 1 to 5 archived and trimmed
+        await journal.append(batch(11, 2), [])
+        assert [r.seq for r in await beside.records_after(3, 100)] == list(range(4, 13))
+        await journal.save_snapshot(12, b"image after 12")  # 6 to 10 archived and trimmed
+        assert [r.seq for r in await beside.records_after(3, 100)] == list(range(4, 13))
+    finally:
+        await beside.close()
+
+
 async def test_a_record_of_a_format_unknown_here_is_refused_on_open_and_named_by_verify(
     redis_server: RedisServer, journal: RedisJournal, archive: Path
 ) -> None:
