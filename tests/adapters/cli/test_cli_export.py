@@ -16,7 +16,7 @@ import msgspec
 import pytest
 import redis
 
-from tests.adapters.daemons import ADMIN, INTEGRATOR, SUPERVISOR, Daemon, running
+from tests.adapters.daemons import ADMIN, INTEGRATOR, SUPERVISOR, Daemon, running, write_config
 from tests.adapters.redis_server import RedisServer
 
 TEXT = "Mon passe Navigo a été débité deux fois.\nMerci de me rembourser."
@@ -343,3 +343,20 @@ def test_on_redis_the_export_holds_the_archived_records_and_the_reader_verifies_
     )  # fmt: skip
     assert again.returncode == 1
     assert "does not hold them all (event 1 is missing)" in again.stderr
+
+
+def test_on_redis_the_commands_name_a_domain_that_holds_no_journal(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = str(write_config(tmp_path))
+    for command in (
+        ("retention",),
+        ("subject", "search", "--email", "jeanne@example.org"),
+        ("erase", "1", "--reason", "subject_request"),
+        ("export-all", "--output", str(tmp_path / "export")),
+    ):
+        done = cli(*command, "--config", config, "--store", redis_server.url, cwd=tmp_path)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        said = " ".join(done.stderr.split())
+        assert "(domain idfm-overflow): no journal here" in said, (command, said)
+        assert "check the URL and the domain" in said
