@@ -692,6 +692,11 @@ class RedisJournal:
 
     # What the personal-data store borrows: the connection, the error seam and the fence.
 
+    @property
+    def leads(self) -> bool:
+        """Whether this journal holds the lease (``open``), not read beside it (``attach``)."""
+        return self._leading
+
     def connection(self) -> redis.asyncio.Redis:
         """Return the open connection; ``JournalUnavailable`` when the journal is not open."""
         if self._redis is None:

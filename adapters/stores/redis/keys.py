@@ -51,8 +51,9 @@ key (``aiguillage:{d}:…``)   type        holds
                                         piece
 ``subjects:<digest>``       set         the ids of the interactions whose pieces name the
                                         address of that keyed digest (without ``subject:``)
-``personal:indexed``        string      ``1`` once the pieces stored before the address index
-                                        were indexed
+``personal:indexed``        string      the epoch of the latest leader that kept the address
+                                        index: after a leader that kept none, the next indexes
+                                        what it stored
 ``access``                  stream      the access log (``stores.access_log``): one entry per read
                                         or erasure of personal data, id ``<seq>-0``: ``body``,
                                         ``hash`` (chained), ``at``, ``interaction_id``

@@ -13,17 +13,17 @@ The addresses each piece names are indexed by their keyed digests (``stores.subj
 SQLite store's ``subjects`` table does: the set ``subjects:<digest>`` holds the ids of the
 interactions naming that address, and ``personal:<id>:subjects`` the digests an interaction's
 pieces name, so that erasing its last piece takes its ids out of those sets (and the sets out of
-Redis when they empty) in the same script. A search is one read of one set. Pieces stored before
-the index are indexed once, a page at a time, by the first version that keeps it to open the
-store (``personal:indexed`` says it is done). Records written by an earlier version (a field
-``<id>`` of the hash ``aiguillage:{domain}:personal``, a member ``<id>`` of the sorted set) are
-moved to this layout when a leader opens the store.
+Redis when they empty) in the same script. A search is one read of one set. ``personal:indexed``
+holds the epoch of the latest leader that kept the index: after a writer that kept none (a
+version before the index, a standby not upgraded yet), the next leader indexes every piece, a
+page at a time, and removes the index entries of what that writer erased. Records written by an
+earlier version (a field ``<id>`` of the hash ``aiguillage:{domain}:personal``, a member
+``<id>`` of the sorted set) are moved to this layout when a leader opens the store.
 
 The store shares the journal's connection and its epoch: every write (put, erase, purge,
 discard) runs in a script (``redis.personal_scripts``) that first checks the epoch, like an
-append. After a failover that
-lost recent writes, the new leader reuses interaction ids; a paused former leader must not
-overwrite or erase, under such an id, another customer's data.
+append. After a failover that lost recent writes, the new leader reuses interaction ids; a
+paused former leader must not overwrite or erase, under such an id, another customer's data.
 
 What erasure means in Redis: the record leaves the server's memory at once, and nothing reads
 it again. The append-only file still holds the commands that wrote it until Redis rewrites that
@@ -50,6 +50,7 @@ import structlog
 from aiguillage.adapters.stores.journal import JournalUnavailable
 from aiguillage.adapters.stores.personal import KEY_BYTES, Sealed, digest
 from aiguillage.adapters.stores.redis.personal_scripts import PersonalScripts, register
+from aiguillage.adapters.stores.redis.scripts import text
 from aiguillage.adapters.stores.subjects import subject_keys
 from aiguillage.engine.instants import Instant
 
@@ -303,14 +304,29 @@ class RedisPersonalStore:
             )
 
     async def _index_earlier_pieces(self) -> None:
-        """Index the addresses of the pieces stored before the index, a page at a time (ZSCAN
-        returns every member held throughout), then mark the index as built."""
+        """Index the addresses of the pieces a writer without the index stored, if one may have.
+
+        ``personal:indexed`` holds the epoch of the latest leader that kept the index. A leader
+        whose epoch follows it has nothing to index and moves it to its own; otherwise a writer
+        that kept none led in between (a version before the index, a standby not upgraded yet)
+        or none ever did: every piece is read, a page at a time (ZSCAN returns every member
+        held throughout), its addresses indexed, and the index entries of interactions that
+        writer erased are removed. A command beside the leader (``attach``) does the same when
+        the leader's epoch is not the mark's, and moves no mark.
+        """
         journal = self._journal
         keys = journal.keys
         client = journal.connection()
         with journal.unavailable("reading the address index"):
-            if await client.exists(keys.personal_indexed):
-                return
+            found: Any = await client.get(keys.personal_indexed)
+        mark = None if found is None else int(found)
+        last = str(journal.epoch) if journal.leads else ""
+        if mark is not None and (
+            mark == journal.epoch or (journal.leads and mark == journal.epoch - 1)
+        ):
+            if last and mark != journal.epoch:
+                await self._index({}, last)
+            return
         key = await self.external_id_key()
         cursor, indexed = 0, 0
         while True:
@@ -327,29 +343,61 @@ class RedisPersonalStore:
             for member, value in zip(names, values, strict=True):
                 if value is not None:
                     _, data, _ = _PIECE.decode(value)
-                    found = subject_keys(key, _DATA.decode(data))
-                    if found:
-                        addresses.setdefault(int(member.partition(":")[0]), set()).update(found)
-            touched: list[str] = []
-            arguments: list[Any] = ["done" if cursor == 0 else ""]
-            for interaction_id, subjects in sorted(addresses.items()):
-                touched += [
-                    keys.personal_of(interaction_id),
-                    keys.personal_subjects_of(interaction_id),
-                    *(keys.subject(subject) for subject in sorted(subjects)),
-                ]
-                arguments += [interaction_id, len(subjects), *sorted(subjects)]
-            await journal.write_fenced(
-                self._open().index_earlier,
-                (keys.personal_indexed, *touched),
-                arguments,
-                "indexing the addresses of personal data",
-            )
+                    named = subject_keys(key, _DATA.decode(data))
+                    if named:
+                        addresses.setdefault(int(member.partition(":")[0]), set()).update(named)
+            if cursor == 0:
+                await self._forget_erased()
+            await self._index(addresses, last if cursor == 0 else "")
             indexed += len(addresses)
             if cursor == 0:
                 if indexed:
                     log.info("addresses of personal data indexed", interactions=indexed)
                 return
+
+    async def _index(self, addresses: dict[int, set[str]], mark: str) -> None:
+        """Index the addresses each interaction's pieces name; then mark the index as kept up
+        to epoch ``mark`` (none if empty)."""
+        keys = self._journal.keys
+        touched: list[str] = []
+        arguments: list[Any] = [mark]
+        for interaction_id, subjects in sorted(addresses.items()):
+            touched += [
+                keys.personal_of(interaction_id),
+                keys.personal_subjects_of(interaction_id),
+                *(keys.subject(subject) for subject in sorted(subjects)),
+            ]
+            arguments += [interaction_id, len(subjects), *sorted(subjects)]
+        await self._journal.write_fenced(
+            self._open().index_earlier,
+            (keys.personal_indexed, *touched),
+            arguments,
+            "indexing the addresses of personal data",
+        )
+
+    async def _forget_erased(self) -> None:
+        """Remove the index entries of interactions without pieces (erased by a writer that
+        kept no index), a page of ``personal:<id>:subjects`` keys at a time."""
+        journal = self._journal
+        keys = journal.keys
+        client = journal.connection()
+        pattern = keys.personal_subjects_of(0).replace(":0:", ":*:")
+        with journal.unavailable("reading the address index"):
+            named = [
+                int(text(found).split(":")[-2])
+                async for found in client.scan_iter(pattern, count=_INDEX_PAGE)
+            ]
+        for first in range(0, len(named), _INDEX_PAGE):
+            page = named[first : first + _INDEX_PAGE]
+            with journal.unavailable("reading the address index"):
+                async with client.pipeline(transaction=False) as reads:
+                    for interaction_id in page:
+                        reads.exists(keys.personal_of(interaction_id))
+                    held: list[Any] = await reads.execute()
+            gone: dict[int, list[str] | None] = {
+                i: None for i, exists in zip(page, held, strict=True) if not exists
+            }
+            await self._discard(gone, "removing the address index of erased interactions")
 
     async def _move_earlier_records(self) -> None:
         """Move the records of an earlier version (one per interaction) to pieces, a chunk at

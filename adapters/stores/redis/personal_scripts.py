@@ -97,12 +97,13 @@ return {"ok", "erased", tostring(erased)}
 """
 
 _INDEX = """#!lua
--- Index the addresses named by pieces stored before the index, fenced by the epoch; an
--- interaction erased since it was read is left out. Last, mark the index as built.
+-- Index the addresses named by pieces a writer without the index stored, fenced by the epoch;
+-- an interaction erased since it was read is left out. Last, mark the index as kept up to
+-- this writer's epoch.
 -- KEYS: epoch, personal:indexed, then per interaction: personal:<id>, personal:<id>:subjects
 --       and subjects:<digest> of each address its pieces name
--- ARGV: epoch, "done" on the last call (else ""), then per interaction: id, how many
---       addresses (n), then the n addresses' keyed digests
+-- ARGV: epoch, the epoch to mark on the last call (else ""), then per interaction: id, how
+--       many addresses (n), then the n addresses' keyed digests
 -- returns: {"ok"} | {"fenced", the epoch now}
 local epoch = redis.call("GET", KEYS[1])
 if epoch ~= ARGV[1] then
@@ -119,8 +120,8 @@ while k <= #KEYS do
   end
   k, a = k + 2 + n, a + 2 + n
 end
-if ARGV[2] == "done" then
-  redis.call("SET", KEYS[2], "1")
+if ARGV[2] ~= "" then
+  redis.call("SET", KEYS[2], ARGV[2])
 end
 return {"ok"}
 """

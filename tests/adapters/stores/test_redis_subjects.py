@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from structlog.testing import capture_logs
 
 from aiguillage.adapters.stores.journal import JournalFenced
 from aiguillage.adapters.stores.personal import sealed
@@ -130,3 +132,48 @@ async def test_a_command_beside_the_leader_writes_under_its_epoch_until_a_takeov
         await taker.close()
     finally:
         await guest.close()
+
+
+async def test_what_a_leader_without_the_index_stored_and_erased_is_indexed_by_the_next(
+    redis_server: RedisServer, journal: RedisJournal, tmp_path: Path
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    email = subject_key(key, "email", "jeanne@example.org")
+    first = sealed(1, JEANNE, 10)
+    await personal.put_many([first, sealed(2, JEANNE, 11)])
+    await journal.close()
+    # A standby of a version before the index takes over: it stores and erases pieces as that
+    # version did, without touching the index.
+    older = journal_on(redis_server, tmp_path / "archive")
+    await older.open()
+    client, keys = older.connection(), older.keys
+    third = sealed(3, JEANNE, 12)
+    await client.hset(keys.personal_of(3), third.digest, msgspec.msgpack.encode(third[2:]))
+    await client.zadd(keys.personal_stored, {f"3:{third.digest}": 12})
+    await client.delete(keys.personal_of(1))
+    await client.zrem(keys.personal_stored, f"1:{first.digest}")
+    await older.close()
+    upgraded = journal_on(redis_server, tmp_path / "archive")
+    await upgraded.open()
+    try:
+        with capture_logs() as logs:
+            await RedisPersonalStore(upgraded).open()
+        assert [e["interactions"] for e in logs if "indexed" in e["event"]] == [2]
+        after = RedisPersonalStore(upgraded)
+        await after.open()
+        assert await after.find_subject(email) == [2, 3]
+        assert keys.personal_subjects_of(1) not in await index_keys(upgraded)
+        assert await upgraded.connection().get(keys.personal_indexed) == b"3"
+    finally:
+        await upgraded.close()
+    follower = journal_on(redis_server, tmp_path / "archive")
+    await follower.open()  # after a leader that kept the index: nothing to read again
+    try:
+        with capture_logs() as logs:
+            await RedisPersonalStore(follower).open()
+        assert [e for e in logs if "indexed" in e["event"]] == []
+        assert await follower.connection().get(keys.personal_indexed) == b"4"
+    finally:
+        await follower.close()
