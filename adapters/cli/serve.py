@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import getpass
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import anyio
 import typer
 from rich.console import Console
 
 from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
-from aiguillage.adapters.config.settings import LoadedConfig
-from aiguillage.adapters.stores.access_log import AccessEntry
-from aiguillage.adapters.stores.actors import Actor
-from aiguillage.adapters.stores.beside import beside
-from aiguillage.adapters.stores.journal import JournalError
-from aiguillage.adapters.stores.sqlite.access_log import verify_access_file
-from aiguillage.adapters.stores.sqlite.journal import verify_file
-from aiguillage.adapters.stores.urls import RedisStore, SQLiteStore, StoreError, store_of
+
+# The stores and anyio are imported by the commands that use them: ``serve --help`` and the
+# command line's start need neither.
+if TYPE_CHECKING:
+    from aiguillage.adapters.config.settings import LoadedConfig
+    from aiguillage.adapters.stores.urls import RedisStore, SQLiteStore
 
 __all__ = ["erase", "replay", "serve"]
 
@@ -36,6 +33,8 @@ _err = Console(stderr=True, highlight=False)
 
 
 def _store(url: str | None, loaded: LoadedConfig) -> SQLiteStore | RedisStore:
+    from aiguillage.adapters.stores.urls import StoreError, store_of
+
     try:
         return store_of(url, loaded)
     except StoreError as exc:
@@ -92,6 +91,11 @@ def replay(
 ) -> None:
     """Check a journal: with --verify, every event's hash chain, naming the first break, and
     each snapshot stored against the seal the chain holds of it."""
+    import anyio
+
+    from aiguillage.adapters.stores.sqlite.journal import verify_file
+    from aiguillage.adapters.stores.urls import RedisStore
+
     loaded = load_or_exit(config)
     where = _store(store, loaded)
     if not verify:
@@ -129,7 +133,11 @@ def replay(
 
 def _verify_access_log(where: SQLiteStore | RedisStore, label: str) -> None:
     """Check the access log's chain too (who read whose personal data); exit 1 if broken."""
+    import anyio
+
     from aiguillage.adapters.stores.journal import JournalError, Verification
+    from aiguillage.adapters.stores.sqlite.access_log import verify_access_file
+    from aiguillage.adapters.stores.urls import RedisStore
 
     access: Verification | None
     try:
@@ -164,6 +172,13 @@ def erase(
     """Erase an interaction's personal data (customer, subject, text); the journal stays valid.
     The erasure is recorded in the access log: this command (with the system user) and why.
     On an embedded journal or a Redis domain, beside a running daemon or without one."""
+    import anyio
+
+    from aiguillage.adapters.stores.access_log import AccessEntry
+    from aiguillage.adapters.stores.actors import Actor
+    from aiguillage.adapters.stores.beside import beside
+    from aiguillage.adapters.stores.journal import JournalError
+
     loaded = load_or_exit(config)
     allowed = loaded.settings.reasons.erase
     if reason not in allowed:

@@ -5,6 +5,9 @@ Runs the real engine (``simulations.run``) on the configured roster, shifts and 
 mean and a 95 % confidence interval. Prints a table per channel, or one JSON object with
 ``--json``, and writes the HTML report with ``--report``; ``--journal FILE`` writes the run's
 events into a new journal file, which ``aiguillage report`` reads as it reads the daemon's.
+
+The simulator of a deployment, its reports and the progress bar are imported in the functions
+that run them, so that ``simulate queue`` and ``--help`` start without them.
 """
 
 from __future__ import annotations
@@ -16,33 +19,31 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import msgspec
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
-from aiguillage.adapters.cli.sla import describe_sla
 from aiguillage.adapters.cli.support import ConfigOption, HeadedTable, load_or_exit
-from aiguillage.adapters.config.datetimes import format_instant
-from aiguillage.adapters.config.settings import LoadedConfig
-from aiguillage.adapters.reports.simulation import LANGUAGES, render_html
-from aiguillage.adapters.reports.staffing_csv import PlanError, read_plan
-from aiguillage.engine.commands import AddAdvisor
-from aiguillage.engine.events import Event
 from aiguillage.engine.instants import DAY, MINUTE, from_datetime
 from aiguillage.engine.routing import STRATEGIES
-from aiguillage.simulations.outcome import ReplicatedRun, RunResult
-from aiguillage.simulations.results import estimates
-from aiguillage.simulations.run import Deployment, simulate
+
+if TYPE_CHECKING:
+    from aiguillage.adapters.config.settings import LoadedConfig
+    from aiguillage.engine.events import Event
+    from aiguillage.simulations.outcome import ReplicatedRun, RunResult
+    from aiguillage.simulations.run import Deployment
 
 __all__ = ["deployment_of", "simulate_app"]
 
 
 def deployment_of(loaded: LoadedConfig) -> Deployment:
     """Return what a configuration file describes, as the simulator's input."""
+    from aiguillage.engine.commands import AddAdvisor
+    from aiguillage.simulations.run import Deployment
+
     settings = loaded.settings
     roster = tuple(
         (
@@ -68,6 +69,8 @@ def deployment_of(loaded: LoadedConfig) -> Deployment:
 
 
 def _one(job: tuple[Deployment, float, int, str | None, date | None]) -> RunResult:
+    from aiguillage.simulations.run import simulate
+
     deployment, days, seed, strategy, start = job
     return simulate(deployment, days=days, seed=seed, strategy=strategy, start=start)
 
@@ -117,6 +120,11 @@ def simulate_command(
     """
     if context.invoked_subcommand is not None:
         return
+    from aiguillage.adapters.reports.simulation import LANGUAGES, render_html
+    from aiguillage.adapters.reports.staffing_csv import PlanError, read_plan
+    from aiguillage.simulations.outcome import ReplicatedRun
+    from aiguillage.simulations.results import estimates
+
     loaded = load_or_exit(config)
     deployment = deployment_of(loaded)
     if plan is not None:
@@ -185,6 +193,8 @@ def _period(
 
 def _check_plan(deployment: Deployment, start: date | None, days: float) -> None:
     """Refuse a plan that leaves a channel with traffic unstaffed or does not cover the run."""
+    from aiguillage.adapters.config.datetimes import format_instant
+
     plan = deployment.plan
     channels = deployment.policies.channels
     for channel, policy in channels.items():
@@ -243,6 +253,10 @@ def _run_all(
     keep: Callable[[Event], None] | None = None,
 ) -> list[RunResult]:
     """Run the jobs; ``keep`` (one job only) is given every event of the run, in order."""
+    from rich.progress import Progress
+
+    from aiguillage.simulations.run import simulate
+
     show = not quiet and sys.stderr.isatty()
     workers = 1 if keep is not None else min(len(jobs), os.cpu_count() or 1)
     with Progress(console=Console(stderr=True), disable=not show, transient=True) as progress:
@@ -284,6 +298,9 @@ def _run_all(
 
 
 def _print(outcome: RunResult | ReplicatedRun, loaded: LoadedConfig) -> None:
+    from aiguillage.adapters.cli.sla import describe_sla
+    from aiguillage.simulations.outcome import ReplicatedRun, RunResult
+
     console = Console(highlight=False)
     first = outcome if isinstance(outcome, RunResult) else outcome.runs[0]
     runs = 1 if isinstance(outcome, RunResult) else len(outcome.runs)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, ConsoleOptions
 from rich.measure import Measurement
 from rich.table import Table
 
-from aiguillage.adapters.config.settings import (
-    ConfigError,
-    LoadedConfig,
-    default_config_path,
-    load_config,
-)
+if TYPE_CHECKING:
+    from aiguillage.adapters.config.settings import LoadedConfig
 
 __all__ = ["ConfigOption", "HeadedTable", "load_or_exit"]
 
@@ -31,6 +27,10 @@ ConfigOption = Annotated[
 
 def load_or_exit(path: Path | None) -> LoadedConfig:
     """Load a configuration, or print each problem with its line on stderr and exit 1."""
+    # Imported here: a command's --help, and the commands that read no configuration, start
+    # without the settings' whole tree of tables.
+    from aiguillage.adapters.config.settings import ConfigError, default_config_path, load_config
+
     path = path if path is not None else default_config_path()
     try:
         return load_config(path)

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 from typer.testing import CliRunner
 
+from aiguillage.adapters.cli.main import COMMANDS as LISTED
 from aiguillage.adapters.cli.main import app
 
 runner = CliRunner()
@@ -30,8 +31,10 @@ def _commands(
     assert isinstance(command, TyperCommand | TyperGroup)
     yield path, command
     if isinstance(command, TyperGroup):
-        for name, subcommand in command.commands.items():
-            yield from _commands(subcommand, (*path, name))
+        # Asked by name, as the command line asks: the root imports its subcommands when asked.
+        context = typer.Context(command)
+        for name in command.list_commands(context):
+            yield from _commands(command.get_command(context, name), (*path, name))
 
 
 COMMANDS = dict(_commands(typer.main.get_command(app)))
@@ -61,6 +64,18 @@ def test_help_exits_zero_and_shows_every_text_as_written(path: tuple[str, ...]) 
     shown = _squeezed(result.stdout)
     for text in _texts_as_written(COMMANDS[path]):
         assert _squeezed(text) in shown, text
+
+
+@pytest.mark.parametrize("name", list(LISTED))
+def test_the_root_lists_each_subcommand_with_its_own_line_of_help(name: str) -> None:
+    # The root lists its subcommands from a table, without importing them: each line must be
+    # the one the subcommand itself gives, as the listing would show it at any width.
+    listed = TyperCommand(name=name, help=LISTED[name].help)
+    assert listed.get_short_help_str(limit=1000) == COMMANDS[(name,)].get_short_help_str(limit=1000)
+
+
+def test_the_root_lists_every_subcommand_once() -> None:
+    assert [path[0] for path in COMMANDS if len(path) == 1] == list(LISTED)
 
 
 def test_brackets_in_help_texts_are_shown_literally() -> None:
