@@ -70,6 +70,14 @@ class LazyGroup(TyperGroup):
             )
         return self.commands.get(cmd_name)
 
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            # Typer coerces a flag's value through pydantic unless it is a bool: left at None
+            # when not given, this group's --help would import pydantic for each subcommand's.
+            option.default = False
+        return option
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # Listed from the table's lines of help, laid out by the group's own code, so that the
         # listing imports nothing and reads as it would with every subcommand imported.
