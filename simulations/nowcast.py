@@ -21,10 +21,9 @@ from __future__ import annotations
 import functools
 import random
 from datetime import datetime, time, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
-import numpy as np
 
 from aiguillage.engine.calendar import BusinessCalendar
 from aiguillage.engine.commands import AddAdvisor, SetAdvisorState, Submit, UpdateAdvisor
@@ -36,8 +35,10 @@ from aiguillage.engine.schedules import WORK
 
 from .kernel import Behaviour, Simulation
 from .nowcast_tally import ChannelCount, DayTally, first_edge
-from .nowcast_traffic import DayTraffic, level_factor
 from .scenario import Scenario
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "CallIn",
@@ -179,6 +180,12 @@ def describe(what_if: WhatIf) -> str:
 
 def nowcast(request: NowcastRequest) -> Nowcast:
     """Simulate the rest of the day from the image, as is and for each what-if."""
+    # numpy (and the traffic, which draws with it) is imported by the functions that draw and
+    # summarise, not by the module: the configuration reads ``WhatIf`` from here without numpy.
+    import numpy as np
+
+    from .nowcast_traffic import DayTraffic, level_factor
+
     base = Engine.from_image(request.image)
     state = base.state
     calendar = state.calendar
@@ -396,6 +403,8 @@ def _summarise(
     now: Instant,
     calendar: BusinessCalendar,
 ) -> list[ChannelNowcast]:
+    import numpy as np
+
     policies = _policies_in(request)
     out = []
     for channel, policy in policies.channels.items():
@@ -450,6 +459,8 @@ def _day_level(before: SoFar, rest: ChannelCount) -> float | None:
 
 
 def _figure(values: list[float]) -> Figure:
+    import numpy as np
+
     low, high = np.quantile(values, [0.05, 0.95])
     return Figure(
         mean=round(float(np.mean(values)), 4), low=round(float(low), 4), high=round(float(high), 4)

@@ -104,3 +104,11 @@ def test_simulate_queue_imports_the_engine_and_numpy_only(tmp_path: Path) -> Non
     assert json.loads(shown)["offered"] == 100
     assert "aiguillage.engine.engine" in modules
     assert _among(modules, HEAVY) == []
+
+
+def test_check_config_reads_the_configuration_without_numpy(tmp_path: Path) -> None:
+    modules, shown = _imported(tmp_path, "check-config")
+    assert shown.rstrip().endswith("OK")
+    assert "aiguillage.adapters.config.settings" in modules
+    reading = tuple(room for room in HEAVY if room != "aiguillage.adapters.config.settings")
+    assert _among(modules, (*reading, "numpy")) == []
