@@ -6,8 +6,8 @@ mean and a 95 % confidence interval. Prints a table per channel, or one JSON obj
 ``--json``, and writes the HTML report with ``--report``; ``--journal FILE`` writes the run's
 events into a new journal file, which ``aiguillage report`` reads as it reads the daemon's.
 
-The simulator of a deployment, its reports and the progress bar are imported in the functions
-that run them, so that ``simulate queue`` and ``--help`` start without them.
+The simulator of a deployment, its reports, the worker processes and Rich are imported in the
+functions that use them, so that ``simulate queue --json`` and ``--help`` start without them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -24,9 +23,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import typer
-from rich.console import Console
 
-from aiguillage.adapters.cli.support import ConfigOption, HeadedTable, load_or_exit
+from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.engine.instants import DAY, MINUTE, from_datetime
 from aiguillage.engine.routing import STRATEGIES
 
@@ -253,6 +251,9 @@ def _run_all(
     keep: Callable[[Event], None] | None = None,
 ) -> list[RunResult]:
     """Run the jobs; ``keep`` (one job only) is given every event of the run, in order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from rich.console import Console
     from rich.progress import Progress
 
     from aiguillage.simulations.run import simulate
@@ -298,7 +299,10 @@ def _run_all(
 
 
 def _print(outcome: RunResult | ReplicatedRun, loaded: LoadedConfig) -> None:
+    from rich.console import Console
+
     from aiguillage.adapters.cli.sla import describe_sla
+    from aiguillage.adapters.cli.tables import HeadedTable
     from aiguillage.simulations.outcome import ReplicatedRun, RunResult
 
     console = Console(highlight=False)
@@ -460,6 +464,10 @@ def queue_command(
     if as_json:
         typer.echo(msgspec.json.encode(answer).decode())
         return
+    from rich.console import Console
+
+    from aiguillage.adapters.cli.tables import HeadedTable
+
     table = HeadedTable("figure", "engine (measured)", f"{formula_figures['model']} (formula)")
     table.add_row("service level", f"{run.service_level:.4f}", f"{formula.service_level:.4f}")
     table.add_row("ASA, s", f"{run.asa_s:.2f}", f"{formula.asa_s:.2f}")

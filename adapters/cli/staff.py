@@ -17,9 +17,8 @@ from typing import Annotated, Literal
 
 import msgspec
 import typer
-from rich.console import Console
 
-from aiguillage.adapters.cli.support import ConfigOption, HeadedTable, load_or_exit
+from aiguillage.adapters.cli.support import ConfigOption, load_or_exit
 from aiguillage.simulations.erlang import (
     Staffing,
     TargetUnreachable,
@@ -217,7 +216,10 @@ def plan_command(
     ] = True,
 ) -> None:
     """Advisors needed per half-hour and channel over a week, checked by simulation."""
+    from rich.console import Console
+
     from aiguillage.adapters.cli.simulate import deployment_of
+    from aiguillage.adapters.cli.tables import HeadedTable
     from aiguillage.adapters.reports.staffing_csv import plan_to_csv
     from aiguillage.engine.calendar import BusinessCalendar
     from aiguillage.engine.instants import from_datetime

@@ -6,7 +6,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from aiguillage.adapters.cli.main import app
-from aiguillage.adapters.cli.support import HeadedTable
+from aiguillage.adapters.cli.tables import HeadedTable
 from aiguillage.adapters.config.settings import default_config_path
 
 runner = CliRunner()
