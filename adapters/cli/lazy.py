@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from difflib import get_close_matches
 from typing import Any, NamedTuple
 
 import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["Lazy", "LazyGroup", "mounted"]
+__all__ = ["Lazy", "LazyGroup"]
 
 
 class Lazy(NamedTuple):
@@ -28,7 +29,7 @@ class Lazy(NamedTuple):
     """The first paragraph of the subcommand's help, as ``aiguillage --help`` lists it."""
 
 
-def mounted(name: str, target: str, rich_markup_mode: Any) -> TyperCommand | TyperGroup:
+def _mounted(name: str, target: str, rich_markup_mode: Any) -> TyperCommand | TyperGroup:
     """Import ``target`` and build its command as ``add_typer`` or ``command`` would mount it."""
     module, _, attribute = target.partition(":")
     found = getattr(importlib.import_module(module), attribute)
@@ -48,7 +49,7 @@ def mounted(name: str, target: str, rich_markup_mode: Any) -> TyperCommand | Typ
 
 
 def _nothing() -> None:
-    """Hold the command being built."""
+    """Do nothing: the holder's callback, which only makes it a group."""
 
 
 class LazyGroup(TyperGroup):
@@ -65,10 +66,18 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in self.lazy:
-            self.commands[cmd_name] = mounted(
+            self.commands[cmd_name] = _mounted(
                 cmd_name, self.lazy[cmd_name].target, self.rich_markup_mode
             )
         return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.lazy and args[0] not in self.commands:
+            # Typer suggests the names close to a mistyped one among the commands already built:
+            # the close ones are built first, so the error names them as it would without lazy.
+            for name in get_close_matches(args[0], list(self.lazy)):
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)

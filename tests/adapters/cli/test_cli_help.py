@@ -100,3 +100,9 @@ def test_version_prints_the_installed_distribution_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"aiguillage {version('aiguillage')}"
+
+
+def test_a_mistyped_command_is_answered_with_the_close_names() -> None:
+    result = runner.invoke(app, ["simulat"])
+    assert result.exit_code == 2
+    assert "No such command 'simulat'. Did you mean 'simulate', 'sla'?" in result.stderr
