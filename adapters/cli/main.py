@@ -78,7 +78,7 @@ COMMANDS = {
     ),
     "quality": Lazy(
         f"{_CLI}.quality:quality_app",
-        "Quality: mystery-shopper results (audits: the API, /v1/audits).",
+        "Quality: mystery-shopper results (audits: the page /app/quality, or /v1/audits).",
     ),
     "channel": Lazy(
         f"{_CLI}.channel:channel_app",
