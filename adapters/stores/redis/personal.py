@@ -377,7 +377,11 @@ class RedisPersonalStore:
 
     async def _forget_erased(self) -> None:
         """Remove the index entries of interactions without pieces (erased by a writer that
-        kept no index), a page of ``personal:<id>:subjects`` keys at a time."""
+        kept no index), a page of ``personal:<id>:subjects`` keys at a time.
+
+        The script is given no piece to erase: it drops an interaction's entries only if its
+        hash is still gone when it runs, so a piece a leader stored after the read stays.
+        """
         journal = self._journal
         keys = journal.keys
         client = journal.connection()
@@ -395,7 +399,7 @@ class RedisPersonalStore:
                         reads.exists(keys.personal_of(interaction_id))
                     held: list[Any] = await reads.execute()
             gone: dict[int, list[str] | None] = {
-                i: None for i, exists in zip(page, held, strict=True) if not exists
+                i: [] for i, exists in zip(page, held, strict=True) if not exists
             }
             await self._discard(gone, "removing the address index of erased interactions")
 

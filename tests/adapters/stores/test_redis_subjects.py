@@ -177,3 +177,47 @@ async def test_what_a_leader_without_the_index_stored_and_erased_is_indexed_by_t
         assert await follower.connection().get(keys.personal_indexed) == b"4"
     finally:
         await follower.close()
+
+
+async def test_a_piece_an_earlier_leader_stores_while_a_command_drops_the_index_entries_stays(
+    redis_server: RedisServer,
+    journal: RedisJournal,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    personal = RedisPersonalStore(journal)
+    await personal.open()
+    key = await personal.external_id_key()
+    first = sealed(1, JEANNE, 10)
+    await personal.put_many([first])
+    await journal.close()
+    # A leader of a version before the index erases interaction 1 without touching its index
+    # entries, and leads on while a command runs beside it.
+    older = journal_on(redis_server, tmp_path / "archive")
+    await older.open()
+    client, keys = older.connection(), older.keys
+    await client.delete(keys.personal_of(1))
+    await client.zrem(keys.personal_stored, f"1:{first.digest}")
+    guest = journal_on(redis_server, tmp_path / "archive")
+    await guest.attach()
+    beside = RedisPersonalStore(guest)
+    again = sealed(1, {**JEANNE, "text": "Je vous écris de nouveau."}, 20)
+    discard = beside._discard
+
+    async def a_piece_stored_meanwhile(pieces: dict[int, list[str] | None], doing: str) -> int:
+        # The command read that interaction 1 has no pieces; the leader stores one before the
+        # command's script runs.
+        await client.hset(keys.personal_of(1), again.digest, msgspec.msgpack.encode(again[2:]))
+        await client.zadd(keys.personal_stored, {f"1:{again.digest}": 20})
+        return await discard(pieces, doing)
+
+    monkeypatch.setattr(beside, "_discard", a_piece_stored_meanwhile)
+    try:
+        await beside.open()
+        assert await beside.get(1) == [again]
+        assert await beside.stored_since(0) == [(1, again.digest)]
+        # The piece names her too: her entries stay with it.
+        assert await beside.find_subject(subject_key(key, "email", "jeanne@example.org")) == [1]
+    finally:
+        await guest.close()
+        await older.close()
