@@ -10,7 +10,9 @@ code path for both stores:
   the access log written as the daemon writes them, SQLite's locks between the two;
 - a Redis domain (``redis://``): the journal opened beside its leader, without the lease
   (``RedisJournal.attach``); the personal data and the access log written under the epoch found
-  at the start, so a takeover meanwhile refuses them (``JournalFenced``: run it again).
+  at the start, so a takeover meanwhile refuses them (``JournalFenced``: run it again); the
+  personal-data store refuses to open (``JournalError``) while it holds records in the layout
+  of an earlier version, whose leader reads them there.
 
 ``JournalError`` (with what to do) when there is no journal there.
 """

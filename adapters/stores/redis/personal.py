@@ -18,7 +18,10 @@ holds the epoch of the latest leader that kept the index: after a writer that ke
 version before the index, a standby not upgraded yet), the next leader indexes every piece, a
 page at a time, and removes the index entries of what that writer erased. Records written by an
 earlier version (a field ``<id>`` of the hash ``aiguillage:{domain}:personal``, a member
-``<id>`` of the sorted set) are moved to this layout when a leader opens the store.
+``<id>`` of the sorted set) are moved to this layout when a leader opens the store, and only
+then: a command beside a leader (``RedisJournal.attach``) that finds such records refuses to
+run, for that leader may be of the earlier version, and would no longer read nor erase the
+records moved from under it.
 
 The store shares the journal's connection and its epoch: every write (put, erase, purge,
 discard) runs in a script (``redis.personal_scripts``) that first checks the epoch, like an
@@ -47,7 +50,7 @@ import msgspec
 import redis.exceptions
 import structlog
 
-from aiguillage.adapters.stores.journal import JournalUnavailable
+from aiguillage.adapters.stores.journal import JournalError, JournalUnavailable
 from aiguillage.adapters.stores.personal import KEY_BYTES, Sealed, digest
 from aiguillage.adapters.stores.redis.personal_scripts import PersonalScripts, register
 from aiguillage.adapters.stores.redis.scripts import text
@@ -90,11 +93,15 @@ class RedisPersonalStore:
 
     async def open(self) -> None:
         """Get ready on the journal's connection, move an earlier version's records to this
-        layout and index the addresses of pieces stored before the index; ``JournalUnavailable``
-        if it is not open, ``JournalFenced``."""
+        layout (a leader; ``JournalError`` beside one when there are such records) and index
+        the addresses of pieces stored before the index; ``JournalUnavailable`` if it is not
+        open, ``JournalFenced``."""
         self._scripts = register(self._journal.connection())
         self._key = None
-        await self._move_earlier_records()
+        if self._journal.leads:
+            await self._move_earlier_records()
+        else:
+            await self._refuse_earlier_records()
         await self._index_earlier_pieces()
 
     async def external_id_key(self) -> bytes:
@@ -433,6 +440,18 @@ class RedisPersonalStore:
                 log.info("personal data moved to pieces", records=len(hashes))
             if cursor == 0:
                 return
+
+    async def _refuse_earlier_records(self) -> None:
+        """Refuse to work beside a leader while records of an earlier version are held."""
+        journal = self._journal
+        with journal.unavailable("reading personal data"):
+            earlier: Any = await journal.connection().hlen(journal.keys.personal)
+        if earlier:
+            raise JournalError(
+                f"{self.description}: records of an earlier version are held in its layout "
+                f"(interactions: {earlier}), which a leader of this version moves when it "
+                "starts; the leader is of an earlier version: run this after the upgrade"
+            )
 
     async def _write(
         self, script: AsyncScript, keys: list[str], arguments: list[Any], doing: str

@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 import redis
 
+from aiguillage.adapters.stores.redis.journal import RedisJournal
+from aiguillage.adapters.stores.redis.keys import keys_of
 from tests.adapters.daemons import ADMIN, INTEGRATOR, SUPERVISOR, Daemon, running, write_config
 from tests.adapters.redis_server import RedisServer
 
@@ -360,3 +363,27 @@ def test_on_redis_the_commands_name_a_domain_that_holds_no_journal(
         said = " ".join(done.stderr.split())
         assert "(domain idfm-overflow): no journal here" in said, (command, said)
         assert "check the URL and the domain" in said
+
+
+def test_on_redis_the_commands_beside_a_leader_of_an_earlier_version_wait_for_the_upgrade(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    config = str(write_config(tmp_path))
+
+    async def a_journal() -> None:
+        journal = RedisJournal(redis_server.url, domain="idfm-overflow", archive_dir=tmp_path)
+        await journal.open()
+        await journal.close()
+
+    anyio.run(a_journal)
+    keys = keys_of("idfm-overflow")
+    with redis.Redis.from_url(redis_server.url) as client:  # as the earlier version stores
+        client.hset(keys.personal, "7", msgspec.msgpack.encode((b"salt", b'{"text":"x"}')))
+        client.zadd(keys.personal_stored, {"7": 1})
+    for command in (("retention",), ("subject", "search", "--email", "jeanne@example.org")):
+        done = cli(*command, "--config", config, "--store", redis_server.url, cwd=tmp_path)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        said = " ".join(done.stderr.split())
+        assert "the leader is of an earlier version: run this after the upgrade" in said, said
+    with redis.Redis.from_url(redis_server.url) as client:
+        assert client.hkeys(keys.personal) == [b"7"]

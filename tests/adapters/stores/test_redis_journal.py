@@ -468,6 +468,42 @@ async def test_personal_data_of_the_earlier_layout_is_moved_to_pieces_at_open(
     assert await personal.stored_since(0) == []
 
 
+async def test_beside_a_leader_of_an_earlier_version_its_records_stay_where_it_reads_them(
+    redis_server: RedisServer, journal: RedisJournal, archive: Path
+) -> None:
+    old = sealed(7, {"text": "written by an earlier version"}, T0 + 7)
+    with raw(redis_server) as client:  # the leader of the earlier version stores a record
+        client.hset(KEYS.personal, "7", msgspec.msgpack.encode((old.salt, old.data)))
+        client.zadd(KEYS.personal_stored, {"7": T0 + 7})
+    guest = journal_on(redis_server, archive)
+    await guest.attach()
+    try:
+        with pytest.raises(JournalError) as refused:
+            await RedisPersonalStore(guest).open()
+    finally:
+        await guest.close()
+    assert str(refused.value) == (
+        f"{journal.description}, personal data: records of an earlier version are held in its "
+        "layout (interactions: 1), which a leader of this version moves when it starts; the "
+        "leader is of an earlier version: run this after the upgrade"
+    )
+    with raw(redis_server) as client:  # its own erasure (HDEL personal 7) still finds it
+        assert client.hkeys(KEYS.personal) == [b"7"]
+        assert client.zrange(KEYS.personal_stored, 0, -1) == [b"7"]
+        assert not client.exists(KEYS.personal_of(7))
+    personal = RedisPersonalStore(journal)  # the upgraded leader moves it
+    await personal.open()
+    assert await personal.get(7) == [old]
+    beside = journal_on(redis_server, archive)
+    await beside.attach()
+    try:
+        after = RedisPersonalStore(beside)
+        await after.open()
+        assert await after.get(7) == [old]
+    finally:
+        await beside.close()
+
+
 async def test_what_was_acknowledged_survives_sigkill_of_redis(
     redis_server: RedisServer, archive: Path
 ) -> None:
