@@ -166,9 +166,13 @@ class PersonalStore(Protocol):
         """Return (interaction id, digest) of the pieces stored at or after ``since``."""
         ...
 
-    async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
+    async def stored_between(
+        self, since: Instant, before: Instant, limit: int, *, tidy: bool = True
+    ) -> list[Sealed]:
         """Return up to ``limit`` pieces stored at or after ``since`` and before ``before``,
-        the oldest first (the retention per category reads what they are)."""
+        the oldest first (the retention per category reads what they are). A store whose
+        index can name a piece that is gone removes those entries as it passes them, unless
+        ``tidy`` is false (a dry run, which writes nothing)."""
         ...
 
     async def discard(self, pieces: Sequence[tuple[int, str]]) -> int:

@@ -6,7 +6,8 @@ the access log at an instant: the pieces of the personal-data store stored befor
 ``attachments`` cut-off (the bytes are sealed with the message's text under one digest, so the
 piece goes whole); the access log is trimmed from its start before the ``access_log`` cut-off.
 Recordings are the call channel's (it deletes them daily with ``[retention] recordings_days``).
-With ``apply=False`` nothing is removed and the counts say what would go.
+With ``apply=False`` nothing is removed (not even an index entry whose piece is gone) and the
+counts say what would go.
 
 The pass returns one ``Removal`` per category, which the daemon logs, counts in its metrics
 (``aiguillage_retention_removed_total``) and ``aiguillage retention`` prints; and, when it
@@ -147,7 +148,7 @@ async def _pieces(
     since, seen, limit = -(2**62), set[tuple[int, str]](), _PAGE
     later = max(messages_before, attachments_before)  # a piece with attachments: the earlier
     while True:
-        page = await personal.stored_between(since, later, limit)
+        page = await personal.stored_between(since, later, limit, tidy=apply)
         fresh = [p for p in page if (p.interaction_id, p.digest) not in seen]
         if not fresh:
             if len(page) < limit:

@@ -196,13 +196,15 @@ class RedisPersonalStore:
             found: Any = await journal.connection().smembers(journal.keys.subject(subject))
         return sorted(int(interaction_id) for interaction_id in found)
 
-    async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
+    async def stored_between(
+        self, since: Instant, before: Instant, limit: int, *, tidy: bool = True
+    ) -> list[Sealed]:
         """Return up to ``limit`` pieces stored from ``since`` to before ``before``, oldest
         first.
 
         A member of ``personal:stored`` whose piece is gone (an orphan: left by a version that
         erased the hash alone, or by hand) is passed over, the read going on past it so that a
-        short page still means the end, and removed.
+        short page still means the end, and removed unless ``tidy`` is false.
         """
         self._open()
         journal = self._journal
@@ -232,7 +234,7 @@ class RedisPersonalStore:
             offset += len(members)
             if len(members) < wanted:
                 break
-        if orphans:
+        if orphans and tidy:
             await self._forget(orphans)
         return pieces
 

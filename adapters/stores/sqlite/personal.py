@@ -92,7 +92,9 @@ class SQLitePersonalStore:
         rows = await self._thread.run(partial(self._all, query, (since,)))
         return [(int(interaction_id), str(piece)) for interaction_id, piece in rows]
 
-    async def stored_between(self, since: Instant, before: Instant, limit: int) -> list[Sealed]:
+    async def stored_between(
+        self, since: Instant, before: Instant, limit: int, *, tidy: bool = True
+    ) -> list[Sealed]:
         query = f"{_PIECES} WHERE stored_at >= ? AND stored_at < ? ORDER BY stored_at LIMIT ?"
         rows = await self._thread.run(partial(self._all, query, (since, before, limit)))
         return [

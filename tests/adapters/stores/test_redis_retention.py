@@ -50,7 +50,7 @@ async def test_each_category_loses_what_is_past_its_period_on_redis(
     assert len(await personal.stored_since(0)) == 451
 
 
-async def test_an_orphan_index_entry_neither_ends_the_pass_nor_stays(
+async def test_an_orphan_index_entry_neither_ends_the_pass_nor_outlives_one_that_applies(
     journal: RedisJournal,
 ) -> None:
     personal = RedisPersonalStore(journal)
@@ -59,6 +59,10 @@ async def test_an_orphan_index_entry_neither_ends_the_pass_nor_stays(
     await personal.put_many(old)
     # An index entry whose piece is gone: the hash erased alone, as an earlier version could.
     await journal.connection().delete(journal.keys.personal_of(5))
+    would = await retention_pass(DAYS, NOW, personal, None, apply=False)
+    assert would[0].removed == 299
+    orphan = f"5:{old[4].digest}"  # a dry run writes nothing: the entry is still there
+    assert await journal.connection().zscore(journal.keys.personal_stored, orphan) is not None
     went = await retention_pass(DAYS, NOW, personal, None)
     assert went[0].removed == 299
     assert await personal.stored_since(0) == []
