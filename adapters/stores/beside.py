@@ -124,7 +124,8 @@ class Beside:
         )
 
     def export_source(self) -> AbstractAsyncContextManager[ExportSource]:
-        """What the reversibility export reads, as of one instant (``stores.export``)."""
+        """What the reversibility export reads: the journal and the access log as of one
+        instant, the personal data as it is when read (``stores.export``)."""
         if self._journal is not None:
             from aiguillage.adapters.stores.redis.export import redis_source
 

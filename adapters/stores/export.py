@@ -1,9 +1,10 @@
 """The reversibility export: the whole journal, the personal data and the configuration, in files.
 
 At the end of the contract the authority takes its data to another operator. ``export_all``
-writes, from a store read as of one instant (``ExportSource``: ``sqlite.export`` reads an
-embedded journal read-only, beside the daemon or from a backup; ``redis.export`` a domain beside
-its leader, the archived records from the archive files), JSON Lines any tool reads:
+writes, from a store whose journal and access log are read as of one instant and personal data
+after them, as it is then (``ExportSource``: ``sqlite.export`` reads an embedded journal
+read-only, beside the daemon or from a backup; ``redis.export`` a domain beside its leader, the
+archived records from the archive files), JSON Lines any tool reads:
 ``journal.jsonl`` (each record: seq, hash, the exact body hashed, and its event and actor
 decoded), ``seals.jsonl`` (the snapshot seals, links of the same chain), ``access_log.jsonl``
 (who read whose data), ``personal.jsonl`` (each interaction's personal pieces, opened: data,
@@ -51,8 +52,10 @@ SEAL = 0
 
 
 class ExportSource(Protocol):
-    """A store read as of one instant: what a running daemon writes meanwhile is left out,
-    so the records, seals and access log exported end where ``ends`` says."""
+    """A store read for an export: the records, seals and access log as of one instant (what
+    a running daemon appends meanwhile is left out, so they end where ``ends`` says); the
+    personal data as it is when its turn comes, so a piece stored or erased meanwhile is in the
+    export or not, depending on when."""
 
     description: str
 

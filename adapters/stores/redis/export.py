@@ -7,7 +7,11 @@ appends meanwhile is left out. The records trimmed from the stream are read from
 files (``[daemon] archive_dir``), from the first: an archive that does not hold them all is
 refused, naming what is missing. A trim by the leader in the middle of the export (after a
 snapshot, or the access log's retention) takes records out from under it: the export says so,
-and is run again. Personal data is read as it is when its turn comes, an interaction at a time.
+and is run again, into a new, empty directory (the one it began to write is not). Personal data
+is read as it is when its turn comes, an interaction at a time, not as of the ends: an erasure,
+a purge or a piece stored meanwhile is exported or not, depending on when. While the domain
+holds records in the layout of an earlier version (``redis.personal``), which this export does
+not read, it refuses to run: the leader is of an earlier version.
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ from typing import Any
 import msgspec
 
 from aiguillage.adapters.stores.export import SEAL, Chained, ExportSource
-from aiguillage.adapters.stores.journal import GENESIS, ChainBreak, JournalUnavailable
+from aiguillage.adapters.stores.journal import (
+    GENESIS,
+    ChainBreak,
+    JournalError,
+    JournalUnavailable,
+)
 from aiguillage.adapters.stores.personal import Sealed
 from aiguillage.adapters.stores.redis import archive as redis_archive
 from aiguillage.adapters.stores.redis.journal import READ_CHUNK, RedisJournal
@@ -32,6 +41,8 @@ _INTERACTIONS = 100
 
 _PIECE = msgspec.msgpack.Decoder(tuple[bytes, bytes, int])
 
+_AFRESH = " into a new, empty directory (this one holds what was written before the error)"
+
 
 @contextlib.asynccontextmanager
 async def redis_source(journal: RedisJournal) -> AsyncIterator[ExportSource]:
@@ -43,7 +54,15 @@ async def redis_source(journal: RedisJournal) -> AsyncIterator[ExportSource]:
             reads.hgetall(keys.meta)
             reads.xrange(keys.seals)
             reads.hgetall(keys.access_meta)
+            reads.hlen(keys.personal)
             found: list[Any] = await reads.execute()
+    if found[3]:
+        raise JournalError(
+            f"{journal.description}: personal data of an earlier version is held in its layout "
+            f"(interactions: {found[3]}), which a leader of this version moves when it starts, "
+            "and the export does not read; the leader is of an earlier version: run the export "
+            "after the upgrade"
+        )
     meta = {text(k): text(v) for k, v in found[0].items()}
     access = {text(k): text(v) for k, v in found[2].items()}
     seals = [
@@ -90,7 +109,8 @@ class _RedisSource:
                 raise JournalUnavailable(
                     f"{self.description}: events 1 to {self._trimmed_seq} are archived, but "
                     f"{journal.archive_dir} does not hold them all (event {seq + 1} is missing); "
-                    "copy there the archive files of every daemon that trimmed the stream"
+                    "copy there the archive files of every daemon that trimmed the stream, then "
+                    f"run the export again{_AFRESH}"
                 )
         client, keys = journal.connection(), journal.keys
         while seq < self._last_seq:
@@ -169,7 +189,8 @@ class _RedisSource:
         if directory is None:
             raise JournalUnavailable(
                 f"{self.description}: events 1 to {self._trimmed_seq} are archived, and no "
-                "archive_dir was given to read them"
+                "archive_dir was given to read them; set [daemon] archive_dir to the directory "
+                f"that holds them, then run the export again{_AFRESH}"
             )
         lines = redis_archive.archived_lines(directory, self._journal.domain, self._trimmed_seq)
         with self._journal.unavailable(f"reading the archive in {directory}"):
@@ -183,5 +204,5 @@ class _RedisSource:
     def _moved(self, what: str) -> JournalUnavailable:
         return JournalUnavailable(
             f"{self.description}: {what} were trimmed by the leader while the export read them "
-            "(a snapshot or a retention pass meanwhile); run the export again"
+            f"(a snapshot or a retention pass meanwhile); run the export again{_AFRESH}"
         )
