@@ -30,13 +30,16 @@ paused former leader must not overwrite or erase, under such an id, another cust
 
 What erasure means in Redis: the record leaves the server's memory at once, and nothing reads
 it again. The append-only file still holds the commands that wrote it until Redis rewrites that
-file from its memory, so after an erasure the store asks for ``BGREWRITEAOF``, at most once an
-hour (a rewrite forks the server and writes the whole dataset): at once for the first erasure,
-otherwise at the next erasure or retention purge (the daemon purges hourly) an hour after the
-previous request. A refused request (a rewrite already running, the command renamed) is logged
-and asked again an hour later. Until the rewrite, the data remains in the AOF files; it also
-remains in RDB files if ``save`` is configured, in replicas until they rewrite their own, and
-in backups: rotate those, and encrypt the volume for what the file system keeps of freed blocks.
+file from its memory, so after an erasure the store asks for ``BGREWRITEAOF`` (a rewrite forks
+the server and writes the whole dataset): at once for its first erasure, otherwise at its first
+erasure (on request, or by the daily retention pass) or purge an hour or more after its previous
+request. The spacing is each store's, so each process's: a daemon asks at most once an hour, but
+a daemon that starts asks again at its first erasure, and so does every command that erases
+beside it (``aiguillage erase``, ``retention --apply``). A refused request (a rewrite already
+running, the command renamed) is logged and asked again by the same rule, so never by a command
+that has ended. Until the rewrite, the data remains in the AOF files; it also remains in RDB
+files if ``save`` is configured, in replicas until they rewrite their own, and in backups:
+rotate those, and encrypt the volume for what the file system keeps of freed blocks.
 """
 
 from __future__ import annotations
@@ -464,7 +467,8 @@ class RedisPersonalStore:
         return int(found[0]) if found else 0
 
     async def _rewrite(self, erased: int) -> None:
-        """Ask Redis to rewrite its AOF without the erased data, at most once an hour."""
+        """Ask Redis to rewrite its AOF without the erased data, at most once an hour from this
+        store (each process keeps its own spacing)."""
         self._rewrite_pending = self._rewrite_pending or erased > 0
         now = time.monotonic()
         if not self._rewrite_pending or (
@@ -477,7 +481,8 @@ class RedisPersonalStore:
         except redis.exceptions.RedisError as exc:
             log.warning(
                 "erased personal data stays in Redis's AOF files until a rewrite: the request "
-                "was refused, and is made again in an hour",
+                "was refused, and is made again at this store's next erasure or purge an hour "
+                "or more from now",
                 store=self.description,
                 error=str(exc),
             )
