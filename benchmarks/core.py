@@ -197,7 +197,7 @@ def run(lifecycles: int, seed: int, advisors: int, backlog: int) -> None:
     # whose timing would otherwise count against the throughput.
     done, wall = churn(Engine(), policies, lifecycles, seed, advisors, backlog)
     timed = TimedEngine()
-    churn(timed, policies, max(1, lifecycles // 4), seed, advisors, backlog)
+    churn(timed, policies, lifecycles, seed, advisors, backlog)
     decisions = timed.samples
     arrivals = Arrivals(policies, random.Random(seed))
 
