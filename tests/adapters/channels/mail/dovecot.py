@@ -161,6 +161,7 @@ class Dovecot:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, number)
             self.process.wait(timeout=10)
+            _wait_gone(self.process.pid)
 
     def connect(self, user: str | None = None) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port, timeout=10)
@@ -375,6 +376,36 @@ class Introspection:
                 return
 
         return Handler
+
+
+def _wait_gone(group: int, timeout: float = 10.0) -> None:
+    """Wait until no process of ``group`` is left but zombies: the master's children (login,
+    auth, imap) outlive it by a moment, and one still running holds the sockets of ``run/``, so
+    that a Dovecot started then exits with "Dovecot is already running?"."""
+    deadline = time.monotonic() + timeout
+    while any(_group_of(stat) == group for stat in _live_stats()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes of dovecot's group {group} still run after {timeout} s")
+        time.sleep(0.01)
+
+
+def _live_stats() -> list[str]:
+    """The ``/proc/<pid>/stat`` lines of the processes that are not zombies."""
+    stats = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                stats.append(stat)
+    return stats
+
+
+def _group_of(stat: str) -> int:
+    """The process group in a ``/proc/<pid>/stat`` line (after the name, which may hold spaces)."""
+    return int(stat.rsplit(")", 1)[1].split()[2])
 
 
 def _process_identity() -> tuple[str, str]:
