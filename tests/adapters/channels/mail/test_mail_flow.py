@@ -253,7 +253,10 @@ def test_sigkill_at_points_of_the_flow_loses_no_mail_and_sends_again_only_after_
             answered: set[int] = set()
 
             def work() -> bool:
-                state = advisor.get(f"/v1/advisors/{ADVISOR_ID}").json()
+                read = advisor.get(f"/v1/advisors/{ADVISOR_ID}")
+                if read.status_code != 200:
+                    return False  # restarting
+                state = read.json()
                 if state["state"] == "offline":
                     advisor.put(f"/v1/advisors/{ADVISOR_ID}/state", json={"state": "available"})
                 for offer in state["offers"]:
