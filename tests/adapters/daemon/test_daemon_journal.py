@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -27,11 +28,13 @@ def _complaint(external_id: str, text: str = "Bonjour") -> dict[str, object]:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command's answer, each message on one line whatever the length of the paths it names."""
     return subprocess.run(
         [sys.executable, "-m", "aiguillage.adapters.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=dict(os.environ, COLUMNS="300"),
         timeout=60,
     )
 

@@ -59,6 +59,7 @@ def place(month: Month, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run(place: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "AIGUILLAGE_ADMIN_TOKEN"}
+    env["COLUMNS"] = "300"  # a message on one line, whatever the length of the paths it names
     return subprocess.run(
         [sys.executable, "-m", "aiguillage.adapters.cli.main", "report", *args],
         capture_output=True,
