@@ -160,6 +160,12 @@ async def test_a_failed_send_is_retried_with_back_off_then_sent_with_the_same_ke
         assert len({o.idempotency_key for o in sent}) == 1
         assert sent[0].text == "Voici la réponse."
         assert sent[0].received[0]["customer"] == {"handle": "@a"}
+
+        async def counted() -> bool:  # once the delivery is journaled, not before
+            status = boxes.status()["chan"].outbox
+            return status is not None and status.sent > 0
+
+        await until(counted)
         status = boxes.status()["chan"].outbox
         assert status is not None
         assert (status.sent, status.failed_for_good) == (1, 0)
