@@ -215,8 +215,9 @@ class Nowcasts:
                 self._stop_worker()
                 raise
             result = msgspec.msgpack.decode(answer, type=Nowcast)
-            self.latest, self.latest_seq, self.last_error = result, seq, ""
+            # Served only once it is journaled: nothing goes out that the journal does not hold.
             await runtime.execute(publish_command(result, image, image_at, seq))
+            self.latest, self.latest_seq, self.last_error = result, seq, ""
             log.info("nowcast made", seq=seq, replications=result.replications)
             return result
 
