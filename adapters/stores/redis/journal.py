@@ -96,7 +96,6 @@ from aiguillage.adapters.stores.journal import (
 )
 from aiguillage.adapters.stores.redis import archive as redis_archive
 from aiguillage.adapters.stores.redis.keys import DomainKeys, keys_of
-from aiguillage.adapters.stores.redis.personal import RedisPersonalStore
 from aiguillage.adapters.stores.redis.scripts import (
     JOURNAL_FORMAT,
     UNSEALED_FORMAT,
@@ -127,7 +126,6 @@ __all__ = [
     "SNAPSHOT_CHUNK",
     "SNAPSHOT_FORMAT",
     "RedisJournal",
-    "RedisPersonalStore",
     "describe",
     "read_url",
     "verify_url",
